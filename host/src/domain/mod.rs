@@ -1,0 +1,27 @@
+//! The host's own vocabulary. Plugin bindings convert to and from these types in one place
+//! per WIT version (`plugins::wit`), so everything else speaks these and nothing else.
+//! Their JSON form is the fixture format of `orderflow plugin test`.
+
+mod lifecycle;
+mod money;
+mod order;
+mod pricing;
+
+pub use lifecycle::{Actor, Edge, Machine, OrderView, PaymentChange, StatusChange, Transition};
+pub use money::{Currency, Money, MoneyError};
+pub use order::{Address, LineItem, OrderDraft, ProductSnapshot};
+pub use pricing::{AppliedRule, Quote};
+
+use serde::{Deserialize, Serialize};
+
+/// Milliseconds since the Unix epoch, UTC: the `timestamp` of the WIT contract.
+pub type UnixMillis = i64;
+
+/// A business refusal: a machine-readable code, a message for people, and the path of the
+/// field it is about (e.g. `items[2].quantity`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    pub code: String,
+    pub message: String,
+    pub field: Option<String>,
+}

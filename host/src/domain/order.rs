@@ -1,0 +1,42 @@
+use super::Money;
+use serde::{Deserialize, Serialize};
+
+/// What the product service said about a product when the order was drafted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProductSnapshot {
+    pub product_id: String,
+    pub name: String,
+    pub sku: String,
+    pub unit_price: Money,
+    pub stock: i64,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LineItem {
+    pub product: ProductSnapshot,
+    pub quantity: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Address {
+    pub full_name: String,
+    pub address_line_1: String,
+    pub address_line_2: Option<String>,
+    pub city: String,
+    pub state: String,
+    pub postal_code: String,
+    pub country: String,
+    pub phone: Option<String>,
+}
+
+/// An order as the customer asked for it, with product snapshots, before any decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderDraft {
+    pub user_id: String,
+    pub items: Vec<LineItem>,
+    pub shipping_address: Address,
+    pub shipping_method: String,
+    pub payment_method: String,
+    pub discount_code: Option<String>,
+}

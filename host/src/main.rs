@@ -1,0 +1,133 @@
+//! The `orderflow` command.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use orderflow::plugins::{Limits, Runtime, RuntimeConfig, fixtures};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "orderflow",
+    version,
+    about = "Order management with WebAssembly business rules"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Work with plugin components, without the service.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Run a component on a directory of JSON fixtures; exits 1 on any mismatch.
+    Test {
+        /// The component (.wasm).
+        component: PathBuf,
+        /// Directory of fixtures (*.json, with an optional params.json for all of them).
+        fixtures: PathBuf,
+        /// Fuel limit per call.
+        #[arg(long, default_value_t = Limits::default().fuel)]
+        fuel: u64,
+        /// Memory cap per instance, MiB.
+        #[arg(long, default_value_t = Limits::default().memory_mib)]
+        memory_mib: u32,
+    },
+    /// Say which decision a component makes, its contract version and digest.
+    Inspect { component: PathBuf },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Plugin(PluginCommand::Inspect { component }) => {
+            let runtime = Runtime::new(RuntimeConfig {
+                prepared_instances: 0,
+                ..RuntimeConfig::default()
+            })?;
+            let loaded = load(&runtime, &component)?;
+            println!(
+                "{}: {} plugin, wit {}, {}, {} bytes",
+                component.display(),
+                loaded.kind,
+                loaded.wit_version,
+                String::from(loaded.digest.clone()),
+                loaded.size
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plugin(PluginCommand::Test {
+            component,
+            fixtures: dir,
+            fuel,
+            memory_mib,
+        }) => {
+            let runtime = Runtime::new(RuntimeConfig {
+                prepared_instances: 0,
+                ..RuntimeConfig::default()
+            })?;
+            let loaded = load(&runtime, &component)?;
+            let suite = plugin_fixtures::load(&dir)?;
+            println!(
+                "{}: {} plugin, wit {}, {}",
+                component.display(),
+                loaded.kind,
+                loaded.wit_version,
+                loaded.digest
+            );
+            let outcomes = fixtures::run(&runtime, &loaded, &suite, Limits { fuel, memory_mib });
+            let width = outcomes.iter().map(|o| o.name.len()).max().unwrap_or(0);
+            for o in &outcomes {
+                let fuel = o.fuel.map_or("-".into(), |f| f.to_string());
+                let mark = if o.result.is_ok() { "ok  " } else { "FAIL" };
+                println!(
+                    "  {mark} {:width$}  fuel {fuel:>9}  {:>7.1?}  {}",
+                    o.name, o.elapsed, o.description
+                );
+                if let Err(why) = &o.result {
+                    println!("       {why}");
+                }
+            }
+            let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
+            println!("{} passed, {failed} failed", outcomes.len() - failed);
+            Ok(if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+    }
+}
+
+fn load(
+    runtime: &Runtime,
+    path: &PathBuf,
+) -> anyhow::Result<std::sync::Arc<orderflow::plugins::LoadedComponent>> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    runtime
+        .load(&name, &bytes)
+        .with_context(|| format!("{} cannot serve as a plugin", path.display()))
+}

@@ -1,0 +1,68 @@
+//! Precompiled components on disk, so a restart or a roll-back to a known version does not
+//! pay for compilation again.
+//!
+//! An artifact only loads into an engine with the same settings and wasmtime version, so
+//! the file name carries both the component digest and the engine's compatibility hash.
+
+use super::Digest;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::{Path, PathBuf};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+pub struct ArtifactCache {
+    dir: Option<PathBuf>,
+    engine_key: String,
+}
+
+impl ArtifactCache {
+    pub fn new(engine: &Engine, dir: Option<PathBuf>) -> Self {
+        let mut hasher = DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        ArtifactCache {
+            dir,
+            engine_key: format!("{:016x}", hasher.finish()),
+        }
+    }
+
+    fn path(&self, dir: &Path, digest: &Digest) -> PathBuf {
+        dir.join(format!("{}-{}.cwasm", digest.hex(), self.engine_key))
+    }
+
+    /// The compiled component for `bytes`, from the cache when present.
+    pub fn component(
+        &self,
+        engine: &Engine,
+        digest: &Digest,
+        bytes: &[u8],
+    ) -> wasmtime::Result<Component> {
+        let Some(dir) = &self.dir else {
+            return Component::from_binary(engine, bytes);
+        };
+        let path = self.path(dir, digest);
+        if path.exists() {
+            // SAFETY: only this cache writes into its directory, each file complete before
+            // it is renamed into place, and the name pins the engine it was compiled for.
+            match unsafe { Component::deserialize_file(engine, &path) } {
+                Ok(component) => return Ok(component),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "discarding unusable precompiled component")
+                }
+            }
+        }
+        let component = Component::from_binary(engine, bytes)?;
+        if let Err(e) = self.store(dir, &path, &component) {
+            tracing::warn!(path = %path.display(), error = %e, "could not cache a precompiled component");
+        }
+        Ok(component)
+    }
+
+    /// Write-then-rename: a reader never maps a half-written artifact.
+    fn store(&self, dir: &Path, path: &Path, component: &Component) -> anyhow::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        std::fs::write(&tmp, component.serialize()?)?;
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,117 @@
+//! A compiled component, checked to make one known decision in a supported WIT version.
+
+use super::{PluginKind, StoreState, wit};
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+use std::fmt;
+use std::time::SystemTime;
+use wasmtime::Engine;
+use wasmtime::component::{Component, Linker};
+
+/// The SHA-256 of a component's bytes: the identity of a plugin version.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(into = "String")]
+pub struct Digest([u8; 32]);
+
+impl Digest {
+    pub fn of(bytes: &[u8]) -> Self {
+        Digest(Sha256::digest(bytes).into())
+    }
+
+    pub fn hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The first 12 hex digits, as shown in logs.
+    pub fn short(&self) -> String {
+        self.hex()[..12].to_owned()
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "sha256:{}", self.short())
+    }
+}
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl From<Digest> for String {
+    fn from(d: Digest) -> Self {
+        format!("sha256:{}", d.hex())
+    }
+}
+
+/// Why a component cannot serve.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LoadError {
+    #[error("not a valid component: {0}")]
+    Compile(String),
+    #[error("{0}")]
+    Contract(String),
+    #[error("it makes {found} decisions, not {expected} decisions")]
+    WrongKind {
+        expected: PluginKind,
+        found: PluginKind,
+    },
+    #[error("its parameters were refused: {0}")]
+    Params(String),
+    #[error("it fails on start: {0}")]
+    Start(String),
+}
+
+pub struct LoadedComponent {
+    pub name: String,
+    pub kind: PluginKind,
+    /// The WIT contract version it was built against.
+    pub wit_version: &'static str,
+    pub digest: Digest,
+    pub size: usize,
+    pub loaded_at: SystemTime,
+    pub(crate) pre: wit::Pre,
+}
+
+impl fmt::Debug for LoadedComponent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} plugin {} (wit {})",
+            self.name, self.kind, self.digest, self.wit_version
+        )
+    }
+}
+
+impl LoadedComponent {
+    /// Links and type-checks a compiled component. WASI is not granted: a guest built with
+    /// std imports it, and every such import is defined to trap, so a plugin can reach no
+    /// clock, file, network or randomness.
+    pub(crate) fn new(
+        engine: &Engine,
+        name: &str,
+        digest: Digest,
+        size: usize,
+        component: &Component,
+    ) -> Result<Self, LoadError> {
+        let (kind, wit_version) = wit::detect(engine, component).map_err(LoadError::Contract)?;
+        let mut linker = Linker::<StoreState>::new(engine);
+        let contract = |e: wasmtime::Error| LoadError::Contract(format!("{e:#}"));
+        linker
+            .define_unknown_imports_as_traps(component)
+            .map_err(contract)?;
+        let pre = wit::Pre::new(kind, linker.instantiate_pre(component).map_err(contract)?)
+            .map_err(contract)?;
+        Ok(LoadedComponent {
+            name: name.to_owned(),
+            kind,
+            wit_version,
+            digest,
+            size,
+            loaded_at: SystemTime::now(),
+            pre,
+        })
+    }
+}

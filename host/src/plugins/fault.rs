@@ -1,0 +1,41 @@
+//! Faults: a plugin that trapped, looped, hogged memory or answered nonsense. Unlike a
+//! refusal (a business answer, a `Problem`), a fault says the plugin is broken; it always
+//! names the plugin and its digest so ops know which version to roll back.
+
+use super::{Digest, Limits, StoreState};
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize)]
+#[error("plugin {plugin} ({digest}) {kind}")]
+pub struct PluginFault {
+    pub plugin: String,
+    pub digest: Digest,
+    pub kind: FaultKind,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize)]
+#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
+pub enum FaultKind {
+    #[error("ran out of fuel (limit {0})")]
+    OutOfFuel(u64),
+    #[error("exceeded its memory cap of {0} MiB")]
+    MemoryCap(u32),
+    #[error("trapped: {0}")]
+    Trap(String),
+    #[error("answered outside the contract: {0}")]
+    BadOutput(String),
+}
+
+impl FaultKind {
+    /// Classifies what wasmtime reported, using what the store saw during the call.
+    pub(crate) fn of(error: &wasmtime::Error, state: &StoreState, limits: &Limits) -> Self {
+        if state.memory_denied {
+            return FaultKind::MemoryCap(limits.memory_mib);
+        }
+        match error.downcast_ref::<wasmtime::Trap>() {
+            Some(wasmtime::Trap::OutOfFuel) => FaultKind::OutOfFuel(limits.fuel),
+            Some(trap) => FaultKind::Trap(trap.to_string()),
+            None => FaultKind::Trap(error.to_string()),
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! Runs a component on a directory of JSON fixtures, without the service: the engine of
+//! `orderflow plugin test`. The fixture format is `plugin_fixtures`', shared with each
+//! plugin's native unit tests, so both paths are held to the same cases.
+
+use super::{Decided, Limits, LoadedComponent, PluginFault, PluginKind, Runtime};
+use plugin_fixtures::{Expected, Fixture, Suite, arg};
+use serde::Serialize;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub struct CaseOutcome {
+    pub name: String,
+    pub description: String,
+    /// Ok, or what differed.
+    pub result: Result<(), String>,
+    pub fuel: Option<u64>,
+    /// Instantiation, configuration and the call.
+    pub elapsed: Duration,
+}
+
+pub fn run(
+    runtime: &Runtime,
+    component: &Arc<LoadedComponent>,
+    suite: &Suite,
+    limits: Limits,
+) -> Vec<CaseOutcome> {
+    suite
+        .cases
+        .iter()
+        .map(|(fixture, params)| {
+            let started = Instant::now();
+            let outcome = run_case(runtime, component, fixture, params, limits);
+            let elapsed = started.elapsed();
+            let (result, fuel) = match outcome {
+                Ok((actual, fuel)) if actual == fixture.expect => (Ok(()), Some(fuel)),
+                Ok((actual, fuel)) => (
+                    Err(format!(
+                        "expected {}\n got      {}",
+                        compact(&fixture.expect),
+                        compact(&actual)
+                    )),
+                    Some(fuel),
+                ),
+                Err(why) => (Err(why), None),
+            };
+            CaseOutcome {
+                name: fixture.name.clone(),
+                description: fixture.description.clone(),
+                result,
+                fuel,
+                elapsed,
+            }
+        })
+        .collect()
+}
+
+fn compact(e: &Expected) -> String {
+    serde_json::to_string(e).unwrap_or_default()
+}
+
+fn run_case(
+    runtime: &Runtime,
+    component: &Arc<LoadedComponent>,
+    fixture: &Fixture,
+    params: &Value,
+    limits: Limits,
+) -> Result<(Expected, u64), String> {
+    let plugin = runtime
+        .bind(
+            "fixtures",
+            component.clone(),
+            component.kind,
+            params,
+            limits,
+        )
+        .map_err(|e| format!("cannot start: {e}"))?;
+    let now = fixture.now;
+    let fault = |f: PluginFault| f.to_string();
+    match (component.kind, fixture.call.as_str()) {
+        (PluginKind::Validation, "validate") => outcome(
+            plugin
+                .validate(&arg(fixture, "order")?, now)
+                .map_err(fault)?,
+            false,
+        ),
+        (PluginKind::Pricing, "price") => outcome(
+            plugin.price(&arg(fixture, "order")?, now).map_err(fault)?,
+            true,
+        ),
+        (PluginKind::Lifecycle, "describe") => outcome(plugin.describe().map_err(fault)?, true),
+        (PluginKind::Lifecycle, "create") => outcome(
+            plugin
+                .create(&arg(fixture, "order")?, &arg(fixture, "total")?, now)
+                .map_err(fault)?,
+            true,
+        ),
+        (PluginKind::Lifecycle, "change_status") => outcome(
+            plugin
+                .change_status(
+                    &arg(fixture, "order")?,
+                    &arg(fixture, "change")?,
+                    &arg(fixture, "by")?,
+                    now,
+                )
+                .map_err(fault)?,
+            true,
+        ),
+        (PluginKind::Lifecycle, "change_payment") => outcome(
+            plugin
+                .change_payment(
+                    &arg(fixture, "order")?,
+                    &arg(fixture, "change")?,
+                    &arg(fixture, "by")?,
+                    now,
+                )
+                .map_err(fault)?,
+            true,
+        ),
+        (kind, call) => Err(format!("a {kind} plugin has no call `{call}`")),
+    }
+}
+
+/// The actual outcome in fixture form. Pricing and lifecycle refuse with one problem,
+/// validation with a list, as in the WIT.
+fn outcome<T: Serialize>(
+    decided: Decided<T>,
+    single_problem: bool,
+) -> Result<(Expected, u64), String> {
+    let json = |v: serde_json::Result<Value>| v.map_err(|e| e.to_string());
+    let expected = match &decided.verdict {
+        Ok(value) => Expected::Ok(json(serde_json::to_value(value))?),
+        Err(problems) if single_problem => Expected::Err(json(serde_json::to_value(&problems[0]))?),
+        Err(problems) => Expected::Err(json(serde_json::to_value(problems))?),
+    };
+    Ok((expected, decided.fuel))
+}

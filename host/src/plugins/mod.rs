@@ -1,0 +1,123 @@
+//! The plugin runtime: compiles components once, checks which decision they make, and
+//! runs each decision in a fresh, bounded instance.
+//!
+//! - one [`Runtime`] (one wasmtime `Engine`, pooling allocator, fuel) per process;
+//! - [`Component`](component::LoadedComponent)s compiled once and cached precompiled on disk;
+//! - per call a fresh instance from an `InstancePre`, prepared ahead of the call by a
+//!   background thread ([`pool`]) so the request path pays only for the call itself;
+//! - every call bounded by fuel and a memory cap; every answer checked ([`checks`]).
+
+pub mod cache;
+pub mod checks;
+pub mod component;
+pub mod fault;
+pub mod fixtures;
+pub mod pool;
+pub mod runtime;
+pub mod wit;
+
+pub use component::{Digest, LoadedComponent};
+pub use fault::{FaultKind, PluginFault};
+pub use pool::{BoundPlugin, Decided};
+pub use runtime::{Runtime, RuntimeConfig};
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The decision a plugin makes; one WIT world each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PluginKind {
+    Validation,
+    Pricing,
+    Lifecycle,
+}
+
+impl PluginKind {
+    pub const ALL: [PluginKind; 3] = [
+        PluginKind::Validation,
+        PluginKind::Pricing,
+        PluginKind::Lifecycle,
+    ];
+
+    /// The WIT interface name.
+    pub fn interface(self) -> &'static str {
+        match self {
+            PluginKind::Validation => "validation",
+            PluginKind::Pricing => "pricing",
+            PluginKind::Lifecycle => "lifecycle",
+        }
+    }
+}
+
+impl fmt::Display for PluginKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.interface())
+    }
+}
+
+/// Bounds of one call. Defaults fit the standard plugins with a wide margin (a 10-item
+/// quote burns ~10⁵ fuel); a workflow may override them per plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Wasm instructions (roughly) one call may execute: an endless loop traps in a few ms.
+    pub fuel: u64,
+    /// Linear memory one instance may grow to, in MiB.
+    pub memory_mib: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            fuel: 10_000_000,
+            memory_mib: 16,
+        }
+    }
+}
+
+impl Limits {
+    pub fn memory_bytes(&self) -> usize {
+        self.memory_mib as usize * 1024 * 1024
+    }
+}
+
+/// What each `Store` carries: the memory cap, and whether the cap was hit (so a trap can
+/// be told apart from a memory hog).
+pub struct StoreState {
+    memory_cap: usize,
+    memory_denied: bool,
+}
+
+impl StoreState {
+    fn new(limits: &Limits) -> Self {
+        StoreState {
+            memory_cap: limits.memory_bytes(),
+            memory_denied: false,
+        }
+    }
+}
+
+impl wasmtime::ResourceLimiter for StoreState {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.memory_cap {
+            self.memory_denied = true;
+            wasmtime::bail!("memory cap of {} bytes reached", self.memory_cap);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}

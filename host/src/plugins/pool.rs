@@ -1,0 +1,299 @@
+//! A plugin bound to one workflow's parameters and limits, with instances prepared ahead.
+//!
+//! Every decision runs in a fresh instance, so nothing leaks from one order to the next.
+//! Instantiating and configuring costs tens of microseconds, so it happens ahead of time on
+//! a background thread: the request path takes a ready instance, sets its fuel, calls it,
+//! and drops it. When the pool runs dry (a burst), the call instantiates inline: slower,
+//! never wrong.
+
+use super::checks;
+use super::component::{Digest, LoadError, LoadedComponent};
+use super::fault::{FaultKind, PluginFault};
+use super::wit::{CallError, CallResult, Instance};
+use super::{Limits, PluginKind, StoreState};
+use crate::domain::{
+    Actor, Machine, Money, OrderDraft, OrderView, PaymentChange, Problem, Quote, StatusChange,
+    Transition, UnixMillis,
+};
+use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak, mpsc};
+use wasmtime::{Engine, Store};
+
+/// Who made a decision: recorded with every order change it leads to.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Provenance {
+    pub workflow: Arc<str>,
+    pub plugin: Arc<str>,
+    pub digest: Digest,
+}
+
+/// A plugin's answer: a decision, or its refusal with the problems it found.
+#[derive(Debug, Clone)]
+pub struct Decided<T> {
+    pub verdict: Result<T, Vec<Problem>>,
+    pub by: Provenance,
+    /// Fuel the call burned: a portable measure of its cost.
+    pub fuel: u64,
+}
+
+struct Prepared {
+    store: Store<StoreState>,
+    instance: Instance,
+}
+
+pub struct BoundPlugin {
+    pub component: Arc<LoadedComponent>,
+    pub params: String,
+    pub limits: Limits,
+    provenance: Provenance,
+    machine: OnceLock<Machine>,
+    engine: Engine,
+    ready: Mutex<Vec<Prepared>>,
+    target: usize,
+    refill_requested: AtomicBool,
+    preparer: Preparer,
+    this: Weak<BoundPlugin>,
+}
+
+impl BoundPlugin {
+    pub(crate) fn new(
+        engine: &Engine,
+        workflow: &str,
+        component: Arc<LoadedComponent>,
+        params: String,
+        limits: Limits,
+        target: usize,
+        preparer: Preparer,
+    ) -> Result<Arc<Self>, LoadError> {
+        let plugin = Arc::new_cyclic(|this| BoundPlugin {
+            provenance: Provenance {
+                workflow: workflow.into(),
+                plugin: component.name.as_str().into(),
+                digest: component.digest.clone(),
+            },
+            component,
+            params,
+            limits,
+            machine: OnceLock::new(),
+            engine: engine.clone(),
+            ready: Mutex::new(Vec::with_capacity(target)),
+            target,
+            refill_requested: AtomicBool::new(false),
+            preparer,
+            this: this.clone(),
+        });
+        // Try the parameters now, so a bad workflow is refused at load, not on an order.
+        match plugin.prepare() {
+            Ok(_) => {}
+            Err(CallError::Output(refusal)) => return Err(LoadError::Params(refusal)),
+            Err(CallError::Wasm(e)) => return Err(LoadError::Start(format!("{e:#}"))),
+        }
+        if plugin.component.kind == PluginKind::Lifecycle {
+            let machine = plugin
+                .describe()
+                .map_err(|f| LoadError::Start(f.kind.to_string()))?;
+            let machine = machine
+                .verdict
+                .map_err(|_| LoadError::Start("describe refused".into()))?;
+            plugin.machine.set(machine).expect("set once, here");
+        }
+        plugin.refill();
+        Ok(plugin)
+    }
+
+    pub fn kind(&self) -> PluginKind {
+        self.component.kind
+    }
+
+    pub fn provenance(&self) -> &Provenance {
+        &self.provenance
+    }
+
+    /// The lifecycle plugin's state machine (None for other kinds).
+    pub fn machine(&self) -> Option<&Machine> {
+        self.machine.get()
+    }
+
+    /// A fresh instance, configured with this binding's parameters. A refusal of the
+    /// parameters comes back as `CallError::Output`.
+    fn prepare(&self) -> Result<Prepared, CallError> {
+        let mut store = Store::new(&self.engine, StoreState::new(&self.limits));
+        store.limiter(|state| state);
+        store.set_fuel(self.limits.fuel)?;
+        let instance = self.component.pre.instantiate(&mut store)?;
+        if let Err(problems) = instance.configure(&mut store, &self.params)? {
+            let reasons: Vec<String> = problems
+                .into_iter()
+                .map(|p| format!("{}: {}", p.code, p.message))
+                .collect();
+            return Err(CallError::Output(reasons.join("; ")));
+        }
+        Ok(Prepared { store, instance })
+    }
+
+    /// Tops the pool up to its target; runs on the preparer thread.
+    fn refill(&self) {
+        self.refill_requested.store(false, Ordering::Release);
+        while self.ready.lock().expect("pool lock").len() < self.target {
+            match self.prepare() {
+                Ok(prepared) => self.ready.lock().expect("pool lock").push(prepared),
+                Err(_) => break, // the inline path will report it as a fault
+            }
+        }
+    }
+
+    fn take(&self) -> Result<Prepared, CallError> {
+        let ready = self.ready.lock().expect("pool lock").pop();
+        if self.target > 0 && !self.refill_requested.swap(true, Ordering::AcqRel) {
+            self.preparer.request(self.this.clone());
+        }
+        match ready {
+            Some(prepared) => Ok(prepared),
+            None => self.prepare(),
+        }
+    }
+
+    fn fault(&self, kind: FaultKind) -> PluginFault {
+        PluginFault {
+            plugin: self.component.name.clone(),
+            digest: self.component.digest.clone(),
+            kind,
+        }
+    }
+
+    /// Runs one call on a fresh instance, then checks the answer.
+    fn decide<T>(
+        &self,
+        call: impl FnOnce(&Instance, &mut Store<StoreState>) -> CallResult<T>,
+        check: impl FnOnce(&T) -> Result<(), String>,
+    ) -> Result<Decided<T>, PluginFault> {
+        let mut prepared = match self.take() {
+            Ok(prepared) => prepared,
+            Err(CallError::Output(refusal)) => {
+                return Err(self.fault(FaultKind::BadOutput(format!(
+                    "refused its parameters: {refusal}"
+                ))));
+            }
+            Err(CallError::Wasm(e)) => return Err(self.fault(FaultKind::Trap(format!("{e:#}")))),
+        };
+        let store = &mut prepared.store;
+        store
+            .set_fuel(self.limits.fuel)
+            .map_err(|e| self.fault(FaultKind::Trap(e.to_string())))?;
+        let answer = call(&prepared.instance, store);
+        let fuel = self.limits.fuel - store.get_fuel().unwrap_or(0);
+        let verdict = match answer {
+            Ok(verdict) => verdict,
+            Err(CallError::Wasm(e)) => {
+                return Err(self.fault(FaultKind::of(&e, store.data(), &self.limits)));
+            }
+            Err(CallError::Output(why)) => return Err(self.fault(FaultKind::BadOutput(why))),
+        };
+        let checked = match &verdict {
+            Ok(value) => check(value),
+            Err(problems) => checks::problems(problems),
+        };
+        checked.map_err(|why| self.fault(FaultKind::BadOutput(why)))?;
+        Ok(Decided {
+            verdict,
+            by: self.provenance.clone(),
+            fuel,
+        })
+    }
+
+    pub fn validate(
+        &self,
+        order: &OrderDraft,
+        now: UnixMillis,
+    ) -> Result<Decided<()>, PluginFault> {
+        self.decide(|i, s| i.validate(s, order, now), |_| Ok(()))
+    }
+
+    pub fn price(
+        &self,
+        order: &OrderDraft,
+        now: UnixMillis,
+    ) -> Result<Decided<Quote>, PluginFault> {
+        self.decide(|i, s| i.price(s, order, now), |q| checks::quote(order, q))
+    }
+
+    pub fn describe(&self) -> Result<Decided<Machine>, PluginFault> {
+        self.decide(|i, s| Ok(Ok(i.describe(s)?)), |_| Ok(()))
+    }
+
+    fn check_transition(&self, from: Option<(&str, &str)>, t: &Transition) -> Result<(), String> {
+        let machine = self.machine().ok_or("no state machine described")?;
+        checks::transition(machine, from, t)
+    }
+
+    pub fn create(
+        &self,
+        order: &OrderDraft,
+        total: &Money,
+        now: UnixMillis,
+    ) -> Result<Decided<Transition>, PluginFault> {
+        self.decide(
+            |i, s| i.create(s, order, total, now),
+            |t| self.check_transition(None, t),
+        )
+    }
+
+    pub fn change_status(
+        &self,
+        order: &OrderView,
+        change: &StatusChange,
+        by: &Actor,
+        now: UnixMillis,
+    ) -> Result<Decided<Transition>, PluginFault> {
+        let from = Some((order.status.as_str(), order.payment_status.as_str()));
+        self.decide(
+            |i, s| i.change_status(s, order, change, by, now),
+            |t| self.check_transition(from, t),
+        )
+    }
+
+    pub fn change_payment(
+        &self,
+        order: &OrderView,
+        change: &PaymentChange,
+        by: &Actor,
+        now: UnixMillis,
+    ) -> Result<Decided<Transition>, PluginFault> {
+        let from = Some((order.status.as_str(), order.payment_status.as_str()));
+        self.decide(
+            |i, s| i.change_payment(s, order, change, by, now),
+            |t| self.check_transition(from, t),
+        )
+    }
+}
+
+/// The background thread that prepares instances. It holds only weak references, so a
+/// plugin version replaced by a hot swap is freed as soon as its last call finishes.
+#[derive(Clone)]
+pub(crate) struct Preparer {
+    requests: mpsc::Sender<Weak<BoundPlugin>>,
+}
+
+impl Preparer {
+    /// The thread ends when the last `Preparer` handle (held by the runtime) is dropped.
+    pub(crate) fn spawn() -> Self {
+        let (requests, queue) = mpsc::channel::<Weak<BoundPlugin>>();
+        std::thread::Builder::new()
+            .name("plugin-preparer".into())
+            .spawn(move || {
+                for plugin in queue {
+                    if let Some(plugin) = plugin.upgrade() {
+                        plugin.refill();
+                    }
+                }
+            })
+            .expect("spawn the plugin preparer thread");
+        Preparer { requests }
+    }
+
+    fn request(&self, plugin: Weak<BoundPlugin>) {
+        // Only fails once the runtime is gone; then there is nothing left to prepare for.
+        let _ = self.requests.send(plugin);
+    }
+}

@@ -1,0 +1,119 @@
+//! The process-wide plugin runtime: one engine, the artifact cache, the preparer thread.
+
+use super::cache::ArtifactCache;
+use super::component::{Digest, LoadError, LoadedComponent};
+use super::pool::{BoundPlugin, Preparer};
+use super::{Limits, PluginKind};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::Arc;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Where precompiled components are kept; None compiles every load.
+    pub cache_dir: Option<PathBuf>,
+    /// Instances kept ready per bound plugin, so calls skip instantiation.
+    pub prepared_instances: usize,
+    /// Live instances at most (pooling allocator slots).
+    pub max_instances: u32,
+    /// The largest memory cap a workflow may give a plugin, in MiB.
+    pub max_memory_mib: u32,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            cache_dir: None,
+            prepared_instances: 8,
+            max_instances: 1_000,
+            max_memory_mib: 256,
+        }
+    }
+}
+
+pub struct Runtime {
+    engine: Engine,
+    cache: ArtifactCache,
+    config: RuntimeConfig,
+    preparer: Preparer,
+}
+
+impl Runtime {
+    pub fn new(config: RuntimeConfig) -> anyhow::Result<Arc<Self>> {
+        // A std guest is a handful of core modules (its own, the WASI adapter and shims),
+        // each with at most a memory and a table.
+        let slots = config.max_instances;
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_component_instances(slots)
+            .total_core_instances(slots * 8)
+            .total_memories(slots * 2)
+            .total_tables(slots * 4)
+            .max_memory_size(config.max_memory_mib as usize * 1024 * 1024);
+        let mut wasm = Config::new();
+        wasm.consume_fuel(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&wasm).map_err(|e| anyhow::anyhow!("wasm engine: {e}"))?;
+        let cache = ArtifactCache::new(&engine, config.cache_dir.clone());
+        Ok(Arc::new(Runtime {
+            engine,
+            cache,
+            preparer: Preparer::spawn(),
+            config,
+        }))
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Compiles (or takes from the cache) and type-checks a component.
+    pub fn load(&self, name: &str, bytes: &[u8]) -> Result<Arc<LoadedComponent>, LoadError> {
+        let digest = Digest::of(bytes);
+        let component = self
+            .cache
+            .component(&self.engine, &digest, bytes)
+            .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        Ok(Arc::new(LoadedComponent::new(
+            &self.engine,
+            name,
+            digest,
+            bytes.len(),
+            &component,
+        )?))
+    }
+
+    /// Binds a component to a workflow's parameters and limits. The parameters are tried
+    /// here, off the request path: a plugin that refuses them, or fails to start, is
+    /// refused before it can serve.
+    pub fn bind(
+        &self,
+        workflow: &str,
+        component: Arc<LoadedComponent>,
+        expected: PluginKind,
+        params: &Value,
+        limits: Limits,
+    ) -> Result<Arc<BoundPlugin>, LoadError> {
+        if component.kind != expected {
+            return Err(LoadError::WrongKind {
+                expected,
+                found: component.kind,
+            });
+        }
+        if limits.memory_mib > self.config.max_memory_mib {
+            return Err(LoadError::Params(format!(
+                "memory_mib {} exceeds this host's maximum of {}",
+                limits.memory_mib, self.config.max_memory_mib
+            )));
+        }
+        BoundPlugin::new(
+            &self.engine,
+            workflow,
+            component,
+            params.to_string(),
+            limits,
+            self.config.prepared_instances,
+            self.preparer.clone(),
+        )
+    }
+}

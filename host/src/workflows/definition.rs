@@ -1,0 +1,178 @@
+//! A workflow file (`workflows/<name>.toml`): which plugin makes each decision, with which
+//! parameters and limits.
+//!
+//! ```toml
+//! description = "The standard web shop"
+//! [limits]                      # optional, for every plugin of the workflow
+//! fuel = 10_000_000
+//! memory_mib = 16
+//! [pricing]
+//! plugin = "standard-pricing"   # plugins/<name>.wasm in the plugin directory
+//! limits = { fuel = 2_000_000 } # optional, this plugin only
+//! [pricing.params]              # handed to the plugin as JSON
+//! currency = "USD"
+//! ```
+//! TOML datetimes reach plugins as Unix milliseconds, so plugins need no date parsing.
+
+use crate::plugins::{Limits, PluginKind};
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Definition {
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    limits: LimitsOverride,
+    validation: Step,
+    pricing: Step,
+    lifecycle: Step,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Step {
+    plugin: String,
+    #[serde(default)]
+    params: toml::Table,
+    #[serde(default)]
+    limits: LimitsOverride,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsOverride {
+    fuel: Option<u64>,
+    memory_mib: Option<u32>,
+}
+
+impl LimitsOverride {
+    fn apply(self, base: Limits) -> Limits {
+        Limits {
+            fuel: self.fuel.unwrap_or(base.fuel),
+            memory_mib: self.memory_mib.unwrap_or(base.memory_mib),
+        }
+    }
+}
+
+/// One decision of a workflow, resolved: plugin name, JSON parameters, limits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepSpec {
+    pub kind: PluginKind,
+    pub plugin: String,
+    pub params: Value,
+    pub limits: Limits,
+}
+
+impl Definition {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// The three steps, with parameters converted to JSON and limits resolved.
+    pub fn steps(&self) -> Result<[StepSpec; 3], String> {
+        let spec = |kind: PluginKind, step: &Step| -> Result<StepSpec, String> {
+            Ok(StepSpec {
+                kind,
+                plugin: step.plugin.clone(),
+                params: to_json(toml::Value::Table(step.params.clone()))
+                    .map_err(|e| format!("[{kind}.params] {e}"))?,
+                limits: step.limits.apply(self.limits.apply(Limits::default())),
+            })
+        };
+        Ok([
+            spec(PluginKind::Validation, &self.validation)?,
+            spec(PluginKind::Pricing, &self.pricing)?,
+            spec(PluginKind::Lifecycle, &self.lifecycle)?,
+        ])
+    }
+}
+
+fn to_json(value: toml::Value) -> Result<Value, String> {
+    Ok(match value {
+        toml::Value::String(s) => Value::String(s),
+        toml::Value::Integer(i) => Value::from(i),
+        toml::Value::Float(f) => Value::from(f),
+        toml::Value::Boolean(b) => Value::Bool(b),
+        toml::Value::Datetime(dt) => {
+            let text = dt.to_string();
+            let parsed = chrono::DateTime::parse_from_rfc3339(&text).map_err(|_| {
+                format!("`{text}` needs a date, a time and an offset, e.g. 2026-11-27T00:00:00Z")
+            })?;
+            Value::from(parsed.timestamp_millis())
+        }
+        toml::Value::Array(items) => {
+            Value::Array(items.into_iter().map(to_json).collect::<Result<_, _>>()?)
+        }
+        toml::Value::Table(table) => Value::Object(
+            table
+                .into_iter()
+                .map(|(k, v)| Ok((k, to_json(v)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+        [limits]
+        fuel = 500
+        [validation]
+        plugin = "v"
+        [pricing]
+        plugin = "p"
+        limits = { memory_mib = 4 }
+        [pricing.params]
+        currency = "USD"
+        starts = 2026-11-27T00:00:00Z
+        tiers = [{ over = 100, off_bp = 500 }]
+        [lifecycle]
+        plugin = "l"
+    "#;
+
+    #[test]
+    fn steps_resolve_params_and_limits() {
+        let [v, p, l] = Definition::parse(MINIMAL).unwrap().steps().unwrap();
+        assert_eq!(
+            (
+                v.kind,
+                v.plugin.as_str(),
+                v.limits.fuel,
+                v.limits.memory_mib
+            ),
+            (PluginKind::Validation, "v", 500, 16)
+        );
+        assert_eq!((p.limits.fuel, p.limits.memory_mib), (500, 4));
+        assert_eq!(
+            p.params,
+            serde_json::json!({"currency": "USD", "starts": 1_795_737_600_000_i64, "tiers": [{"over": 100, "off_bp": 500}]})
+        );
+        assert_eq!(
+            (l.plugin.as_str(), l.params.clone()),
+            ("l", serde_json::json!({}))
+        );
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        assert!(
+            Definition::parse("[pricing]\nplugin = \"p\"")
+                .unwrap_err()
+                .contains("validation")
+        );
+        let typo = MINIMAL.replace("[lifecycle]", "[lifecycle]\nplugn = \"x\"");
+        assert!(Definition::parse(&typo).unwrap_err().contains("plugn"));
+        let local = MINIMAL.replace("2026-11-27T00:00:00Z", "2026-11-27");
+        assert!(
+            Definition::parse(&local)
+                .unwrap()
+                .steps()
+                .unwrap_err()
+                .contains("[pricing.params]")
+        );
+    }
+}

@@ -1,0 +1,312 @@
+//! The registry: the active version of every plugin and workflow, behind one atomic
+//! pointer. Readers take a snapshot (`current`) and keep it for the whole decision, so a
+//! swap never mixes versions within an order and never blocks a request.
+//!
+//! A reload reads the plugin and workflow directories, compiles and checks whatever
+//! changed off the request path, and swaps the snapshot in one store. A file that fails
+//! leaves its previous version serving and is reported in [`Catalog::errors`].
+
+use super::definition::Definition;
+use crate::domain::Machine;
+use crate::plugins::component::LoadError;
+use crate::plugins::{BoundPlugin, Digest, LoadedComponent, Runtime};
+use arc_swap::ArcSwap;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+/// A workflow with its three plugins bound to its parameters.
+pub struct Workflow {
+    pub name: String,
+    pub description: String,
+    /// Digest of the workflow file.
+    pub digest: Digest,
+    pub validation: Arc<BoundPlugin>,
+    pub pricing: Arc<BoundPlugin>,
+    pub lifecycle: Arc<BoundPlugin>,
+    pub loaded_at: SystemTime,
+}
+
+impl Workflow {
+    /// The order lifecycle this workflow follows.
+    pub fn machine(&self) -> &Machine {
+        self.lifecycle
+            .machine()
+            .expect("a bound lifecycle plugin has described its machine")
+    }
+
+    fn plugins(&self) -> [&Arc<BoundPlugin>; 3] {
+        [&self.validation, &self.pricing, &self.lifecycle]
+    }
+}
+
+/// Why a file is not serving in its current version.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LoadFailure {
+    pub file: String,
+    pub error: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// One consistent view of everything loaded.
+#[derive(Default)]
+pub struct Catalog {
+    /// Increases with every reload that changed something.
+    pub generation: u64,
+    pub components: BTreeMap<String, Arc<LoadedComponent>>,
+    pub workflows: BTreeMap<String, Arc<Workflow>>,
+    /// By file name; an entry disappears when the file loads again.
+    pub errors: BTreeMap<String, LoadFailure>,
+}
+
+pub struct Registry {
+    runtime: Arc<Runtime>,
+    plugin_dir: PathBuf,
+    workflow_dir: PathBuf,
+    catalog: ArcSwap<Catalog>,
+    /// Reloads run one at a time; readers never take it.
+    reloading: Mutex<()>,
+}
+
+impl Registry {
+    /// A registry with everything the directories hold loaded (failures reported, not fatal).
+    pub fn open(runtime: Arc<Runtime>, plugin_dir: PathBuf, workflow_dir: PathBuf) -> Arc<Self> {
+        let registry = Arc::new(Registry {
+            runtime,
+            plugin_dir,
+            workflow_dir,
+            catalog: ArcSwap::from_pointee(Catalog::default()),
+            reloading: Mutex::new(()),
+        });
+        registry.reload();
+        registry
+    }
+
+    pub fn plugin_dir(&self) -> &Path {
+        &self.plugin_dir
+    }
+
+    pub fn workflow_dir(&self) -> &Path {
+        &self.workflow_dir
+    }
+
+    /// The current snapshot: hold it for the duration of one decision or one order.
+    pub fn current(&self) -> Arc<Catalog> {
+        self.catalog.load_full()
+    }
+
+    pub fn workflow(&self, name: &str) -> Option<Arc<Workflow>> {
+        self.catalog.load().workflows.get(name).cloned()
+    }
+
+    /// Re-reads both directories and swaps in what changed. Returns the new generation.
+    pub fn reload(&self) -> u64 {
+        let _one_at_a_time = self.reloading.lock().expect("reload lock");
+        let old = self.catalog.load_full();
+        let mut errors = BTreeMap::new();
+        let components = self.reload_components(&old, &mut errors);
+        let workflows = self.reload_workflows(&old, &components, &mut errors);
+        let changed = !same_arcs(&components, &old.components)
+            || !same_arcs(&workflows, &old.workflows)
+            || errors != old.errors;
+        if !changed {
+            return old.generation;
+        }
+        for failure in errors
+            .values()
+            .filter(|f| old.errors.get(&f.file) != Some(f))
+        {
+            tracing::warn!(file = %failure.file, error = %failure.error, "not loaded; the previous version keeps serving");
+        }
+        let generation = old.generation + 1;
+        self.catalog.store(Arc::new(Catalog {
+            generation,
+            components,
+            workflows,
+            errors,
+        }));
+        generation
+    }
+
+    fn reload_components(
+        &self,
+        old: &Catalog,
+        errors: &mut BTreeMap<String, LoadFailure>,
+    ) -> BTreeMap<String, Arc<LoadedComponent>> {
+        let mut components = BTreeMap::new();
+        for (name, path) in files(&self.plugin_dir, "wasm", errors) {
+            let previous = old.components.get(&name);
+            let loaded = std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| match previous {
+                    Some(p) if p.digest == Digest::of(&bytes) => Ok(p.clone()),
+                    _ => self.runtime.load(&name, &bytes).map_err(|e| e.to_string()),
+                });
+            match loaded {
+                Ok(component) => {
+                    if previous.is_none_or(|p| p.digest != component.digest) {
+                        tracing::info!(plugin = %name, kind = %component.kind, digest = %component.digest, "plugin loaded");
+                    }
+                    components.insert(name, component);
+                }
+                Err(error) => {
+                    errors.insert(file_name(&path), failure(&path, error, old));
+                    if let Some(previous) = previous {
+                        components.insert(name, previous.clone());
+                    }
+                }
+            }
+        }
+        components
+    }
+
+    fn reload_workflows(
+        &self,
+        old: &Catalog,
+        components: &BTreeMap<String, Arc<LoadedComponent>>,
+        errors: &mut BTreeMap<String, LoadFailure>,
+    ) -> BTreeMap<String, Arc<Workflow>> {
+        let mut workflows = BTreeMap::new();
+        for (name, path) in files(&self.workflow_dir, "toml", errors) {
+            let previous = old.workflows.get(&name);
+            match self.load_workflow(&name, &path, previous, components) {
+                Ok(workflow) => {
+                    if previous.is_none_or(|p| !Arc::ptr_eq(p, &workflow)) {
+                        let digests: Vec<String> = workflow
+                            .plugins()
+                            .iter()
+                            .map(|p| format!("{}={}", p.component.name, p.component.digest))
+                            .collect();
+                        tracing::info!(workflow = %name, plugins = %digests.join(" "), "workflow active");
+                    }
+                    workflows.insert(name, workflow);
+                }
+                Err(error) => {
+                    errors.insert(file_name(&path), failure(&path, error, old));
+                    if let Some(previous) = previous {
+                        workflows.insert(name, previous.clone());
+                    }
+                }
+            }
+        }
+        workflows
+    }
+
+    fn load_workflow(
+        &self,
+        name: &str,
+        path: &Path,
+        previous: Option<&Arc<Workflow>>,
+        components: &BTreeMap<String, Arc<LoadedComponent>>,
+    ) -> Result<Arc<Workflow>, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+        let digest = Digest::of(text.as_bytes());
+        let definition = Definition::parse(&text)?;
+        let steps = definition.steps()?;
+        let resolved: Vec<&Arc<LoadedComponent>> = steps
+            .iter()
+            .map(|step| {
+                components.get(&step.plugin).ok_or_else(|| {
+                    format!(
+                        "{} plugin `{}` not found in {}",
+                        step.kind,
+                        step.plugin,
+                        self.plugin_dir.display()
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        // Same file, same plugin versions: keep the bound workflow and its warm instances.
+        if let Some(previous) = previous {
+            let same_plugins = previous
+                .plugins()
+                .iter()
+                .zip(&resolved)
+                .all(|(bound, c)| bound.component.digest == c.digest);
+            if previous.digest == digest && same_plugins {
+                return Ok(previous.clone());
+            }
+        }
+        // `steps` come in PluginKind::ALL order: validation, pricing, lifecycle.
+        let bind = |i: usize| -> Result<Arc<BoundPlugin>, String> {
+            let step = &steps[i];
+            self.runtime
+                .bind(
+                    name,
+                    resolved[i].clone(),
+                    step.kind,
+                    &step.params,
+                    step.limits,
+                )
+                .map_err(|e: LoadError| format!("{} plugin `{}`: {e}", step.kind, step.plugin))
+        };
+        Ok(Arc::new(Workflow {
+            name: name.to_owned(),
+            description: definition.description,
+            digest,
+            validation: bind(0)?,
+            pricing: bind(1)?,
+            lifecycle: bind(2)?,
+            loaded_at: SystemTime::now(),
+        }))
+    }
+}
+
+/// Files `<stem>.<extension>` of `dir`, sorted; an unreadable directory is an error.
+fn files(
+    dir: &Path,
+    extension: &str,
+    errors: &mut BTreeMap<String, LoadFailure>,
+) -> Vec<(String, PathBuf)> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            let file = dir.display().to_string();
+            errors.insert(
+                file.clone(),
+                LoadFailure {
+                    file,
+                    error: e.to_string(),
+                    at: chrono::Utc::now(),
+                },
+            );
+            return Vec::new();
+        }
+    };
+    let mut found: Vec<(String, PathBuf)> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == extension))
+        .filter_map(|p| Some((p.file_stem()?.to_str()?.to_owned(), p)))
+        .collect();
+    found.sort();
+    found
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// A failure record, keeping the first time it was seen while the error stays the same.
+fn failure(path: &Path, error: String, old: &Catalog) -> LoadFailure {
+    let file = file_name(path);
+    match old.errors.get(&file) {
+        Some(seen) if seen.error == error => seen.clone(),
+        _ => LoadFailure {
+            file,
+            error,
+            at: chrono::Utc::now(),
+        },
+    }
+}
+
+fn same_arcs<T>(a: &BTreeMap<String, Arc<T>>, b: &BTreeMap<String, Arc<T>>) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|((ka, va), (kb, vb))| ka == kb && Arc::ptr_eq(va, vb))
+}

@@ -1,0 +1,555 @@
+//! The standard order lifecycle: 7 order statuses, 4 payment statuses.
+//!
+//! ```text
+//! pending ──▶ confirmed ──▶ processing ──▶ shipped ──▶ delivered
+//!    │            │             │
+//!    └────────────┴─────────────┴──▶ cancelled        (customer: before processing)
+//! any status but refunded ──▶ refunded                 (admin, only once paid)
+//! payment: pending ──▶ paid | failed,  failed ──▶ paid,  paid ──▶ refunded
+//! ```
+//! Delivered and cancelled are final except for a refund. A refund, asked for either as
+//! an order status or as a payment status, moves both to `refunded`.
+
+use crate::exports::orderflow::plugins::lifecycle::{
+    Actor, Edge, Machine, OrderView, PaymentChange, StatusChange, Transition,
+};
+use crate::orderflow::plugins::types::Problem;
+use serde::Deserialize;
+
+pub const STATUSES: [&str; 7] = [
+    "pending",
+    "confirmed",
+    "processing",
+    "shipped",
+    "delivered",
+    "cancelled",
+    "refunded",
+];
+pub const FINAL_STATUSES: [&str; 3] = ["delivered", "cancelled", "refunded"];
+pub const PAYMENT_STATUSES: [&str; 4] = ["pending", "paid", "failed", "refunded"];
+
+const ADMIN: &str = "admin";
+const USER: &str = "user";
+
+/// The `[lifecycle.params]` table of a workflow.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rules {
+    /// Statuses from which the customer may still cancel.
+    #[serde(default = "user_cancellable")]
+    pub user_cancellable: Vec<String>,
+}
+
+fn user_cancellable() -> Vec<String> {
+    vec!["pending".into(), "confirmed".into()]
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            user_cancellable: user_cancellable(),
+        }
+    }
+}
+
+pub fn problem(code: &str, message: &str, field: Option<&str>) -> Problem {
+    Problem {
+        code: code.into(),
+        message: message.into(),
+        field: field.map(Into::into),
+    }
+}
+
+fn edge(from: &str, to: &str, roles: &[&str]) -> Edge {
+    Edge {
+        from: from.into(),
+        to: to.into(),
+        roles: roles.iter().map(|r| (*r).into()).collect(),
+    }
+}
+
+fn transition(
+    status: &str,
+    payment_status: &str,
+    stamp: Option<&str>,
+    event: Option<&str>,
+) -> Transition {
+    Transition {
+        status: status.into(),
+        payment_status: payment_status.into(),
+        stamps: stamp.into_iter().map(Into::into).collect(),
+        events: event.into_iter().map(Into::into).collect(),
+    }
+}
+
+fn find<'a>(edges: &'a [Edge], from: &str, to: &str) -> Option<&'a Edge> {
+    edges.iter().find(|e| e.from == from && e.to == to)
+}
+
+impl Rules {
+    pub fn from_json(json: &str) -> Result<Self, Problem> {
+        let rules: Rules = serde_json::from_str(json).map_err(|e| Problem {
+            code: "invalid_params".into(),
+            message: format!("lifecycle params: {e}"),
+            field: None,
+        })?;
+        let allowed = ["pending", "confirmed", "processing"];
+        if let Some(bad) = rules
+            .user_cancellable
+            .iter()
+            .find(|s| !allowed.contains(&s.as_str()))
+        {
+            return Err(Problem {
+                code: "invalid_params".into(),
+                message: format!("user_cancellable: a customer cannot cancel a `{bad}` order"),
+                field: None,
+            });
+        }
+        Ok(rules)
+    }
+
+    pub fn machine(&self) -> Machine {
+        let mut status_edges = vec![
+            edge("pending", "confirmed", &[ADMIN]),
+            edge("confirmed", "processing", &[ADMIN]),
+            edge("processing", "shipped", &[ADMIN]),
+            edge("shipped", "delivered", &[ADMIN]),
+        ];
+        for from in ["pending", "confirmed", "processing"] {
+            let who: &[&str] = if self.user_cancellable.iter().any(|s| s == from) {
+                &[USER, ADMIN]
+            } else {
+                &[ADMIN]
+            };
+            status_edges.push(edge(from, "cancelled", who));
+        }
+        for from in STATUSES.iter().filter(|s| **s != "refunded") {
+            status_edges.push(edge(from, "refunded", &[ADMIN]));
+        }
+        Machine {
+            statuses: STATUSES.map(Into::into).to_vec(),
+            final_statuses: FINAL_STATUSES.map(Into::into).to_vec(),
+            payment_statuses: PAYMENT_STATUSES.map(Into::into).to_vec(),
+            status_edges,
+            payment_edges: vec![
+                edge("pending", "paid", &[ADMIN]),
+                edge("pending", "failed", &[ADMIN]),
+                edge("failed", "paid", &[ADMIN]),
+                edge("paid", "refunded", &[ADMIN]),
+            ],
+        }
+    }
+
+    pub fn create(&self) -> Transition {
+        transition("pending", "pending", None, Some("order.created"))
+    }
+
+    pub fn change_status(
+        &self,
+        order: &OrderView,
+        change: &StatusChange,
+        by: &Actor,
+    ) -> Result<Transition, Problem> {
+        let machine = self.machine();
+        let (from, to) = (order.status.as_str(), change.to.as_str());
+        let edge = find(&machine.status_edges, from, to).ok_or_else(|| Problem {
+            code: "invalid_transition".into(),
+            message: format!("an order cannot go from {from} to {to}"),
+            field: Some("status".into()),
+        })?;
+        if !edge.roles.contains(&by.role) {
+            let message = if to == "cancelled" && by.role == USER {
+                format!("a {from} order can no longer be cancelled by the customer")
+            } else {
+                format!("only an admin may move an order from {from} to {to}")
+            };
+            return Err(Problem {
+                code: "not_allowed".into(),
+                message,
+                field: Some("status".into()),
+            });
+        }
+        let pay = order.payment_status.as_str();
+        Ok(match to {
+            "confirmed" => transition(to, pay, Some("confirmed_at"), Some("order.confirmed")),
+            "processing" => transition(to, pay, Some("processing_at"), None),
+            "shipped" => {
+                if change
+                    .tracking_number
+                    .as_deref()
+                    .is_none_or(|t| t.trim().is_empty())
+                {
+                    return Err(problem(
+                        "tracking_number_required",
+                        "shipping needs a tracking number",
+                        Some("tracking_number"),
+                    ));
+                }
+                transition(to, pay, Some("shipped_at"), Some("order.shipped"))
+            }
+            "delivered" => transition(to, pay, Some("delivered_at"), Some("order.delivered")),
+            "cancelled" => transition(to, pay, Some("cancelled_at"), Some("order.cancelled")),
+            _ => self.refund(order, "status")?,
+        })
+    }
+
+    pub fn change_payment(
+        &self,
+        order: &OrderView,
+        change: &PaymentChange,
+        by: &Actor,
+    ) -> Result<Transition, Problem> {
+        let machine = self.machine();
+        let (from, to) = (order.payment_status.as_str(), change.to.as_str());
+        let edge = find(&machine.payment_edges, from, to).ok_or_else(|| Problem {
+            code: "invalid_transition".into(),
+            message: format!("a payment cannot go from {from} to {to}"),
+            field: Some("payment_status".into()),
+        })?;
+        if !edge.roles.contains(&by.role) {
+            return Err(problem(
+                "not_allowed",
+                "only an admin may record payments",
+                Some("payment_status"),
+            ));
+        }
+        let status = order.status.as_str();
+        Ok(match to {
+            "paid" => {
+                if matches!(status, "cancelled" | "refunded") {
+                    return Err(Problem {
+                        code: "order_closed".into(),
+                        message: format!("a {status} order takes no payment"),
+                        field: Some("payment_status".into()),
+                    });
+                }
+                transition(status, to, Some("paid_at"), Some("order.payment_completed"))
+            }
+            "failed" => transition(status, to, None, Some("order.payment_failed")),
+            _ => self.refund(order, "payment_status")?,
+        })
+    }
+
+    fn refund(&self, order: &OrderView, field: &str) -> Result<Transition, Problem> {
+        if order.payment_status != "paid" {
+            return Err(problem(
+                "refund_requires_payment",
+                "only a paid order can be refunded",
+                Some(field),
+            ));
+        }
+        Ok(transition(
+            "refunded",
+            "refunded",
+            Some("refunded_at"),
+            Some("order.refunded"),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::orderflow::plugins::types::Money;
+    use plugin_fixtures::{Expected, arg};
+
+    fn order(status: &str, payment: &str) -> OrderView {
+        OrderView {
+            id: "o1".into(),
+            user_id: "u1".into(),
+            status: status.into(),
+            payment_status: payment.into(),
+            total: Money {
+                minor: 1000,
+                currency: "USD".into(),
+            },
+            created_at: 0,
+            tracking_number: None,
+        }
+    }
+
+    fn by(role: &str) -> Actor {
+        Actor {
+            id: "a".into(),
+            role: role.into(),
+        }
+    }
+
+    fn to_status(to: &str, tracking: Option<&str>) -> StatusChange {
+        StatusChange {
+            to: to.into(),
+            tracking_number: tracking.map(Into::into),
+            carrier: None,
+            reason: None,
+        }
+    }
+
+    fn to_payment(to: &str) -> PaymentChange {
+        PaymentChange {
+            to: to.into(),
+            transaction_id: Some("tx1".into()),
+            reason: None,
+        }
+    }
+
+    /// Status change outcome as (status, payment, stamps, events) or the refusal code.
+    fn status(
+        from: (&str, &str),
+        to: &str,
+        role: &str,
+    ) -> Result<(String, String, Vec<String>, Vec<String>), String> {
+        Rules::default()
+            .change_status(
+                &order(from.0, from.1),
+                &to_status(to, Some("1Z999")),
+                &by(role),
+            )
+            .map(|t| (t.status, t.payment_status, t.stamps, t.events))
+            .map_err(|p| p.code)
+    }
+
+    fn ok(
+        status: &str,
+        payment: &str,
+        stamp: &str,
+        event: Option<&str>,
+    ) -> Result<(String, String, Vec<String>, Vec<String>), String> {
+        Ok((
+            status.into(),
+            payment.into(),
+            vec![stamp.into()],
+            event.into_iter().map(Into::into).collect(),
+        ))
+    }
+
+    #[test]
+    fn creation_starts_pending_and_announces_the_order() {
+        let t = Rules::default().create();
+        assert_eq!(
+            (t.status.as_str(), t.payment_status.as_str()),
+            ("pending", "pending")
+        );
+        assert_eq!(t.events, vec!["order.created".to_string()]);
+    }
+
+    #[test]
+    fn the_happy_path() {
+        assert_eq!(
+            status(("pending", "paid"), "confirmed", ADMIN),
+            ok("confirmed", "paid", "confirmed_at", Some("order.confirmed"))
+        );
+        assert_eq!(
+            status(("confirmed", "paid"), "processing", ADMIN),
+            ok("processing", "paid", "processing_at", None)
+        );
+        assert_eq!(
+            status(("processing", "paid"), "shipped", ADMIN),
+            ok("shipped", "paid", "shipped_at", Some("order.shipped"))
+        );
+        assert_eq!(
+            status(("shipped", "paid"), "delivered", ADMIN),
+            ok("delivered", "paid", "delivered_at", Some("order.delivered"))
+        );
+    }
+
+    #[test]
+    fn shipping_needs_a_tracking_number() {
+        for tracking in [None, Some("  ")] {
+            let err = Rules::default()
+                .change_status(
+                    &order("processing", "paid"),
+                    &to_status("shipped", tracking),
+                    &by(ADMIN),
+                )
+                .unwrap_err();
+            assert_eq!(
+                (err.code.as_str(), err.field.as_deref()),
+                ("tracking_number_required", Some("tracking_number"))
+            );
+        }
+    }
+
+    #[test]
+    fn customers_cancel_only_before_processing() {
+        assert_eq!(
+            status(("pending", "pending"), "cancelled", USER),
+            ok(
+                "cancelled",
+                "pending",
+                "cancelled_at",
+                Some("order.cancelled")
+            )
+        );
+        assert!(status(("confirmed", "pending"), "cancelled", USER).is_ok());
+        assert_eq!(
+            status(("processing", "pending"), "cancelled", USER),
+            Err("not_allowed".into())
+        );
+        assert!(status(("processing", "pending"), "cancelled", ADMIN).is_ok());
+        assert_eq!(
+            status(("shipped", "pending"), "cancelled", ADMIN),
+            Err("invalid_transition".into())
+        );
+        // The only thing a customer may do is cancel.
+        assert_eq!(
+            status(("pending", "pending"), "confirmed", USER),
+            Err("not_allowed".into())
+        );
+    }
+
+    #[test]
+    fn user_cancellable_is_a_parameter() {
+        let strict = Rules::from_json(r#"{"user_cancellable": ["pending"]}"#).unwrap();
+        let err = strict
+            .change_status(
+                &order("confirmed", "pending"),
+                &to_status("cancelled", None),
+                &by(USER),
+            )
+            .unwrap_err();
+        assert_eq!(err.code, "not_allowed");
+        assert_eq!(
+            Rules::from_json(r#"{"user_cancellable": ["shipped"]}"#)
+                .unwrap_err()
+                .code,
+            "invalid_params"
+        );
+    }
+
+    #[test]
+    fn final_statuses_only_allow_refund() {
+        for from in ["delivered", "cancelled"] {
+            for to in [
+                "pending",
+                "confirmed",
+                "processing",
+                "shipped",
+                "delivered",
+                "cancelled",
+            ] {
+                assert_eq!(
+                    status((from, "paid"), to, ADMIN),
+                    Err("invalid_transition".into()),
+                    "{from} → {to}"
+                );
+            }
+            assert_eq!(
+                status((from, "paid"), "refunded", ADMIN),
+                ok(
+                    "refunded",
+                    "refunded",
+                    "refunded_at",
+                    Some("order.refunded")
+                )
+            );
+        }
+        assert_eq!(
+            status(("refunded", "refunded"), "refunded", ADMIN),
+            Err("invalid_transition".into())
+        );
+    }
+
+    #[test]
+    fn refund_only_after_payment() {
+        assert_eq!(
+            status(("delivered", "pending"), "refunded", ADMIN),
+            Err("refund_requires_payment".into())
+        );
+        assert_eq!(
+            status(("delivered", "paid"), "refunded", USER),
+            Err("not_allowed".into())
+        );
+        let t = Rules::default()
+            .change_payment(
+                &order("delivered", "paid"),
+                &to_payment("refunded"),
+                &by(ADMIN),
+            )
+            .unwrap();
+        assert_eq!(
+            (t.status.as_str(), t.payment_status.as_str()),
+            ("refunded", "refunded")
+        );
+    }
+
+    #[test]
+    fn payments() {
+        let pay = |status: &str, from: &str, to: &str, role: &str| {
+            Rules::default()
+                .change_payment(&order(status, from), &to_payment(to), &by(role))
+                .map(|t| (t.payment_status, t.stamps, t.events))
+                .map_err(|p| p.code)
+        };
+        let paid = Ok((
+            "paid".to_string(),
+            vec!["paid_at".to_string()],
+            vec!["order.payment_completed".to_string()],
+        ));
+        assert_eq!(pay("pending", "pending", "paid", ADMIN), paid);
+        assert_eq!(pay("confirmed", "failed", "paid", ADMIN), paid);
+        assert_eq!(
+            pay("pending", "pending", "failed", ADMIN),
+            Ok(("failed".into(), vec![], vec!["order.payment_failed".into()]))
+        );
+        assert_eq!(
+            pay("pending", "pending", "paid", USER),
+            Err("not_allowed".into())
+        );
+        assert_eq!(
+            pay("cancelled", "pending", "paid", ADMIN),
+            Err("order_closed".into())
+        );
+        assert_eq!(
+            pay("pending", "paid", "failed", ADMIN),
+            Err("invalid_transition".into())
+        );
+        assert_eq!(
+            pay("pending", "pending", "refunded", ADMIN),
+            Err("invalid_transition".into())
+        );
+        assert_eq!(
+            pay("pending", "pending", "lost", ADMIN),
+            Err("invalid_transition".into())
+        );
+    }
+
+    #[test]
+    fn the_machine_describes_every_status_it_decides() {
+        let m = Rules::default().machine();
+        for e in m.status_edges.iter() {
+            assert!(m.statuses.contains(&e.from) && m.statuses.contains(&e.to));
+        }
+        for e in m.payment_edges.iter() {
+            assert!(m.payment_statuses.contains(&e.from) && m.payment_statuses.contains(&e.to));
+        }
+    }
+
+    /// The shipped fixtures, run natively; `orderflow plugin test` runs them through wasm.
+    #[test]
+    fn fixtures() {
+        let suite = plugin_fixtures::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"),
+        )
+        .unwrap();
+        for (fixture, params) in &suite.cases {
+            let rules = Rules::from_json(&params.to_string()).unwrap();
+            let by: Result<Actor, String> = arg(fixture, "by");
+            let got = match fixture.call.as_str() {
+                "describe" => Expected::from_result::<_, ()>(&Ok(rules.machine())),
+                "create" => Expected::from_result::<_, ()>(&Ok(rules.create())),
+                "change_status" => Expected::from_result(&rules.change_status(
+                    &arg(fixture, "order").unwrap(),
+                    &arg(fixture, "change").unwrap(),
+                    &by.unwrap(),
+                )),
+                "change_payment" => Expected::from_result(&rules.change_payment(
+                    &arg(fixture, "order").unwrap(),
+                    &arg(fixture, "change").unwrap(),
+                    &by.unwrap(),
+                )),
+                other => panic!("{}: unknown call {other}", fixture.name),
+            };
+            assert_eq!(got, fixture.expect, "fixture {}", fixture.name);
+        }
+    }
+}

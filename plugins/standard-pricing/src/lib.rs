@@ -1,0 +1,40 @@
+//! The standard pricing plugin: the WIT glue. The rules live in [`rules`], plain Rust.
+
+pub mod rules;
+
+wit_bindgen::generate!({
+    world: "pricing-plugin",
+    path: "../../wit",
+    additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
+});
+
+/// The component's exports. Only built for wasm: natively the rules are tested directly,
+/// and the WIT export names are not valid native linker symbols.
+#[cfg(target_arch = "wasm32")]
+mod component {
+    use super::exports::orderflow::plugins::pricing::{Guest, Quote};
+    use super::orderflow::plugins::types::{OrderDraft, Problem, Timestamp};
+    use std::sync::OnceLock;
+
+    static PARAMS: OnceLock<super::rules::Params> = OnceLock::new();
+
+    struct StandardPricing;
+
+    impl Guest for StandardPricing {
+        fn configure(params: String) -> Result<(), Problem> {
+            let params = super::rules::Params::from_json(&params)?;
+            PARAMS.set(params).map_err(|_| {
+                super::rules::problem("already_configured", "configure was called twice", None)
+            })
+        }
+
+        fn price(order: OrderDraft, now: Timestamp) -> Result<Quote, Problem> {
+            let params = PARAMS.get().ok_or_else(|| {
+                super::rules::problem("not_configured", "configure was not called", None)
+            })?;
+            super::rules::price(params, &order, now)
+        }
+    }
+
+    crate::export!(StandardPricing with_types_in crate);
+}
