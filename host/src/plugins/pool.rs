@@ -56,6 +56,16 @@ pub struct BoundPlugin {
     this: Weak<BoundPlugin>,
 }
 
+impl std::fmt::Debug for BoundPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:?} bound to workflow {}",
+            self.component, self.provenance.workflow
+        )
+    }
+}
+
 impl BoundPlugin {
     pub(crate) fn new(
         engine: &Engine,

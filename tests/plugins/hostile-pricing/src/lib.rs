@@ -1,6 +1,6 @@
 //! A pricing plugin that misbehaves on demand. Its `behaviour` parameter picks how:
-//! `loop`, `hog` (allocate until the cap), `panic`, `wrong_total`, `refuse` (refuse its
-//! parameters), or `flat` (the default: a correct quote of the subtotal alone, so the
+//! `loop`, `hog` (allocate until the cap), `panic`, `wrong_total`, `clock` (read the
+//! system clock, which the host does not grant), `refuse` (refuse its parameters), or `flat` (the default: a correct quote of the subtotal alone, so the
 //! hot-reload test can swap it with the standard pricing plugin).
 
 #[cfg(target_arch = "wasm32")]
@@ -63,6 +63,14 @@ mod component {
                     }
                 }
                 "panic" => panic!("hostile plugin panics on purpose"),
+                "clock" => {
+                    let now = std::time::SystemTime::now();
+                    Err(Problem {
+                        code: "clock_read".into(),
+                        message: format!("{now:?}"),
+                        field: None,
+                    })
+                }
                 behaviour => Ok(Quote {
                     subtotal: money(subtotal),
                     tax: money(0),

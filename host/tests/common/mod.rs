@@ -1,0 +1,118 @@
+//! Shared by the host's integration tests: the components built by `build.rs`, a sample
+//! order, and a workflow directory set up in a temporary folder.
+#![allow(dead_code)] // each test binary uses a different part
+
+use orderflow::domain::{Address, LineItem, Money, OrderDraft, ProductSnapshot};
+use orderflow::plugins::{LoadedComponent, Runtime, RuntimeConfig};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// `<target>/plugins/<name>.wasm`, built from `plugins/` and `tests/plugins/`.
+pub fn built(name: &str) -> PathBuf {
+    Path::new(env!("ORDERFLOW_BUILT_PLUGINS")).join(format!("{name}.wasm"))
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+pub fn runtime() -> Arc<Runtime> {
+    Runtime::new(RuntimeConfig {
+        prepared_instances: 2,
+        ..RuntimeConfig::default()
+    })
+    .unwrap()
+}
+
+pub fn load(runtime: &Runtime, name: &str) -> Arc<LoadedComponent> {
+    runtime
+        .load(name, &std::fs::read(built(name)).unwrap())
+        .unwrap()
+}
+
+/// 2026-11-25T12:00:00Z
+pub const NOW: i64 = 1_795_608_000_000;
+
+/// A valid order of `items` lines to California, 12.50 a unit.
+pub fn draft(items: usize) -> OrderDraft {
+    let usd = "USD".parse().unwrap();
+    OrderDraft {
+        user_id: "user-1".into(),
+        items: (0..items)
+            .map(|i| LineItem {
+                product: ProductSnapshot {
+                    product_id: format!("p{i}"),
+                    name: format!("Product {i}"),
+                    sku: format!("SKU-{i}"),
+                    unit_price: Money::new(1250, usd),
+                    stock: 100,
+                    active: true,
+                },
+                quantity: 2,
+            })
+            .collect(),
+        shipping_address: Address {
+            full_name: "Ada Lovelace".into(),
+            address_line_1: "1 Market St".into(),
+            address_line_2: None,
+            city: "San Francisco".into(),
+            state: "CA".into(),
+            postal_code: "94105".into(),
+            country: "US".into(),
+            phone: None,
+        },
+        shipping_method: "standard".into(),
+        payment_method: "card".into(),
+        discount_code: None,
+    }
+}
+
+/// A plugin directory holding the standard components and the repo's workflows, in a
+/// temporary folder the test may change.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("plugins")).unwrap();
+        std::fs::create_dir(dir.path().join("workflows")).unwrap();
+        let sandbox = Sandbox { dir };
+        for name in [
+            "standard-validation",
+            "standard-pricing",
+            "standard-lifecycle",
+        ] {
+            sandbox.put_plugin(name, &std::fs::read(built(name)).unwrap());
+        }
+        let standard =
+            std::fs::read_to_string(repo_root().join("workflows/standard.toml")).unwrap();
+        sandbox.put_workflow("standard", &standard);
+        sandbox
+    }
+
+    pub fn plugins(&self) -> PathBuf {
+        self.dir.path().join("plugins")
+    }
+
+    pub fn workflows(&self) -> PathBuf {
+        self.dir.path().join("workflows")
+    }
+
+    /// Publishes by write-then-rename, as ops are told to.
+    pub fn put_plugin(&self, name: &str, bytes: &[u8]) {
+        let tmp = self.dir.path().join(format!("{name}.wasm.tmp"));
+        std::fs::write(&tmp, bytes).unwrap();
+        std::fs::rename(tmp, self.plugins().join(format!("{name}.wasm"))).unwrap();
+    }
+
+    pub fn put_workflow(&self, name: &str, text: &str) {
+        let tmp = self.dir.path().join(format!("{name}.toml.tmp"));
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(tmp, self.workflows().join(format!("{name}.toml"))).unwrap();
+    }
+}

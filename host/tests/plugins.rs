@@ -1,0 +1,340 @@
+//! The plugin runtime against real components: the standard plugins on their fixtures,
+//! and hostile components that must each end in a clean, typed fault.
+
+mod common;
+
+use common::{NOW, draft, load, runtime};
+use orderflow::domain::{Actor, OrderView, PaymentChange, StatusChange};
+use orderflow::plugins::component::LoadError;
+use orderflow::plugins::{FaultKind, Limits, PluginKind, fixtures};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+#[test]
+fn standard_plugins_pass_their_fixtures_through_wasm() {
+    let runtime = runtime();
+    for name in [
+        "standard-validation",
+        "standard-pricing",
+        "standard-lifecycle",
+    ] {
+        let component = load(&runtime, name);
+        let suite = plugin_fixtures::load(
+            &common::repo_root()
+                .join("plugins")
+                .join(name)
+                .join("fixtures"),
+        )
+        .unwrap();
+        let outcomes = fixtures::run(&runtime, &component, &suite, Limits::default());
+        assert!(
+            outcomes.len() >= 6,
+            "{name}: only {} fixtures",
+            outcomes.len()
+        );
+        for o in outcomes {
+            assert_eq!(o.result, Ok(()), "{name} fixture {}", o.name);
+            assert!(o.fuel.unwrap() > 0);
+        }
+    }
+}
+
+#[test]
+fn a_fixture_mismatch_is_reported() {
+    let runtime = runtime();
+    let component = load(&runtime, "standard-pricing");
+    let mut suite =
+        plugin_fixtures::load(&common::repo_root().join("plugins/standard-pricing/fixtures"))
+            .unwrap();
+    suite.cases.truncate(1);
+    suite.cases[0].0.expect = plugin_fixtures::Expected::Ok(json!({"total": 1}));
+    let outcome = fixtures::run(&runtime, &component, &suite, Limits::default()).remove(0);
+    assert!(outcome.result.unwrap_err().contains("expected"));
+}
+
+#[test]
+fn components_declare_their_decision_and_contract_version() {
+    let runtime = runtime();
+    for (name, kind) in [
+        ("standard-validation", PluginKind::Validation),
+        ("standard-pricing", PluginKind::Pricing),
+        ("standard-lifecycle", PluginKind::Lifecycle),
+    ] {
+        let c = load(&runtime, name);
+        assert_eq!((c.kind, c.wit_version), (kind, "0.1.0"), "{name}");
+    }
+}
+
+#[test]
+fn garbage_core_modules_and_wrong_worlds_are_refused() {
+    let runtime = runtime();
+    assert!(matches!(
+        runtime.load("junk", b"definitely not wasm"),
+        Err(LoadError::Compile(_))
+    ));
+    // A core module is not a component.
+    let core = b"\0asm\x01\0\0\0";
+    assert!(matches!(
+        runtime.load("core", core),
+        Err(LoadError::Compile(_))
+    ));
+    // A lifecycle component bound where pricing is expected.
+    let lifecycle = load(&runtime, "hostile-lifecycle");
+    let err = runtime
+        .bind(
+            "w",
+            lifecycle,
+            PluginKind::Pricing,
+            &json!({}),
+            Limits::default(),
+        )
+        .unwrap_err();
+    assert_eq!(
+        err,
+        LoadError::WrongKind {
+            expected: PluginKind::Pricing,
+            found: PluginKind::Lifecycle
+        }
+    );
+}
+
+#[test]
+fn parameters_are_checked_when_bound() {
+    let runtime = runtime();
+    let pricing = load(&runtime, "standard-pricing");
+    let err = runtime
+        .bind(
+            "w",
+            pricing.clone(),
+            PluginKind::Pricing,
+            &json!({"currency": "usd"}),
+            Limits::default(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&err, LoadError::Params(why) if why.contains("invalid_params")),
+        "{err}"
+    );
+    let hostile = load(&runtime, "hostile-pricing");
+    let err = runtime
+        .bind(
+            "w",
+            hostile,
+            PluginKind::Pricing,
+            &json!({"behaviour": "refuse"}),
+            Limits::default(),
+        )
+        .unwrap_err();
+    assert!(matches!(err, LoadError::Params(_)));
+    let too_big = Limits {
+        memory_mib: 100_000,
+        ..Limits::default()
+    };
+    assert!(matches!(
+        runtime.bind("w", pricing, PluginKind::Pricing, &json!({}), too_big),
+        Err(LoadError::Params(_))
+    ));
+}
+
+/// Binds hostile-pricing with `behaviour`, prices an order, returns the fault and how long
+/// the call took.
+fn hostile_price(behaviour: &str, limits: Limits) -> (FaultKind, Duration, String) {
+    let runtime = runtime();
+    let component = load(&runtime, "hostile-pricing");
+    let plugin = runtime
+        .bind(
+            "hostile",
+            component,
+            PluginKind::Pricing,
+            &json!({ "behaviour": behaviour }),
+            limits,
+        )
+        .unwrap();
+    let started = Instant::now();
+    let fault = plugin.price(&draft(3), NOW).unwrap_err();
+    let elapsed = started.elapsed();
+    // The fault names the plugin and its version.
+    assert_eq!(fault.plugin, "hostile-pricing");
+    assert_eq!(fault.digest, plugin.component.digest);
+    let message = fault.to_string();
+    assert!(
+        message.contains("hostile-pricing") && message.contains("sha256:"),
+        "{message}"
+    );
+    // And the very same binding serves the next call normally: a fresh instance each time.
+    assert!(
+        plugin.price(&draft(3), NOW).is_err(),
+        "{behaviour} misbehaves every time"
+    );
+    let flat = runtime
+        .bind(
+            "hostile",
+            load(&runtime, "hostile-pricing"),
+            PluginKind::Pricing,
+            &json!({}),
+            limits,
+        )
+        .unwrap();
+    assert_eq!(
+        flat.price(&draft(3), NOW)
+            .unwrap()
+            .verdict
+            .unwrap()
+            .total
+            .minor,
+        7500
+    );
+    (fault.kind, elapsed, message)
+}
+
+#[test]
+fn an_endless_loop_runs_out_of_fuel() {
+    let limits = Limits {
+        fuel: 1_000_000,
+        ..Limits::default()
+    };
+    let (kind, elapsed, _) = hostile_price("loop", limits);
+    assert_eq!(kind, FaultKind::OutOfFuel(1_000_000));
+    assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
+}
+
+#[test]
+fn a_memory_hog_hits_its_cap() {
+    let (kind, _, _) = hostile_price(
+        "hog",
+        Limits {
+            memory_mib: 8,
+            ..Limits::default()
+        },
+    );
+    assert_eq!(kind, FaultKind::MemoryCap(8));
+}
+
+#[test]
+fn a_panic_is_a_trap() {
+    let (kind, _, _) = hostile_price("panic", Limits::default());
+    assert!(matches!(kind, FaultKind::Trap(_)), "{kind:?}");
+}
+
+#[test]
+fn wasi_is_not_granted() {
+    let (kind, _, _) = hostile_price("clock", Limits::default());
+    assert!(
+        matches!(kind, FaultKind::Trap(_)),
+        "reading the clock must trap, got {kind:?}"
+    );
+}
+
+#[test]
+fn a_wrong_total_is_caught() {
+    let (kind, _, message) = hostile_price("wrong_total", Limits::default());
+    assert!(
+        matches!(kind, FaultKind::BadOutput(ref why) if why.contains("subtotal + tax")),
+        "{message}"
+    );
+}
+
+#[test]
+fn an_unknown_state_or_a_nameless_refusal_is_caught() {
+    let runtime = runtime();
+    let plugin = runtime
+        .bind(
+            "hostile",
+            load(&runtime, "hostile-lifecycle"),
+            PluginKind::Lifecycle,
+            &json!({}),
+            Limits::default(),
+        )
+        .unwrap();
+    let order = OrderView {
+        id: "o".into(),
+        user_id: "u".into(),
+        status: "pending".into(),
+        payment_status: "pending".into(),
+        total: orderflow::domain::Money::new(100, "USD".parse().unwrap()),
+        created_at: NOW,
+        tracking_number: None,
+    };
+    let admin = Actor {
+        id: "a".into(),
+        role: "admin".into(),
+    };
+    let change = StatusChange {
+        to: "confirmed".into(),
+        tracking_number: None,
+        carrier: None,
+        reason: None,
+    };
+    let fault = plugin
+        .change_status(&order, &change, &admin, NOW)
+        .unwrap_err();
+    assert!(
+        matches!(&fault.kind, FaultKind::BadOutput(why) if why.contains("unknown status `teleported`")),
+        "{fault}"
+    );
+    let pay = PaymentChange {
+        to: "paid".into(),
+        transaction_id: None,
+        reason: None,
+    };
+    let fault = plugin
+        .change_payment(&order, &pay, &admin, NOW)
+        .unwrap_err();
+    assert!(
+        matches!(&fault.kind, FaultKind::BadOutput(why) if why.contains("problem code")),
+        "{fault}"
+    );
+    // Its creation step is fine, and still served after the faults.
+    assert_eq!(
+        plugin
+            .create(&draft(1), &order.total, NOW)
+            .unwrap()
+            .verdict
+            .unwrap()
+            .status,
+        "pending"
+    );
+}
+
+#[test]
+fn decisions_say_who_made_them() {
+    let runtime = runtime();
+    let pricing = load(&runtime, "standard-pricing");
+    let params: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            common::repo_root().join("plugins/standard-pricing/fixtures/params.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let plugin = runtime
+        .bind(
+            "standard",
+            pricing.clone(),
+            PluginKind::Pricing,
+            &params,
+            Limits::default(),
+        )
+        .unwrap();
+    let decided = plugin.price(&draft(10), NOW).unwrap();
+    assert_eq!(
+        (
+            &*decided.by.workflow,
+            &*decided.by.plugin,
+            &decided.by.digest
+        ),
+        ("standard", "standard-pricing", &pricing.digest)
+    );
+    let quote = decided.verdict.unwrap();
+    // 10 × 2 × 12.50 = 250.00, 7.25 % tax, free standard shipping.
+    assert_eq!(
+        (
+            quote.subtotal.minor,
+            quote.tax.minor,
+            quote.shipping.minor,
+            quote.total.minor
+        ),
+        (25_000, 1_813, 0, 26_813)
+    );
+    assert!(decided.fuel > 0);
+}
