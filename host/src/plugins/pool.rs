@@ -125,6 +125,11 @@ impl BoundPlugin {
         self.machine.get()
     }
 
+    /// Instances prepared and waiting for a call.
+    pub fn ready_instances(&self) -> usize {
+        self.ready.lock().expect("pool lock").len()
+    }
+
     /// A fresh instance, configured with this binding's parameters. A refusal of the
     /// parameters comes back as `CallError::Output`.
     fn prepare(&self) -> Result<Prepared, CallError> {
@@ -155,12 +160,22 @@ impl BoundPlugin {
 
     fn take(&self) -> Result<Prepared, CallError> {
         let ready = self.ready.lock().expect("pool lock").pop();
-        if self.target > 0 && !self.refill_requested.swap(true, Ordering::AcqRel) {
-            self.preparer.request(self.this.clone());
-        }
         match ready {
             Some(prepared) => Ok(prepared),
             None => self.prepare(),
+        }
+    }
+
+    /// Hands the spent instance to the preparer, which frees it and tops the pool up, so
+    /// neither tearing down nor preparing instances happens on the request path. When the
+    /// preparer is behind, the caller frees the instance itself: slower, but bounded.
+    fn recycle(&self, spent: Prepared) {
+        let refill = self.target > 0 && !self.refill_requested.swap(true, Ordering::AcqRel);
+        let work = Work { spent: Some(spent), refill: refill.then(|| self.this.clone()) };
+        if let Err(unsent) = self.preparer.try_send(work) {
+            if unsent.refill.is_some() {
+                self.refill_requested.store(false, Ordering::Release);
+            }
         }
     }
 
@@ -188,16 +203,20 @@ impl BoundPlugin {
             Err(CallError::Wasm(e)) => return Err(self.fault(FaultKind::Trap(format!("{e:#}")))),
         };
         let store = &mut prepared.store;
-        store
-            .set_fuel(self.limits.fuel)
-            .map_err(|e| self.fault(FaultKind::Trap(e.to_string())))?;
-        let answer = call(&prepared.instance, store);
+        let answer = match store.set_fuel(self.limits.fuel) {
+            Ok(()) => call(&prepared.instance, store),
+            Err(e) => Err(CallError::Wasm(e)),
+        };
         let fuel = self.limits.fuel - store.get_fuel().unwrap_or(0);
+        // Classify a failure while the store can still tell a memory hog from a trap.
+        let fault = match &answer {
+            Err(CallError::Wasm(e)) => Some(FaultKind::of(e, store.data(), &self.limits)),
+            _ => None,
+        };
+        self.recycle(prepared);
         let verdict = match answer {
             Ok(verdict) => verdict,
-            Err(CallError::Wasm(e)) => {
-                return Err(self.fault(FaultKind::of(&e, store.data(), &self.limits)));
-            }
+            Err(CallError::Wasm(_)) => return Err(self.fault(fault.expect("classified above"))),
             Err(CallError::Output(why)) => return Err(self.fault(FaultKind::BadOutput(why))),
         };
         let checked = match &verdict {
@@ -278,32 +297,45 @@ impl BoundPlugin {
     }
 }
 
-/// The background thread that prepares instances. It holds only weak references, so a
-/// plugin version replaced by a hot swap is freed as soon as its last call finishes.
-#[derive(Clone)]
-pub(crate) struct Preparer {
-    requests: mpsc::Sender<Weak<BoundPlugin>>,
+/// Work for the preparer: an instance to free, a pool to top up.
+struct Work {
+    spent: Option<Prepared>,
+    refill: Option<Weak<BoundPlugin>>,
 }
 
+/// The background thread that frees spent instances and prepares new ones. It holds only
+/// weak references, so a plugin version replaced by a hot swap is freed as soon as its
+/// last call finishes.
+#[derive(Clone)]
+pub(crate) struct Preparer {
+    work: mpsc::SyncSender<Work>,
+}
+
+/// Spent instances waiting to be freed, at most: each holds a pooling-allocator slot.
+const BACKLOG: usize = 64;
+
 impl Preparer {
-    /// The thread ends when the last `Preparer` handle (held by the runtime) is dropped.
+    /// The thread ends when the last `Preparer` handle is dropped.
     pub(crate) fn spawn() -> Self {
-        let (requests, queue) = mpsc::channel::<Weak<BoundPlugin>>();
+        let (work, queue) = mpsc::sync_channel::<Work>(BACKLOG);
         std::thread::Builder::new()
             .name("plugin-preparer".into())
             .spawn(move || {
-                for plugin in queue {
-                    if let Some(plugin) = plugin.upgrade() {
+                for Work { spent, refill } in queue {
+                    drop(spent);
+                    if let Some(plugin) = refill.and_then(|p| p.upgrade()) {
                         plugin.refill();
                     }
                 }
             })
             .expect("spawn the plugin preparer thread");
-        Preparer { requests }
+        Preparer { work }
     }
 
-    fn request(&self, plugin: Weak<BoundPlugin>) {
-        // Only fails once the runtime is gone; then there is nothing left to prepare for.
-        let _ = self.requests.send(plugin);
+    /// Gives the work back when the preparer is behind (or gone).
+    fn try_send(&self, work: Work) -> Result<(), Work> {
+        self.work.try_send(work).map_err(|e| match e {
+            mpsc::TrySendError::Full(work) | mpsc::TrySendError::Disconnected(work) => work,
+        })
     }
 }

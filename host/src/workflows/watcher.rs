@@ -2,13 +2,14 @@
 //! registry reload shortly after files change.
 
 use super::Registry;
+use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
 use notify::{RecursiveMode, Watcher};
 use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
-/// Writes come in bursts (a copy is several events): wait this long after the last one.
-const SETTLE: Duration = Duration::from_millis(25);
+/// Coalesces the events of one change (a rename is two) into one reload.
+const SETTLE: Duration = Duration::from_millis(3);
 
 /// Keeps the watch alive; dropping it stops watching.
 pub struct HotReload {
@@ -20,11 +21,16 @@ pub struct HotReload {
 pub fn watch(registry: Arc<Registry>) -> notify::Result<HotReload> {
     let (changed, changes) = mpsc::channel::<()>();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        // A file is complete once renamed into place or closed after writing; reloading on
+        // its creation or on each write would read it half-written.
         let relevant = event.is_ok_and(|e| {
-            !e.kind.is_access()
-                && e.paths
-                    .iter()
-                    .any(|p| p.extension().is_some_and(|x| x == "wasm" || x == "toml"))
+            let complete = matches!(
+                e.kind,
+                EventKind::Modify(ModifyKind::Name(_))
+                    | EventKind::Access(AccessKind::Close(AccessMode::Write))
+                    | EventKind::Remove(_)
+            );
+            complete && e.paths.iter().any(|p| p.extension().is_some_and(|x| x == "wasm" || x == "toml"))
         });
         if relevant {
             let _ = changed.send(());

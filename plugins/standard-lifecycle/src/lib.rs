@@ -39,8 +39,8 @@ mod component {
         fn describe() -> Machine {
             // describe is a pure function of the parameters; unconfigured, it shows the defaults.
             match RULES.get() {
-                Some(rules) => rules.machine(),
-                None => super::rules::Rules::default().machine(),
+                Some(rules) => rules.machine().clone(),
+                None => super::rules::Rules::default().machine().clone(),
             }
         }
 

@@ -34,7 +34,7 @@ const USER: &str = "user";
 /// The `[lifecycle.params]` table of a workflow.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Rules {
+pub struct Params {
     /// Statuses from which the customer may still cancel.
     #[serde(default = "user_cancellable")]
     pub user_cancellable: Vec<String>,
@@ -44,11 +44,15 @@ fn user_cancellable() -> Vec<String> {
     vec!["pending".into(), "confirmed".into()]
 }
 
+/// The configured state machine, built once per instance: every decision consults it.
+#[derive(Debug)]
+pub struct Rules {
+    machine: Machine,
+}
+
 impl Default for Rules {
     fn default() -> Self {
-        Rules {
-            user_cancellable: user_cancellable(),
-        }
+        Rules::new(&Params { user_cancellable: user_cancellable() })
     }
 }
 
@@ -88,13 +92,13 @@ fn find<'a>(edges: &'a [Edge], from: &str, to: &str) -> Option<&'a Edge> {
 
 impl Rules {
     pub fn from_json(json: &str) -> Result<Self, Problem> {
-        let rules: Rules = serde_json::from_str(json).map_err(|e| Problem {
+        let params: Params = orderflow_plugin_sdk::parse_params("lifecycle", json).map_err(|message| Problem {
             code: "invalid_params".into(),
-            message: format!("lifecycle params: {e}"),
+            message,
             field: None,
         })?;
         let allowed = ["pending", "confirmed", "processing"];
-        if let Some(bad) = rules
+        if let Some(bad) = params
             .user_cancellable
             .iter()
             .find(|s| !allowed.contains(&s.as_str()))
@@ -105,10 +109,10 @@ impl Rules {
                 field: None,
             });
         }
-        Ok(rules)
+        Ok(Rules::new(&params))
     }
 
-    pub fn machine(&self) -> Machine {
+    fn new(params: &Params) -> Self {
         let mut status_edges = vec![
             edge("pending", "confirmed", &[ADMIN]),
             edge("confirmed", "processing", &[ADMIN]),
@@ -116,7 +120,7 @@ impl Rules {
             edge("shipped", "delivered", &[ADMIN]),
         ];
         for from in ["pending", "confirmed", "processing"] {
-            let who: &[&str] = if self.user_cancellable.iter().any(|s| s == from) {
+            let who: &[&str] = if params.user_cancellable.iter().any(|s| s == from) {
                 &[USER, ADMIN]
             } else {
                 &[ADMIN]
@@ -126,7 +130,7 @@ impl Rules {
         for from in STATUSES.iter().filter(|s| **s != "refunded") {
             status_edges.push(edge(from, "refunded", &[ADMIN]));
         }
-        Machine {
+        let machine = Machine {
             statuses: STATUSES.map(Into::into).to_vec(),
             final_statuses: FINAL_STATUSES.map(Into::into).to_vec(),
             payment_statuses: PAYMENT_STATUSES.map(Into::into).to_vec(),
@@ -137,7 +141,12 @@ impl Rules {
                 edge("failed", "paid", &[ADMIN]),
                 edge("paid", "refunded", &[ADMIN]),
             ],
-        }
+        };
+        Rules { machine }
+    }
+
+    pub fn machine(&self) -> &Machine {
+        &self.machine
     }
 
     pub fn create(&self) -> Transition {
@@ -150,9 +159,8 @@ impl Rules {
         change: &StatusChange,
         by: &Actor,
     ) -> Result<Transition, Problem> {
-        let machine = self.machine();
         let (from, to) = (order.status.as_str(), change.to.as_str());
-        let edge = find(&machine.status_edges, from, to).ok_or_else(|| Problem {
+        let edge = find(&self.machine.status_edges, from, to).ok_or_else(|| Problem {
             code: "invalid_transition".into(),
             message: format!("an order cannot go from {from} to {to}"),
             field: Some("status".into()),
@@ -199,9 +207,8 @@ impl Rules {
         change: &PaymentChange,
         by: &Actor,
     ) -> Result<Transition, Problem> {
-        let machine = self.machine();
         let (from, to) = (order.payment_status.as_str(), change.to.as_str());
-        let edge = find(&machine.payment_edges, from, to).ok_or_else(|| Problem {
+        let edge = find(&self.machine.payment_edges, from, to).ok_or_else(|| Problem {
             code: "invalid_transition".into(),
             message: format!("a payment cannot go from {from} to {to}"),
             field: Some("payment_status".into()),
@@ -515,7 +522,8 @@ mod tests {
 
     #[test]
     fn the_machine_describes_every_status_it_decides() {
-        let m = Rules::default().machine();
+        let rules = Rules::default();
+        let m = rules.machine();
         for e in m.status_edges.iter() {
             assert!(m.statuses.contains(&e.from) && m.statuses.contains(&e.to));
         }
@@ -535,7 +543,7 @@ mod tests {
             let rules = Rules::from_json(&params.to_string()).unwrap();
             let by: Result<Actor, String> = arg(fixture, "by");
             let got = match fixture.call.as_str() {
-                "describe" => Expected::from_result::<_, ()>(&Ok(rules.machine())),
+                "describe" => Expected::from_result::<_, ()>(&Ok(rules.machine().clone())),
                 "create" => Expected::from_result::<_, ()>(&Ok(rules.create())),
                 "change_status" => Expected::from_result(&rules.change_status(
                     &arg(fixture, "order").unwrap(),

@@ -97,7 +97,7 @@ fn bad_params(message: String) -> Problem {
 impl Params {
     pub fn from_json(json: &str) -> Result<Self, Problem> {
         let params: Params =
-            serde_json::from_str(json).map_err(|e| bad_params(format!("pricing params: {e}")))?;
+            orderflow_plugin_sdk::parse_params("pricing", json).map_err(bad_params)?;
         params.check()?;
         Ok(params)
     }

@@ -39,9 +39,9 @@ pub fn problem(code: &str, message: &str, field: Option<&str>) -> Problem {
 
 impl Params {
     pub fn from_json(json: &str) -> Result<Self, Problem> {
-        let params: Params = serde_json::from_str(json).map_err(|e| Problem {
+        let params: Params = orderflow_plugin_sdk::parse_params("validation", json).map_err(|message| Problem {
             code: "invalid_params".into(),
-            message: format!("validation params: {e}"),
+            message,
             field: None,
         })?;
         if params.max_items == 0 || params.max_quantity == 0 {
