@@ -19,7 +19,13 @@ fn main() {
         .parent()
         .expect("host/ sits in the workspace root")
         .to_path_buf();
-    for watched in ["plugins", "tests/plugins", "wit", "Cargo.lock"] {
+    for watched in [
+        "plugins",
+        "tests/plugins",
+        "wit",
+        "Cargo.toml",
+        "Cargo.lock",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
 

@@ -25,17 +25,23 @@ struct Stats {
 fn stats(mut samples: Vec<Duration>) -> Stats {
     samples.sort();
     let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize];
-    Stats { p50: at(0.50), p99: at(0.99) }
+    Stats {
+        p50: at(0.50),
+        p99: at(0.99),
+    }
 }
 
 fn us(d: Duration) -> String {
     format!("{:.2} µs", d.as_secs_f64() * 1e6)
 }
 
-/// Waits until the preparer has refilled every pool, so the next call finds an instance
-/// ready: the steady state of a service between requests.
-fn settle(plugins: &[&Arc<BoundPlugin>], target: usize) {
-    while plugins.iter().any(|p| p.ready_instances() < target) {
+/// Waits until the preparer is idle, so the next call finds an instance ready and does
+/// not share the machine with a refill: the steady state of a service between requests.
+fn settle(plugins: &[&Arc<BoundPlugin>]) {
+    while plugins
+        .iter()
+        .any(|p| p.refilling() || p.ready_instances() == 0)
+    {
         std::thread::yield_now();
     }
 }
@@ -67,9 +73,19 @@ fn sample_native(mut call: impl FnMut()) -> Stats {
 }
 
 fn standard(prepared: usize) -> (Arc<Registry>, Arc<Workflow>) {
-    let runtime = Runtime::new(RuntimeConfig { prepared_instances: prepared, ..RuntimeConfig::default() }).unwrap();
-    let registry = Registry::open(runtime, built("standard-pricing").parent().unwrap().to_path_buf(), repo_root().join("workflows"));
-    let workflow = registry.workflow("standard").expect("workflows/standard.toml loads");
+    let runtime = Runtime::new(RuntimeConfig {
+        prepared_instances: prepared,
+        ..RuntimeConfig::default()
+    })
+    .unwrap();
+    let registry = Registry::open(
+        runtime,
+        built("standard-pricing").parent().unwrap().to_path_buf(),
+        repo_root().join("workflows"),
+    );
+    let workflow = registry
+        .workflow("standard")
+        .expect("workflows/standard.toml loads");
     (registry, workflow)
 }
 
@@ -81,15 +97,23 @@ fn main() {
     // ---- wasm, request path: a prepared instance per call.
     let (_registry, hot) = standard(PREPARED);
     let plugins = [&hot.validation, &hot.pricing, &hot.lifecycle];
-    let settled = || settle(&plugins, PREPARED);
+    let settled = || settle(&plugins);
     let fuel = [
         hot.validation.validate(&order, NOW).unwrap().fuel,
         hot.pricing.price(&order, NOW).unwrap().fuel,
         hot.lifecycle.create(&order, &total, NOW).unwrap().fuel,
     ];
-    let hot_validate = sample(SAMPLES, settled, || drop(black_box(hot.validation.validate(&order, NOW).unwrap())));
-    let hot_price = sample(SAMPLES, settled, || drop(black_box(hot.pricing.price(&order, NOW).unwrap())));
-    let hot_create = sample(SAMPLES, settled, || drop(black_box(hot.lifecycle.create(&order, &total, NOW).unwrap())));
+    let hot_validate = sample(SAMPLES, settled, || {
+        drop(black_box(hot.validation.validate(&order, NOW).unwrap()))
+    });
+    let hot_price = sample(SAMPLES, settled, || {
+        drop(black_box(hot.pricing.price(&order, NOW).unwrap()))
+    });
+    let hot_create = sample(SAMPLES, settled, || {
+        drop(black_box(
+            hot.lifecycle.create(&order, &total, NOW).unwrap(),
+        ))
+    });
     let hot_all = sample(SAMPLES, settled, || {
         black_box(hot.validation.validate(&order, NOW).unwrap());
         let quote = hot.pricing.price(&order, NOW).unwrap().verdict.unwrap();
@@ -98,36 +122,95 @@ fn main() {
 
     // ---- wasm, instantiate + configure + call: no prepared instances.
     let (_cold_registry, cold) = standard(0);
-    let cold_validate = sample(SAMPLES / 4, || {}, || drop(black_box(cold.validation.validate(&order, NOW).unwrap())));
-    let cold_price = sample(SAMPLES / 4, || {}, || drop(black_box(cold.pricing.price(&order, NOW).unwrap())));
-    let cold_create = sample(SAMPLES / 4, || {}, || drop(black_box(cold.lifecycle.create(&order, &total, NOW).unwrap())));
+    let cold_validate = sample(
+        SAMPLES / 4,
+        || {},
+        || drop(black_box(cold.validation.validate(&order, NOW).unwrap())),
+    );
+    let cold_price = sample(
+        SAMPLES / 4,
+        || {},
+        || drop(black_box(cold.pricing.price(&order, NOW).unwrap())),
+    );
+    let cold_create = sample(
+        SAMPLES / 4,
+        || {},
+        || {
+            drop(black_box(
+                cold.lifecycle.create(&order, &total, NOW).unwrap(),
+            ))
+        },
+    );
 
     // ---- the same rules, native.
-    let definition = Definition::parse(&std::fs::read_to_string(repo_root().join("workflows/standard.toml")).unwrap()).unwrap();
+    let definition = Definition::parse(
+        &std::fs::read_to_string(repo_root().join("workflows/standard.toml")).unwrap(),
+    )
+    .unwrap();
     let [v, p, l] = definition.steps().unwrap();
     let order_json = serde_json::to_string(&order).unwrap();
-    let native_validation = standard_validation::rules::Params::from_json(&v.params.to_string()).unwrap();
+    let native_validation =
+        standard_validation::rules::Params::from_json(&v.params.to_string()).unwrap();
     let native_pricing = standard_pricing::rules::Params::from_json(&p.params.to_string()).unwrap();
-    let native_lifecycle = standard_lifecycle::rules::Rules::from_json(&l.params.to_string()).unwrap();
-    let v_order: standard_validation::orderflow::plugins::types::OrderDraft = serde_json::from_str(&order_json).unwrap();
-    let p_order: standard_pricing::orderflow::plugins::types::OrderDraft = serde_json::from_str(&order_json).unwrap();
-    let native_validate = sample_native(|| drop(black_box(standard_validation::rules::validate(&native_validation, black_box(&v_order)))));
-    let native_price = sample_native(|| drop(black_box(standard_pricing::rules::price(&native_pricing, black_box(&p_order), NOW))));
+    let native_lifecycle =
+        standard_lifecycle::rules::Rules::from_json(&l.params.to_string()).unwrap();
+    let v_order: standard_validation::orderflow::plugins::types::OrderDraft =
+        serde_json::from_str(&order_json).unwrap();
+    let p_order: standard_pricing::orderflow::plugins::types::OrderDraft =
+        serde_json::from_str(&order_json).unwrap();
+    let native_validate = sample_native(|| {
+        drop(black_box(standard_validation::rules::validate(
+            &native_validation,
+            black_box(&v_order),
+        )))
+    });
+    let native_price = sample_native(|| {
+        drop(black_box(standard_pricing::rules::price(
+            &native_pricing,
+            black_box(&p_order),
+            NOW,
+        )))
+    });
     let native_create = sample_native(|| drop(black_box(black_box(&native_lifecycle).create())));
 
     println!("## Plugin decisions, 10-item order ({SAMPLES} samples each)\n");
-    println!("| decision | request path p50 | p99 | instantiate + call p50 | p99 | native p50 | wasm/native (request path) | fuel |");
+    println!(
+        "| decision | request path p50 | p99 | instantiate + call p50 | p99 | native p50 | wasm/native (request path) | fuel |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     let rows = [
-        ("validation", &hot_validate, &cold_validate, &native_validate, fuel[0]),
+        (
+            "validation",
+            &hot_validate,
+            &cold_validate,
+            &native_validate,
+            fuel[0],
+        ),
         ("pricing", &hot_price, &cold_price, &native_price, fuel[1]),
-        ("lifecycle (create)", &hot_create, &cold_create, &native_create, fuel[2]),
+        (
+            "lifecycle (create)",
+            &hot_create,
+            &cold_create,
+            &native_create,
+            fuel[2],
+        ),
     ];
     for (name, hot, cold, native, fuel) in rows {
         let ratio = hot.p50.as_secs_f64() / native.p50.as_secs_f64();
-        println!("| {name} | {} | {} | {} | {} | {} | {ratio:.0}× | {fuel} |", us(hot.p50), us(hot.p99), us(cold.p50), us(cold.p99), us(native.p50));
+        println!(
+            "| {name} | {} | {} | {} | {} | {} | {ratio:.0}× | {fuel} |",
+            us(hot.p50),
+            us(hot.p99),
+            us(cold.p50),
+            us(cold.p99),
+            us(native.p50)
+        );
     }
-    println!("| **all three, one order** | **{}** | {} | | | | | |", us(hot_all.p50), us(hot_all.p99));
+    println!(
+        "| **all three, one order** | **{}** | {} | | | | | |",
+        us(hot_all.p50),
+        us(hot_all.p99)
+    );
 
     swap_latency();
 }
@@ -137,19 +220,36 @@ fn main() {
 fn swap_latency() {
     let sandbox = Sandbox::new();
     let cache = tempfile::tempdir().unwrap();
-    let runtime = Runtime::new(RuntimeConfig { cache_dir: Some(cache.path().to_path_buf()), ..RuntimeConfig::default() }).unwrap();
+    let runtime = Runtime::new(RuntimeConfig {
+        cache_dir: Some(cache.path().to_path_buf()),
+        ..RuntimeConfig::default()
+    })
+    .unwrap();
     let registry = Registry::open(runtime, sandbox.plugins(), sandbox.workflows());
     let _watching = watch(registry.clone()).unwrap();
-    let versions = [std::fs::read(built("hostile-pricing")).unwrap(), std::fs::read(built("standard-pricing")).unwrap()];
+    let versions = [
+        std::fs::read(built("hostile-pricing")).unwrap(),
+        std::fs::read(built("standard-pricing")).unwrap(),
+    ];
 
     let stop = Arc::new(AtomicBool::new(false));
     let (calls, failures) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let caller = {
-        let (registry, stop, calls, failures) = (registry.clone(), stop.clone(), calls.clone(), failures.clone());
+        let (registry, stop, calls, failures) = (
+            registry.clone(),
+            stop.clone(),
+            calls.clone(),
+            failures.clone(),
+        );
         std::thread::spawn(move || {
             let order = draft(10);
             while !stop.load(Ordering::Relaxed) {
-                let ok = registry.workflow("standard").unwrap().pricing.price(&order, NOW).is_ok();
+                let ok = registry
+                    .workflow("standard")
+                    .unwrap()
+                    .pricing
+                    .price(&order, NOW)
+                    .is_ok();
                 calls.fetch_add(1, Ordering::Relaxed);
                 if !ok {
                     failures.fetch_add(1, Ordering::Relaxed);
@@ -165,7 +265,14 @@ fn swap_latency() {
         let digest = Digest::of(bytes);
         let started = Instant::now();
         sandbox.put_plugin("standard-pricing", bytes);
-        while registry.workflow("standard").unwrap().pricing.component.digest != digest {
+        while registry
+            .workflow("standard")
+            .unwrap()
+            .pricing
+            .component
+            .digest
+            != digest
+        {
             std::thread::sleep(Duration::from_micros(200));
         }
         // The first version was already loaded at start; the second compiles once.
@@ -174,7 +281,9 @@ fn swap_latency() {
     stop.store(true, Ordering::Relaxed);
     caller.join().unwrap();
     let cached = stats(cached);
-    println!("\n## Hot swap: pricing component written → serving (file watcher, 1 thread pricing non-stop)\n");
+    println!(
+        "\n## Hot swap: pricing component written → serving (file watcher, 1 thread pricing non-stop)\n"
+    );
     println!("| swap | p50 | max | calls during swaps | failed |");
     println!("|---|---|---|---|---|");
     println!("| new version (compile) | {} | | | |", us(first[0]));

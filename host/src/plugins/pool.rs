@@ -50,6 +50,8 @@ pub struct BoundPlugin {
     machine: OnceLock<Machine>,
     engine: Engine,
     ready: Mutex<Vec<Prepared>>,
+    /// Used instances, freed by the preparer in batches.
+    spent: Mutex<Vec<Prepared>>,
     target: usize,
     refill_requested: AtomicBool,
     preparer: Preparer,
@@ -88,6 +90,7 @@ impl BoundPlugin {
             machine: OnceLock::new(),
             engine: engine.clone(),
             ready: Mutex::new(Vec::with_capacity(target)),
+            spent: Mutex::new(Vec::with_capacity(target)),
             target,
             refill_requested: AtomicBool::new(false),
             preparer,
@@ -147,15 +150,22 @@ impl BoundPlugin {
         Ok(Prepared { store, instance })
     }
 
-    /// Tops the pool up to its target; runs on the preparer thread.
+    /// Frees the spent instances and tops the pool up; runs on the preparer thread.
     fn refill(&self) {
-        self.refill_requested.store(false, Ordering::Release);
+        drop(std::mem::take(&mut *self.spent.lock().expect("pool lock")));
         while self.ready.lock().expect("pool lock").len() < self.target {
             match self.prepare() {
                 Ok(prepared) => self.ready.lock().expect("pool lock").push(prepared),
                 Err(_) => break, // the inline path will report it as a fault
             }
         }
+        // Cleared last: a call that finds the pool low meanwhile is covered by this round.
+        self.refill_requested.store(false, Ordering::Release);
+    }
+
+    /// Whether the preparer has work pending for this plugin.
+    pub fn refilling(&self) -> bool {
+        self.refill_requested.load(Ordering::Acquire)
     }
 
     fn take(&self) -> Result<Prepared, CallError> {
@@ -166,16 +176,26 @@ impl BoundPlugin {
         }
     }
 
-    /// Hands the spent instance to the preparer, which frees it and tops the pool up, so
-    /// neither tearing down nor preparing instances happens on the request path. When the
-    /// preparer is behind, the caller frees the instance itself: slower, but bounded.
+    /// Leaves the spent instance for the preparer to free, so neither tearing down nor
+    /// preparing instances happens on the request path. The preparer is woken only when
+    /// the pool runs low: a wake-up is a system call, too dear to pay on every decision.
+    /// When the preparer is far behind, the caller frees the instance itself: slower, but
+    /// memory stays bounded.
     fn recycle(&self, spent: Prepared) {
-        let refill = self.target > 0 && !self.refill_requested.swap(true, Ordering::AcqRel);
-        let work = Work { spent: Some(spent), refill: refill.then(|| self.this.clone()) };
-        if let Err(unsent) = self.preparer.try_send(work) {
-            if unsent.refill.is_some() {
-                self.refill_requested.store(false, Ordering::Release);
-            }
+        let mut backlog = self.spent.lock().expect("pool lock");
+        if backlog.len() >= BACKLOG {
+            drop(backlog);
+            drop(spent);
+        } else {
+            backlog.push(spent);
+            drop(backlog);
+        }
+        let low = self.ready.lock().expect("pool lock").len() <= self.target / 2;
+        if low
+            && !self.refill_requested.swap(true, Ordering::AcqRel)
+            && !self.preparer.request(self.this.clone())
+        {
+            self.refill_requested.store(false, Ordering::Release);
         }
     }
 
@@ -297,45 +317,36 @@ impl BoundPlugin {
     }
 }
 
-/// Work for the preparer: an instance to free, a pool to top up.
-struct Work {
-    spent: Option<Prepared>,
-    refill: Option<Weak<BoundPlugin>>,
-}
-
 /// The background thread that frees spent instances and prepares new ones. It holds only
 /// weak references, so a plugin version replaced by a hot swap is freed as soon as its
 /// last call finishes.
 #[derive(Clone)]
 pub(crate) struct Preparer {
-    work: mpsc::SyncSender<Work>,
+    requests: mpsc::Sender<Weak<BoundPlugin>>,
 }
 
-/// Spent instances waiting to be freed, at most: each holds a pooling-allocator slot.
+/// Spent instances waiting to be freed per plugin, at most: each holds a pool slot.
 const BACKLOG: usize = 64;
 
 impl Preparer {
     /// The thread ends when the last `Preparer` handle is dropped.
     pub(crate) fn spawn() -> Self {
-        let (work, queue) = mpsc::sync_channel::<Work>(BACKLOG);
+        let (requests, queue) = mpsc::channel::<Weak<BoundPlugin>>();
         std::thread::Builder::new()
             .name("plugin-preparer".into())
             .spawn(move || {
-                for Work { spent, refill } in queue {
-                    drop(spent);
-                    if let Some(plugin) = refill.and_then(|p| p.upgrade()) {
+                for plugin in queue {
+                    if let Some(plugin) = plugin.upgrade() {
                         plugin.refill();
                     }
                 }
             })
             .expect("spawn the plugin preparer thread");
-        Preparer { work }
+        Preparer { requests }
     }
 
-    /// Gives the work back when the preparer is behind (or gone).
-    fn try_send(&self, work: Work) -> Result<(), Work> {
-        self.work.try_send(work).map_err(|e| match e {
-            mpsc::TrySendError::Full(work) | mpsc::TrySendError::Disconnected(work) => work,
-        })
+    /// False once the preparer is gone.
+    fn request(&self, plugin: Weak<BoundPlugin>) -> bool {
+        self.requests.send(plugin).is_ok()
     }
 }

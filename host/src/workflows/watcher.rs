@@ -30,7 +30,10 @@ pub fn watch(registry: Arc<Registry>) -> notify::Result<HotReload> {
                     | EventKind::Access(AccessKind::Close(AccessMode::Write))
                     | EventKind::Remove(_)
             );
-            complete && e.paths.iter().any(|p| p.extension().is_some_and(|x| x == "wasm" || x == "toml"))
+            complete
+                && e.paths
+                    .iter()
+                    .any(|p| p.extension().is_some_and(|x| x == "wasm" || x == "toml"))
         });
         if relevant {
             let _ = changed.send(());

@@ -28,6 +28,9 @@ mod tests {
     #[test]
     fn errors_name_the_plugin_kind_and_the_field() {
         let err = super::parse_params::<P>("pricing", r#"{"rate": 1, "rat": 2}"#).unwrap_err();
-        assert!(err.starts_with("pricing params: unknown field `rat`"), "{err}");
+        assert!(
+            err.starts_with("pricing params: unknown field `rat`"),
+            "{err}"
+        );
     }
 }

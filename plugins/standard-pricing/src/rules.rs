@@ -507,16 +507,16 @@ mod tests {
     /// The shipped fixtures, run natively; `orderflow plugin test` runs them through wasm.
     #[test]
     fn fixtures() {
-        let suite = plugin_fixtures::load(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"),
-        )
-        .unwrap();
-        for (fixture, params) in &suite.cases {
-            let params = Params::from_json(&params.to_string()).unwrap();
-            assert_eq!(fixture.call, "price", "{}", fixture.name);
-            let order: OrderDraft = arg(fixture, "order").unwrap();
-            let got = Expected::from_result(&price(&params, &order, fixture.now));
-            assert_eq!(got, fixture.expect, "fixture {}", fixture.name);
-        }
+        plugin_fixtures::assert_native(env!("CARGO_MANIFEST_DIR"), |fixture, params| {
+            let params = Params::from_json(&params.to_string()).map_err(|p| p.message)?;
+            match fixture.call.as_str() {
+                "price" => Ok(Expected::from_result(&price(
+                    &params,
+                    &arg(fixture, "order")?,
+                    fixture.now,
+                ))),
+                other => Err(format!("no call {other}")),
+            }
+        });
     }
 }

@@ -39,11 +39,12 @@ pub fn problem(code: &str, message: &str, field: Option<&str>) -> Problem {
 
 impl Params {
     pub fn from_json(json: &str) -> Result<Self, Problem> {
-        let params: Params = orderflow_plugin_sdk::parse_params("validation", json).map_err(|message| Problem {
-            code: "invalid_params".into(),
-            message,
-            field: None,
-        })?;
+        let params: Params =
+            orderflow_plugin_sdk::parse_params("validation", json).map_err(|message| Problem {
+                code: "invalid_params".into(),
+                message,
+                field: None,
+            })?;
         if params.max_items == 0 || params.max_quantity == 0 {
             return Err(problem(
                 "invalid_params",
@@ -134,14 +135,14 @@ fn check_items(params: &Params, order: &OrderDraft, v: &mut Violations) {
         }
         subtotal += i128::from(product.unit_price.minor) * i128::from(item.quantity);
     }
-    if let Some(max) = params.max_order_value {
-        if subtotal > i128::from(max) {
-            v.add(
-                "order_value_exceeded",
-                format!("an order may be worth at most {max} minor units"),
-                "items".into(),
-            );
-        }
+    if let Some(max) = params.max_order_value
+        && subtotal > i128::from(max)
+    {
+        v.add(
+            "order_value_exceeded",
+            format!("an order may be worth at most {max} minor units"),
+            "items".into(),
+        );
     }
 }
 
@@ -372,16 +373,15 @@ mod tests {
     /// The shipped fixtures, run natively; `orderflow plugin test` runs them through wasm.
     #[test]
     fn fixtures() {
-        let suite = plugin_fixtures::load(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"),
-        )
-        .unwrap();
-        for (fixture, params) in &suite.cases {
-            let params = Params::from_json(&params.to_string()).unwrap();
-            assert_eq!(fixture.call, "validate", "{}", fixture.name);
-            let order: OrderDraft = arg(fixture, "order").unwrap();
-            let got = Expected::from_result(&validate(&params, &order));
-            assert_eq!(got, fixture.expect, "fixture {}", fixture.name);
-        }
+        plugin_fixtures::assert_native(env!("CARGO_MANIFEST_DIR"), |fixture, params| {
+            let params = Params::from_json(&params.to_string()).map_err(|p| p.message)?;
+            match fixture.call.as_str() {
+                "validate" => Ok(Expected::from_result(&validate(
+                    &params,
+                    &arg(fixture, "order")?,
+                ))),
+                other => Err(format!("no call {other}")),
+            }
+        });
     }
 }

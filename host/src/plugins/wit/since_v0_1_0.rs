@@ -10,57 +10,60 @@ use wasmtime::component::{Component, InstancePre};
 
 pub const VERSION: &str = "0.1.0";
 
-mod pricing_world {
-    wasmtime::component::bindgen!({ world: "pricing-plugin", path: "../wit" });
-}
-mod validation_world {
-    wasmtime::component::bindgen!({ world: "validation-plugin", path: "../wit",
-        with: { "orderflow:plugins/types": super::pricing_world::orderflow::plugins::types } });
-}
-mod lifecycle_world {
-    wasmtime::component::bindgen!({ world: "lifecycle-plugin", path: "../wit",
-        with: { "orderflow:plugins/types": super::pricing_world::orderflow::plugins::types } });
+// Arguments are lowered from borrowed data (`&str`), so a call copies the order's
+// strings once, into the guest, instead of cloning them on the host first.
+mod bindings {
+    // The `host` world's own instantiation helpers go unused: each plugin exports one
+    // interface, loaded through that interface's `GuestIndices`.
+    #![allow(dead_code)]
+    wasmtime::component::bindgen!({ world: "host", path: "../wit",
+        ownership: Borrowing { duplicate_if_necessary: true } });
 }
 
-use lifecycle_world::exports::orderflow::plugins::lifecycle as l;
-use pricing_world::exports::orderflow::plugins::pricing as p;
-use pricing_world::orderflow::plugins::types as w;
+use bindings::exports::orderflow::plugins::{lifecycle as l, pricing as p, validation as v};
+use bindings::orderflow::plugins::types as w;
 
 /// The name under which a component of `kind` exports its interface in this version.
 pub fn export_name(kind: PluginKind) -> String {
     format!("orderflow:plugins/{}@{VERSION}", kind.interface())
 }
 
+/// Where a component's exports of one decision live, resolved once per component.
+enum Indices {
+    Validation(v::GuestIndices),
+    Pricing(p::GuestIndices),
+    Lifecycle(l::GuestIndices),
+}
+
 /// A component checked to export `kind`, ready to instantiate.
-pub enum Pre {
-    Validation(validation_world::ValidationPluginPre<StoreState>),
-    Pricing(pricing_world::PricingPluginPre<StoreState>),
-    Lifecycle(lifecycle_world::LifecyclePluginPre<StoreState>),
+pub struct Pre {
+    pre: InstancePre<StoreState>,
+    indices: Indices,
 }
 
 /// A live instance; used for one decision only (see `plugins::pool`).
 pub enum Instance {
-    Validation(validation_world::ValidationPlugin),
-    Pricing(pricing_world::PricingPlugin),
-    Lifecycle(lifecycle_world::LifecyclePlugin),
+    Validation(v::Guest),
+    Pricing(p::Guest),
+    Lifecycle(l::Guest),
 }
 
 impl Pre {
     pub fn new(kind: PluginKind, pre: InstancePre<StoreState>) -> wasmtime::Result<Self> {
-        Ok(match kind {
-            PluginKind::Validation => {
-                Pre::Validation(validation_world::ValidationPluginPre::new(pre)?)
-            }
-            PluginKind::Pricing => Pre::Pricing(pricing_world::PricingPluginPre::new(pre)?),
-            PluginKind::Lifecycle => Pre::Lifecycle(lifecycle_world::LifecyclePluginPre::new(pre)?),
-        })
+        let indices = match kind {
+            PluginKind::Validation => Indices::Validation(v::GuestIndices::new(&pre)?),
+            PluginKind::Pricing => Indices::Pricing(p::GuestIndices::new(&pre)?),
+            PluginKind::Lifecycle => Indices::Lifecycle(l::GuestIndices::new(&pre)?),
+        };
+        Ok(Pre { pre, indices })
     }
 
     pub fn instantiate(&self, store: &mut Store<StoreState>) -> wasmtime::Result<Instance> {
-        Ok(match self {
-            Pre::Validation(pre) => Instance::Validation(pre.instantiate(store)?),
-            Pre::Pricing(pre) => Instance::Pricing(pre.instantiate(store)?),
-            Pre::Lifecycle(pre) => Instance::Lifecycle(pre.instantiate(store)?),
+        let instance = self.pre.instantiate(&mut *store)?;
+        Ok(match &self.indices {
+            Indices::Validation(i) => Instance::Validation(i.load(&mut *store, &instance)?),
+            Indices::Pricing(i) => Instance::Pricing(i.load(&mut *store, &instance)?),
+            Indices::Lifecycle(i) => Instance::Lifecycle(i.load(&mut *store, &instance)?),
         })
     }
 }
@@ -68,7 +71,7 @@ impl Pre {
 /// Whether `component` exports the interface of `kind` in this version.
 pub fn exports(component: &Component, kind: PluginKind) -> bool {
     component
-        .get_export_index(None, &export_name(kind))
+        .get_export_index(None, export_name(kind))
         .is_some()
 }
 
@@ -81,13 +84,9 @@ fn wrong_kind(asked: &str) -> CallError {
 impl Instance {
     pub fn configure(&self, store: &mut Store<StoreState>, params: &str) -> CallResult<()> {
         let answer = match self {
-            Instance::Validation(i) => i
-                .orderflow_plugins_validation()
-                .call_configure(store, params),
-            Instance::Pricing(i) => i.orderflow_plugins_pricing().call_configure(store, params),
-            Instance::Lifecycle(i) => i
-                .orderflow_plugins_lifecycle()
-                .call_configure(store, params),
+            Instance::Validation(g) => g.call_configure(store, params),
+            Instance::Pricing(g) => g.call_configure(store, params),
+            Instance::Lifecycle(g) => g.call_configure(store, params),
         }?;
         Ok(answer.map_err(|p| vec![p.into()]))
     }
@@ -98,12 +97,11 @@ impl Instance {
         order: &d::OrderDraft,
         now: d::UnixMillis,
     ) -> CallResult<()> {
-        let Instance::Validation(i) = self else {
+        let Instance::Validation(g) = self else {
             return Err(wrong_kind("validate"));
         };
-        let answer = i
-            .orderflow_plugins_validation()
-            .call_validate(store, &order.into(), now)?;
+        let items = line_items(order);
+        let answer = g.call_validate(store, draft(order, &items), now)?;
         Ok(answer.map_err(|problems| problems.into_iter().map(Into::into).collect()))
     }
 
@@ -113,13 +111,11 @@ impl Instance {
         order: &d::OrderDraft,
         now: d::UnixMillis,
     ) -> CallResult<d::Quote> {
-        let Instance::Pricing(i) = self else {
+        let Instance::Pricing(g) = self else {
             return Err(wrong_kind("price"));
         };
-        match i
-            .orderflow_plugins_pricing()
-            .call_price(store, &order.into(), now)?
-        {
+        let items = line_items(order);
+        match g.call_price(store, draft(order, &items), now)? {
             Ok(quote) => Ok(Ok(quote.try_into()?)),
             Err(problem) => Ok(Err(vec![problem.into()])),
         }
@@ -127,7 +123,7 @@ impl Instance {
 
     fn lifecycle(&self, asked: &str) -> Result<&l::Guest, CallError> {
         match self {
-            Instance::Lifecycle(i) => Ok(i.orderflow_plugins_lifecycle()),
+            Instance::Lifecycle(g) => Ok(g),
             _ => Err(wrong_kind(asked)),
         }
     }
@@ -143,9 +139,13 @@ impl Instance {
         total: &d::Money,
         now: d::UnixMillis,
     ) -> CallResult<d::Transition> {
-        let answer =
-            self.lifecycle("create")?
-                .call_create(store, &order.into(), &(*total).into(), now)?;
+        let items = line_items(order);
+        let answer = self.lifecycle("create")?.call_create(
+            store,
+            draft(order, &items),
+            money(total),
+            now,
+        )?;
         Ok(answer.map(Into::into).map_err(|p| vec![p.into()]))
     }
 
@@ -159,9 +159,9 @@ impl Instance {
     ) -> CallResult<d::Transition> {
         let answer = self.lifecycle("change-status")?.call_change_status(
             store,
-            &order.into(),
-            &change.into(),
-            &by.into(),
+            view(order),
+            status_change(change),
+            actor(by),
             now,
         )?;
         Ok(answer.map(Into::into).map_err(|p| vec![p.into()]))
@@ -177,104 +177,95 @@ impl Instance {
     ) -> CallResult<d::Transition> {
         let answer = self.lifecycle("change-payment")?.call_change_payment(
             store,
-            &order.into(),
-            &change.into(),
-            &by.into(),
+            view(order),
+            payment_change(change),
+            actor(by),
             now,
         )?;
         Ok(answer.map(Into::into).map_err(|p| vec![p.into()]))
     }
 }
 
-// ---- host → plugin
+// ---- host → plugin: borrowed views of the host's values
 
-impl From<d::Money> for w::Money {
-    fn from(m: d::Money) -> Self {
-        w::Money {
-            minor: m.minor,
-            currency: m.currency.as_str().to_owned(),
-        }
+fn money(m: &d::Money) -> w::MoneyParam<'_> {
+    w::MoneyParam {
+        minor: m.minor,
+        currency: m.currency.as_str(),
     }
 }
 
-impl From<&d::OrderDraft> for w::OrderDraft {
-    fn from(o: &d::OrderDraft) -> Self {
-        let a = &o.shipping_address;
-        w::OrderDraft {
-            user_id: o.user_id.clone(),
-            items: o
-                .items
-                .iter()
-                .map(|item| w::LineItem {
-                    product: w::ProductSnapshot {
-                        product_id: item.product.product_id.clone(),
-                        name: item.product.name.clone(),
-                        sku: item.product.sku.clone(),
-                        unit_price: item.product.unit_price.into(),
-                        stock: item.product.stock,
-                        active: item.product.active,
-                    },
-                    quantity: item.quantity,
-                })
-                .collect(),
-            shipping_address: w::Address {
-                full_name: a.full_name.clone(),
-                address_line_1: a.address_line_1.clone(),
-                address_line_2: a.address_line_2.clone(),
-                city: a.city.clone(),
-                state: a.state.clone(),
-                postal_code: a.postal_code.clone(),
-                country: a.country.clone(),
-                phone: a.phone.clone(),
+fn line_items(o: &d::OrderDraft) -> Vec<w::LineItem<'_>> {
+    o.items
+        .iter()
+        .map(|item| w::LineItem {
+            product: w::ProductSnapshot {
+                product_id: &item.product.product_id,
+                name: &item.product.name,
+                sku: &item.product.sku,
+                unit_price: money(&item.product.unit_price),
+                stock: item.product.stock,
+                active: item.product.active,
             },
-            shipping_method: o.shipping_method.clone(),
-            payment_method: o.payment_method.clone(),
-            discount_code: o.discount_code.clone(),
-        }
+            quantity: item.quantity,
+        })
+        .collect()
+}
+
+fn draft<'a>(o: &'a d::OrderDraft, items: &'a [w::LineItem<'a>]) -> w::OrderDraft<'a> {
+    let a = &o.shipping_address;
+    w::OrderDraft {
+        user_id: &o.user_id,
+        items,
+        shipping_address: w::Address {
+            full_name: &a.full_name,
+            address_line_1: &a.address_line_1,
+            address_line_2: a.address_line_2.as_deref(),
+            city: &a.city,
+            state: &a.state,
+            postal_code: &a.postal_code,
+            country: &a.country,
+            phone: a.phone.as_deref(),
+        },
+        shipping_method: &o.shipping_method,
+        payment_method: &o.payment_method,
+        discount_code: o.discount_code.as_deref(),
     }
 }
 
-impl From<&d::OrderView> for l::OrderView {
-    fn from(o: &d::OrderView) -> Self {
-        l::OrderView {
-            id: o.id.clone(),
-            user_id: o.user_id.clone(),
-            status: o.status.clone(),
-            payment_status: o.payment_status.clone(),
-            total: o.total.into(),
-            created_at: o.created_at,
-            tracking_number: o.tracking_number.clone(),
-        }
+fn view(o: &d::OrderView) -> l::OrderView<'_> {
+    l::OrderView {
+        id: &o.id,
+        user_id: &o.user_id,
+        status: &o.status,
+        payment_status: &o.payment_status,
+        total: money(&o.total),
+        created_at: o.created_at,
+        tracking_number: o.tracking_number.as_deref(),
     }
 }
 
-impl From<&d::StatusChange> for l::StatusChange {
-    fn from(c: &d::StatusChange) -> Self {
-        l::StatusChange {
-            to: c.to.clone(),
-            tracking_number: c.tracking_number.clone(),
-            carrier: c.carrier.clone(),
-            reason: c.reason.clone(),
-        }
+fn status_change(c: &d::StatusChange) -> l::StatusChange<'_> {
+    l::StatusChange {
+        to: &c.to,
+        tracking_number: c.tracking_number.as_deref(),
+        carrier: c.carrier.as_deref(),
+        reason: c.reason.as_deref(),
     }
 }
 
-impl From<&d::PaymentChange> for l::PaymentChange {
-    fn from(c: &d::PaymentChange) -> Self {
-        l::PaymentChange {
-            to: c.to.clone(),
-            transaction_id: c.transaction_id.clone(),
-            reason: c.reason.clone(),
-        }
+fn payment_change(c: &d::PaymentChange) -> l::PaymentChange<'_> {
+    l::PaymentChange {
+        to: &c.to,
+        transaction_id: c.transaction_id.as_deref(),
+        reason: c.reason.as_deref(),
     }
 }
 
-impl From<&d::Actor> for l::Actor {
-    fn from(a: &d::Actor) -> Self {
-        l::Actor {
-            id: a.id.clone(),
-            role: a.role.clone(),
-        }
+fn actor(a: &d::Actor) -> l::Actor<'_> {
+    l::Actor {
+        id: &a.id,
+        role: &a.role,
     }
 }
 
@@ -290,9 +281,9 @@ impl From<w::Problem> for d::Problem {
     }
 }
 
-impl TryFrom<w::Money> for d::Money {
+impl TryFrom<w::MoneyResult> for d::Money {
     type Error = CallError;
-    fn try_from(m: w::Money) -> Result<Self, CallError> {
+    fn try_from(m: w::MoneyResult) -> Result<Self, CallError> {
         let currency = m
             .currency
             .parse()
