@@ -338,3 +338,58 @@ fn decisions_say_who_made_them() {
     );
     assert!(decided.fuel > 0);
 }
+
+#[test]
+fn compiled_components_are_cached_on_disk_and_a_bad_artifact_is_recompiled() {
+    use orderflow::plugins::{Runtime, RuntimeConfig};
+    let cache = tempfile::tempdir().unwrap();
+    let runtime = || {
+        Runtime::new(RuntimeConfig {
+            cache_dir: Some(cache.path().to_path_buf()),
+            ..RuntimeConfig::default()
+        })
+        .unwrap()
+    };
+    let bytes = std::fs::read(common::built("standard-pricing")).unwrap();
+    let first = runtime().load("standard-pricing", &bytes).unwrap();
+    let artifacts: Vec<_> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(artifacts.len(), 1, "{artifacts:?}");
+    let artifact = &artifacts[0];
+    assert!(
+        artifact
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with(&first.digest.hex())
+    );
+
+    // A new process (a new engine) loads the artifact instead of compiling.
+    let written = std::fs::metadata(artifact).unwrap().modified().unwrap();
+    let again = runtime().load("standard-pricing", &bytes).unwrap();
+    assert_eq!(again.digest, first.digest);
+    assert_eq!(
+        std::fs::metadata(artifact).unwrap().modified().unwrap(),
+        written
+    );
+
+    // A damaged artifact is not trusted: the component is compiled again, and serves.
+    std::fs::write(artifact, b"damaged").unwrap();
+    let runtime = runtime();
+    let repaired = runtime.load("standard-pricing", &bytes).unwrap();
+    assert!(std::fs::metadata(artifact).unwrap().len() > 1000);
+    let plugin = runtime
+        .bind(
+            "w",
+            repaired,
+            PluginKind::Pricing,
+            &json!({"currency": "USD", "shipping": {"rates": {"standard": 0}}}),
+            Limits::default(),
+        )
+        .unwrap();
+    assert!(plugin.price(&draft(1), NOW).unwrap().verdict.is_ok());
+}

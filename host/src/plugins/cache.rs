@@ -3,6 +3,7 @@
 //!
 //! An artifact only loads into an engine with the same settings and wasmtime version, so
 //! the file name carries both the component digest and the engine's compatibility hash.
+//! Artifacts are published by write-then-rename, so a reader never sees half a file.
 
 use super::Digest;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -40,10 +41,13 @@ impl ArtifactCache {
             return Component::from_binary(engine, bytes);
         };
         let path = self.path(dir, digest);
-        if path.exists() {
+        if let Ok(artifact) = std::fs::read(&path) {
+            // Read, not mapped (`deserialize_file`): a mapped artifact that something else
+            // truncates would crash the process with SIGBUS.
             // SAFETY: only this cache writes into its directory, each file complete before
-            // it is renamed into place, and the name pins the engine it was compiled for.
-            match unsafe { Component::deserialize_file(engine, &path) } {
+            // it is renamed into place, and the name pins the engine it was compiled for;
+            // wasmtime still checks the header and refuses an artifact of another engine.
+            match unsafe { Component::deserialize(engine, &artifact) } {
                 Ok(component) => return Ok(component),
                 Err(e) => {
                     tracing::warn!(path = %path.display(), error = %e, "discarding unusable precompiled component")
