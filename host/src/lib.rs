@@ -1,5 +1,7 @@
 //! orderflow: an order service whose business decisions are WebAssembly plugins.
 
 pub mod domain;
+pub mod orders;
 pub mod plugins;
+pub mod store;
 pub mod workflows;

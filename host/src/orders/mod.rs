@@ -1,0 +1,12 @@
+//! Orders: the aggregate the service stores, changes through plugin decisions, and
+//! announces through events.
+
+mod event;
+mod ids;
+mod model;
+
+pub use event::OrderEvent;
+pub use ids::{OrderId, OrderNumber};
+pub use model::{
+    Customer, DecisionRecord, Order, OrderItem, Payment, Provenance, Shipping, StatusEntry,
+};

@@ -1,0 +1,95 @@
+use super::{OrderId, OrderNumber};
+use crate::domain::{Address, Money, Quote};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// An order as stored and as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: OrderId,
+    pub order_number: OrderNumber,
+    pub user_id: String,
+    pub customer: Customer,
+    pub items: Vec<OrderItem>,
+    /// The price breakdown, as the pricing plugin decided it at creation.
+    pub pricing: Quote,
+    pub discount_code: Option<String>,
+    pub status: String,
+    pub payment_status: String,
+    /// Every change of status or payment status, oldest first.
+    pub status_history: Vec<StatusEntry>,
+    pub payment: Payment,
+    pub shipping: Shipping,
+    pub notes: Option<String>,
+    /// Lifecycle timestamps set by the plugins' decisions (`confirmed_at`, `shipped_at`, …).
+    pub timestamps: BTreeMap<String, DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Which workflow and which plugin versions decided this order.
+    pub provenance: Provenance,
+    /// Incremented by every change: updates are compare-and-set on it.
+    pub version: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Customer {
+    pub email: Option<String>,
+    pub full_name: Option<String>,
+}
+
+/// A line with the product as it was when the order was placed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderItem {
+    pub product_id: String,
+    pub name: String,
+    pub sku: String,
+    pub unit_price: Money,
+    pub quantity: u32,
+    pub line_total: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusEntry {
+    pub status: String,
+    pub payment_status: String,
+    pub at: DateTime<Utc>,
+    /// Who asked: a user id, with the role they acted in.
+    pub by: String,
+    pub role: String,
+    pub note: Option<String>,
+    pub events: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Payment {
+    pub method: String,
+    pub transaction_id: Option<String>,
+    pub paid_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Shipping {
+    pub method: String,
+    pub address: Address,
+    pub carrier: Option<String>,
+    pub tracking_number: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    pub workflow: String,
+    /// SHA-256 of the workflow file in force.
+    pub workflow_digest: String,
+    pub decisions: Vec<DecisionRecord>,
+}
+
+/// One plugin decision that shaped the order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    /// `validate`, `price`, `create`, `change_status`, `change_payment`.
+    pub call: String,
+    pub plugin: String,
+    pub digest: String,
+    pub at: DateTime<Utc>,
+}

@@ -1,0 +1,483 @@
+//! The behaviour every store must have, written once: a backend's tests call [`run`] with
+//! a factory of fresh, empty stores.
+
+use super::{IdempotencyKey, Inserted, OrderQuery, OrderStore, Sort, StoreError};
+use crate::domain::{Address, Money, Quote};
+use crate::orders::{
+    Customer, Order, OrderEvent, OrderId, OrderItem, OrderNumber, Payment, Provenance, Shipping,
+};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+
+/// 2026-11-25T12:00:00Z
+pub fn base_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
+}
+
+/// A pending order of `user` worth `total` minor units of USD.
+pub fn sample_order(user: &str, total: i64) -> Order {
+    let usd = Money::new(total, "USD".parse().unwrap());
+    let zero = Money::new(0, usd.currency);
+    let at = base_time();
+    Order {
+        id: OrderId::new(),
+        order_number: OrderNumber::generate(at.date_naive()),
+        user_id: user.into(),
+        customer: Customer::default(),
+        items: vec![OrderItem {
+            product_id: "p1".into(),
+            name: "Widget".into(),
+            sku: "SKU-P1".into(),
+            unit_price: usd,
+            quantity: 1,
+            line_total: usd,
+        }],
+        pricing: Quote {
+            subtotal: usd,
+            tax: zero,
+            shipping: zero,
+            discount: zero,
+            total: usd,
+            applied: vec![],
+        },
+        discount_code: None,
+        status: "pending".into(),
+        payment_status: "pending".into(),
+        status_history: vec![],
+        payment: Payment {
+            method: "card".into(),
+            transaction_id: None,
+            paid_at: None,
+        },
+        shipping: Shipping {
+            method: "standard".into(),
+            address: Address {
+                full_name: "Ada Lovelace".into(),
+                address_line_1: "1 Market St".into(),
+                address_line_2: None,
+                city: "San Francisco".into(),
+                state: "CA".into(),
+                postal_code: "94105".into(),
+                country: "US".into(),
+                phone: None,
+            },
+            carrier: None,
+            tracking_number: None,
+        },
+        notes: None,
+        timestamps: BTreeMap::new(),
+        created_at: at,
+        updated_at: at,
+        provenance: Provenance {
+            workflow: "standard".into(),
+            workflow_digest: "sha256:0".into(),
+            decisions: vec![],
+        },
+        version: 1,
+    }
+}
+
+fn created(order: &Order) -> Vec<OrderEvent> {
+    OrderEvent::all(order, &["order.created".into()], order.created_at)
+}
+
+/// Runs every conformance check, each on a fresh store from `fresh`.
+pub async fn run<S: OrderStore, F: Future<Output = S>>(mut fresh: impl FnMut() -> F) {
+    insert_get_and_events(fresh().await).await;
+    compare_and_set(fresh().await).await;
+    compare_and_set_races(Arc::new(fresh().await)).await;
+    idempotency(Arc::new(fresh().await)).await;
+    unique_order_numbers(Arc::new(fresh().await)).await;
+    listing_paging_and_filters(fresh().await).await;
+    statistics(fresh().await).await;
+    outbox(fresh().await).await;
+}
+
+async fn insert_get_and_events(store: impl OrderStore) {
+    let order = sample_order("u1", 1000);
+    assert_eq!(store.get(order.id).await.unwrap(), None);
+    assert_eq!(
+        store.insert(&order, &created(&order), None).await.unwrap(),
+        Inserted::Created(order.clone())
+    );
+    assert_eq!(store.get(order.id).await.unwrap(), Some(order.clone()));
+    let events = store.events(order.id).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        (events[0].event.event_type.as_str(), events[0].published_at),
+        ("order.created", None)
+    );
+    store.ping().await.unwrap();
+}
+
+async fn compare_and_set(store: impl OrderStore) {
+    let order = sample_order("u1", 1000);
+    store.insert(&order, &created(&order), None).await.unwrap();
+    let mut next = order.clone();
+    next.status = "confirmed".into();
+    next.version = 2;
+    let confirmed = OrderEvent::all(&next, &["order.confirmed".into()], next.updated_at);
+    store.update(&next, 1, &confirmed).await.unwrap();
+    assert_eq!(
+        store.get(order.id).await.unwrap().unwrap().status,
+        "confirmed"
+    );
+    // A writer that read version 1 has lost: nothing it carried is written.
+    let mut stale = order.clone();
+    stale.status = "cancelled".into();
+    stale.version = 2;
+    let cancelled = OrderEvent::all(&stale, &["order.cancelled".into()], stale.updated_at);
+    assert!(matches!(
+        store.update(&stale, 1, &cancelled).await,
+        Err(StoreError::Conflict)
+    ));
+    let types: Vec<String> = store
+        .events(order.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event.event_type)
+        .collect();
+    assert_eq!(types, ["order.created", "order.confirmed"]);
+    assert_eq!(
+        store.get(order.id).await.unwrap().unwrap().status,
+        "confirmed"
+    );
+}
+
+/// Many writers race on one order, round after round: exactly one wins each round.
+async fn compare_and_set_races<S: OrderStore>(store: Arc<S>) {
+    let order = sample_order("u1", 1000);
+    store.insert(&order, &created(&order), None).await.unwrap();
+    for round in 1..=5u64 {
+        // Every writer reads the same version before any of them writes.
+        let read_by_all = store.get(order.id).await.unwrap().unwrap();
+        let writers: Vec<_> = (0..16)
+            .map(|writer| {
+                let (store, mut mine) = (store.clone(), read_by_all.clone());
+                tokio::spawn(async move {
+                    let read = mine.version;
+                    mine.version += 1;
+                    mine.notes = Some(format!("round {round} writer {writer}"));
+                    let events =
+                        OrderEvent::all(&mine, &[format!("order.round_{round}")], mine.updated_at);
+                    store.update(&mine, read, &events).await
+                })
+            })
+            .collect();
+        let mut wins = 0;
+        for writer in writers {
+            match writer.await.unwrap() {
+                Ok(()) => wins += 1,
+                Err(StoreError::Conflict) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(wins, 1, "round {round}");
+        assert_eq!(
+            store.get(order.id).await.unwrap().unwrap().version,
+            round + 1
+        );
+    }
+    // One event per winning write, none from the losers.
+    assert_eq!(store.events(order.id).await.unwrap().len(), 6);
+}
+
+async fn idempotency<S: OrderStore>(store: Arc<S>) {
+    let key = IdempotencyKey {
+        user_id: "u1".into(),
+        key: "k-1".into(),
+        fingerprint: "f-1".into(),
+    };
+    let attempts: Vec<_> = (0..16)
+        .map(|_| {
+            let (store, key) = (store.clone(), key.clone());
+            tokio::spawn(async move {
+                let order = sample_order("u1", 1000);
+                store
+                    .insert(&order, &created(&order), Some(&key))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut created_ids = Vec::new();
+    let mut replayed_ids = Vec::new();
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            Inserted::Created(o) => created_ids.push(o.id),
+            Inserted::Replayed(o) => replayed_ids.push(o.id),
+        }
+    }
+    assert_eq!(created_ids.len(), 1);
+    assert!(replayed_ids.iter().all(|id| *id == created_ids[0]));
+    let all = OrderQuery {
+        page: 1,
+        page_size: 100,
+        ..OrderQuery::default()
+    };
+    assert_eq!(store.list(&all).await.unwrap().total, 1);
+    // The same key for another request is refused; for another user it is another key.
+    let other = sample_order("u1", 2000);
+    let reused = IdempotencyKey {
+        fingerprint: "f-2".into(),
+        ..key.clone()
+    };
+    assert!(matches!(
+        store.insert(&other, &created(&other), Some(&reused)).await,
+        Err(StoreError::KeyReused)
+    ));
+    let elsewhere = IdempotencyKey {
+        user_id: "u2".into(),
+        ..key
+    };
+    let theirs = sample_order("u2", 1000);
+    assert!(matches!(
+        store
+            .insert(&theirs, &created(&theirs), Some(&elsewhere))
+            .await
+            .unwrap(),
+        Inserted::Created(_)
+    ));
+}
+
+async fn unique_order_numbers<S: OrderStore>(store: Arc<S>) {
+    let first = sample_order("u1", 1000);
+    store.insert(&first, &created(&first), None).await.unwrap();
+    let mut clash = sample_order("u1", 1000);
+    clash.order_number = first.order_number.clone();
+    assert!(matches!(
+        store.insert(&clash, &created(&clash), None).await,
+        Err(StoreError::DuplicateNumber)
+    ));
+    // The failed insert left no trace, events included.
+    assert!(store.get(clash.id).await.unwrap().is_none());
+    assert!(store.events(clash.id).await.unwrap().is_empty());
+    let inserts: Vec<_> = (0..32)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let order = sample_order("u3", 1);
+                store
+                    .insert(&order, &created(&order), None)
+                    .await
+                    .map(|_| order.order_number)
+            })
+        })
+        .collect();
+    let mut numbers = std::collections::BTreeSet::new();
+    for insert in inserts {
+        numbers.insert(insert.await.unwrap().unwrap());
+    }
+    assert_eq!(numbers.len(), 32);
+}
+
+async fn listing_paging_and_filters(store: impl OrderStore) {
+    // u1: 5 orders an hour apart, totals 100..500; u2: one paid order.
+    let mut mine = Vec::new();
+    for i in 0..5i64 {
+        let mut order = sample_order("u1", 100 * (i + 1));
+        order.created_at = base_time() + Duration::hours(i);
+        order.status = if i % 2 == 0 { "pending" } else { "confirmed" }.into();
+        store.insert(&order, &created(&order), None).await.unwrap();
+        mine.push(order);
+    }
+    let mut theirs = sample_order("u2", 9999);
+    theirs.payment_status = "paid".into();
+    store
+        .insert(&theirs, &created(&theirs), None)
+        .await
+        .unwrap();
+
+    let query = |f: &dyn Fn(&mut OrderQuery)| {
+        let mut q = OrderQuery {
+            page: 1,
+            page_size: 10,
+            ..OrderQuery::default()
+        };
+        f(&mut q);
+        q
+    };
+    let totals = |page: &super::Page<Order>| {
+        page.items
+            .iter()
+            .map(|o| o.pricing.total.minor)
+            .collect::<Vec<_>>()
+    };
+
+    let first = store
+        .list(&query(&|q| {
+            q.user_id = Some("u1".into());
+            q.page_size = 2;
+        }))
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.total, totals(&first)),
+        (5, vec![500, 400]),
+        "newest first"
+    );
+    let last = store
+        .list(&query(&|q| {
+            q.user_id = Some("u1".into());
+            q.page_size = 2;
+            q.page = 3;
+        }))
+        .await
+        .unwrap();
+    assert_eq!(totals(&last), vec![100]);
+    let confirmed = store
+        .list(&query(&|q| {
+            q.user_id = Some("u1".into());
+            q.status = Some("confirmed".into());
+        }))
+        .await
+        .unwrap();
+    assert_eq!(totals(&confirmed), vec![400, 200]);
+    let paid = store
+        .list(&query(&|q| q.payment_status = Some("paid".into())))
+        .await
+        .unwrap();
+    assert_eq!(totals(&paid), vec![9999]);
+    let by_number = store
+        .list(&query(&|q| {
+            q.order_number = Some(mine[2].order_number.to_string())
+        }))
+        .await
+        .unwrap();
+    assert_eq!(totals(&by_number), vec![300]);
+    let window = store
+        .list(&query(&|q| {
+            q.created_from = Some(base_time() + Duration::hours(1));
+            q.created_to = Some(base_time() + Duration::hours(3));
+        }))
+        .await
+        .unwrap();
+    assert_eq!(totals(&window), vec![300, 200]);
+    let range = store
+        .list(&query(&|q| {
+            q.total_min = Some(200);
+            q.total_max = Some(400);
+            q.sort = Sort::TotalLowFirst;
+        }))
+        .await
+        .unwrap();
+    assert_eq!(totals(&range), vec![200, 300, 400]);
+    let richest = store
+        .list(&query(&|q| {
+            q.sort = Sort::TotalHighFirst;
+            q.page_size = 2;
+        }))
+        .await
+        .unwrap();
+    assert_eq!((richest.total, totals(&richest)), (6, vec![9999, 500]));
+    let oldest = store
+        .list(&query(&|q| {
+            q.user_id = Some("u1".into());
+            q.sort = Sort::OldestFirst;
+            q.page_size = 1;
+        }))
+        .await
+        .unwrap();
+    assert_eq!(totals(&oldest), vec![100]);
+    let nobody = store
+        .list(&query(&|q| q.user_id = Some("nobody".into())))
+        .await
+        .unwrap();
+    assert_eq!((nobody.total, nobody.items.len()), (0, 0));
+}
+
+async fn statistics(store: impl OrderStore) {
+    let day = |d: i64| base_time() + Duration::days(d);
+    for (d, total, status, payment, currency) in [
+        (0, 1000, "pending", "pending", "USD"),
+        (0, 3001, "confirmed", "paid", "USD"),
+        (1, 2000, "delivered", "paid", "USD"),
+        (1, 500, "cancelled", "refunded", "USD"),
+        (2, 700, "confirmed", "paid", "EUR"),
+        (9, 100, "pending", "pending", "USD"),
+    ] {
+        let mut order = sample_order("u1", total);
+        order.created_at = day(d);
+        order.status = status.into();
+        order.payment_status = payment.into();
+        order.pricing.total = Money::new(total, currency.parse().unwrap());
+        store.insert(&order, &created(&order), None).await.unwrap();
+    }
+    let stats = store.stats(day(0), day(3)).await.unwrap();
+    assert_eq!(stats.orders, 5);
+    assert_eq!(
+        stats.by_status,
+        BTreeMap::from([
+            ("cancelled".into(), 1),
+            ("confirmed".into(), 2),
+            ("delivered".into(), 1),
+            ("pending".into(), 1)
+        ])
+    );
+    assert_eq!(
+        stats.by_payment_status,
+        BTreeMap::from([
+            ("paid".into(), 3),
+            ("pending".into(), 1),
+            ("refunded".into(), 1)
+        ])
+    );
+    let money = |m: i64, c: &str| Money::new(m, c.parse().unwrap());
+    assert_eq!(stats.revenue, vec![money(700, "EUR"), money(5001, "USD")]);
+    assert_eq!(
+        stats.average_order_value,
+        vec![money(700, "EUR"), money(2501, "USD")]
+    ); // 2500.5 → 2501
+    let per_day: Vec<(String, u64)> = stats
+        .per_day
+        .iter()
+        .map(|d| (d.day.to_string(), d.orders))
+        .collect();
+    assert_eq!(
+        per_day,
+        [
+            ("2026-11-25".to_string(), 2),
+            ("2026-11-26".to_string(), 2),
+            ("2026-11-27".to_string(), 1)
+        ]
+    );
+}
+
+async fn outbox(store: impl OrderStore) {
+    let a = sample_order("u1", 1);
+    let b = sample_order("u1", 2);
+    store.insert(&a, &created(&a), None).await.unwrap();
+    store.insert(&b, &created(&b), None).await.unwrap();
+    let pending = store.unpublished(10).await.unwrap();
+    assert_eq!(
+        pending.iter().map(|e| e.order_id).collect::<Vec<_>>(),
+        vec![a.id, b.id],
+        "oldest first"
+    );
+    assert_eq!(store.unpublished(1).await.unwrap().len(), 1);
+    store
+        .mark_published(&[pending[0].event_id], base_time())
+        .await
+        .unwrap();
+    let left = store.unpublished(10).await.unwrap();
+    assert_eq!(
+        left.iter().map(|e| e.order_id).collect::<Vec<_>>(),
+        vec![b.id]
+    );
+    assert_eq!(
+        store.events(a.id).await.unwrap()[0].published_at,
+        Some(base_time())
+    );
+    // Marking twice is harmless.
+    store
+        .mark_published(&[pending[0].event_id], base_time() + Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.events(a.id).await.unwrap()[0].published_at,
+        Some(base_time())
+    );
+}

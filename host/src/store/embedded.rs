@@ -1,0 +1,508 @@
+//! The embedded store: one SQLite file in WAL mode, so a newcomer runs the service with no
+//! infrastructure and nothing is lost across restarts.
+//!
+//! Orders are stored as JSON documents with the columns the queries filter and sort on
+//! beside them; events live in an outbox table written in the same transaction. One writer
+//! connection serialises writes (which is also what makes idempotency keys race-free);
+//! reads use their own connections, so they never wait for a write.
+//!
+//! Durability: `synchronous = NORMAL` in WAL mode — a committed order survives the
+//! process being killed; only a power loss before the next checkpoint could lose the
+//! latest commits.
+
+use super::{
+    DayCount, IdempotencyKey, Inserted, OrderQuery, OrderStore, Page, Sort, Stats, StoreError,
+    StoredEvent,
+};
+use crate::domain::Money;
+use crate::orders::{Order, OrderEvent, OrderId};
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params, params_from_iter};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use uuid::Uuid;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS orders (
+    id TEXT PRIMARY KEY,
+    number TEXT NOT NULL UNIQUE,
+    user_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    payment_status TEXT NOT NULL,
+    total_minor INTEGER NOT NULL,
+    currency TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS orders_user_created ON orders (user_id, created_at);
+CREATE INDEX IF NOT EXISTS orders_user_status ON orders (user_id, status, created_at);
+CREATE INDEX IF NOT EXISTS orders_status_created ON orders (status, created_at);
+CREATE INDEX IF NOT EXISTS orders_payment_status ON orders (payment_status);
+CREATE INDEX IF NOT EXISTS orders_created ON orders (created_at);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    order_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    occurred_at INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    published_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS events_order ON events (order_id, seq);
+CREATE INDEX IF NOT EXISTS events_unpublished ON events (seq) WHERE published_at IS NULL;
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    user_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    order_id TEXT NOT NULL,
+    PRIMARY KEY (user_id, key)
+);
+";
+
+const READERS: usize = 4;
+
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    db: Arc<Db>,
+}
+
+struct Db {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(unavailable)
+}
+
+fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Unavailable(format!("corrupt stored document: {e}")))
+}
+
+fn millis(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+fn from_millis(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+impl EmbeddedStore {
+    /// Opens (creating if needed) the database file at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(unavailable)?;
+        }
+        let writer = Connection::open(path).map_err(unavailable)?;
+        writer
+            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")
+            .map_err(unavailable)?;
+        writer.execute_batch(SCHEMA).map_err(unavailable)?;
+        let readers = (0..READERS)
+            .map(|_| {
+                let reader = Connection::open_with_flags(
+                    path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .map_err(unavailable)?;
+                reader
+                    .execute_batch("PRAGMA busy_timeout = 5000;")
+                    .map_err(unavailable)?;
+                Ok(Mutex::new(reader))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(EmbeddedStore {
+            db: Arc::new(Db {
+                writer: Mutex::new(writer),
+                readers,
+                next_reader: AtomicUsize::new(0),
+            }),
+        })
+    }
+
+    /// Runs `work` on the writer connection, off the async workers.
+    async fn write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || work(&mut *db.writer.lock().map_err(unavailable)?))
+            .await
+            .map_err(unavailable)?
+    }
+
+    /// Runs `work` on a reader connection, off the async workers.
+    async fn read<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || {
+            let i = db.next_reader.fetch_add(1, Ordering::Relaxed) % db.readers.len();
+            work(&*db.readers[i].lock().map_err(unavailable)?)
+        })
+        .await
+        .map_err(unavailable)?
+    }
+}
+
+fn insert_events(
+    tx: &rusqlite::Transaction<'_>,
+    events: &[(Uuid, String, String, i64, String)],
+) -> Result<(), StoreError> {
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT INTO events (id, order_id, type, occurred_at, doc) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(unavailable)?;
+    for (id, order_id, event_type, at, doc) in events {
+        insert
+            .execute(params![id.to_string(), order_id, event_type, at, doc])
+            .map_err(unavailable)?;
+    }
+    Ok(())
+}
+
+/// Events serialised before taking the writer, so the lock is held only for SQL.
+fn event_rows(
+    events: &[OrderEvent],
+) -> Result<Vec<(Uuid, String, String, i64, String)>, StoreError> {
+    events
+        .iter()
+        .map(|e| {
+            Ok((
+                e.event_id,
+                e.order_id.to_string(),
+                e.event_type.clone(),
+                millis(e.occurred_at),
+                json(e)?,
+            ))
+        })
+        .collect()
+}
+
+fn order_by_id(conn: &Connection, id: &str) -> Result<Option<Order>, StoreError> {
+    let doc: Option<String> = conn
+        .prepare_cached("SELECT doc FROM orders WHERE id = ?1")
+        .and_then(|mut s| s.query_row([id], |r| r.get(0)).optional())
+        .map_err(unavailable)?;
+    doc.as_deref().map(parse).transpose()
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
+}
+
+#[async_trait]
+impl OrderStore for EmbeddedStore {
+    async fn insert(
+        &self,
+        order: &Order,
+        events: &[OrderEvent],
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Inserted, StoreError> {
+        let doc = json(order)?;
+        let rows = event_rows(events)?;
+        let (id, number, user) = (
+            order.id.to_string(),
+            order.order_number.to_string(),
+            order.user_id.clone(),
+        );
+        let (status, payment, total, currency) = (
+            order.status.clone(),
+            order.payment_status.clone(),
+            order.pricing.total.minor,
+            order.pricing.total.currency.to_string(),
+        );
+        let (created, version) = (millis(order.created_at), order.version as i64);
+        let key = key.cloned();
+        let created_order = order.clone();
+        self.write(move |conn| {
+            let tx = conn.transaction().map_err(unavailable)?;
+            if let Some(key) = &key {
+                let seen: Option<(String, String)> = tx
+                    .prepare_cached("SELECT fingerprint, order_id FROM idempotency_keys WHERE user_id = ?1 AND key = ?2")
+                    .and_then(|mut s| s.query_row([&key.user_id, &key.key], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+                    .map_err(unavailable)?;
+                if let Some((fingerprint, order_id)) = seen {
+                    if fingerprint != key.fingerprint {
+                        return Err(StoreError::KeyReused);
+                    }
+                    let first = order_by_id(&tx, &order_id)?.ok_or_else(|| unavailable("idempotency key without its order"))?;
+                    return Ok(Inserted::Replayed(first));
+                }
+            }
+            let inserted = tx
+                .prepare_cached(
+                    "INSERT INTO orders (id, number, user_id, status, payment_status, total_minor, currency, created_at, version, doc)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )
+                .and_then(|mut s| s.execute(params![id, number, user, status, payment, total, currency, created, version, doc]));
+            match inserted {
+                Err(e) if is_unique_violation(&e) => return Err(StoreError::DuplicateNumber),
+                other => other.map_err(unavailable)?,
+            };
+            insert_events(&tx, &rows)?;
+            if let Some(key) = &key {
+                tx.prepare_cached("INSERT INTO idempotency_keys (user_id, key, fingerprint, order_id) VALUES (?1, ?2, ?3, ?4)")
+                    .and_then(|mut s| s.execute(params![key.user_id, key.key, key.fingerprint, id]))
+                    .map_err(unavailable)?;
+            }
+            tx.commit().map_err(unavailable)?;
+            Ok(Inserted::Created(created_order))
+        })
+        .await
+    }
+
+    async fn get(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
+        self.read(move |conn| order_by_id(conn, &id.to_string()))
+            .await
+    }
+
+    async fn update(
+        &self,
+        order: &Order,
+        expected_version: u64,
+        events: &[OrderEvent],
+    ) -> Result<(), StoreError> {
+        if order.version != expected_version + 1 {
+            return Err(unavailable(format!(
+                "version {} does not follow {expected_version}",
+                order.version
+            )));
+        }
+        let doc = json(order)?;
+        let rows = event_rows(events)?;
+        let (id, status, payment, version) = (
+            order.id.to_string(),
+            order.status.clone(),
+            order.payment_status.clone(),
+            order.version as i64,
+        );
+        self.write(move |conn| {
+            let tx = conn.transaction().map_err(unavailable)?;
+            let changed = tx
+                .prepare_cached("UPDATE orders SET status = ?1, payment_status = ?2, version = ?3, doc = ?4 WHERE id = ?5 AND version = ?6")
+                .and_then(|mut s| s.execute(params![status, payment, version, doc, id, expected_version as i64]))
+                .map_err(unavailable)?;
+            if changed == 0 {
+                return Err(StoreError::Conflict);
+            }
+            insert_events(&tx, &rows)?;
+            tx.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn list(&self, query: &OrderQuery) -> Result<Page<Order>, StoreError> {
+        let query = query.clone();
+        self.read(move |conn| {
+            let mut clauses = Vec::new();
+            let mut args: Vec<rusqlite::types::Value> = Vec::new();
+            let mut filter = |clause: &str, value: rusqlite::types::Value| {
+                args.push(value);
+                clauses.push(clause.replace('?', &format!("?{}", args.len())));
+            };
+            if let Some(v) = &query.user_id {
+                filter("user_id = ?", v.clone().into());
+            }
+            if let Some(v) = &query.status {
+                filter("status = ?", v.clone().into());
+            }
+            if let Some(v) = &query.payment_status {
+                filter("payment_status = ?", v.clone().into());
+            }
+            if let Some(v) = &query.order_number {
+                filter("number = ?", v.clone().into());
+            }
+            if let Some(v) = query.created_from {
+                filter("created_at >= ?", millis(v).into());
+            }
+            if let Some(v) = query.created_to {
+                filter("created_at < ?", millis(v).into());
+            }
+            if let Some(v) = query.total_min {
+                filter("total_minor >= ?", v.into());
+            }
+            if let Some(v) = query.total_max {
+                filter("total_minor <= ?", v.into());
+            }
+            let filter_sql = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+            let total: i64 = conn
+                .prepare_cached(&format!("SELECT COUNT(*) FROM orders {filter_sql}"))
+                .and_then(|mut s| s.query_row(params_from_iter(args.iter()), |r| r.get(0)))
+                .map_err(unavailable)?;
+            let order_by = match query.sort {
+                Sort::NewestFirst => "created_at DESC, id DESC",
+                Sort::OldestFirst => "created_at ASC, id ASC",
+                Sort::TotalHighFirst => "total_minor DESC, created_at DESC",
+                Sort::TotalLowFirst => "total_minor ASC, created_at DESC",
+            };
+            let size = query.page_size.max(1);
+            let offset = i64::from(query.page.max(1) - 1) * i64::from(size);
+            let sql = format!("SELECT doc FROM orders {filter_sql} ORDER BY {order_by} LIMIT {size} OFFSET {offset}");
+            let mut statement = conn.prepare_cached(&sql).map_err(unavailable)?;
+            let docs = statement
+                .query_map(params_from_iter(args.iter()), |r| r.get::<_, String>(0))
+                .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+                .map_err(unavailable)?;
+            let items = docs.iter().map(|d| parse(d)).collect::<Result<_, _>>()?;
+            Ok(Page { items, total: total as u64, page: query.page.max(1), page_size: size })
+        })
+        .await
+    }
+
+    async fn stats(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Stats, StoreError> {
+        let (from, to) = (millis(from), millis(to));
+        self.read(move |conn| {
+            let range = "created_at >= ?1 AND created_at < ?2";
+            let grouped = |column: &str| -> Result<Vec<(String, i64)>, StoreError> {
+                let sql = format!("SELECT {column}, COUNT(*) FROM orders WHERE {range} GROUP BY {column} ORDER BY {column}");
+                let mut s = conn.prepare_cached(&sql).map_err(unavailable)?;
+                s.query_map([from, to], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .and_then(|rows| rows.collect())
+                    .map_err(unavailable)
+            };
+            let mut stats = Stats::default();
+            for (status, count) in grouped("status")? {
+                stats.orders += count as u64;
+                stats.by_status.insert(status, count as u64);
+            }
+            stats.by_payment_status = grouped("payment_status")?.into_iter().map(|(s, c)| (s, c as u64)).collect();
+            for (day, count) in grouped("date(created_at / 1000, 'unixepoch')")? {
+                let day = day.parse().map_err(unavailable)?;
+                stats.per_day.push(DayCount { day, orders: count as u64 });
+            }
+            let sql = format!("SELECT currency, SUM(total_minor), COUNT(*) FROM orders WHERE {range} AND payment_status = 'paid' GROUP BY currency ORDER BY currency");
+            let mut s = conn.prepare_cached(&sql).map_err(unavailable)?;
+            let revenue: Vec<(String, i64, i64)> =
+                s.query_map([from, to], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).and_then(|rows| rows.collect()).map_err(unavailable)?;
+            for (currency, sum, count) in revenue {
+                let currency = currency.parse().map_err(unavailable)?;
+                stats.revenue.push(Money::new(sum, currency));
+                stats.average_order_value.push(Money::new(rounded_mean(sum, count), currency));
+            }
+            Ok(stats)
+        })
+        .await
+    }
+
+    async fn events(&self, id: OrderId) -> Result<Vec<StoredEvent>, StoreError> {
+        self.read(move |conn| {
+            let mut s = conn
+                .prepare_cached(
+                    "SELECT doc, published_at FROM events WHERE order_id = ?1 ORDER BY seq",
+                )
+                .map_err(unavailable)?;
+            let rows: Vec<(String, Option<i64>)> = s
+                .query_map([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+                .and_then(|rows| rows.collect())
+                .map_err(unavailable)?;
+            rows.iter()
+                .map(|(doc, at)| {
+                    Ok(StoredEvent {
+                        event: parse(doc)?,
+                        published_at: at.map(from_millis),
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn unpublished(&self, limit: u32) -> Result<Vec<OrderEvent>, StoreError> {
+        self.read(move |conn| {
+            let mut s = conn
+                .prepare_cached(
+                    "SELECT doc FROM events WHERE published_at IS NULL ORDER BY seq LIMIT ?1",
+                )
+                .map_err(unavailable)?;
+            let docs: Vec<String> = s
+                .query_map([limit], |r| r.get(0))
+                .and_then(|rows| rows.collect())
+                .map_err(unavailable)?;
+            docs.iter().map(|d| parse(d)).collect()
+        })
+        .await
+    }
+
+    async fn mark_published(&self, ids: &[Uuid], at: DateTime<Utc>) -> Result<(), StoreError> {
+        let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+        self.write(move |conn| {
+            let tx = conn.transaction().map_err(unavailable)?;
+            {
+                let mut s = tx.prepare_cached("UPDATE events SET published_at = ?1 WHERE id = ?2 AND published_at IS NULL").map_err(unavailable)?;
+                for id in &ids {
+                    s.execute(params![millis(at), id]).map_err(unavailable)?;
+                }
+            }
+            tx.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|conn| {
+            conn.query_row("SELECT 1", [], |_| Ok(()))
+                .map_err(unavailable)
+        })
+        .await
+    }
+}
+
+/// `sum / count`, rounded half away from zero.
+fn rounded_mean(sum: i64, count: i64) -> i64 {
+    if count == 0 {
+        return 0;
+    }
+    let (sum, count) = (i128::from(sum), i128::from(count));
+    ((sum.abs() * 2 + count) / (count * 2) * sum.signum()) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn means_round_half_away_from_zero() {
+        assert_eq!(rounded_mean(10, 4), 3); // 2.5
+        assert_eq!(rounded_mean(9, 4), 2); // 2.25
+        assert_eq!(rounded_mean(-10, 4), -3);
+        assert_eq!(rounded_mean(5, 0), 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn conformance() {
+        let dir = tempfile::tempdir().unwrap();
+        let counter = std::sync::atomic::AtomicUsize::new(0);
+        super::super::conformance::run(|| async {
+            let n = counter.fetch_add(1, Ordering::Relaxed);
+            EmbeddedStore::open(&dir.path().join(format!("orders-{n}.db"))).unwrap()
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn orders_and_events_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("orders.db");
+        let order = super::super::conformance::sample_order("u1", 1000);
+        let events = OrderEvent::all(&order, &["order.created".into()], order.created_at);
+        {
+            let store = EmbeddedStore::open(&path).unwrap();
+            store.insert(&order, &events, None).await.unwrap();
+        }
+        let store = EmbeddedStore::open(&path).unwrap();
+        assert_eq!(store.get(order.id).await.unwrap(), Some(order.clone()));
+        assert_eq!(store.events(order.id).await.unwrap()[0].event, events[0]);
+    }
+}

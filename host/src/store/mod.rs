@@ -1,0 +1,153 @@
+//! The store seam: what the order use cases need from persistence, shaped after them
+//! rather than after CRUD. Every backend passes the same conformance suite
+//! ([`conformance`]), so the use cases cannot tell them apart.
+//!
+//! Guarantees every backend gives:
+//! - an order change and the events it emits are written in one atomic step (the outbox);
+//! - updates are compare-and-set on `version`: a lost race is [`StoreError::Conflict`];
+//! - an idempotency key maps to exactly one order per user, whatever the concurrency.
+
+pub mod conformance;
+mod embedded;
+
+pub use embedded::EmbeddedStore;
+
+use crate::domain::Money;
+use crate::orders::{Order, OrderEvent, OrderId};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Someone else changed the order since it was read.
+    #[error("the order was changed concurrently")]
+    Conflict,
+    /// The generated order number is taken; the caller generates another.
+    #[error("order number already taken")]
+    DuplicateNumber,
+    /// The idempotency key was used before for a different request.
+    #[error("idempotency key reused with a different request")]
+    KeyReused,
+    /// The backend failed; the message is for logs, never for clients.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// A client's `Idempotency-Key`, scoped to its user, with a fingerprint of the request so
+/// a key reused for a different request is refused rather than silently replayed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdempotencyKey {
+    pub user_id: String,
+    pub key: String,
+    pub fingerprint: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Inserted {
+    Created(Order),
+    /// The key was seen before: the order it created then.
+    Replayed(Order),
+}
+
+/// Filters shared by a user's own listing and the admin listing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OrderQuery {
+    pub user_id: Option<String>,
+    pub status: Option<String>,
+    pub payment_status: Option<String>,
+    pub order_number: Option<String>,
+    pub created_from: Option<DateTime<Utc>>,
+    /// Exclusive.
+    pub created_to: Option<DateTime<Utc>>,
+    /// Order totals in minor units, inclusive.
+    pub total_min: Option<i64>,
+    pub total_max: Option<i64>,
+    pub sort: Sort,
+    /// 1-based.
+    pub page: u32,
+    pub page_size: u32,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Sort {
+    #[default]
+    NewestFirst,
+    OldestFirst,
+    TotalHighFirst,
+    TotalLowFirst,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub page: u32,
+    pub page_size: u32,
+}
+
+/// Statistics over orders created in a range.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Stats {
+    pub orders: u64,
+    pub by_status: BTreeMap<String, u64>,
+    pub by_payment_status: BTreeMap<String, u64>,
+    /// Sum of paid order totals, per currency.
+    pub revenue: Vec<Money>,
+    /// Mean total of paid orders, per currency, rounded half away from zero.
+    pub average_order_value: Vec<Money>,
+    pub per_day: Vec<DayCount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DayCount {
+    pub day: NaiveDate,
+    pub orders: u64,
+}
+
+/// An event as the outbox holds it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredEvent {
+    pub event: OrderEvent,
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+#[async_trait]
+pub trait OrderStore: Send + Sync + 'static {
+    /// Stores a new order with its events, or returns the order an earlier request with
+    /// the same idempotency key created.
+    async fn insert(
+        &self,
+        order: &Order,
+        events: &[OrderEvent],
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Inserted, StoreError>;
+
+    async fn get(&self, id: OrderId) -> Result<Option<Order>, StoreError>;
+
+    /// Replaces the order if its stored version is still `expected_version`, with the
+    /// events of the change, atomically. `order.version` must be `expected_version + 1`.
+    async fn update(
+        &self,
+        order: &Order,
+        expected_version: u64,
+        events: &[OrderEvent],
+    ) -> Result<(), StoreError>;
+
+    async fn list(&self, query: &OrderQuery) -> Result<Page<Order>, StoreError>;
+
+    async fn stats(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Stats, StoreError>;
+
+    /// An order's events, oldest first.
+    async fn events(&self, id: OrderId) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Events not yet published, oldest first.
+    async fn unpublished(&self, limit: u32) -> Result<Vec<OrderEvent>, StoreError>;
+
+    async fn mark_published(&self, ids: &[Uuid], at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Whether the store answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
