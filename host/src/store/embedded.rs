@@ -173,19 +173,17 @@ fn insert_events(
 }
 
 /// Events serialised before taking the writer, so the lock is held only for SQL.
-fn event_rows(
-    events: &[OrderEvent],
-) -> Result<Vec<(Uuid, String, String, i64, String)>, StoreError> {
+fn event_rows(events: &[OrderEvent]) -> Result<Vec<EventRow>, StoreError> {
     events
         .iter()
         .map(|e| {
-            Ok((
-                e.event_id,
-                e.order_id.to_string(),
-                e.event_type.clone(),
-                millis(e.occurred_at),
-                json(e)?,
-            ))
+            Ok(EventRow {
+                id: e.event_id,
+                order_id: e.order_id.to_string(),
+                event_type: e.event_type.clone(),
+                at: millis(e.occurred_at),
+                doc: json(e)?,
+            })
         })
         .collect()
 }
