@@ -155,18 +155,30 @@ impl EmbeddedStore {
     }
 }
 
-fn insert_events(
-    tx: &rusqlite::Transaction<'_>,
-    events: &[(Uuid, String, String, i64, String)],
-) -> Result<(), StoreError> {
+/// An outbox row: event id, order id, type, occurred at (ms), the event as JSON.
+struct EventRow {
+    id: Uuid,
+    order_id: String,
+    event_type: String,
+    at: i64,
+    doc: String,
+}
+
+fn insert_events(tx: &rusqlite::Transaction<'_>, events: &[EventRow]) -> Result<(), StoreError> {
     let mut insert = tx
         .prepare_cached(
             "INSERT INTO events (id, order_id, type, occurred_at, doc) VALUES (?1, ?2, ?3, ?4, ?5)",
         )
         .map_err(unavailable)?;
-    for (id, order_id, event_type, at, doc) in events {
+    for e in events {
         insert
-            .execute(params![id.to_string(), order_id, event_type, at, doc])
+            .execute(params![
+                e.id.to_string(),
+                e.order_id,
+                e.event_type,
+                e.at,
+                e.doc
+            ])
             .map_err(unavailable)?;
     }
     Ok(())
