@@ -3,5 +3,6 @@
 pub mod domain;
 pub mod orders;
 pub mod plugins;
+pub mod products;
 pub mod store;
 pub mod workflows;

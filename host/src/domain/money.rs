@@ -12,6 +12,16 @@ impl Currency {
         // Only ASCII capitals are ever stored.
         std::str::from_utf8(&self.0).expect("currency codes are ASCII")
     }
+
+    /// Digits after the decimal point of the minor unit (ISO-4217 exponent).
+    pub fn minor_digits(&self) -> u32 {
+        match self.as_str() {
+            "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF"
+            | "UGX" | "UYI" | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+            "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+            _ => 2,
+        }
+    }
 }
 
 impl FromStr for Currency {
@@ -59,11 +69,48 @@ pub enum MoneyError {
     CurrencyMismatch(Currency, Currency),
     #[error("amount out of range")]
     Overflow,
+    #[error("`{0}` is not an amount in major units of its currency")]
+    BadAmount(String),
 }
 
 impl Money {
     pub fn new(minor: i64, currency: Currency) -> Self {
         Money { minor, currency }
+    }
+
+    /// Parses a decimal amount in major units (`"12.5"` USD is 1250), exactly: no float
+    /// is involved, and a value with more decimals than the currency has is refused.
+    pub fn from_decimal(text: &str, currency: Currency) -> Result<Money, MoneyError> {
+        let bad = || MoneyError::BadAmount(text.chars().take(32).collect());
+        let (negative, digits) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+        let places = currency.minor_digits() as usize;
+        let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) {
+            return Err(bad());
+        }
+        // Trailing zeros beyond the minor unit are harmless ("12.500" USD).
+        let significant = fraction.trim_end_matches('0');
+        if significant.len() > places {
+            return Err(bad());
+        }
+        let scale = 10i64.pow(places as u32);
+        let whole: i64 = whole.parse().map_err(|_| MoneyError::Overflow)?;
+        let fraction: i64 = if places == 0 {
+            0
+        } else {
+            format!("{significant:0<places$}")
+                .parse()
+                .map_err(|_| bad())?
+        };
+        let minor = whole
+            .checked_mul(scale)
+            .and_then(|w| w.checked_add(fraction))
+            .ok_or(MoneyError::Overflow)?;
+        Ok(Money::new(if negative { -minor } else { minor }, currency))
     }
 
     pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
@@ -126,6 +173,51 @@ mod tests {
             Err(MoneyError::CurrencyMismatch(..))
         ));
         assert_eq!(usd(i64::MAX).checked_add(usd(1)), Err(MoneyError::Overflow));
+    }
+
+    #[test]
+    fn decimals_convert_exactly() {
+        let usd: Currency = "USD".parse().unwrap();
+        let cases = [
+            ("12.5", 1250),
+            ("19.99", 1999),
+            ("0.1", 10),
+            ("7", 700),
+            ("12.500", 1250),
+            ("-3.05", -305),
+        ];
+        for (text, minor) in cases {
+            assert_eq!(
+                Money::from_decimal(text, usd),
+                Ok(Money::new(minor, usd)),
+                "{text}"
+            );
+        }
+        // 0.1 + 0.2 style float noise never reaches an amount.
+        assert_eq!(
+            Money::from_decimal(&(0.1f64 + 0.2).to_string(), usd),
+            Err(MoneyError::BadAmount("0.30000000000000004".into()))
+        );
+        for bad in ["12.345", "", ".5", "1e3", "12,50", "abc", "1.2.3"] {
+            assert!(Money::from_decimal(bad, usd).is_err(), "{bad}");
+        }
+        assert_eq!(
+            Money::from_decimal("1500", "JPY".parse().unwrap())
+                .unwrap()
+                .minor,
+            1500
+        );
+        assert!(Money::from_decimal("15.5", "JPY".parse().unwrap()).is_err());
+        assert_eq!(
+            Money::from_decimal("1.234", "KWD".parse().unwrap())
+                .unwrap()
+                .minor,
+            1234
+        );
+        assert_eq!(
+            Money::from_decimal("99999999999999999999", usd),
+            Err(MoneyError::Overflow)
+        );
     }
 
     #[test]

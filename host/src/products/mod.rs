@@ -1,0 +1,81 @@
+//! Products: availability and the current price of each item, from the product service
+//! over HTTP when `PRODUCT_SERVICE_URL` is set, else from a catalog file.
+//!
+//! The product service's contract: `GET {base}/api/v1/products/{id}` →
+//! `200 {"id", "name", "sku", "price", "currency", "stock", "is_active"}` with `price` a
+//! decimal number in major units; `404` for an unknown id. Anything else — 5xx, a timeout,
+//! malformed JSON — means the service is unavailable, which is not the customer's fault.
+
+mod catalog;
+mod http;
+
+pub use catalog::CatalogFile;
+pub use http::ProductService;
+
+use crate::domain::{Money, ProductSnapshot};
+use async_trait::async_trait;
+use serde::Deserialize;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("product service unavailable: {0}")]
+pub struct Unavailable(pub String);
+
+#[async_trait]
+pub trait Products: Send + Sync + 'static {
+    /// The product now, or None when it does not exist.
+    async fn lookup(&self, id: &str) -> Result<Option<ProductSnapshot>, Unavailable>;
+}
+
+/// Looks every id up concurrently; the answers keep the order of `ids`.
+pub async fn lookup_all(
+    products: &Arc<dyn Products>,
+    ids: &[String],
+) -> Result<Vec<Option<ProductSnapshot>>, Unavailable> {
+    let mut lookups = tokio::task::JoinSet::new();
+    for (i, id) in ids.iter().enumerate() {
+        let (products, id) = (products.clone(), id.clone());
+        lookups.spawn(async move { (i, products.lookup(&id).await) });
+    }
+    let mut found = vec![None; ids.len()];
+    while let Some(done) = lookups.join_next().await {
+        let (i, answer) = done.map_err(|e| Unavailable(e.to_string()))?;
+        found[i] = answer?;
+    }
+    Ok(found)
+}
+
+/// A product as the product service (and the catalog file) write it.
+#[derive(Debug, Deserialize)]
+struct WireProduct {
+    id: String,
+    name: String,
+    sku: String,
+    /// Kept as the number's text, so the conversion to minor units is exact.
+    price: serde_json::Number,
+    currency: String,
+    stock: i64,
+    is_active: bool,
+}
+
+impl WireProduct {
+    fn snapshot(self) -> Result<ProductSnapshot, String> {
+        let currency = self
+            .currency
+            .parse()
+            .map_err(|e| format!("product {}: {e}", self.id))?;
+        let unit_price = Money::from_decimal(&self.price.to_string(), currency)
+            .map_err(|e| format!("product {}: {e}", self.id))?;
+        if unit_price.minor < 0 {
+            return Err(format!("product {}: negative price", self.id));
+        }
+        Ok(ProductSnapshot {
+            product_id: self.id,
+            name: self.name,
+            sku: self.sku,
+            unit_price,
+            stock: self.stock,
+            active: self.is_active,
+        })
+    }
+}
