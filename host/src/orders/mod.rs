@@ -4,9 +4,11 @@
 mod event;
 mod ids;
 mod model;
+mod service;
 
 pub use event::OrderEvent;
 pub use ids::{OrderId, OrderNumber};
 pub use model::{
     Customer, DecisionRecord, Order, OrderItem, Payment, Provenance, Shipping, StatusEntry,
 };
+pub use service::{Caller, NewItem, NewOrder, OrderError, OrderService};

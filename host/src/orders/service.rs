@@ -1,0 +1,446 @@
+//! The order use cases. The plugins decide, this module does the I/O around them:
+//! products first, then validation → pricing → the lifecycle's creation step, then one
+//! atomic write of the order with its events. Nothing is written unless every decision
+//! said yes, and every decision is recorded in the order's provenance.
+
+use super::{
+    Customer, DecisionRecord, Order, OrderEvent, OrderId, OrderItem, OrderNumber, Payment,
+    Provenance, Shipping, StatusEntry,
+};
+use crate::domain::{
+    Actor, Address, LineItem, Machine, OrderDraft, OrderView, PaymentChange, Problem, StatusChange,
+    Transition,
+};
+use crate::plugins::{BoundPlugin, Decided, PluginFault};
+use crate::products::{self, Products};
+use crate::store::{
+    IdempotencyKey, Inserted, OrderQuery, OrderStore, Page, Stats, StoreError, StoredEvent,
+};
+use crate::workflows::{Registry, Workflow};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use std::sync::Arc;
+
+/// Who is asking.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Caller {
+    pub user_id: String,
+    pub admin: bool,
+    pub customer: Customer,
+}
+
+impl Caller {
+    fn actor(&self) -> Actor {
+        Actor {
+            id: self.user_id.clone(),
+            role: if self.admin { "admin" } else { "user" }.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewItem {
+    pub product_id: String,
+    pub quantity: u32,
+}
+
+/// An order as a client asks for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewOrder {
+    pub items: Vec<NewItem>,
+    pub shipping_address: Address,
+    pub shipping_method: String,
+    pub payment_method: String,
+    pub discount_code: Option<String>,
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OrderError {
+    /// A business rule said no: the problems say which and where.
+    #[error("refused: {}", .0.iter().map(|p| p.code.as_str()).collect::<Vec<_>>().join(", "))]
+    Refused(Vec<Problem>),
+    #[error("order not found")]
+    NotFound,
+    /// Someone else changed the order first.
+    #[error("the order was changed by someone else; reload it and try again")]
+    Conflict,
+    #[error("this idempotency key was used for a different order")]
+    KeyReused,
+    #[error(transparent)]
+    Plugin(#[from] PluginFault),
+    #[error("{0}")]
+    ProductsUnavailable(String),
+    #[error("no workflow `{0}` is loaded")]
+    NoWorkflow(String),
+    #[error("{0}")]
+    StoreUnavailable(String),
+}
+
+impl From<StoreError> for OrderError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict => OrderError::Conflict,
+            StoreError::KeyReused => OrderError::KeyReused,
+            other => OrderError::StoreUnavailable(other.to_string()),
+        }
+    }
+}
+
+/// Clashes of generated order numbers are retried this often before giving up.
+const NUMBER_ATTEMPTS: usize = 5;
+
+pub struct OrderService {
+    registry: Arc<Registry>,
+    store: Arc<dyn OrderStore>,
+    products: Arc<dyn Products>,
+    /// The workflow new orders follow.
+    workflow: String,
+}
+
+/// A decision's answer, or the refusal as an error, recording who decided.
+fn decided<T>(
+    decision: Result<Decided<T>, PluginFault>,
+    call: &str,
+    at: DateTime<Utc>,
+    log: &mut Vec<DecisionRecord>,
+) -> Result<T, OrderError> {
+    let decided = decision?;
+    log.push(DecisionRecord {
+        call: call.into(),
+        plugin: decided.by.plugin.to_string(),
+        digest: String::from(decided.by.digest.clone()),
+        at,
+    });
+    decided.verdict.map_err(OrderError::Refused)
+}
+
+fn refused(code: &str, message: String, field: String) -> OrderError {
+    OrderError::Refused(vec![Problem {
+        code: code.into(),
+        message,
+        field: Some(field),
+    }])
+}
+
+impl OrderService {
+    pub fn new(
+        registry: Arc<Registry>,
+        store: Arc<dyn OrderStore>,
+        products: Arc<dyn Products>,
+        workflow: &str,
+    ) -> Self {
+        OrderService {
+            registry,
+            store,
+            products,
+            workflow: workflow.to_owned(),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn OrderStore> {
+        &self.store
+    }
+
+    fn workflow(&self, name: &str) -> Result<Arc<Workflow>, OrderError> {
+        self.registry
+            .workflow(name)
+            .ok_or_else(|| OrderError::NoWorkflow(name.to_owned()))
+    }
+
+    /// The state machine new orders follow.
+    pub fn machine(&self) -> Result<Machine, OrderError> {
+        Ok(self.workflow(&self.workflow)?.machine().clone())
+    }
+
+    /// Places an order. With an idempotency key, a retry returns the first order
+    /// (`false`: not created now) instead of placing a second one.
+    pub async fn place(
+        &self,
+        caller: &Caller,
+        new: NewOrder,
+        key: Option<String>,
+    ) -> Result<(Order, bool), OrderError> {
+        // Held for the whole order: one version of every plugin decides it.
+        let workflow = self.workflow(&self.workflow)?;
+        let ids: Vec<String> = new.items.iter().map(|i| i.product_id.clone()).collect();
+        let found = products::lookup_all(&self.products, &ids)
+            .await
+            .map_err(|e| OrderError::ProductsUnavailable(e.to_string()))?;
+        let mut items = Vec::with_capacity(new.items.len());
+        for (i, (item, product)) in new.items.iter().zip(found).enumerate() {
+            let product = product.ok_or_else(|| {
+                refused(
+                    "unknown_product",
+                    format!("product {} does not exist", item.product_id),
+                    format!("items[{i}].product_id"),
+                )
+            })?;
+            items.push(LineItem {
+                product,
+                quantity: item.quantity,
+            });
+        }
+        let draft = OrderDraft {
+            user_id: caller.user_id.clone(),
+            items,
+            shipping_address: new.shipping_address.clone(),
+            shipping_method: new.shipping_method.clone(),
+            payment_method: new.payment_method.clone(),
+            discount_code: new.discount_code.clone(),
+        };
+        let now = Utc::now();
+        let ms = now.timestamp_millis();
+        let mut decisions = Vec::with_capacity(3);
+        decided(
+            workflow.validation.validate(&draft, ms),
+            "validate",
+            now,
+            &mut decisions,
+        )?;
+        let quote = decided(
+            workflow.pricing.price(&draft, ms),
+            "price",
+            now,
+            &mut decisions,
+        )?;
+        let start = decided(
+            workflow.lifecycle.create(&draft, &quote.total, ms),
+            "create",
+            now,
+            &mut decisions,
+        )?;
+
+        let mut order_items = Vec::with_capacity(draft.items.len());
+        for (i, line) in draft.items.iter().enumerate() {
+            let p = &line.product;
+            let line_total = p
+                .unit_price
+                .minor
+                .checked_mul(i64::from(line.quantity))
+                .ok_or_else(|| {
+                    refused(
+                        "amount_overflow",
+                        "the line total is too large".into(),
+                        format!("items[{i}].quantity"),
+                    )
+                })?;
+            order_items.push(OrderItem {
+                product_id: p.product_id.clone(),
+                name: p.name.clone(),
+                sku: p.sku.clone(),
+                unit_price: p.unit_price,
+                quantity: line.quantity,
+                line_total: crate::domain::Money::new(line_total, p.unit_price.currency),
+            });
+        }
+        let mut order = Order {
+            id: OrderId::new(),
+            order_number: OrderNumber::generate(now.date_naive()),
+            user_id: caller.user_id.clone(),
+            customer: caller.customer.clone(),
+            items: order_items,
+            pricing: quote,
+            discount_code: new.discount_code.clone(),
+            status: String::new(),
+            payment_status: String::new(),
+            status_history: Vec::new(),
+            payment: Payment {
+                method: new.payment_method.clone(),
+                transaction_id: None,
+                paid_at: None,
+            },
+            shipping: Shipping {
+                method: new.shipping_method.clone(),
+                address: new.shipping_address.clone(),
+                carrier: None,
+                tracking_number: None,
+            },
+            notes: new.notes.clone(),
+            timestamps: Default::default(),
+            created_at: now,
+            updated_at: now,
+            provenance: Provenance {
+                workflow: workflow.name.clone(),
+                workflow_digest: String::from(workflow.digest.clone()),
+                decisions,
+            },
+            version: 1,
+        };
+        apply(&mut order, &start, &caller.actor(), None, now);
+
+        let key = key.map(|key| IdempotencyKey {
+            user_id: caller.user_id.clone(),
+            key,
+            fingerprint: fingerprint(&new),
+        });
+        for _ in 0..NUMBER_ATTEMPTS {
+            let events = OrderEvent::all(&order, &start.events, now);
+            match self.store.insert(&order, &events, key.as_ref()).await {
+                Ok(Inserted::Created(order)) => return Ok((order, true)),
+                Ok(Inserted::Replayed(first)) => return Ok((first, false)),
+                Err(StoreError::DuplicateNumber) => {
+                    order.order_number = OrderNumber::generate(now.date_naive())
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(OrderError::StoreUnavailable(
+            "no free order number after several attempts".into(),
+        ))
+    }
+
+    /// The order, if `caller` may see it: an order of someone else does not exist for a
+    /// user (a 404, so ids cannot be probed).
+    pub async fn get(&self, caller: &Caller, id: OrderId) -> Result<Order, OrderError> {
+        match self.store.get(id).await? {
+            Some(order) if caller.admin || order.user_id == caller.user_id => Ok(order),
+            _ => Err(OrderError::NotFound),
+        }
+    }
+
+    pub async fn events(
+        &self,
+        caller: &Caller,
+        id: OrderId,
+    ) -> Result<Vec<StoredEvent>, OrderError> {
+        self.get(caller, id).await?;
+        Ok(self.store.events(id).await?)
+    }
+
+    /// A listing; a user only ever sees their own orders, whatever the query says.
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        mut query: OrderQuery,
+    ) -> Result<Page<Order>, OrderError> {
+        if !caller.admin {
+            query.user_id = Some(caller.user_id.clone());
+        }
+        Ok(self.store.list(&query).await?)
+    }
+
+    pub async fn stats(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Stats, OrderError> {
+        Ok(self.store.stats(from, to).await?)
+    }
+
+    pub async fn change_status(
+        &self,
+        caller: &Caller,
+        id: OrderId,
+        change: StatusChange,
+    ) -> Result<Order, OrderError> {
+        self.change(
+            caller,
+            id,
+            "change_status",
+            |plugin, view, actor, now| plugin.change_status(view, &change, actor, now),
+            |order| {
+                if let Some(tracking) = &change.tracking_number {
+                    order.shipping.tracking_number = Some(tracking.clone());
+                }
+                if let Some(carrier) = &change.carrier {
+                    order.shipping.carrier = Some(carrier.clone());
+                }
+                change.reason.clone()
+            },
+        )
+        .await
+    }
+
+    pub async fn change_payment(
+        &self,
+        caller: &Caller,
+        id: OrderId,
+        change: PaymentChange,
+    ) -> Result<Order, OrderError> {
+        self.change(
+            caller,
+            id,
+            "change_payment",
+            |plugin, view, actor, now| plugin.change_payment(view, &change, actor, now),
+            |order| {
+                if let Some(transaction) = &change.transaction_id {
+                    order.payment.transaction_id = Some(transaction.clone());
+                }
+                change.reason.clone()
+            },
+        )
+        .await
+    }
+
+    /// Asks the order's own workflow's lifecycle plugin, then writes the change and its
+    /// events if nobody changed the order meanwhile.
+    async fn change(
+        &self,
+        caller: &Caller,
+        id: OrderId,
+        call: &str,
+        decide: impl FnOnce(
+            &BoundPlugin,
+            &OrderView,
+            &Actor,
+            i64,
+        ) -> Result<Decided<Transition>, PluginFault>,
+        details: impl FnOnce(&mut Order) -> Option<String>,
+    ) -> Result<Order, OrderError> {
+        let current = self.get(caller, id).await?;
+        let workflow = self.workflow(&current.provenance.workflow)?;
+        let now = Utc::now();
+        let view = OrderView {
+            id: current.id.to_string(),
+            user_id: current.user_id.clone(),
+            status: current.status.clone(),
+            payment_status: current.payment_status.clone(),
+            total: current.pricing.total,
+            created_at: current.created_at.timestamp_millis(),
+            tracking_number: current.shipping.tracking_number.clone(),
+        };
+        let actor = caller.actor();
+        let mut order = current.clone();
+        let transition = decided(
+            decide(&workflow.lifecycle, &view, &actor, now.timestamp_millis()),
+            call,
+            now,
+            &mut order.provenance.decisions,
+        )?;
+        let note = details(&mut order);
+        apply(&mut order, &transition, &actor, note, now);
+        order.version = current.version + 1;
+        let events = OrderEvent::all(&order, &transition.events, now);
+        self.store.update(&order, current.version, &events).await?;
+        Ok(order)
+    }
+}
+
+/// Applies a lifecycle decision: statuses, timestamps, history.
+fn apply(order: &mut Order, t: &Transition, by: &Actor, note: Option<String>, now: DateTime<Utc>) {
+    order.status = t.status.clone();
+    order.payment_status = t.payment_status.clone();
+    for stamp in &t.stamps {
+        order.timestamps.insert(stamp.clone(), now);
+    }
+    if t.stamps.iter().any(|s| s == "paid_at") {
+        order.payment.paid_at = Some(now);
+    }
+    order.status_history.push(StatusEntry {
+        status: t.status.clone(),
+        payment_status: t.payment_status.clone(),
+        at: now,
+        by: by.id.clone(),
+        role: by.role.clone(),
+        note,
+        events: t.events.clone(),
+    });
+    order.updated_at = now;
+}
+
+/// What makes two create requests the same request, for idempotency keys.
+fn fingerprint(new: &NewOrder) -> String {
+    let canonical = serde_json::to_vec(new).expect("a new order serialises");
+    Sha256::digest(&canonical)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
