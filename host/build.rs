@@ -2,8 +2,10 @@
 //! with a `cdylib`) for `wasm32-wasip2`, so `cargo run` and `cargo test` always use
 //! components built from the sources beside them.
 //!
-//! The components land in `<target>/plugins/<crate>.wasm`; the host finds that directory
-//! through `env!("ORDERFLOW_BUILT_PLUGINS")`. The nested cargo uses its own target
+//! The components land in `<target>/plugins/<crate>.wasm` (the service's default plugin
+//! directory, `env!("ORDERFLOW_BUILT_PLUGINS")`), the test suite's own in
+//! `<target>/test-plugins/` (`env!("ORDERFLOW_TEST_PLUGINS")`), so a service started with
+//! the defaults never loads a hostile test component. The nested cargo uses its own target
 //! directory, so it never waits on the lock of the build that runs this script.
 
 use std::env;
@@ -37,8 +39,13 @@ fn main() {
         .and_then(|build| build.parent()?.parent())
         .expect("OUT_DIR lies inside a cargo target directory")
         .to_path_buf();
-    let components_dir = target_dir.join("plugins");
-    std::fs::create_dir_all(&components_dir).expect("create the components directory");
+    let published = [
+        ("plugins", target_dir.join("plugins")),
+        ("tests/plugins", target_dir.join("test-plugins")),
+    ];
+    for (_, dir) in &published {
+        std::fs::create_dir_all(dir).expect("create the components directory");
+    }
 
     let crates = component_crates(&root);
     ensure_wasm_target();
@@ -67,7 +74,7 @@ fn main() {
         .args(["--target", TARGET, "--profile", PROFILE])
         .arg("--target-dir")
         .arg(target_dir.join("plugin-build"));
-    for name in &crates {
+    for (name, _) in &crates {
         cargo.args(["-p", name]);
     }
     let status = cargo.status().expect("run cargo for the plugins");
@@ -77,9 +84,14 @@ fn main() {
     );
 
     let built = target_dir.join("plugin-build").join(TARGET).join(PROFILE);
-    for name in &crates {
+    for (name, parent) in &crates {
+        let dir = &published
+            .iter()
+            .find(|(p, _)| p == parent)
+            .expect("a known parent")
+            .1;
         let from = built.join(format!("{}.wasm", name.replace('-', "_")));
-        let to = components_dir.join(format!("{name}.wasm"));
+        let to = dir.join(format!("{name}.wasm"));
         let bytes = std::fs::read(&from).unwrap_or_else(|e| panic!("{}: {e}", from.display()));
         // Rewrite only on change: the directory may be watched by a running service.
         if std::fs::read(&to).ok().as_deref() != Some(&bytes[..]) {
@@ -90,12 +102,17 @@ fn main() {
     }
     println!(
         "cargo:rustc-env=ORDERFLOW_BUILT_PLUGINS={}",
-        components_dir.display()
+        published[0].1.display()
+    );
+    println!(
+        "cargo:rustc-env=ORDERFLOW_TEST_PLUGINS={}",
+        published[1].1.display()
     );
 }
 
-/// Package names of the crates under `plugins/` and `tests/plugins/` that build a cdylib.
-fn component_crates(root: &Path) -> Vec<String> {
+/// Package names (with their parent folder) of the crates under `plugins/` and
+/// `tests/plugins/` that build a cdylib.
+fn component_crates(root: &Path) -> Vec<(String, &'static str)> {
     let mut names = Vec::new();
     for parent in ["plugins", "tests/plugins"] {
         let Ok(entries) = std::fs::read_dir(root.join(parent)) else {
@@ -113,7 +130,7 @@ fn component_crates(root: &Path) -> Vec<String> {
                 .find_map(|l| l.trim().strip_prefix("name = \""))
                 .and_then(|rest| rest.split('"').next())
                 .unwrap_or_else(|| panic!("{}: no package name", entry.path().display()));
-            names.push(name.to_owned());
+            names.push((name.to_owned(), parent));
         }
     }
     names.sort();

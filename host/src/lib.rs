@@ -1,8 +1,10 @@
 //! orderflow: an order service whose business decisions are WebAssembly plugins.
 
 pub mod domain;
+pub mod http;
 pub mod orders;
 pub mod plugins;
 pub mod products;
+pub mod serve;
 pub mod store;
 pub mod workflows;

@@ -2,7 +2,9 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use orderflow::http::auth::{Claims, mint};
 use orderflow::plugins::{Limits, Runtime, RuntimeConfig, fixtures};
+use orderflow::serve::{CommonConfig, ServeConfig, serve};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -19,6 +21,24 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the order service.
+    Serve(ServeConfig),
+    /// Mint a bearer token for development (HS256, with the server's secret).
+    Token {
+        /// The user id (`sub`).
+        #[arg(long, default_value = "dev-user")]
+        user: String,
+        /// Give the token the admin role.
+        #[arg(long)]
+        admin: bool,
+        #[arg(long)]
+        email: Option<String>,
+        /// Validity in hours.
+        #[arg(long, default_value_t = 24)]
+        hours: u64,
+        #[command(flatten)]
+        common: CommonConfig,
+    },
     /// Work with plugin components, without the service.
     #[command(subcommand)]
     Plugin(PluginCommand),
@@ -45,7 +65,9 @@ enum PluginCommand {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     match run(Cli::parse()) {
@@ -59,6 +81,31 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Serve(config) => {
+            tokio::runtime::Runtime::new()?.block_on(serve(config))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token {
+            user,
+            admin,
+            email,
+            hours,
+            common,
+        } => {
+            let exp = chrono::Utc::now().timestamp() as u64 + hours * 3600;
+            let role = Some(if admin { "admin" } else { "user" }.to_owned());
+            let claims = Claims {
+                sub: user,
+                exp,
+                role,
+                roles: vec![],
+                is_admin: false,
+                email,
+                name: None,
+            };
+            println!("{}", mint(&common.secret()?, &claims)?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Plugin(PluginCommand::Inspect { component }) => {
             let runtime = Runtime::new(RuntimeConfig {
                 prepared_instances: 0,

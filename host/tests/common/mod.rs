@@ -7,9 +7,14 @@ use orderflow::plugins::{LoadedComponent, Runtime, RuntimeConfig};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// `<target>/plugins/<name>.wasm`, built from `plugins/` and `tests/plugins/`.
+/// A component built by `build.rs`: from `plugins/` or, for the hostile ones, `tests/plugins/`.
 pub fn built(name: &str) -> PathBuf {
-    Path::new(env!("ORDERFLOW_BUILT_PLUGINS")).join(format!("{name}.wasm"))
+    let dir = if name.starts_with("hostile-") {
+        env!("ORDERFLOW_TEST_PLUGINS")
+    } else {
+        env!("ORDERFLOW_BUILT_PLUGINS")
+    };
+    Path::new(dir).join(format!("{name}.wasm"))
 }
 
 pub fn repo_root() -> PathBuf {

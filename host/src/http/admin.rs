@@ -1,0 +1,185 @@
+//! Admin endpoints: status and payment updates, statistics, the filtered listing.
+
+use super::auth::AdminUser;
+use super::extract::{Json, Query};
+use super::orders::{order_id, paging};
+use super::{ApiError, AppState};
+use crate::domain::{PaymentChange, StatusChange};
+use crate::orders::Order;
+use crate::store::{OrderQuery, Page, Sort, Stats};
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::routing::{get, patch};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::Deserialize;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/orders/{order_id}/status", patch(set_status))
+        .route("/api/v1/orders/{order_id}/payment", patch(set_payment))
+        .route("/api/v1/orders/admin/stats", get(stats))
+        .route("/api/v1/orders/admin/all", get(all))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusBody {
+    status: String,
+    tracking_number: Option<String>,
+    carrier: Option<String>,
+    notes: Option<String>,
+}
+
+async fn set_status(
+    State(state): State<AppState>,
+    AdminUser(caller): AdminUser,
+    Path(id): Path<String>,
+    Json(body): Json<StatusBody>,
+) -> Result<axum::Json<Order>, ApiError> {
+    let change = StatusChange {
+        to: body.status,
+        tracking_number: body.tracking_number,
+        carrier: body.carrier,
+        reason: body.notes,
+    };
+    Ok(axum::Json(
+        state
+            .orders
+            .change_status(&caller, order_id(&id)?, change)
+            .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PaymentBody {
+    payment_status: String,
+    transaction_id: Option<String>,
+    notes: Option<String>,
+}
+
+async fn set_payment(
+    State(state): State<AppState>,
+    AdminUser(caller): AdminUser,
+    Path(id): Path<String>,
+    Json(body): Json<PaymentBody>,
+) -> Result<axum::Json<Order>, ApiError> {
+    let change = PaymentChange {
+        to: body.payment_status,
+        transaction_id: body.transaction_id,
+        reason: body.notes,
+    };
+    Ok(axum::Json(
+        state
+            .orders
+            .change_payment(&caller, order_id(&id)?, change)
+            .await?,
+    ))
+}
+
+/// A date (`2026-11-25`, the whole day) or an RFC 3339 instant.
+fn instant(raw: &str, field: &str, end_of_day: bool) -> Result<DateTime<Utc>, ApiError> {
+    if let Ok(day) = raw.parse::<NaiveDate>() {
+        let day = if end_of_day {
+            day + Duration::days(1)
+        } else {
+            day
+        };
+        return Ok(day.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc());
+    }
+    DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            ApiError::bad_request(
+                "expected a date (2026-11-25) or an RFC 3339 time",
+                Some(field.into()),
+            )
+        })
+}
+
+fn range(
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>), ApiError> {
+    let from = from.map(|f| instant(f, "from", false)).transpose()?;
+    let to = to.map(|t| instant(t, "to", true)).transpose()?;
+    if let (Some(f), Some(t)) = (from, to)
+        && f >= t
+    {
+        return Err(ApiError::bad_request(
+            "`from` must come before `to`",
+            Some("from".into()),
+        ));
+    }
+    Ok((from, to))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatsParams {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// Statistics over orders created from `from` (default: 30 days ago) to `to` (default: now).
+async fn stats(
+    State(state): State<AppState>,
+    AdminUser(_): AdminUser,
+    Query(params): Query<StatsParams>,
+) -> Result<axum::Json<Stats>, ApiError> {
+    let (from, to) = range(params.from.as_deref(), params.to.as_deref())?;
+    let to = to.unwrap_or_else(Utc::now);
+    let from = from.unwrap_or(to - Duration::days(30));
+    Ok(axum::Json(state.orders.stats(from, to).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AllParams {
+    status: Option<String>,
+    payment_status: Option<String>,
+    user_id: Option<String>,
+    order_number: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    min_total: Option<i64>,
+    max_total: Option<i64>,
+    sort: Option<String>,
+    page: Option<u32>,
+    page_size: Option<u32>,
+}
+
+async fn all(
+    State(state): State<AppState>,
+    AdminUser(caller): AdminUser,
+    Query(p): Query<AllParams>,
+) -> Result<axum::Json<Page<Order>>, ApiError> {
+    let (page, page_size) = paging(p.page, p.page_size)?;
+    let (created_from, created_to) = range(p.from.as_deref(), p.to.as_deref())?;
+    let sort = match p.sort.as_deref().unwrap_or("newest") {
+        "newest" => Sort::NewestFirst,
+        "oldest" => Sort::OldestFirst,
+        "total_desc" => Sort::TotalHighFirst,
+        "total_asc" => Sort::TotalLowFirst,
+        _ => {
+            return Err(ApiError::bad_request(
+                "sort is one of newest, oldest, total_desc, total_asc",
+                Some("sort".into()),
+            ));
+        }
+    };
+    let query = OrderQuery {
+        user_id: p.user_id,
+        status: p.status,
+        payment_status: p.payment_status,
+        order_number: p.order_number,
+        created_from,
+        created_to,
+        total_min: p.min_total,
+        total_max: p.max_total,
+        sort,
+        page,
+        page_size,
+    };
+    Ok(axum::Json(state.orders.list(&caller, query).await?))
+}

@@ -1,0 +1,130 @@
+//! Authentication as extractors: a handler that takes [`AuthUser`] needs a valid bearer
+//! token; one that takes [`AdminUser`] needs the admin role. The signature is the rule.
+
+use super::{ApiError, AppState};
+use crate::orders::{Caller, Customer};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+/// The claims orderflow reads: `sub` is the user id; a `role` of "admin" (or "admin" in
+/// `roles`, or `is_admin: true`, as other issuers write it) marks an admin.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub exp: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub is_admin: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl Claims {
+    fn admin(&self) -> bool {
+        self.is_admin
+            || self.role.as_deref() == Some("admin")
+            || self.roles.iter().any(|r| r == "admin")
+    }
+}
+
+/// How tokens are checked: HS256 with a shared secret, or RS256 with the issuer's public key.
+pub struct Auth {
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl Auth {
+    pub fn hs256(secret: &[u8]) -> Self {
+        Auth {
+            decoding: DecodingKey::from_secret(secret),
+            validation: Validation::new(Algorithm::HS256),
+        }
+    }
+
+    pub fn rs256(public_key_pem: &[u8]) -> anyhow::Result<Self> {
+        Ok(Auth {
+            decoding: DecodingKey::from_rsa_pem(public_key_pem)?,
+            validation: Validation::new(Algorithm::RS256),
+        })
+    }
+
+    /// The caller a bearer token speaks for. The validation pins the algorithm, so
+    /// `alg: none` and algorithm-confusion tokens are refused.
+    pub fn caller(&self, token: &str) -> Result<Caller, ApiError> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|e| match e.kind() {
+                ErrorKind::ExpiredSignature => ApiError::Unauthorized("the token has expired"),
+                _ => ApiError::Unauthorized("the token is not valid"),
+            })?;
+        let claims = data.claims;
+        Ok(Caller {
+            admin: claims.admin(),
+            customer: Customer {
+                email: claims.email.clone(),
+                full_name: claims.name.clone(),
+            },
+            user_id: claims.sub,
+        })
+    }
+}
+
+/// Mints an HS256 token, for development (`orderflow token`) and tests.
+pub fn mint(secret: &[u8], claims: &Claims) -> anyhow::Result<String> {
+    Ok(jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret),
+    )?)
+}
+
+/// Any authenticated caller.
+pub struct AuthUser(pub Caller);
+
+/// An authenticated caller with the admin role.
+pub struct AdminUser(pub Caller);
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header =
+            parts
+                .headers
+                .get(axum::http::header::AUTHORIZATION)
+                .ok_or(ApiError::Unauthorized(
+                    "an Authorization: Bearer <token> header is required",
+                ))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
+            .ok_or(ApiError::Unauthorized(
+                "the Authorization header must be `Bearer <token>`",
+            ))?;
+        state.auth.caller(token.trim()).map(AuthUser)
+    }
+}
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let AuthUser(caller) = AuthUser::from_request_parts(parts, state).await?;
+        if caller.admin {
+            Ok(AdminUser(caller))
+        } else {
+            Err(ApiError::Forbidden)
+        }
+    }
+}

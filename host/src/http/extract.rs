@@ -1,0 +1,83 @@
+//! Body and query extractors whose errors name the field at fault
+//! (`items[0].quantity: invalid type …`), as a 400.
+
+use super::ApiError;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+fn field_error<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> ApiError {
+    let path = e.path().to_string();
+    let field = (path != "." && !path.is_empty()).then_some(path);
+    ApiError::bad_request(e.into_inner().to_string(), field)
+}
+
+/// A JSON body.
+pub struct Json<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if !json {
+            return Err(ApiError::bad_request(
+                "the body must be JSON (Content-Type: application/json)",
+                None,
+            ));
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::bad_request(e.body_text(), None))?;
+        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut deserializer).map_err(field_error)?;
+        deserializer
+            .end()
+            .map_err(|e| ApiError::bad_request(e.to_string(), None))?;
+        Ok(Json(value))
+    }
+}
+
+/// A JSON body that may be left out entirely (then `T::default()`).
+pub struct OptionalJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let has_body = req
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .is_some_and(|l| l != "0")
+            || req
+                .headers()
+                .contains_key(axum::http::header::TRANSFER_ENCODING);
+        if !has_body {
+            return Ok(OptionalJson(T::default()));
+        }
+        Json::from_request(req, state)
+            .await
+            .map(|Json(value)| OptionalJson(value))
+    }
+}
+
+/// Query parameters.
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer =
+            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer)
+            .map(Query)
+            .map_err(field_error)
+    }
+}

@@ -1,0 +1,43 @@
+//! `/health`: whether the store answers and which plugins and workflows serve.
+
+use super::AppState;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use serde_json::json;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/health", get(health))
+}
+
+async fn health(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_json::Value>) {
+    let store = state.orders.store().ping().await;
+    let catalog = state.registry.current();
+    let workflows: Vec<_> = catalog
+        .workflows
+        .values()
+        .map(|w| {
+            let plugins = [&w.validation, &w.pricing, &w.lifecycle].map(|p| {
+                json!({ "kind": p.kind(), "name": p.component.name, "digest": String::from(p.component.digest.clone()) })
+            });
+            json!({ "name": w.name, "plugins": plugins })
+        })
+        .collect();
+    let healthy = store.is_ok() && !catalog.workflows.is_empty();
+    let status = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    if let Err(e) = &store {
+        tracing::error!(error = %e, "store health check failed");
+    }
+    let body = json!({
+        "status": if healthy { "ok" } else { "unavailable" },
+        "store": if store.is_ok() { "ok" } else { "unavailable" },
+        "workflows": workflows,
+        "load_errors": catalog.errors.values().collect::<Vec<_>>(),
+    });
+    (status, axum::Json(body))
+}

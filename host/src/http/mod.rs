@@ -1,0 +1,60 @@
+//! The REST API: one module per resource, each with its `router()`, merged here.
+
+mod admin;
+pub mod auth;
+mod error;
+mod extract;
+mod health;
+mod orders;
+
+pub use auth::Auth;
+pub use error::ApiError;
+
+use crate::orders::OrderService;
+use crate::workflows::Registry;
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue};
+use std::sync::Arc;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub orders: Arc<OrderService>,
+    pub auth: Arc<Auth>,
+    pub registry: Arc<Registry>,
+}
+
+/// Orders are small; anything bigger than this is not an order.
+const BODY_LIMIT: usize = 256 * 1024;
+
+/// The whole API. `cors_origins`: origins allowed to call it from a browser (`*`: any).
+pub fn router(state: AppState, cors_origins: &[String]) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let cors = if cors_origins.iter().any(|o| o == "*") {
+        CorsLayer::permissive()
+    } else {
+        let origins: Vec<HeaderValue> =
+            cors_origins.iter().filter_map(|o| o.parse().ok()).collect();
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods(tower_http::cors::Any)
+            .allow_headers(tower_http::cors::Any)
+    };
+    Router::new()
+        .merge(orders::router())
+        .merge(admin::router())
+        .merge(health::router())
+        .with_state(state)
+        .fallback(|| async { ApiError::NotFound })
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(cors)
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+            let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}

@@ -1,0 +1,155 @@
+//! `/api/v1/orders`: what a customer does with their orders.
+
+use super::auth::AuthUser;
+use super::extract::{Json, OptionalJson, Query};
+use super::{ApiError, AppState};
+use crate::domain::{Machine, StatusChange};
+use crate::orders::{NewOrder, Order, OrderId};
+use crate::store::{OrderQuery, Page, StoredEvent};
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, patch};
+use serde::Deserialize;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/orders", get(list).post(create))
+        .route("/api/v1/orders/", get(list).post(create))
+        .route("/api/v1/orders/status/options", get(status_options))
+        .route("/api/v1/orders/{order_id}", get(one))
+        .route("/api/v1/orders/{order_id}/cancel", patch(cancel))
+        .route("/api/v1/orders/{order_id}/events", get(events))
+}
+
+/// Ids that cannot be an order are not found, like ids of someone else's orders.
+pub(super) fn order_id(raw: &str) -> Result<OrderId, ApiError> {
+    raw.parse().map_err(|_| ApiError::NotFound)
+}
+
+/// Page and page size, checked: 1-based pages of 1 to 100 orders.
+pub(super) fn paging(page: Option<u32>, page_size: Option<u32>) -> Result<(u32, u32), ApiError> {
+    let page = page.unwrap_or(1);
+    let size = page_size.unwrap_or(20);
+    if page == 0 {
+        return Err(ApiError::bad_request(
+            "page starts at 1",
+            Some("page".into()),
+        ));
+    }
+    if !(1..=100).contains(&size) {
+        return Err(ApiError::bad_request(
+            "page_size must be between 1 and 100",
+            Some("page_size".into()),
+        ));
+    }
+    Ok((page, size))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    headers: HeaderMap,
+    Json(new): Json<NewOrder>,
+) -> Result<impl IntoResponse, ApiError> {
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(value) => {
+            let key = value
+                .to_str()
+                .ok()
+                .map(str::trim)
+                .filter(|k| !k.is_empty() && k.len() <= 255);
+            Some(
+                key.ok_or_else(|| {
+                    ApiError::bad_request(
+                        "Idempotency-Key must be 1 to 255 visible characters",
+                        Some("Idempotency-Key".into()),
+                    )
+                })?
+                .to_owned(),
+            )
+        }
+    };
+    let (order, created) = state.orders.place(&caller, new, key).await?;
+    let replayed = if created { "false" } else { "true" };
+    Ok((
+        StatusCode::CREATED,
+        [("idempotent-replayed", replayed)],
+        axum::Json(order),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListParams {
+    page: Option<u32>,
+    page_size: Option<u32>,
+    status: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    Query(params): Query<ListParams>,
+) -> Result<axum::Json<Page<Order>>, ApiError> {
+    let (page, page_size) = paging(params.page, params.page_size)?;
+    let query = OrderQuery {
+        user_id: Some(caller.user_id.clone()),
+        status: params.status,
+        page,
+        page_size,
+        ..OrderQuery::default()
+    };
+    Ok(axum::Json(state.orders.list(&caller, query).await?))
+}
+
+async fn one(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Order>, ApiError> {
+    Ok(axum::Json(state.orders.get(&caller, order_id(&id)?).await?))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CancelBody {
+    reason: Option<String>,
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    Path(id): Path<String>,
+    OptionalJson(body): OptionalJson<CancelBody>,
+) -> Result<axum::Json<Order>, ApiError> {
+    let change = StatusChange {
+        to: "cancelled".into(),
+        tracking_number: None,
+        carrier: None,
+        reason: body.reason,
+    };
+    Ok(axum::Json(
+        state
+            .orders
+            .change_status(&caller, order_id(&id)?, change)
+            .await?,
+    ))
+}
+
+async fn events(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Vec<StoredEvent>>, ApiError> {
+    Ok(axum::Json(
+        state.orders.events(&caller, order_id(&id)?).await?,
+    ))
+}
+
+/// The states and allowed moves of the workflow new orders follow.
+async fn status_options(State(state): State<AppState>) -> Result<axum::Json<Machine>, ApiError> {
+    Ok(axum::Json(state.orders.machine()?))
+}

@@ -1,0 +1,178 @@
+//! `orderflow serve`: configuration (the established environment names), wiring, and the
+//! HTTP server.
+
+use crate::http::{self, AppState, Auth};
+use crate::orders::OrderService;
+use crate::plugins::{Runtime, RuntimeConfig};
+use crate::products::{CatalogFile, ProductService, Products};
+use crate::store::EmbeddedStore;
+use crate::workflows::{Registry, watch};
+use anyhow::Context;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    #[arg(long, env = "HOST", default_value = "0.0.0.0")]
+    pub host: String,
+    /// Port to listen on (0: any free port, printed at start).
+    #[arg(long, env = "PORT", default_value_t = 8003)]
+    pub port: u16,
+    #[command(flatten)]
+    pub common: CommonConfig,
+    /// Plugin components (`<name>.wasm`), watched for hot reload.
+    #[arg(long, env = "PLUGIN_DIR", default_value = env!("ORDERFLOW_BUILT_PLUGINS"))]
+    pub plugin_dir: PathBuf,
+    /// Workflow files (`<name>.toml`), watched for hot reload.
+    #[arg(long, env = "WORKFLOW_DIR", default_value = "workflows")]
+    pub workflow_dir: PathBuf,
+    /// The workflow new orders follow.
+    #[arg(long, env = "DEFAULT_WORKFLOW", default_value = "standard")]
+    pub workflow: String,
+    /// Product service base URL; unset, products come from the catalog file.
+    #[arg(long, env = "PRODUCT_SERVICE_URL")]
+    pub product_service_url: Option<String>,
+    #[arg(long, env = "PRODUCT_SERVICE_TIMEOUT_MS", default_value_t = 2000)]
+    pub product_service_timeout_ms: u64,
+    /// Products when no product service is configured.
+    #[arg(long, env = "CATALOG_FILE", default_value = "catalog/products.json")]
+    pub catalog_file: PathBuf,
+    /// RS256: the token issuer's public key (PEM). Takes precedence over JWT_SECRET.
+    #[arg(long, env = "JWT_PUBLIC_KEY_FILE")]
+    pub jwt_public_key_file: Option<PathBuf>,
+    /// Browser origins allowed to call the API, comma-separated (`*`: any).
+    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',', default_value = "*")]
+    pub cors_origins: Vec<String>,
+}
+
+/// What `serve` and `token` share.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CommonConfig {
+    /// Where the embedded store, the plugin cache and the development secret live.
+    #[arg(long, env = "DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// HS256 secret for bearer tokens; unset, a development secret is kept in DATA_DIR.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+}
+
+impl CommonConfig {
+    /// The HS256 secret: JWT_SECRET, or a random one created once in the data directory
+    /// so `orderflow token` and the server agree with no set-up.
+    pub fn secret(&self) -> anyhow::Result<Vec<u8>> {
+        if let Some(secret) = &self.jwt_secret {
+            anyhow::ensure!(
+                secret.len() >= 16,
+                "JWT_SECRET must be at least 16 characters"
+            );
+            return Ok(secret.as_bytes().to_vec());
+        }
+        let path = self.data_dir.join("dev-jwt-secret");
+        if !path.exists() {
+            std::fs::create_dir_all(&self.data_dir)
+                .with_context(|| format!("creating {}", self.data_dir.display()))?;
+            let secret = format!(
+                "{}{}",
+                uuid::Uuid::new_v4().simple(),
+                uuid::Uuid::new_v4().simple()
+            );
+            std::fs::write(&path, secret).with_context(|| format!("writing {}", path.display()))?;
+        }
+        Ok(std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?)
+    }
+}
+
+pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let data = &config.common.data_dir;
+    let runtime = Runtime::new(RuntimeConfig {
+        cache_dir: Some(data.join("plugin-cache")),
+        ..RuntimeConfig::default()
+    })?;
+    let registry = Registry::open(
+        runtime,
+        config.plugin_dir.clone(),
+        config.workflow_dir.clone(),
+    );
+    let _hot_reload =
+        watch(registry.clone()).context("watching the plugin and workflow directories")?;
+    if registry.workflow(&config.workflow).is_none() {
+        let errors: Vec<String> = registry
+            .current()
+            .errors
+            .values()
+            .map(|f| format!("{}: {}", f.file, f.error))
+            .collect();
+        anyhow::bail!(
+            "workflow `{}` did not load from {} (plugins from {}){}",
+            config.workflow,
+            config.workflow_dir.display(),
+            config.plugin_dir.display(),
+            if errors.is_empty() {
+                String::new()
+            } else {
+                format!(":\n  {}", errors.join("\n  "))
+            }
+        );
+    }
+    let store = EmbeddedStore::open(&data.join("orders.db")).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let products: Arc<dyn Products> = match &config.product_service_url {
+        Some(url) => Arc::new(ProductService::new(
+            url,
+            Duration::from_millis(config.product_service_timeout_ms),
+            2,
+        )?),
+        None => Arc::new(CatalogFile::load(&config.catalog_file)?),
+    };
+    let auth = match &config.jwt_public_key_file {
+        Some(path) => Auth::rs256(&read(path)?)?,
+        None => {
+            if config.common.jwt_secret.is_none() {
+                tracing::warn!(
+                    "JWT_SECRET is not set: using the development secret in {}",
+                    data.display()
+                );
+            }
+            Auth::hs256(&config.common.secret()?)
+        }
+    };
+    let orders = Arc::new(OrderService::new(
+        registry.clone(),
+        Arc::new(store),
+        products,
+        &config.workflow,
+    ));
+    let app = http::router(
+        AppState {
+            orders,
+            auth: Arc::new(auth),
+            registry,
+        },
+        &config.cors_origins,
+    );
+    let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port))
+        .await
+        .with_context(|| format!("binding {}:{}", config.host, config.port))?;
+    // Printed, not only logged: tests and scripts started with PORT=0 read it.
+    println!("orderflow listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    Ok(())
+}
+
+fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+}
+
+async fn shutdown() {
+    let interrupt = tokio::signal::ctrl_c();
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("a SIGTERM handler");
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate.recv() => {}
+    }
+    tracing::info!("shutting down");
+}
