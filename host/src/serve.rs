@@ -80,7 +80,7 @@ impl CommonConfig {
             );
             std::fs::write(&path, secret).with_context(|| format!("writing {}", path.display()))?;
         }
-        Ok(std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?)
+        std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
     }
 }
 

@@ -97,10 +97,10 @@ fn instant(raw: &str, field: &str, end_of_day: bool) -> Result<DateTime<Utc>, Ap
         })
 }
 
-fn range(
-    from: Option<&str>,
-    to: Option<&str>,
-) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>), ApiError> {
+/// A created-date window; either end may be open.
+type Window = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+fn range(from: Option<&str>, to: Option<&str>) -> Result<Window, ApiError> {
     let from = from.map(|f| instant(f, "from", false)).transpose()?;
     let to = to.map(|t| instant(t, "to", true)).transpose()?;
     if let (Some(f), Some(t)) = (from, to)
