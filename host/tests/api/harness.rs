@@ -1,0 +1,291 @@
+//! `spawn_app` for the end-to-end tests: the real binary, a JSON client, tokens, and a
+//! product service whose behaviour a test can switch.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use orderflow::http::auth::{Claims, mint};
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
+
+const SECRET: &[u8] = b"end-to-end tests' shared secret";
+
+fn repo() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// A JSON client of one running service.
+#[derive(Clone)]
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Client {
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<(&str, &str)>,
+    ) -> (u16, Value) {
+        self.send(method, path, token, body, None).await
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<(&str, &str)>,
+        key: Option<&str>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        if let Some((content_type, body)) = body {
+            request = request
+                .header("content-type", content_type)
+                .body(body.to_owned());
+        }
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        let response = request.send().await.expect("the service answers");
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.unwrap();
+        (
+            status,
+            if bytes.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_slice(&bytes).expect("JSON answers")
+            },
+        )
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        self.send("GET", path, token, None, None).await
+    }
+
+    pub async fn post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+        key: Option<&str>,
+    ) -> (u16, Value) {
+        self.send(
+            "POST",
+            path,
+            token,
+            Some(("application/json", &body.to_string())),
+            key,
+        )
+        .await
+    }
+
+    pub async fn patch(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let body = body.map(Value::to_string);
+        self.send(
+            "PATCH",
+            path,
+            token,
+            body.as_deref().map(|b| ("application/json", b)),
+            None,
+        )
+        .await
+    }
+}
+
+/// The service, running as its own process.
+pub struct App {
+    client: Client,
+    child: Child,
+    data: tempfile::TempDir,
+    product_url: Option<String>,
+}
+
+impl std::ops::Deref for App {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+fn spawn(data: &Path, product_url: Option<&str>) -> (Child, String) {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(data.join("service.log"))
+        .unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_orderflow"));
+    command
+        .arg("serve")
+        .env_clear()
+        .env("HOST", "127.0.0.1")
+        .env("PORT", "0")
+        .env("DATA_DIR", data)
+        .env("JWT_SECRET", std::str::from_utf8(SECRET).unwrap())
+        .env("WORKFLOW_DIR", repo().join("workflows"))
+        .env("CATALOG_FILE", repo().join("catalog/products.json"))
+        .env("PRODUCT_SERVICE_TIMEOUT_MS", "300")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(log);
+    if let Some(url) = product_url {
+        command.env("PRODUCT_SERVICE_URL", url);
+    }
+    let mut child = command.spawn().expect("start orderflow serve");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.strip_prefix("orderflow listening on ") {
+                let _ = tx.send(url.to_owned());
+            }
+        }
+    });
+    let base = rx
+        .recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| {
+            panic!(
+                "the service did not start: {}",
+                std::fs::read_to_string(data.join("service.log")).unwrap_or_default()
+            )
+        });
+    (child, base)
+}
+
+impl App {
+    pub async fn start(product_url: Option<&str>) -> App {
+        let data = tempfile::tempdir().unwrap();
+        let (child, base) = spawn(data.path(), product_url);
+        App {
+            client: Client {
+                base,
+                http: reqwest::Client::new(),
+            },
+            child,
+            data,
+            product_url: product_url.map(Into::into),
+        }
+    }
+
+    pub fn client(&self) -> Client {
+        self.client.clone()
+    }
+
+    /// Stops the process as an orchestrator would (SIGTERM) and starts it on the same data.
+    pub async fn restart(&mut self) {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        self.child.wait().unwrap();
+        let (child, base) = spawn(self.data.path(), self.product_url.as_deref());
+        self.child = child;
+        self.client.base = base;
+    }
+
+    pub fn token(&self, user: &str, admin: bool) -> String {
+        self.token_signed_with(user, admin, SECRET)
+    }
+
+    pub fn token_signed_with(&self, user: &str, admin: bool, secret: &[u8]) -> String {
+        mint(secret, &claims(user, admin, 3600)).unwrap()
+    }
+
+    pub fn expired_token(&self, user: &str) -> String {
+        mint(SECRET, &claims(user, false, -3600)).unwrap()
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn claims(user: &str, admin: bool, valid_for: i64) -> Claims {
+    Claims {
+        sub: user.into(),
+        exp: (chrono::Utc::now().timestamp() + valid_for) as u64,
+        role: Some(if admin { "admin" } else { "user" }.into()),
+        roles: vec![],
+        is_admin: false,
+        email: None,
+        name: None,
+    }
+}
+
+/// A token with `alg: none` and no signature: must never be accepted.
+pub fn unsigned_token(user: &str, admin: bool) -> String {
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims(user, admin, 3600)).unwrap());
+    format!("{header}.{payload}.")
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum ProductMode {
+    Normal,
+    Down,
+    Garbage,
+    Slow,
+}
+
+/// A product service on a free port: `widget` at 12.50 and `gadget` at 9.99 (USD).
+pub struct Products {
+    pub url: String,
+    mode: Arc<AtomicU8>,
+}
+
+impl Products {
+    pub fn set(&self, mode: ProductMode) {
+        self.mode.store(mode as u8, Ordering::SeqCst);
+    }
+}
+
+pub async fn product_service() -> Products {
+    use axum::extract::{Path, State};
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    let mode = Arc::new(AtomicU8::new(ProductMode::Normal as u8));
+    let app = axum::Router::new()
+        .route(
+            "/api/v1/products/{id}",
+            axum::routing::get(|Path(id): Path<String>, State(mode): State<Arc<AtomicU8>>| async move {
+                let json = |body: String| ([("content-type", "application/json")], body).into_response();
+                match mode.load(Ordering::SeqCst) {
+                    m if m == ProductMode::Down as u8 => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
+                    m if m == ProductMode::Garbage as u8 => return json("{\"id\": ".into()),
+                    m if m == ProductMode::Slow as u8 => tokio::time::sleep(Duration::from_secs(3)).await,
+                    _ => {}
+                }
+                let (name, price) = match id.as_str() {
+                    "widget" => ("Widget", "12.5"),
+                    "gadget" => ("Gadget", "9.99"),
+                    _ => return StatusCode::NOT_FOUND.into_response(),
+                };
+                json(format!(r#"{{"id":"{id}","name":"{name}","sku":"SKU-{id}","price":{price},"currency":"USD","stock":100,"is_active":true}}"#))
+            }),
+        )
+        .with_state(mode.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Products { url, mode }
+}
