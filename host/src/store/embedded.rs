@@ -2,9 +2,14 @@
 //! infrastructure and nothing is lost across restarts.
 //!
 //! Orders are stored as JSON documents with the columns the queries filter and sort on
-//! beside them; events live in an outbox table written in the same transaction. One writer
-//! connection serialises writes (which is also what makes idempotency keys race-free);
-//! reads use their own connections, so they never wait for a write.
+//! beside them; events live in an outbox table written in the same transaction.
+//!
+//! Writes go to one writer thread, which owns the only writing connection (that is also what
+//! makes idempotency keys race-free). It commits in groups: every write waiting when a
+//! transaction starts runs in its own savepoint (a failing write rolls back alone), the group
+//! commits once, and only then does each writer get its answer. An order touches a dozen
+//! pages (row, event, indexes); sharing one commit means sharing those page writes, which is
+//! what bounds a commit-per-order store. Reads use their own connections and never wait.
 //!
 //! Durability: `synchronous = NORMAL` in WAL mode — a committed order survives the
 //! process being killed; only a power loss before the next checkpoint could lose the
@@ -21,7 +26,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params, params_from_iter};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 use uuid::Uuid;
 
 const SCHEMA: &str = "
@@ -69,10 +74,29 @@ pub struct EmbeddedStore {
     db: Arc<Db>,
 }
 
+/// A write: runs on the writer's connection inside its own savepoint, says whether to keep
+/// it, and hands back what to tell the writer once the group's commit is known.
+type Job = Box<dyn FnOnce(&Connection) -> (bool, Reply) + Send>;
+type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
+
+/// Writes committed together, at most.
+const GROUP: usize = 128;
+
 struct Db {
-    writer: Mutex<Connection>,
+    writes: mpsc::Sender<Job>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+}
+
+impl Db {
+    /// Runs `work` on the next reader connection, on the calling thread.
+    fn reader<T>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        work(&*self.readers[i].lock().map_err(unavailable)?)
+    }
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -120,24 +144,41 @@ impl EmbeddedStore {
                 Ok(Mutex::new(reader))
             })
             .collect::<Result<_, StoreError>>()?;
+        let (writes, queue) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || group_commits(writer, queue))
+            .map_err(unavailable)?;
         Ok(EmbeddedStore {
             db: Arc::new(Db {
-                writer: Mutex::new(writer),
+                writes,
                 readers,
                 next_reader: AtomicUsize::new(0),
             }),
         })
     }
 
-    /// Runs `work` on the writer connection, off the async workers.
+    /// Runs `work` in the next group commit and answers once that commit is durable.
     async fn write<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+        work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || work(&mut *db.writer.lock().map_err(unavailable)?))
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let result = work(conn);
+            let keep = result.is_ok();
+            let reply: Reply = Box::new(move |commit| {
+                let _ = answer.send(commit.map_err(StoreError::Unavailable).and(result));
+            });
+            (keep, reply)
+        });
+        self.db
+            .writes
+            .send(job)
+            .map_err(|_| unavailable("the store writer has stopped"))?;
+        answered
             .await
-            .map_err(unavailable)?
+            .map_err(|_| unavailable("the store writer has stopped"))?
     }
 
     /// Runs `work` on a reader connection, off the async workers.
@@ -146,12 +187,39 @@ impl EmbeddedStore {
         work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let db = self.db.clone();
-        tokio::task::spawn_blocking(move || {
-            let i = db.next_reader.fetch_add(1, Ordering::Relaxed) % db.readers.len();
-            work(&*db.readers[i].lock().map_err(unavailable)?)
-        })
-        .await
-        .map_err(unavailable)?
+        tokio::task::spawn_blocking(move || db.reader(work))
+            .await
+            .map_err(unavailable)?
+    }
+}
+
+/// The writer thread: takes every waiting write, runs each in a savepoint, commits once.
+/// Ends when the store is dropped.
+fn group_commits(mut conn: Connection, queue: mpsc::Receiver<Job>) {
+    while let Ok(first) = queue.recv() {
+        let mut group = vec![first];
+        group.extend(queue.try_iter().take(GROUP - 1));
+        let mut replies = Vec::with_capacity(group.len());
+        let committed = (|| -> Result<(), String> {
+            let mut tx = conn.transaction().map_err(|e| e.to_string())?;
+            // A write left unrun when this fails early is dropped with its answer channel:
+            // its caller hears that the store is unavailable.
+            for job in group.drain(..) {
+                let savepoint = tx.savepoint().map_err(|e| e.to_string())?;
+                let (keep, reply) = job(&savepoint);
+                replies.push(reply);
+                if keep {
+                    savepoint.commit().map_err(|e| e.to_string())?;
+                } // else dropped: rolled back, the others' work stays
+            }
+            tx.commit().map_err(|e| e.to_string())
+        })();
+        if let Err(e) = &committed {
+            tracing::error!(error = %e, "a group commit failed");
+        }
+        for reply in replies {
+            reply(committed.clone());
+        }
     }
 }
 
@@ -164,7 +232,7 @@ struct EventRow {
     doc: String,
 }
 
-fn insert_events(tx: &rusqlite::Transaction<'_>, events: &[EventRow]) -> Result<(), StoreError> {
+fn insert_events(tx: &Connection, events: &[EventRow]) -> Result<(), StoreError> {
     let mut insert = tx
         .prepare_cached(
             "INSERT INTO events (id, order_id, type, occurred_at, doc) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -236,8 +304,7 @@ impl OrderStore for EmbeddedStore {
         let (created, version) = (millis(order.created_at), order.version as i64);
         let key = key.cloned();
         let created_order = order.clone();
-        self.write(move |conn| {
-            let tx = conn.transaction().map_err(unavailable)?;
+        self.write(move |tx| {
             if let Some(key) = &key {
                 let seen: Option<(String, String)> = tx
                     .prepare_cached("SELECT fingerprint, order_id FROM idempotency_keys WHERE user_id = ?1 AND key = ?2")
@@ -247,7 +314,7 @@ impl OrderStore for EmbeddedStore {
                     if fingerprint != key.fingerprint {
                         return Err(StoreError::KeyReused);
                     }
-                    let first = order_by_id(&tx, &order_id)?.ok_or_else(|| unavailable("idempotency key without its order"))?;
+                    let first = order_by_id(tx, &order_id)?.ok_or_else(|| unavailable("idempotency key without its order"))?;
                     return Ok(Inserted::Replayed(first));
                 }
             }
@@ -261,21 +328,21 @@ impl OrderStore for EmbeddedStore {
                 Err(e) if is_unique_violation(&e) => return Err(StoreError::DuplicateNumber),
                 other => other.map_err(unavailable)?,
             };
-            insert_events(&tx, &rows)?;
+            insert_events(tx, &rows)?;
             if let Some(key) = &key {
                 tx.prepare_cached("INSERT INTO idempotency_keys (user_id, key, fingerprint, order_id) VALUES (?1, ?2, ?3, ?4)")
                     .and_then(|mut s| s.execute(params![key.user_id, key.key, key.fingerprint, id]))
                     .map_err(unavailable)?;
             }
-            tx.commit().map_err(unavailable)?;
             Ok(Inserted::Created(created_order))
         })
         .await
     }
 
     async fn get(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
-        self.read(move |conn| order_by_id(conn, &id.to_string()))
-            .await
+        // A primary-key lookup takes microseconds: cheaper done here than handed to the
+        // blocking pool and back. Scans and writes still go there.
+        self.db.reader(|conn| order_by_id(conn, &id.to_string()))
     }
 
     async fn update(
@@ -298,8 +365,7 @@ impl OrderStore for EmbeddedStore {
             order.payment_status.clone(),
             order.version as i64,
         );
-        self.write(move |conn| {
-            let tx = conn.transaction().map_err(unavailable)?;
+        self.write(move |tx| {
             let changed = tx
                 .prepare_cached("UPDATE orders SET status = ?1, payment_status = ?2, version = ?3, doc = ?4 WHERE id = ?5 AND version = ?6")
                 .and_then(|mut s| s.execute(params![status, payment, version, doc, id, expected_version as i64]))
@@ -307,8 +373,8 @@ impl OrderStore for EmbeddedStore {
             if changed == 0 {
                 return Err(StoreError::Conflict);
             }
-            insert_events(&tx, &rows)?;
-            tx.commit().map_err(unavailable)
+            insert_events(tx, &rows)?;
+            Ok(())
         })
         .await
     }
@@ -448,14 +514,15 @@ impl OrderStore for EmbeddedStore {
     async fn mark_published(&self, ids: &[Uuid], at: DateTime<Utc>) -> Result<(), StoreError> {
         let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
         self.write(move |conn| {
-            let tx = conn.transaction().map_err(unavailable)?;
-            {
-                let mut s = tx.prepare_cached("UPDATE events SET published_at = ?1 WHERE id = ?2 AND published_at IS NULL").map_err(unavailable)?;
-                for id in &ids {
-                    s.execute(params![millis(at), id]).map_err(unavailable)?;
-                }
+            let mut s = conn
+                .prepare_cached(
+                    "UPDATE events SET published_at = ?1 WHERE id = ?2 AND published_at IS NULL",
+                )
+                .map_err(unavailable)?;
+            for id in &ids {
+                s.execute(params![millis(at), id]).map_err(unavailable)?;
             }
-            tx.commit().map_err(unavailable)
+            Ok(())
         })
         .await
     }
