@@ -2,6 +2,7 @@
 
 pub mod domain;
 pub mod http;
+pub mod metrics;
 pub mod orders;
 pub mod plugins;
 pub mod products;

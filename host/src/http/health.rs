@@ -8,7 +8,17 @@ use axum::routing::get;
 use serde_json::json;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/health", get(health))
+    Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+}
+
+async fn metrics() -> impl axum::response::IntoResponse {
+    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    (
+        [(axum::http::header::CONTENT_TYPE, content_type)],
+        crate::metrics::metrics().render(),
+    )
 }
 
 async fn health(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_json::Value>) {

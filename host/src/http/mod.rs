@@ -27,6 +27,28 @@ pub struct AppState {
     pub registry: Arc<Registry>,
 }
 
+/// Counts every routed request by its route pattern (not its path: ids would explode the
+/// label space).
+async fn track(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched".into(), |p| p.as_str().to_owned());
+    let method = request.method().to_string();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    crate::metrics::metrics().request(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    response
+}
+
 /// Orders are small; anything bigger than this is not an order.
 const BODY_LIMIT: usize = 256 * 1024;
 
@@ -47,6 +69,7 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
         .merge(orders::router())
         .merge(admin::router())
         .merge(health::router())
+        .route_layer(axum::middleware::from_fn(track))
         .with_state(state)
         .fallback(|| async { ApiError::NotFound })
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))

@@ -15,6 +15,7 @@ use crate::domain::{
     Actor, Machine, Money, OrderDraft, OrderView, PaymentChange, Problem, Quote, StatusChange,
     Transition, UnixMillis,
 };
+use crate::metrics::{Outcome, metrics};
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak, mpsc};
@@ -207,8 +208,31 @@ impl BoundPlugin {
         }
     }
 
-    /// Runs one call on a fresh instance, then checks the answer.
+    /// Runs one call (`name` for the metrics) and counts how it ended.
     fn decide<T>(
+        &self,
+        name: &str,
+        call: impl FnOnce(&Instance, &mut Store<StoreState>) -> CallResult<T>,
+        check: impl FnOnce(&T) -> Result<(), String>,
+    ) -> Result<Decided<T>, PluginFault> {
+        let result = self.run(call, check);
+        let (outcome, fuel) = match &result {
+            Ok(d) if d.verdict.is_ok() => (Outcome::Decided, Some(d.fuel)),
+            Ok(d) => (Outcome::Refused, Some(d.fuel)),
+            Err(_) => (Outcome::Fault, None),
+        };
+        metrics().plugin_call(
+            &self.provenance.workflow,
+            &self.provenance.plugin,
+            name,
+            outcome,
+            fuel,
+        );
+        result
+    }
+
+    /// Runs one call on a fresh instance, then checks the answer.
+    fn run<T>(
         &self,
         call: impl FnOnce(&Instance, &mut Store<StoreState>) -> CallResult<T>,
         check: impl FnOnce(&T) -> Result<(), String>,
@@ -256,7 +280,7 @@ impl BoundPlugin {
         order: &OrderDraft,
         now: UnixMillis,
     ) -> Result<Decided<()>, PluginFault> {
-        self.decide(|i, s| i.validate(s, order, now), |_| Ok(()))
+        self.decide("validate", |i, s| i.validate(s, order, now), |_| Ok(()))
     }
 
     pub fn price(
@@ -264,11 +288,15 @@ impl BoundPlugin {
         order: &OrderDraft,
         now: UnixMillis,
     ) -> Result<Decided<Quote>, PluginFault> {
-        self.decide(|i, s| i.price(s, order, now), |q| checks::quote(order, q))
+        self.decide(
+            "price",
+            |i, s| i.price(s, order, now),
+            |q| checks::quote(order, q),
+        )
     }
 
     pub fn describe(&self) -> Result<Decided<Machine>, PluginFault> {
-        self.decide(|i, s| Ok(Ok(i.describe(s)?)), |_| Ok(()))
+        self.decide("describe", |i, s| Ok(Ok(i.describe(s)?)), |_| Ok(()))
     }
 
     fn check_transition(&self, from: Option<(&str, &str)>, t: &Transition) -> Result<(), String> {
@@ -283,6 +311,7 @@ impl BoundPlugin {
         now: UnixMillis,
     ) -> Result<Decided<Transition>, PluginFault> {
         self.decide(
+            "create",
             |i, s| i.create(s, order, total, now),
             |t| self.check_transition(None, t),
         )
@@ -297,6 +326,7 @@ impl BoundPlugin {
     ) -> Result<Decided<Transition>, PluginFault> {
         let from = Some((order.status.as_str(), order.payment_status.as_str()));
         self.decide(
+            "change_status",
             |i, s| i.change_status(s, order, change, by, now),
             |t| self.check_transition(from, t),
         )
@@ -311,6 +341,7 @@ impl BoundPlugin {
     ) -> Result<Decided<Transition>, PluginFault> {
         let from = Some((order.status.as_str(), order.payment_status.as_str()));
         self.decide(
+            "change_payment",
             |i, s| i.change_payment(s, order, change, by, now),
             |t| self.check_transition(from, t),
         )

@@ -71,6 +71,17 @@ impl Client {
         )
     }
 
+    /// A plain-text answer (e.g. `/metrics`).
+    pub async fn text(&self, path: &str) -> (u16, String) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("the service answers");
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
         self.send("GET", path, token, None, None).await
     }

@@ -171,6 +171,21 @@ async fn the_whole_api_through_an_order_lifecycle() {
 
     let (status, health) = app.get("/health", None).await;
     assert_eq!((status, health["store"].as_str()), (200, Some("ok")));
+
+    let (status, metrics) = app.text("/metrics").await;
+    assert_eq!(status, 200);
+    for expected in [
+        r#"orderflow_http_requests_total{method="POST",route="/api/v1/orders/",status="201"} 1"#,
+        r#"orderflow_http_requests_total{method="PATCH",route="/api/v1/orders/{order_id}/status",status="422"} 1"#,
+        r#"orderflow_plugin_calls_total{workflow="standard",plugin="standard-pricing",call="price",outcome="decided"} 2"#,
+        "orderflow_plugin_fuel_bucket",
+        "orderflow_http_request_duration_seconds_bucket",
+    ] {
+        assert!(
+            metrics.contains(expected),
+            "missing {expected} in\n{metrics}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

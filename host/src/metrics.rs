@@ -1,0 +1,156 @@
+//! Prometheus metrics, served at `/metrics` (OpenMetrics text): HTTP requests and latency per
+//! route, plugin calls by outcome, and the fuel they burn.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use std::sync::LazyLock;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    method: String,
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    workflow: String,
+    plugin: String,
+    call: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FuelLabels {
+    plugin: String,
+    call: String,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram>,
+    plugin_calls: Family<CallLabels, Counter>,
+    plugin_fuel: Family<FuelLabels, Histogram>,
+}
+
+/// How a plugin call ended.
+#[derive(Debug, Clone, Copy)]
+pub enum Outcome {
+    Decided,
+    Refused,
+    Fault,
+}
+
+fn latency_buckets() -> Histogram {
+    Histogram::new(exponential_buckets(0.000_1, 2.0, 16)) // 100 µs … 3.3 s
+}
+
+fn fuel_buckets() -> Histogram {
+    Histogram::new(exponential_buckets(1_000.0, 4.0, 10)) // 1k … 262M
+}
+
+static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
+    let mut registry = Registry::with_prefix("orderflow");
+    let requests = Family::default();
+    let latency = Family::<RouteLabels, Histogram>::new_with_constructor(
+        latency_buckets as fn() -> Histogram,
+    );
+    let plugin_calls = Family::default();
+    let plugin_fuel =
+        Family::<FuelLabels, Histogram>::new_with_constructor(fuel_buckets as fn() -> Histogram);
+    registry.register("http_requests", "HTTP requests answered", requests.clone());
+    registry.register(
+        "http_request_duration_seconds",
+        "HTTP request latency",
+        latency.clone(),
+    );
+    registry.register(
+        "plugin_calls",
+        "Plugin decisions, by outcome",
+        plugin_calls.clone(),
+    );
+    registry.register(
+        "plugin_fuel",
+        "Fuel burned by one plugin call",
+        plugin_fuel.clone(),
+    );
+    Metrics {
+        registry,
+        requests,
+        latency,
+        plugin_calls,
+        plugin_fuel,
+    }
+});
+
+/// The process's metrics.
+pub fn metrics() -> &'static Metrics {
+    &METRICS
+}
+
+impl Metrics {
+    pub fn request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let (method, route) = (method.to_owned(), route.to_owned());
+        self.latency
+            .get_or_create(&RouteLabels {
+                method: method.clone(),
+                route: route.clone(),
+            })
+            .observe(seconds);
+        self.requests
+            .get_or_create(&RequestLabels {
+                method,
+                route,
+                status,
+            })
+            .inc();
+    }
+
+    pub fn plugin_call(
+        &self,
+        workflow: &str,
+        plugin: &str,
+        call: &str,
+        outcome: Outcome,
+        fuel: Option<u64>,
+    ) {
+        let outcome = match outcome {
+            Outcome::Decided => "decided",
+            Outcome::Refused => "refused",
+            Outcome::Fault => "fault",
+        };
+        let labels = CallLabels {
+            workflow: workflow.to_owned(),
+            plugin: plugin.to_owned(),
+            call: call.to_owned(),
+            outcome,
+        };
+        self.plugin_calls.get_or_create(&labels).inc();
+        if let Some(fuel) = fuel {
+            self.plugin_fuel
+                .get_or_create(&FuelLabels {
+                    plugin: plugin.to_owned(),
+                    call: call.to_owned(),
+                })
+                .observe(fuel as f64);
+        }
+    }
+
+    /// The OpenMetrics text exposition.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)
+            .expect("writing to a String cannot fail");
+        text
+    }
+}
