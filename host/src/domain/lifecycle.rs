@@ -44,7 +44,7 @@ pub struct Transition {
     pub events: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Edge {
     pub from: String,
     pub to: String,
@@ -52,7 +52,7 @@ pub struct Edge {
 }
 
 /// A lifecycle plugin's state machine, as its `describe` reports it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Machine {
     pub statuses: Vec<String>,
     pub final_statuses: Vec<String>,

@@ -19,7 +19,7 @@ pub type UnixMillis = i64;
 
 /// A business refusal: a machine-readable code, a message for people, and the path of the
 /// field it is about (e.g. `items[2].quantity`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Problem {
     pub code: String,
     pub message: String,

@@ -55,9 +55,13 @@ impl fmt::Display for Currency {
 }
 
 /// An amount in integer minor units of one currency. Never a float.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Money {
+    /// Integer minor units (cents for USD).
+    #[schema(example = 4352)]
     pub minor: i64,
+    /// ISO-4217 code.
+    #[schema(value_type = String, example = "USD")]
     pub currency: Currency,
 }
 

@@ -18,7 +18,7 @@ pub struct LineItem {
     pub quantity: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Address {
     pub full_name: String,
     pub address_line_1: String,

@@ -1,7 +1,7 @@
 use super::Money;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AppliedRule {
     pub rule: String,
     pub description: String,
@@ -9,7 +9,7 @@ pub struct AppliedRule {
 }
 
 /// A price breakdown. The host checks it (`plugins::checks`) before anyone sees it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Quote {
     pub subtotal: Money,
     pub tax: Money,

@@ -1,6 +1,7 @@
 //! Admin endpoints: status and payment updates, statistics, the filtered listing.
 
 use super::auth::AdminUser;
+use super::error::ErrorBody;
 use super::extract::{Json, Query};
 use super::orders::{order_id, paging};
 use super::{ApiError, AppState};
@@ -21,7 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/orders/admin/all", get(all))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StatusBody {
     status: String,
@@ -30,6 +31,11 @@ struct StatusBody {
     notes: Option<String>,
 }
 
+/// Move an order to a status, as the order's lifecycle plugin allows.
+#[utoipa::path(patch, path = "/api/v1/orders/{order_id}/status", tag = "admin", params(("order_id" = String, Path, description = "The order id (UUID)")), request_body = StatusBody,
+    responses((status = 200, body = Order), (status = 401, body = ErrorBody), (status = 403, description = "Not an admin", body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
 async fn set_status(
     State(state): State<AppState>,
     AdminUser(caller): AdminUser,
@@ -50,7 +56,7 @@ async fn set_status(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PaymentBody {
     payment_status: String,
@@ -58,6 +64,11 @@ struct PaymentBody {
     notes: Option<String>,
 }
 
+/// Record a payment outcome, as the order's lifecycle plugin allows.
+#[utoipa::path(patch, path = "/api/v1/orders/{order_id}/payment", tag = "admin", params(("order_id" = String, Path, description = "The order id (UUID)")), request_body = PaymentBody,
+    responses((status = 200, body = Order), (status = 401, body = ErrorBody), (status = 403, description = "Not an admin", body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
 async fn set_payment(
     State(state): State<AppState>,
     AdminUser(caller): AdminUser,
@@ -114,7 +125,8 @@ fn range(from: Option<&str>, to: Option<&str>) -> Result<Window, ApiError> {
     Ok((from, to))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct StatsParams {
     from: Option<String>,
@@ -122,6 +134,9 @@ struct StatsParams {
 }
 
 /// Statistics over orders created from `from` (default: 30 days ago) to `to` (default: now).
+#[utoipa::path(get, path = "/api/v1/orders/admin/stats", tag = "admin", params(StatsParams),
+    responses((status = 200, body = Stats), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, description = "Not an admin", body = ErrorBody)),
+    security(("bearer" = [])))]
 async fn stats(
     State(state): State<AppState>,
     AdminUser(_): AdminUser,
@@ -133,7 +148,8 @@ async fn stats(
     Ok(axum::Json(state.orders.stats(from, to).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct AllParams {
     status: Option<String>,
@@ -149,6 +165,10 @@ struct AllParams {
     page_size: Option<u32>,
 }
 
+/// Every order, filtered, sorted (`newest`, `oldest`, `total_desc`, `total_asc`) and paged.
+#[utoipa::path(get, path = "/api/v1/orders/admin/all", tag = "admin", params(AllParams),
+    responses((status = 200, body = Page<Order>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, description = "Not an admin", body = ErrorBody)),
+    security(("bearer" = [])))]
 async fn all(
     State(state): State<AppState>,
     AdminUser(caller): AdminUser,

@@ -6,7 +6,6 @@ use crate::domain::Problem;
 use crate::orders::OrderError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -84,52 +83,79 @@ impl From<OrderError> for ApiError {
     }
 }
 
+/// Every error answer: `{"error": {...}}`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Machine-readable: `bad_request`, `unauthorized`, `forbidden`, `not_found`, `conflict`,
+    /// a plugin's refusal code (`insufficient_stock`, …), or `…_unavailable`.
+    code: String,
+    message: String,
+    /// The request field at fault, e.g. `items[0].quantity`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
+    /// Every problem a business rule found (422 only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problems: Option<Vec<Problem>>,
+}
+
+fn detail(code: &str, message: impl Into<String>) -> ErrorDetail {
+    ErrorDetail {
+        code: code.into(),
+        message: message.into(),
+        field: None,
+        problems: None,
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, error) = match &self {
+        let (status, error) = match self {
             ApiError::BadRequest { message, field } => (
                 StatusCode::BAD_REQUEST,
-                json!({ "code": "bad_request", "message": message, "field": field }),
+                ErrorDetail {
+                    field,
+                    ..detail("bad_request", message)
+                },
             ),
-            ApiError::Unauthorized(message) => (
-                StatusCode::UNAUTHORIZED,
-                json!({ "code": "unauthorized", "message": message }),
-            ),
+            ApiError::Unauthorized(message) => {
+                (StatusCode::UNAUTHORIZED, detail("unauthorized", message))
+            }
             ApiError::Forbidden => (
                 StatusCode::FORBIDDEN,
-                json!({ "code": "forbidden", "message": self.to_string() }),
+                detail("forbidden", ApiError::Forbidden.to_string()),
             ),
             ApiError::NotFound => (
                 StatusCode::NOT_FOUND,
-                json!({ "code": "not_found", "message": self.to_string() }),
+                detail("not_found", ApiError::NotFound.to_string()),
             ),
-            ApiError::Conflict(message) => (
-                StatusCode::CONFLICT,
-                json!({ "code": "conflict", "message": message }),
-            ),
+            ApiError::Conflict(message) => (StatusCode::CONFLICT, detail("conflict", message)),
             ApiError::Refused(problems) => {
                 // The first problem is the headline; all of them are listed.
-                let first = problems.first();
-                let error = json!({
-                    "code": first.map_or("refused", |p| p.code.as_str()),
-                    "message": first.map_or("refused", |p| p.message.as_str()),
-                    "field": first.and_then(|p| p.field.clone()),
-                    "problems": problems,
-                });
+                let first = problems.first().cloned();
+                let error = ErrorDetail {
+                    code: first.as_ref().map_or("refused".into(), |p| p.code.clone()),
+                    message: first
+                        .as_ref()
+                        .map_or("refused".into(), |p| p.message.clone()),
+                    field: first.and_then(|p| p.field),
+                    problems: Some(problems),
+                };
                 (StatusCode::UNPROCESSABLE_ENTITY, error)
             }
             ApiError::Unavailable {
                 code,
                 public,
-                detail,
+                detail: internal,
             } => {
-                tracing::error!(code, detail = %detail, "dependency unavailable");
-                (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    json!({ "code": code, "message": public }),
-                )
+                tracing::error!(code, detail = %internal, "dependency unavailable");
+                (StatusCode::SERVICE_UNAVAILABLE, detail(code, public))
             }
         };
-        (status, axum::Json(json!({ "error": error }))).into_response()
+        (status, axum::Json(ErrorBody { error })).into_response()
     }
 }

@@ -13,6 +13,8 @@ pub fn router() -> Router<AppState> {
         .route("/metrics", get(metrics))
 }
 
+/// Prometheus metrics (OpenMetrics text).
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "application/openmetrics-text", body = String)))]
 async fn metrics() -> impl axum::response::IntoResponse {
     let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
     (
@@ -21,6 +23,9 @@ async fn metrics() -> impl axum::response::IntoResponse {
     )
 }
 
+/// Store and plugin status.
+#[utoipa::path(get, path = "/health", tag = "operations",
+    responses((status = 200, description = "Serving"), (status = 503, description = "The store does not answer, or no workflow is loaded")))]
 async fn health(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_json::Value>) {
     let store = state.orders.store().ping().await;
     let catalog = state.registry.current();

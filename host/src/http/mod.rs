@@ -5,6 +5,7 @@ pub mod auth;
 mod error;
 mod extract;
 mod health;
+mod openapi;
 mod orders;
 
 pub use auth::Auth;
@@ -14,11 +15,14 @@ use crate::orders::OrderService;
 use crate::workflows::Registry;
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue};
+use openapi::ApiDoc;
 use std::sync::Arc;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_scalar::{Scalar, Servable};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -71,6 +75,8 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
         .merge(health::router())
         .route_layer(axum::middleware::from_fn(track))
         .with_state(state)
+        .route("/openapi.json", axum::routing::get(|| async { axum::Json(ApiDoc::openapi()) }))
+        .merge(Scalar::with_url("/docs", ApiDoc::openapi()))
         .fallback(|| async { ApiError::NotFound })
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(cors)

@@ -1,6 +1,7 @@
 //! `/api/v1/orders`: what a customer does with their orders.
 
 use super::auth::AuthUser;
+use super::error::ErrorBody;
 use super::extract::{Json, OptionalJson, Query};
 use super::{ApiError, AppState};
 use crate::domain::{Machine, StatusChange};
@@ -47,6 +48,19 @@ pub(super) fn paging(page: Option<u32>, page_size: Option<u32>) -> Result<(u32, 
     Ok((page, size))
 }
 
+/// Place an order: products are checked, then the workflow's plugins validate, price and
+/// create it; the order and its `order.created` event are written together.
+#[utoipa::path(post, path = "/api/v1/orders/", tag = "orders", request_body = NewOrder,
+    params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the first order")),
+    responses(
+        (status = 201, description = "Placed (or replayed: header `idempotent-replayed: true`)", body = Order),
+        (status = 400, description = "Malformed request; `field` names what", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 409, description = "Idempotency-Key reused for a different request", body = ErrorBody),
+        (status = 422, description = "A business rule refused; every problem listed", body = ErrorBody),
+        (status = 503, description = "A plugin, the product service or the store cannot serve; nothing written", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
 async fn create(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
@@ -81,14 +95,24 @@ async fn create(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListParams {
+    /// 1-based, default 1.
     page: Option<u32>,
+    /// 1 to 100, default 20.
     page_size: Option<u32>,
     status: Option<String>,
 }
 
+/// The caller's orders, newest first.
+#[utoipa::path(get, path = "/api/v1/orders/", tag = "orders", params(ListParams),
+    responses((status = 200, body = Page<Order>),
+        (status = 400, description = "Malformed request; `field` names what", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
 async fn list(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
@@ -105,6 +129,10 @@ async fn list(
     Ok(axum::Json(state.orders.list(&caller, query).await?))
 }
 
+/// One of the caller's orders (any order, for an admin).
+#[utoipa::path(get, path = "/api/v1/orders/{order_id}", tag = "orders", params(("order_id" = String, Path, description = "The order id (UUID)")),
+    responses((status = 200, body = Order), (status = 401, body = ErrorBody), (status = 404, description = "No such order, or not yours", body = ErrorBody)),
+    security(("bearer" = [])))]
 async fn one(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
@@ -113,12 +141,19 @@ async fn one(
     Ok(axum::Json(state.orders.get(&caller, order_id(&id)?).await?))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CancelBody {
     reason: Option<String>,
 }
 
+/// Cancel an order; the lifecycle plugin decides whether it still may be.
+#[utoipa::path(patch, path = "/api/v1/orders/{order_id}/cancel", tag = "orders", params(("order_id" = String, Path, description = "The order id (UUID)")),
+    request_body(content = Option<CancelBody>, description = "Optional"),
+    responses((status = 200, body = Order), (status = 404, body = ErrorBody),
+        (status = 409, description = "Changed concurrently", body = ErrorBody),
+        (status = 422, description = "Not allowed in its state", body = ErrorBody)),
+    security(("bearer" = [])))]
 async fn cancel(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
@@ -139,6 +174,10 @@ async fn cancel(
     ))
 }
 
+/// The order's events, oldest first, with when each was published.
+#[utoipa::path(get, path = "/api/v1/orders/{order_id}/events", tag = "orders", params(("order_id" = String, Path, description = "The order id (UUID)")),
+    responses((status = 200, body = Vec<StoredEvent>), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
 async fn events(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
@@ -150,6 +189,7 @@ async fn events(
 }
 
 /// The states and allowed moves of the workflow new orders follow.
+#[utoipa::path(get, path = "/api/v1/orders/status/options", tag = "orders", responses((status = 200, body = Machine)))]
 async fn status_options(State(state): State<AppState>) -> Result<axum::Json<Machine>, ApiError> {
     Ok(axum::Json(state.orders.machine()?))
 }

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 /// An event in the outbox, and the envelope published to Kafka. `event_id` is unique: a
 /// consumer that sees it twice (at-least-once delivery) drops the second.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OrderEvent {
     pub event_id: Uuid,
     /// e.g. `order.created`; also the topic name.

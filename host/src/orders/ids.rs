@@ -4,8 +4,21 @@ use std::str::FromStr;
 use uuid::Uuid;
 
 /// An order's identity. UUIDv7: time-ordered, so new orders land at the end of indexes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(transparent)]
+#[schema(value_type = String, format = Uuid)]
 pub struct OrderId(Uuid);
 
 impl OrderId {
@@ -35,8 +48,11 @@ impl fmt::Display for OrderId {
 
 /// The number people quote on the phone: `ORD-YYMMDD-XXXXXX`, the suffix in Crockford
 /// base32 (no I, L, O, U: nothing to misread). Unique by index; a clash is retried.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(transparent)]
+#[schema(value_type = String, example = "ORD-261125-7K2QX9")]
 pub struct OrderNumber(String);
 
 const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// An order as stored and as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Order {
     pub id: OrderId,
     pub order_number: OrderNumber,
@@ -32,14 +32,14 @@ pub struct Order {
     pub version: u64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Customer {
     pub email: Option<String>,
     pub full_name: Option<String>,
 }
 
 /// A line with the product as it was when the order was placed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OrderItem {
     pub product_id: String,
     pub name: String,
@@ -49,7 +49,7 @@ pub struct OrderItem {
     pub line_total: Money,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StatusEntry {
     pub status: String,
     pub payment_status: String,
@@ -61,14 +61,14 @@ pub struct StatusEntry {
     pub events: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Payment {
     pub method: String,
     pub transaction_id: Option<String>,
     pub paid_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Shipping {
     pub method: String,
     pub address: Address,
@@ -76,7 +76,7 @@ pub struct Shipping {
     pub tracking_number: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Provenance {
     pub workflow: String,
     /// SHA-256 of the workflow file in force.
@@ -85,7 +85,7 @@ pub struct Provenance {
 }
 
 /// One plugin decision that shaped the order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DecisionRecord {
     /// `validate`, `price`, `create`, `change_status`, `change_payment`.
     pub call: String,

@@ -39,14 +39,14 @@ impl Caller {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NewItem {
     pub product_id: String,
     pub quantity: u32,
 }
 
 /// An order as a client asks for it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NewOrder {
     pub items: Vec<NewItem>,
     pub shipping_address: Address,

@@ -80,7 +80,7 @@ pub enum Sort {
     TotalLowFirst,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub total: u64,
@@ -89,7 +89,7 @@ pub struct Page<T> {
 }
 
 /// Statistics over orders created in a range.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Stats {
     pub orders: u64,
     pub by_status: BTreeMap<String, u64>,
@@ -101,14 +101,14 @@ pub struct Stats {
     pub per_day: Vec<DayCount>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DayCount {
     pub day: NaiveDate,
     pub orders: u64,
 }
 
 /// An event as the outbox holds it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct StoredEvent {
     pub event: OrderEvent,
     pub published_at: Option<DateTime<Utc>>,

@@ -514,3 +514,59 @@ async fn orders_and_events_survive_a_restart() {
         .1;
     assert_eq!(events.as_array().unwrap().len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_openapi_document_describes_the_api() {
+    let app = App::start(None).await;
+    let (status, doc) = app.get("/openapi.json", None).await;
+    assert_eq!(status, 200);
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    for (path, method) in [
+        ("/api/v1/orders/", "post"),
+        ("/api/v1/orders/", "get"),
+        ("/api/v1/orders/{order_id}", "get"),
+        ("/api/v1/orders/{order_id}/cancel", "patch"),
+        ("/api/v1/orders/{order_id}/events", "get"),
+        ("/api/v1/orders/{order_id}/status", "patch"),
+        ("/api/v1/orders/{order_id}/payment", "patch"),
+        ("/api/v1/orders/admin/stats", "get"),
+        ("/api/v1/orders/admin/all", "get"),
+        ("/api/v1/orders/status/options", "get"),
+        ("/health", "get"),
+        ("/metrics", "get"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} undocumented"
+        );
+    }
+    for schema in [
+        "Order",
+        "NewOrder",
+        "Money",
+        "ErrorBody",
+        "Machine",
+        "Stats",
+    ] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "schema {schema} missing"
+        );
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    let (status, html) = app.text("/docs").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("<html")
+            && html.contains("scalar")
+            && html.contains("/api/v1/orders/admin/stats"),
+        "{html}"
+    );
+}

@@ -1,0 +1,45 @@
+//! The OpenAPI 3.1 description, generated from the handlers and types themselves, served at
+//! `/openapi.json` with interactive docs at `/docs`.
+
+use super::{admin, error, health, orders};
+use utoipa::Modify;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "orderflow",
+        description = "Orders whose validation, pricing and lifecycle are decided by WebAssembly plugins. \
+                       Money is always integer minor units with an ISO-4217 currency.",
+    ),
+    paths(
+        orders::create, orders::list, orders::one, orders::cancel, orders::events, orders::status_options,
+        admin::set_status, admin::set_payment, admin::stats, admin::all,
+        health::health, health::metrics,
+    ),
+    components(schemas(error::ErrorBody)),
+    modifiers(&BearerJwt),
+    tags(
+        (name = "orders", description = "A customer's orders"),
+        (name = "admin", description = "Needs a token with the admin role"),
+        (name = "operations", description = "Health and metrics"),
+    ),
+)]
+pub struct ApiDoc;
+
+struct BearerJwt;
+
+impl Modify for BearerJwt {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let scheme = SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .build(),
+        );
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme("bearer", scheme);
+    }
+}
