@@ -8,4 +8,5 @@ pub mod plugins;
 pub mod products;
 pub mod serve;
 pub mod store;
+pub mod users;
 pub mod workflows;

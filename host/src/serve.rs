@@ -6,6 +6,7 @@ use crate::orders::OrderService;
 use crate::plugins::{Runtime, RuntimeConfig};
 use crate::products::{CatalogFile, ProductService, Products};
 use crate::store::EmbeddedStore;
+use crate::users::UserService;
 use crate::workflows::{Registry, watch};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
@@ -39,6 +40,9 @@ pub struct ServeConfig {
     /// Products when no product service is configured.
     #[arg(long, env = "CATALOG_FILE", default_value = "catalog/products.json")]
     pub catalog_file: PathBuf,
+    /// User service base URL: customer profiles of new orders come from it.
+    #[arg(long, env = "USER_SERVICE_URL")]
+    pub user_service_url: Option<String>,
     /// RS256: the token issuer's public key (PEM). Takes precedence over JWT_SECRET.
     #[arg(long, env = "JWT_PUBLIC_KEY_FILE")]
     pub jwt_public_key_file: Option<PathBuf>,
@@ -143,11 +147,19 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         products,
         &config.workflow,
     ));
+    let users = match &config.user_service_url {
+        Some(url) => Some(Arc::new(UserService::new(
+            url,
+            Duration::from_millis(config.product_service_timeout_ms),
+        )?)),
+        None => None,
+    };
     let app = http::router(
         AppState {
             orders,
             auth: Arc::new(auth),
             registry,
+            users,
         },
         &config.cors_origins,
     );

@@ -12,6 +12,7 @@ pub use auth::Auth;
 pub use error::ApiError;
 
 use crate::orders::OrderService;
+use crate::users::UserService;
 use crate::workflows::Registry;
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue};
@@ -29,6 +30,8 @@ pub struct AppState {
     pub orders: Arc<OrderService>,
     pub auth: Arc<Auth>,
     pub registry: Arc<Registry>,
+    /// Where customer profiles come from; None: from the token's claims.
+    pub users: Option<Arc<UserService>>,
 }
 
 /// Counts every routed request by its route pattern (not its path: ids would explode the

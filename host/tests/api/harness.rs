@@ -126,7 +126,8 @@ pub struct App {
     client: Client,
     child: Child,
     data: tempfile::TempDir,
-    product_url: Option<String>,
+    /// Service URLs given to the process (name, value), kept for restarts.
+    urls: Vec<(&'static str, String)>,
 }
 
 impl std::ops::Deref for App {
@@ -136,7 +137,7 @@ impl std::ops::Deref for App {
     }
 }
 
-fn spawn(data: &Path, product_url: Option<&str>) -> (Child, String) {
+fn spawn(data: &Path, urls: &[(&'static str, String)]) -> (Child, String) {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -156,9 +157,7 @@ fn spawn(data: &Path, product_url: Option<&str>) -> (Child, String) {
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(log);
-    if let Some(url) = product_url {
-        command.env("PRODUCT_SERVICE_URL", url);
-    }
+    command.envs(urls.iter().map(|(name, url)| (*name, url)));
     let mut child = command.spawn().expect("start orderflow serve");
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
@@ -182,8 +181,18 @@ fn spawn(data: &Path, product_url: Option<&str>) -> (Child, String) {
 
 impl App {
     pub async fn start(product_url: Option<&str>) -> App {
+        App::start_with(
+            product_url
+                .map(|url| ("PRODUCT_SERVICE_URL", url.to_owned()))
+                .into_iter()
+                .collect(),
+        )
+    }
+
+    /// With service URLs, e.g. `("USER_SERVICE_URL", url)`.
+    pub fn start_with(urls: Vec<(&'static str, String)>) -> App {
         let data = tempfile::tempdir().unwrap();
-        let (child, base) = spawn(data.path(), product_url);
+        let (child, base) = spawn(data.path(), &urls);
         App {
             client: Client {
                 base,
@@ -191,7 +200,7 @@ impl App {
             },
             child,
             data,
-            product_url: product_url.map(Into::into),
+            urls,
         }
     }
 
@@ -206,13 +215,13 @@ impl App {
             .status()
             .unwrap();
         self.child.wait().unwrap();
-        let (child, base) = spawn(self.data.path(), self.product_url.as_deref());
+        let (child, base) = spawn(self.data.path(), &self.urls);
         self.child = child;
         self.client.base = base;
     }
 
     pub fn token(&self, user: &str, admin: bool) -> String {
-        self.token_signed_with(user, admin, SECRET)
+        token(user, admin)
     }
 
     pub fn token_signed_with(&self, user: &str, admin: bool, secret: &[u8]) -> String {
@@ -229,6 +238,11 @@ impl Drop for App {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A valid token for the services the harness starts.
+pub fn token(user: &str, admin: bool) -> String {
+    mint(SECRET, &claims(user, admin, 3600)).unwrap()
 }
 
 fn claims(user: &str, admin: bool, valid_for: i64) -> Claims {
@@ -299,4 +313,28 @@ pub async fn product_service() -> Products {
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     Products { url, mode }
+}
+
+/// A user service that knows these tokens: (token, the id it says they belong to, email).
+pub async fn user_service(known: Vec<(String, &'static str, &'static str)>) -> String {
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::IntoResponse;
+    let known = Arc::new(known);
+    let app = axum::Router::new().route(
+        "/api/v1/users/me",
+        axum::routing::get(move |headers: HeaderMap| {
+            let known = known.clone();
+            async move {
+                let presented = headers.get("authorization").and_then(|h| h.to_str().ok()).unwrap_or_default().to_owned();
+                match known.iter().find(|(token, _, _)| presented == format!("Bearer {token}")) {
+                    Some((_, id, email)) => axum::Json(serde_json::json!({"id": id, "email": email, "full_name": "Ada Lovelace", "role": "user"})).into_response(),
+                    None => StatusCode::UNAUTHORIZED.into_response(),
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
 }

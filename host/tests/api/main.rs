@@ -3,7 +3,7 @@
 
 mod harness;
 
-use harness::{App, ProductMode, product_service};
+use harness::{App, ProductMode, product_service, token, user_service};
 use serde_json::{Value, json};
 
 fn order_body(items: &[(&str, i64)]) -> Value {
@@ -569,4 +569,70 @@ async fn the_openapi_document_describes_the_api() {
             && html.contains("/api/v1/orders/admin/stats"),
         "{html}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn customer_profiles_come_from_the_user_service() {
+    let (ada, mallory, stranger) = (token("u1", false), token("u2", false), token("u3", false));
+    let users = user_service(vec![
+        (ada.clone(), "u1", "ada@example.com"),
+        (mallory.clone(), "someone-else", "m@example.com"),
+    ])
+    .await;
+    let app = App::start_with(vec![("USER_SERVICE_URL", users)]);
+    let (status, order) = app
+        .post(
+            "/api/v1/orders/",
+            Some(&ada),
+            &order_body(&[("prod-mug", 1)]),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, order["customer"]["email"].as_str()),
+        (201, Some("ada@example.com")),
+        "{order}"
+    );
+    assert_eq!(order["customer"]["full_name"], "Ada Lovelace");
+    // Unknown to the user service, or known as someone else: not authenticated.
+    assert_eq!(
+        app.post(
+            "/api/v1/orders/",
+            Some(&stranger),
+            &order_body(&[("prod-mug", 1)]),
+            None
+        )
+        .await
+        .0,
+        401
+    );
+    assert_eq!(
+        app.post(
+            "/api/v1/orders/",
+            Some(&mallory),
+            &order_body(&[("prod-mug", 1)]),
+            None
+        )
+        .await
+        .0,
+        401
+    );
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let gone = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let app = App::start_with(vec![("USER_SERVICE_URL", gone)]);
+    let (status, error) = app
+        .post(
+            "/api/v1/orders/",
+            Some(&ada),
+            &order_body(&[("prod-mug", 1)]),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (503, Some("user_service_unavailable"))
+    );
+    assert_eq!(app.get("/api/v1/orders/", Some(&ada)).await.1["total"], 0);
 }
