@@ -131,3 +131,92 @@ impl FromRequestParts<AppState> for AdminUser {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEYS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/keys");
+
+    fn claims(extra: serde_json::Value) -> serde_json::Value {
+        let mut c = serde_json::json!({ "sub": "u1", "exp": chrono::Utc::now().timestamp() + 600 });
+        c.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        c
+    }
+
+    fn hs(secret: &[u8], claims: &serde_json::Value) -> String {
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            claims,
+            &EncodingKey::from_secret(secret),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn admin_claims_in_their_usual_spellings() {
+        let auth = Auth::hs256(b"0123456789abcdef");
+        for (extra, admin) in [
+            (serde_json::json!({}), false),
+            (serde_json::json!({"role": "user"}), false),
+            (serde_json::json!({"role": "admin"}), true),
+            (serde_json::json!({"roles": ["staff", "admin"]}), true),
+            (serde_json::json!({"is_admin": true}), true),
+        ] {
+            let caller = auth
+                .caller(&hs(b"0123456789abcdef", &claims(extra.clone())))
+                .unwrap();
+            assert_eq!(
+                (caller.user_id.as_str(), caller.admin),
+                ("u1", admin),
+                "{extra}"
+            );
+        }
+    }
+
+    #[test]
+    fn rs256_tokens_and_algorithm_confusion() {
+        let private = std::fs::read(format!("{KEYS}/test-rs256.pem")).unwrap();
+        let public = std::fs::read(format!("{KEYS}/test-rs256.pub.pem")).unwrap();
+        let auth = Auth::rs256(&public).unwrap();
+        let token = jsonwebtoken::encode(
+            &Header::new(Algorithm::RS256),
+            &claims(serde_json::json!({"role": "admin"})),
+            &EncodingKey::from_rsa_pem(&private).unwrap(),
+        )
+        .unwrap();
+        assert!(auth.caller(&token).unwrap().admin);
+        // An HS256 token "signed" with the public key must not pass as RS256.
+        assert!(
+            auth.caller(&hs(&public, &claims(serde_json::json!({}))))
+                .is_err()
+        );
+        // Nor one signed by someone else's secret.
+        assert!(
+            auth.caller(&hs(
+                b"another secret entirely",
+                &claims(serde_json::json!({}))
+            ))
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn expired_and_unsigned_tokens_are_refused() {
+        let auth = Auth::hs256(b"0123456789abcdef");
+        let expired = hs(
+            b"0123456789abcdef",
+            &claims(serde_json::json!({"exp": chrono::Utc::now().timestamp() - 600})),
+        );
+        assert!(matches!(
+            auth.caller(&expired),
+            Err(ApiError::Unauthorized("the token has expired"))
+        ));
+        assert!(
+            auth.caller("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1MSIsImV4cCI6OTk5OTk5OTk5OX0.")
+                .is_err()
+        );
+    }
+}
