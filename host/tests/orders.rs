@@ -4,9 +4,10 @@
 mod common;
 
 use common::{Sandbox, built, repo_root};
-use orderflow::domain::{Address, PaymentChange, StatusChange};
+use orderflow::domain::{PaymentChange, StatusChange};
 use orderflow::orders::{Caller, NewItem, NewOrder, OrderError, OrderService};
 use orderflow::products::CatalogFile;
+use orderflow::store::conformance::sample_address;
 use orderflow::store::{EmbeddedStore, OrderQuery};
 use orderflow::workflows::Registry;
 use std::sync::Arc;
@@ -74,16 +75,7 @@ fn new_order(items: &[(&str, u32)]) -> NewOrder {
                 quantity: *q,
             })
             .collect(),
-        shipping_address: Address {
-            full_name: "Ada Lovelace".into(),
-            address_line_1: "1 Market St".into(),
-            address_line_2: None,
-            city: "San Francisco".into(),
-            state: "CA".into(),
-            postal_code: "94105".into(),
-            country: "US".into(),
-            phone: None,
-        },
+        shipping_address: sample_address(),
         shipping_method: "standard".into(),
         payment_method: "card".into(),
         discount_code: None,

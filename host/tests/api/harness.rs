@@ -103,6 +103,12 @@ impl Client {
         .await
     }
 
+    /// Places an order of `items` (product id, quantity) shipped to San Francisco.
+    pub async fn place(&self, token: &str, items: &[(&str, i64)]) -> (u16, Value) {
+        self.post("/api/v1/orders/", Some(token), &order_body(items), None)
+            .await
+    }
+
     pub async fn patch(
         &self,
         path: &str,
@@ -337,4 +343,15 @@ pub async fn user_service(known: Vec<(String, &'static str, &'static str)>) -> S
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     url
+}
+
+/// A create-order body: `items` (product id, quantity), shipped to San Francisco.
+pub fn order_body(items: &[(&str, i64)]) -> Value {
+    serde_json::json!({
+        "items": items.iter().map(|(id, q)| serde_json::json!({"product_id": id, "quantity": q})).collect::<Vec<_>>(),
+        "shipping_address": {"full_name": "Ada Lovelace", "address_line_1": "1 Market St", "city": "San Francisco",
+                             "state": "CA", "postal_code": "94105", "country": "US"},
+        "shipping_method": "standard",
+        "payment_method": "card",
+    })
 }

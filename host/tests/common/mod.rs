@@ -2,8 +2,9 @@
 //! order, and a workflow directory set up in a temporary folder.
 #![allow(dead_code)] // each test binary uses a different part
 
-use orderflow::domain::{Address, LineItem, Money, OrderDraft, ProductSnapshot};
+use orderflow::domain::{LineItem, Money, OrderDraft, ProductSnapshot};
 use orderflow::plugins::{LoadedComponent, Runtime, RuntimeConfig};
+use orderflow::store::conformance::sample_address;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -59,16 +60,7 @@ pub fn draft(items: usize) -> OrderDraft {
                 quantity: 2,
             })
             .collect(),
-        shipping_address: Address {
-            full_name: "Ada Lovelace".into(),
-            address_line_1: "1 Market St".into(),
-            address_line_2: None,
-            city: "San Francisco".into(),
-            state: "CA".into(),
-            postal_code: "94105".into(),
-            country: "US".into(),
-            phone: None,
-        },
+        shipping_address: sample_address(),
         shipping_method: "standard".into(),
         payment_method: "card".into(),
         discount_code: None,
