@@ -154,8 +154,13 @@ async fn one(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
     Path(id): Path<String>,
-) -> Result<axum::Json<Order>, ApiError> {
-    Ok(axum::Json(state.orders.get(&caller, order_id(&id)?).await?))
+) -> Result<impl IntoResponse, ApiError> {
+    // The stored document is the API's JSON already: passed on as it is.
+    let json = state.orders.get_json(&caller, order_id(&id)?).await?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        json,
+    ))
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]

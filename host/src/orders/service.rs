@@ -300,6 +300,14 @@ impl OrderService {
         }
     }
 
+    /// The order as JSON, for reads that only pass it on; same visibility as [`Self::get`].
+    pub async fn get_json(&self, caller: &Caller, id: OrderId) -> Result<String, OrderError> {
+        match self.store.get_json(id).await? {
+            Some(stored) if caller.admin || stored.user_id == caller.user_id => Ok(stored.json),
+            _ => Err(OrderError::NotFound),
+        }
+    }
+
     pub async fn events(
         &self,
         caller: &Caller,

@@ -108,6 +108,15 @@ async fn insert_get_and_events(store: impl OrderStore) {
         Inserted::Created(order.clone())
     );
     assert_eq!(store.get(order.id).await.unwrap(), Some(order.clone()));
+    let stored = store.get_json(order.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            stored.user_id.as_str(),
+            serde_json::from_str::<Order>(&stored.json).unwrap()
+        ),
+        ("u1", order.clone())
+    );
+    assert_eq!(store.get_json(OrderId::new()).await.unwrap(), None);
     let events = store.events(order.id).await.unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(

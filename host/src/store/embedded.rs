@@ -16,8 +16,8 @@
 //! latest commits.
 
 use super::{
-    DayCount, IdempotencyKey, Inserted, OrderQuery, OrderStore, Page, Sort, Stats, StoreError,
-    StoredEvent,
+    DayCount, IdempotencyKey, Inserted, OrderJson, OrderQuery, OrderStore, Page, Sort, Stats,
+    StoreError, StoredEvent,
 };
 use crate::domain::Money;
 use crate::orders::{Order, OrderEvent, OrderId};
@@ -343,6 +343,22 @@ impl OrderStore for EmbeddedStore {
         // A primary-key lookup takes microseconds: cheaper done here than handed to the
         // blocking pool and back. Scans and writes still go there.
         self.db.reader(|conn| order_by_id(conn, &id.to_string()))
+    }
+
+    async fn get_json(&self, id: OrderId) -> Result<Option<OrderJson>, StoreError> {
+        self.db.reader(|conn| {
+            conn.prepare_cached("SELECT user_id, doc FROM orders WHERE id = ?1")
+                .and_then(|mut s| {
+                    s.query_row([id.to_string()], |r| {
+                        Ok(OrderJson {
+                            user_id: r.get(0)?,
+                            json: r.get(1)?,
+                        })
+                    })
+                    .optional()
+                })
+                .map_err(unavailable)
+        })
     }
 
     async fn update(

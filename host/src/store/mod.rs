@@ -107,6 +107,13 @@ pub struct DayCount {
     pub orders: u64,
 }
 
+/// An order's JSON document and its owner.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderJson {
+    pub user_id: String,
+    pub json: String,
+}
+
 /// An event as the outbox holds it.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct StoredEvent {
@@ -126,6 +133,10 @@ pub trait OrderStore: Send + Sync + 'static {
     ) -> Result<Inserted, StoreError>;
 
     async fn get(&self, id: OrderId) -> Result<Option<Order>, StoreError>;
+
+    /// The order as stored, already JSON (the API's form), with its owner: what a read
+    /// that only passes the order on needs, without decoding and re-encoding it.
+    async fn get_json(&self, id: OrderId) -> Result<Option<OrderJson>, StoreError>;
 
     /// Replaces the order if its stored version is still `expected_version`, with the
     /// events of the change, atomically. `order.version` must be `expected_version + 1`.
