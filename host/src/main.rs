@@ -117,7 +117,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 component.display(),
                 loaded.kind,
                 loaded.wit_version,
-                String::from(loaded.digest.clone()),
+                loaded.digest.full(),
                 loaded.size
             );
             Ok(ExitCode::SUCCESS)

@@ -34,7 +34,7 @@ async fn health(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_
         .values()
         .map(|w| {
             let plugins = [&w.validation, &w.pricing, &w.lifecycle].map(|p| {
-                json!({ "kind": p.kind(), "name": p.component.name, "digest": String::from(p.component.digest.clone()) })
+                json!({ "kind": p.kind(), "name": p.component.name, "digest": p.component.digest.full() })
             });
             json!({ "name": w.name, "plugins": plugins })
         })

@@ -11,7 +11,7 @@ use crate::domain::{
     Actor, Address, LineItem, Machine, OrderDraft, OrderView, PaymentChange, Problem, StatusChange,
     Transition,
 };
-use crate::plugins::{BoundPlugin, Decided, PluginFault};
+use crate::plugins::{BoundPlugin, Decided, Digest, PluginFault};
 use crate::products::{self, Products};
 use crate::store::{
     IdempotencyKey, Inserted, OrderQuery, OrderStore, Page, Stats, StoreError, StoredEvent,
@@ -19,7 +19,6 @@ use crate::store::{
 use crate::workflows::{Registry, Workflow};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 use std::sync::Arc;
 
 /// Who is asking.
@@ -110,7 +109,7 @@ fn decided<T>(
     log.push(DecisionRecord {
         call: call.into(),
         plugin: decided.by.plugin.to_string(),
-        digest: String::from(decided.by.digest.clone()),
+        digest: decided.by.digest.full(),
         at,
     });
     decided.verdict.map_err(OrderError::Refused)
@@ -263,7 +262,7 @@ impl OrderService {
             updated_at: now,
             provenance: Provenance {
                 workflow: workflow.name.clone(),
-                workflow_digest: String::from(workflow.digest.clone()),
+                workflow_digest: workflow.digest.full(),
                 decisions,
             },
             version: 1,
@@ -447,8 +446,5 @@ fn apply(order: &mut Order, t: &Transition, by: &Actor, note: Option<String>, no
 /// What makes two create requests the same request, for idempotency keys.
 fn fingerprint(new: &NewOrder) -> String {
     let canonical = serde_json::to_vec(new).expect("a new order serialises");
-    Sha256::digest(&canonical)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Digest::of(&canonical).hex()
 }

@@ -19,7 +19,18 @@ impl Digest {
     }
 
     pub fn hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = String::with_capacity(64);
+        for byte in self.0 {
+            hex.push(DIGITS[usize::from(byte >> 4)] as char);
+            hex.push(DIGITS[usize::from(byte & 15)] as char);
+        }
+        hex
+    }
+
+    /// `sha256:<64 hex digits>`, as recorded in orders and shown by the API.
+    pub fn full(&self) -> String {
+        format!("sha256:{}", self.hex())
     }
 
     /// The first 12 hex digits, as shown in logs.
@@ -42,7 +53,7 @@ impl fmt::Debug for Digest {
 
 impl From<Digest> for String {
     fn from(d: Digest) -> Self {
-        format!("sha256:{}", d.hex())
+        d.full()
     }
 }
 
@@ -113,5 +124,21 @@ impl LoadedComponent {
             loaded_at: SystemTime::now(),
             pre,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Digest;
+
+    #[test]
+    fn digests_print_as_standard_sha256_hex() {
+        let abc = Digest::of(b"abc");
+        assert_eq!(
+            abc.hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(abc.full(), format!("sha256:{}", abc.hex()));
+        assert_eq!(abc.to_string(), "sha256:ba7816bf8f01");
     }
 }
