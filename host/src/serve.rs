@@ -35,6 +35,7 @@ pub struct ServeConfig {
     /// Product service base URL; unset, products come from the catalog file.
     #[arg(long, env = "PRODUCT_SERVICE_URL")]
     pub product_service_url: Option<String>,
+    /// Per request to a neighbour service (product and user service alike).
     #[arg(long, env = "PRODUCT_SERVICE_TIMEOUT_MS", default_value_t = 2000)]
     pub product_service_timeout_ms: u64,
     /// Products when no product service is configured.

@@ -30,6 +30,11 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// Users see their own orders; admins see all.
+    fn may_see(&self, owner: &str) -> bool {
+        self.admin || owner == self.user_id
+    }
+
     fn actor(&self) -> Actor {
         Actor {
             id: self.user_id.clone(),
@@ -294,7 +299,7 @@ impl OrderService {
     /// user (a 404, so ids cannot be probed).
     pub async fn get(&self, caller: &Caller, id: OrderId) -> Result<Order, OrderError> {
         match self.store.get(id).await? {
-            Some(order) if caller.admin || order.user_id == caller.user_id => Ok(order),
+            Some(order) if caller.may_see(&order.user_id) => Ok(order),
             _ => Err(OrderError::NotFound),
         }
     }
@@ -302,7 +307,7 @@ impl OrderService {
     /// The order as JSON, for reads that only pass it on; same visibility as [`Self::get`].
     pub async fn get_json(&self, caller: &Caller, id: OrderId) -> Result<String, OrderError> {
         match self.store.get_json(id).await? {
-            Some(stored) if caller.admin || stored.user_id == caller.user_id => Ok(stored.json),
+            Some(stored) if caller.may_see(&stored.user_id) => Ok(stored.json),
             _ => Err(OrderError::NotFound),
         }
     }
