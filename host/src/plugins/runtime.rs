@@ -62,6 +62,13 @@ impl Runtime {
             .table_keep_resident(KEEP_RESIDENT);
         let mut wasm = Config::new();
         wasm.consume_fuel(true)
+            // With explicit bounds checks and no guard pages a recycled slot keeps its
+            // pages read/write: no mprotect (and no cross-CPU TLB shootdown) per instance
+            // or per memory.grow. These guests are small; the checks cost less than the
+            // syscalls did.
+            .signals_based_traps(false)
+            .memory_guard_size(0)
+            .guard_before_linear_memory(false)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&wasm).map_err(|e| anyhow::anyhow!("wasm engine: {e}"))?;
         let cache = ArtifactCache::new(&engine, config.cache_dir.clone());

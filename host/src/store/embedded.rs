@@ -128,7 +128,7 @@ impl EmbeddedStore {
         }
         let writer = Connection::open(path).map_err(unavailable)?;
         writer
-            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")
+            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = 5000;")
             .map_err(unavailable)?;
         writer.execute_batch(SCHEMA).map_err(unavailable)?;
         let readers = (0..READERS)
