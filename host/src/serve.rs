@@ -1,6 +1,7 @@
 //! `orderflow serve`: configuration (the established environment names), wiring, and the
 //! HTTP server.
 
+use crate::http::jwks::Jwks;
 use crate::http::{self, AppState, Auth};
 use crate::orders::OrderService;
 use crate::plugins::{Runtime, RuntimeConfig};
@@ -44,6 +45,10 @@ pub struct ServeConfig {
     /// User service base URL: customer profiles of new orders come from it.
     #[arg(long, env = "USER_SERVICE_URL")]
     pub user_service_url: Option<String>,
+    /// The token issuer's published signing keys (JWKS), e.g. the user service's
+    /// `/.well-known/jwks.json`. Takes precedence over JWT_PUBLIC_KEY_FILE and JWT_SECRET.
+    #[arg(long, env = "JWKS_URL")]
+    pub jwks_url: Option<String>,
     /// RS256: the token issuer's public key (PEM). Takes precedence over JWT_SECRET.
     #[arg(long, env = "JWT_PUBLIC_KEY_FILE")]
     pub jwt_public_key_file: Option<PathBuf>,
@@ -122,17 +127,15 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         );
     }
     let store = EmbeddedStore::open(&data.join("orders.db")).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let neighbour_timeout = Duration::from_millis(config.product_service_timeout_ms);
     let products: Arc<dyn Products> = match &config.product_service_url {
-        Some(url) => Arc::new(ProductService::new(
-            url,
-            Duration::from_millis(config.product_service_timeout_ms),
-            2,
-        )?),
+        Some(url) => Arc::new(ProductService::new(url, neighbour_timeout, 2)?),
         None => Arc::new(CatalogFile::load(&config.catalog_file)?),
     };
-    let auth = match &config.jwt_public_key_file {
-        Some(path) => Auth::rs256(&read(path)?)?,
-        None => {
+    let auth = match (&config.jwks_url, &config.jwt_public_key_file) {
+        (Some(url), _) => Auth::jwks(published_keys(url, neighbour_timeout).await?),
+        (None, Some(path)) => Auth::rs256(&read(path)?)?,
+        (None, None) => {
             if config.common.jwt_secret.is_none() {
                 tracing::warn!(
                     "JWT_SECRET is not set: using the development secret in {}",
@@ -149,10 +152,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         &config.workflow,
     ));
     let users = match &config.user_service_url {
-        Some(url) => Some(Arc::new(UserService::new(
-            url,
-            Duration::from_millis(config.product_service_timeout_ms),
-        )?)),
+        Some(url) => Some(Arc::new(UserService::new(url, neighbour_timeout)?)),
         None => None,
     };
     let app = http::router(
@@ -174,6 +174,21 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         .await?;
     Ok(())
 }
+
+/// The issuer's key set, fetched once now so a wrong URL shows in the log at start-up; an
+/// issuer that is not up yet is not fatal (tokens fetch the set when they need it).
+async fn published_keys(url: &str, timeout: Duration) -> anyhow::Result<Jwks> {
+    let jwks = Jwks::new(url, timeout, JWKS_MIN_REFRESH)?;
+    match jwks.refresh().await {
+        Ok(0) => tracing::warn!(url, "the JWKS has no usable signing keys yet"),
+        Ok(keys) => tracing::info!(url, keys, "token signing keys fetched"),
+        Err(e) => tracing::warn!(error = %e, "token signing keys not fetched yet"),
+    }
+    Ok(jwks)
+}
+
+/// An unknown `kid` refetches the issuer's keys at most this often.
+const JWKS_MIN_REFRESH: Duration = Duration::from_secs(10);
 
 fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("reading {}", path.display()))

@@ -1,6 +1,7 @@
 //! Authentication as extractors: a handler that takes [`AuthUser`] needs a valid bearer
 //! token; one that takes [`AdminUser`] needs the admin role. The signature is the rule.
 
+use super::jwks::{Jwks, VerifyingKey};
 use super::{ApiError, AppState};
 use crate::orders::{Caller, Customer};
 use axum::extract::FromRequestParts;
@@ -8,6 +9,7 @@ use axum::http::request::Parts;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// The claims orderflow reads: `sub` is the user id; a `role` of "admin" (or "admin" in
 /// `roles`, or `is_admin: true`, as other issuers write it) marks an admin.
@@ -35,35 +37,77 @@ impl Claims {
     }
 }
 
-/// How tokens are checked: HS256 with a shared secret, or RS256 with the issuer's public key.
+/// How tokens are checked: HS256 with a shared secret, RS256 with the issuer's public key,
+/// or the keys the issuer publishes (JWKS).
 pub struct Auth {
-    decoding: DecodingKey,
-    validation: Validation,
+    keys: Keys,
+}
+
+enum Keys {
+    /// One key, one algorithm.
+    Fixed(Arc<VerifyingKey>),
+    /// The issuer's published set, chosen by the token's `kid`.
+    Published(Jwks),
 }
 
 impl Auth {
     pub fn hs256(secret: &[u8]) -> Self {
-        Auth {
-            decoding: DecodingKey::from_secret(secret),
-            validation: Validation::new(Algorithm::HS256),
-        }
+        Self::fixed(DecodingKey::from_secret(secret), Algorithm::HS256)
     }
 
     pub fn rs256(public_key_pem: &[u8]) -> anyhow::Result<Self> {
-        Ok(Auth {
-            decoding: DecodingKey::from_rsa_pem(public_key_pem)?,
-            validation: Validation::new(Algorithm::RS256),
-        })
+        Ok(Self::fixed(
+            DecodingKey::from_rsa_pem(public_key_pem)?,
+            Algorithm::RS256,
+        ))
     }
 
-    /// The caller a bearer token speaks for. The validation pins the algorithm, so
+    pub fn jwks(keys: Jwks) -> Self {
+        Auth {
+            keys: Keys::Published(keys),
+        }
+    }
+
+    fn fixed(key: DecodingKey, algorithm: Algorithm) -> Self {
+        Auth {
+            keys: Keys::Fixed(Arc::new(VerifyingKey {
+                key,
+                validation: Validation::new(algorithm),
+            })),
+        }
+    }
+
+    /// The key that must have signed `token`.
+    async fn key_for(&self, token: &str) -> Result<Arc<VerifyingKey>, ApiError> {
+        match &self.keys {
+            Keys::Fixed(key) => Ok(key.clone()),
+            Keys::Published(jwks) => {
+                let kid = jsonwebtoken::decode_header(token)
+                    .ok()
+                    .and_then(|header| header.kid)
+                    .ok_or(ApiError::Unauthorized("the token is not valid"))?;
+                jwks.key(&kid)
+                    .await
+                    .map_err(|e| ApiError::Unavailable {
+                        code: "token_keys_unavailable",
+                        public: "the token issuer's signing keys cannot be fetched".into(),
+                        detail: e.to_string(),
+                    })?
+                    .ok_or(ApiError::Unauthorized("the token is not valid"))
+            }
+        }
+    }
+
+    /// The caller a bearer token speaks for. Each key verifies exactly one algorithm, so
     /// `alg: none` and algorithm-confusion tokens are refused.
-    pub fn caller(&self, token: &str) -> Result<Caller, ApiError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|e| match e.kind() {
+    pub async fn caller(&self, token: &str) -> Result<Caller, ApiError> {
+        let key = self.key_for(token).await?;
+        let data = jsonwebtoken::decode::<Claims>(token, &key.key, &key.validation).map_err(
+            |e| match e.kind() {
                 ErrorKind::ExpiredSignature => ApiError::Unauthorized("the token has expired"),
                 _ => ApiError::Unauthorized("the token is not valid"),
-            })?;
+            },
+        )?;
         let claims = data.claims;
         Ok(Caller {
             admin: claims.admin(),
@@ -115,7 +159,11 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        state.auth.caller(bearer(&parts.headers)?).map(AuthUser)
+        state
+            .auth
+            .caller(bearer(&parts.headers)?)
+            .await
+            .map(AuthUser)
     }
 }
 
@@ -155,8 +203,8 @@ mod tests {
         .unwrap()
     }
 
-    #[test]
-    fn admin_claims_in_their_usual_spellings() {
+    #[tokio::test]
+    async fn admin_claims_in_their_usual_spellings() {
         let auth = Auth::hs256(b"0123456789abcdef");
         for (extra, admin) in [
             (serde_json::json!({}), false),
@@ -167,6 +215,7 @@ mod tests {
         ] {
             let caller = auth
                 .caller(&hs(b"0123456789abcdef", &claims(extra.clone())))
+                .await
                 .unwrap();
             assert_eq!(
                 (caller.user_id.as_str(), caller.admin),
@@ -176,8 +225,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn rs256_tokens_and_algorithm_confusion() {
+    #[tokio::test]
+    async fn rs256_tokens_and_algorithm_confusion() {
         let private = std::fs::read(format!("{KEYS}/test-rs256.pem")).unwrap();
         let public = std::fs::read(format!("{KEYS}/test-rs256.pub.pem")).unwrap();
         let auth = Auth::rs256(&public).unwrap();
@@ -187,10 +236,11 @@ mod tests {
             &EncodingKey::from_rsa_pem(&private).unwrap(),
         )
         .unwrap();
-        assert!(auth.caller(&token).unwrap().admin);
+        assert!(auth.caller(&token).await.unwrap().admin);
         // An HS256 token "signed" with the public key must not pass as RS256.
         assert!(
             auth.caller(&hs(&public, &claims(serde_json::json!({}))))
+                .await
                 .is_err()
         );
         // Nor one signed by someone else's secret.
@@ -199,23 +249,25 @@ mod tests {
                 b"another secret entirely",
                 &claims(serde_json::json!({}))
             ))
+            .await
             .is_err()
         );
     }
 
-    #[test]
-    fn expired_and_unsigned_tokens_are_refused() {
+    #[tokio::test]
+    async fn expired_and_unsigned_tokens_are_refused() {
         let auth = Auth::hs256(b"0123456789abcdef");
         let expired = hs(
             b"0123456789abcdef",
             &claims(serde_json::json!({"exp": chrono::Utc::now().timestamp() - 600})),
         );
         assert!(matches!(
-            auth.caller(&expired),
+            auth.caller(&expired).await,
             Err(ApiError::Unauthorized("the token has expired"))
         ));
         assert!(
             auth.caller("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1MSIsImV4cCI6OTk5OTk5OTk5OX0.")
+                .await
                 .is_err()
         );
     }

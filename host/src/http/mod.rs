@@ -5,6 +5,7 @@ pub mod auth;
 mod error;
 mod extract;
 mod health;
+pub mod jwks;
 mod openapi;
 mod orders;
 

@@ -251,6 +251,25 @@ pub fn token(user: &str, admin: bool) -> String {
     mint(SECRET, &claims(user, admin, 3600)).unwrap()
 }
 
+/// A token signed with the test RS256 key, naming the key `kid` (the user service's
+/// published key is `test-rs256`).
+pub fn rs256_token(user: &str, admin: bool, kid: &str) -> String {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(kid.into());
+    let private = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/keys/test-rs256.pem"
+    ))
+    .unwrap();
+    jsonwebtoken::encode(
+        &header,
+        &claims(user, admin, 3600),
+        &EncodingKey::from_rsa_pem(&private).unwrap(),
+    )
+    .unwrap()
+}
+
 fn claims(user: &str, admin: bool, valid_for: i64) -> Claims {
     Claims {
         sub: user.into(),
@@ -322,11 +341,17 @@ pub async fn product_service() -> Products {
 }
 
 /// A user service that knows these tokens: (token, the id it says they belong to, email).
+/// It publishes the test RS256 key at `/.well-known/jwks.json`, as key `test-rs256`.
 pub async fn user_service(known: Vec<(String, &'static str, &'static str)>) -> String {
     use axum::http::{HeaderMap, StatusCode};
     use axum::response::IntoResponse;
     let known = Arc::new(known);
-    let app = axum::Router::new().route(
+    let jwks = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/keys/test-rs256.jwks.json"
+    ))
+    .unwrap();
+    let app = axum::Router::new().route("/.well-known/jwks.json", axum::routing::get(move || async move { jwks })).route(
         "/api/v1/users/me",
         axum::routing::get(move |headers: HeaderMap| {
             let known = known.clone();

@@ -3,7 +3,7 @@
 
 mod harness;
 
-use harness::{App, ProductMode, order_body, product_service, token, user_service};
+use harness::{App, ProductMode, order_body, product_service, rs256_token, token, user_service};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -530,4 +530,26 @@ async fn customer_profiles_come_from_the_user_service() {
         (503, Some("user_service_unavailable"))
     );
     assert_eq!(app.get("/api/v1/orders/", Some(&ada)).await.1["total"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_are_verified_with_the_keys_the_user_service_publishes() {
+    let users = user_service(vec![]).await;
+    let app = App::start_with(vec![("JWKS_URL", format!("{users}/.well-known/jwks.json"))]);
+    let ada = rs256_token("u1", false, "test-rs256");
+    let (status, order) = app.place(&ada, &[("prod-mug", 1)]).await;
+    assert_eq!(
+        (status, order["user_id"].as_str()),
+        (201, Some("u1")),
+        "{order}"
+    );
+    let admin = rs256_token("root", true, "test-rs256");
+    assert_eq!(
+        app.get("/api/v1/orders/admin/stats", Some(&admin)).await.0,
+        200
+    );
+    // The shared secret no longer signs tokens, and a key the issuer does not publish is no key.
+    for refused in [token("u1", false), rs256_token("u1", false, "retired-key")] {
+        assert_eq!(app.get("/api/v1/orders/", Some(&refused)).await.0, 401);
+    }
 }
