@@ -27,7 +27,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the order service.
-    Serve(ServeConfig),
+    Serve(Box<ServeConfig>),
     /// Mint a bearer token for development (HS256, with the server's secret).
     Token {
         /// The user id (`sub`).
@@ -87,7 +87,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(config) => {
-            tokio::runtime::Runtime::new()?.block_on(serve(config))?;
+            tokio::runtime::Runtime::new()?.block_on(serve(*config))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Token {

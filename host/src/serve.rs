@@ -6,7 +6,7 @@ use crate::http::{self, AppState, Auth};
 use crate::orders::OrderService;
 use crate::plugins::{Runtime, RuntimeConfig};
 use crate::products::{CatalogFile, ProductService, Products};
-use crate::store::EmbeddedStore;
+use crate::store::{EmbeddedStore, MongoStore, OrderStore};
 use crate::users::UserService;
 use crate::workflows::{Registry, watch};
 use anyhow::Context;
@@ -33,6 +33,13 @@ pub struct ServeConfig {
     /// The workflow new orders follow.
     #[arg(long, env = "DEFAULT_WORKFLOW", default_value = "standard")]
     pub workflow: String,
+    /// MongoDB connection string (pool size, timeouts, TLS as its options say); unset, orders
+    /// live in the embedded store under DATA_DIR.
+    #[arg(long, env = "MONGODB_URL")]
+    pub mongodb_url: Option<String>,
+    /// The MongoDB database.
+    #[arg(long, env = "DATABASE_NAME", default_value = "ecommerce_orders")]
+    pub database_name: String,
     /// Product service base URL; unset, products come from the catalog file.
     #[arg(long, env = "PRODUCT_SERVICE_URL")]
     pub product_service_url: Option<String>,
@@ -126,7 +133,12 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             }
         );
     }
-    let store = EmbeddedStore::open(&data.join("orders.db")).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let store: Arc<dyn OrderStore> = match &config.mongodb_url {
+        Some(url) => Arc::new(MongoStore::connect(url, &config.database_name).await?),
+        None => Arc::new(
+            EmbeddedStore::open(&data.join("orders.db")).map_err(|e| anyhow::anyhow!("{e}"))?,
+        ),
+    };
     let neighbour_timeout = Duration::from_millis(config.product_service_timeout_ms);
     let products: Arc<dyn Products> = match &config.product_service_url {
         Some(url) => Arc::new(ProductService::new(url, neighbour_timeout, 2)?),
@@ -147,7 +159,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     };
     let orders = Arc::new(OrderService::new(
         registry.clone(),
-        Arc::new(store),
+        store,
         products,
         &config.workflow,
     ));

@@ -17,7 +17,7 @@ use crate::store::{
     IdempotencyKey, Inserted, OrderQuery, OrderStore, Page, Stats, StoreError, StoredEvent,
 };
 use crate::workflows::{Registry, Workflow};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -128,6 +128,12 @@ fn refused(code: &str, message: String, field: String) -> OrderError {
     }])
 }
 
+/// The time of a decision, in whole milliseconds: what every store keeps (BSON dates are
+/// milliseconds), so an order reads back exactly as it was decided.
+fn clock() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(3)
+}
+
 impl OrderService {
     pub fn new(
         registry: Arc<Registry>,
@@ -194,7 +200,7 @@ impl OrderService {
             payment_method: new.payment_method.clone(),
             discount_code: new.discount_code.clone(),
         };
-        let now = Utc::now();
+        let now = clock();
         let ms = now.timestamp_millis();
         let mut decisions = Vec::with_capacity(3);
         decided(
@@ -399,7 +405,7 @@ impl OrderService {
     ) -> Result<Order, OrderError> {
         let current = self.get(caller, id).await?;
         let workflow = self.workflow(&current.provenance.workflow)?;
-        let now = Utc::now();
+        let now = clock();
         let view = OrderView {
             id: current.id.to_string(),
             user_id: current.user_id.clone(),

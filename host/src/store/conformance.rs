@@ -98,6 +98,7 @@ pub async fn run<S: OrderStore, F: Future<Output = S>>(mut fresh: impl FnMut() -
     listing_paging_and_filters(fresh().await).await;
     statistics(fresh().await).await;
     outbox(fresh().await).await;
+    no_change_without_its_events(fresh().await).await;
 }
 
 async fn insert_get_and_events(store: impl OrderStore) {
@@ -494,4 +495,25 @@ async fn outbox(store: impl OrderStore) {
         store.events(a.id).await.unwrap()[0].published_at,
         Some(base_time())
     );
+}
+
+/// An order change and its events are one write: when the events cannot be written (here: an
+/// event id already taken), the change is not written either.
+async fn no_change_without_its_events(store: impl OrderStore) {
+    let order = sample_order("u1", 1000);
+    let announced = created(&order);
+    store.insert(&order, &announced, None).await.unwrap();
+    let mut next = order.clone();
+    next.status = "confirmed".into();
+    next.version = 2;
+    assert!(store.update(&next, 1, &announced).await.is_err());
+    assert_eq!(store.get(order.id).await.unwrap(), Some(order.clone()));
+    assert_eq!(store.events(order.id).await.unwrap().len(), 1);
+
+    let other = sample_order("u2", 1000);
+    let mut reusing = created(&other);
+    reusing[0].event_id = announced[0].event_id;
+    assert!(store.insert(&other, &reusing, None).await.is_err());
+    assert_eq!(store.get(other.id).await.unwrap(), None);
+    assert_eq!(store.events(other.id).await.unwrap().len(), 0);
 }

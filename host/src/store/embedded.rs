@@ -19,7 +19,6 @@ use super::{
     DayCount, IdempotencyKey, Inserted, OrderJson, OrderQuery, OrderStore, Page, Sort, Stats,
     StoreError, StoredEvent,
 };
-use crate::domain::Money;
 use crate::orders::{Order, OrderEvent, OrderId};
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
@@ -480,8 +479,7 @@ impl OrderStore for EmbeddedStore {
                 s.query_map([from, to], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).and_then(|rows| rows.collect()).map_err(unavailable)?;
             for (currency, sum, count) in revenue {
                 let currency = currency.parse().map_err(unavailable)?;
-                stats.revenue.push(Money::new(sum, currency));
-                stats.average_order_value.push(Money::new(rounded_mean(sum, count), currency));
+                stats.add_paid(currency, sum, count);
             }
             Ok(stats)
         })
@@ -552,26 +550,9 @@ impl OrderStore for EmbeddedStore {
     }
 }
 
-/// `sum / count`, rounded half away from zero.
-fn rounded_mean(sum: i64, count: i64) -> i64 {
-    if count == 0 {
-        return 0;
-    }
-    let (sum, count) = (i128::from(sum), i128::from(count));
-    ((sum.abs() * 2 + count) / (count * 2) * sum.signum()) as i64
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn means_round_half_away_from_zero() {
-        assert_eq!(rounded_mean(10, 4), 3); // 2.5
-        assert_eq!(rounded_mean(9, 4), 2); // 2.25
-        assert_eq!(rounded_mean(-10, 4), -3);
-        assert_eq!(rounded_mean(5, 0), 0);
-    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn conformance() {

@@ -9,10 +9,12 @@
 
 pub mod conformance;
 mod embedded;
+mod mongo;
 
 pub use embedded::EmbeddedStore;
+pub use mongo::MongoStore;
 
-use crate::domain::Money;
+use crate::domain::{Currency, Money};
 use crate::orders::{Order, OrderEvent, OrderId};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -101,6 +103,24 @@ pub struct Stats {
     pub per_day: Vec<DayCount>,
 }
 
+impl Stats {
+    /// Adds what the paid orders in one currency brought: their sum and mean total.
+    fn add_paid(&mut self, currency: Currency, sum: i64, count: i64) {
+        self.revenue.push(Money::new(sum, currency));
+        self.average_order_value
+            .push(Money::new(rounded_mean(sum, count), currency));
+    }
+}
+
+/// `sum / count`, rounded half away from zero.
+fn rounded_mean(sum: i64, count: i64) -> i64 {
+    if count == 0 {
+        return 0;
+    }
+    let (sum, count) = (i128::from(sum), i128::from(count));
+    ((sum.abs() * 2 + count) / (count * 2) * sum.signum()) as i64
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DayCount {
     pub day: NaiveDate,
@@ -161,4 +181,17 @@ pub trait OrderStore: Send + Sync + 'static {
 
     /// Whether the store answers.
     async fn ping(&self) -> Result<(), StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rounded_mean;
+
+    #[test]
+    fn means_round_half_away_from_zero() {
+        assert_eq!(rounded_mean(10, 4), 3); // 2.5
+        assert_eq!(rounded_mean(9, 4), 2); // 2.25
+        assert_eq!(rounded_mean(-10, 4), -3);
+        assert_eq!(rounded_mean(5, 0), 0);
+    }
 }

@@ -14,6 +14,28 @@ use std::time::Duration;
 
 const SECRET: &[u8] = b"end-to-end tests' shared secret";
 
+/// Where the service under test keeps its orders; each test target picks one (`BACKEND`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[allow(dead_code, reason = "each test target constructs the one it runs on")]
+pub enum Backend {
+    Embedded,
+    Mongo,
+}
+
+/// The store settings of a new service: MongoDB gets a database of its own.
+fn store_env() -> Vec<(&'static str, String)> {
+    match crate::BACKEND {
+        Backend::Embedded => vec![],
+        Backend::Mongo => {
+            let url = std::env::var("ORDERFLOW_TEST_MONGODB_URL").expect(
+                "ORDERFLOW_TEST_MONGODB_URL must name a MongoDB replica set: run the tests with tests/run.sh, which starts one",
+            );
+            let database = format!("orderflow_api_{}", uuid::Uuid::now_v7().simple());
+            vec![("MONGODB_URL", url), ("DATABASE_NAME", database)]
+        }
+    }
+}
+
 fn repo() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
@@ -196,7 +218,8 @@ impl App {
     }
 
     /// With service URLs, e.g. `("USER_SERVICE_URL", url)`.
-    pub fn start_with(urls: Vec<(&'static str, String)>) -> App {
+    pub fn start_with(mut urls: Vec<(&'static str, String)>) -> App {
+        urls.extend(store_env());
         let data = tempfile::tempdir().unwrap();
         let (child, base) = spawn(data.path(), &urls);
         App {

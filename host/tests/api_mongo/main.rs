@@ -1,0 +1,9 @@
+//! The end-to-end scenarios with the service on MongoDB: the server at
+//! `ORDERFLOW_TEST_MONGODB_URL` (`tests/run.sh` starts one), a fresh database per service.
+
+#[path = "../api/harness.rs"]
+mod harness;
+#[path = "../api/scenarios.rs"]
+mod scenarios;
+
+const BACKEND: harness::Backend = harness::Backend::Mongo;
