@@ -1,35 +1,58 @@
 #!/usr/bin/env bash
-# HTTP throughput of the service on the embedded store with the standard plugins, driven by
-# wrk over loopback: POST /api/v1/orders/ and GET /api/v1/orders/{id}.
-#   bash host/benches/http-load.sh [seconds] [connections]
+# HTTP throughput of the service with the standard plugins, driven by wrk over loopback:
+# POST /api/v1/orders/ and GET /api/v1/orders/{id}, on each store in turn (same run, so the
+# figures compare).
+#   bash host/benches/http-load.sh [seconds] [connections] [stores]
+# stores: "embedded mongodb" (default), or one of them. MongoDB is the test server of
+# tests/servers.sh unless ORDERFLOW_TEST_MONGODB_URL names another.
 # Needs wrk (Debian: apt-get install wrk). Server and load share this machine's cores.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-10}
 connections=${2:-64}
+stores=${3:-embedded mongodb}
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
+source tests/servers.sh
 cargo build --release -q -p orderflow
 bin=$PWD/target/release/orderflow
-work=$(mktemp -d)
-export DATA_DIR=$work/data JWT_SECRET=load-test-secret-0123456789 RUST_LOG=warn
-HOST=127.0.0.1 PORT=0 "$bin" serve >"$work/out" 2>"$work/err" &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 100); do grep -q listening "$work/out" && break; sleep 0.1; done
-base=$(sed -n 's/^orderflow listening on //p' "$work/out")
-[ -n "$base" ] || { cat "$work/err" >&2; exit 1; }
+export JWT_SECRET=load-test-secret-0123456789 RUST_LOG=warn
 token=$("$bin" token --user load-tester)
 body='{"items":[{"product_id":"prod-widget","quantity":2},{"product_id":"prod-gadget","quantity":1}],"shipping_address":{"full_name":"Ada Lovelace","address_line_1":"1 Market St","city":"San Francisco","state":"CA","postal_code":"94105","country":"US"},"shipping_method":"standard","payment_method":"card"}'
-cat >"$work/post.lua" <<LUA
+cat >"$servers_work/post.lua" <<LUA
 wrk.method = "POST"
 wrk.body = '$body'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $token"
 LUA
-id=$(curl -sf -X POST "$base/api/v1/orders/" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d "$body" | sed 's/^{"id":"\([^"]*\)".*/\1/')
 
-echo "## POST /api/v1/orders/ (${seconds}s, $connections connections)"
-wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$work/post.lua" "$base/api/v1/orders/"
-echo
-echo "## GET /api/v1/orders/{id} (${seconds}s, $connections connections)"
-wrk -t2 -c"$connections" -d"${seconds}s" --latency -H "Authorization: Bearer $token" "$base/api/v1/orders/$id"
+# Starts the service on a fresh data directory (and database) with the given environment,
+# loads it, stops it.
+load() {
+    local store=$1 data=$servers_work/data-$1 pid base id
+    shift
+    env DATA_DIR="$data" HOST=127.0.0.1 PORT=0 "$@" "$bin" serve >"$servers_work/$store.out" 2>"$servers_work/$store.err" &
+    pid=$!
+    for _ in $(seq 100); do grep -q listening "$servers_work/$store.out" && break; sleep 0.1; done
+    base=$(sed -n 's/^orderflow listening on //p' "$servers_work/$store.out")
+    [ -n "$base" ] || { cat "$servers_work/$store.err" >&2; exit 1; }
+    id=$(curl -sf -X POST "$base/api/v1/orders/" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d "$body" | sed 's/^{"id":"\([^"]*\)".*/\1/')
+    echo "## $store: POST /api/v1/orders/ (${seconds}s, $connections connections)"
+    wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$servers_work/post.lua" "$base/api/v1/orders/"
+    echo
+    echo "## $store: GET /api/v1/orders/{id} (${seconds}s, $connections connections)"
+    wrk -t2 -c"$connections" -d"${seconds}s" --latency -H "Authorization: Bearer $token" "$base/api/v1/orders/$id"
+    echo
+    kill "$pid"
+    wait "$pid" 2>/dev/null || true
+}
+
+for store in $stores; do
+    case $store in
+        embedded) load embedded ;;
+        mongodb)
+            [ -n "${ORDERFLOW_TEST_MONGODB_URL:-}" ] || start_mongodb
+            load mongodb MONGODB_URL="$ORDERFLOW_TEST_MONGODB_URL" DATABASE_NAME="load_$(date +%s%N)"
+            ;;
+        *) echo "unknown store: $store" >&2; exit 1 ;;
+    esac
+done

@@ -1,0 +1,52 @@
+# Test servers, for sourcing: `tests/run.sh` and the benchmarks start what they need with
+# these functions, and everything started is stopped when the sourcing script exits.
+#
+# Installed once into $ORDERFLOW_TOOLS (default ~/.cache/orderflow), keyed by version, and
+# reused:
+# - MongoDB: secantusdb (a MongoDB-wire server from PyPI, WiredTiger inside, transactions
+#   included) in a virtualenv, in memory, on a free port.
+
+tools=${ORDERFLOW_TOOLS:-$HOME/.cache/orderflow}
+secantusdb_version=0.7.0b3
+servers_work=$(mktemp -d)
+server_pids=()
+
+stop_servers() {
+    for pid in "${server_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$servers_work"
+}
+trap stop_servers EXIT
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Waits until something listens on 127.0.0.1:$1; $2 names the server (and its log).
+wait_for_port() {
+    for _ in $(seq 150); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.2
+    done
+    echo "$2 did not start on port $1:" >&2
+    cat "$servers_work/$2.log" >&2 || true
+    exit 1
+}
+
+# Starts an in-memory MongoDB-wire server and sets ORDERFLOW_TEST_MONGODB_URL to it.
+start_mongodb() {
+    local venv=$tools/secantusdb-$secantusdb_version port
+    if [ ! -x "$venv/bin/secantusd-py" ]; then
+        echo "installing secantusdb $secantusdb_version into $venv" >&2
+        rm -rf "$venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet "secantusdb==$secantusdb_version"
+    fi
+    port=$(free_port)
+    "$venv/bin/secantusd-py" --host 127.0.0.1 --port "$port" --storage-path :memory: \
+        >"$servers_work/mongodb.log" 2>&1 &
+    server_pids+=($!)
+    wait_for_port "$port" mongodb
+    # The server drops connections idle for 300 s: the driver must retire them first.
+    export ORDERFLOW_TEST_MONGODB_URL="mongodb://127.0.0.1:$port/?directConnection=true&maxIdleTimeMS=120000"
+}
