@@ -10,5 +10,6 @@ cd "$(dirname "$0")/.."
 source tests/servers.sh
 
 [ -n "${ORDERFLOW_TEST_MONGODB_URL:-}" ] || start_mongodb
+[ -n "${ORDERFLOW_TEST_TANSU:-}" ] || install_tansu
 
 cargo test --workspace --locked "$@"

@@ -5,9 +5,13 @@
 # reused:
 # - MongoDB: secantusdb (a MongoDB-wire server from PyPI, WiredTiger inside, transactions
 #   included) in a virtualenv, in memory, on a free port.
+# - Kafka: tansu (a Kafka-protocol broker from crates.io; ~10 minutes to build once on 2
+#   cores). Tests start their own brokers with it (they stop and restart them), so this
+#   only installs it and names the binary.
 
 tools=${ORDERFLOW_TOOLS:-$HOME/.cache/orderflow}
 secantusdb_version=0.7.0b3
+tansu_version=0.6.0
 servers_work=$(mktemp -d)
 server_pids=()
 
@@ -49,4 +53,16 @@ start_mongodb() {
     wait_for_port "$port" mongodb
     # The server drops connections idle for 300 s: the driver must retire them first.
     export ORDERFLOW_TEST_MONGODB_URL="mongodb://127.0.0.1:$port/?directConnection=true&maxIdleTimeMS=120000"
+}
+
+# Installs tansu if needed and sets ORDERFLOW_TEST_TANSU to its binary.
+install_tansu() {
+    local root=$tools/tansu-$tansu_version
+    if [ ! -x "$root/bin/tansu" ]; then
+        echo "building tansu $tansu_version into $root (once; ~10 minutes)" >&2
+        # The memory:// storage engine the tests use needs the dynostore feature.
+        cargo install tansu --version "$tansu_version" --locked --no-default-features \
+            --features dynostore --root "$root"
+    fi
+    export ORDERFLOW_TEST_TANSU=$root/bin/tansu
 }

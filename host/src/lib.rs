@@ -6,6 +6,7 @@ pub mod metrics;
 pub mod orders;
 pub mod plugins;
 pub mod products;
+pub mod relay;
 pub mod serve;
 pub mod store;
 pub mod users;

@@ -1,12 +1,14 @@
 //! Prometheus metrics, served at `/metrics` (OpenMetrics text): HTTP requests and latency per
-//! route, plugin calls by outcome, and the fuel they burn.
+//! route, plugin calls by outcome and the fuel they burn, and the outbox relay's progress.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::sync::LazyLock;
+use std::sync::atomic::AtomicU64;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -41,6 +43,11 @@ pub struct Metrics {
     latency: Family<RouteLabels, Histogram>,
     plugin_calls: Family<CallLabels, Counter>,
     plugin_fuel: Family<FuelLabels, Histogram>,
+    events_published: Counter,
+    relay_failures: Counter,
+    relay_lag: Histogram,
+    outbox_backlog: Gauge,
+    outbox_oldest_age: Gauge<f64, AtomicU64>,
 }
 
 /// How a plugin call ended.
@@ -84,12 +91,47 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Fuel burned by one plugin call",
         plugin_fuel.clone(),
     );
+    let events_published = Counter::default();
+    let relay_failures = Counter::default();
+    let relay_lag = Histogram::new(exponential_buckets(0.001, 2.0, 16)); // 1 ms … 33 s
+    let outbox_backlog = Gauge::default();
+    let outbox_oldest_age = Gauge::<f64, AtomicU64>::default();
+    registry.register(
+        "events_published",
+        "Outbox events the broker acknowledged",
+        events_published.clone(),
+    );
+    registry.register(
+        "relay_failures",
+        "Relay passes that could not publish everything (broker down, topic refused)",
+        relay_failures.clone(),
+    );
+    registry.register(
+        "relay_lag_seconds",
+        "From an order change to the broker's acknowledgement of its event",
+        relay_lag.clone(),
+    );
+    registry.register(
+        "outbox_backlog_events",
+        "Events waiting in the outbox",
+        outbox_backlog.clone(),
+    );
+    registry.register(
+        "outbox_oldest_age_seconds",
+        "Age of the oldest event waiting in the outbox",
+        outbox_oldest_age.clone(),
+    );
     Metrics {
         registry,
         requests,
         latency,
         plugin_calls,
         plugin_fuel,
+        events_published,
+        relay_failures,
+        relay_lag,
+        outbox_backlog,
+        outbox_oldest_age,
     }
 });
 
@@ -144,6 +186,22 @@ impl Metrics {
                 })
                 .observe(fuel as f64);
         }
+    }
+
+    /// An event reached the broker `lag` seconds after its order change.
+    pub fn event_published(&self, lag: f64) {
+        self.events_published.inc();
+        self.relay_lag.observe(lag);
+    }
+
+    pub fn relay_failed(&self) {
+        self.relay_failures.inc();
+    }
+
+    /// What waits in the outbox: events, and the age of the oldest in seconds.
+    pub fn outbox(&self, events: u64, oldest_age: f64) {
+        self.outbox_backlog.set(events as i64);
+        self.outbox_oldest_age.set(oldest_age);
     }
 
     /// The OpenMetrics text exposition.

@@ -6,6 +6,7 @@ use crate::http::{self, AppState, Auth};
 use crate::orders::OrderService;
 use crate::plugins::{Runtime, RuntimeConfig};
 use crate::products::{CatalogFile, ProductService, Products};
+use crate::relay::{Relay, RelayConfig};
 use crate::store::{EmbeddedStore, MongoStore, OrderStore};
 use crate::users::UserService;
 use crate::workflows::{Registry, watch};
@@ -40,6 +41,23 @@ pub struct ServeConfig {
     /// The MongoDB database.
     #[arg(long, env = "DATABASE_NAME", default_value = "ecommerce_orders")]
     pub database_name: String,
+    /// Relay the outbox's events to Kafka.
+    #[arg(long, env = "KAFKA_ENABLED", default_value_t = false, action = clap::ArgAction::Set)]
+    pub kafka_enabled: bool,
+    #[arg(
+        long,
+        env = "KAFKA_BOOTSTRAP_SERVERS",
+        default_value = "localhost:9092"
+    )]
+    pub kafka_bootstrap_servers: String,
+    /// Put before every topic name (e.g. `staging.` → `staging.order.created`).
+    #[arg(long, env = "KAFKA_TOPIC_PREFIX", default_value = "")]
+    pub kafka_topic_prefix: String,
+    /// Partitions and replication factor of the topics the relay creates.
+    #[arg(long, env = "KAFKA_TOPIC_PARTITIONS", default_value_t = 3)]
+    pub kafka_topic_partitions: i32,
+    #[arg(long, env = "KAFKA_TOPIC_REPLICATION", default_value_t = 1)]
+    pub kafka_topic_replication: i32,
     /// Product service base URL; unset, products come from the catalog file.
     #[arg(long, env = "PRODUCT_SERVICE_URL")]
     pub product_service_url: Option<String>,
@@ -101,7 +119,25 @@ impl CommonConfig {
     }
 }
 
+impl ServeConfig {
+    /// Compose files and `.env` files write `NAME=` for "not set": an empty URL is no URL.
+    fn without_empty_urls(mut self) -> Self {
+        for url in [
+            &mut self.mongodb_url,
+            &mut self.product_service_url,
+            &mut self.user_service_url,
+            &mut self.jwks_url,
+        ] {
+            if url.as_deref().is_some_and(str::is_empty) {
+                *url = None;
+            }
+        }
+        self
+    }
+}
+
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let config = config.without_empty_urls();
     let data = &config.common.data_dir;
     let runtime = Runtime::new(RuntimeConfig {
         cache_dir: Some(data.join("plugin-cache")),
@@ -159,10 +195,26 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     };
     let orders = Arc::new(OrderService::new(
         registry.clone(),
-        store,
+        store.clone(),
         products,
         &config.workflow,
     ));
+    let relay = if config.kafka_enabled {
+        let relay = Relay::new(
+            store,
+            RelayConfig {
+                brokers: config.kafka_bootstrap_servers.clone(),
+                topic_prefix: config.kafka_topic_prefix.clone(),
+                partitions: config.kafka_topic_partitions,
+                replication: config.kafka_topic_replication,
+            },
+        )?;
+        let status = relay.status();
+        tokio::spawn(relay.run(orders.outbox_written()));
+        Some(status)
+    } else {
+        None
+    };
     let users = match &config.user_service_url {
         Some(url) => Some(Arc::new(UserService::new(url, neighbour_timeout)?)),
         None => None,
@@ -173,6 +225,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             auth: Arc::new(auth),
             registry,
             users,
+            relay,
         },
         &config.cors_origins,
     );

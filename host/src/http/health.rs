@@ -23,11 +23,20 @@ async fn metrics() -> impl axum::response::IntoResponse {
     )
 }
 
-/// Store and plugin status.
+/// Store, plugin and event relay status. The relay's state does not make the service
+/// unhealthy: orders are still accepted while the broker is away, their events wait.
 #[utoipa::path(get, path = "/health", tag = "operations",
     responses((status = 200, description = "Serving"), (status = 503, description = "The store does not answer, or no workflow is loaded")))]
 async fn health(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_json::Value>) {
     let store = state.orders.store().ping().await;
+    let backlog = state.orders.store().backlog().await.unwrap_or_default();
+    let relay = match &state.relay {
+        Some(status) => json!(*status.lock().unwrap_or_else(|e| e.into_inner())),
+        None => json!({ "state": "disabled" }),
+    };
+    let oldest_age = backlog
+        .oldest
+        .map(|at| (chrono::Utc::now() - at).num_milliseconds().max(0) as f64 / 1000.0);
     let catalog = state.registry.current();
     let workflows: Vec<_> = catalog
         .workflows
@@ -51,6 +60,11 @@ async fn health(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_
     let body = json!({
         "status": if healthy { "ok" } else { "unavailable" },
         "store": if store.is_ok() { "ok" } else { "unavailable" },
+        "events": {
+            "relay": relay,
+            "backlog": backlog.events,
+            "oldest_age_seconds": oldest_age,
+        },
         "workflows": workflows,
         "load_errors": catalog.errors.values().collect::<Vec<_>>(),
     });

@@ -13,12 +13,13 @@ pub use auth::Auth;
 pub use error::ApiError;
 
 use crate::orders::OrderService;
+use crate::relay::RelayStatus;
 use crate::users::UserService;
 use crate::workflows::Registry;
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue};
 use openapi::ApiDoc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -33,6 +34,8 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     /// Where customer profiles come from; None: from the token's claims.
     pub users: Option<Arc<UserService>>,
+    /// The Kafka relay's state; None: Kafka is disabled.
+    pub relay: Option<Arc<Mutex<RelayStatus>>>,
 }
 
 /// Counts every routed request by its route pattern (not its path: ids would explode the

@@ -20,6 +20,7 @@ use crate::workflows::{Registry, Workflow};
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use tokio::sync::Notify;
 
 /// Who is asking.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,6 +102,8 @@ pub struct OrderService {
     products: Arc<dyn Products>,
     /// The workflow new orders follow.
     workflow: String,
+    /// Told after every write that put events in the outbox, so the relay need not poll.
+    outbox_written: Arc<Notify>,
 }
 
 /// A decision's answer, or the refusal as an error, recording who decided.
@@ -146,11 +149,17 @@ impl OrderService {
             store,
             products,
             workflow: workflow.to_owned(),
+            outbox_written: Arc::new(Notify::new()),
         }
     }
 
     pub fn store(&self) -> &Arc<dyn OrderStore> {
         &self.store
+    }
+
+    /// Notified whenever events were written to the outbox (the relay waits on it).
+    pub fn outbox_written(&self) -> Arc<Notify> {
+        self.outbox_written.clone()
     }
 
     fn workflow(&self, name: &str) -> Result<Arc<Workflow>, OrderError> {
@@ -288,7 +297,10 @@ impl OrderService {
         for _ in 0..NUMBER_ATTEMPTS {
             let events = OrderEvent::all(&order, &start.events, now);
             match self.store.insert(&order, &events, key.as_ref()).await {
-                Ok(Inserted::Created(order)) => return Ok((order, true)),
+                Ok(Inserted::Created(order)) => {
+                    self.outbox_written.notify_one();
+                    return Ok((order, true));
+                }
                 Ok(Inserted::Replayed(first)) => return Ok((first, false)),
                 Err(StoreError::DuplicateNumber) => {
                     order.order_number = OrderNumber::generate(now.date_naive())
@@ -428,6 +440,7 @@ impl OrderService {
         order.version = current.version + 1;
         let events = OrderEvent::all(&order, &transition.events, now);
         self.store.update(&order, current.version, &events).await?;
+        self.outbox_written.notify_one();
         Ok(order)
     }
 }

@@ -1,7 +1,7 @@
 //! The behaviour every store must have, written once: a backend's tests call [`run`] with
 //! a factory of fresh, empty stores.
 
-use super::{IdempotencyKey, Inserted, OrderQuery, OrderStore, Sort, StoreError};
+use super::{Backlog, IdempotencyKey, Inserted, OrderQuery, OrderStore, Sort, StoreError};
 use crate::domain::{Address, Money, Quote};
 use crate::orders::{
     Customer, Order, OrderEvent, OrderId, OrderItem, OrderNumber, Payment, Provenance, Shipping,
@@ -473,6 +473,13 @@ async fn outbox(store: impl OrderStore) {
         "oldest first"
     );
     assert_eq!(store.unpublished(1).await.unwrap().len(), 1);
+    assert_eq!(
+        store.backlog().await.unwrap(),
+        Backlog {
+            events: 2,
+            oldest: Some(pending[0].occurred_at)
+        }
+    );
     store
         .mark_published(&[pending[0].event_id], base_time())
         .await
@@ -482,6 +489,12 @@ async fn outbox(store: impl OrderStore) {
         left.iter().map(|e| e.order_id).collect::<Vec<_>>(),
         vec![b.id]
     );
+    assert_eq!(store.backlog().await.unwrap().events, 1);
+    store
+        .mark_published(&[left[0].event_id], base_time())
+        .await
+        .unwrap();
+    assert_eq!(store.backlog().await.unwrap(), Backlog::default());
     assert_eq!(
         store.events(a.id).await.unwrap()[0].published_at,
         Some(base_time())

@@ -16,8 +16,8 @@
 //! latest commits.
 
 use super::{
-    DayCount, IdempotencyKey, Inserted, OrderJson, OrderQuery, OrderStore, Page, Sort, Stats,
-    StoreError, StoredEvent,
+    Backlog, DayCount, IdempotencyKey, Inserted, OrderJson, OrderQuery, OrderStore, Page, Sort,
+    Stats, StoreError, StoredEvent,
 };
 use crate::orders::{Order, OrderEvent, OrderId};
 use async_trait::async_trait;
@@ -537,6 +537,24 @@ impl OrderStore for EmbeddedStore {
                 s.execute(params![millis(at), id]).map_err(unavailable)?;
             }
             Ok(())
+        })
+        .await
+    }
+
+    async fn backlog(&self) -> Result<Backlog, StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT COUNT(*), MIN(occurred_at) FROM events WHERE published_at IS NULL",
+            )
+            .and_then(|mut s| {
+                s.query_row([], |r| {
+                    Ok(Backlog {
+                        events: r.get::<_, i64>(0)? as u64,
+                        oldest: r.get::<_, Option<i64>>(1)?.map(from_millis),
+                    })
+                })
+            })
+            .map_err(unavailable)
         })
         .await
     }

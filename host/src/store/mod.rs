@@ -141,6 +141,13 @@ pub struct StoredEvent {
     pub published_at: Option<DateTime<Utc>>,
 }
 
+/// The outbox's unpublished events: how many, and when the oldest happened.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Backlog {
+    pub events: u64,
+    pub oldest: Option<DateTime<Utc>>,
+}
+
 #[async_trait]
 pub trait OrderStore: Send + Sync + 'static {
     /// Stores a new order with its events, or returns the order an earlier request with
@@ -178,6 +185,9 @@ pub trait OrderStore: Send + Sync + 'static {
     async fn unpublished(&self, limit: u32) -> Result<Vec<OrderEvent>, StoreError>;
 
     async fn mark_published(&self, ids: &[Uuid], at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// What waits in the outbox.
+    async fn backlog(&self) -> Result<Backlog, StoreError>;
 
     /// Whether the store answers.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -13,8 +13,8 @@
 //! write conflict are retried; a retry that finds the version moved is a 409.
 
 use super::{
-    DayCount, IdempotencyKey, Inserted, OrderJson, OrderQuery, OrderStore, Page, Sort, Stats,
-    StoreError, StoredEvent,
+    Backlog, DayCount, IdempotencyKey, Inserted, OrderJson, OrderQuery, OrderStore, Page, Sort,
+    Stats, StoreError, StoredEvent,
 };
 use crate::orders::{Order, OrderEvent, OrderId};
 use async_trait::async_trait;
@@ -661,6 +661,30 @@ impl OrderStore for MongoStore {
                 .await
                 .map_err(unavailable)?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn backlog(&self) -> Result<Backlog, StoreError> {
+        let unpublished = doc! { "published_at": Bson::Null };
+        bounded(async {
+            let events = self
+                .events
+                .count_documents(unpublished.clone())
+                .await
+                .map_err(unavailable)?;
+            let oldest = self
+                .events
+                .find_one(unpublished)
+                .sort(doc! { "published_at": 1, "_id": 1 })
+                .await
+                .map_err(unavailable)?
+                .and_then(|doc| {
+                    doc.get_datetime("occurred_at")
+                        .ok()
+                        .map(|at| at.to_chrono())
+                });
+            Ok(Backlog { events, oldest })
         })
         .await
     }
