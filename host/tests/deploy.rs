@@ -113,7 +113,7 @@ fn mongodb_and_kafka_are_the_ones_the_service_is_pointed_at() {
         );
         for volume in services[service]["volumes"].as_sequence().unwrap() {
             let name = text(volume).split(':').next().unwrap().to_owned();
-            assert!(volumes.contains_key(&Value::from(name.as_str())), "{name}");
+            assert!(volumes.contains_key(Value::from(name.as_str())), "{name}");
         }
     }
 }
