@@ -17,7 +17,7 @@
 
 use super::{
     Backlog, DayCount, IdempotencyKey, Inserted, OrderJson, OrderQuery, OrderStore, Page, Sort,
-    Stats, StoreError, StoredEvent,
+    Stats, StoreError, StoredEvent, follows,
 };
 use crate::orders::{Order, OrderEvent, OrderId};
 use async_trait::async_trait;
@@ -366,12 +366,7 @@ impl OrderStore for EmbeddedStore {
         expected_version: u64,
         events: &[OrderEvent],
     ) -> Result<(), StoreError> {
-        if order.version != expected_version + 1 {
-            return Err(unavailable(format!(
-                "version {} does not follow {expected_version}",
-                order.version
-            )));
-        }
+        follows(order, expected_version)?;
         let doc = json(order)?;
         let rows = event_rows(events)?;
         let (id, status, payment, version) = (

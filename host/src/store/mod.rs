@@ -141,6 +141,19 @@ pub struct StoredEvent {
     pub published_at: Option<DateTime<Utc>>,
 }
 
+/// An update's precondition every backend checks first: the new version follows the one
+/// it replaces.
+fn follows(order: &Order, expected_version: u64) -> Result<(), StoreError> {
+    if order.version == expected_version + 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Unavailable(format!(
+            "version {} does not follow {expected_version}",
+            order.version
+        )))
+    }
+}
+
 /// The outbox's unpublished events: how many, and when the oldest happened.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Backlog {

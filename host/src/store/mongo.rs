@@ -14,7 +14,7 @@
 
 use super::{
     Backlog, DayCount, IdempotencyKey, Inserted, OrderJson, OrderQuery, OrderStore, Page, Sort,
-    Stats, StoreError, StoredEvent,
+    Stats, StoreError, StoredEvent, follows,
 };
 use crate::orders::{Order, OrderEvent, OrderId};
 use async_trait::async_trait;
@@ -485,12 +485,7 @@ impl OrderStore for MongoStore {
         expected_version: u64,
         events: &[OrderEvent],
     ) -> Result<(), StoreError> {
-        if order.version != expected_version + 1 {
-            return Err(unavailable(format!(
-                "version {} does not follow {expected_version}",
-                order.version
-            )));
-        }
+        follows(order, expected_version)?;
         let order_doc = order_document(order)?;
         let event_docs = event_documents(events)?;
         let filter = doc! { "_id": order.id.to_string(), "version": expected_version as i64 };
