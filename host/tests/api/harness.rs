@@ -254,6 +254,12 @@ impl App {
         self.restart_after("-TERM");
     }
 
+    /// Stops the process (SIGTERM) and starts it again with more settings.
+    pub async fn restart_with(&mut self, settings: Vec<(&'static str, String)>) {
+        self.urls.extend(settings);
+        self.restart_after("-TERM");
+    }
+
     /// Kills the process outright (SIGKILL: no shutdown of any kind) and starts it again.
     pub async fn crash_and_restart(&mut self) {
         self.restart_after("-KILL");

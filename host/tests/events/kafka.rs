@@ -1,6 +1,9 @@
 //! A broker a test owns (tansu, in memory, on a free port) and a consumer that reads every
 //! event topic of one prefix from the beginning.
 
+// Shared by the events tests and the relay benchmark; each uses a part of it.
+#![allow(dead_code)]
+
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -110,6 +113,8 @@ pub struct Consumed {
     pub envelope: Value,
     /// When the relay produced it (the producer's create time, ms).
     pub produced_at: i64,
+    /// When this consumer read it.
+    pub read_at: chrono::DateTime<chrono::Utc>,
     headers: Vec<(String, String)>,
 }
 
@@ -157,6 +162,8 @@ impl Consumer {
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
             .set("topic.metadata.refresh.interval.ms", "1000")
+            // Read what arrives now rather than waiting for a fuller fetch.
+            .set("fetch.wait.max.ms", "10")
             .create()
             .unwrap();
         let mut assignment = TopicPartitionList::new();
@@ -194,6 +201,7 @@ impl Consumer {
                     envelope: serde_json::from_slice(message.payload().unwrap_or_default())
                         .unwrap_or(Value::Null),
                     produced_at: message.timestamp().to_millis().unwrap_or_default(),
+                    read_at: chrono::Utc::now(),
                     headers,
                 });
             }
@@ -201,11 +209,16 @@ impl Consumer {
         Consumer { received, stop }
     }
 
+    /// Everything read so far.
+    pub fn read(&self) -> Vec<Consumed> {
+        self.received.lock().unwrap().clone()
+    }
+
     /// Waits until every one of `ids` was read; everything read so far.
     pub async fn until_seen(&self, ids: &HashSet<String>, within: Duration) -> Vec<Consumed> {
         let deadline = Instant::now() + within;
         loop {
-            let received = self.received.lock().unwrap().clone();
+            let received = self.read();
             let seen: HashSet<String> = received.iter().map(Consumed::event_id).collect();
             let missing = ids.difference(&seen).count();
             if missing == 0 {
