@@ -31,6 +31,12 @@ fn world(workflow: &str) -> World {
         )
         .replace("currency = \"USD\"", "behaviour = \"wrong_total\"");
     sandbox.put_workflow("broken", &broken);
+    // Orders from the wholesale channel follow a workflow of their own: free standard shipping.
+    let wholesale = format!(
+        "channels = [\"wholesale\"]\n{}",
+        standard.replace("standard = 599", "standard = 0")
+    );
+    sandbox.put_workflow("wholesale", &wholesale);
     let registry = Registry::open(common::runtime(), sandbox.plugins(), sandbox.workflows());
     assert!(
         registry.current().errors.is_empty(),
@@ -80,6 +86,7 @@ fn new_order(items: &[(&str, u32)]) -> NewOrder {
         payment_method: "card".into(),
         discount_code: None,
         notes: None,
+        sales_channel: None,
     }
 }
 
@@ -161,6 +168,75 @@ async fn an_order_is_validated_priced_stored_and_announced() {
             .collect::<Vec<_>>(),
         ["order.created"]
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sales_channel_chooses_the_workflow() {
+    let world = world("standard");
+    let from = |channel: Option<&str>| NewOrder {
+        sales_channel: channel.map(Into::into),
+        ..new_order(&[("prod-mug", 1)])
+    };
+    let (web, _) = world
+        .service
+        .place(&user("u1"), from(None), None)
+        .await
+        .unwrap();
+    let (wholesale, _) = world
+        .service
+        .place(&user("u1"), from(Some("wholesale")), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (web.provenance.workflow.as_str(), web.pricing.shipping.minor),
+        ("standard", 599)
+    );
+    assert_eq!(
+        (
+            wholesale.provenance.workflow.as_str(),
+            wholesale.pricing.shipping.minor
+        ),
+        ("wholesale", 0)
+    );
+    // Its changes are decided by its own workflow's plugins.
+    let confirmed = world
+        .service
+        .change_status(
+            &admin(),
+            wholesale.id,
+            StatusChange {
+                to: "confirmed".into(),
+                tracking_number: None,
+                carrier: None,
+                reason: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        confirmed.provenance.decisions.last().unwrap().call,
+        "change_status"
+    );
+    assert_eq!(confirmed.provenance.workflow, "wholesale");
+
+    let unknown = world
+        .service
+        .place(&user("u1"), from(Some("somewhere-else")), None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        codes(unknown),
+        [(
+            "unknown_sales_channel".to_owned(),
+            Some("sales_channel".to_owned())
+        )]
+    );
+    assert_eq!(count(&world.service).await, 2);
+    assert_eq!(
+        world.service.machine(Some("wholesale")).unwrap().0,
+        "wholesale"
+    );
+    assert_eq!(world.service.machine(None).unwrap().0, "standard");
 }
 
 #[tokio::test(flavor = "multi_thread")]

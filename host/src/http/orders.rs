@@ -13,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, patch};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -210,8 +210,30 @@ async fn events(
     ))
 }
 
-/// The states and allowed moves of the workflow new orders follow.
-#[utoipa::path(get, path = "/api/v1/orders/status/options", tag = "orders", responses((status = 200, body = Machine)))]
-async fn status_options(State(state): State<AppState>) -> Result<axum::Json<Machine>, ApiError> {
-    Ok(axum::Json(state.orders.machine()?))
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct OptionsParams {
+    /// The sales channel whose workflow to describe; absent, the default workflow.
+    sales_channel: Option<String>,
+}
+
+/// A workflow's states and allowed moves.
+#[derive(Serialize, utoipa::ToSchema)]
+struct StatusOptions {
+    workflow: String,
+    #[serde(flatten)]
+    machine: Machine,
+}
+
+/// The states and allowed moves of the workflow new orders follow (of a sales channel's).
+#[utoipa::path(get, path = "/api/v1/orders/status/options", tag = "orders", params(OptionsParams),
+    responses((status = 200, body = StatusOptions),
+        (status = 422, description = "No workflow serves that sales channel", body = ErrorBody)))]
+async fn status_options(
+    State(state): State<AppState>,
+    Query(params): Query<OptionsParams>,
+) -> Result<axum::Json<StatusOptions>, ApiError> {
+    let (workflow, machine) = state.orders.machine(params.sales_channel.as_deref())?;
+    Ok(axum::Json(StatusOptions { workflow, machine }))
 }

@@ -59,6 +59,10 @@ pub struct NewOrder {
     pub payment_method: String,
     pub discount_code: Option<String>,
     pub notes: Option<String>,
+    /// Where the order comes from: it follows the workflow that declares this channel.
+    /// Absent: the default workflow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sales_channel: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -168,9 +172,25 @@ impl OrderService {
             .ok_or_else(|| OrderError::NoWorkflow(name.to_owned()))
     }
 
-    /// The state machine new orders follow.
-    pub fn machine(&self) -> Result<Machine, OrderError> {
-        Ok(self.workflow(&self.workflow)?.machine().clone())
+    /// The workflow of a new order from `channel`: the one declaring the channel, or the
+    /// default without one. An unknown channel is refused, naming the field.
+    fn workflow_for(&self, channel: Option<&str>) -> Result<Arc<Workflow>, OrderError> {
+        match channel {
+            None => self.workflow(&self.workflow),
+            Some(channel) => self.registry.workflow_for_channel(channel).ok_or_else(|| {
+                refused(
+                    "unknown_sales_channel",
+                    format!("no workflow serves the sales channel `{channel}`"),
+                    "sales_channel".into(),
+                )
+            }),
+        }
+    }
+
+    /// The state machine of the orders from `channel` (None: the default workflow's).
+    pub fn machine(&self, channel: Option<&str>) -> Result<(String, Machine), OrderError> {
+        let workflow = self.workflow_for(channel)?;
+        Ok((workflow.name.clone(), workflow.machine().clone()))
     }
 
     /// Places an order. With an idempotency key, a retry returns the first order
@@ -182,7 +202,7 @@ impl OrderService {
         key: Option<String>,
     ) -> Result<(Order, bool), OrderError> {
         // Held for the whole order: one version of every plugin decides it.
-        let workflow = self.workflow(&self.workflow)?;
+        let workflow = self.workflow_for(new.sales_channel.as_deref())?;
         let ids: Vec<String> = new.items.iter().map(|i| i.product_id.clone()).collect();
         let found = products::lookup_all(&self.products, &ids)
             .await

@@ -3,6 +3,7 @@
 //!
 //! ```toml
 //! description = "The standard web shop"
+//! channels = ["web"]            # optional: orders placed with `sales_channel` "web" follow it
 //! [limits]                      # optional, for every plugin of the workflow
 //! fuel = 10_000_000
 //! memory_mib = 16
@@ -23,6 +24,10 @@ use serde_json::Value;
 pub struct Definition {
     #[serde(default)]
     pub description: String,
+    /// Sales channels whose orders follow this workflow: how an order chooses a workflow
+    /// other than the default (a client names a channel, never a plugin).
+    #[serde(default)]
+    pub channels: Vec<String>,
     #[serde(default)]
     limits: LimitsOverride,
     validation: Step,

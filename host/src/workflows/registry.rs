@@ -21,6 +21,8 @@ use std::time::SystemTime;
 pub struct Workflow {
     pub name: String,
     pub description: String,
+    /// Sales channels routed to this workflow.
+    pub channels: Vec<String>,
     /// Digest of the workflow file.
     pub digest: Digest,
     pub validation: Arc<BoundPlugin>,
@@ -99,6 +101,16 @@ impl Registry {
 
     pub fn workflow(&self, name: &str) -> Option<Arc<Workflow>> {
         self.catalog.load().workflows.get(name).cloned()
+    }
+
+    /// The workflow serving a sales channel (the first by name, should two declare it).
+    pub fn workflow_for_channel(&self, channel: &str) -> Option<Arc<Workflow>> {
+        self.catalog
+            .load()
+            .workflows
+            .values()
+            .find(|w| w.channels.iter().any(|c| c == channel))
+            .cloned()
     }
 
     /// Re-reads both directories and swaps in what changed. Returns the new generation.
@@ -245,6 +257,7 @@ impl Registry {
         Ok(Arc::new(Workflow {
             name: name.to_owned(),
             description: definition.description,
+            channels: definition.channels,
             digest,
             validation: bind(0)?,
             pricing: bind(1)?,

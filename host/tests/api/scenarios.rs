@@ -32,9 +32,28 @@ async fn the_whole_api_through_an_order_lifecycle() {
 
     let (status, options) = app.get("/api/v1/orders/status/options", None).await;
     assert_eq!(
-        (status, options["statuses"].as_array().unwrap().len()),
-        (200, 7)
+        (
+            status,
+            options["workflow"].as_str(),
+            options["statuses"].as_array().unwrap().len()
+        ),
+        (200, Some("standard"), 7)
     );
+    // A sales channel no workflow declares: refused, naming the field, nothing written.
+    let mut elsewhere = order_body(&[("widget", 1)]);
+    elsewhere["sales_channel"] = json!("nowhere");
+    let (status, refusal) = app
+        .post("/api/v1/orders/", Some(&user), &elsewhere, None)
+        .await;
+    assert_eq!(
+        (status, refusal["error"]["field"].as_str()),
+        (422, Some("sales_channel")),
+        "{refusal}"
+    );
+    let (status, _) = app
+        .get("/api/v1/orders/status/options?sales_channel=nowhere", None)
+        .await;
+    assert_eq!(status, 422);
 
     let path = |tail: &str| format!("/api/v1/orders/{id}/{tail}");
     let (status, paid) = app
