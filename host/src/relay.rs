@@ -23,7 +23,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
@@ -32,6 +32,8 @@ const BATCH: u32 = 500;
 /// How often the outbox is looked at when no write announced anything (another process, a
 /// restart, a pass that failed).
 const POLL: Duration = Duration::from_millis(500);
+/// How often the backlog gauges are refreshed.
+const REPORT_EVERY: Duration = Duration::from_secs(1);
 /// Pause after a failed pass, so a broker outage is not a busy loop.
 const BACKOFF: Duration = Duration::from_secs(1);
 /// How long the producer keeps trying one message before the relay hears it failed.
@@ -64,6 +66,8 @@ pub struct Relay {
     admin: AdminClient<DefaultClientContext>,
     config: RelayConfig,
     topics: HashSet<String>,
+    /// When the backlog gauges were last refreshed (a count of the outbox: not every pass).
+    reported: Option<Instant>,
     status: Arc<Mutex<RelayStatus>>,
 }
 
@@ -108,6 +112,7 @@ impl Relay {
             admin,
             config,
             topics: HashSet::new(),
+            reported: None,
             status: Arc::new(Mutex::new(RelayStatus {
                 state: "starting",
                 ..RelayStatus::default()
@@ -194,12 +199,14 @@ impl Relay {
         }
     }
 
-    async fn report_backlog(&self) {
+    /// Refreshes the backlog gauges, at most every [`REPORT_EVERY`].
+    async fn report_backlog(&mut self) {
+        if self.reported.is_some_and(|at| at.elapsed() < REPORT_EVERY) {
+            return;
+        }
+        self.reported = Some(Instant::now());
         if let Ok(backlog) = self.store.backlog().await {
-            let age = backlog.oldest.map_or(0.0, |at| {
-                (Utc::now() - at).num_milliseconds().max(0) as f64 / 1000.0
-            });
-            metrics().outbox(backlog.events, age);
+            metrics().outbox(backlog.events, backlog.oldest_age_seconds().unwrap_or(0.0));
         }
     }
 

@@ -34,9 +34,6 @@ async fn health(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_
         Some(status) => json!(*status.lock().unwrap_or_else(|e| e.into_inner())),
         None => json!({ "state": "disabled" }),
     };
-    let oldest_age = backlog
-        .oldest
-        .map(|at| (chrono::Utc::now() - at).num_milliseconds().max(0) as f64 / 1000.0);
     let catalog = state.registry.current();
     let workflows: Vec<_> = catalog
         .workflows
@@ -63,7 +60,7 @@ async fn health(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_
         "events": {
             "relay": relay,
             "backlog": backlog.events,
-            "oldest_age_seconds": oldest_age,
+            "oldest_age_seconds": backlog.oldest_age_seconds(),
         },
         "workflows": workflows,
         "load_errors": catalog.errors.values().collect::<Vec<_>>(),

@@ -161,6 +161,14 @@ pub struct Backlog {
     pub oldest: Option<DateTime<Utc>>,
 }
 
+impl Backlog {
+    /// How long the oldest unpublished event has waited, in seconds.
+    pub fn oldest_age_seconds(&self) -> Option<f64> {
+        self.oldest
+            .map(|at| (Utc::now() - at).num_milliseconds().max(0) as f64 / 1000.0)
+    }
+}
+
 #[async_trait]
 pub trait OrderStore: Send + Sync + 'static {
     /// Stores a new order with its events, or returns the order an earlier request with
