@@ -1,4 +1,5 @@
-//! What every orderflow plugin wants, whatever decision it makes.
+//! What every orderflow plugin wants, whatever decision it makes: the contract's bindings,
+//! the allocator, parameter parsing.
 //!
 //! Depending on this crate sets the component's allocator: the host runs each decision in
 //! a fresh instance and throws it away, so memory never needs to be reused, and a bump
@@ -10,6 +11,42 @@
 // SAFETY: a component instance runs on a single thread.
 static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::LeakingAllocator> =
     unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::LeakingAllocator::new()) };
+
+/// The contract's bindings (`wit/`, `orderflow:plugins@0.1.0`), one module per plugin world:
+/// a plugin takes its types from its world's module and exports itself with that world's
+/// macro, e.g. `orderflow_plugin_sdk::pricing::export!(MyPricing)`. Generated once here, so a
+/// plugin crate carries no binding boilerplate of its own.
+pub mod validation {
+    wit_bindgen::generate!({
+        world: "validation-plugin",
+        path: "../../wit",
+        pub_export_macro: true,
+        default_bindings_module: "orderflow_plugin_sdk::validation",
+        additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
+    });
+}
+
+/// See [`validation`].
+pub mod pricing {
+    wit_bindgen::generate!({
+        world: "pricing-plugin",
+        path: "../../wit",
+        pub_export_macro: true,
+        default_bindings_module: "orderflow_plugin_sdk::pricing",
+        additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
+    });
+}
+
+/// See [`validation`].
+pub mod lifecycle {
+    wit_bindgen::generate!({
+        world: "lifecycle-plugin",
+        path: "../../wit",
+        pub_export_macro: true,
+        default_bindings_module: "orderflow_plugin_sdk::lifecycle",
+        additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
+    });
+}
 
 /// Parses the parameters a workflow gives a plugin (JSON); the error names the plugin kind.
 pub fn parse_params<T: serde::de::DeserializeOwned>(kind: &str, json: &str) -> Result<T, String> {

@@ -2,11 +2,7 @@
 
 pub mod rules;
 
-wit_bindgen::generate!({
-    world: "lifecycle-plugin",
-    path: "../../wit",
-    additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
-});
+pub use orderflow_plugin_sdk::lifecycle::{exports, orderflow};
 
 /// The component's exports. Only built for wasm: natively the rules are tested directly,
 /// and the WIT export names are not valid native linker symbols.
@@ -71,5 +67,5 @@ mod component {
         }
     }
 
-    crate::export!(StandardLifecycle with_types_in crate);
+    orderflow_plugin_sdk::lifecycle::export!(StandardLifecycle);
 }

@@ -2,11 +2,7 @@
 
 pub mod rules;
 
-wit_bindgen::generate!({
-    world: "pricing-plugin",
-    path: "../../wit",
-    additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
-});
+pub use orderflow_plugin_sdk::pricing::{exports, orderflow};
 
 /// The component's exports. Only built for wasm: natively the rules are tested directly,
 /// and the WIT export names are not valid native linker symbols.
@@ -36,5 +32,5 @@ mod component {
         }
     }
 
-    crate::export!(StandardPricing with_types_in crate);
+    orderflow_plugin_sdk::pricing::export!(StandardPricing);
 }

@@ -3,11 +3,7 @@
 pub mod postal;
 pub mod rules;
 
-wit_bindgen::generate!({
-    world: "validation-plugin",
-    path: "../../wit",
-    additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
-});
+pub use orderflow_plugin_sdk::validation::{exports, orderflow};
 
 /// The component's exports. Only built for wasm: natively the rules are tested directly,
 /// and the WIT export names are not valid native linker symbols.
@@ -41,5 +37,5 @@ mod component {
         }
     }
 
-    crate::export!(StandardValidation with_types_in crate);
+    orderflow_plugin_sdk::validation::export!(StandardValidation);
 }
