@@ -11,12 +11,13 @@ use serde_json::json;
 use std::time::{Duration, Instant};
 
 #[test]
-fn standard_plugins_pass_their_fixtures_through_wasm() {
+fn shipped_plugins_pass_their_fixtures_through_wasm() {
     let runtime = runtime();
     for name in [
         "standard-validation",
         "standard-pricing",
         "standard-lifecycle",
+        "b2b-lifecycle",
     ] {
         let component = load(&runtime, name);
         let suite = plugin_fixtures::load(

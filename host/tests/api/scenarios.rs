@@ -573,3 +573,100 @@ async fn tokens_are_verified_with_the_keys_the_user_service_publishes() {
         assert_eq!(app.get("/api/v1/orders/", Some(&refused)).await.0, 401);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_b2b_order_goes_through_its_own_lifecycle() {
+    let app = App::start(None).await;
+    let (buyer, admin) = (token("buyer-1", false), token("ops", true));
+    let from_b2b = |items: &[(&str, i64)]| {
+        let mut body = order_body(items);
+        body["sales_channel"] = json!("b2b");
+        body
+    };
+    // 150 mugs: over the workflow's 1,000.00 approval threshold.
+    let (status, order) = app
+        .post(
+            "/api/v1/orders/",
+            Some(&buyer),
+            &from_b2b(&[("prod-mug", 150)]),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (
+            status,
+            order["status"].as_str(),
+            order["provenance"]["workflow"].as_str()
+        ),
+        (201, Some("awaiting_approval"), Some("b2b")),
+        "{order}"
+    );
+    let id = order["id"].as_str().unwrap().to_owned();
+    let path = |tail: &str| format!("/api/v1/orders/{id}/{tail}");
+    // The buyer can neither approve nor withdraw it while it waits.
+    let (status, refusal) = app
+        .patch(
+            &path("status"),
+            Some(&buyer),
+            Some(&json!({"status": "confirmed"})),
+        )
+        .await;
+    assert_eq!(status, 403, "{refusal}");
+    let (status, refusal) = app.patch(&path("cancel"), Some(&buyer), None).await;
+    assert_eq!(
+        (status, refusal["error"]["code"].as_str()),
+        (422, Some("not_allowed"))
+    );
+    for (to, tracking) in [
+        ("confirmed", None),
+        ("processing", None),
+        ("shipped", Some("1Z999")),
+        ("delivered", None),
+    ] {
+        let body = json!({"status": to, "tracking_number": tracking});
+        let (status, changed) = app.patch(&path("status"), Some(&admin), Some(&body)).await;
+        assert_eq!(
+            (status, changed["status"].as_str()),
+            (200, Some(to)),
+            "{changed}"
+        );
+    }
+    let (_, events) = app.get(&path("events"), Some(&buyer)).await;
+    let types: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"]["event_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "order.created",
+            "order.approval_requested",
+            "order.approved",
+            "order.confirmed",
+            "order.shipped",
+            "order.delivered"
+        ]
+    );
+    // A small B2B order needs no approval; the channel's options show the extra state.
+    let (status, small) = app
+        .post(
+            "/api/v1/orders/",
+            Some(&buyer),
+            &from_b2b(&[("prod-mug", 2)]),
+            None,
+        )
+        .await;
+    assert_eq!((status, small["status"].as_str()), (201, Some("pending")));
+    let (_, options) = app
+        .get("/api/v1/orders/status/options?sales_channel=b2b", None)
+        .await;
+    assert_eq!(options["workflow"], "b2b");
+    assert!(
+        options["statuses"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("awaiting_approval"))
+    );
+}

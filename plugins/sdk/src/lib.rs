@@ -48,6 +48,75 @@ pub mod lifecycle {
     });
 }
 
+/// Building blocks of a lifecycle plugin's state machine and answers.
+pub mod machine {
+    use crate::lifecycle::exports::orderflow::plugins::lifecycle::{Actor, Edge, Transition};
+    use crate::lifecycle::orderflow::plugins::types::Problem;
+
+    pub const ADMIN: &str = "admin";
+    pub const USER: &str = "user";
+
+    /// A move `from → to` that the given roles may make.
+    pub fn edge(from: &str, to: &str, roles: &[&str]) -> Edge {
+        Edge {
+            from: from.into(),
+            to: to.into(),
+            roles: roles.iter().map(|r| (*r).into()).collect(),
+        }
+    }
+
+    /// An answer: the statuses it leaves, the timestamps it sets, the events it emits.
+    pub fn transition(
+        status: &str,
+        payment_status: &str,
+        stamps: &[&str],
+        events: &[&str],
+    ) -> Transition {
+        Transition {
+            status: status.into(),
+            payment_status: payment_status.into(),
+            stamps: stamps.iter().map(|s| (*s).into()).collect(),
+            events: events.iter().map(|e| (*e).into()).collect(),
+        }
+    }
+
+    /// The move `from → to` must be one of `edges`, and `by` must hold one of its roles;
+    /// the refusal names `field`. `what` is the subject of the message ("an order").
+    pub fn permitted(
+        edges: &[Edge],
+        (from, to): (&str, &str),
+        by: &Actor,
+        field: &str,
+        what: &str,
+    ) -> Result<(), Problem> {
+        let refuse = |code: &str, message: String| Problem {
+            code: code.into(),
+            message,
+            field: Some(field.into()),
+        };
+        let edge = edges
+            .iter()
+            .find(|e| e.from == from && e.to == to)
+            .ok_or_else(|| {
+                refuse(
+                    "invalid_transition",
+                    format!("{what} cannot go from {from} to {to}"),
+                )
+            })?;
+        if edge.roles.contains(&by.role) {
+            return Ok(());
+        }
+        Err(refuse(
+            "not_allowed",
+            if to == "cancelled" && by.role == USER {
+                format!("a {from} order can no longer be cancelled by the customer")
+            } else {
+                format!("only an admin may move {what} from {from} to {to}")
+            },
+        ))
+    }
+}
+
 /// Parses the parameters a workflow gives a plugin (JSON); the error names the plugin kind.
 pub fn parse_params<T: serde::de::DeserializeOwned>(kind: &str, json: &str) -> Result<T, String> {
     serde_json::from_str(json).map_err(|e| format!("{kind} params: {e}"))

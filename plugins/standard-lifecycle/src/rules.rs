@@ -11,9 +11,10 @@
 //! an order status or as a payment status, moves both to `refunded`.
 
 use crate::exports::orderflow::plugins::lifecycle::{
-    Actor, Edge, Machine, OrderView, PaymentChange, StatusChange, Transition,
+    Actor, Machine, OrderView, PaymentChange, StatusChange, Transition,
 };
 use crate::orderflow::plugins::types::Problem;
+use orderflow_plugin_sdk::machine::{ADMIN, USER, edge, permitted, transition};
 use serde::Deserialize;
 
 pub const STATUSES: [&str; 7] = [
@@ -27,9 +28,6 @@ pub const STATUSES: [&str; 7] = [
 ];
 pub const FINAL_STATUSES: [&str; 3] = ["delivered", "cancelled", "refunded"];
 pub const PAYMENT_STATUSES: [&str; 4] = ["pending", "paid", "failed", "refunded"];
-
-const ADMIN: &str = "admin";
-const USER: &str = "user";
 
 /// The `[lifecycle.params]` table of a workflow.
 #[derive(Debug, Deserialize)]
@@ -64,63 +62,6 @@ pub fn problem(code: &str, message: &str, field: Option<&str>) -> Problem {
         message: message.into(),
         field: field.map(Into::into),
     }
-}
-
-fn edge(from: &str, to: &str, roles: &[&str]) -> Edge {
-    Edge {
-        from: from.into(),
-        to: to.into(),
-        roles: roles.iter().map(|r| (*r).into()).collect(),
-    }
-}
-
-fn transition(
-    status: &str,
-    payment_status: &str,
-    stamp: Option<&str>,
-    event: Option<&str>,
-) -> Transition {
-    Transition {
-        status: status.into(),
-        payment_status: payment_status.into(),
-        stamps: stamp.into_iter().map(Into::into).collect(),
-        events: event.into_iter().map(Into::into).collect(),
-    }
-}
-
-/// The move `from → to` must be an edge of the machine, and `by` must hold one of its roles.
-fn permitted(
-    edges: &[Edge],
-    (from, to): (&str, &str),
-    by: &Actor,
-    field: &str,
-    what: &str,
-) -> Result<(), Problem> {
-    let refuse = |code: &str, message: String| Problem {
-        code: code.into(),
-        message,
-        field: Some(field.into()),
-    };
-    let edge = edges
-        .iter()
-        .find(|e| e.from == from && e.to == to)
-        .ok_or_else(|| {
-            refuse(
-                "invalid_transition",
-                format!("{what} cannot go from {from} to {to}"),
-            )
-        })?;
-    if edge.roles.contains(&by.role) {
-        return Ok(());
-    }
-    Err(refuse(
-        "not_allowed",
-        if to == "cancelled" && by.role == USER {
-            format!("a {from} order can no longer be cancelled by the customer")
-        } else {
-            format!("only an admin may move {what} from {from} to {to}")
-        },
-    ))
 }
 
 impl Rules {
@@ -184,7 +125,7 @@ impl Rules {
     }
 
     pub fn create(&self) -> Transition {
-        transition("pending", "pending", None, Some("order.created"))
+        transition("pending", "pending", &[], &["order.created"])
     }
 
     pub fn change_status(
@@ -203,8 +144,8 @@ impl Rules {
         )?;
         let pay = order.payment_status.as_str();
         Ok(match to {
-            "confirmed" => transition(to, pay, Some("confirmed_at"), Some("order.confirmed")),
-            "processing" => transition(to, pay, Some("processing_at"), None),
+            "confirmed" => transition(to, pay, &["confirmed_at"], &["order.confirmed"]),
+            "processing" => transition(to, pay, &["processing_at"], &[]),
             "shipped" => {
                 if change
                     .tracking_number
@@ -217,10 +158,10 @@ impl Rules {
                         Some("tracking_number"),
                     ));
                 }
-                transition(to, pay, Some("shipped_at"), Some("order.shipped"))
+                transition(to, pay, &["shipped_at"], &["order.shipped"])
             }
-            "delivered" => transition(to, pay, Some("delivered_at"), Some("order.delivered")),
-            "cancelled" => transition(to, pay, Some("cancelled_at"), Some("order.cancelled")),
+            "delivered" => transition(to, pay, &["delivered_at"], &["order.delivered"]),
+            "cancelled" => transition(to, pay, &["cancelled_at"], &["order.cancelled"]),
             _ => self.refund(order, "status")?,
         })
     }
@@ -249,9 +190,9 @@ impl Rules {
                         field: Some("payment_status".into()),
                     });
                 }
-                transition(status, to, Some("paid_at"), Some("order.payment_completed"))
+                transition(status, to, &["paid_at"], &["order.payment_completed"])
             }
-            "failed" => transition(status, to, None, Some("order.payment_failed")),
+            "failed" => transition(status, to, &[], &["order.payment_failed"]),
             _ => self.refund(order, "payment_status")?,
         })
     }
@@ -267,8 +208,8 @@ impl Rules {
         Ok(transition(
             "refunded",
             "refunded",
-            Some("refunded_at"),
-            Some("order.refunded"),
+            &["refunded_at"],
+            &["order.refunded"],
         ))
     }
 }
