@@ -18,6 +18,7 @@ fn shipped_plugins_pass_their_fixtures_through_wasm() {
         "standard-pricing",
         "standard-lifecycle",
         "b2b-lifecycle",
+        "seasonal-pricing",
     ] {
         let component = load(&runtime, name);
         let suite = plugin_fixtures::load(

@@ -670,3 +670,39 @@ async fn a_b2b_order_goes_through_its_own_lifecycle() {
             .contains(&json!("awaiting_approval"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sale_order_is_priced_by_the_sale_rules() {
+    let app = App::start(None).await;
+    let buyer = token("u1", false);
+    let mut body = order_body(&[("prod-widget", 20)]);
+    body["sales_channel"] = json!("sale");
+    body["shipping_method"] = json!("express");
+    let (status, order) = app.post("/api/v1/orders/", Some(&buyer), &body, None).await;
+    assert_eq!(status, 201, "{order}");
+    // 20 × 12.50 = 250.00: the 20 % tier (50.00 off), CA tax on 200.00, express free.
+    let minor = |field: &str| order["pricing"][field]["minor"].as_i64().unwrap();
+    assert_eq!(
+        [
+            minor("subtotal"),
+            minor("discount"),
+            minor("tax"),
+            minor("shipping"),
+            minor("total")
+        ],
+        [25_000, 5_000, 1_450, 0, 21_450]
+    );
+    let pricing = order["provenance"]["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["call"] == "price")
+        .unwrap();
+    assert_eq!(
+        (
+            order["provenance"]["workflow"].as_str(),
+            pricing["plugin"].as_str()
+        ),
+        (Some("sale"), Some("seasonal-pricing"))
+    );
+}

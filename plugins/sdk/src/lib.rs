@@ -117,6 +117,110 @@ pub mod machine {
     }
 }
 
+/// Building blocks of a pricing plugin: exact integer money, rounded once.
+pub mod price {
+    use crate::pricing::exports::orderflow::plugins::pricing::AppliedRule;
+    use crate::pricing::orderflow::plugins::types::{Address, Money, OrderDraft, Problem};
+    use serde::Deserialize;
+    use std::collections::BTreeMap;
+
+    /// A tax rate of a country, or of one of its regions (`state` of the address).
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct TaxRate {
+        pub country: String,
+        /// None: the rate for every region of the country without a rate of its own.
+        #[serde(default)]
+        pub region: Option<String>,
+        /// Basis points: 725 is 7.25 %.
+        pub rate_bp: u32,
+    }
+
+    /// `value × bp / 10000`, rounded half away from zero.
+    pub fn apply_bp(value: i64, bp: u32) -> Option<i64> {
+        let scaled = i128::from(value) * i128::from(bp);
+        let rounded = (scaled.abs() + 5_000) / 10_000 * scaled.signum();
+        i64::try_from(rounded).ok()
+    }
+
+    pub fn overflow() -> Problem {
+        Problem {
+            code: "amount_overflow".into(),
+            message: "the order's amounts are too large".into(),
+            field: None,
+        }
+    }
+
+    /// Σ unit price × quantity of the order's snapshot prices, all in `currency`.
+    pub fn subtotal(order: &OrderDraft, currency: &str) -> Result<i64, Problem> {
+        let mut subtotal: i64 = 0;
+        for (i, item) in order.items.iter().enumerate() {
+            let price = &item.product.unit_price;
+            if price.currency != currency {
+                return Err(Problem {
+                    code: "currency_not_supported".into(),
+                    message: format!(
+                        "this price list is in {currency}, the item is priced in {}",
+                        price.currency
+                    ),
+                    field: Some(format!("items[{i}]")),
+                });
+            }
+            let line = price
+                .minor
+                .checked_mul(i64::from(item.quantity))
+                .ok_or_else(overflow)?;
+            subtotal = subtotal.checked_add(line).ok_or_else(overflow)?;
+        }
+        Ok(subtotal)
+    }
+
+    /// The tax on `taxable` at the address's rate (its region's, else its country's), with
+    /// the rule to show for it; none without a rate.
+    pub fn tax(
+        rates: &[TaxRate],
+        address: &Address,
+        taxable: Money,
+    ) -> Result<Option<AppliedRule>, Problem> {
+        let rate = rates
+            .iter()
+            .find(|t| t.country == address.country && t.region.as_deref() == Some(&address.state))
+            .or_else(|| {
+                rates
+                    .iter()
+                    .find(|t| t.country == address.country && t.region.is_none())
+            });
+        let Some(rate) = rate else {
+            return Ok(None);
+        };
+        let amount = apply_bp(taxable.minor, rate.rate_bp).ok_or_else(overflow)?;
+        let place = match &rate.region {
+            Some(region) => format!("{}-{region}", rate.country),
+            None => rate.country.clone(),
+        };
+        Ok(Some(AppliedRule {
+            rule: format!("tax:{place}"),
+            description: format!("{place} tax at {} bp", rate.rate_bp),
+            amount: Money {
+                minor: amount,
+                currency: taxable.currency,
+            },
+        }))
+    }
+
+    /// The price of a shipping method; an unknown one is refused, naming the offered ones.
+    pub fn shipping_rate(rates: &BTreeMap<String, i64>, method: &str) -> Result<i64, Problem> {
+        rates.get(method).copied().ok_or_else(|| Problem {
+            code: "unknown_shipping_method".into(),
+            message: format!(
+                "shipping method `{method}` is not offered (offered: {})",
+                rates.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+            field: Some("shipping_method".into()),
+        })
+    }
+}
+
 /// Parses the parameters a workflow gives a plugin (JSON); the error names the plugin kind.
 pub fn parse_params<T: serde::de::DeserializeOwned>(kind: &str, json: &str) -> Result<T, String> {
     serde_json::from_str(json).map_err(|e| format!("{kind} params: {e}"))

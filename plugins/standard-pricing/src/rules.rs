@@ -15,6 +15,7 @@
 
 use crate::exports::orderflow::plugins::pricing::{AppliedRule, Quote};
 use crate::orderflow::plugins::types::{Money, OrderDraft, Problem, Timestamp};
+use orderflow_plugin_sdk::price::{self, TaxRate, apply_bp, overflow};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -46,17 +47,6 @@ pub struct Shipping {
 
 fn standard_only() -> Vec<String> {
     vec!["standard".into()]
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TaxRate {
-    pub country: String,
-    /// None: the rate for every region of the country without a rate of its own.
-    #[serde(default)]
-    pub region: Option<String>,
-    /// Basis points: 725 is 7.25 %.
-    pub rate_bp: u32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -135,17 +125,6 @@ impl Params {
     }
 }
 
-/// `value × bp / 10000`, rounded half away from zero.
-fn apply_bp(value: i64, bp: u32) -> Option<i64> {
-    let scaled = i128::from(value) * i128::from(bp);
-    let rounded = (scaled.abs() + 5_000) / 10_000 * scaled.signum();
-    i64::try_from(rounded).ok()
-}
-
-fn overflow() -> Problem {
-    problem("amount_overflow", "the order's amounts are too large", None)
-}
-
 pub fn price(params: &Params, order: &OrderDraft, now: Timestamp) -> Result<Quote, Problem> {
     let currency = params.currency.clone();
     let money = |minor: i64| Money {
@@ -154,25 +133,7 @@ pub fn price(params: &Params, order: &OrderDraft, now: Timestamp) -> Result<Quot
     };
     let mut applied = Vec::new();
 
-    let mut subtotal: i64 = 0;
-    for (i, item) in order.items.iter().enumerate() {
-        let price = &item.product.unit_price;
-        if price.currency != params.currency {
-            return Err(Problem {
-                code: "currency_not_supported".into(),
-                message: format!(
-                    "this price list is in {}, the item is priced in {}",
-                    params.currency, price.currency
-                ),
-                field: Some(format!("items[{i}]")),
-            });
-        }
-        let line = price
-            .minor
-            .checked_mul(i64::from(item.quantity))
-            .ok_or_else(overflow)?;
-        subtotal = subtotal.checked_add(line).ok_or_else(overflow)?;
-    }
+    let subtotal = price::subtotal(order, &params.currency)?;
 
     let discount = match &order.discount_code {
         None => 0,
@@ -188,49 +149,17 @@ pub fn price(params: &Params, order: &OrderDraft, now: Timestamp) -> Result<Quot
     };
     let taxable = subtotal - discount;
 
-    let address = &order.shipping_address;
-    let rate = params
-        .tax
-        .iter()
-        .find(|t| t.country == address.country && t.region.as_deref() == Some(&address.state))
-        .or_else(|| {
-            params
-                .tax
-                .iter()
-                .find(|t| t.country == address.country && t.region.is_none())
-        });
-    let tax = match rate {
+    let tax = match price::tax(&params.tax, &order.shipping_address, money(taxable))? {
         None => 0,
-        Some(rate) => {
-            let tax = apply_bp(taxable, rate.rate_bp).ok_or_else(overflow)?;
-            let place = match &rate.region {
-                Some(region) => format!("{}-{region}", rate.country),
-                None => rate.country.clone(),
-            };
-            applied.push(AppliedRule {
-                rule: format!("tax:{place}"),
-                description: format!("{} tax at {} bp", place, rate.rate_bp),
-                amount: money(tax),
-            });
+        Some(rule) => {
+            let tax = rule.amount.minor;
+            applied.push(rule);
             tax
         }
     };
 
     let method = &order.shipping_method;
-    let rate = *params.shipping.rates.get(method).ok_or_else(|| Problem {
-        code: "unknown_shipping_method".into(),
-        message: format!(
-            "shipping method `{method}` is not offered (offered: {})",
-            params
-                .shipping
-                .rates
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        field: Some("shipping_method".into()),
-    })?;
+    let rate = price::shipping_rate(&params.shipping.rates, method)?;
     let free = params
         .shipping
         .free_over
