@@ -18,8 +18,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The topics the standard workflow publishes to (the relay creates them with 3 partitions).
-const EVENT_TYPES: [&str; 7] = [
+/// The topics the shipped workflows publish to (the relay creates them with 3 partitions):
+/// the standard events, and those of the B2B workflow's approval step.
+const EVENT_TYPES: [&str; 10] = [
     "order.created",
     "order.confirmed",
     "order.cancelled",
@@ -27,6 +28,9 @@ const EVENT_TYPES: [&str; 7] = [
     "order.delivered",
     "order.payment_completed",
     "order.payment_failed",
+    "order.approval_requested",
+    "order.approved",
+    "order.rejected",
 ];
 const PARTITIONS: i32 = 3;
 

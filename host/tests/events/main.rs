@@ -166,7 +166,17 @@ async fn every_action_publishes_exactly_its_events() {
         )
         .await;
 
-        let stored = stored_events(&app, &[shipped, cancelled, failed]).await;
+        // A B2B order waiting for approval: its own events go out like the standard ones.
+        let mut b2b = harness::order_body(&[("prod-mug", 150)]);
+        b2b["sales_channel"] = json!("b2b");
+        let (status, approved) = app
+            .post("/api/v1/orders/", Some(&token("buyer", false)), &b2b, None)
+            .await;
+        assert_eq!(status, 201, "{approved}");
+        let approved = approved["id"].as_str().unwrap().to_owned();
+        change(&app, &approved, "status", json!({"status": "confirmed"})).await;
+
+        let stored = stored_events(&app, &[shipped, cancelled, failed, approved]).await;
         let types: HashSet<&str> = stored
             .values()
             .flatten()
@@ -180,6 +190,8 @@ async fn every_action_publishes_exactly_its_events() {
             "order.cancelled",
             "order.payment_completed",
             "order.payment_failed",
+            "order.approval_requested",
+            "order.approved",
         ] {
             assert!(types.contains(expected), "{expected} not among {types:?}");
         }
