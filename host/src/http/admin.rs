@@ -2,15 +2,15 @@
 
 use super::auth::AdminUser;
 use super::error::ErrorBody;
-use super::extract::{Json, Query};
+use super::extract::{Json, OptionalJson, Query};
 use super::orders::{order_id, paging};
 use super::{ApiError, AppState};
 use crate::domain::{PaymentChange, StatusChange};
-use crate::orders::Order;
+use crate::orders::{Order, Repricing};
 use crate::store::{OrderQuery, Page, Sort, Stats};
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::routing::{get, patch};
+use axum::routing::{get, patch, post};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Deserialize;
 
@@ -18,6 +18,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/orders/{order_id}/status", patch(set_status))
         .route("/api/v1/orders/{order_id}/payment", patch(set_payment))
+        .route("/api/v1/orders/{order_id}/reprice", post(reprice))
         .route("/api/v1/orders/admin/stats", get(stats))
         .route("/api/v1/orders/admin/all", get(all))
 }
@@ -62,6 +63,33 @@ struct PaymentBody {
     payment_status: String,
     transaction_id: Option<String>,
     notes: Option<String>,
+}
+
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct RepriceBody {
+    /// Whose pricing plugin to ask; absent, the order's own workflow's (as it is now).
+    workflow: Option<String>,
+}
+
+/// Dry run: the order priced again by a workflow's current pricing plugin, beside its own
+/// price and the difference. Nothing is written.
+#[utoipa::path(post, path = "/api/v1/orders/{order_id}/reprice", tag = "admin", params(("order_id" = String, Path, description = "The order id (UUID)")), request_body = RepriceBody,
+    responses((status = 200, body = Repricing), (status = 401, body = ErrorBody), (status = 403, description = "Not an admin", body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, description = "Unknown workflow, or the plugin refused the order", body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn reprice(
+    State(state): State<AppState>,
+    AdminUser(caller): AdminUser,
+    Path(id): Path<String>,
+    OptionalJson(body): OptionalJson<RepriceBody>,
+) -> Result<axum::Json<Repricing>, ApiError> {
+    Ok(axum::Json(
+        state
+            .orders
+            .reprice(&caller, order_id(&id)?, body.workflow.as_deref())
+            .await?,
+    ))
 }
 
 /// Record a payment outcome, as the order's lifecycle plugin allows.

@@ -14,7 +14,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
     ),
     paths(
         orders::create, orders::list, orders::one, orders::cancel, orders::events, orders::status_options,
-        admin::set_status, admin::set_payment, admin::stats, admin::all,
+        admin::set_status, admin::set_payment, admin::reprice, admin::stats, admin::all,
         health::health, health::metrics,
     ),
     components(schemas(error::ErrorBody)),

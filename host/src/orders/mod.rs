@@ -4,6 +4,7 @@
 mod event;
 mod ids;
 mod model;
+mod repricing;
 mod service;
 
 pub use event::OrderEvent;
@@ -11,4 +12,5 @@ pub use ids::{OrderId, OrderNumber};
 pub use model::{
     Customer, DecisionRecord, Order, OrderItem, Payment, Provenance, Shipping, StatusEntry,
 };
+pub use repricing::{PricedBy, QuoteDifference, Repricing};
 pub use service::{Caller, NewItem, NewOrder, OrderError, OrderService};

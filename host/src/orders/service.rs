@@ -111,7 +111,7 @@ pub struct OrderService {
 }
 
 /// A decision's answer, or the refusal as an error, recording who decided.
-fn decided<T>(
+pub(super) fn decided<T>(
     decision: Result<Decided<T>, PluginFault>,
     call: &str,
     at: DateTime<Utc>,
@@ -127,7 +127,7 @@ fn decided<T>(
     decided.verdict.map_err(OrderError::Refused)
 }
 
-fn refused(code: &str, message: String, field: String) -> OrderError {
+pub(super) fn refused(code: &str, message: String, field: String) -> OrderError {
     OrderError::Refused(vec![Problem {
         code: code.into(),
         message,
@@ -137,7 +137,7 @@ fn refused(code: &str, message: String, field: String) -> OrderError {
 
 /// The time of a decision, in whole milliseconds: what every store keeps (BSON dates are
 /// milliseconds), so an order reads back exactly as it was decided.
-fn clock() -> DateTime<Utc> {
+pub(super) fn clock() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(3)
 }
 
@@ -166,7 +166,7 @@ impl OrderService {
         self.outbox_written.clone()
     }
 
-    fn workflow(&self, name: &str) -> Result<Arc<Workflow>, OrderError> {
+    pub(super) fn workflow(&self, name: &str) -> Result<Arc<Workflow>, OrderError> {
         self.registry
             .workflow(name)
             .ok_or_else(|| OrderError::NoWorkflow(name.to_owned()))

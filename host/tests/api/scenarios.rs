@@ -482,6 +482,7 @@ async fn the_openapi_document_describes_the_api() {
         ("/api/v1/orders/{order_id}/events", "get"),
         ("/api/v1/orders/{order_id}/status", "patch"),
         ("/api/v1/orders/{order_id}/payment", "patch"),
+        ("/api/v1/orders/{order_id}/reprice", "post"),
         ("/api/v1/orders/admin/stats", "get"),
         ("/api/v1/orders/admin/all", "get"),
         ("/api/v1/orders/status/options", "get"),
@@ -705,4 +706,59 @@ async fn a_sale_order_is_priced_by_the_sale_rules() {
         ),
         (Some("sale"), Some("seasonal-pricing"))
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn repricing_is_a_dry_run_that_reports_the_difference() {
+    let app = App::start(None).await;
+    let (buyer, admin) = (token("u1", false), token("ops", true));
+    let (status, order) = app.place(&buyer, &[("prod-widget", 20)]).await;
+    assert_eq!(status, 201, "{order}");
+    let path = format!("/api/v1/orders/{}/reprice", order["id"].as_str().unwrap());
+
+    // Its own workflow, unchanged since: no difference, the same plugin version.
+    let (status, same) = app.post(&path, Some(&admin), &json!({}), None).await;
+    assert_eq!(status, 200, "{same}");
+    assert_eq!(same["difference"]["total"]["minor"], 0);
+    assert_eq!(same["current"]["digest"], same["repriced"]["digest"]);
+
+    // The sale's rules on the same order: 250.00 of widgets, 20 % off, so less tax; standard
+    // shipping was already free over 50.00.
+    let (status, sale) = app
+        .post(&path, Some(&admin), &json!({"workflow": "sale"}), None)
+        .await;
+    assert_eq!(status, 200, "{sale}");
+    assert_eq!(
+        (
+            sale["current"]["plugin"].as_str(),
+            sale["repriced"]["plugin"].as_str()
+        ),
+        (Some("standard-pricing"), Some("seasonal-pricing"))
+    );
+    let difference = |field: &str| sale["difference"][field]["minor"].as_i64().unwrap();
+    assert_eq!(
+        [
+            difference("discount"),
+            difference("tax"),
+            difference("total")
+        ],
+        [5_000, -363, -5_363]
+    );
+    // Nothing changed.
+    assert_eq!(
+        app.get(
+            &format!("/api/v1/orders/{}", order["id"].as_str().unwrap()),
+            Some(&buyer)
+        )
+        .await,
+        (200, order)
+    );
+    let (status, unknown) = app
+        .post(&path, Some(&admin), &json!({"workflow": "nope"}), None)
+        .await;
+    assert_eq!(
+        (status, unknown["error"]["field"].as_str()),
+        (422, Some("workflow"))
+    );
+    assert_eq!(app.post(&path, Some(&buyer), &json!({}), None).await.0, 403);
 }

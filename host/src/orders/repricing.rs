@@ -1,0 +1,137 @@
+//! Replay: an order priced again by the pricing plugin a workflow runs now, as a dry run.
+//! This is how ops check a new rule set against real orders before it serves them: the
+//! order is not changed, and the answer says which plugin version priced each side.
+
+use super::service::{OrderService, clock, decided, refused};
+use super::{Caller, Order, OrderError, OrderId};
+use crate::domain::{LineItem, Money, OrderDraft, ProductSnapshot, Quote};
+use serde::Serialize;
+
+/// A price breakdown and the plugin version that decided it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct PricedBy {
+    pub workflow: String,
+    pub plugin: String,
+    pub digest: String,
+    pub quote: Quote,
+}
+
+/// Repriced minus current, per amount.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct QuoteDifference {
+    pub subtotal: Money,
+    pub tax: Money,
+    pub shipping: Money,
+    pub discount: Money,
+    pub total: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Repricing {
+    pub order_id: OrderId,
+    /// As the order was priced when it was placed.
+    pub current: PricedBy,
+    /// As the workflow's pricing plugin prices it now (at the order's own time, so time
+    /// windows such as a code's validity are judged as they were).
+    pub repriced: PricedBy,
+    pub difference: QuoteDifference,
+}
+
+/// The order as its pricing plugin saw it: the product snapshot as sold.
+fn draft_of(order: &Order) -> OrderDraft {
+    OrderDraft {
+        user_id: order.user_id.clone(),
+        items: order
+            .items
+            .iter()
+            .map(|item| LineItem {
+                product: ProductSnapshot {
+                    product_id: item.product_id.clone(),
+                    name: item.name.clone(),
+                    sku: item.sku.clone(),
+                    unit_price: item.unit_price,
+                    stock: i64::from(item.quantity),
+                    active: true,
+                },
+                quantity: item.quantity,
+            })
+            .collect(),
+        shipping_address: order.shipping.address.clone(),
+        shipping_method: order.shipping.method.clone(),
+        payment_method: order.payment.method.clone(),
+        discount_code: order.discount_code.clone(),
+    }
+}
+
+fn difference(now: &Quote, then: &Quote) -> Result<QuoteDifference, OrderError> {
+    let minus = |a: Money, b: Money| {
+        a.checked_sub(b).map_err(|_| {
+            refused(
+                "currency_differs",
+                "the two prices are in different currencies".into(),
+                "workflow".into(),
+            )
+        })
+    };
+    Ok(QuoteDifference {
+        subtotal: minus(now.subtotal, then.subtotal)?,
+        tax: minus(now.tax, then.tax)?,
+        shipping: minus(now.shipping, then.shipping)?,
+        discount: minus(now.discount, then.discount)?,
+        total: minus(now.total, then.total)?,
+    })
+}
+
+impl OrderService {
+    /// Prices order `id` again with the pricing plugin of `workflow` (default: the order's
+    /// own workflow) as it is now. Writes nothing.
+    pub async fn reprice(
+        &self,
+        caller: &Caller,
+        id: OrderId,
+        workflow: Option<&str>,
+    ) -> Result<Repricing, OrderError> {
+        let order = self.get(caller, id).await?;
+        let workflow = match workflow {
+            None => self.workflow(&order.provenance.workflow)?,
+            Some(name) => self.workflow(name).map_err(|_| {
+                refused(
+                    "unknown_workflow",
+                    format!("no workflow `{name}` is loaded"),
+                    "workflow".into(),
+                )
+            })?,
+        };
+        let at = order.created_at.timestamp_millis();
+        let mut decisions = Vec::with_capacity(1);
+        let quote = decided(
+            workflow.pricing.price(&draft_of(&order), at),
+            "price",
+            clock(),
+            &mut decisions,
+        )?;
+        let by = decisions.remove(0);
+        let priced_by = order
+            .provenance
+            .decisions
+            .iter()
+            .find(|d| d.call == "price")
+            .ok_or_else(|| OrderError::StoreUnavailable("an order without its pricing".into()))?;
+        Ok(Repricing {
+            order_id: order.id,
+            difference: difference(&quote, &order.pricing)?,
+            current: PricedBy {
+                workflow: order.provenance.workflow.clone(),
+                plugin: priced_by.plugin.clone(),
+                digest: priced_by.digest.clone(),
+                quote: order.pricing.clone(),
+            },
+            repriced: PricedBy {
+                workflow: workflow.name.clone(),
+                plugin: by.plugin,
+                digest: by.digest,
+                quote,
+            },
+        })
+    }
+}
