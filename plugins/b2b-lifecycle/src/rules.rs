@@ -17,7 +17,7 @@ use crate::exports::orderflow::plugins::lifecycle::{
     Actor, Machine, OrderView, PaymentChange, StatusChange, Transition,
 };
 use crate::orderflow::plugins::types::{Money, Problem};
-use orderflow_plugin_sdk::machine::{ADMIN, USER, edge, permitted, transition};
+use orderflow_plugin_sdk::machine::{self, ADMIN, USER, edge, permitted, transition};
 use serde::Deserialize;
 
 pub const STATUSES: [&str; 8] = [
@@ -76,12 +76,7 @@ pub fn describe() -> Machine {
         final_statuses: FINAL_STATUSES.map(Into::into).to_vec(),
         payment_statuses: PAYMENT_STATUSES.map(Into::into).to_vec(),
         status_edges,
-        payment_edges: vec![
-            edge("pending", "paid", &[ADMIN]),
-            edge("pending", "failed", &[ADMIN]),
-            edge("failed", "paid", &[ADMIN]),
-            edge("paid", "refunded", &[ADMIN]),
-        ],
+        payment_edges: machine::payment_edges(),
     }
 }
 
@@ -157,22 +152,9 @@ impl Rules {
             ),
             "cancelled" => transition(to, pay, &["cancelled_at"], &["order.cancelled"]),
             "processing" => transition(to, pay, &["processing_at"], &[]),
-            "shipped" => {
-                if change
-                    .tracking_number
-                    .as_deref()
-                    .is_none_or(|t| t.trim().is_empty())
-                {
-                    return Err(problem(
-                        "tracking_number_required",
-                        "shipping needs a tracking number",
-                        Some("tracking_number"),
-                    ));
-                }
-                transition(to, pay, &["shipped_at"], &["order.shipped"])
-            }
+            "shipped" => machine::ship(change, pay)?,
             "delivered" => transition(to, pay, &["delivered_at"], &["order.delivered"]),
-            _ => self.refund(order, "status")?,
+            _ => machine::refund(order, "status")?,
         })
     }
 
@@ -182,45 +164,7 @@ impl Rules {
         change: &PaymentChange,
         by: &Actor,
     ) -> Result<Transition, Problem> {
-        let (from, to) = (order.payment_status.as_str(), change.to.as_str());
-        permitted(
-            &self.machine.payment_edges,
-            (from, to),
-            by,
-            "payment_status",
-            "a payment",
-        )?;
-        let status = order.status.as_str();
-        Ok(match to {
-            "paid" => {
-                if matches!(status, "cancelled" | "refunded") {
-                    return Err(problem(
-                        "order_closed",
-                        &format!("a {status} order takes no payment"),
-                        Some("payment_status"),
-                    ));
-                }
-                transition(status, to, &["paid_at"], &["order.payment_completed"])
-            }
-            "failed" => transition(status, to, &[], &["order.payment_failed"]),
-            _ => self.refund(order, "payment_status")?,
-        })
-    }
-
-    fn refund(&self, order: &OrderView, field: &str) -> Result<Transition, Problem> {
-        if order.payment_status != "paid" {
-            return Err(problem(
-                "refund_requires_payment",
-                "only a paid order can be refunded",
-                Some(field),
-            ));
-        }
-        Ok(transition(
-            "refunded",
-            "refunded",
-            &["refunded_at"],
-            &["order.refunded"],
-        ))
+        machine::change_payment(&self.machine.payment_edges, order, change, by)
     }
 }
 

@@ -50,8 +50,18 @@ pub mod lifecycle {
 
 /// Building blocks of a lifecycle plugin's state machine and answers.
 pub mod machine {
-    use crate::lifecycle::exports::orderflow::plugins::lifecycle::{Actor, Edge, Transition};
+    use crate::lifecycle::exports::orderflow::plugins::lifecycle::{
+        Actor, Edge, OrderView, PaymentChange, StatusChange, Transition,
+    };
     use crate::lifecycle::orderflow::plugins::types::Problem;
+
+    fn problem(code: &str, message: String, field: &str) -> Problem {
+        Problem {
+            code: code.into(),
+            message,
+            field: Some(field.into()),
+        }
+    }
 
     pub const ADMIN: &str = "admin";
     pub const USER: &str = "user";
@@ -115,11 +125,87 @@ pub mod machine {
             },
         ))
     }
+
+    /// The payment lifecycle the shipped workflows share (admin only):
+    /// pending → paid | failed, failed → paid, paid → refunded.
+    pub fn payment_edges() -> Vec<Edge> {
+        vec![
+            edge("pending", "paid", &[ADMIN]),
+            edge("pending", "failed", &[ADMIN]),
+            edge("failed", "paid", &[ADMIN]),
+            edge("paid", "refunded", &[ADMIN]),
+        ]
+    }
+
+    /// A payment change along `edges`: paid (not for a closed order), failed, or a refund.
+    pub fn change_payment(
+        edges: &[Edge],
+        order: &OrderView,
+        change: &PaymentChange,
+        by: &Actor,
+    ) -> Result<Transition, Problem> {
+        let (from, to) = (order.payment_status.as_str(), change.to.as_str());
+        permitted(edges, (from, to), by, "payment_status", "a payment")?;
+        let status = order.status.as_str();
+        Ok(match to {
+            "paid" => {
+                if matches!(status, "cancelled" | "refunded") {
+                    return Err(problem(
+                        "order_closed",
+                        format!("a {status} order takes no payment"),
+                        "payment_status",
+                    ));
+                }
+                transition(status, to, &["paid_at"], &["order.payment_completed"])
+            }
+            "failed" => transition(status, to, &[], &["order.payment_failed"]),
+            _ => refund(order, "payment_status")?,
+        })
+    }
+
+    /// A refund, asked for as a status or a payment status (`field`): both become
+    /// `refunded`, and only a paid order can be.
+    pub fn refund(order: &OrderView, field: &str) -> Result<Transition, Problem> {
+        if order.payment_status != "paid" {
+            return Err(problem(
+                "refund_requires_payment",
+                "only a paid order can be refunded".into(),
+                field,
+            ));
+        }
+        Ok(transition(
+            "refunded",
+            "refunded",
+            &["refunded_at"],
+            &["order.refunded"],
+        ))
+    }
+
+    /// Shipping, which needs a tracking number.
+    pub fn ship(change: &StatusChange, payment_status: &str) -> Result<Transition, Problem> {
+        if change
+            .tracking_number
+            .as_deref()
+            .is_none_or(|t| t.trim().is_empty())
+        {
+            return Err(problem(
+                "tracking_number_required",
+                "shipping needs a tracking number".into(),
+                "tracking_number",
+            ));
+        }
+        Ok(transition(
+            "shipped",
+            payment_status,
+            &["shipped_at"],
+            &["order.shipped"],
+        ))
+    }
 }
 
 /// Building blocks of a pricing plugin: exact integer money, rounded once.
 pub mod price {
-    use crate::pricing::exports::orderflow::plugins::pricing::AppliedRule;
+    use crate::pricing::exports::orderflow::plugins::pricing::{AppliedRule, Quote};
     use crate::pricing::orderflow::plugins::types::{Address, Money, OrderDraft, Problem};
     use serde::Deserialize;
     use std::collections::BTreeMap;
@@ -206,6 +292,51 @@ pub mod price {
                 currency: taxable.currency,
             },
         }))
+    }
+
+    /// The amounts a pricing plugin decided, in minor units of `currency`.
+    pub struct Amounts {
+        pub subtotal: i64,
+        pub discount: i64,
+        pub tax: i64,
+        pub shipping: i64,
+    }
+
+    /// The quote, with total = subtotal − discount + tax + shipping (overflow refused).
+    pub fn quote(
+        currency: &str,
+        amounts: Amounts,
+        applied: Vec<AppliedRule>,
+    ) -> Result<Quote, Problem> {
+        let money = |minor: i64| Money {
+            minor,
+            currency: currency.into(),
+        };
+        let total = [amounts.tax, amounts.shipping]
+            .into_iter()
+            .try_fold(amounts.subtotal - amounts.discount, i64::checked_add)
+            .ok_or_else(overflow)?;
+        Ok(Quote {
+            subtotal: money(amounts.subtotal),
+            tax: money(amounts.tax),
+            shipping: money(amounts.shipping),
+            discount: money(amounts.discount),
+            total: money(total),
+            applied,
+        })
+    }
+
+    /// The shipping rule shown in a quote; `free_because` says why it costs nothing, if
+    /// a rule waived it.
+    pub fn shipping_rule(method: &str, amount: Money, free_because: Option<&str>) -> AppliedRule {
+        AppliedRule {
+            rule: format!("shipping:{method}"),
+            description: match free_because {
+                Some(why) => format!("free {method} shipping {why}"),
+                None => format!("{method} shipping"),
+            },
+            amount,
+        }
     }
 
     /// The price of a shipping method; an unknown one is refused, naming the offered ones.

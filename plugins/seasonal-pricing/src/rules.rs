@@ -12,7 +12,7 @@
 
 use crate::exports::orderflow::plugins::pricing::{AppliedRule, Quote};
 use crate::orderflow::plugins::types::{Money, OrderDraft, Problem};
-use orderflow_plugin_sdk::price::{self, TaxRate, apply_bp, overflow};
+use orderflow_plugin_sdk::price::{self, Amounts, TaxRate, apply_bp, overflow};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -127,28 +127,21 @@ pub fn price(params: &Params, order: &OrderDraft) -> Result<Quote, Problem> {
         .free_shipping_over
         .is_some_and(|over| taxable >= over);
     let shipping = if free { 0 } else { rate };
-    applied.push(AppliedRule {
-        rule: format!("shipping:{method}"),
-        description: if free {
-            format!("free {method} shipping in the sale")
-        } else {
-            format!("{method} shipping")
+    applied.push(price::shipping_rule(
+        method,
+        money(shipping),
+        free.then_some("in the sale"),
+    ));
+    price::quote(
+        &params.currency,
+        Amounts {
+            subtotal,
+            discount,
+            tax,
+            shipping,
         },
-        amount: money(shipping),
-    });
-
-    let total = [tax, shipping]
-        .into_iter()
-        .try_fold(taxable, i64::checked_add)
-        .ok_or_else(overflow)?;
-    Ok(Quote {
-        subtotal: money(subtotal),
-        tax: money(tax),
-        shipping: money(shipping),
-        discount: money(discount),
-        total: money(total),
         applied,
-    })
+    )
 }
 
 #[cfg(test)]

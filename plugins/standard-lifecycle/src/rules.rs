@@ -14,7 +14,7 @@ use crate::exports::orderflow::plugins::lifecycle::{
     Actor, Machine, OrderView, PaymentChange, StatusChange, Transition,
 };
 use crate::orderflow::plugins::types::Problem;
-use orderflow_plugin_sdk::machine::{ADMIN, USER, edge, permitted, transition};
+use orderflow_plugin_sdk::machine::{self, ADMIN, USER, edge, permitted, transition};
 use serde::Deserialize;
 
 pub const STATUSES: [&str; 7] = [
@@ -110,12 +110,7 @@ impl Rules {
             final_statuses: FINAL_STATUSES.map(Into::into).to_vec(),
             payment_statuses: PAYMENT_STATUSES.map(Into::into).to_vec(),
             status_edges,
-            payment_edges: vec![
-                edge("pending", "paid", &[ADMIN]),
-                edge("pending", "failed", &[ADMIN]),
-                edge("failed", "paid", &[ADMIN]),
-                edge("paid", "refunded", &[ADMIN]),
-            ],
+            payment_edges: machine::payment_edges(),
         };
         Rules { machine }
     }
@@ -146,23 +141,10 @@ impl Rules {
         Ok(match to {
             "confirmed" => transition(to, pay, &["confirmed_at"], &["order.confirmed"]),
             "processing" => transition(to, pay, &["processing_at"], &[]),
-            "shipped" => {
-                if change
-                    .tracking_number
-                    .as_deref()
-                    .is_none_or(|t| t.trim().is_empty())
-                {
-                    return Err(problem(
-                        "tracking_number_required",
-                        "shipping needs a tracking number",
-                        Some("tracking_number"),
-                    ));
-                }
-                transition(to, pay, &["shipped_at"], &["order.shipped"])
-            }
+            "shipped" => machine::ship(change, pay)?,
             "delivered" => transition(to, pay, &["delivered_at"], &["order.delivered"]),
             "cancelled" => transition(to, pay, &["cancelled_at"], &["order.cancelled"]),
-            _ => self.refund(order, "status")?,
+            _ => machine::refund(order, "status")?,
         })
     }
 
@@ -172,45 +154,7 @@ impl Rules {
         change: &PaymentChange,
         by: &Actor,
     ) -> Result<Transition, Problem> {
-        let (from, to) = (order.payment_status.as_str(), change.to.as_str());
-        permitted(
-            &self.machine.payment_edges,
-            (from, to),
-            by,
-            "payment_status",
-            "a payment",
-        )?;
-        let status = order.status.as_str();
-        Ok(match to {
-            "paid" => {
-                if matches!(status, "cancelled" | "refunded") {
-                    return Err(Problem {
-                        code: "order_closed".into(),
-                        message: format!("a {status} order takes no payment"),
-                        field: Some("payment_status".into()),
-                    });
-                }
-                transition(status, to, &["paid_at"], &["order.payment_completed"])
-            }
-            "failed" => transition(status, to, &[], &["order.payment_failed"]),
-            _ => self.refund(order, "payment_status")?,
-        })
-    }
-
-    fn refund(&self, order: &OrderView, field: &str) -> Result<Transition, Problem> {
-        if order.payment_status != "paid" {
-            return Err(problem(
-                "refund_requires_payment",
-                "only a paid order can be refunded",
-                Some(field),
-            ));
-        }
-        Ok(transition(
-            "refunded",
-            "refunded",
-            &["refunded_at"],
-            &["order.refunded"],
-        ))
+        machine::change_payment(&self.machine.payment_edges, order, change, by)
     }
 }
 

@@ -15,7 +15,7 @@
 
 use crate::exports::orderflow::plugins::pricing::{AppliedRule, Quote};
 use crate::orderflow::plugins::types::{Money, OrderDraft, Problem, Timestamp};
-use orderflow_plugin_sdk::price::{self, TaxRate, apply_bp, overflow};
+use orderflow_plugin_sdk::price::{self, Amounts, TaxRate, apply_bp, overflow};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -166,28 +166,21 @@ pub fn price(params: &Params, order: &OrderDraft, now: Timestamp) -> Result<Quot
         .is_some_and(|over| taxable >= over)
         && params.shipping.free_methods.contains(method);
     let shipping = if free { 0 } else { rate };
-    applied.push(AppliedRule {
-        rule: format!("shipping:{method}"),
-        description: if free {
-            format!("free {method} shipping over the threshold")
-        } else {
-            format!("{method} shipping")
+    applied.push(price::shipping_rule(
+        method,
+        money(shipping),
+        free.then_some("over the threshold"),
+    ));
+    price::quote(
+        &params.currency,
+        Amounts {
+            subtotal,
+            discount,
+            tax,
+            shipping,
         },
-        amount: money(shipping),
-    });
-
-    let total = [tax, shipping]
-        .into_iter()
-        .try_fold(taxable, i64::checked_add)
-        .ok_or_else(overflow)?;
-    Ok(Quote {
-        subtotal: money(subtotal),
-        tax: money(tax),
-        shipping: money(shipping),
-        discount: money(discount),
-        total: money(total),
         applied,
-    })
+    )
 }
 
 fn discount_amount(
