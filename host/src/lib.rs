@@ -7,6 +7,7 @@ pub mod orders;
 pub mod plugins;
 pub mod products;
 pub mod relay;
+pub mod scaffold;
 pub mod serve;
 pub mod store;
 pub mod users;

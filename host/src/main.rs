@@ -3,7 +3,8 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use orderflow::http::auth::{Claims, mint};
-use orderflow::plugins::{Limits, Runtime, RuntimeConfig, fixtures};
+use orderflow::plugins::{Limits, PluginKind, Runtime, RuntimeConfig, fixtures};
+use orderflow::scaffold;
 use orderflow::serve::{CommonConfig, ServeConfig, serve};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -66,6 +67,19 @@ enum PluginCommand {
     },
     /// Say which decision a component makes, its contract version and digest.
     Inspect { component: PathBuf },
+    /// Start a plugin crate: rules to edit, the glue to the contract, fixtures, a README;
+    /// it builds into a component and passes its fixtures as it is.
+    New {
+        /// The decision it makes: validation, pricing or lifecycle.
+        #[arg(value_parser = scaffold::kind)]
+        kind: PluginKind,
+        /// The crate's name, also the plugin's (lowercase words joined by dashes).
+        name: String,
+        /// Where to create the crate (DIR/NAME); in the workspace's `plugins` it is a
+        /// member, anywhere else a workspace of its own.
+        #[arg(long, default_value = "plugins")]
+        dir: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -125,6 +139,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 loaded.digest.full(),
                 loaded.size
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plugin(PluginCommand::New { kind, name, dir }) => {
+            let created = scaffold::new_plugin(kind, &name, &dir)?;
+            let place = if created.in_workspace {
+                "a member of the workspace"
+            } else {
+                "a workspace of its own"
+            };
+            println!("created {}, {place}:", created.dir.display());
+            for file in &created.files {
+                println!("  {file}");
+            }
+            println!("next, from {}:", created.from);
+            for command in &created.commands {
+                println!("  {command}");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Plugin(PluginCommand::Test {

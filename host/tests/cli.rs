@@ -2,18 +2,7 @@
 
 mod common;
 
-use common::{built, repo_root};
-use std::process::Command;
-
-fn orderflow(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_orderflow"))
-        .args(args)
-        .output()
-        .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.code().unwrap_or(-1), text)
-}
+use common::{built, orderflow, repo_root};
 
 #[test]
 fn plugin_test_passes_the_shipped_fixtures() {

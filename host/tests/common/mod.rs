@@ -18,6 +18,17 @@ pub fn built(name: &str) -> PathBuf {
     Path::new(dir).join(format!("{name}.wasm"))
 }
 
+/// Runs the `orderflow` binary: its exit code, and what it printed (stdout, then stderr).
+pub fn orderflow(args: &[&str]) -> (i32, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_orderflow"))
+        .args(args)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code().unwrap_or(-1), text)
+}
+
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
