@@ -82,6 +82,7 @@ fn standard(prepared: usize) -> (Arc<Registry>, Arc<Workflow>) {
         runtime,
         built("standard-pricing").parent().unwrap().to_path_buf(),
         repo_root().join("workflows"),
+        None,
     );
     let workflow = registry
         .workflow("standard")
@@ -225,7 +226,7 @@ fn swap_latency() {
         ..RuntimeConfig::default()
     })
     .unwrap();
-    let registry = Registry::open(runtime, sandbox.plugins(), sandbox.workflows());
+    let registry = Registry::open(runtime, sandbox.plugins(), sandbox.workflows(), None);
     let _watching = watch(registry.clone()).unwrap();
     let versions = [
         std::fs::read(built("hostile-pricing")).unwrap(),

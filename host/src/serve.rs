@@ -9,7 +9,7 @@ use crate::products::{CatalogFile, ProductService, Products};
 use crate::relay::{Relay, RelayConfig};
 use crate::store::{EmbeddedStore, MongoStore, OrderStore};
 use crate::users::UserService;
-use crate::workflows::{Registry, watch};
+use crate::workflows::{Registry, Versions, watch};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -143,10 +143,13 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         cache_dir: Some(data.join("plugin-cache")),
         ..RuntimeConfig::default()
     })?;
+    let versions = Versions::open(&data.join("plugin-versions"))
+        .with_context(|| format!("opening the plugin versions in {}", data.display()))?;
     let registry = Registry::open(
         runtime,
         config.plugin_dir.clone(),
         config.workflow_dir.clone(),
+        Some(versions),
     );
     let _hot_reload =
         watch(registry.clone()).context("watching the plugin and workflow directories")?;

@@ -12,7 +12,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 fn open(sandbox: &Sandbox) -> Arc<Registry> {
-    Registry::open(common::runtime(), sandbox.plugins(), sandbox.workflows())
+    Registry::open(
+        common::runtime(),
+        sandbox.plugins(),
+        sandbox.workflows(),
+        None,
+    )
 }
 
 #[test]

@@ -4,10 +4,9 @@
 mod common;
 
 use common::{Sandbox, built, repo_root};
-use orderflow::domain::{PaymentChange, StatusChange};
+use orderflow::domain::{Address, PaymentChange, StatusChange};
 use orderflow::orders::{Caller, NewItem, NewOrder, OrderError, OrderService};
 use orderflow::products::CatalogFile;
-use orderflow::store::conformance::sample_address;
 use orderflow::store::{EmbeddedStore, OrderQuery};
 use orderflow::workflows::Registry;
 use std::sync::Arc;
@@ -37,7 +36,12 @@ fn world(workflow: &str) -> World {
         standard.replace("standard = 599", "standard = 0")
     );
     sandbox.put_workflow("wholesale", &wholesale);
-    let registry = Registry::open(common::runtime(), sandbox.plugins(), sandbox.workflows());
+    let registry = Registry::open(
+        common::runtime(),
+        sandbox.plugins(),
+        sandbox.workflows(),
+        None,
+    );
     assert!(
         registry.current().errors.is_empty(),
         "{:?}",
@@ -81,7 +85,7 @@ fn new_order(items: &[(&str, u32)]) -> NewOrder {
                 quantity: *q,
             })
             .collect(),
-        shipping_address: sample_address(),
+        shipping_address: Address::example(),
         shipping_method: "standard".into(),
         payment_method: "card".into(),
         discount_code: None,

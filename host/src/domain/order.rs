@@ -30,6 +30,22 @@ pub struct Address {
     pub phone: Option<String>,
 }
 
+impl Address {
+    /// A complete address in San Francisco: what trial decisions and tests ship to.
+    pub fn example() -> Self {
+        Address {
+            full_name: "Ada Lovelace".into(),
+            address_line_1: "1 Market St".into(),
+            address_line_2: None,
+            city: "San Francisco".into(),
+            state: "CA".into(),
+            postal_code: "94105".into(),
+            country: "US".into(),
+            phone: None,
+        }
+    }
+}
+
 /// An order as the customer asked for it, with product snapshots, before any decision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderDraft {

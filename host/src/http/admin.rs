@@ -4,6 +4,7 @@ use super::auth::AdminUser;
 use super::error::ErrorBody;
 use super::extract::{Json, OptionalJson, Query};
 use super::orders::{order_id, paging};
+use super::plugins::digest;
 use super::{ApiError, AppState};
 use crate::domain::{PaymentChange, StatusChange};
 use crate::orders::{Order, Repricing};
@@ -70,6 +71,9 @@ struct PaymentBody {
 struct RepriceBody {
     /// Whose pricing plugin to ask; absent, the order's own workflow's (as it is now).
     workflow: Option<String>,
+    /// A stored version of that pricing plugin (`sha256:…`, e.g. one just uploaded and not
+    /// active yet); absent, the active one.
+    version: Option<String>,
 }
 
 /// Dry run: the order priced again by a workflow's current pricing plugin, beside its own
@@ -84,10 +88,20 @@ async fn reprice(
     Path(id): Path<String>,
     OptionalJson(body): OptionalJson<RepriceBody>,
 ) -> Result<axum::Json<Repricing>, ApiError> {
+    let version = body
+        .version
+        .as_deref()
+        .map(|raw| digest(raw, "version"))
+        .transpose()?;
     Ok(axum::Json(
         state
             .orders
-            .reprice(&caller, order_id(&id)?, body.workflow.as_deref())
+            .reprice(
+                &caller,
+                order_id(&id)?,
+                body.workflow.as_deref(),
+                version.as_ref(),
+            )
             .await?,
     ))
 }

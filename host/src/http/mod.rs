@@ -8,6 +8,7 @@ mod health;
 pub mod jwks;
 mod openapi;
 mod orders;
+mod plugins;
 
 pub use auth::Auth;
 pub use error::ApiError;
@@ -77,15 +78,18 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
             .allow_headers(tower_http::cors::Any)
     };
     Router::new()
-        .merge(orders::router())
-        .merge(admin::router())
+        .merge(
+            orders::router()
+                .merge(admin::router())
+                .layer(RequestBodyLimitLayer::new(BODY_LIMIT)),
+        )
+        .merge(plugins::router())
         .merge(health::router())
         .route_layer(axum::middleware::from_fn(track))
         .with_state(state)
         .route("/openapi.json", axum::routing::get(|| async { axum::Json(ApiDoc::openapi()) }))
         .merge(Scalar::with_url("/docs", ApiDoc::openapi()))
         .fallback(|| async { ApiError::NotFound })
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(cors)
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {

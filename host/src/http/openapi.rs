@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 description, generated from the handlers and types themselves, served at
 //! `/openapi.json` with interactive docs at `/docs`.
 
-use super::{admin, error, health, orders};
+use super::{admin, error, health, orders, plugins};
 use utoipa::Modify;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
@@ -15,6 +15,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
     paths(
         orders::create, orders::list, orders::one, orders::cancel, orders::events, orders::status_options,
         admin::set_status, admin::set_payment, admin::reprice, admin::stats, admin::all,
+        plugins::list, plugins::one, plugins::upload, plugins::activate, plugins::rollback,
+        plugins::history, plugins::workflows,
         health::health, health::metrics,
     ),
     components(schemas(error::ErrorBody)),
@@ -22,6 +24,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
     tags(
         (name = "orders", description = "A customer's orders"),
         (name = "admin", description = "Needs a token with the admin role"),
+        (name = "plugins", description = "Plugin operations: what serves, uploads, activation, rollback, history (admin role)"),
         (name = "operations", description = "Health and metrics"),
     ),
 )]

@@ -1,10 +1,13 @@
-//! Replay: an order priced again by the pricing plugin a workflow runs now, as a dry run.
-//! This is how ops check a new rule set against real orders before it serves them: the
-//! order is not changed, and the answer says which plugin version priced each side.
+//! Replay: an order priced again, as a dry run, by the pricing plugin a workflow runs now
+//! or by a stored version of it that does not serve yet. This is how ops check a new rule
+//! set against real orders before it serves them: the order is not changed, and the answer
+//! says which plugin version priced each side.
 
 use super::service::{OrderService, clock, decided, refused};
 use super::{Caller, Order, OrderError, OrderId};
 use crate::domain::{LineItem, Money, OrderDraft, ProductSnapshot, Quote};
+use crate::plugins::{Digest, PluginKind};
+use crate::workflows::DeployError;
 use serde::Serialize;
 
 /// A price breakdown and the plugin version that decided it.
@@ -84,12 +87,13 @@ fn difference(now: &Quote, then: &Quote) -> Result<QuoteDifference, OrderError> 
 
 impl OrderService {
     /// Prices order `id` again with the pricing plugin of `workflow` (default: the order's
-    /// own workflow) as it is now. Writes nothing.
+    /// own workflow) as it is now, or with its stored `version`. Writes nothing.
     pub async fn reprice(
         &self,
         caller: &Caller,
         id: OrderId,
         workflow: Option<&str>,
+        version: Option<&Digest>,
     ) -> Result<Repricing, OrderError> {
         let order = self.get(caller, id).await?;
         let workflow = match workflow {
@@ -102,10 +106,25 @@ impl OrderService {
                 )
             })?,
         };
+        let pricing = match version {
+            None => workflow.pricing.clone(),
+            Some(digest) => self
+                .registry
+                .bind_version(&workflow, PluginKind::Pricing, digest)
+                .map_err(|e| match e {
+                    DeployError::UnknownVersion { .. } => {
+                        refused("unknown_version", e.to_string(), "version".into())
+                    }
+                    DeployError::Rejected(_) => {
+                        refused("plugin_rejected", e.to_string(), "version".into())
+                    }
+                    other => OrderError::StoreUnavailable(other.to_string()),
+                })?,
+        };
         let at = order.created_at.timestamp_millis();
         let mut decisions = Vec::with_capacity(1);
         let quote = decided(
-            workflow.pricing.price(&draft_of(&order), at),
+            pricing.price(&draft_of(&order), at),
             "price",
             clock(),
             &mut decisions,

@@ -101,7 +101,7 @@ impl From<StoreError> for OrderError {
 const NUMBER_ATTEMPTS: usize = 5;
 
 pub struct OrderService {
-    registry: Arc<Registry>,
+    pub(super) registry: Arc<Registry>,
     store: Arc<dyn OrderStore>,
     products: Arc<dyn Products>,
     /// The workflow new orders follow.

@@ -33,6 +33,20 @@ impl Digest {
         format!("sha256:{}", self.hex())
     }
 
+    /// Reads `sha256:<64 hex digits>` (or the 64 digits alone), as [`Digest::full`] prints it.
+    pub fn parse(text: &str) -> Option<Self> {
+        let hex = text.strip_prefix("sha256:").unwrap_or(text).as_bytes();
+        if hex.len() != 64 {
+            return None;
+        }
+        let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+        let mut bytes = [0u8; 32];
+        for (byte, pair) in bytes.iter_mut().zip(hex.chunks_exact(2)) {
+            *byte = digit(pair[0])? << 4 | digit(pair[1])?;
+        }
+        Some(Digest(bytes))
+    }
+
     /// The first 12 hex digits, as shown in logs.
     pub fn short(&self) -> String {
         self.hex()[..12].to_owned()
@@ -140,5 +154,9 @@ mod tests {
         );
         assert_eq!(abc.full(), format!("sha256:{}", abc.hex()));
         assert_eq!(abc.to_string(), "sha256:ba7816bf8f01");
+        assert_eq!(Digest::parse(&abc.full()), Some(abc.clone()));
+        assert_eq!(Digest::parse(&abc.hex()), Some(abc.clone()));
+        assert_eq!(Digest::parse("sha256:ba7816bf"), None);
+        assert_eq!(Digest::parse(&abc.full().replace('b', "g")), None);
     }
 }

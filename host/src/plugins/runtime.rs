@@ -111,6 +111,39 @@ impl Runtime {
         params: &Value,
         limits: Limits,
     ) -> Result<Arc<BoundPlugin>, LoadError> {
+        let warm = self.config.prepared_instances;
+        self.bind_step(
+            workflow,
+            component,
+            expected,
+            params.to_string(),
+            limits,
+            warm,
+        )
+    }
+
+    /// The same workflow step as `step` (its parameters and limits) with another version
+    /// of its component, for a trial or a dry run: nothing is prepared ahead, each call
+    /// instantiates.
+    pub fn rebind(
+        &self,
+        step: &BoundPlugin,
+        component: Arc<LoadedComponent>,
+    ) -> Result<Arc<BoundPlugin>, LoadError> {
+        let workflow = step.provenance().workflow.clone();
+        let params = step.params.clone();
+        self.bind_step(&workflow, component, step.kind(), params, step.limits, 0)
+    }
+
+    fn bind_step(
+        &self,
+        workflow: &str,
+        component: Arc<LoadedComponent>,
+        expected: PluginKind,
+        params: String,
+        limits: Limits,
+        warm: usize,
+    ) -> Result<Arc<BoundPlugin>, LoadError> {
         if component.kind != expected {
             return Err(LoadError::WrongKind {
                 expected,
@@ -127,9 +160,9 @@ impl Runtime {
             &self.engine,
             workflow,
             component,
-            params.to_string(),
+            params,
             limits,
-            self.config.prepared_instances,
+            warm,
             self.preparer.clone(),
         )
     }

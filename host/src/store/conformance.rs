@@ -16,20 +16,6 @@ pub fn base_time() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
 }
 
-/// A complete address in San Francisco.
-pub fn sample_address() -> Address {
-    Address {
-        full_name: "Ada Lovelace".into(),
-        address_line_1: "1 Market St".into(),
-        address_line_2: None,
-        city: "San Francisco".into(),
-        state: "CA".into(),
-        postal_code: "94105".into(),
-        country: "US".into(),
-        phone: None,
-    }
-}
-
 /// A pending order of `user` worth `total` minor units of USD.
 pub fn sample_order(user: &str, total: i64) -> Order {
     let usd = Money::new(total, "USD".parse().unwrap());
@@ -67,7 +53,7 @@ pub fn sample_order(user: &str, total: i64) -> Order {
         },
         shipping: Shipping {
             method: "standard".into(),
-            address: sample_address(),
+            address: Address::example(),
             carrier: None,
             tracking_number: None,
         },

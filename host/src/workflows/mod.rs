@@ -1,9 +1,13 @@
 //! Workflows: which plugins, parameters and limits decide an order, hot-reloaded.
 
 pub mod definition;
+pub mod deploy;
 pub mod registry;
+pub mod versions;
 pub mod watcher;
 
 pub use definition::Definition;
+pub use deploy::{Activation, Candidate, DeployError};
 pub use registry::{Catalog, LoadFailure, Registry, Workflow};
+pub use versions::{Action, Change, StoredVersion, Versions};
 pub use watcher::{HotReload, watch};

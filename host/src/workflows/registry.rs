@@ -7,9 +7,10 @@
 //! leaves its previous version serving and is reported in [`Catalog::errors`].
 
 use super::definition::Definition;
+use super::versions::Versions;
 use crate::domain::Machine;
 use crate::plugins::component::LoadError;
-use crate::plugins::{BoundPlugin, Digest, LoadedComponent, Runtime};
+use crate::plugins::{BoundPlugin, Digest, LoadedComponent, PluginKind, Runtime};
 use arc_swap::ArcSwap;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -39,13 +40,29 @@ impl Workflow {
             .expect("a bound lifecycle plugin has described its machine")
     }
 
-    fn plugins(&self) -> [&Arc<BoundPlugin>; 3] {
+    pub fn plugins(&self) -> [&Arc<BoundPlugin>; 3] {
         [&self.validation, &self.pricing, &self.lifecycle]
+    }
+
+    /// The step that makes decisions of `kind`.
+    pub fn plugin(&self, kind: PluginKind) -> &Arc<BoundPlugin> {
+        match kind {
+            PluginKind::Validation => &self.validation,
+            PluginKind::Pricing => &self.pricing,
+            PluginKind::Lifecycle => &self.lifecycle,
+        }
+    }
+
+    /// The step run by the plugin named `plugin`, if this workflow uses it.
+    pub fn step(&self, plugin: &str) -> Option<&Arc<BoundPlugin>> {
+        self.plugins()
+            .into_iter()
+            .find(|p| p.component.name == plugin)
     }
 }
 
 /// Why a file is not serving in its current version.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct LoadFailure {
     pub file: String,
     pub error: String,
@@ -70,17 +87,29 @@ pub struct Registry {
     catalog: ArcSwap<Catalog>,
     /// Reloads run one at a time; readers never take it.
     reloading: Mutex<()>,
+    /// Activations and rollbacks run one at a time (each includes a reload).
+    deploying: Mutex<()>,
+    /// Where every version that served is kept and every change recorded; None: nowhere
+    /// (tools and tests that only need the plugins).
+    versions: Option<Versions>,
 }
 
 impl Registry {
     /// A registry with everything the directories hold loaded (failures reported, not fatal).
-    pub fn open(runtime: Arc<Runtime>, plugin_dir: PathBuf, workflow_dir: PathBuf) -> Arc<Self> {
+    pub fn open(
+        runtime: Arc<Runtime>,
+        plugin_dir: PathBuf,
+        workflow_dir: PathBuf,
+        versions: Option<Versions>,
+    ) -> Arc<Self> {
         let registry = Arc::new(Registry {
             runtime,
             plugin_dir,
             workflow_dir,
             catalog: ArcSwap::from_pointee(Catalog::default()),
             reloading: Mutex::new(()),
+            deploying: Mutex::new(()),
+            versions,
         });
         registry.reload();
         registry
@@ -92,6 +121,19 @@ impl Registry {
 
     pub fn workflow_dir(&self) -> &Path {
         &self.workflow_dir
+    }
+
+    pub(super) fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    pub(super) fn deploying(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.deploying.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The version archive and change log, if this registry keeps one.
+    pub fn versions(&self) -> Option<&Versions> {
+        self.versions.as_ref()
     }
 
     /// The current snapshot: hold it for the duration of one decision or one order.
@@ -154,7 +196,14 @@ impl Registry {
                 .map_err(|e| e.to_string())
                 .and_then(|bytes| match previous {
                     Some(p) if p.digest == Digest::of(&bytes) => Ok(p.clone()),
-                    _ => self.runtime.load(&name, &bytes).map_err(|e| e.to_string()),
+                    _ => {
+                        let component = self
+                            .runtime
+                            .load(&name, &bytes)
+                            .map_err(|e| e.to_string())?;
+                        self.record_serving(&component, &bytes);
+                        Ok(component)
+                    }
                 });
             match loaded {
                 Ok(component) => {
@@ -172,6 +221,16 @@ impl Registry {
             }
         }
         components
+    }
+
+    /// Keeps a newly loaded version in the archive and records the change. Failing to
+    /// record does not stop a version that loaded from serving: it is logged.
+    fn record_serving(&self, component: &LoadedComponent, bytes: &[u8]) {
+        if let Some(versions) = &self.versions
+            && let Err(e) = versions.serving(&component.name, &component.digest, bytes)
+        {
+            tracing::error!(plugin = %component.name, error = %e, "the plugin version archive could not record a change");
+        }
     }
 
     fn reload_workflows(

@@ -57,7 +57,21 @@ impl Client {
         token: Option<&str>,
         body: Option<(&str, &str)>,
     ) -> (u16, Value) {
+        let body = body.map(|(content_type, text)| (content_type, text.as_bytes()));
         self.send(method, path, token, body, None).await
+    }
+
+    /// Sends `bytes` as the body (e.g. a component to upload).
+    pub async fn bytes(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> (u16, Value) {
+        self.send(method, path, token, Some((content_type, bytes)), None)
+            .await
     }
 
     async fn send(
@@ -65,7 +79,7 @@ impl Client {
         method: &str,
         path: &str,
         token: Option<&str>,
-        body: Option<(&str, &str)>,
+        body: Option<(&str, &[u8])>,
         key: Option<&str>,
     ) -> (u16, Value) {
         let mut request = self
@@ -77,7 +91,7 @@ impl Client {
         if let Some((content_type, body)) = body {
             request = request
                 .header("content-type", content_type)
-                .body(body.to_owned());
+                .body(body.to_vec());
         }
         if let Some(key) = key {
             request = request.header("idempotency-key", key);
@@ -126,7 +140,7 @@ impl Client {
             "POST",
             path,
             token,
-            Some(("application/json", &body.to_string())),
+            Some(("application/json", body.to_string().as_bytes())),
             key,
         )
         .await
@@ -149,7 +163,7 @@ impl Client {
             "PATCH",
             path,
             token,
-            body.as_deref().map(|b| ("application/json", b)),
+            body.as_deref().map(|b| ("application/json", b.as_bytes())),
             None,
         )
         .await
@@ -185,6 +199,7 @@ fn spawn(data: &Path, urls: &[(&'static str, String)]) -> (Child, String) {
         .env("HOST", "127.0.0.1")
         .env("PORT", "0")
         .env("DATA_DIR", data)
+        .env("PLUGIN_DIR", data.join("plugins"))
         .env("JWT_SECRET", std::str::from_utf8(SECRET).unwrap())
         .env("WORKFLOW_DIR", repo().join("workflows"))
         .env("CATALOG_FILE", repo().join("catalog/products.json"))
@@ -233,6 +248,15 @@ impl App {
     pub fn start_on(backend: Backend, mut urls: Vec<(&'static str, String)>) -> App {
         urls.extend(store_env(backend));
         let data = tempfile::tempdir().unwrap();
+        // A plugin directory of its own: operations tests activate versions in it.
+        let plugins = data.path().join("plugins");
+        std::fs::create_dir(&plugins).unwrap();
+        for entry in std::fs::read_dir(env!("ORDERFLOW_BUILT_PLUGINS")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|x| x == "wasm") {
+                std::fs::copy(&path, plugins.join(path.file_name().unwrap())).unwrap();
+            }
+        }
         let (child, base) = spawn(data.path(), &urls);
         App {
             client: Client {
@@ -247,6 +271,11 @@ impl App {
 
     pub fn client(&self) -> Client {
         self.client.clone()
+    }
+
+    /// The service's own plugin directory (a copy of the built plugins).
+    pub fn plugin_dir(&self) -> std::path::PathBuf {
+        self.data.path().join("plugins")
     }
 
     /// Stops the process as an orchestrator would (SIGTERM) and starts it on the same data.

@@ -1,6 +1,7 @@
 //! The end-to-end scenarios with the service on the embedded store.
 
 mod harness;
+mod operations;
 mod scenarios;
 
 const BACKEND: harness::Backend = harness::Backend::Embedded;

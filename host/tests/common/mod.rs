@@ -2,9 +2,8 @@
 //! order, and a workflow directory set up in a temporary folder.
 #![allow(dead_code)] // each test binary uses a different part
 
-use orderflow::domain::{LineItem, Money, OrderDraft, ProductSnapshot};
+use orderflow::domain::{Address, LineItem, Money, OrderDraft, ProductSnapshot};
 use orderflow::plugins::{LoadedComponent, Runtime, RuntimeConfig};
-use orderflow::store::conformance::sample_address;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -71,7 +70,7 @@ pub fn draft(items: usize) -> OrderDraft {
                 quantity: 2,
             })
             .collect(),
-        shipping_address: sample_address(),
+        shipping_address: Address::example(),
         shipping_method: "standard".into(),
         payment_method: "card".into(),
         discount_code: None,

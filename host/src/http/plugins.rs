@@ -1,0 +1,396 @@
+//! `/api/v1/plugins` and `/api/v1/workflows` (admin): what serves, and changing it while
+//! the service runs: upload a version (checked before it is kept), activate one, roll
+//! back, read who changed what. These lead to the same registry as a file dropped into the
+//! plugin directory.
+
+use super::auth::AdminUser;
+use super::error::ErrorBody;
+use super::extract::{Json, Query};
+use super::{ApiError, AppState};
+use crate::domain::Problem;
+use crate::plugins::Digest;
+use crate::workflows::{
+    Action, Activation, Candidate, Catalog, Change, DeployError, LoadFailure, Registry,
+    StoredVersion,
+};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Components are bigger than orders; this is what one plugin upload may weigh.
+const COMPONENT_LIMIT: usize = 16 * 1024 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/plugins", get(list))
+        .route("/api/v1/plugins/{name}", get(one))
+        .route("/api/v1/plugins/{name}/versions", post(upload))
+        .route("/api/v1/plugins/{name}/activate", post(activate))
+        .route("/api/v1/plugins/{name}/rollback", post(rollback))
+        .route("/api/v1/plugins/{name}/history", get(history))
+        .route("/api/v1/workflows", get(workflows))
+        .layer(DefaultBodyLimit::max(COMPONENT_LIMIT))
+}
+
+/// A plugin as it serves now.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PluginView {
+    name: String,
+    /// `validation`, `pricing` or `lifecycle`; absent when no version ever loaded.
+    kind: Option<String>,
+    wit_version: Option<String>,
+    /// The active version.
+    digest: Option<String>,
+    size: Option<u64>,
+    /// The file it serves from.
+    source: String,
+    loaded_at: Option<DateTime<Utc>>,
+    /// How the active version came to serve (an activation through the API, a rollback,
+    /// or a file dropped into the plugin directory), when recorded.
+    last_change: Option<Change>,
+    /// Why the file in the plugin directory does not serve, if it does not.
+    last_error: Option<LoadFailure>,
+    /// The workflows whose decisions it makes.
+    used_by: Vec<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PluginDetail {
+    #[serde(flatten)]
+    plugin: PluginView,
+    /// Every stored version, oldest first: any of them can be activated.
+    versions: Vec<VersionView>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct VersionView {
+    #[serde(flatten)]
+    version: StoredVersion,
+    active: bool,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Uploaded {
+    #[serde(flatten)]
+    candidate: Candidate,
+    /// Whether it serves now (`?activate=true`).
+    active: bool,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct WorkflowView {
+    name: String,
+    description: String,
+    channels: Vec<String>,
+    /// Of the workflow file.
+    digest: String,
+    source: String,
+    loaded_at: DateTime<Utc>,
+    /// The plugin of each decision and the version it serves with.
+    plugins: Vec<StepView>,
+    last_error: Option<LoadFailure>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct StepView {
+    kind: String,
+    plugin: String,
+    digest: String,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActivateBody {
+    /// A stored version, `sha256:…` as listed.
+    digest: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct UploadQuery {
+    #[serde(default)]
+    activate: bool,
+}
+
+/// The API's answer to a failed operation; `field` names what was at fault.
+fn deploy_error(e: DeployError, field: Option<&str>) -> ApiError {
+    let refused = |code: &str, message: String, field: Option<&str>| {
+        ApiError::Refused(vec![Problem {
+            code: code.into(),
+            message,
+            field: field.map(Into::into),
+        }])
+    };
+    match e {
+        DeployError::BadName(_) => ApiError::bad_request(e.to_string(), Some("name".into())),
+        DeployError::Rejected(_) => refused("plugin_rejected", e.to_string(), field),
+        DeployError::UnknownVersion { .. } => refused("unknown_version", e.to_string(), field),
+        DeployError::NothingToRollBack(_) => {
+            ApiError::Conflict("there is no earlier version to roll back to")
+        }
+        DeployError::NoArchive | DeployError::Archive(_) => ApiError::Unavailable {
+            code: "plugin_archive_unavailable",
+            public: "the plugin version archive is unavailable; nothing was changed".into(),
+            detail: e.to_string(),
+        },
+    }
+}
+
+/// A version as the API names it; a malformed one is a 400 naming `field`.
+pub(super) fn digest(raw: &str, field: &str) -> Result<Digest, ApiError> {
+    Digest::parse(raw)
+        .ok_or_else(|| ApiError::bad_request("expected sha256:<64 hex digits>", Some(field.into())))
+}
+
+/// Compiling and reloading take milliseconds of CPU: off the async workers.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::Unavailable {
+            code: "internal",
+            public: "the operation failed; nothing was changed".into(),
+            detail: e.to_string(),
+        })?
+}
+
+fn plugin_view(registry: &Registry, catalog: &Catalog, name: &str) -> PluginView {
+    let component = catalog.components.get(name);
+    let active = component.map(|c| c.digest.full());
+    let last_change = registry.versions().and_then(|versions| {
+        let history = versions.history(Some(name)).ok()?;
+        history
+            .into_iter()
+            .rev()
+            .find(|c| c.action != Action::Uploaded && Some(&c.to) == active.as_ref())
+    });
+    PluginView {
+        name: name.to_owned(),
+        kind: component.map(|c| c.kind.to_string()),
+        wit_version: component.map(|c| c.wit_version.to_owned()),
+        digest: active,
+        size: component.map(|c| c.size as u64),
+        source: registry
+            .plugin_dir()
+            .join(format!("{name}.wasm"))
+            .display()
+            .to_string(),
+        loaded_at: component.map(|c| c.loaded_at.into()),
+        last_change,
+        last_error: catalog.errors.get(&format!("{name}.wasm")).cloned(),
+        used_by: catalog
+            .workflows
+            .values()
+            .filter(|w| w.step(name).is_some())
+            .map(|w| w.name.clone())
+            .collect(),
+    }
+}
+
+/// Every plugin: the active version of each, where it serves from, how it got there.
+#[utoipa::path(get, path = "/api/v1/plugins", tag = "plugins",
+    responses((status = 200, body = Vec<PluginView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn list(State(state): State<AppState>, _: AdminUser) -> axum::Json<Vec<PluginView>> {
+    let catalog = state.registry.current();
+    let failed = catalog
+        .errors
+        .keys()
+        .filter_map(|file| file.strip_suffix(".wasm"));
+    let mut names: Vec<&str> = catalog
+        .components
+        .keys()
+        .map(String::as_str)
+        .chain(failed)
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    axum::Json(
+        names
+            .into_iter()
+            .map(|name| plugin_view(&state.registry, &catalog, name))
+            .collect(),
+    )
+}
+
+/// One plugin, with every stored version.
+#[utoipa::path(get, path = "/api/v1/plugins/{name}", tag = "plugins", params(("name" = String, Path)),
+    responses((status = 200, body = PluginDetail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn one(
+    State(state): State<AppState>,
+    _: AdminUser,
+    Path(name): Path<String>,
+) -> Result<axum::Json<PluginDetail>, ApiError> {
+    let catalog = state.registry.current();
+    let stored = match state.registry.versions() {
+        Some(versions) => versions
+            .stored(&name)
+            .map_err(|e| deploy_error(e.into(), None))?,
+        None => Vec::new(),
+    };
+    let plugin = plugin_view(&state.registry, &catalog, &name);
+    if plugin.kind.is_none() && plugin.last_error.is_none() && stored.is_empty() {
+        return Err(ApiError::NotFound);
+    }
+    let versions = stored
+        .into_iter()
+        .map(|version| VersionView {
+            active: plugin.digest.as_ref() == Some(&version.digest),
+            version,
+        })
+        .collect();
+    Ok(axum::Json(PluginDetail { plugin, versions }))
+}
+
+/// Upload a version of plugin `name` (the component's bytes as the body). It is compiled,
+/// checked against every workflow that uses the plugin and tried on a trial order before
+/// it is kept; `?activate=true` also makes it serve.
+#[utoipa::path(post, path = "/api/v1/plugins/{name}/versions", tag = "plugins",
+    params(("name" = String, Path), ("activate" = Option<bool>, Query, description = "Make it the active version too")),
+    request_body(content = Vec<u8>, content_type = "application/wasm", description = "The component (.wasm)"),
+    responses((status = 201, body = Uploaded), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, description = "It cannot serve: the reason says why", body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn upload(
+    State(state): State<AppState>,
+    AdminUser(caller): AdminUser,
+    Path(name): Path<String>,
+    Query(query): Query<UploadQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, axum::Json<Uploaded>), ApiError> {
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !matches!(
+        content_type,
+        "application/wasm" | "application/octet-stream"
+    ) {
+        return Err(ApiError::bad_request(
+            "the body must be the component's bytes (Content-Type: application/wasm)",
+            Some("body".into()),
+        ));
+    }
+    let registry = state.registry.clone();
+    let uploaded = blocking(move || {
+        let candidate = registry
+            .upload(&name, &body, &caller.user_id)
+            .map_err(|e| deploy_error(e, Some("body")))?;
+        if query.activate {
+            let digest = Digest::parse(&candidate.digest).expect("a digest we printed");
+            registry
+                .activate(&name, &digest, &caller.user_id)
+                .map_err(|e| deploy_error(e, Some("body")))?;
+        }
+        Ok(Uploaded {
+            candidate,
+            active: query.activate,
+        })
+    })
+    .await?;
+    Ok((StatusCode::CREATED, axum::Json(uploaded)))
+}
+
+/// Make a stored version the active one; the next decision uses it.
+#[utoipa::path(post, path = "/api/v1/plugins/{name}/activate", tag = "plugins", params(("name" = String, Path)), request_body = ActivateBody,
+    responses((status = 200, body = Activation), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, description = "No such stored version, or it cannot serve with the workflows as they are now", body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn activate(
+    State(state): State<AppState>,
+    AdminUser(caller): AdminUser,
+    Path(name): Path<String>,
+    Json(body): Json<ActivateBody>,
+) -> Result<axum::Json<Activation>, ApiError> {
+    let digest = digest(&body.digest, "digest")?;
+    let registry = state.registry.clone();
+    blocking(move || {
+        registry
+            .activate(&name, &digest, &caller.user_id)
+            .map_err(|e| deploy_error(e, Some("digest")))
+    })
+    .await
+    .map(axum::Json)
+}
+
+/// Make the version active before the current one active again. Rollbacks undo in turn.
+#[utoipa::path(post, path = "/api/v1/plugins/{name}/rollback", tag = "plugins", params(("name" = String, Path)),
+    responses((status = 200, body = Activation), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, description = "No earlier version", body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn rollback(
+    State(state): State<AppState>,
+    AdminUser(caller): AdminUser,
+    Path(name): Path<String>,
+) -> Result<axum::Json<Activation>, ApiError> {
+    let registry = state.registry.clone();
+    blocking(move || {
+        registry
+            .rollback(&name, &caller.user_id)
+            .map_err(|e| deploy_error(e, None))
+    })
+    .await
+    .map(axum::Json)
+}
+
+/// Every recorded change of a plugin, oldest first: uploads, activations, rollbacks and
+/// files dropped into the plugin directory, with who and when.
+#[utoipa::path(get, path = "/api/v1/plugins/{name}/history", tag = "plugins", params(("name" = String, Path)),
+    responses((status = 200, body = Vec<Change>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn history(
+    State(state): State<AppState>,
+    _: AdminUser,
+    Path(name): Path<String>,
+) -> Result<axum::Json<Vec<Change>>, ApiError> {
+    let versions = state
+        .registry
+        .versions()
+        .ok_or_else(|| deploy_error(DeployError::NoArchive, None))?;
+    let changes = versions
+        .history(Some(&name))
+        .map_err(|e| deploy_error(e.into(), None))?;
+    Ok(axum::Json(changes))
+}
+
+/// Every workflow: its file, its channels and the plugin version of each decision.
+#[utoipa::path(get, path = "/api/v1/workflows", tag = "plugins",
+    responses((status = 200, body = Vec<WorkflowView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn workflows(State(state): State<AppState>, _: AdminUser) -> axum::Json<Vec<WorkflowView>> {
+    let catalog: Arc<Catalog> = state.registry.current();
+    let dir = state.registry.workflow_dir();
+    axum::Json(
+        catalog
+            .workflows
+            .values()
+            .map(|w| WorkflowView {
+                name: w.name.clone(),
+                description: w.description.clone(),
+                channels: w.channels.clone(),
+                digest: w.digest.full(),
+                source: dir.join(format!("{}.toml", w.name)).display().to_string(),
+                loaded_at: w.loaded_at.into(),
+                plugins: w
+                    .plugins()
+                    .iter()
+                    .map(|p| StepView {
+                        kind: p.kind().to_string(),
+                        plugin: p.component.name.clone(),
+                        digest: p.component.digest.full(),
+                    })
+                    .collect(),
+                last_error: catalog.errors.get(&format!("{}.toml", w.name)).cloned(),
+            })
+            .collect(),
+    )
+}
