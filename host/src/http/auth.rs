@@ -41,6 +41,48 @@ impl Claims {
 /// or the keys the issuer publishes (JWKS).
 pub struct Auth {
     keys: Keys,
+    verified: VerifiedTokens,
+}
+
+/// Tokens already verified, with the caller each speaks for. Clients send the same token
+/// with every request until it expires; checking its signature and parsing its claims
+/// again each time was a tenth of a GET's cost. An entry is used only while its token is
+/// valid, and for a minute at most, so a key withdrawn from a JWKS stops counting soon.
+#[derive(Default)]
+struct VerifiedTokens {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (Caller, u64)>>,
+}
+
+/// Tokens kept at most; when full, expired ones go, and if none has, all of them.
+const VERIFIED_TOKENS: usize = 10_000;
+/// How long a verification is trusted, at most.
+const REVERIFY_AFTER_SECS: u64 = 60;
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl VerifiedTokens {
+    fn get(&self, token: &str) -> Option<Caller> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let (caller, until) = entries.get(token)?;
+        (unix_now() < *until).then(|| caller.clone())
+    }
+
+    fn keep(&self, token: &str, caller: &Caller, exp: u64) {
+        let now = unix_now();
+        let until = exp.min(now + REVERIFY_AFTER_SECS);
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= VERIFIED_TOKENS {
+            entries.retain(|_, (_, until)| now < *until);
+            if entries.len() >= VERIFIED_TOKENS {
+                entries.clear();
+            }
+        }
+        entries.insert(token.to_owned(), (caller.clone(), until));
+    }
 }
 
 enum Keys {
@@ -65,6 +107,7 @@ impl Auth {
     pub fn jwks(keys: Jwks) -> Self {
         Auth {
             keys: Keys::Published(keys),
+            verified: VerifiedTokens::default(),
         }
     }
 
@@ -74,6 +117,7 @@ impl Auth {
                 key,
                 validation: Validation::new(algorithm),
             })),
+            verified: VerifiedTokens::default(),
         }
     }
 
@@ -101,6 +145,9 @@ impl Auth {
     /// The caller a bearer token speaks for. Each key verifies exactly one algorithm, so
     /// `alg: none` and algorithm-confusion tokens are refused.
     pub async fn caller(&self, token: &str) -> Result<Caller, ApiError> {
+        if let Some(caller) = self.verified.get(token) {
+            return Ok(caller);
+        }
         let key = self.key_for(token).await?;
         let data = jsonwebtoken::decode::<Claims>(token, &key.key, &key.validation).map_err(
             |e| match e.kind() {
@@ -109,14 +156,16 @@ impl Auth {
             },
         )?;
         let claims = data.claims;
-        Ok(Caller {
+        let caller = Caller {
             admin: claims.admin(),
             customer: Customer {
                 email: claims.email.clone(),
                 full_name: claims.name.clone(),
             },
             user_id: claims.sub,
-        })
+        };
+        self.verified.keep(token, &caller, claims.exp);
+        Ok(caller)
     }
 }
 
@@ -201,6 +250,25 @@ mod tests {
             &EncodingKey::from_secret(secret),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn verified_tokens_count_only_while_valid_and_stay_bounded() {
+        let verified = VerifiedTokens::default();
+        let caller = Caller {
+            user_id: "u1".into(),
+            admin: false,
+            customer: Customer::default(),
+        };
+        verified.keep("expired", &caller, unix_now() - 1);
+        assert_eq!(verified.get("expired"), None);
+        verified.keep("valid", &caller, unix_now() + 3600);
+        assert_eq!(verified.get("valid"), Some(caller.clone()));
+        assert_eq!(verified.get("unknown"), None);
+        for i in 0..VERIFIED_TOKENS + 10 {
+            verified.keep(&format!("t{i}"), &caller, unix_now() + 3600);
+        }
+        assert!(verified.entries.lock().unwrap().len() <= VERIFIED_TOKENS);
     }
 
     #[tokio::test]

@@ -276,7 +276,7 @@ impl OrderService {
         }
         let mut order = Order {
             id: OrderId::new(),
-            order_number: OrderNumber::generate(now.date_naive()),
+            order_number: OrderNumber::generate(now),
             user_id: caller.user_id.clone(),
             customer: caller.customer.clone(),
             items: order_items,
@@ -322,9 +322,7 @@ impl OrderService {
                     return Ok((order, true));
                 }
                 Ok(Inserted::Replayed(first)) => return Ok((first, false)),
-                Err(StoreError::DuplicateNumber) => {
-                    order.order_number = OrderNumber::generate(now.date_naive())
-                }
+                Err(StoreError::DuplicateNumber) => order.order_number = OrderNumber::generate(now),
                 Err(e) => return Err(e.into()),
             }
         }

@@ -23,7 +23,7 @@ pub fn sample_order(user: &str, total: i64) -> Order {
     let at = base_time();
     Order {
         id: OrderId::new(),
-        order_number: OrderNumber::generate(at.date_naive()),
+        order_number: OrderNumber::generate(at),
         user_id: user.into(),
         customer: Customer::default(),
         items: vec![OrderItem {
