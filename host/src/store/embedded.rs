@@ -106,10 +106,6 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
-fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(unavailable)
-}
-
 fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
     serde_json::from_str(text)
         .map_err(|e| StoreError::Unavailable(format!("corrupt stored document: {e}")))
@@ -288,20 +284,29 @@ fn insert_events(tx: &Connection, events: &[EventRow]) -> Result<(), StoreError>
     Ok(())
 }
 
-/// Events serialised before taking the writer, so the lock is held only for SQL.
-fn event_rows(events: &[OrderEvent]) -> Result<Vec<EventRow>, StoreError> {
-    events
+/// The order's document and its events' rows, serialised before taking the writer (so it
+/// is busy only with SQL). An event that carries the order stored with it, as every event
+/// of an order change does, takes the order's JSON as written instead of writing it again.
+fn documents(order: &Order, events: &[OrderEvent]) -> Result<(String, Vec<EventRow>), StoreError> {
+    let doc = serde_json::value::to_raw_value(order).map_err(unavailable)?;
+    let rows = events
         .iter()
         .map(|e| {
+            let event_doc = if &e.order == order {
+                e.to_json_with(&doc)
+            } else {
+                serde_json::to_string(e)
+            };
             Ok(EventRow {
                 id: e.event_id,
                 order_id: e.order_id.to_string(),
                 event_type: e.event_type.clone(),
                 at: millis(e.occurred_at),
-                doc: json(e)?,
+                doc: event_doc.map_err(unavailable)?,
             })
         })
-        .collect()
+        .collect::<Result<_, StoreError>>()?;
+    Ok((Box::<str>::from(doc).into_string(), rows))
 }
 
 fn order_by_id(conn: &Connection, id: &str) -> Result<Option<Order>, StoreError> {
@@ -324,8 +329,7 @@ impl OrderStore for EmbeddedStore {
         events: &[OrderEvent],
         key: Option<&IdempotencyKey>,
     ) -> Result<Inserted, StoreError> {
-        let doc = json(order)?;
-        let rows = event_rows(events)?;
+        let (doc, rows) = documents(order, events)?;
         let (id, number, user) = (
             order.id.to_string(),
             order.order_number.to_string(),
@@ -404,8 +408,7 @@ impl OrderStore for EmbeddedStore {
         events: &[OrderEvent],
     ) -> Result<(), StoreError> {
         follows(order, expected_version)?;
-        let doc = json(order)?;
-        let rows = event_rows(events)?;
+        let (doc, rows) = documents(order, events)?;
         let (id, status, payment, version) = (
             order.id.to_string(),
             order.status.clone(),
