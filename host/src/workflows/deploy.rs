@@ -6,6 +6,7 @@
 use super::registry::{Registry, Workflow};
 use super::versions::Action;
 use crate::domain::{Address, LineItem, Money, OrderDraft, ProductSnapshot};
+use crate::plugins::component::LoadError;
 use crate::plugins::{BoundPlugin, Digest, LoadedComponent, PluginKind};
 use serde::Serialize;
 use std::sync::Arc;
@@ -27,6 +28,13 @@ pub enum DeployError {
     NoArchive,
     #[error("the plugin version archive: {0}")]
     Archive(#[from] std::io::Error),
+}
+
+/// A component that does not load, or does not bind, cannot serve: that is the reason.
+impl From<LoadError> for DeployError {
+    fn from(e: LoadError) -> Self {
+        DeployError::Rejected(e.to_string())
+    }
 }
 
 /// A version that passed the checks.
@@ -116,11 +124,7 @@ impl Registry {
         bytes: &[u8],
     ) -> Result<(Candidate, Arc<LoadedComponent>), DeployError> {
         check_name(plugin)?;
-        let rejected = |e: &dyn std::fmt::Display| DeployError::Rejected(e.to_string());
-        let component = self
-            .runtime()
-            .load(plugin, bytes)
-            .map_err(|e| rejected(&e))?;
+        let component = self.runtime().load(plugin, bytes)?;
         let catalog = self.current();
         if let Some(active) = catalog.components.get(plugin)
             && active.kind != component.kind
@@ -197,12 +201,7 @@ impl Registry {
         check_name(plugin)?;
         let versions = self.versions().ok_or(DeployError::NoArchive)?;
         let _one_at_a_time = self.deploying();
-        let bytes = versions
-            .bytes(plugin, digest)?
-            .ok_or_else(|| DeployError::UnknownVersion {
-                plugin: plugin.to_owned(),
-                digest: digest.full(),
-            })?;
+        let bytes = self.stored(plugin, digest)?;
         let from = self
             .current()
             .components
@@ -265,23 +264,21 @@ impl Registry {
         kind: PluginKind,
         digest: &Digest,
     ) -> Result<Arc<BoundPlugin>, DeployError> {
-        let versions = self.versions().ok_or(DeployError::NoArchive)?;
         let step = workflow.plugin(kind);
         let plugin = &step.component.name;
-        let bytes = versions
+        let component = self.runtime().load(plugin, &self.stored(plugin, digest)?)?;
+        Ok(self.runtime().rebind(step, component)?)
+    }
+
+    /// The bytes of the stored version `digest` of `plugin`.
+    fn stored(&self, plugin: &str, digest: &Digest) -> Result<Vec<u8>, DeployError> {
+        let versions = self.versions().ok_or(DeployError::NoArchive)?;
+        versions
             .bytes(plugin, digest)?
             .ok_or_else(|| DeployError::UnknownVersion {
-                plugin: plugin.clone(),
+                plugin: plugin.to_owned(),
                 digest: digest.full(),
-            })?;
-        let rejected = |e: &dyn std::fmt::Display| DeployError::Rejected(e.to_string());
-        let component = self
-            .runtime()
-            .load(plugin, &bytes)
-            .map_err(|e| rejected(&e))?;
-        self.runtime()
-            .rebind(step, component)
-            .map_err(|e| rejected(&e))
+            })
     }
 }
 

@@ -1,5 +1,7 @@
 //! The end-to-end scenarios with the service on the embedded store.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod harness;
 mod operations;
 mod scenarios;

@@ -4,19 +4,13 @@
 use crate::harness::{App, token};
 use orderflow::plugins::Digest;
 use serde_json::{Value, json};
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 const PRICING: &str = "/api/v1/plugins/standard-pricing";
 
-/// A component built by `build.rs`: the shipped ones, or the test suite's own.
+/// The bytes of a component built by `build.rs`.
 fn component(name: &str) -> Vec<u8> {
-    let dir = if name.starts_with("hostile-") {
-        env!("ORDERFLOW_TEST_PLUGINS")
-    } else {
-        env!("ORDERFLOW_BUILT_PLUGINS")
-    };
-    std::fs::read(Path::new(dir).join(format!("{name}.wasm"))).unwrap()
+    std::fs::read(crate::common::built(name)).unwrap()
 }
 
 fn digest(bytes: &[u8]) -> String {
