@@ -8,6 +8,7 @@
 mod common;
 
 use common::{NOW, Sandbox, built, draft, repo_root};
+use orderflow::domain::PricedOrder;
 use orderflow::plugins::{BoundPlugin, Digest, Runtime, RuntimeConfig};
 use orderflow::workflows::{Definition, Registry, Workflow, watch};
 use std::hint::black_box;
@@ -93,6 +94,7 @@ fn standard(prepared: usize) -> (Arc<Registry>, Arc<Workflow>) {
 fn main() {
     let order = draft(10);
     let total = orderflow::domain::Money::new(26_813, "USD".parse().unwrap());
+    let priced = PricedOrder::of(&order, &total);
     const PREPARED: usize = 8;
 
     // ---- wasm, request path: a prepared instance per call.
@@ -102,7 +104,7 @@ fn main() {
     let fuel = [
         hot.validation.validate(&order, NOW).unwrap().fuel,
         hot.pricing.price(&order, NOW).unwrap().fuel,
-        hot.lifecycle.create(&order, &total, NOW).unwrap().fuel,
+        hot.lifecycle.create(&priced, None, NOW).unwrap().fuel,
     ];
     let hot_validate = sample(SAMPLES, settled, || {
         drop(black_box(hot.validation.validate(&order, NOW).unwrap()))
@@ -111,14 +113,13 @@ fn main() {
         drop(black_box(hot.pricing.price(&order, NOW).unwrap()))
     });
     let hot_create = sample(SAMPLES, settled, || {
-        drop(black_box(
-            hot.lifecycle.create(&order, &total, NOW).unwrap(),
-        ))
+        drop(black_box(hot.lifecycle.create(&priced, None, NOW).unwrap()))
     });
     let hot_all = sample(SAMPLES, settled, || {
         black_box(hot.validation.validate(&order, NOW).unwrap());
         let quote = hot.pricing.price(&order, NOW).unwrap().verdict.unwrap();
-        black_box(hot.lifecycle.create(&order, &quote.total, NOW).unwrap());
+        let priced = PricedOrder::of(&order, &quote.total);
+        black_box(hot.lifecycle.create(&priced, Some(&order), NOW).unwrap());
     });
 
     // ---- wasm, instantiate + configure + call: no prepared instances.
@@ -138,7 +139,7 @@ fn main() {
         || {},
         || {
             drop(black_box(
-                cold.lifecycle.create(&order, &total, NOW).unwrap(),
+                cold.lifecycle.create(&priced, None, NOW).unwrap(),
             ))
         },
     );

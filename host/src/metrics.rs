@@ -50,6 +50,30 @@ pub struct Metrics {
     outbox_oldest_age: Gauge<f64, AtomicU64>,
 }
 
+/// The series a call of one bound plugin feeds (see [`Metrics::plugin_call`]).
+#[derive(Clone)]
+pub struct CallMetrics {
+    decided: Counter,
+    refused: Counter,
+    fault: Counter,
+    fuel: Histogram,
+}
+
+impl CallMetrics {
+    /// Counts a call by how it ended, and the fuel it burned if it ended in an answer.
+    pub fn record(&self, outcome: Outcome, fuel: Option<u64>) {
+        match outcome {
+            Outcome::Decided => &self.decided,
+            Outcome::Refused => &self.refused,
+            Outcome::Fault => &self.fault,
+        }
+        .inc();
+        if let Some(fuel) = fuel {
+            self.fuel.observe(fuel as f64);
+        }
+    }
+}
+
 /// How a plugin call ended.
 #[derive(Debug, Clone, Copy)]
 pub enum Outcome {
@@ -158,33 +182,30 @@ impl Metrics {
             .inc();
     }
 
-    pub fn plugin_call(
-        &self,
-        workflow: &str,
-        plugin: &str,
-        call: &str,
-        outcome: Outcome,
-        fuel: Option<u64>,
-    ) {
-        let outcome = match outcome {
-            Outcome::Decided => "decided",
-            Outcome::Refused => "refused",
-            Outcome::Fault => "fault",
+    /// The series of one call of a bound plugin, looked up once at binding: a decision
+    /// then only bumps a counter and a histogram, with no label built or hashed.
+    pub fn plugin_call(&self, workflow: &str, plugin: &str, call: &str) -> CallMetrics {
+        let calls = |outcome| {
+            self.plugin_calls
+                .get_or_create(&CallLabels {
+                    workflow: workflow.to_owned(),
+                    plugin: plugin.to_owned(),
+                    call: call.to_owned(),
+                    outcome,
+                })
+                .clone()
         };
-        let labels = CallLabels {
-            workflow: workflow.to_owned(),
-            plugin: plugin.to_owned(),
-            call: call.to_owned(),
-            outcome,
-        };
-        self.plugin_calls.get_or_create(&labels).inc();
-        if let Some(fuel) = fuel {
-            self.plugin_fuel
+        CallMetrics {
+            decided: calls("decided"),
+            refused: calls("refused"),
+            fault: calls("fault"),
+            fuel: self
+                .plugin_fuel
                 .get_or_create(&FuelLabels {
                     plugin: plugin.to_owned(),
                     call: call.to_owned(),
                 })
-                .observe(fuel as f64);
+                .clone(),
         }
     }
 

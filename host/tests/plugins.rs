@@ -4,7 +4,7 @@
 mod common;
 
 use common::{NOW, draft, load, runtime};
-use orderflow::domain::{Actor, OrderView, PaymentChange, StatusChange};
+use orderflow::domain::{Actor, OrderView, PaymentChange, PricedOrder, StatusChange};
 use orderflow::plugins::component::LoadError;
 use orderflow::plugins::{FaultKind, Limits, PluginKind, fixtures};
 use serde_json::json;
@@ -57,14 +57,62 @@ fn a_fixture_mismatch_is_reported() {
 #[test]
 fn components_declare_their_decision_and_contract_version() {
     let runtime = runtime();
-    for (name, kind) in [
-        ("standard-validation", PluginKind::Validation),
-        ("standard-pricing", PluginKind::Pricing),
-        ("standard-lifecycle", PluginKind::Lifecycle),
+    for (name, kind, version) in [
+        ("standard-validation", PluginKind::Validation, "0.2.0"),
+        ("standard-pricing", PluginKind::Pricing, "0.2.0"),
+        ("standard-lifecycle", PluginKind::Lifecycle, "0.2.0"),
+        // The test components are still built against the first contract.
+        ("hostile-lifecycle", PluginKind::Lifecycle, "0.1.0"),
+        ("hostile-pricing", PluginKind::Pricing, "0.1.0"),
     ] {
         let c = load(&runtime, name);
-        assert_eq!((c.kind, c.wit_version), (kind, "0.1.0"), "{name}");
+        assert_eq!((c.kind, c.wit_version), (kind, version), "{name}");
     }
+}
+
+/// Contract 0.1.0 gave the creation step the whole draft and the total, 0.2.0 gives it the
+/// priced order: one host serves both, through the service and through fixtures alike.
+#[test]
+fn lifecycle_plugins_of_both_contract_versions_decide_creation() {
+    let runtime = runtime();
+    let order = draft(3);
+    let total = orderflow::domain::Money::new(4_352, "USD".parse().unwrap());
+    let priced = PricedOrder::of(&order, &total);
+    let bind = |name| {
+        runtime
+            .bind(
+                "w",
+                load(&runtime, name),
+                PluginKind::Lifecycle,
+                &json!({}),
+                Limits::default(),
+            )
+            .unwrap()
+    };
+    let (legacy, current) = (bind("hostile-lifecycle"), bind("standard-lifecycle"));
+    for plugin in [&legacy, &current] {
+        let created = plugin.create(&priced, Some(&order), NOW).unwrap();
+        assert_eq!(created.verdict.unwrap().status, "pending");
+    }
+    // The current contract never needs the draft; the first one cannot do without it.
+    let created = current.create(&priced, None, NOW).unwrap();
+    assert_eq!(created.verdict.unwrap().events, ["order.created"]);
+    let fault = legacy.create(&priced, None, NOW).unwrap_err();
+    assert!(fault.to_string().contains("whole order draft"), "{fault}");
+
+    // A 0.1.0 fixture of `create` names the draft and the total, as that contract did.
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = json!({
+        "call": "create",
+        "args": {"order": order, "total": total},
+        "expect": {"ok": {"status": "pending", "payment_status": "pending",
+                          "stamps": [], "events": []}},
+    });
+    std::fs::write(dir.path().join("01-create.json"), fixture.to_string()).unwrap();
+    let suite = plugin_fixtures::load(dir.path()).unwrap();
+    let component = load(&runtime, "hostile-lifecycle");
+    let outcome = fixtures::run(&runtime, &component, &suite, Limits::default()).remove(0);
+    assert_eq!(outcome.result, Ok(()));
 }
 
 #[test]
@@ -287,9 +335,10 @@ fn an_unknown_state_or_a_nameless_refusal_is_caught() {
         "{fault}"
     );
     // Its creation step is fine, and still served after the faults.
+    let whole = draft(1);
     assert_eq!(
         plugin
-            .create(&draft(1), &order.total, NOW)
+            .create(&PricedOrder::of(&whole, &order.total), Some(&whole), NOW)
             .unwrap()
             .verdict
             .unwrap()

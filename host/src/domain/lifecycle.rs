@@ -1,5 +1,26 @@
-use super::{Money, UnixMillis};
+use super::{Money, OrderDraft, UnixMillis};
 use serde::{Deserialize, Serialize};
+
+/// What the lifecycle's creation step decides on: an order validated and priced, not yet
+/// stored. (Plugins of contract 0.1.0 were given the whole draft instead.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PricedOrder {
+    pub user_id: String,
+    pub total: Money,
+    pub shipping_method: String,
+    pub payment_method: String,
+}
+
+impl PricedOrder {
+    pub fn of(draft: &OrderDraft, total: &Money) -> Self {
+        PricedOrder {
+            user_id: draft.user_id.clone(),
+            total: *total,
+            shipping_method: draft.shipping_method.clone(),
+            payment_method: draft.payment_method.clone(),
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Actor {

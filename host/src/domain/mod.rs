@@ -7,7 +7,9 @@ mod money;
 mod order;
 mod pricing;
 
-pub use lifecycle::{Actor, Edge, Machine, OrderView, PaymentChange, StatusChange, Transition};
+pub use lifecycle::{
+    Actor, Edge, Machine, OrderView, PaymentChange, PricedOrder, StatusChange, Transition,
+};
 pub use money::{Currency, Money, MoneyError};
 pub use order::{Address, LineItem, OrderDraft, ProductSnapshot};
 pub use pricing::{AppliedRule, Quote};

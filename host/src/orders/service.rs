@@ -8,8 +8,8 @@ use super::{
     Provenance, Shipping, StatusEntry,
 };
 use crate::domain::{
-    Actor, Address, LineItem, Machine, OrderDraft, OrderView, PaymentChange, Problem, StatusChange,
-    Transition,
+    Actor, Address, LineItem, Machine, OrderDraft, OrderView, PaymentChange, PricedOrder, Problem,
+    StatusChange, Transition,
 };
 use crate::plugins::{BoundPlugin, Decided, Digest, PluginFault};
 use crate::products::{self, Products};
@@ -245,7 +245,9 @@ impl OrderService {
             &mut decisions,
         )?;
         let start = decided(
-            workflow.lifecycle.create(&draft, &quote.total, ms),
+            workflow
+                .lifecycle
+                .create(&PricedOrder::of(&draft, &quote.total), Some(&draft), ms),
             "create",
             now,
             &mut decisions,

@@ -127,8 +127,12 @@ impl LoadedComponent {
         linker
             .define_unknown_imports_as_traps(component)
             .map_err(contract)?;
-        let pre = wit::Pre::new(kind, linker.instantiate_pre(component).map_err(contract)?)
-            .map_err(contract)?;
+        let pre = wit::Pre::new(
+            kind,
+            wit_version,
+            linker.instantiate_pre(component).map_err(contract)?,
+        )
+        .map_err(contract)?;
         Ok(LoadedComponent {
             name: name.to_owned(),
             kind,

@@ -2,7 +2,9 @@
 //! `orderflow plugin test`. The fixture format is `plugin_fixtures`', shared with each
 //! plugin's native unit tests, so both paths are held to the same cases.
 
+use super::wit::since_v0_1_0;
 use super::{Decided, Limits, LoadedComponent, PluginFault, PluginKind, Runtime};
+use crate::domain::{OrderDraft, PricedOrder};
 use plugin_fixtures::{Expected, Fixture, Suite, arg};
 use serde::Serialize;
 use serde_json::Value;
@@ -89,9 +91,18 @@ fn run_case(
             true,
         ),
         (PluginKind::Lifecycle, "describe") => outcome(plugin.describe().map_err(fault)?, true),
+        // Contract 0.1.0 decided creation on the whole draft and the total.
+        (PluginKind::Lifecycle, "create") if component.wit_version == since_v0_1_0::VERSION => {
+            let whole: OrderDraft = arg(fixture, "order")?;
+            let order = PricedOrder::of(&whole, &arg(fixture, "total")?);
+            outcome(
+                plugin.create(&order, Some(&whole), now).map_err(fault)?,
+                true,
+            )
+        }
         (PluginKind::Lifecycle, "create") => outcome(
             plugin
-                .create(&arg(fixture, "order")?, &arg(fixture, "total")?, now)
+                .create(&arg(fixture, "order")?, None, now)
                 .map_err(fault)?,
             true,
         ),

@@ -48,6 +48,15 @@ impl PluginKind {
             PluginKind::Lifecycle => "lifecycle",
         }
     }
+
+    /// The calls a plugin of this kind answers, as the metrics name them.
+    pub fn calls(self) -> &'static [&'static str] {
+        match self {
+            PluginKind::Validation => &["validate"],
+            PluginKind::Pricing => &["price"],
+            PluginKind::Lifecycle => &["describe", "create", "change_status", "change_payment"],
+        }
+    }
 }
 
 impl fmt::Display for PluginKind {

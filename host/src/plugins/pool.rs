@@ -9,13 +9,13 @@
 use super::checks;
 use super::component::{Digest, LoadError, LoadedComponent};
 use super::fault::{FaultKind, PluginFault};
-use super::wit::{CallError, CallResult, Instance};
+use super::wit::{CallError, CallResult, Instance, on_version};
 use super::{Limits, PluginKind, StoreState};
 use crate::domain::{
-    Actor, Machine, Money, OrderDraft, OrderView, PaymentChange, Problem, Quote, StatusChange,
-    Transition, UnixMillis,
+    Actor, Machine, OrderDraft, OrderView, PaymentChange, PricedOrder, Problem, Quote,
+    StatusChange, Transition, UnixMillis,
 };
-use crate::metrics::{Outcome, metrics};
+use crate::metrics::{CallMetrics, Outcome, metrics};
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak, mpsc};
@@ -49,6 +49,8 @@ pub struct BoundPlugin {
     pub limits: Limits,
     provenance: Provenance,
     machine: OnceLock<Machine>,
+    /// The metric series of each call this kind makes.
+    series: Vec<(&'static str, CallMetrics)>,
     engine: Engine,
     ready: Mutex<Vec<Prepared>>,
     /// Used instances, freed by the preparer in batches.
@@ -79,6 +81,14 @@ impl BoundPlugin {
         target: usize,
         preparer: Preparer,
     ) -> Result<Arc<Self>, LoadError> {
+        let series = (component.kind.calls().iter())
+            .map(|call| {
+                (
+                    *call,
+                    metrics().plugin_call(workflow, &component.name, call),
+                )
+            })
+            .collect();
         let plugin = Arc::new_cyclic(|this| BoundPlugin {
             provenance: Provenance {
                 workflow: workflow.into(),
@@ -89,6 +99,7 @@ impl BoundPlugin {
             params,
             limits,
             machine: OnceLock::new(),
+            series,
             engine: engine.clone(),
             ready: Mutex::new(Vec::with_capacity(target)),
             spent: Mutex::new(Vec::with_capacity(target)),
@@ -141,7 +152,7 @@ impl BoundPlugin {
         store.limiter(|state| state);
         store.set_fuel(self.limits.fuel)?;
         let instance = self.component.pre.instantiate(&mut store)?;
-        if let Err(problems) = instance.configure(&mut store, &self.params)? {
+        if let Err(problems) = on_version!(&instance, i => i.configure(&mut store, &self.params))? {
             let reasons: Vec<String> = problems
                 .into_iter()
                 .map(|p| format!("{}: {}", p.code, p.message))
@@ -200,6 +211,11 @@ impl BoundPlugin {
         }
     }
 
+    fn call_metrics(&self, call: &str) -> CallMetrics {
+        let p = &self.provenance;
+        metrics().plugin_call(&p.workflow, &p.plugin, call)
+    }
+
     fn fault(&self, kind: FaultKind) -> PluginFault {
         PluginFault {
             plugin: self.component.name.clone(),
@@ -221,13 +237,11 @@ impl BoundPlugin {
             Ok(d) => (Outcome::Refused, Some(d.fuel)),
             Err(_) => (Outcome::Fault, None),
         };
-        metrics().plugin_call(
-            &self.provenance.workflow,
-            &self.provenance.plugin,
-            name,
-            outcome,
-            fuel,
-        );
+        match self.series.iter().find(|(call, _)| *call == name) {
+            Some((_, series)) => series.record(outcome, fuel),
+            // Not a call of this kind: it failed as such, and is counted all the same.
+            None => self.call_metrics(name).record(outcome, fuel),
+        }
         result
     }
 
@@ -280,7 +294,11 @@ impl BoundPlugin {
         order: &OrderDraft,
         now: UnixMillis,
     ) -> Result<Decided<()>, PluginFault> {
-        self.decide("validate", |i, s| i.validate(s, order, now), |_| Ok(()))
+        self.decide(
+            "validate",
+            |i, s| on_version!(i, i => i.validate(s, order, now)),
+            |_| Ok(()),
+        )
     }
 
     pub fn price(
@@ -290,13 +308,17 @@ impl BoundPlugin {
     ) -> Result<Decided<Quote>, PluginFault> {
         self.decide(
             "price",
-            |i, s| i.price(s, order, now),
+            |i, s| on_version!(i, i => i.price(s, order, now)),
             |q| checks::quote(order, q),
         )
     }
 
     pub fn describe(&self) -> Result<Decided<Machine>, PluginFault> {
-        self.decide("describe", |i, s| Ok(Ok(i.describe(s)?)), |_| Ok(()))
+        self.decide(
+            "describe",
+            |i, s| Ok(Ok(on_version!(i, i => i.describe(s))?)),
+            |_| Ok(()),
+        )
     }
 
     fn check_transition(&self, from: Option<(&str, &str)>, t: &Transition) -> Result<(), String> {
@@ -304,15 +326,17 @@ impl BoundPlugin {
         checks::transition(machine, from, t)
     }
 
+    /// The creation step. `whole` is the draft the new order comes from, for plugins of
+    /// contract 0.1.0, which decide on it.
     pub fn create(
         &self,
-        order: &OrderDraft,
-        total: &Money,
+        order: &PricedOrder,
+        whole: Option<&OrderDraft>,
         now: UnixMillis,
     ) -> Result<Decided<Transition>, PluginFault> {
         self.decide(
             "create",
-            |i, s| i.create(s, order, total, now),
+            |i, s| on_version!(i, i => i.create(s, order, whole, now)),
             |t| self.check_transition(None, t),
         )
     }
@@ -327,7 +351,7 @@ impl BoundPlugin {
         let from = Some((order.status.as_str(), order.payment_status.as_str()));
         self.decide(
             "change_status",
-            |i, s| i.change_status(s, order, change, by, now),
+            |i, s| on_version!(i, i => i.change_status(s, order, change, by, now)),
             |t| self.check_transition(from, t),
         )
     }
@@ -342,7 +366,7 @@ impl BoundPlugin {
         let from = Some((order.status.as_str(), order.payment_status.as_str()));
         self.decide(
             "change_payment",
-            |i, s| i.change_payment(s, order, change, by, now),
+            |i, s| on_version!(i, i => i.change_payment(s, order, change, by, now)),
             |t| self.check_transition(from, t),
         )
     }

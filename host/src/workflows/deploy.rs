@@ -5,7 +5,7 @@
 
 use super::registry::{Registry, Workflow};
 use super::versions::Action;
-use crate::domain::{Address, LineItem, Money, OrderDraft, ProductSnapshot};
+use crate::domain::{Address, LineItem, Money, OrderDraft, PricedOrder, ProductSnapshot};
 use crate::plugins::component::LoadError;
 use crate::plugins::{BoundPlugin, Digest, LoadedComponent, PluginKind};
 use serde::Serialize;
@@ -108,7 +108,9 @@ fn trial(plugin: &BoundPlugin) -> Result<(), String> {
         PluginKind::Pricing => plugin.price(&order, now).map(drop),
         PluginKind::Lifecycle => {
             let total = order.items[0].product.unit_price;
-            plugin.create(&order, &total, now).map(drop)
+            plugin
+                .create(&PricedOrder::of(&order, &total), Some(&order), now)
+                .map(drop)
         }
     };
     outcome.map_err(|fault| format!("a trial decision failed: {}", fault.kind))

@@ -8,9 +8,9 @@ pub use orderflow_plugin_sdk::lifecycle::{exports, orderflow};
 #[cfg(target_arch = "wasm32")]
 mod component {
     use super::exports::orderflow::plugins::lifecycle::{
-        Actor, Guest, Machine, OrderView, PaymentChange, StatusChange, Transition,
+        Actor, Guest, Machine, OrderView, PaymentChange, PricedOrder, StatusChange, Transition,
     };
-    use super::orderflow::plugins::types::{Money, OrderDraft, Problem, Timestamp};
+    use super::orderflow::plugins::types::{Problem, Timestamp};
     use super::rules::{Rules, problem};
     use std::sync::OnceLock;
 
@@ -35,12 +35,8 @@ mod component {
             super::rules::describe()
         }
 
-        fn create(
-            _order: OrderDraft,
-            total: Money,
-            _now: Timestamp,
-        ) -> Result<Transition, Problem> {
-            Ok(configured()?.create(&total))
+        fn create(order: PricedOrder, _now: Timestamp) -> Result<Transition, Problem> {
+            Ok(configured()?.create(&order.total))
         }
 
         fn change_status(

@@ -171,6 +171,7 @@ impl Rules {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exports::orderflow::plugins::lifecycle::PricedOrder;
     use plugin_fixtures::{Expected, arg};
 
     fn rules() -> Rules {
@@ -282,8 +283,8 @@ mod tests {
             Ok(match fixture.call.as_str() {
                 "describe" => Expected::from_result::<_, ()>(&Ok(rules.machine())),
                 "create" => {
-                    let total: Money = arg(fixture, "total")?;
-                    Expected::from_result::<_, ()>(&Ok(rules.create(&total)))
+                    let order: PricedOrder = arg(fixture, "order")?;
+                    Expected::from_result::<_, ()>(&Ok(rules.create(&order.total)))
                 }
                 "change_status" => Expected::from_result(&rules.change_status(
                     &arg(fixture, "order")?,

@@ -19,7 +19,7 @@ static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::LeakingAllocator> =
 pub mod validation {
     wit_bindgen::generate!({
         world: "validation-plugin",
-        path: "../../wit",
+        path: "../../wit/since_v0.2.0",
         pub_export_macro: true,
         default_bindings_module: "orderflow_plugin_sdk::validation",
         additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
@@ -30,7 +30,7 @@ pub mod validation {
 pub mod pricing {
     wit_bindgen::generate!({
         world: "pricing-plugin",
-        path: "../../wit",
+        path: "../../wit/since_v0.2.0",
         pub_export_macro: true,
         default_bindings_module: "orderflow_plugin_sdk::pricing",
         additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
@@ -41,7 +41,7 @@ pub mod pricing {
 pub mod lifecycle {
     wit_bindgen::generate!({
         world: "lifecycle-plugin",
-        path: "../../wit",
+        path: "../../wit/since_v0.2.0",
         pub_export_macro: true,
         default_bindings_module: "orderflow_plugin_sdk::lifecycle",
         additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],

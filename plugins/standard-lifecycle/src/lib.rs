@@ -9,9 +9,9 @@ pub use orderflow_plugin_sdk::lifecycle::{exports, orderflow};
 #[cfg(target_arch = "wasm32")]
 mod component {
     use super::exports::orderflow::plugins::lifecycle::{
-        Actor, Guest, Machine, OrderView, PaymentChange, StatusChange, Transition,
+        Actor, Guest, Machine, OrderView, PaymentChange, PricedOrder, StatusChange, Transition,
     };
-    use super::orderflow::plugins::types::{Money, OrderDraft, Problem, Timestamp};
+    use super::orderflow::plugins::types::{Problem, Timestamp};
     use std::sync::OnceLock;
 
     static RULES: OnceLock<super::rules::Rules> = OnceLock::new();
@@ -40,11 +40,7 @@ mod component {
             }
         }
 
-        fn create(
-            _order: OrderDraft,
-            _total: Money,
-            _now: Timestamp,
-        ) -> Result<Transition, Problem> {
+        fn create(_order: PricedOrder, _now: Timestamp) -> Result<Transition, Problem> {
             Ok(configured()?.create())
         }
 

@@ -1,21 +1,70 @@
-//! The WIT versions this host binds. Each version lives in its own module with its own
-//! conversions (`since_v0_1_0`); a new contract version adds a module and a detection
-//! arm here, and components built against older versions keep loading.
+//! The WIT versions this host binds, side by side (`wit/since_v*`, Zed's pattern): each
+//! version has its own module and generated types, a component is bound in the version it
+//! was built against, and the rest of the host sees only domain types. A new contract
+//! version adds a module, a variant of `Pre` and `Instance`, and an entry in
+//! `SUPPORTED_VERSIONS`; components built against older versions keep loading.
 
+#[macro_use]
+mod binding;
 pub mod since_v0_1_0;
+pub mod since_v0_2_0;
 
 use crate::domain::Problem;
-use crate::plugins::PluginKind;
-use wasmtime::Engine;
-use wasmtime::component::Component;
-
-pub use since_v0_1_0::{Instance, Pre};
+use crate::plugins::{PluginKind, StoreState};
+use wasmtime::component::{Component, InstancePre};
+use wasmtime::{Engine, Store};
 
 /// The package every plugin interface belongs to.
 pub const PACKAGE: &str = "orderflow:plugins";
 
-/// Contract versions this host accepts.
-pub const SUPPORTED_VERSIONS: &[&str] = &[since_v0_1_0::VERSION];
+/// Contract versions this host accepts, oldest first.
+pub const SUPPORTED_VERSIONS: &[&str] = &[since_v0_1_0::VERSION, since_v0_2_0::VERSION];
+
+/// A component checked to export one decision in one contract version, ready to instantiate.
+pub enum Pre {
+    V0_1(since_v0_1_0::Pre),
+    V0_2(since_v0_2_0::Pre),
+}
+
+/// A live instance, in its contract version; used for one decision only (see `plugins::pool`).
+pub enum Instance {
+    V0_1(since_v0_1_0::Instance),
+    V0_2(since_v0_2_0::Instance),
+}
+
+impl Pre {
+    /// `version` is one of `SUPPORTED_VERSIONS`, as [`detect`] found it.
+    pub fn new(
+        kind: PluginKind,
+        version: &str,
+        pre: InstancePre<StoreState>,
+    ) -> wasmtime::Result<Self> {
+        Ok(if version == since_v0_1_0::VERSION {
+            Pre::V0_1(since_v0_1_0::Pre::new(kind, pre)?)
+        } else {
+            Pre::V0_2(since_v0_2_0::Pre::new(kind, pre)?)
+        })
+    }
+
+    pub fn instantiate(&self, store: &mut Store<StoreState>) -> wasmtime::Result<Instance> {
+        Ok(match self {
+            Pre::V0_1(pre) => Instance::V0_1(pre.instantiate(store)?),
+            Pre::V0_2(pre) => Instance::V0_2(pre.instantiate(store)?),
+        })
+    }
+}
+
+/// Runs `$call` on the version's own instance, bound as `$i`: the same code, compiled
+/// against each version's generated types.
+macro_rules! on_version {
+    ($instance:expr, $i:ident => $call:expr) => {
+        match $instance {
+            $crate::plugins::wit::Instance::V0_1($i) => $call,
+            $crate::plugins::wit::Instance::V0_2($i) => $call,
+        }
+    };
+}
+pub(crate) use on_version;
 
 /// Why a call produced no usable answer; the plugin layer turns it into a `PluginFault`.
 pub enum CallError {
@@ -49,7 +98,7 @@ pub fn detect(
             .into_iter()
             .find(|k| k.interface() == interface);
         match (kind, SUPPORTED_VERSIONS.iter().find(|v| **v == version)) {
-            (Some(kind), Some(version)) if since_v0_1_0::exports(component, kind) => {
+            (Some(kind), Some(version)) if exports(component, kind, version) => {
                 return Ok((kind, version));
             }
             _ => seen.push(name.to_owned()),
@@ -64,4 +113,13 @@ pub fn detect(
             SUPPORTED_VERSIONS.join(", ")
         )
     })
+}
+
+/// Whether `component` exports the interface of `kind` in `version`.
+fn exports(component: &Component, kind: PluginKind, version: &str) -> bool {
+    if version == since_v0_1_0::VERSION {
+        since_v0_1_0::exports(component, kind)
+    } else {
+        since_v0_2_0::exports(component, kind)
+    }
 }

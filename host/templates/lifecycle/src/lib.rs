@@ -38,11 +38,7 @@ mod component {
             rules::describe()
         }
 
-        fn create(
-            _order: OrderDraft,
-            _total: Money,
-            _now: Timestamp,
-        ) -> Result<Transition, Problem> {
+        fn create(_order: PricedOrder, _now: Timestamp) -> Result<Transition, Problem> {
             Ok(configured().create())
         }
 

@@ -2,7 +2,7 @@
 
 #[cfg(target_arch = "wasm32")]
 mod component {
-    wit_bindgen::generate!({ world: "lifecycle-plugin", path: "../../../wit" });
+    wit_bindgen::generate!({ world: "lifecycle-plugin", path: "../../../wit/since_v0.1.0" });
 
     use exports::orderflow::plugins::lifecycle::{
         Actor, Edge, Guest, Machine, OrderView, PaymentChange, StatusChange, Transition,

@@ -4,7 +4,7 @@
 
 #[cfg(target_arch = "wasm32")]
 mod component {
-    wit_bindgen::generate!({ world: "pricing-plugin", path: "../../../wit" });
+    wit_bindgen::generate!({ world: "pricing-plugin", path: "../../../wit/since_v0.1.0" });
 
     use exports::orderflow::plugins::pricing::{Guest, Quote};
     use orderflow::plugins::types::{OrderDraft, Problem, Timestamp};
