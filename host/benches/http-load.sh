@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # HTTP throughput of the service with the standard plugins, driven by wrk over loopback:
-# POST /api/v1/orders/ and GET /api/v1/orders/{id}, on each store in turn (same run, so the
-# figures compare).
+# POST /api/v1/orders/ and GET /api/v1/orders/{id}, on each store in turn, then the same
+# two requests against a bare axum server (host/examples/bare-http.rs) in the same run. This
+# machine's speed varies from run to run, so the summary gives each figure as a share of
+# the bare server's too.
 #   bash host/benches/http-load.sh [seconds] [connections] [stores]
 # stores: "embedded mongodb" (default), or one of them. MongoDB is the test server of
 # tests/servers.sh unless ORDERFLOW_TEST_MONGODB_URL names another.
@@ -13,8 +15,10 @@ connections=${2:-64}
 stores=${3:-embedded mongodb}
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 source tests/servers.sh
-cargo build --release -q -p orderflow
+cargo build --release -q -p orderflow --bin orderflow --example bare-http
 bin=$PWD/target/release/orderflow
+bare=$PWD/target/release/examples/bare-http
+summary=()
 export JWT_SECRET=load-test-secret-0123456789 RUST_LOG=warn
 token=$("$bin" token --user load-tester)
 body='{"items":[{"product_id":"prod-widget","quantity":2},{"product_id":"prod-gadget","quantity":1}],"shipping_address":{"full_name":"Ada Lovelace","address_line_1":"1 Market St","city":"San Francisco","state":"CA","postal_code":"94105","country":"US"},"shipping_method":"standard","payment_method":"card"}'
@@ -36,12 +40,35 @@ load() {
     base=$(sed -n 's/^orderflow listening on //p' "$servers_work/$store.out")
     [ -n "$base" ] || { cat "$servers_work/$store.err" >&2; exit 1; }
     id=$(curl -sf -X POST "$base/api/v1/orders/" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d "$body" | sed 's/^{"id":"\([^"]*\)".*/\1/')
-    echo "## $store: POST /api/v1/orders/ (${seconds}s, $connections connections)"
-    wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$servers_work/post.lua" "$base/api/v1/orders/"
+    curl -sf "$base/api/v1/orders/$id" -H "Authorization: Bearer $token" >"$servers_work/order.json"
+    measure "$store" "$base" "$id"
+    kill "$pid"
+    wait "$pid" 2>/dev/null || true
+}
+
+# Loads POST and GET on one server, prints wrk's reports and keeps each rate for the summary.
+measure() {
+    local name=$1 base=$2 id=$3 out
+    echo "## $name: POST /api/v1/orders/ (${seconds}s, $connections connections)"
+    out=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$servers_work/post.lua" "$base/api/v1/orders/")
+    echo "$out"
+    summary+=("$name POST $(awk '/^Requests\/sec/ {print $2}' <<<"$out")")
     echo
-    echo "## $store: GET /api/v1/orders/{id} (${seconds}s, $connections connections)"
-    wrk -t2 -c"$connections" -d"${seconds}s" --latency -H "Authorization: Bearer $token" "$base/api/v1/orders/$id"
+    echo "## $name: GET /api/v1/orders/{id} (${seconds}s, $connections connections)"
+    out=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency -H "Authorization: Bearer $token" "$base/api/v1/orders/$id")
+    echo "$out"
+    summary+=("$name GET $(awk '/^Requests\/sec/ {print $2}' <<<"$out")")
     echo
+}
+
+# The baseline: axum alone, answering the order document the last store served.
+baseline() {
+    local pid base
+    "$bare" "$servers_work/order.json" >"$servers_work/bare.out" &
+    pid=$!
+    for _ in $(seq 100); do grep -q listening "$servers_work/bare.out" && break; sleep 0.1; done
+    base=$(sed -n 's/^bare listening on //p' "$servers_work/bare.out")
+    measure bare "$base" any
     kill "$pid"
     wait "$pid" 2>/dev/null || true
 }
@@ -55,4 +82,20 @@ for store in $stores; do
             ;;
         *) echo "unknown store: $store" >&2; exit 1 ;;
     esac
+done
+baseline
+
+echo "## Summary (requests/s; share of bare axum's, same run)"
+echo
+echo "| server | request | requests/s | of bare axum |"
+echo "|---|---|---|---|"
+for row in "${summary[@]}"; do
+    read -r name request rate <<<"$row"
+    for base in "${summary[@]}"; do
+        read -r bname brequest brate <<<"$base"
+        if [ "$bname" = bare ] && [ "$brequest" = "$request" ]; then
+            awk -v n="$name" -v r="$request" -v a="$rate" -v b="$brate" \
+                'BEGIN { printf "| %s | %s | %.0f | %.1f %% |\n", n, r, a, 100 * a / b }'
+        fi
+    done
 done

@@ -12,7 +12,7 @@
 static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::LeakingAllocator> =
     unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::LeakingAllocator::new()) };
 
-/// The contract's bindings (`wit/`, `orderflow:plugins@0.1.0`), one module per plugin world:
+/// The contract's bindings (`wit/since_v0.2.0`, `orderflow:plugins@0.2.0`), one module per plugin world:
 /// a plugin takes its types from its world's module and exports itself with that world's
 /// macro, e.g. `orderflow_plugin_sdk::pricing::export!(MyPricing)`. Generated once here, so a
 /// plugin crate carries no binding boilerplate of its own.
