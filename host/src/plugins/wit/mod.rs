@@ -1,8 +1,9 @@
 //! The WIT versions this host binds, side by side (`wit/since_v*`, Zed's pattern): each
 //! version has its own module and generated types, a component is bound in the version it
 //! was built against, and the rest of the host sees only domain types. A new contract
-//! version adds a module, a variant of `Pre` and `Instance`, and an entry in
-//! `SUPPORTED_VERSIONS`; components built against older versions keep loading.
+//! version adds its WIT directory, a module (one `bind_contract_version!`), a variant in
+//! `Pre`, `Instance` and `on_version!`, and an entry in `SUPPORTED_VERSIONS`; components
+//! built against older versions keep loading.
 
 #[macro_use]
 mod binding;
@@ -39,10 +40,9 @@ impl Pre {
         version: &str,
         pre: InstancePre<StoreState>,
     ) -> wasmtime::Result<Self> {
-        Ok(if version == since_v0_1_0::VERSION {
-            Pre::V0_1(since_v0_1_0::Pre::new(kind, pre)?)
-        } else {
-            Pre::V0_2(since_v0_2_0::Pre::new(kind, pre)?)
+        Ok(match version {
+            since_v0_1_0::VERSION => Pre::V0_1(since_v0_1_0::Pre::new(kind, pre)?),
+            _ => Pre::V0_2(since_v0_2_0::Pre::new(kind, pre)?),
         })
     }
 
@@ -117,9 +117,8 @@ pub fn detect(
 
 /// Whether `component` exports the interface of `kind` in `version`.
 fn exports(component: &Component, kind: PluginKind, version: &str) -> bool {
-    if version == since_v0_1_0::VERSION {
-        since_v0_1_0::exports(component, kind)
-    } else {
-        since_v0_2_0::exports(component, kind)
+    match version {
+        since_v0_1_0::VERSION => since_v0_1_0::exports(component, kind),
+        _ => since_v0_2_0::exports(component, kind),
     }
 }
