@@ -22,6 +22,7 @@ fn main() {
         .expect("host/ sits in the workspace root")
         .to_path_buf();
     for watched in [
+        ".cargo/config.toml",
         "plugins",
         "tests/plugins",
         "wit",

@@ -22,6 +22,12 @@ macro_rules! files {
 const README: File = ("README.md", include_str!("../templates/README.md"));
 const WORKSPACE_MANIFEST: &str = include_str!("../templates/Cargo.workspace.toml");
 const STANDALONE_MANIFEST: &str = include_str!("../templates/Cargo.standalone.toml");
+/// The workspace's build settings for components (their stack size), which a crate outside
+/// the workspace needs beside it.
+const STANDALONE_CARGO_CONFIG: File = (
+    ".cargo/config.toml",
+    include_str!("../../.cargo/config.toml"),
+);
 
 /// What a kind's crate holds besides its manifest and README, and the values its templates
 /// take (validation and pricing share their glue: one call, on the order draft).
@@ -114,7 +120,8 @@ pub fn new_plugin(kind: PluginKind, name: &str, parent: &Path) -> anyhow::Result
     let common = commands.values(name, kind, &repo);
     let values: Vec<_> = common.iter().chain(values).copied().collect();
     let all = [("Cargo.toml", manifest), README].into_iter();
-    let all: Vec<File> = all.chain(files.iter().copied()).collect();
+    let standalone = (!in_workspace).then_some(STANDALONE_CARGO_CONFIG);
+    let all: Vec<File> = all.chain(standalone).chain(files.iter().copied()).collect();
 
     // create_dir, not create_dir_all: whoever creates the directory first owns it.
     std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;

@@ -41,6 +41,43 @@ fn shipped_plugins_pass_their_fixtures_through_wasm() {
     }
 }
 
+/// Components are built with a 64 KiB stack (`.cargo/config.toml`) instead of Rust's 1 MiB, so
+/// an instance's memory is a fraction of a MiB: each standard plugin decides within a 1 MiB
+/// cap, which a 1 MiB stack alone would exceed.
+#[test]
+fn standard_plugins_decide_within_one_mib_of_memory() {
+    let runtime = runtime();
+    let small = Limits {
+        memory_mib: 1,
+        ..Limits::default()
+    };
+    let bind = |name: &str, kind| {
+        let params = common::repo_root()
+            .join("plugins")
+            .join(name)
+            .join("fixtures/params.json");
+        let params: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(params).unwrap()).unwrap();
+        runtime
+            .bind("w", load(&runtime, name), kind, &params, small)
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    let order = draft(10);
+    let validation = bind("standard-validation", PluginKind::Validation);
+    assert!(validation.validate(&order, NOW).unwrap().verdict.is_ok());
+    let pricing = bind("standard-pricing", PluginKind::Pricing);
+    let total = pricing.price(&order, NOW).unwrap().verdict.unwrap().total;
+    let lifecycle = bind("standard-lifecycle", PluginKind::Lifecycle);
+    let priced = PricedOrder::of(&order, &total);
+    assert!(
+        lifecycle
+            .create(&priced, None, NOW)
+            .unwrap()
+            .verdict
+            .is_ok()
+    );
+}
+
 #[test]
 fn a_fixture_mismatch_is_reported() {
     let runtime = runtime();
