@@ -55,7 +55,8 @@ fn standard_plugins_decide_within_one_mib_of_memory() {
         let params = common::repo_root()
             .join("plugins")
             .join(name)
-            .join("fixtures/params.json");
+            .join("fixtures")
+            .join(plugin_fixtures::SHARED_PARAMS_FILE);
         let params: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(params).unwrap()).unwrap();
         runtime

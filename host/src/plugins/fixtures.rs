@@ -2,7 +2,7 @@
 //! `orderflow plugin test`. The fixture format is `plugin_fixtures`', shared with each
 //! plugin's native unit tests, so both paths are held to the same cases.
 
-use super::wit::since_v0_1_0;
+use super::wit;
 use super::{Decided, Limits, LoadedComponent, PluginFault, PluginKind, Runtime};
 use crate::domain::{OrderDraft, PricedOrder};
 use plugin_fixtures::{Expected, Fixture, Suite, arg};
@@ -92,7 +92,9 @@ fn run_case(
         ),
         (PluginKind::Lifecycle, "describe") => outcome(plugin.describe().map_err(fault)?, true),
         // Contract 0.1.0 decided creation on the whole draft and the total.
-        (PluginKind::Lifecycle, "create") if component.wit_version == since_v0_1_0::VERSION => {
+        (PluginKind::Lifecycle, "create")
+            if wit::creation_takes_the_draft(component.wit_version) =>
+        {
             let whole: OrderDraft = arg(fixture, "order")?;
             let order = PricedOrder::of(&whole, &arg(fixture, "total")?);
             outcome(

@@ -115,6 +115,12 @@ pub fn detect(
     })
 }
 
+/// Whether a lifecycle plugin of contract `version` decides creation on the whole draft and
+/// the total (0.1.0) rather than on the priced order.
+pub fn creation_takes_the_draft(version: &str) -> bool {
+    version == since_v0_1_0::VERSION
+}
+
 /// Whether `component` exports the interface of `kind` in `version`.
 fn exports(component: &Component, kind: PluginKind, version: &str) -> bool {
     match version {
