@@ -1,7 +1,8 @@
 # The service image. The plugins are built in the image (host/build.rs compiles every
-# plugin crate to a wasm32-wasip2 component during the host's build).
+# plugin crate for wasm32-unknown-unknown, the test suite's for wasm32-wasip2, during the
+# host's build).
 FROM rust:1.95-bookworm AS build
-RUN rustup target add wasm32-wasip2
+RUN rustup target add wasm32-unknown-unknown wasm32-wasip2
 WORKDIR /src
 COPY . .
 RUN cargo build --release --locked -p orderflow \

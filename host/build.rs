@@ -1,8 +1,13 @@
-//! Builds the workspace's plugin components (`plugins/*`, `tests/plugins/*`: every crate
-//! with a `cdylib`) for `wasm32-wasip2`, so `cargo run` and `cargo test` always use
-//! components built from the sources beside them.
+//! Builds the workspace's plugins (`plugins/*`, `tests/plugins/*`: every crate with a
+//! `cdylib`), so `cargo run` and `cargo test` always use plugins built from the sources
+//! beside them.
 //!
-//! The components land in `<target>/plugins/<crate>.wasm` (the service's default plugin
+//! `plugins/*` are built for `wasm32-unknown-unknown`: a core module that imports nothing,
+//! with its WIT world embedded by wit-bindgen, which the host wraps into a component when it
+//! loads it. The test suite's `tests/plugins/*` are built for `wasm32-wasip2`, as components
+//! that import WASI (which the host refuses to provide), so both kinds of file stay covered.
+//!
+//! The plugins land in `<target>/plugins/<crate>.wasm` (the service's default plugin
 //! directory, `env!("ORDERFLOW_BUILT_PLUGINS")`), the test suite's own in
 //! `<target>/test-plugins/` (`env!("ORDERFLOW_TEST_PLUGINS")`), so a service started with
 //! the defaults never loads a hostile test component. The nested cargo uses its own target
@@ -12,8 +17,13 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "plugin";
+
+/// Each folder of plugin crates: its target, and where its plugins are published.
+const FOLDERS: [(&str, &str, &str); 2] = [
+    ("plugins", "wasm32-unknown-unknown", "plugins"),
+    ("tests/plugins", "wasm32-wasip2", "test-plugins"),
+];
 
 fn main() {
     let host_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
@@ -40,16 +50,38 @@ fn main() {
         .and_then(|build| build.parent()?.parent())
         .expect("OUT_DIR lies inside a cargo target directory")
         .to_path_buf();
-    let published = [
-        ("plugins", target_dir.join("plugins")),
-        ("tests/plugins", target_dir.join("test-plugins")),
-    ];
-    for (_, dir) in &published {
-        std::fs::create_dir_all(dir).expect("create the components directory");
+    for (folder, target, publish_to) in FOLDERS {
+        let crates = cdylib_crates(&root.join(folder));
+        let published = target_dir.join(publish_to);
+        std::fs::create_dir_all(&published).expect("create the plugins directory");
+        build(&root, &target_dir, target, &crates);
+        let built = target_dir.join("plugin-build").join(target).join(PROFILE);
+        for name in &crates {
+            let from = built.join(format!("{}.wasm", name.replace('-', "_")));
+            let to = published.join(format!("{name}.wasm"));
+            let bytes = std::fs::read(&from).unwrap_or_else(|e| panic!("{}: {e}", from.display()));
+            // Rewrite only on change: the directory may be watched by a running service.
+            if std::fs::read(&to).ok().as_deref() != Some(&bytes[..]) {
+                let tmp = to.with_extension("wasm.tmp");
+                std::fs::write(&tmp, &bytes).expect("write a plugin");
+                std::fs::rename(&tmp, &to).expect("publish a plugin");
+            }
+        }
     }
+    let published = |folder: &str| target_dir.join(folder).display().to_string();
+    println!(
+        "cargo:rustc-env=ORDERFLOW_BUILT_PLUGINS={}",
+        published(FOLDERS[0].2)
+    );
+    println!(
+        "cargo:rustc-env=ORDERFLOW_TEST_PLUGINS={}",
+        published(FOLDERS[1].2)
+    );
+}
 
-    let crates = component_crates(&root);
-    ensure_wasm_target();
+/// Builds `crates` for `target` with the plugin profile, in a target directory of its own.
+fn build(root: &Path, target_dir: &Path, target: &str, crates: &[String]) {
+    ensure_target(target);
     let mut cargo = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     // Settings meant for the host build (clippy's wrapper, host rustflags, its target dir)
     // must not leak into the plugin build; the jobserver (CARGO_MAKEFLAGS) is kept, so the
@@ -72,90 +104,58 @@ fn main() {
         .arg("build")
         .arg("--manifest-path")
         .arg(root.join("Cargo.toml"))
-        .args(["--target", TARGET, "--profile", PROFILE])
+        .args(["--target", target, "--profile", PROFILE])
         .arg("--target-dir")
         .arg(target_dir.join("plugin-build"));
-    for (name, _) in &crates {
+    for name in crates {
         cargo.args(["-p", name]);
     }
     let status = cargo.status().expect("run cargo for the plugins");
-    assert!(
-        status.success(),
-        "building the plugin components failed (see above)"
-    );
-
-    let built = target_dir.join("plugin-build").join(TARGET).join(PROFILE);
-    for (name, parent) in &crates {
-        let dir = &published
-            .iter()
-            .find(|(p, _)| p == parent)
-            .expect("a known parent")
-            .1;
-        let from = built.join(format!("{}.wasm", name.replace('-', "_")));
-        let to = dir.join(format!("{name}.wasm"));
-        let bytes = std::fs::read(&from).unwrap_or_else(|e| panic!("{}: {e}", from.display()));
-        // Rewrite only on change: the directory may be watched by a running service.
-        if std::fs::read(&to).ok().as_deref() != Some(&bytes[..]) {
-            let tmp = to.with_extension("wasm.tmp");
-            std::fs::write(&tmp, &bytes).expect("write a component");
-            std::fs::rename(&tmp, &to).expect("publish a component");
-        }
-    }
-    println!(
-        "cargo:rustc-env=ORDERFLOW_BUILT_PLUGINS={}",
-        published[0].1.display()
-    );
-    println!(
-        "cargo:rustc-env=ORDERFLOW_TEST_PLUGINS={}",
-        published[1].1.display()
-    );
+    assert!(status.success(), "building the plugins failed (see above)");
 }
 
-/// Package names (with their parent folder) of the crates under `plugins/` and
-/// `tests/plugins/` that build a cdylib.
-fn component_crates(root: &Path) -> Vec<(String, &'static str)> {
+/// Package names of the crates in `folder` that build a cdylib.
+fn cdylib_crates(folder: &Path) -> Vec<String> {
     let mut names = Vec::new();
-    for parent in ["plugins", "tests/plugins"] {
-        let Ok(entries) = std::fs::read_dir(root.join(parent)) else {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return names;
+    };
+    for entry in entries.flatten() {
+        let Ok(manifest) = std::fs::read_to_string(entry.path().join("Cargo.toml")) else {
             continue;
         };
-        for entry in entries.flatten() {
-            let Ok(manifest) = std::fs::read_to_string(entry.path().join("Cargo.toml")) else {
-                continue;
-            };
-            if !manifest.contains("cdylib") {
-                continue;
-            }
-            let name = manifest
-                .lines()
-                .find_map(|l| l.trim().strip_prefix("name = \""))
-                .and_then(|rest| rest.split('"').next())
-                .unwrap_or_else(|| panic!("{}: no package name", entry.path().display()));
-            names.push((name.to_owned(), parent));
+        if !manifest.contains("cdylib") {
+            continue;
         }
+        let name = manifest
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("name = \""))
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_else(|| panic!("{}: no package name", entry.path().display()));
+        names.push(name.to_owned());
     }
     names.sort();
     names
 }
 
-/// A fresh machine with only the Rust toolchain lacks the wasm target: add it through
-/// rustup, which is idempotent and fast once it is there.
-fn ensure_wasm_target() {
+/// A fresh machine with only the Rust toolchain lacks the wasm targets: add them through
+/// rustup, which is idempotent and fast once they are there.
+fn ensure_target(target: &str) {
     let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let libdir = Command::new(rustc)
-        .args(["--print", "target-libdir", "--target", TARGET])
+        .args(["--print", "target-libdir", "--target", target])
         .output();
     let installed = libdir.is_ok_and(|o| {
         o.status.success() && Path::new(String::from_utf8_lossy(&o.stdout).trim()).exists()
     });
     if !installed {
-        println!("cargo:warning=installing the {TARGET} target with rustup");
+        println!("cargo:warning=installing the {target} target with rustup");
         let added = Command::new("rustup")
-            .args(["target", "add", TARGET])
+            .args(["target", "add", target])
             .status();
         assert!(
             added.is_ok_and(|s| s.success()),
-            "the {TARGET} target is missing: run `rustup target add {TARGET}`"
+            "the {target} target is missing: run `rustup target add {target}`"
         );
     }
 }

@@ -169,21 +169,23 @@ impl Commands {
             Commands {
                 from: "the orderflow repository's root".into(),
                 test: format!("cargo test -p {name}"),
-                build: format!("cargo build -p {name} --target wasm32-wasip2 --profile plugin"),
+                build: format!(
+                    "cargo build -p {name} --target wasm32-unknown-unknown --profile plugin"
+                ),
                 orderflow: "cargo run -p orderflow --".into(),
-                wasm: format!("target/wasm32-wasip2/plugin/{artifact}.wasm"),
+                wasm: format!("target/wasm32-unknown-unknown/plugin/{artifact}.wasm"),
                 fixtures: format!("plugins/{name}/fixtures"),
             }
         } else {
             Commands {
                 from: format!("the crate's directory, {}", dir.display()),
                 test: "cargo test".into(),
-                build: "cargo build --target wasm32-wasip2 --release".into(),
+                build: "cargo build --target wasm32-unknown-unknown --release".into(),
                 orderflow: format!(
                     "cargo run --manifest-path {} -p orderflow --",
                     repo.join("Cargo.toml").display()
                 ),
-                wasm: format!("target/wasm32-wasip2/release/{artifact}.wasm"),
+                wasm: format!("target/wasm32-unknown-unknown/release/{artifact}.wasm"),
                 fixtures: "fixtures".into(),
             }
         }

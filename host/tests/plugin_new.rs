@@ -1,6 +1,6 @@
 //! `orderflow plugin new`, as a plugin author meets it: each kind's crate, generated outside
-//! the workspace, passes its own tests natively, builds into a component, and the component
-//! passes the crate's fixtures through `orderflow plugin test`.
+//! the workspace, passes its own tests natively, builds into a plugin, and the plugin passes
+//! the crate's fixtures through `orderflow plugin test`.
 
 mod common;
 
@@ -8,7 +8,7 @@ use common::{built, orderflow};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Kept between runs, beside the components build.rs publishes (`<target>/plugins`), so a
+/// Kept between runs, beside the plugins build.rs publishes (`<target>/plugins`), so a
 /// rerun builds only the new crates.
 fn target_dir() -> PathBuf {
     let plugins = built("standard-pricing");
@@ -43,7 +43,7 @@ fn cargo(dir: &Path, args: &[&str]) {
 }
 
 #[test]
-fn every_kind_builds_into_a_component_that_passes_its_fixtures() {
+fn every_kind_builds_into_a_plugin_that_passes_its_fixtures() {
     let parent = tempfile::tempdir().unwrap();
     for kind in ["validation", "pricing", "lifecycle"] {
         let name = format!("my-{kind}");
@@ -54,15 +54,18 @@ fn every_kind_builds_into_a_component_that_passes_its_fixtures() {
         let dir = Path::new(parent).join(&name);
 
         cargo(&dir, &["test"]);
-        cargo(&dir, &["build", "--target", "wasm32-wasip2", "--release"]);
-        let component = target_dir()
-            .join("wasm32-wasip2/release")
+        cargo(
+            &dir,
+            &["build", "--target", "wasm32-unknown-unknown", "--release"],
+        );
+        let plugin = target_dir()
+            .join("wasm32-unknown-unknown/release")
             .join(format!("{}.wasm", name.replace('-', "_")));
         let fixtures = dir.join("fixtures");
         let (code, out) = orderflow(&[
             "plugin",
             "test",
-            component.to_str().unwrap(),
+            plugin.to_str().unwrap(),
             fixtures.to_str().unwrap(),
         ]);
         assert_eq!(code, 0, "{out}");

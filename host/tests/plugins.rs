@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{NOW, draft, load, runtime};
+use common::{NOW, built, draft, load, runtime};
 use orderflow::domain::{Actor, OrderView, PaymentChange, PricedOrder, StatusChange};
 use orderflow::plugins::component::LoadError;
 use orderflow::plugins::{FaultKind, Limits, PluginKind, fixtures};
@@ -92,9 +92,14 @@ fn a_fixture_mismatch_is_reported() {
     assert!(outcome.result.unwrap_err().contains("expected"));
 }
 
+/// The shipped plugins are core modules (`wasm32-unknown-unknown`), wrapped into components
+/// on load; the test suite's are components that import WASI (`wasm32-wasip2`). Both serve.
 #[test]
 fn components_declare_their_decision_and_contract_version() {
     let runtime = runtime();
+    let is_core_module = |name| std::fs::read(built(name)).unwrap()[4..8] == [1, 0, 0, 0];
+    assert!(is_core_module("standard-pricing"));
+    assert!(!is_core_module("hostile-pricing"));
     for (name, kind, version) in [
         ("standard-validation", PluginKind::Validation, "0.2.0"),
         ("standard-pricing", PluginKind::Pricing, "0.2.0"),
@@ -160,12 +165,14 @@ fn garbage_core_modules_and_wrong_worlds_are_refused() {
         runtime.load("junk", b"definitely not wasm"),
         Err(LoadError::Compile(_))
     ));
-    // A core module is not a component.
+    // A core module is wrapped into a component, which exports no decision without the
+    // contract's world embedded by wit-bindgen.
     let core = b"\0asm\x01\0\0\0";
-    assert!(matches!(
-        runtime.load("core", core),
-        Err(LoadError::Compile(_))
-    ));
+    let err = runtime.load("core", core).unwrap_err();
+    assert!(
+        matches!(&err, LoadError::Contract(m) if m.contains("exports no orderflow:plugins interface")),
+        "{err}"
+    );
     // A lifecycle component bound where pricing is expected.
     let lifecycle = load(&runtime, "hostile-lifecycle");
     let err = runtime

@@ -6,6 +6,7 @@
 //! Artifacts are published by write-then-rename, so a reader never sees half a file.
 
 use super::Digest;
+use super::component::compile;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use wasmtime::Engine;
@@ -30,7 +31,7 @@ impl ArtifactCache {
         dir.join(format!("{}-{}.cwasm", digest.hex(), self.engine_key))
     }
 
-    /// The compiled component for `bytes`, from the cache when present.
+    /// The compiled component for `bytes` (see [`compile`]), from the cache when present.
     pub fn component(
         &self,
         engine: &Engine,
@@ -38,7 +39,7 @@ impl ArtifactCache {
         bytes: &[u8],
     ) -> wasmtime::Result<Component> {
         let Some(dir) = &self.dir else {
-            return Component::from_binary(engine, bytes);
+            return compile(engine, bytes);
         };
         let path = self.path(dir, digest);
         if let Ok(artifact) = std::fs::read(&path) {
@@ -54,7 +55,7 @@ impl ArtifactCache {
                 }
             }
         }
-        let component = Component::from_binary(engine, bytes)?;
+        let component = compile(engine, bytes)?;
         if let Err(e) = self.store(dir, &path, &component) {
             tracing::warn!(path = %path.display(), error = %e, "could not cache a precompiled component");
         }

@@ -89,6 +89,27 @@ pub enum LoadError {
     Start(String),
 }
 
+/// Compiles a plugin file: a component, or a core module carrying its WIT world (what
+/// wit-bindgen builds for `wasm32-unknown-unknown`), which is wrapped into a component
+/// first. Such a module imports nothing, so its component is one core instance; a std guest
+/// built for `wasm32-wasip2` imports WASI, and its shims and adapter tables make every
+/// instance dearer to create and to free (the standard decisions: 19 µs against 27 µs).
+pub(crate) fn compile(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Component> {
+    if !is_core_module(bytes) {
+        return Component::from_binary(engine, bytes);
+    }
+    let component = wit_component::ComponentEncoder::default()
+        .module(bytes)
+        .and_then(|encoder| encoder.validate(true).encode())
+        .map_err(wasmtime::Error::from_anyhow)?;
+    Component::from_binary(engine, &component)
+}
+
+/// A core module's preamble: the magic and version 1 (a component's version differs).
+fn is_core_module(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\0asm\x01\0\0\0")
+}
+
 pub struct LoadedComponent {
     pub name: String,
     pub kind: PluginKind,
