@@ -6,10 +6,11 @@
 //!
 //! Writes go to one writer thread, which owns the only writing connection (that is also what
 //! makes idempotency keys race-free). It commits in groups: every write waiting when a
-//! transaction starts runs in its own savepoint (a failing write rolls back alone), the group
-//! commits once, and only then does each writer get its answer. An order touches a dozen
-//! pages (row, event, indexes); sharing one commit means sharing those page writes, which is
-//! what bounds a commit-per-order store. Reads use their own connections and never wait.
+//! transaction starts (and, under load, those arriving within a millisecond) runs in its own
+//! savepoint (a failing write rolls back alone), the group commits once, and only then does
+//! each writer get its answer. An order touches a dozen pages (row, event, indexes); sharing
+//! one commit means sharing those page writes, which is what bounds a commit-per-order store.
+//! Reads use their own connections and never wait.
 //!
 //! Durability: `synchronous = NORMAL` in WAL mode — a committed order survives the
 //! process being killed; only a power loss before the next checkpoint could lose the
@@ -30,6 +31,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params, params_from_ite
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 const SCHEMA: &str = "
@@ -202,7 +204,7 @@ impl EmbeddedStore {
 }
 
 /// How often the WAL is checkpointed while writes come in.
-const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 
 /// The checkpoint thread: after writes, at most every `CHECKPOINT_EVERY`, copies what the
 /// WAL holds into the database file without blocking the writer or readers (`PASSIVE`).
@@ -222,12 +224,37 @@ fn checkpoints(conn: Connection, commits: mpsc::Receiver<()>) {
     checkpoint();
 }
 
-/// The writer thread: takes every waiting write, runs each in a savepoint, commits once,
-/// and tells the checkpoint thread. Ends when the store is dropped.
+/// Under load a group waits up to this long for more writes to share its commit (what
+/// PostgreSQL's `commit_delay` does): every commit rewrites the index pages its orders
+/// touched, a dozen or so whatever the group's size, so bigger groups write fewer pages per
+/// order. At 10,000 orders/s groups grew from ~7 to ~24 writes and the server's CPU per
+/// order fell by a tenth.
+const LINGER: Duration = Duration::from_millis(1);
+/// ...but it stops waiting once no write has come for this long: the burst is over.
+const GAP: Duration = Duration::from_micros(200);
+
+/// The writes to commit together: `first`, every write waiting behind it and, when that
+/// shows writes coming concurrently (a lone write commits at once), those arriving within
+/// the linger.
+fn next_group(first: Job, queue: &mpsc::Receiver<Job>) -> Vec<Job> {
+    let mut group = vec![first];
+    group.extend(queue.try_iter().take(GROUP - 1));
+    let deadline = Instant::now() + LINGER;
+    while group.len() >= 2 && group.len() < GROUP {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match queue.recv_timeout(left.min(GAP)) {
+            Ok(job) => group.push(job),
+            Err(_) => break,
+        }
+    }
+    group
+}
+
+/// The writer thread: takes a group of writes, runs each in a savepoint, commits once, and
+/// tells the checkpoint thread. Ends when the store is dropped.
 fn group_commits(mut conn: Connection, queue: mpsc::Receiver<Job>, committed: mpsc::Sender<()>) {
     while let Ok(first) = queue.recv() {
-        let mut group = vec![first];
-        group.extend(queue.try_iter().take(GROUP - 1));
+        let mut group = next_group(first, &queue);
         let mut replies = Vec::with_capacity(group.len());
         let outcome = (|| -> Result<(), String> {
             let mut tx = conn.transaction().map_err(|e| e.to_string())?;
