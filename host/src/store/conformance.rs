@@ -70,6 +70,12 @@ pub fn sample_order(user: &str, total: i64) -> Order {
     }
 }
 
+/// An order's events as the store gives them back, without their publication times.
+pub async fn events_of(store: &impl OrderStore, id: OrderId) -> Vec<OrderEvent> {
+    let stored = store.events(id).await.unwrap();
+    stored.into_iter().map(|e| e.event).collect()
+}
+
 fn created(order: &Order) -> Vec<OrderEvent> {
     OrderEvent::all(order, &["order.created".into()], order.created_at)
 }
@@ -115,7 +121,8 @@ async fn insert_get_and_events(store: impl OrderStore) {
 
 async fn compare_and_set(store: impl OrderStore) {
     let order = sample_order("u1", 1000);
-    store.insert(&order, &created(&order), None).await.unwrap();
+    let announced = created(&order);
+    store.insert(&order, &announced, None).await.unwrap();
     let mut next = order.clone();
     next.status = "confirmed".into();
     next.version = 2;
@@ -134,14 +141,9 @@ async fn compare_and_set(store: impl OrderStore) {
         store.update(&stale, 1, &cancelled).await,
         Err(StoreError::Conflict)
     ));
-    let types: Vec<String> = store
-        .events(order.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.event.event_type)
-        .collect();
-    assert_eq!(types, ["order.created", "order.confirmed"]);
+    // Each event carries the order as its own change left it.
+    let events = events_of(&store, order.id).await;
+    assert_eq!(events, [announced[0].clone(), confirmed[0].clone()]);
     assert_eq!(
         store.get(order.id).await.unwrap().unwrap().status,
         "confirmed"
@@ -182,8 +184,12 @@ async fn compare_and_set_races<S: OrderStore>(store: Arc<S>) {
             round + 1
         );
     }
-    // One event per winning write, none from the losers.
-    assert_eq!(store.events(order.id).await.unwrap().len(), 6);
+    // One event per winning write, none from the losers, each with the order it wrote.
+    let events = store.events(order.id).await.unwrap();
+    let versions: Vec<u64> = events.iter().map(|e| e.event.order.version).collect();
+    assert_eq!(versions, [1, 2, 3, 4, 5, 6]);
+    let last = store.get(order.id).await.unwrap().unwrap();
+    assert_eq!(events[5].event.order, last);
 }
 
 async fn idempotency<S: OrderStore>(store: Arc<S>) {
@@ -450,12 +456,13 @@ async fn statistics(store: impl OrderStore) {
 async fn outbox(store: impl OrderStore) {
     let a = sample_order("u1", 1);
     let b = sample_order("u1", 2);
-    store.insert(&a, &created(&a), None).await.unwrap();
-    store.insert(&b, &created(&b), None).await.unwrap();
+    let (created_a, created_b) = (created(&a), created(&b));
+    store.insert(&a, &created_a, None).await.unwrap();
+    store.insert(&b, &created_b, None).await.unwrap();
     let pending = store.unpublished(10).await.unwrap();
     assert_eq!(
-        pending.iter().map(|e| e.order_id).collect::<Vec<_>>(),
-        vec![a.id, b.id],
+        pending,
+        [created_a[0].clone(), created_b[0].clone()],
         "oldest first"
     );
     assert_eq!(store.unpublished(1).await.unwrap().len(), 1);

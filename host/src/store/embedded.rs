@@ -2,7 +2,10 @@
 //! infrastructure and nothing is lost across restarts.
 //!
 //! Orders are stored as JSON documents with the columns the queries filter and sort on
-//! beside them; events live in an outbox table written in the same transaction.
+//! beside them; events live in an outbox table written in the same transaction. An event
+//! carries the order as its change left it: the outbox row points at that version of the
+//! order (the order's own row, or its superseded versions in `order_snapshots`) instead of
+//! holding a copy, so placing an order writes its document once, not twice.
 //!
 //! Writes go to one writer thread, which owns the only writing connection (that is also what
 //! makes idempotency keys race-free). It commits in groups: every write waiting when a
@@ -34,7 +37,8 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
-const SCHEMA: &str = "
+/// The first schema, as databases made before `MIGRATIONS` were counted have it.
+const FIRST_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS orders (
     id TEXT PRIMARY KEY,
     number TEXT NOT NULL UNIQUE,
@@ -71,6 +75,57 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     PRIMARY KEY (user_id, key)
 );
 ";
+
+/// The schema, as the steps that made it: `PRAGMA user_version` counts the steps a database
+/// has had. A database made before the count was kept has the first step's tables (which
+/// it creates only where missing) and a count of 0.
+const MIGRATIONS: &[&str] = &[
+    FIRST_SCHEMA,
+    // An event about the order written with it (every event of an order change) points at
+    // the version of the order it carries instead of holding a copy: `doc` is NULL and the
+    // order is that version, in `orders` or, once superseded, in `order_snapshots`. Other
+    // events, and those written before, keep the whole event in `doc`. `seq` loses
+    // AUTOINCREMENT (events are never deleted, so it still only grows), which wrote
+    // `sqlite_sequence` on every insert.
+    "CREATE TABLE events_by_reference (
+         seq INTEGER PRIMARY KEY,
+         id TEXT NOT NULL UNIQUE,
+         order_id TEXT NOT NULL,
+         type TEXT NOT NULL,
+         occurred_at INTEGER NOT NULL,
+         order_version INTEGER,
+         doc TEXT,
+         published_at INTEGER,
+         CHECK ((order_version IS NULL) <> (doc IS NULL))
+     );
+     INSERT INTO events_by_reference (seq, id, order_id, type, occurred_at, doc, published_at)
+         SELECT seq, id, order_id, type, occurred_at, doc, published_at FROM events;
+     DROP TABLE events;
+     ALTER TABLE events_by_reference RENAME TO events;
+     CREATE INDEX events_order ON events (order_id, seq);
+     CREATE INDEX events_unpublished ON events (seq) WHERE published_at IS NULL;
+     CREATE TABLE order_snapshots (
+         order_id TEXT NOT NULL,
+         version INTEGER NOT NULL,
+         doc TEXT NOT NULL,
+         PRIMARY KEY (order_id, version)
+     );",
+];
+
+/// Brings a database up to the current schema, each step in a transaction of its own.
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let done: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(unavailable)?;
+    for (step, sql) in (1i64..).zip(MIGRATIONS).skip(done as usize) {
+        let tx = conn.transaction().map_err(unavailable)?;
+        tx.execute_batch(sql).map_err(unavailable)?;
+        tx.pragma_update(None, "user_version", step)
+            .map_err(unavailable)?;
+        tx.commit().map_err(unavailable)?;
+    }
+    Ok(())
+}
 
 const READERS: usize = 4;
 
@@ -127,11 +182,11 @@ impl EmbeddedStore {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(unavailable)?;
         }
-        let writer = Connection::open(path).map_err(unavailable)?;
+        let mut writer = Connection::open(path).map_err(unavailable)?;
         writer
             .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = 0;")
             .map_err(unavailable)?;
-        writer.execute_batch(SCHEMA).map_err(unavailable)?;
+        migrate(&mut writer)?;
         let checkpointer = Connection::open(path).map_err(unavailable)?;
         checkpointer
             .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")
@@ -282,19 +337,22 @@ fn group_commits(mut conn: Connection, queue: mpsc::Receiver<Job>, committed: mp
     }
 }
 
-/// An outbox row: event id, order id, type, occurred at (ms), the event as JSON.
+/// An outbox row: event id, order id, type, occurred at (ms), and either the version of
+/// the order written with it, which it carries, or (carrying another order) the whole event
+/// as JSON.
 struct EventRow {
     id: Uuid,
     order_id: String,
     event_type: String,
     at: i64,
-    doc: String,
+    order_version: Option<i64>,
+    doc: Option<String>,
 }
 
 fn insert_events(tx: &Connection, events: &[EventRow]) -> Result<(), StoreError> {
     let mut insert = tx
         .prepare_cached(
-            "INSERT INTO events (id, order_id, type, occurred_at, doc) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO events (id, order_id, type, occurred_at, order_version, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )
         .map_err(unavailable)?;
     for e in events {
@@ -304,6 +362,7 @@ fn insert_events(tx: &Connection, events: &[EventRow]) -> Result<(), StoreError>
                 e.order_id,
                 e.event_type,
                 e.at,
+                e.order_version,
                 e.doc
             ])
             .map_err(unavailable)?;
@@ -313,27 +372,75 @@ fn insert_events(tx: &Connection, events: &[EventRow]) -> Result<(), StoreError>
 
 /// The order's document and its events' rows, serialised before taking the writer (so it
 /// is busy only with SQL). An event that carries the order stored with it, as every event
-/// of an order change does, takes the order's JSON as written instead of writing it again.
+/// of an order change does, points at that version of it instead of holding a copy.
 fn documents(order: &Order, events: &[OrderEvent]) -> Result<(String, Vec<EventRow>), StoreError> {
-    let doc = serde_json::value::to_raw_value(order).map_err(unavailable)?;
+    let doc = serde_json::to_string(order).map_err(unavailable)?;
     let rows = events
         .iter()
         .map(|e| {
-            let event_doc = if &e.order == order {
-                e.to_json_with(&doc)
+            let (order_version, event_doc) = if e.carries(order) {
+                (Some(order.version as i64), None)
             } else {
-                serde_json::to_string(e)
+                (None, Some(serde_json::to_string(e).map_err(unavailable)?))
             };
             Ok(EventRow {
                 id: e.event_id,
                 order_id: e.order_id.to_string(),
                 event_type: e.event_type.clone(),
                 at: millis(e.occurred_at),
-                doc: event_doc.map_err(unavailable)?,
+                order_version,
+                doc: event_doc,
             })
         })
         .collect::<Result<_, StoreError>>()?;
-    Ok((Box::<str>::from(doc).into_string(), rows))
+    Ok((doc, rows))
+}
+
+/// Outbox rows with the order each carries: the event's own columns, and the document of
+/// the order version it points at.
+const EVENTS_WITH_ORDERS: &str =
+    "SELECT e.id, e.type, e.occurred_at, e.published_at, e.doc, COALESCE(s.doc, o.doc)
+     FROM events e
+     LEFT JOIN orders o ON o.id = e.order_id AND o.version = e.order_version
+     LEFT JOIN order_snapshots s ON s.order_id = e.order_id AND s.version = e.order_version";
+
+/// An outbox row as [`EVENTS_WITH_ORDERS`] reads it.
+struct OutboxRow {
+    id: String,
+    event_type: String,
+    occurred_at: i64,
+    published_at: Option<i64>,
+    doc: Option<String>,
+    order: Option<String>,
+}
+
+impl OutboxRow {
+    fn read(row: &rusqlite::Row) -> rusqlite::Result<Self> {
+        Ok(OutboxRow {
+            id: row.get(0)?,
+            event_type: row.get(1)?,
+            occurred_at: row.get(2)?,
+            published_at: row.get(3)?,
+            doc: row.get(4)?,
+            order: row.get(5)?,
+        })
+    }
+
+    fn event(self) -> Result<OrderEvent, StoreError> {
+        match (self.doc, self.order) {
+            (Some(event), _) => parse(&event),
+            (None, Some(order)) => Ok(OrderEvent::new(
+                parse(&order)?,
+                self.id.parse().map_err(unavailable)?,
+                self.event_type,
+                from_millis(self.occurred_at),
+            )),
+            (None, None) => Err(unavailable(format!(
+                "the order version event {} carries is missing",
+                self.id
+            ))),
+        }
+    }
 }
 
 fn order_by_id(conn: &Connection, id: &str) -> Result<Option<Order>, StoreError> {
@@ -443,6 +550,10 @@ impl OrderStore for EmbeddedStore {
             order.version as i64,
         );
         self.write(move |tx| {
+            // The version replaced stays readable for the events that carry it.
+            tx.prepare_cached("INSERT INTO order_snapshots (order_id, version, doc) SELECT id, version, doc FROM orders WHERE id = ?1 AND version = ?2")
+                .and_then(|mut s| s.execute(params![id, expected_version as i64]))
+                .map_err(unavailable)?;
             let changed = tx
                 .prepare_cached("UPDATE orders SET status = ?1, payment_status = ?2, version = ?3, doc = ?4 WHERE id = ?5 AND version = ?6")
                 .and_then(|mut s| s.execute(params![status, payment, version, doc, id, expected_version as i64]))
@@ -551,19 +662,20 @@ impl OrderStore for EmbeddedStore {
     async fn events(&self, id: OrderId) -> Result<Vec<StoredEvent>, StoreError> {
         self.read(move |conn| {
             let mut s = conn
-                .prepare_cached(
-                    "SELECT doc, published_at FROM events WHERE order_id = ?1 ORDER BY seq",
-                )
+                .prepare_cached(&format!(
+                    "{EVENTS_WITH_ORDERS} WHERE e.order_id = ?1 ORDER BY e.seq"
+                ))
                 .map_err(unavailable)?;
-            let rows: Vec<(String, Option<i64>)> = s
-                .query_map([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+            let rows: Vec<OutboxRow> = s
+                .query_map([id.to_string()], OutboxRow::read)
                 .and_then(|rows| rows.collect())
                 .map_err(unavailable)?;
-            rows.iter()
-                .map(|(doc, at)| {
+            rows.into_iter()
+                .map(|row| {
+                    let published_at = row.published_at.map(from_millis);
                     Ok(StoredEvent {
-                        event: parse(doc)?,
-                        published_at: at.map(from_millis),
+                        event: row.event()?,
+                        published_at,
                     })
                 })
                 .collect()
@@ -574,15 +686,15 @@ impl OrderStore for EmbeddedStore {
     async fn unpublished(&self, limit: u32) -> Result<Vec<OrderEvent>, StoreError> {
         self.read(move |conn| {
             let mut s = conn
-                .prepare_cached(
-                    "SELECT doc FROM events WHERE published_at IS NULL ORDER BY seq LIMIT ?1",
-                )
+                .prepare_cached(&format!(
+                    "{EVENTS_WITH_ORDERS} WHERE e.published_at IS NULL ORDER BY e.seq LIMIT ?1"
+                ))
                 .map_err(unavailable)?;
-            let docs: Vec<String> = s
-                .query_map([limit], |r| r.get(0))
+            let rows: Vec<OutboxRow> = s
+                .query_map([limit], OutboxRow::read)
                 .and_then(|rows| rows.collect())
                 .map_err(unavailable)?;
-            docs.iter().map(|d| parse(d)).collect()
+            rows.into_iter().map(OutboxRow::event).collect()
         })
         .await
     }
@@ -658,5 +770,43 @@ mod tests {
         let store = EmbeddedStore::open(&path).unwrap();
         assert_eq!(store.get(order.id).await.unwrap(), Some(order.clone()));
         assert_eq!(store.events(order.id).await.unwrap()[0].event, events[0]);
+    }
+
+    /// A database written before events pointed at their order's versions: its events, each
+    /// a whole event with the order in it, read back as they were, beside those written after.
+    #[tokio::test]
+    async fn a_database_of_the_first_schema_is_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("orders.db");
+        let order = super::super::conformance::sample_order("u1", 1000);
+        let created = OrderEvent::all(&order, &["order.created".into()], order.created_at);
+        {
+            let old = Connection::open(&path).unwrap();
+            old.execute_batch(FIRST_SCHEMA).unwrap();
+            old.execute(
+                "INSERT INTO orders (id, number, user_id, status, payment_status, total_minor, currency, created_at, version, doc)
+                 VALUES (?1, ?2, 'u1', 'pending', 'pending', 1000, 'USD', 0, 1, ?3)",
+                params![order.id.to_string(), order.order_number.to_string(), serde_json::to_string(&order).unwrap()],
+            )
+            .unwrap();
+            old.execute(
+                "INSERT INTO events (id, order_id, type, occurred_at, doc) VALUES (?1, ?2, 'order.created', 0, ?3)",
+                params![created[0].event_id.to_string(), order.id.to_string(), serde_json::to_string(&created[0]).unwrap()],
+            )
+            .unwrap();
+        }
+        let store = EmbeddedStore::open(&path).unwrap();
+        let mut confirmed = order.clone();
+        confirmed.status = "confirmed".into();
+        confirmed.version = 2;
+        let announced = OrderEvent::all(&confirmed, &["order.confirmed".into()], order.created_at);
+        store.update(&confirmed, 1, &announced).await.unwrap();
+        let events = super::super::conformance::events_of(&store, order.id).await;
+        assert_eq!(events, [created[0].clone(), announced[0].clone()]);
+        assert_eq!(store.unpublished(10).await.unwrap(), events);
+        // Opening it again migrates nothing twice.
+        drop(store);
+        let store = EmbeddedStore::open(&path).unwrap();
+        assert_eq!(store.events(order.id).await.unwrap().len(), 2);
     }
 }
