@@ -5,7 +5,7 @@ mod common;
 
 use common::{Sandbox, built, repo_root};
 use orderflow::domain::{Address, PaymentChange, StatusChange};
-use orderflow::orders::{Caller, NewItem, NewOrder, OrderError, OrderService};
+use orderflow::orders::{Caller, NewItem, NewOrder, Order, OrderError, OrderService};
 use orderflow::products::CatalogFile;
 use orderflow::store::{EmbeddedStore, OrderQuery};
 use orderflow::workflows::Registry;
@@ -163,7 +163,9 @@ async fn an_order_is_validated_priced_stored_and_announced() {
             .iter()
             .all(|d| d.digest.starts_with("sha256:"))
     );
-    assert_eq!(w.service.get(&user("u1"), order.id).await.unwrap(), order);
+    assert_eq!(w.service.get(&user("u1"), order.id).await.unwrap(), *order);
+    // The answer's JSON, serialised once for the store and the caller, is this order.
+    assert_eq!(serde_json::from_str::<Order>(order.json()).unwrap(), *order);
     let events = w.service.events(&user("u1"), order.id).await.unwrap();
     assert_eq!(
         events
@@ -521,11 +523,12 @@ async fn one_idempotency_key_makes_one_order() {
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_changes_of_one_order_never_both_win() {
     let w = world("standard");
-    let (order, _) = w
+    let (placed, _) = w
         .service
         .place(&user("u1"), new_order(&[("prod-mug", 1)]), None)
         .await
         .unwrap();
+    let order = placed.into_order();
     let attempts: Vec<_> = (0..8)
         .map(|i| {
             let service = w.service.clone();

@@ -107,8 +107,14 @@ async fn create(
     let replayed = if created { "false" } else { "true" };
     Ok((
         StatusCode::CREATED,
-        [("idempotent-replayed", replayed)],
-        axum::Json(order),
+        [
+            ("idempotent-replayed", replayed),
+            (
+                axum::http::header::CONTENT_TYPE.as_str(),
+                "application/json",
+            ),
+        ],
+        order.into_json(),
     ))
 }
 

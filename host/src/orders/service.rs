@@ -14,7 +14,8 @@ use crate::domain::{
 use crate::plugins::{BoundPlugin, Decided, Digest, PluginFault};
 use crate::products::{self, Products};
 use crate::store::{
-    IdempotencyKey, Inserted, OrderQuery, OrderStore, Page, Stats, StoreError, StoredEvent,
+    IdempotencyKey, Inserted, OrderQuery, OrderStore, Page, Serialized, Stats, StoreError,
+    StoredEvent,
 };
 use crate::workflows::{Registry, Workflow};
 use chrono::{DateTime, SubsecRound, Utc};
@@ -193,14 +194,15 @@ impl OrderService {
         Ok((workflow.name.clone(), workflow.machine().clone()))
     }
 
-    /// Places an order. With an idempotency key, a retry returns the first order
-    /// (`false`: not created now) instead of placing a second one.
+    /// Places an order, and answers with it serialised (once, for the store and the caller
+    /// alike). With an idempotency key, a retry returns the first order (`false`: not
+    /// created now) instead of placing a second one.
     pub async fn place(
         &self,
         caller: &Caller,
         new: NewOrder,
         key: Option<String>,
-    ) -> Result<(Order, bool), OrderError> {
+    ) -> Result<(Serialized, bool), OrderError> {
         // Held for the whole order: one version of every plugin decides it.
         let workflow = self.workflow_for(new.sales_channel.as_deref())?;
         let ids: Vec<String> = new.items.iter().map(|i| i.product_id.clone()).collect();
@@ -318,13 +320,20 @@ impl OrderService {
         });
         for _ in 0..NUMBER_ATTEMPTS {
             let events = OrderEvent::all(&order, &start.events, now);
-            match self.store.insert(&order, &events, key.as_ref()).await {
-                Ok(Inserted::Created(order)) => {
+            let serialized = Serialized::new(order)?;
+            match (self.store)
+                .insert_serialized(&serialized, &events, key.as_ref())
+                .await
+            {
+                Ok(Inserted::Created) => {
                     self.outbox_written.notify_one();
-                    return Ok((order, true));
+                    return Ok((serialized, true));
                 }
-                Ok(Inserted::Replayed(first)) => return Ok((first, false)),
-                Err(StoreError::DuplicateNumber) => order.order_number = OrderNumber::generate(now),
+                Ok(Inserted::Replayed(first)) => return Ok((Serialized::new(*first)?, false)),
+                Err(StoreError::DuplicateNumber) => {
+                    order = serialized.into_order();
+                    order.order_number = OrderNumber::generate(now);
+                }
                 Err(e) => return Err(e.into()),
             }
         }

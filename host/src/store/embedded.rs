@@ -24,8 +24,8 @@
 //! every commit waiting behind a checkpoint's fsyncs left the CPU idle.
 
 use super::{
-    Backlog, DayCount, IdempotencyKey, Inserted, OrderJson, OrderQuery, OrderStore, Page, Sort,
-    Stats, StoreError, StoredEvent, follows,
+    Backlog, DayCount, IdempotencyKey, Inserted, OrderJson, OrderQuery, OrderStore, Page,
+    Serialized, Sort, Stats, StoreError, StoredEvent, follows,
 };
 use crate::orders::{Order, OrderEvent, OrderId};
 use async_trait::async_trait;
@@ -370,12 +370,11 @@ fn insert_events(tx: &Connection, events: &[EventRow]) -> Result<(), StoreError>
     Ok(())
 }
 
-/// The order's document and its events' rows, serialised before taking the writer (so it
-/// is busy only with SQL). An event that carries the order stored with it, as every event
-/// of an order change does, points at that version of it instead of holding a copy.
-fn documents(order: &Order, events: &[OrderEvent]) -> Result<(String, Vec<EventRow>), StoreError> {
-    let doc = serde_json::to_string(order).map_err(unavailable)?;
-    let rows = events
+/// The outbox rows of `order`'s events, made before taking the writer (so it is busy only
+/// with SQL). An event that carries the order written with it, as every event of an order
+/// change does, points at that version of it instead of holding a copy.
+fn event_rows(order: &Order, events: &[OrderEvent]) -> Result<Vec<EventRow>, StoreError> {
+    events
         .iter()
         .map(|e| {
             let (order_version, event_doc) = if e.carries(order) {
@@ -392,8 +391,7 @@ fn documents(order: &Order, events: &[OrderEvent]) -> Result<(String, Vec<EventR
                 doc: event_doc,
             })
         })
-        .collect::<Result<_, StoreError>>()?;
-    Ok((doc, rows))
+        .collect()
 }
 
 /// Outbox rows with the order each carries: the event's own columns, and the document of
@@ -463,7 +461,19 @@ impl OrderStore for EmbeddedStore {
         events: &[OrderEvent],
         key: Option<&IdempotencyKey>,
     ) -> Result<Inserted, StoreError> {
-        let (doc, rows) = documents(order, events)?;
+        self.insert_serialized(&Serialized::new(order.clone())?, events, key)
+            .await
+    }
+
+    async fn insert_serialized(
+        &self,
+        serialized: &Serialized,
+        events: &[OrderEvent],
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Inserted, StoreError> {
+        let order: &Order = serialized;
+        let doc = serialized.json().to_owned();
+        let rows = event_rows(order, events)?;
         let (id, number, user) = (
             order.id.to_string(),
             order.order_number.to_string(),
@@ -477,7 +487,6 @@ impl OrderStore for EmbeddedStore {
         );
         let (created, version) = (millis(order.created_at), order.version as i64);
         let key = key.cloned();
-        let created_order = order.clone();
         self.write(move |tx| {
             if let Some(key) = &key {
                 let seen: Option<(String, String)> = tx
@@ -489,7 +498,7 @@ impl OrderStore for EmbeddedStore {
                         return Err(StoreError::KeyReused);
                     }
                     let first = order_by_id(tx, &order_id)?.ok_or_else(|| unavailable("idempotency key without its order"))?;
-                    return Ok(Inserted::Replayed(first));
+                    return Ok(Inserted::Replayed(Box::new(first)));
                 }
             }
             let inserted = tx
@@ -508,7 +517,7 @@ impl OrderStore for EmbeddedStore {
                     .and_then(|mut s| s.execute(params![key.user_id, key.key, key.fingerprint, id]))
                     .map_err(unavailable)?;
             }
-            Ok(Inserted::Created(created_order))
+            Ok(Inserted::Created)
         })
         .await
     }
@@ -542,7 +551,8 @@ impl OrderStore for EmbeddedStore {
         events: &[OrderEvent],
     ) -> Result<(), StoreError> {
         follows(order, expected_version)?;
-        let (doc, rows) = documents(order, events)?;
+        let doc = serde_json::to_string(order).map_err(unavailable)?;
+        let rows = event_rows(order, events)?;
         let (id, status, payment, version) = (
             order.id.to_string(),
             order.status.clone(),

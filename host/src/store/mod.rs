@@ -49,9 +49,45 @@ pub struct IdempotencyKey {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Inserted {
-    Created(Order),
+    Created,
     /// The key was seen before: the order it created then.
-    Replayed(Order),
+    Replayed(Box<Order>),
+}
+
+/// An order with its JSON (the API's form), serialised once: a store that keeps JSON writes
+/// that text, and the API answers with the same text. Reads as the order it holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Serialized {
+    order: Order,
+    json: String,
+}
+
+impl Serialized {
+    pub fn new(order: Order) -> Result<Self, StoreError> {
+        let json = serde_json::to_string(&order)
+            .map_err(|e| StoreError::Unavailable(format!("serialising an order: {e}")))?;
+        Ok(Serialized { order, json })
+    }
+
+    pub fn json(&self) -> &str {
+        &self.json
+    }
+
+    pub fn into_json(self) -> String {
+        self.json
+    }
+
+    pub fn into_order(self) -> Order {
+        self.order
+    }
+}
+
+impl std::ops::Deref for Serialized {
+    type Target = Order;
+
+    fn deref(&self) -> &Order {
+        &self.order
+    }
 }
 
 /// Filters shared by a user's own listing and the admin listing.
@@ -179,6 +215,17 @@ pub trait OrderStore: Send + Sync + 'static {
         events: &[OrderEvent],
         key: Option<&IdempotencyKey>,
     ) -> Result<Inserted, StoreError>;
+
+    /// [`OrderStore::insert`], for an order already serialised: a store that writes JSON
+    /// overrides this to write that text instead of serialising the order again.
+    async fn insert_serialized(
+        &self,
+        order: &Serialized,
+        events: &[OrderEvent],
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Inserted, StoreError> {
+        self.insert(order, events, key).await
+    }
 
     async fn get(&self, id: OrderId) -> Result<Option<Order>, StoreError>;
 

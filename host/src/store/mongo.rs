@@ -432,7 +432,7 @@ impl OrderStore for MongoStore {
                             .session(&mut *session)
                             .await?
                             .ok_or_else(|| unavailable("idempotency key without its order"))?;
-                        return Ok(Inserted::Replayed(order_from(first)?));
+                        return Ok(Inserted::Replayed(Box::new(order_from(first)?)));
                     }
                     // A concurrent request with the same key committed first: the next
                     // attempt finds its key and replays its order.
@@ -457,7 +457,7 @@ impl OrderStore for MongoStore {
                         .session(&mut *session)
                         .await?;
                 }
-                Ok(Inserted::Created(order_from(order_doc)?))
+                Ok(Inserted::Created)
             })
         });
         bounded(work).await
