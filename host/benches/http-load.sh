@@ -3,7 +3,8 @@
 # POST /api/v1/orders/ and GET /api/v1/orders/{id}, on each store in turn, then the same
 # two requests against a bare axum server (host/examples/bare-http.rs) in the same run. This
 # machine's speed varies from run to run, so the summary gives each figure as a share of
-# the bare server's too.
+# the bare server's too, and the server's CPU time per request (steadier than the rate on a
+# shared machine: it counts what a request costs, not how much CPU the server was given).
 #   bash host/benches/http-load.sh [seconds] [connections] [stores]
 # stores: "embedded mongodb" (default), or one of them. MongoDB is the test server of
 # tests/servers.sh unless ORDERFLOW_TEST_MONGODB_URL names another.
@@ -41,24 +42,34 @@ load() {
     [ -n "$base" ] || { cat "$servers_work/$store.err" >&2; exit 1; }
     id=$(curl -sf -X POST "$base/api/v1/orders/" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d "$body" | sed 's/^{"id":"\([^"]*\)".*/\1/')
     curl -sf "$base/api/v1/orders/$id" -H "Authorization: Bearer $token" >"$servers_work/order.json"
-    measure "$store" "$base" "$id"
+    measure "$store" "$base" "$id" "$pid"
     kill "$pid"
     wait "$pid" 2>/dev/null || true
 }
 
-# Loads POST and GET on one server, prints wrk's reports and keeps each rate for the summary.
+# CPU time a process has used so far (all its threads), in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# Loads one request with wrk, prints its report and keeps the rate and the server's CPU
+# microseconds per request for the summary.
+load_one() {
+    local name=$1 request=$2 pid=$3 before out
+    shift 3
+    before=$(cpu_ticks "$pid")
+    out=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency "$@")
+    echo "$out"
+    summary+=("$name $request $(awk '/^Requests\/sec/ {print $2}' <<<"$out") $(awk -v b="$before" -v a="$(cpu_ticks "$pid")" -v hz="$(getconf CLK_TCK)" \
+        '/requests in/ { printf "%.1f", (a - b) * 1e6 / hz / $1 }' <<<"$out")")
+    echo
+}
+
+# Loads POST and GET on one server.
 measure() {
-    local name=$1 base=$2 id=$3 out
+    local name=$1 base=$2 id=$3 pid=$4
     echo "## $name: POST /api/v1/orders/ (${seconds}s, $connections connections)"
-    out=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$servers_work/post.lua" "$base/api/v1/orders/")
-    echo "$out"
-    summary+=("$name POST $(awk '/^Requests\/sec/ {print $2}' <<<"$out")")
-    echo
+    load_one "$name" POST "$pid" -s "$servers_work/post.lua" "$base/api/v1/orders/"
     echo "## $name: GET /api/v1/orders/{id} (${seconds}s, $connections connections)"
-    out=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency -H "Authorization: Bearer $token" "$base/api/v1/orders/$id")
-    echo "$out"
-    summary+=("$name GET $(awk '/^Requests\/sec/ {print $2}' <<<"$out")")
-    echo
+    load_one "$name" GET "$pid" -H "Authorization: Bearer $token" "$base/api/v1/orders/$id"
 }
 
 # The baseline: axum alone, answering the order document the last store served.
@@ -68,7 +79,7 @@ baseline() {
     pid=$!
     for _ in $(seq 100); do grep -q listening "$servers_work/bare.out" && break; sleep 0.1; done
     base=$(sed -n 's/^bare listening on //p' "$servers_work/bare.out")
-    measure bare "$base" any
+    measure bare "$base" any "$pid"
     kill "$pid"
     wait "$pid" 2>/dev/null || true
 }
@@ -85,17 +96,17 @@ for store in $stores; do
 done
 baseline
 
-echo "## Summary (requests/s; share of bare axum's, same run)"
+echo "## Summary (requests/s; share of bare axum's, same run; server CPU per request)"
 echo
-echo "| server | request | requests/s | of bare axum |"
-echo "|---|---|---|---|"
+echo "| server | request | requests/s | of bare axum | server CPU µs/request |"
+echo "|---|---|---|---|---|"
 for row in "${summary[@]}"; do
-    read -r name request rate <<<"$row"
+    read -r name request rate cpu <<<"$row"
     for base in "${summary[@]}"; do
-        read -r bname brequest brate <<<"$base"
+        read -r bname brequest brate _ <<<"$base"
         if [ "$bname" = bare ] && [ "$brequest" = "$request" ]; then
-            awk -v n="$name" -v r="$request" -v a="$rate" -v b="$brate" \
-                'BEGIN { printf "| %s | %s | %.0f | %.1f %% |\n", n, r, a, 100 * a / b }'
+            awk -v n="$name" -v r="$request" -v a="$rate" -v b="$brate" -v c="$cpu" \
+                'BEGIN { printf "| %s | %s | %.0f | %.1f %% | %s |\n", n, r, a, 100 * a / b, c }'
         fi
     done
 done
