@@ -372,12 +372,14 @@ fn insert_events(tx: &Connection, events: &[EventRow]) -> Result<(), StoreError>
 
 /// The outbox rows of `order`'s events, made before taking the writer (so it is busy only
 /// with SQL). An event that carries the order written with it, as every event of an order
-/// change does, points at that version of it instead of holding a copy.
+/// change does, points at that version of it instead of holding a copy (when its time fits
+/// the column's milliseconds, as the service's times do).
 fn event_rows(order: &Order, events: &[OrderEvent]) -> Result<Vec<EventRow>, StoreError> {
     events
         .iter()
         .map(|e| {
-            let (order_version, event_doc) = if e.carries(order) {
+            let whole_ms = e.occurred_at.timestamp_subsec_nanos() % 1_000_000 == 0;
+            let (order_version, event_doc) = if whole_ms && e.carries(order) {
                 (Some(order.version as i64), None)
             } else {
                 (None, Some(serde_json::to_string(e).map_err(unavailable)?))
@@ -779,6 +781,17 @@ mod tests {
         }
         let store = EmbeddedStore::open(&path).unwrap();
         assert_eq!(store.get(order.id).await.unwrap(), Some(order.clone()));
+        assert_eq!(store.events(order.id).await.unwrap()[0].event, events[0]);
+    }
+
+    #[tokio::test]
+    async fn an_event_reads_back_to_the_nanosecond() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(&dir.path().join("orders.db")).unwrap();
+        let order = super::super::conformance::sample_order("u1", 1000);
+        let at = order.created_at + chrono::Duration::nanoseconds(1_234_567);
+        let events = OrderEvent::all(&order, &["order.created".into()], at);
+        store.insert(&order, &events, None).await.unwrap();
         assert_eq!(store.events(order.id).await.unwrap()[0].event, events[0]);
     }
 
