@@ -166,13 +166,12 @@ pub fn metrics() -> &'static Metrics {
 
 impl Metrics {
     pub fn request(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        let (method, route) = (method.to_owned(), route.to_owned());
-        self.latency
-            .get_or_create(&RouteLabels {
-                method: method.clone(),
-                route: route.clone(),
-            })
-            .observe(seconds);
+        let labels = RouteLabels {
+            method: method.to_owned(),
+            route: route.to_owned(),
+        };
+        self.latency.get_or_create(&labels).observe(seconds);
+        let RouteLabels { method, route } = labels;
         self.requests
             .get_or_create(&RequestLabels {
                 method,

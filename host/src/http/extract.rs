@@ -34,12 +34,25 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|e| ApiError::bad_request(e.body_text(), None))?;
-        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
-        let value = serde_path_to_error::deserialize(&mut deserializer).map_err(field_error)?;
-        deserializer
-            .end()
-            .map_err(|e| ApiError::bad_request(e.to_string(), None))?;
-        Ok(Json(value))
+        // Tracking the path costs an allocation per field, so only a body that fails is
+        // read again to find where.
+        match serde_json::from_slice(&bytes) {
+            Ok(value) => Ok(Json(value)),
+            Err(_) => Err(body_error::<T>(&bytes)),
+        }
+    }
+}
+
+/// Why `bytes` is not a `T`, naming the field at fault.
+fn body_error<T: DeserializeOwned>(bytes: &[u8]) -> ApiError {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
+        Err(e) => field_error(e),
+        Ok(_) => match deserializer.end() {
+            Err(e) => ApiError::bad_request(e.to_string(), None),
+            // Unreachable: serde_json refused these bytes the first time.
+            Ok(()) => ApiError::bad_request("the body is not valid JSON", None),
+        },
     }
 }
 

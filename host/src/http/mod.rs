@@ -45,16 +45,17 @@ async fn track(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
+    // Both clones share what they copy (an `Arc<str>`, a standard method's constant).
     let route = request
         .extensions()
         .get::<axum::extract::MatchedPath>()
-        .map_or("unmatched".into(), |p| p.as_str().to_owned());
-    let method = request.method().to_string();
+        .cloned();
+    let method = request.method().clone();
     let started = std::time::Instant::now();
     let response = next.run(request).await;
     crate::metrics::metrics().request(
-        &method,
-        &route,
+        method.as_str(),
+        route.as_ref().map_or("unmatched", |p| p.as_str()),
         response.status().as_u16(),
         started.elapsed().as_secs_f64(),
     );

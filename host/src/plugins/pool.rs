@@ -191,11 +191,11 @@ impl BoundPlugin {
     /// Leaves the spent instance for the preparer to free, so neither tearing down nor
     /// preparing instances happens on the request path. The preparer is woken only when
     /// the pool runs low: a wake-up is a system call, too dear to pay on every decision.
-    /// When the preparer is far behind, the caller frees the instance itself: slower, but
-    /// memory stays bounded.
+    /// When the preparer is far behind (as many spent as the pool holds ready), the caller
+    /// frees the instance itself: slower, but the slots a plugin holds stay bounded.
     fn recycle(&self, spent: Prepared) {
         let mut backlog = self.spent.lock().expect("pool lock");
-        if backlog.len() >= BACKLOG {
+        if backlog.len() >= self.target {
             drop(backlog);
             drop(spent);
         } else {
@@ -379,9 +379,6 @@ impl BoundPlugin {
 pub(crate) struct Preparer {
     requests: mpsc::Sender<Weak<BoundPlugin>>,
 }
-
-/// Spent instances waiting to be freed per plugin, at most: each holds a pool slot.
-const BACKLOG: usize = 64;
 
 impl Preparer {
     /// The thread ends when the last `Preparer` handle is dropped.
