@@ -340,21 +340,31 @@ fn checkpoints(conn: Connection, commits: mpsc::Receiver<()>) {
 /// order. At 10,000 orders/s groups grew from ~7 to ~24 writes and the server's CPU per
 /// order fell by a tenth.
 const LINGER: Duration = Duration::from_millis(1);
-/// ...but it stops waiting once no write has come for this long: the burst is over.
+/// ...but it stops waiting once no write came in this long: the burst is over.
 const GAP: Duration = Duration::from_micros(200);
 
 /// The writes to commit together: `first`, every write waiting behind it and, when that
 /// shows writes coming concurrently (a lone write commits at once), those arriving within
 /// the linger.
+///
+/// The writer lingers asleep and looks at the queue after each gap, rather than waiting on
+/// the queue: a receiver waiting there is woken by every write sent (a system call for the
+/// sender and a context switch for the writer, two dozen times a group), while one asleep
+/// is passed by. Those wake-ups were a twentieth of the async workers' time.
 fn next_group(first: Job, queue: &mpsc::Receiver<Job>) -> Vec<Job> {
     let mut group = vec![first];
     group.extend(queue.try_iter().take(GROUP - 1));
     let deadline = Instant::now() + LINGER;
     while group.len() >= 2 && group.len() < GROUP {
         let left = deadline.saturating_duration_since(Instant::now());
-        match queue.recv_timeout(left.min(GAP)) {
-            Ok(job) => group.push(job),
-            Err(_) => break,
+        if left.is_zero() {
+            break;
+        }
+        std::thread::sleep(left.min(GAP));
+        let before = group.len();
+        group.extend(queue.try_iter().take(GROUP - before));
+        if group.len() == before {
+            break;
         }
     }
     group
