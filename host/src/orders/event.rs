@@ -1,6 +1,7 @@
 use super::{Order, OrderId, OrderNumber};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// An event in the outbox, and the envelope published to Kafka. `event_id` is unique: a
@@ -15,14 +16,16 @@ pub struct OrderEvent {
     pub user_id: String,
     pub occurred_at: DateTime<Utc>,
     pub workflow: String,
-    /// The order as the change left it.
-    pub order: Order,
+    /// The order as the change left it: shared by the change's events and the write that
+    /// stores it, since a copy per event is never needed (the embedded store keeps none).
+    #[schema(value_type = Order)]
+    pub order: Arc<Order>,
 }
 
 impl OrderEvent {
     /// The event `event_type` about `order`, as the change that happened `at` left it: the
     /// envelope's order number, user and workflow are the order's own.
-    pub fn new(order: Order, event_id: Uuid, event_type: String, at: DateTime<Utc>) -> Self {
+    pub fn new(order: Arc<Order>, event_id: Uuid, event_type: String, at: DateTime<Utc>) -> Self {
         OrderEvent {
             event_id,
             event_type,
@@ -36,7 +39,12 @@ impl OrderEvent {
     }
 
     /// The events a change of `order` announces, in the plugin's order.
-    pub fn all(order: &Order, types: &[String], at: DateTime<Utc>) -> Vec<OrderEvent> {
+    pub fn all(
+        order: impl Into<Arc<Order>>,
+        types: &[String],
+        at: DateTime<Utc>,
+    ) -> Vec<OrderEvent> {
+        let order = order.into();
         types
             .iter()
             .map(|event_type| {
@@ -52,7 +60,7 @@ impl OrderEvent {
             && self.order_number == order.order_number
             && self.user_id == order.user_id
             && self.workflow == order.provenance.workflow
-            && self.order == *order
+            && (std::ptr::eq(&*self.order, order) || *self.order == *order)
     }
 }
 
@@ -64,7 +72,7 @@ mod tests {
     #[test]
     fn an_event_carries_only_the_order_it_was_made_of() {
         let order = sample_order("u1", 4200);
-        let event = &OrderEvent::all(&order, &["order.created".into()], order.created_at)[0];
+        let event = &OrderEvent::all(order.clone(), &["order.created".into()], order.created_at)[0];
         assert!(event.carries(&order));
         let mut other = order.clone();
         other.version += 1;

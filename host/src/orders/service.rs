@@ -319,8 +319,8 @@ impl OrderService {
             fingerprint: fingerprint(&new),
         });
         for _ in 0..NUMBER_ATTEMPTS {
-            let events = OrderEvent::all(&order, &start.events, now);
             let serialized = Serialized::new(order)?;
+            let events = OrderEvent::all(serialized.shared().clone(), &start.events, now);
             match (self.store)
                 .insert_serialized(&serialized, &events, key.as_ref())
                 .await
@@ -331,6 +331,7 @@ impl OrderService {
                 }
                 Ok(Inserted::Replayed(first)) => return Ok((Serialized::new(*first)?, false)),
                 Err(StoreError::DuplicateNumber) => {
+                    drop(events);
                     order = serialized.into_order();
                     order.order_number = OrderNumber::generate(now);
                 }
@@ -467,7 +468,7 @@ impl OrderService {
         let note = details(&mut order);
         apply(&mut order, &transition, &actor, note, now);
         order.version = current.version + 1;
-        let events = OrderEvent::all(&order, &transition.events, now);
+        let events = OrderEvent::all(order.clone(), &transition.events, now);
         self.store.update(&order, current.version, &events).await?;
         self.outbox_written.notify_one();
         Ok(order)

@@ -77,7 +77,7 @@ pub async fn events_of(store: &impl OrderStore, id: OrderId) -> Vec<OrderEvent> 
 }
 
 fn created(order: &Order) -> Vec<OrderEvent> {
-    OrderEvent::all(order, &["order.created".into()], order.created_at)
+    OrderEvent::all(order.clone(), &["order.created".into()], order.created_at)
 }
 
 /// Runs every conformance check, each on a fresh store from `fresh`.
@@ -126,7 +126,7 @@ async fn compare_and_set(store: impl OrderStore) {
     let mut next = order.clone();
     next.status = "confirmed".into();
     next.version = 2;
-    let confirmed = OrderEvent::all(&next, &["order.confirmed".into()], next.updated_at);
+    let confirmed = OrderEvent::all(next.clone(), &["order.confirmed".into()], next.updated_at);
     store.update(&next, 1, &confirmed).await.unwrap();
     assert_eq!(
         store.get(order.id).await.unwrap().unwrap().status,
@@ -136,7 +136,7 @@ async fn compare_and_set(store: impl OrderStore) {
     let mut stale = order.clone();
     stale.status = "cancelled".into();
     stale.version = 2;
-    let cancelled = OrderEvent::all(&stale, &["order.cancelled".into()], stale.updated_at);
+    let cancelled = OrderEvent::all(stale.clone(), &["order.cancelled".into()], stale.updated_at);
     assert!(matches!(
         store.update(&stale, 1, &cancelled).await,
         Err(StoreError::Conflict)
@@ -164,8 +164,11 @@ async fn compare_and_set_races<S: OrderStore>(store: Arc<S>) {
                     let read = mine.version;
                     mine.version += 1;
                     mine.notes = Some(format!("round {round} writer {writer}"));
-                    let events =
-                        OrderEvent::all(&mine, &[format!("order.round_{round}")], mine.updated_at);
+                    let events = OrderEvent::all(
+                        mine.clone(),
+                        &[format!("order.round_{round}")],
+                        mine.updated_at,
+                    );
                     store.update(&mine, read, &events).await
                 })
             })
@@ -189,7 +192,7 @@ async fn compare_and_set_races<S: OrderStore>(store: Arc<S>) {
     let versions: Vec<u64> = events.iter().map(|e| e.event.order.version).collect();
     assert_eq!(versions, [1, 2, 3, 4, 5, 6]);
     let last = store.get(order.id).await.unwrap().unwrap();
-    assert_eq!(events[5].event.order, last);
+    assert_eq!(*events[5].event.order, last);
 }
 
 async fn idempotency<S: OrderStore>(store: Arc<S>) {

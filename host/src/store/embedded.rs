@@ -494,7 +494,7 @@ impl OutboxRow {
         match (self.doc, self.order) {
             (Some(event), _) => parse(&event),
             (None, Some(order)) => Ok(OrderEvent::new(
-                parse(&order)?,
+                Arc::new(parse(&order)?),
                 self.id.parse().map_err(unavailable)?,
                 self.event_type,
                 from_millis(self.occurred_at),
@@ -838,7 +838,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("orders.db");
         let order = super::super::conformance::sample_order("u1", 1000);
-        let events = OrderEvent::all(&order, &["order.created".into()], order.created_at);
+        let events = OrderEvent::all(order.clone(), &["order.created".into()], order.created_at);
         {
             let store = EmbeddedStore::open(&path).unwrap();
             store.insert(&order, &events, None).await.unwrap();
@@ -854,7 +854,7 @@ mod tests {
         let store = EmbeddedStore::open(&dir.path().join("orders.db")).unwrap();
         let order = super::super::conformance::sample_order("u1", 1000);
         let at = order.created_at + chrono::Duration::nanoseconds(1_234_567);
-        let events = OrderEvent::all(&order, &["order.created".into()], at);
+        let events = OrderEvent::all(order.clone(), &["order.created".into()], at);
         store.insert(&order, &events, None).await.unwrap();
         assert_eq!(store.events(order.id).await.unwrap()[0].event, events[0]);
     }
@@ -867,7 +867,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = EmbeddedStore::open(&dir.path().join("orders.db")).unwrap();
         let placed = super::super::conformance::sample_order("u1", 1000);
-        let events = OrderEvent::all(&placed, &["order.created".into()], placed.created_at);
+        let events = OrderEvent::all(placed.clone(), &["order.created".into()], placed.created_at);
         let halfway = super::super::conformance::sample_order("u2", 2000);
         let halfway_id = halfway.id.to_string();
         // Keeps the writer busy, so the next two writes wait and share a group (perhaps
@@ -910,7 +910,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("orders.db");
         let order = super::super::conformance::sample_order("u1", 1000);
-        let created = OrderEvent::all(&order, &["order.created".into()], order.created_at);
+        let created = OrderEvent::all(order.clone(), &["order.created".into()], order.created_at);
         {
             let old = Connection::open(&path).unwrap();
             old.execute_batch(FIRST_SCHEMA).unwrap();
@@ -930,7 +930,11 @@ mod tests {
         let mut confirmed = order.clone();
         confirmed.status = "confirmed".into();
         confirmed.version = 2;
-        let announced = OrderEvent::all(&confirmed, &["order.confirmed".into()], order.created_at);
+        let announced = OrderEvent::all(
+            confirmed.clone(),
+            &["order.confirmed".into()],
+            order.created_at,
+        );
         store.update(&confirmed, 1, &announced).await.unwrap();
         let events = super::super::conformance::events_of(&store, order.id).await;
         assert_eq!(events, [created[0].clone(), announced[0].clone()]);

@@ -20,6 +20,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
@@ -58,13 +59,14 @@ pub enum Inserted {
 /// that text, and the API answers with the same text. Reads as the order it holds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Serialized {
-    order: Order,
+    order: Arc<Order>,
     json: String,
 }
 
 impl Serialized {
-    pub fn new(order: Order) -> Result<Self, StoreError> {
-        let json = serde_json::to_string(&order)
+    pub fn new(order: impl Into<Arc<Order>>) -> Result<Self, StoreError> {
+        let order = order.into();
+        let json = serde_json::to_string(&*order)
             .map_err(|e| StoreError::Unavailable(format!("serialising an order: {e}")))?;
         Ok(Serialized { order, json })
     }
@@ -77,8 +79,13 @@ impl Serialized {
         self.json
     }
 
+    /// The order, to be shared by the events its write announces.
+    pub fn shared(&self) -> &Arc<Order> {
+        &self.order
+    }
+
     pub fn into_order(self) -> Order {
-        self.order
+        Arc::unwrap_or_clone(self.order)
     }
 }
 

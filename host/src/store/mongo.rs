@@ -725,7 +725,7 @@ mod tests {
         let store = fresh().await;
         let mut order = sample_order("u1", 4352);
         order.timestamps.insert("confirmed_at".into(), base_time());
-        let events = OrderEvent::all(&order, &["order.created".into()], base_time());
+        let events = OrderEvent::all(order.clone(), &["order.created".into()], base_time());
         store.insert(&order, &events, None).await.unwrap();
 
         let doc = store.orders.find_one(doc! {}).await.unwrap().unwrap();
