@@ -99,10 +99,8 @@ fn main() {
     let order = draft(10);
     let total = orderflow::domain::Money::new(26_813, "USD".parse().unwrap());
     let priced = PricedOrder::of(&order, &total);
-    const PREPARED: usize = 8;
-
-    // ---- wasm, request path: a prepared instance per call.
-    let (_registry, hot) = standard(PREPARED);
+    // ---- wasm, request path: a prepared instance per call, from a pool the service's size.
+    let (_registry, hot) = standard(RuntimeConfig::default().prepared_instances);
     let plugins = [&hot.validation, &hot.pricing, &hot.lifecycle];
     let settled = || settle(&plugins);
     let fuel = [

@@ -191,11 +191,11 @@ impl BoundPlugin {
     /// Leaves the spent instance for the preparer to free, so neither tearing down nor
     /// preparing instances happens on the request path. The preparer is woken only when
     /// the pool runs low: a wake-up is a system call, too dear to pay on every decision.
-    /// When the preparer is far behind (as many spent as the pool holds ready), the caller
-    /// frees the instance itself: slower, but the slots a plugin holds stay bounded.
+    /// When the preparer is far behind, the caller frees the instance itself: slower, but
+    /// the slots a plugin holds stay bounded.
     fn recycle(&self, spent: Prepared) {
         let mut backlog = self.spent.lock().expect("pool lock");
-        if backlog.len() >= self.target {
+        if backlog.len() >= BACKLOG {
             drop(backlog);
             drop(spent);
         } else {
@@ -371,6 +371,9 @@ impl BoundPlugin {
         )
     }
 }
+
+/// Spent instances waiting to be freed per plugin, at most: each holds a pool slot.
+const BACKLOG: usize = 64;
 
 /// The background thread that frees spent instances and prepares new ones. It holds only
 /// weak references, so a plugin version replaced by a hot swap is freed as soon as its

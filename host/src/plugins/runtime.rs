@@ -17,7 +17,7 @@ pub struct RuntimeConfig {
     /// Where precompiled components are kept; None compiles every load.
     pub cache_dir: Option<PathBuf>,
     /// Instances kept ready per bound plugin, so calls skip instantiation. A bound plugin
-    /// holds up to twice this many pool slots (as many again spent, waiting to be freed).
+    /// holds this many pool slots, and up to 64 more spent ones waiting to be freed.
     pub prepared_instances: usize,
     /// Live instances at most (pooling allocator slots).
     pub max_instances: u32,
@@ -33,10 +33,11 @@ impl Default for RuntimeConfig {
             // round. With 8, at 15,000 orders/s it was woken 10,000 times a second and
             // often came too late: a tenth of the async workers' time went into preparing
             // instances inline. With 32 neither happens (server CPU per order −10 %); 64
-            // gained nothing more. The standard workflows' nine bound plugins then hold
-            // ~600 of the 1,000 slots, leaving room for a hot swap's new versions.
+            // gained nothing more.
             prepared_instances: 32,
-            max_instances: 1_000,
+            // The example workflows' nine bound plugins hold ~430 slots in steady state and
+            // ~860 at worst, so a hot swap's new versions still find room.
+            max_instances: 2_000,
             max_memory_mib: 256,
         }
     }
