@@ -581,6 +581,8 @@ impl OrderStore for EmbeddedStore {
         );
         let (created, version) = (millis(order.created_at), order.version as i64);
         let key = key.cloned();
+        // Both refusals are found before the first change (see `Left`): a reused key by a
+        // read, a taken number by the order's own insert.
         self.write(move |tx| {
             if let Some(key) = &key {
                 let seen: Option<(String, String)> = tx
@@ -653,6 +655,8 @@ impl OrderStore for EmbeddedStore {
             order.payment_status.clone(),
             order.version as i64,
         );
+        // A conflict changes nothing (see `Left`): the snapshot is copied under the same
+        // version condition as the update, so neither statement touches a row then.
         self.write(move |tx| {
             // The version replaced stays readable for the events that carry it.
             tx.prepare_cached("INSERT INTO order_snapshots (order_id, version, doc) SELECT id, version, doc FROM orders WHERE id = ?1 AND version = ?2")
