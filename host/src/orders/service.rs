@@ -331,7 +331,7 @@ impl OrderService {
                 }
                 Ok(Inserted::Replayed(first)) => return Ok((Serialized::new(*first)?, false)),
                 Err(StoreError::DuplicateNumber) => {
-                    drop(events);
+                    drop(events); // they share the order: now it is taken back uncopied
                     order = serialized.into_order();
                     order.order_number = OrderNumber::generate(now);
                 }

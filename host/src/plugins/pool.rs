@@ -372,9 +372,6 @@ impl BoundPlugin {
     }
 }
 
-/// Spent instances waiting to be freed per plugin, at most: each holds a pool slot.
-const BACKLOG: usize = 64;
-
 /// The background thread that frees spent instances and prepares new ones. It holds only
 /// weak references, so a plugin version replaced by a hot swap is freed as soon as its
 /// last call finishes.
@@ -382,6 +379,9 @@ const BACKLOG: usize = 64;
 pub(crate) struct Preparer {
     requests: mpsc::Sender<Weak<BoundPlugin>>,
 }
+
+/// Spent instances waiting to be freed per plugin, at most: each holds a pool slot.
+const BACKLOG: usize = 64;
 
 impl Preparer {
     /// The thread ends when the last `Preparer` handle is dropped.

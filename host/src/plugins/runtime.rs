@@ -32,7 +32,7 @@ impl Default for RuntimeConfig {
             // The preparer is woken when half of them are gone, to refill the rest in one
             // round. With 8, at 15,000 orders/s it was woken 10,000 times a second and
             // often came too late: a tenth of the async workers' time went into preparing
-            // instances inline. With 32 neither happens (server CPU per order −10 %); 64
+            // instances inline. With 32 both are rare (server CPU per order −10 %); 64
             // gained nothing more.
             prepared_instances: 32,
             // The example workflows' nine bound plugins hold ~430 slots in steady state and
