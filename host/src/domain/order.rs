@@ -20,13 +20,24 @@ pub struct LineItem {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Address {
+    #[schema(min_length = 1, max_length = 200)]
     pub full_name: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub address_line_1: String,
+    #[schema(max_length = 200)]
     pub address_line_2: Option<String>,
+    #[schema(min_length = 1, max_length = 100)]
     pub city: String,
+    /// State or province: required where the post uses it (US, CA).
+    #[schema(max_length = 100)]
     pub state: String,
+    #[schema(min_length = 1, max_length = 20)]
     pub postal_code: String,
+    /// ISO 3166-1, alpha-2 (`US`) or alpha-3 (`USA`), any letter case; an order keeps the
+    /// alpha-2 code.
+    #[schema(min_length = 2, max_length = 3, example = "US")]
     pub country: String,
+    #[schema(max_length = 40)]
     pub phone: Option<String>,
 }
 

@@ -26,6 +26,24 @@ pub enum ApiError {
     /// A business rule refused: the problems name the fields.
     #[error("refused")]
     Refused(Vec<Problem>),
+    /// The body is over the route's limit.
+    #[error("the body is larger than the {limit} bytes this route accepts")]
+    PayloadTooLarge { limit: usize },
+    /// The body is not of the type the route reads.
+    #[error("{0}")]
+    UnsupportedMediaType(&'static str),
+    /// The route exists, the method does not (the `Allow` header lists those that do).
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// The body did not arrive in time.
+    #[error("the request body did not arrive within {0} ms")]
+    Timeout(u128),
+    /// Any other client error the framework found before a handler ran.
+    #[error("{}", .0.canonical_reason().unwrap_or("the request cannot be served"))]
+    Framework(StatusCode),
+    /// A handler panicked; the panic is logged, the caller learns nothing of it.
+    #[error("an internal error occurred; it has been logged")]
+    Internal,
     /// A dependency (product service, a plugin, the store) cannot serve now.
     #[error("{code}: {public}")]
     Unavailable {
@@ -98,10 +116,17 @@ pub struct ErrorDetail {
     /// The request field at fault, e.g. `items[0].quantity`.
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<String>,
-    /// Every problem a business rule found (422 only).
+    /// Every problem a business rule found (422 only), the first [`MAX_PROBLEMS`] of them.
     #[serde(skip_serializing_if = "Option::is_none")]
     problems: Option<Vec<Problem>>,
+    /// How many more problems there were than are listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problems_omitted: Option<usize>,
 }
+
+/// Problems listed in one answer at most: a client marks the fields it shows, and an
+/// order of a thousand bad lines must not make a body of hundreds of kilobytes.
+pub const MAX_PROBLEMS: usize = 50;
 
 fn detail(code: &str, message: impl Into<String>) -> ErrorDetail {
     ErrorDetail {
@@ -109,6 +134,7 @@ fn detail(code: &str, message: impl Into<String>) -> ErrorDetail {
         message: message.into(),
         field: None,
         problems: None,
+        problems_omitted: None,
     }
 }
 
@@ -134,9 +160,11 @@ impl IntoResponse for ApiError {
                 detail("not_found", ApiError::NotFound.to_string()),
             ),
             ApiError::Conflict(message) => (StatusCode::CONFLICT, detail("conflict", message)),
-            ApiError::Refused(problems) => {
-                // The first problem is the headline; all of them are listed.
+            ApiError::Refused(mut problems) => {
+                // The first problem is the headline; the first MAX_PROBLEMS are listed.
                 let first = problems.first().cloned();
+                let omitted = problems.len().saturating_sub(MAX_PROBLEMS);
+                problems.truncate(MAX_PROBLEMS);
                 let error = ErrorDetail {
                     code: first.as_ref().map_or("refused".into(), |p| p.code.clone()),
                     message: first
@@ -144,9 +172,34 @@ impl IntoResponse for ApiError {
                         .map_or("refused".into(), |p| p.message.clone()),
                     field: first.and_then(|p| p.field),
                     problems: Some(problems),
+                    problems_omitted: (omitted > 0).then_some(omitted),
                 };
                 (StatusCode::UNPROCESSABLE_ENTITY, error)
             }
+            e @ ApiError::PayloadTooLarge { .. } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                detail("payload_too_large", e.to_string()),
+            ),
+            ApiError::UnsupportedMediaType(message) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                detail("unsupported_media_type", message),
+            ),
+            ApiError::MethodNotAllowed(message) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                detail("method_not_allowed", message),
+            ),
+            e @ ApiError::Timeout(_) => (
+                StatusCode::REQUEST_TIMEOUT,
+                detail("request_timeout", e.to_string()),
+            ),
+            e @ ApiError::Framework(status) => {
+                let code = e.to_string().to_lowercase().replace([' ', '-'], "_");
+                (status, detail(&code, e.to_string()))
+            }
+            ApiError::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                detail("internal", ApiError::Internal.to_string()),
+            ),
             ApiError::Unavailable {
                 code,
                 public,

@@ -20,15 +20,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let json = req
-            .headers()
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json"));
-        if !json {
-            return Err(ApiError::bad_request(
+        if !is_json(req.headers()) {
+            return Err(ApiError::UnsupportedMediaType(
                 "the body must be JSON (Content-Type: application/json)",
-                None,
             ));
         }
         let bytes = Bytes::from_request(req, state)
@@ -40,6 +34,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
             Ok(value) => Ok(Json(value)),
             Err(_) => Err(body_error::<T>(&bytes)),
         }
+    }
+}
+
+/// `application/json`, or a JSON-based type (`application/problem+json`), any parameters.
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json") || {
+        let essence = essence.to_ascii_lowercase();
+        essence.starts_with("application/") && essence.ends_with("+json")
     }
 }
 
@@ -56,7 +65,7 @@ fn body_error<T: DeserializeOwned>(bytes: &[u8]) -> ApiError {
     }
 }
 
-/// A JSON body that may be left out entirely (then `T::default()`).
+/// A JSON body that may be left out entirely, or be `null` (then `T::default()`).
 pub struct OptionalJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJson<T> {
@@ -73,9 +82,9 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
         if !has_body {
             return Ok(OptionalJson(T::default()));
         }
-        Json::from_request(req, state)
+        Json::<Option<T>>::from_request(req, state)
             .await
-            .map(|Json(value)| OptionalJson(value))
+            .map(|Json(value)| OptionalJson(value.unwrap_or_default()))
     }
 }
 

@@ -4,6 +4,7 @@
 mod event;
 mod ids;
 mod model;
+mod new;
 mod repricing;
 mod service;
 
@@ -12,5 +13,6 @@ pub use ids::{OrderId, OrderNumber};
 pub use model::{
     Customer, DecisionRecord, Order, OrderItem, Payment, Provenance, Shipping, StatusEntry,
 };
+pub use new::{NewItem, NewOrder};
 pub use repricing::{PricedBy, QuoteDifference, Repricing};
-pub use service::{Caller, NewItem, NewOrder, OrderError, OrderService};
+pub use service::{Caller, OrderError, OrderService};

@@ -4,11 +4,11 @@
 //! said yes, and every decision is recorded in the order's provenance.
 
 use super::{
-    Customer, DecisionRecord, Order, OrderEvent, OrderId, OrderItem, OrderNumber, Payment,
-    Provenance, Shipping, StatusEntry,
+    Customer, DecisionRecord, NewOrder, Order, OrderEvent, OrderId, OrderItem, OrderNumber,
+    Payment, Provenance, Shipping, StatusEntry,
 };
 use crate::domain::{
-    Actor, Address, LineItem, Machine, OrderDraft, OrderView, PaymentChange, PricedOrder, Problem,
+    Actor, LineItem, Machine, OrderDraft, OrderView, PaymentChange, PricedOrder, Problem,
     StatusChange, Transition,
 };
 use crate::plugins::{BoundPlugin, Decided, Digest, PluginFault};
@@ -19,7 +19,6 @@ use crate::store::{
 };
 use crate::workflows::{Registry, Workflow};
 use chrono::{DateTime, SubsecRound, Utc};
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tokio::sync::Notify;
 
@@ -43,27 +42,6 @@ impl Caller {
             role: if self.admin { "admin" } else { "user" }.into(),
         }
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct NewItem {
-    pub product_id: String,
-    pub quantity: u32,
-}
-
-/// An order as a client asks for it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct NewOrder {
-    pub items: Vec<NewItem>,
-    pub shipping_address: Address,
-    pub shipping_method: String,
-    pub payment_method: String,
-    pub discount_code: Option<String>,
-    pub notes: Option<String>,
-    /// Where the order comes from: it follows the workflow that declares this channel.
-    /// Absent: the default workflow.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sales_channel: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -203,6 +181,7 @@ impl OrderService {
         new: NewOrder,
         key: Option<String>,
     ) -> Result<(Serialized, bool), OrderError> {
+        let new = new.checked()?;
         // Held for the whole order: one version of every plugin decides it.
         let workflow = self.workflow_for(new.sales_channel.as_deref())?;
         let ids: Vec<String> = new.items.iter().map(|i| i.product_id.clone()).collect();

@@ -115,16 +115,25 @@ fn check_items(params: &Params, order: &OrderDraft, v: &mut Violations) {
                 format!("product {} is no longer sold", product.product_id),
                 format!("items[{i}].product_id"),
             );
-        } else if product.stock < i64::from(item.quantity) {
-            v.add(
-                "insufficient_stock",
-                format!(
-                    "only {} of product {} in stock",
-                    product.stock.max(0),
-                    product.product_id
-                ),
-                format!("items[{i}].quantity"),
-            );
+        } else if let Some((wanted, lines)) = first_line_of_product(order, i) {
+            // Lines of one product draw on one stock, so they are judged on their sum
+            // (at the product's first line): two lines of 40 need 80 in stock.
+            if product.stock < wanted {
+                let over = if lines > 1 {
+                    format!("; the order asks for {wanted} over {lines} lines")
+                } else {
+                    String::new()
+                };
+                v.add(
+                    "insufficient_stock",
+                    format!(
+                        "only {} of product {} in stock{over}",
+                        product.stock.max(0),
+                        product.product_id
+                    ),
+                    format!("items[{i}].quantity"),
+                );
+            }
         }
         if Some(&product.unit_price.currency) != currency {
             v.add(
@@ -144,6 +153,24 @@ fn check_items(params: &Params, order: &OrderDraft, v: &mut Violations) {
             "items".into(),
         );
     }
+}
+
+/// For the first line of its product: the quantity of all the order's lines of that
+/// product, and how many lines they are. None for any later line of it.
+fn first_line_of_product(order: &OrderDraft, line: usize) -> Option<(i64, usize)> {
+    let id = &order.items[line].product.product_id;
+    if order.items[..line]
+        .iter()
+        .any(|item| &item.product.product_id == id)
+    {
+        return None;
+    }
+    let same: Vec<u32> = order.items[line..]
+        .iter()
+        .filter(|item| &item.product.product_id == id)
+        .map(|item| item.quantity)
+        .collect();
+    Some((same.iter().map(|&q| i64::from(q)).sum(), same.len()))
 }
 
 fn check_address(params: &Params, order: &OrderDraft, v: &mut Violations) {
@@ -215,7 +242,15 @@ mod tests {
         }
     }
 
-    fn order(items: Vec<LineItem>) -> OrderDraft {
+    /// An order of `items`, each line a product of its own.
+    fn order(mut items: Vec<LineItem>) -> OrderDraft {
+        for (i, item) in items.iter_mut().enumerate() {
+            item.product.product_id = format!("p{i}");
+        }
+        order_as_given(items)
+    }
+
+    fn order_as_given(items: Vec<LineItem>) -> OrderDraft {
         OrderDraft {
             user_id: "u1".into(),
             items,
@@ -299,6 +334,21 @@ mod tests {
                 pair("insufficient_stock", "items[2].quantity"),
                 pair("mixed_currencies", "items[3]"),
             ]
+        );
+    }
+
+    #[test]
+    fn lines_of_one_product_are_judged_on_their_sum() {
+        // 10 in stock: 6 + 4 fit, 6 + 5 do not; another product's lines do not count.
+        let mut other = item(1, 10);
+        other.product.product_id = "p2".into();
+        assert_eq!(
+            violations(&order_as_given(vec![item(1, 6), other.clone(), item(1, 4)])),
+            vec![]
+        );
+        assert_eq!(
+            violations(&order_as_given(vec![item(1, 6), other, item(1, 5)])),
+            vec![pair("insufficient_stock", "items[0].quantity")]
         );
     }
 
