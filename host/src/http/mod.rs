@@ -2,6 +2,7 @@
 
 mod admin;
 pub mod auth;
+mod edge;
 mod error;
 mod extract;
 mod health;
@@ -9,6 +10,7 @@ pub mod jwks;
 mod openapi;
 mod orders;
 mod plugins;
+pub mod server;
 
 pub use auth::Auth;
 pub use error::ApiError;
@@ -21,8 +23,10 @@ use axum::Router;
 use axum::http::{HeaderName, HeaderValue};
 use openapi::ApiDoc;
 use std::sync::{Arc, Mutex};
+use edge::BodyLimits;
+use std::time::Duration;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
@@ -65,8 +69,18 @@ async fn track(
 /// Orders are small; anything bigger than this is not an order.
 const BODY_LIMIT: usize = 256 * 1024;
 
-/// The whole API. `cors_origins`: origins allowed to call it from a browser (`*`: any).
-pub fn router(state: AppState, cors_origins: &[String]) -> Router {
+/// The whole API. `cors_origins`: origins allowed to call it from a browser (`*`: any);
+/// `body_timeout`: how long a request body may take to arrive.
+pub fn router(state: AppState, cors_origins: &[String], body_timeout: Duration) -> Router {
+    let body = |max_bytes| {
+        axum::middleware::from_fn_with_state(
+            BodyLimits {
+                max_bytes,
+                timeout: body_timeout,
+            },
+            edge::read_body,
+        )
+    };
     let request_id = HeaderName::from_static("x-request-id");
     let cors = if cors_origins.iter().any(|o| o == "*") {
         CorsLayer::permissive()
@@ -82,15 +96,18 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
         .merge(
             orders::router()
                 .merge(admin::router())
-                .layer(RequestBodyLimitLayer::new(BODY_LIMIT)),
+                .route_layer(body(BODY_LIMIT)),
         )
-        .merge(plugins::router())
+        .merge(plugins::router().route_layer(body(plugins::COMPONENT_LIMIT)))
         .merge(health::router())
+        // Inside `track`, so that a panic is counted as the 500 it answers.
+        .route_layer(CatchPanicLayer::custom(edge::panicked))
         .route_layer(axum::middleware::from_fn(track))
         .with_state(state)
         .route("/openapi.json", axum::routing::get(|| async { axum::Json(ApiDoc::openapi()) }))
         .merge(Scalar::with_url("/docs", ApiDoc::openapi()))
         .fallback(|| async { ApiError::NotFound })
+        .layer(axum::middleware::from_fn(edge::json_errors))
         .layer(cors)
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
