@@ -111,11 +111,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             hours,
             common,
         } => {
-            let exp = chrono::Utc::now().timestamp() as u64 + hours * 3600;
+            let now = chrono::Utc::now().timestamp() as u64;
             let role = Some(if admin { "admin" } else { "user" }.to_owned());
             let claims = Claims {
                 sub: user,
-                exp,
+                exp: now + hours * 3600,
+                iat: Some(now),
+                nbf: None,
                 role,
                 roles: vec![],
                 is_admin: false,

@@ -1,7 +1,9 @@
 //! `orderflow serve`: configuration (the established environment names), wiring, and the
 //! HTTP server.
 
+use crate::http::auth::TokenRules;
 use crate::http::jwks::Jwks;
+use crate::http::server::{self, ServerLimits};
 use crate::http::{self, AppState, Auth};
 use crate::orders::OrderService;
 use crate::plugins::{Runtime, RuntimeConfig};
@@ -77,6 +79,24 @@ pub struct ServeConfig {
     /// RS256: the token issuer's public key (PEM). Takes precedence over JWT_SECRET.
     #[arg(long, env = "JWT_PUBLIC_KEY_FILE")]
     pub jwt_public_key_file: Option<PathBuf>,
+    /// What tokens' claims must satisfy, whichever key checks them.
+    #[command(flatten)]
+    pub token_rules: TokenRules,
+    /// A request's head must arrive within this, from its first byte.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_MS", default_value_t = 10_000)]
+    pub header_read_timeout_ms: u64,
+    /// A request's body must arrive within this, or the answer is a 408.
+    #[arg(long, env = "BODY_READ_TIMEOUT_MS", default_value_t = 30_000)]
+    pub body_read_timeout_ms: u64,
+    /// A connection with no request under way is closed after this.
+    #[arg(long, env = "IDLE_TIMEOUT_MS", default_value_t = 75_000)]
+    pub idle_timeout_ms: u64,
+    /// Connections open at once; 0: as many as the open-files limit allows, less a reserve.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 0)]
+    pub max_connections: usize,
+    /// After SIGTERM, how long requests under way may take to finish.
+    #[arg(long, env = "SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
+    pub shutdown_grace_ms: u64,
     /// Browser origins allowed to call the API, comma-separated (`*`: any).
     #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',', default_value = "*")]
     pub cors_origins: Vec<String>,
@@ -184,8 +204,10 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         None => Arc::new(CatalogFile::load(&config.catalog_file)?),
     };
     let auth = match (&config.jwks_url, &config.jwt_public_key_file) {
-        (Some(url), _) => Auth::jwks(published_keys(url, neighbour_timeout).await?),
-        (None, Some(path)) => Auth::rs256(&read(path)?)?,
+        (Some(url), _) => {
+            Auth::jwks(published_keys(url, neighbour_timeout, &config.token_rules).await?)
+        }
+        (None, Some(path)) => Auth::rs256(&read(path)?, &config.token_rules)?,
         (None, None) => {
             if config.common.jwt_secret.is_none() {
                 tracing::warn!(
@@ -193,7 +215,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
                     data.display()
                 );
             }
-            Auth::hs256(&config.common.secret()?)
+            Auth::hs256(&config.common.secret()?, &config.token_rules)
         }
     };
     let orders = Arc::new(OrderService::new(
@@ -231,22 +253,31 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             relay,
         },
         &config.cors_origins,
+        Duration::from_millis(config.body_read_timeout_ms),
     );
     let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port))
         .await
         .with_context(|| format!("binding {}:{}", config.host, config.port))?;
+    let allowed = server::connections_allowed();
+    let limits = ServerLimits {
+        header_read_timeout: Duration::from_millis(config.header_read_timeout_ms),
+        idle_timeout: Duration::from_millis(config.idle_timeout_ms),
+        max_connections: match config.max_connections {
+            0 => allowed,
+            n => n.min(allowed),
+        },
+        shutdown_grace: Duration::from_millis(config.shutdown_grace_ms),
+    };
     // Printed, not only logged: tests and scripts started with PORT=0 read it.
     println!("orderflow listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    server::serve(listener, app, limits, shutdown()).await;
     Ok(())
 }
 
 /// The issuer's key set, fetched once now so a wrong URL shows in the log at start-up; an
 /// issuer that is not up yet is not fatal (tokens fetch the set when they need it).
-async fn published_keys(url: &str, timeout: Duration) -> anyhow::Result<Jwks> {
-    let jwks = Jwks::new(url, timeout, JWKS_MIN_REFRESH)?;
+async fn published_keys(url: &str, timeout: Duration, rules: &TokenRules) -> anyhow::Result<Jwks> {
+    let jwks = Jwks::new(url, timeout, JWKS_MIN_REFRESH, rules)?;
     match jwks.refresh().await {
         Ok(0) => tracing::warn!(url, "the JWKS has no usable signing keys yet"),
         Ok(keys) => tracing::info!(url, keys, "token signing keys fetched"),

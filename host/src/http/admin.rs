@@ -7,12 +7,12 @@ use super::orders::{order_id, paging};
 use super::plugins::digest;
 use super::{ApiError, AppState};
 use crate::domain::{PaymentChange, StatusChange};
-use crate::orders::{Order, Repricing};
+use crate::orders::{Order, Repricing, check_change_texts, limits};
 use crate::store::{OrderQuery, Page, Sort, Stats};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::{get, patch, post};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Days, Duration, NaiveDate, NaiveTime, Utc};
 use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
@@ -28,8 +28,11 @@ pub fn router() -> Router<AppState> {
 #[serde(deny_unknown_fields)]
 struct StatusBody {
     status: String,
+    #[schema(max_length = 200)]
     tracking_number: Option<String>,
+    #[schema(max_length = 200)]
     carrier: Option<String>,
+    #[schema(max_length = 1000)]
     notes: Option<String>,
 }
 
@@ -42,8 +45,17 @@ async fn set_status(
     State(state): State<AppState>,
     AdminUser(caller): AdminUser,
     Path(id): Path<String>,
-    Json(body): Json<StatusBody>,
+    Json(mut body): Json<StatusBody>,
 ) -> Result<axum::Json<Order>, ApiError> {
+    check_change_texts([
+        (
+            "tracking_number",
+            &mut body.tracking_number,
+            limits::REFERENCE,
+        ),
+        ("carrier", &mut body.carrier, limits::REFERENCE),
+        ("notes", &mut body.notes, limits::NOTES),
+    ])?;
     let change = StatusChange {
         to: body.status,
         tracking_number: body.tracking_number,
@@ -62,7 +74,9 @@ async fn set_status(
 #[serde(deny_unknown_fields)]
 struct PaymentBody {
     payment_status: String,
+    #[schema(max_length = 200)]
     transaction_id: Option<String>,
+    #[schema(max_length = 1000)]
     notes: Option<String>,
 }
 
@@ -115,8 +129,16 @@ async fn set_payment(
     State(state): State<AppState>,
     AdminUser(caller): AdminUser,
     Path(id): Path<String>,
-    Json(body): Json<PaymentBody>,
+    Json(mut body): Json<PaymentBody>,
 ) -> Result<axum::Json<Order>, ApiError> {
+    check_change_texts([
+        (
+            "transaction_id",
+            &mut body.transaction_id,
+            limits::REFERENCE,
+        ),
+        ("notes", &mut body.notes, limits::NOTES),
+    ])?;
     let change = PaymentChange {
         to: body.payment_status,
         transaction_id: body.transaction_id,
@@ -130,23 +152,43 @@ async fn set_payment(
     ))
 }
 
-/// A date (`2026-11-25`, the whole day) or an RFC 3339 instant.
+/// The years a date parameter may name: RFC 3339's four digits, year 0 left out (chrono
+/// reads it as 1 BC, most clients' date types have none). Within them every window the
+/// API computes (the day after `to`, 30 days before it) is a valid instant for chrono and
+/// both stores.
+const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
+
+/// A date (`2026-11-25`, the whole day: its start, or with `end_of_day` the next day's) or
+/// an RFC 3339 instant, in [`YEARS`] as written.
 fn instant(raw: &str, field: &str, end_of_day: bool) -> Result<DateTime<Utc>, ApiError> {
-    if let Ok(day) = raw.parse::<NaiveDate>() {
-        let day = if end_of_day {
-            day + Duration::days(1)
-        } else {
-            day
-        };
-        return Ok(day.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc());
+    let parsed = if is_full_date(raw) {
+        raw.parse::<NaiveDate>().ok().map(|day| {
+            let start = if end_of_day { day + Days::new(1) } else { day };
+            (day.year(), start.and_time(NaiveTime::MIN).and_utc())
+        })
+    } else {
+        DateTime::parse_from_rfc3339(raw)
+            .ok()
+            .map(|at| (at.year(), at.to_utc()))
+    };
+    match parsed {
+        Some((year, at)) if YEARS.contains(&year) => Ok(at),
+        _ => Err(ApiError::bad_request(
+            format!(
+                "{field} must be a date (2026-11-25) or an RFC 3339 time, in the years 0001 to 9999"
+            ),
+            Some(field.into()),
+        )),
     }
-    DateTime::parse_from_rfc3339(raw)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| {
-            ApiError::bad_request(
-                "expected a date (2026-11-25) or an RFC 3339 time",
-                Some(field.into()),
-            )
+}
+
+/// `YYYY-MM-DD` exactly, as RFC 3339 writes a date: chrono alone would also take signed,
+/// longer or shorter numbers (`+262142-1-5`).
+fn is_full_date(raw: &str) -> bool {
+    raw.len() == 10
+        && raw.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
         })
 }
 

@@ -8,15 +8,23 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use std::sync::Arc;
 
 /// The claims orderflow reads: `sub` is the user id; a `role` of "admin" (or "admin" in
-/// `roles`, or `is_admin: true`, as other issuers write it) marks an admin.
+/// `roles`, or `is_admin: true`, as other issuers write it) marks an admin. `aud` and `iss`
+/// are checked by [`TokenRules`] and not kept.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Claims {
+    /// Read as "" when missing or not a string, so that such a token is refused for having
+    /// no subject rather than as malformed.
+    #[serde(default, deserialize_with = "subject")]
     pub sub: String,
     pub exp: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -37,6 +45,87 @@ impl Claims {
     }
 }
 
+fn subject<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Subject {
+        Text(String),
+        Other(serde::de::IgnoredAny),
+    }
+    Ok(match Subject::deserialize(deserializer)? {
+        Subject::Text(sub) => sub,
+        Subject::Other(_) => String::new(),
+    })
+}
+
+/// The clock skew allowed by default: enough for servers kept in time by NTP, far less than
+/// jsonwebtoken's own default of a minute.
+pub const DEFAULT_LEEWAY_SECS: u64 = 5;
+
+/// What a token's claims must satisfy besides its signature. Every key source (HS256 secret,
+/// RS256 key file, JWKS) checks tokens with the [`Validation`] built here, so they cannot
+/// disagree.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TokenRules {
+    /// Clock skew allowed between the issuer and this service, in seconds: a token counts
+    /// until `exp` plus this, from `nbf` less this, and may be issued (`iat`) this far ahead.
+    #[arg(long = "jwt-leeway-secs", env = "JWT_LEEWAY_SECS", default_value_t = DEFAULT_LEEWAY_SECS)]
+    pub leeway_secs: u64,
+    /// The audiences this service answers to, comma-separated: set, a token's `aud` (a string
+    /// or an array) must name one of them; unset, `aud` is not looked at.
+    #[arg(long = "jwt-audience", env = "JWT_AUDIENCE", value_delimiter = ',')]
+    pub audience: Vec<String>,
+    /// The issuers trusted, comma-separated: set, a token's `iss` must be one of them.
+    #[arg(long = "jwt-issuer", env = "JWT_ISSUER", value_delimiter = ',')]
+    pub issuer: Vec<String>,
+}
+
+impl Default for TokenRules {
+    fn default() -> Self {
+        TokenRules {
+            leeway_secs: DEFAULT_LEEWAY_SECS,
+            audience: vec![],
+            issuer: vec![],
+        }
+    }
+}
+
+impl TokenRules {
+    /// The checks for tokens signed by a key of `algorithm`, pinned to it. Besides these,
+    /// [`Auth::caller`] refuses an `iat` beyond the skew and an empty `sub`, which
+    /// jsonwebtoken does not look at.
+    pub(crate) fn validation(&self, algorithm: Algorithm) -> Validation {
+        let mut validation = Validation::new(algorithm);
+        validation.leeway = self.leeway_secs;
+        validation.validate_nbf = true;
+        let audience = named(&self.audience);
+        if audience.is_empty() {
+            // jsonwebtoken refuses every token carrying an `aud` when no audience is set;
+            // issuers name their clients there, and without JWT_AUDIENCE none is ours to check.
+            validation.validate_aud = false;
+        } else {
+            validation.set_audience(&audience);
+            // Otherwise a token without `aud` would pass: jsonwebtoken checks only what is there.
+            validation.required_spec_claims.insert("aud".into());
+        }
+        let issuer = named(&self.issuer);
+        if !issuer.is_empty() {
+            validation.set_issuer(&issuer);
+            validation.required_spec_claims.insert("iss".into());
+        }
+        validation
+    }
+}
+
+/// The names of a comma-separated setting; `JWT_AUDIENCE=` in a compose file means unset.
+fn named(values: &[String]) -> Vec<&str> {
+    values
+        .iter()
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
 /// How tokens are checked: HS256 with a shared secret, RS256 with the issuer's public key,
 /// or the keys the issuer publishes (JWKS).
 pub struct Auth {
@@ -47,7 +136,8 @@ pub struct Auth {
 /// Tokens already verified, with the caller each speaks for. Clients send the same token
 /// with every request until it expires; checking its signature and parsing its claims
 /// again each time was a tenth of a GET's cost. An entry is used only while its token is
-/// valid, and for a minute at most, so a key withdrawn from a JWKS stops counting soon.
+/// valid without the skew allowance, and for a minute at most, so a key withdrawn from a
+/// JWKS stops counting soon.
 #[derive(Default)]
 struct VerifiedTokens {
     entries: std::sync::Mutex<std::collections::HashMap<String, (Caller, u64)>>,
@@ -71,9 +161,16 @@ impl VerifiedTokens {
         (unix_now() < *until).then(|| caller.clone())
     }
 
-    fn keep(&self, token: &str, caller: &Caller, exp: u64) {
+    /// Remembers the caller of a token valid from `from` (its `nbf` or `iat`, the later)
+    /// until `until` (its `exp`). A token valid now only thanks to the skew allowance is not
+    /// kept: an entry then never outlives `exp`, nor predates `nbf`, whatever the clock does,
+    /// so the cache accepts nothing the full check would refuse.
+    fn keep(&self, token: &str, caller: &Caller, from: u64, until: u64) {
         let now = unix_now();
-        let until = exp.min(now + REVERIFY_AFTER_SECS);
+        let until = until.min(now + REVERIFY_AFTER_SECS);
+        if from > now || until <= now {
+            return;
+        }
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= VERIFIED_TOKENS {
             entries.retain(|_, (_, until)| now < *until);
@@ -93,17 +190,19 @@ enum Keys {
 }
 
 impl Auth {
-    pub fn hs256(secret: &[u8]) -> Self {
-        Self::fixed(DecodingKey::from_secret(secret), Algorithm::HS256)
+    pub fn hs256(secret: &[u8], rules: &TokenRules) -> Self {
+        Self::fixed(DecodingKey::from_secret(secret), Algorithm::HS256, rules)
     }
 
-    pub fn rs256(public_key_pem: &[u8]) -> anyhow::Result<Self> {
+    pub fn rs256(public_key_pem: &[u8], rules: &TokenRules) -> anyhow::Result<Self> {
         Ok(Self::fixed(
             DecodingKey::from_rsa_pem(public_key_pem)?,
             Algorithm::RS256,
+            rules,
         ))
     }
 
+    /// The key set checks its keys' tokens by the rules it was made with ([`Jwks::new`]).
     pub fn jwks(keys: Jwks) -> Self {
         Auth {
             keys: Keys::Published(keys),
@@ -111,11 +210,11 @@ impl Auth {
         }
     }
 
-    fn fixed(key: DecodingKey, algorithm: Algorithm) -> Self {
+    fn fixed(key: DecodingKey, algorithm: Algorithm, rules: &TokenRules) -> Self {
         Auth {
             keys: Keys::Fixed(Arc::new(VerifyingKey {
                 key,
-                validation: Validation::new(algorithm),
+                validation: rules.validation(algorithm),
             })),
             verified: VerifiedTokens::default(),
         }
@@ -149,13 +248,20 @@ impl Auth {
             return Ok(caller);
         }
         let key = self.key_for(token).await?;
-        let data = jsonwebtoken::decode::<Claims>(token, &key.key, &key.validation).map_err(
-            |e| match e.kind() {
-                ErrorKind::ExpiredSignature => ApiError::Unauthorized("the token has expired"),
-                _ => ApiError::Unauthorized("the token is not valid"),
-            },
-        )?;
-        let claims = data.claims;
+        let claims = jsonwebtoken::decode::<Claims>(token, &key.key, &key.validation)
+            .map_err(|e| ApiError::Unauthorized(refusal(e.kind())))?
+            .claims;
+        // The same skew as jsonwebtoken allows on `exp` and `nbf`.
+        if claims
+            .iat
+            .is_some_and(|iat| iat > unix_now().saturating_add(key.validation.leeway))
+        {
+            return Err(ApiError::Unauthorized("the token was issued in the future"));
+        }
+        if claims.sub.trim().is_empty() {
+            return Err(ApiError::Unauthorized("the token has no subject"));
+        }
+        let valid_from = claims.nbf.max(claims.iat).unwrap_or(0);
         let caller = Caller {
             admin: claims.admin(),
             customer: Customer {
@@ -164,13 +270,26 @@ impl Auth {
             },
             user_id: claims.sub,
         };
-        self.verified.keep(token, &caller, claims.exp);
+        self.verified.keep(token, &caller, valid_from, claims.exp);
         Ok(caller)
     }
 }
 
-/// Mints an HS256 token, for development (`orderflow token`) and tests.
-pub fn mint(secret: &[u8], claims: &Claims) -> anyhow::Result<String> {
+/// What a client is told about a token jsonwebtoken refused.
+fn refusal(kind: &ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::ExpiredSignature => "the token has expired",
+        ErrorKind::ImmatureSignature => "the token is not valid yet",
+        ErrorKind::InvalidAudience => "the token is meant for another audience",
+        ErrorKind::InvalidIssuer => "the token is from another issuer",
+        ErrorKind::MissingRequiredClaim(claim) if claim == "aud" => "the token names no audience",
+        ErrorKind::MissingRequiredClaim(claim) if claim == "iss" => "the token names no issuer",
+        _ => "the token is not valid",
+    }
+}
+
+/// Mints an HS256 token of any claims, for development (`orderflow token`) and tests.
+pub fn mint(secret: &[u8], claims: &impl Serialize) -> anyhow::Result<String> {
     Ok(jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         claims,
@@ -235,11 +354,23 @@ mod tests {
 
     const KEYS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/keys");
 
+    const SECRET: &[u8] = b"0123456789abcdef";
+
+    fn now() -> i64 {
+        chrono::Utc::now().timestamp()
+    }
+
+    /// A valid token's claims, with `extra` put in (a null removes the claim).
     fn claims(extra: serde_json::Value) -> serde_json::Value {
-        let mut c = serde_json::json!({ "sub": "u1", "exp": chrono::Utc::now().timestamp() + 600 });
-        c.as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
+        let mut c = serde_json::json!({ "sub": "u1", "exp": now() + 600 });
+        let fields = c.as_object_mut().unwrap();
+        for (name, value) in extra.as_object().unwrap() {
+            if value.is_null() {
+                fields.remove(name);
+            } else {
+                fields.insert(name.clone(), value.clone());
+            }
+        }
         c
     }
 
@@ -260,20 +391,23 @@ mod tests {
             admin: false,
             customer: Customer::default(),
         };
-        verified.keep("expired", &caller, unix_now() - 1);
+        let now = unix_now();
+        verified.keep("expired", &caller, 0, now - 1);
         assert_eq!(verified.get("expired"), None);
-        verified.keep("valid", &caller, unix_now() + 3600);
+        verified.keep("not yet valid", &caller, now + 2, now + 3600);
+        assert_eq!(verified.get("not yet valid"), None);
+        verified.keep("valid", &caller, now, now + 3600);
         assert_eq!(verified.get("valid"), Some(caller.clone()));
         assert_eq!(verified.get("unknown"), None);
         for i in 0..VERIFIED_TOKENS + 10 {
-            verified.keep(&format!("t{i}"), &caller, unix_now() + 3600);
+            verified.keep(&format!("t{i}"), &caller, 0, now + 3600);
         }
         assert!(verified.entries.lock().unwrap().len() <= VERIFIED_TOKENS);
     }
 
     #[tokio::test]
     async fn admin_claims_in_their_usual_spellings() {
-        let auth = Auth::hs256(b"0123456789abcdef");
+        let auth = Auth::hs256(SECRET, &TokenRules::default());
         for (extra, admin) in [
             (serde_json::json!({}), false),
             (serde_json::json!({"role": "user"}), false),
@@ -282,7 +416,7 @@ mod tests {
             (serde_json::json!({"is_admin": true}), true),
         ] {
             let caller = auth
-                .caller(&hs(b"0123456789abcdef", &claims(extra.clone())))
+                .caller(&hs(SECRET, &claims(extra.clone())))
                 .await
                 .unwrap();
             assert_eq!(
@@ -297,7 +431,7 @@ mod tests {
     async fn rs256_tokens_and_algorithm_confusion() {
         let private = std::fs::read(format!("{KEYS}/test-rs256.pem")).unwrap();
         let public = std::fs::read(format!("{KEYS}/test-rs256.pub.pem")).unwrap();
-        let auth = Auth::rs256(&public).unwrap();
+        let auth = Auth::rs256(&public, &TokenRules::default()).unwrap();
         let token = jsonwebtoken::encode(
             &Header::new(Algorithm::RS256),
             &claims(serde_json::json!({"role": "admin"})),
@@ -324,10 +458,10 @@ mod tests {
 
     #[tokio::test]
     async fn expired_and_unsigned_tokens_are_refused() {
-        let auth = Auth::hs256(b"0123456789abcdef");
+        let auth = Auth::hs256(SECRET, &TokenRules::default());
         let expired = hs(
             b"0123456789abcdef",
-            &claims(serde_json::json!({"exp": chrono::Utc::now().timestamp() - 600})),
+            &claims(serde_json::json!({"exp": now() - 600})),
         );
         assert!(matches!(
             auth.caller(&expired).await,
@@ -338,5 +472,250 @@ mod tests {
                 .await
                 .is_err()
         );
+    }
+
+    /// Ok, or the message a token is refused with.
+    async fn verdict(auth: &Auth, token: &str) -> Result<(), &'static str> {
+        match auth.caller(token).await {
+            Ok(_) => Ok(()),
+            Err(ApiError::Unauthorized(message)) => Err(message),
+            Err(other) => panic!("{other}"),
+        }
+    }
+
+    /// Checks what HS256 tokens with each case's claims get from a service with `rules`.
+    async fn expect(rules: &TokenRules, cases: &[(serde_json::Value, Result<(), &str>)]) {
+        let auth = Auth::hs256(SECRET, rules);
+        for (extra, expected) in cases {
+            let token = hs(SECRET, &claims(extra.clone()));
+            assert_eq!(verdict(&auth, &token).await, *expected, "{extra}");
+        }
+    }
+
+    fn strict() -> TokenRules {
+        TokenRules {
+            audience: vec!["orderflow".into()],
+            issuer: vec!["https://users.example".into()],
+            ..TokenRules::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn nbf_counts_from_the_skew_before_it() {
+        let future = Err("the token is not valid yet");
+        expect(
+            &TokenRules::default(),
+            &[
+                (serde_json::json!({"nbf": now() - 3600}), Ok(())),
+                (serde_json::json!({"nbf": now() + 2}), Ok(())),
+                (serde_json::json!({"nbf": now() + 60}), future),
+                (serde_json::json!({"nbf": now() + 3600}), future),
+            ],
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn iat_may_be_ahead_by_the_skew_only() {
+        let future = Err("the token was issued in the future");
+        expect(
+            &TokenRules::default(),
+            &[
+                (serde_json::json!({"iat": now() - 3600}), Ok(())),
+                (serde_json::json!({"iat": now() + 2}), Ok(())),
+                (serde_json::json!({"iat": now() + 60}), future),
+                (serde_json::json!({"iat": now() + 86_400}), future),
+            ],
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn exp_has_the_skew_and_no_more() {
+        expect(
+            &TokenRules::default(),
+            &[
+                (serde_json::json!({"exp": now() - 2}), Ok(())),
+                (
+                    serde_json::json!({"exp": now() - 60}),
+                    Err("the token has expired"),
+                ),
+            ],
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn the_skew_is_the_configured_one() {
+        let none = TokenRules {
+            leeway_secs: 0,
+            ..TokenRules::default()
+        };
+        expect(
+            &none,
+            &[
+                (
+                    serde_json::json!({"nbf": now() + 2}),
+                    Err("the token is not valid yet"),
+                ),
+                (
+                    serde_json::json!({"iat": now() + 2}),
+                    Err("the token was issued in the future"),
+                ),
+                (
+                    serde_json::json!({"exp": now() - 2}),
+                    Err("the token has expired"),
+                ),
+            ],
+        )
+        .await;
+        let two_minutes = TokenRules {
+            leeway_secs: 120,
+            ..TokenRules::default()
+        };
+        expect(
+            &two_minutes,
+            &[
+                (serde_json::json!({"nbf": now() + 60}), Ok(())),
+                (serde_json::json!({"iat": now() + 60}), Ok(())),
+                (serde_json::json!({"exp": now() - 60}), Ok(())),
+            ],
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn a_token_needs_a_subject() {
+        let none = Err("the token has no subject");
+        expect(
+            &TokenRules::default(),
+            &[
+                (serde_json::json!({"sub": ""}), none),
+                (serde_json::json!({"sub": "  "}), none),
+                (serde_json::json!({"sub": 42}), none),
+                (serde_json::json!({"sub": null}), none),
+            ],
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn aud_is_checked_only_when_an_audience_is_set() {
+        let unset = [
+            (serde_json::json!({"aud": "billing"}), Ok(())),
+            (serde_json::json!({"aud": ["billing", "search"]}), Ok(())),
+        ];
+        expect(&TokenRules::default(), &unset).await;
+        // An empty value, as a compose file writes it, is no audience.
+        let empty = TokenRules {
+            audience: vec![String::new()],
+            ..TokenRules::default()
+        };
+        expect(&empty, &unset).await;
+        let other = Err("the token is meant for another audience");
+        expect(
+            &strict(),
+            &[
+                (
+                    serde_json::json!({"aud": "orderflow", "iss": "https://users.example"}),
+                    Ok(()),
+                ),
+                (
+                    serde_json::json!({"aud": ["billing", "orderflow"], "iss": "https://users.example"}),
+                    Ok(()),
+                ),
+                (
+                    serde_json::json!({"aud": "billing", "iss": "https://users.example"}),
+                    other,
+                ),
+                (
+                    serde_json::json!({"aud": ["billing"], "iss": "https://users.example"}),
+                    other,
+                ),
+                (
+                    serde_json::json!({"aud": [], "iss": "https://users.example"}),
+                    other,
+                ),
+                (
+                    serde_json::json!({"iss": "https://users.example"}),
+                    Err("the token names no audience"),
+                ),
+            ],
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn iss_is_checked_only_when_an_issuer_is_set() {
+        expect(
+            &TokenRules::default(),
+            &[(serde_json::json!({"iss": "whoever"}), Ok(()))],
+        )
+        .await;
+        expect(
+            &strict(),
+            &[
+                (
+                    serde_json::json!({"aud": "orderflow", "iss": "https://elsewhere.example"}),
+                    Err("the token is from another issuer"),
+                ),
+                (
+                    serde_json::json!({"aud": "orderflow"}),
+                    Err("the token names no issuer"),
+                ),
+            ],
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn rs256_keys_check_the_same_rules() {
+        let private = std::fs::read(format!("{KEYS}/test-rs256.pem")).unwrap();
+        let public = std::fs::read(format!("{KEYS}/test-rs256.pub.pem")).unwrap();
+        let auth = Auth::rs256(&public, &strict()).unwrap();
+        let sign = |extra: &serde_json::Value| {
+            let mut all = serde_json::json!({"aud": "orderflow", "iss": "https://users.example"});
+            all.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            jsonwebtoken::encode(
+                &Header::new(Algorithm::RS256),
+                &claims(all),
+                &EncodingKey::from_rsa_pem(&private).unwrap(),
+            )
+            .unwrap()
+        };
+        for (extra, expected) in [
+            (serde_json::json!({}), Ok(())),
+            (
+                serde_json::json!({"nbf": now() + 60}),
+                Err("the token is not valid yet"),
+            ),
+            (
+                serde_json::json!({"iat": now() + 60}),
+                Err("the token was issued in the future"),
+            ),
+            (
+                serde_json::json!({"sub": ""}),
+                Err("the token has no subject"),
+            ),
+            (
+                serde_json::json!({"aud": "billing"}),
+                Err("the token is meant for another audience"),
+            ),
+        ] {
+            assert_eq!(verdict(&auth, &sign(&extra)).await, expected, "{extra}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_token_accepted_thanks_to_the_skew_is_checked_again_next_time() {
+        let auth = Auth::hs256(SECRET, &TokenRules::default());
+        let early = hs(SECRET, &claims(serde_json::json!({"nbf": now() + 2})));
+        assert_eq!(verdict(&auth, &early).await, Ok(()));
+        assert_eq!(auth.verified.get(&early), None);
+        let valid = hs(SECRET, &claims(serde_json::json!({"iat": now()})));
+        assert_eq!(verdict(&auth, &valid).await, Ok(()));
+        assert!(auth.verified.get(&valid).is_some());
     }
 }

@@ -64,6 +64,7 @@ async fn health(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_
         },
         "workflows": workflows,
         "load_errors": catalog.errors.values().collect::<Vec<_>>(),
+        "hot_reload": state.registry.hot_reload(),
     });
     (status, axum::Json(body))
 }

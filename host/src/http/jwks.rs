@@ -3,6 +3,7 @@
 //! `kid` (the issuer rotated its keys) refetches the set, at most once per `min_refresh`, so a
 //! stream of forged `kid`s cannot turn into a stream of requests to the issuer.
 
+use super::auth::TokenRules;
 use arc_swap::ArcSwap;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -10,7 +11,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// A verification key and the one algorithm it may verify (pinned: no algorithm confusion).
+/// A verification key and how its tokens are checked: the one algorithm it may verify
+/// (pinned: no algorithm confusion) and the [`TokenRules`].
 pub struct VerifyingKey {
     pub key: DecodingKey,
     pub validation: Validation,
@@ -29,17 +31,25 @@ pub struct Jwks {
     /// When the set was last fetched; the lock also makes concurrent misses share one fetch.
     fetched: tokio::sync::Mutex<Option<Instant>>,
     min_refresh: Duration,
+    rules: TokenRules,
 }
 
 impl Jwks {
-    /// A key set fetched from `url` on first use (and whenever a token names an unknown key).
-    pub fn new(url: &str, timeout: Duration, min_refresh: Duration) -> anyhow::Result<Self> {
+    /// A key set fetched from `url` on first use (and whenever a token names an unknown key),
+    /// its keys checking tokens by `rules`.
+    pub fn new(
+        url: &str,
+        timeout: Duration,
+        min_refresh: Duration,
+        rules: &TokenRules,
+    ) -> anyhow::Result<Self> {
         Ok(Jwks {
             url: url.to_owned(),
             client: reqwest::Client::builder().timeout(timeout).build()?,
             keys: ArcSwap::from_pointee(HashMap::new()),
             fetched: tokio::sync::Mutex::new(None),
             min_refresh,
+            rules: rules.clone(),
         })
     }
 
@@ -86,13 +96,13 @@ impl Jwks {
             .map_err(|e| failed(e.to_string()))?;
         let body = response.bytes().await.map_err(|e| failed(e.to_string()))?;
         let set: JwkSet = serde_json::from_slice(&body).map_err(|e| failed(e.to_string()))?;
-        Ok(verifying_keys(&set))
+        Ok(verifying_keys(&set, &self.rules))
     }
 }
 
 /// The signature keys of a set, by `kid`. Keys without a `kid`, for encryption, symmetric
 /// (a published HMAC secret would let anyone sign) or of an unsupported kind are skipped.
-fn verifying_keys(set: &JwkSet) -> HashMap<String, Arc<VerifyingKey>> {
+fn verifying_keys(set: &JwkSet, rules: &TokenRules) -> HashMap<String, Arc<VerifyingKey>> {
     set.keys
         .iter()
         .filter(|jwk| !matches!(jwk.common.public_key_use, Some(ref u) if *u != PublicKeyUse::Signature))
@@ -118,7 +128,7 @@ fn verifying_keys(set: &JwkSet) -> HashMap<String, Arc<VerifyingKey>> {
                 kid,
                 Arc::new(VerifyingKey {
                     key,
-                    validation: Validation::new(algorithm),
+                    validation: rules.validation(algorithm),
                 }),
             ))
         })
@@ -179,20 +189,35 @@ mod tests {
     }
 
     fn token(kid: Option<&str>) -> String {
+        signed(
+            kid,
+            &serde_json::json!({"sub": "u1", "exp": chrono::Utc::now().timestamp() + 600}),
+        )
+    }
+
+    /// `claims` signed with the published key's private half, naming the key `kid`.
+    fn signed(kid: Option<&str>, claims: &serde_json::Value) -> String {
         let mut header = Header::new(Algorithm::RS256);
         header.kid = kid.map(str::to_owned);
         let private = std::fs::read(format!("{KEYS}/test-rs256.pem")).unwrap();
-        let claims = serde_json::json!({"sub": "u1", "exp": chrono::Utc::now().timestamp() + 600});
         jsonwebtoken::encode(
             &header,
-            &claims,
+            claims,
             &EncodingKey::from_rsa_pem(&private).unwrap(),
         )
         .unwrap()
     }
 
     fn auth(issuer: &Issuer, min_refresh: Duration) -> Auth {
-        Auth::jwks(Jwks::new(&issuer.url, Duration::from_secs(2), min_refresh).unwrap())
+        Auth::jwks(
+            Jwks::new(
+                &issuer.url,
+                Duration::from_secs(2),
+                min_refresh,
+                &TokenRules::default(),
+            )
+            .unwrap(),
+        )
     }
 
     #[tokio::test]
@@ -222,6 +247,54 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn published_keys_check_the_token_rules_they_were_made_with() {
+        let issuer = issuer(&published_set()).await;
+        let rules = TokenRules {
+            leeway_secs: 0,
+            audience: vec!["orderflow".into()],
+            issuer: vec!["https://users.example".into()],
+        };
+        let auth = Auth::jwks(
+            Jwks::new(&issuer.url, Duration::from_secs(2), Duration::ZERO, &rules).unwrap(),
+        );
+        let now = chrono::Utc::now().timestamp();
+        let with = |extra: serde_json::Value| {
+            let mut claims = serde_json::json!({"sub": "u1", "exp": now + 600,
+                "aud": "orderflow", "iss": "https://users.example"});
+            claims
+                .as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            signed(Some("test-rs256"), &claims)
+        };
+        assert!(auth.caller(&with(serde_json::json!({}))).await.is_ok());
+        for (extra, message) in [
+            (
+                serde_json::json!({"aud": "billing"}),
+                "the token is meant for another audience",
+            ),
+            (
+                serde_json::json!({"iss": "https://elsewhere.example"}),
+                "the token is from another issuer",
+            ),
+            (
+                serde_json::json!({"nbf": now + 2}),
+                "the token is not valid yet",
+            ),
+            (
+                serde_json::json!({"iat": now + 2}),
+                "the token was issued in the future",
+            ),
+            (serde_json::json!({"sub": ""}), "the token has no subject"),
+        ] {
+            assert!(
+                matches!(auth.caller(&with(extra.clone())).await, Err(ApiError::Unauthorized(m)) if m == message),
+                "{extra}"
+            );
+        }
+    }
+
+    #[tokio::test]
     async fn a_rotated_key_is_fetched_when_a_token_names_it() {
         let issuer = issuer(r#"{"keys": []}"#).await;
         let auth = auth(&issuer, Duration::ZERO);
@@ -238,10 +311,10 @@ mod tests {
             {"kty": "RSA", "kid": "enc", "use": "enc", "alg": "RS256", "n": "sXch", "e": "AQAB"},
         ]});
         let set: JwkSet = serde_json::from_value(set).unwrap();
-        assert!(verifying_keys(&set).is_empty());
+        assert!(verifying_keys(&set, &TokenRules::default()).is_empty());
         let published: JwkSet = serde_json::from_str(&published_set()).unwrap();
         assert_eq!(
-            verifying_keys(&published)["test-rs256"]
+            verifying_keys(&published, &TokenRules::default())["test-rs256"]
                 .validation
                 .algorithms,
             [Algorithm::RS256]
@@ -253,7 +326,15 @@ mod tests {
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/jwks.json", closed.local_addr().unwrap());
         drop(closed);
-        let auth = Auth::jwks(Jwks::new(&url, Duration::from_secs(1), Duration::ZERO).unwrap());
+        let auth = Auth::jwks(
+            Jwks::new(
+                &url,
+                Duration::from_secs(1),
+                Duration::ZERO,
+                &TokenRules::default(),
+            )
+            .unwrap(),
+        );
         assert!(matches!(
             auth.caller(&token(Some("test-rs256"))).await,
             Err(ApiError::Unavailable {

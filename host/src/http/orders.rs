@@ -5,7 +5,7 @@ use super::error::ErrorBody;
 use super::extract::{Json, OptionalJson, Query};
 use super::{ApiError, AppState};
 use crate::domain::{Machine, StatusChange};
-use crate::orders::{NewOrder, Order, OrderId};
+use crate::orders::{NewOrder, Order, OrderId, check_change_texts, limits};
 use crate::store::{OrderQuery, Page, StoredEvent};
 use crate::users::UserError;
 use axum::Router;
@@ -172,6 +172,7 @@ async fn one(
 #[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CancelBody {
+    #[schema(max_length = 1000)]
     reason: Option<String>,
 }
 
@@ -186,8 +187,9 @@ async fn cancel(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
     Path(id): Path<String>,
-    OptionalJson(body): OptionalJson<CancelBody>,
+    OptionalJson(mut body): OptionalJson<CancelBody>,
 ) -> Result<axum::Json<Order>, ApiError> {
+    check_change_texts([("reason", &mut body.reason, limits::NOTES)])?;
     let change = StatusChange {
         to: "cancelled".into(),
         tracking_number: None,

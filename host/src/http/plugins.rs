@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// Components are bigger than orders; this is what one plugin upload may weigh.
-const COMPONENT_LIMIT: usize = 16 * 1024 * 1024;
+pub(super) const COMPONENT_LIMIT: usize = 16 * 1024 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -13,6 +13,6 @@ pub use ids::{OrderId, OrderNumber};
 pub use model::{
     Customer, DecisionRecord, Order, OrderItem, Payment, Provenance, Shipping, StatusEntry,
 };
-pub use new::{NewItem, NewOrder};
+pub use new::{NewItem, NewOrder, check_change_texts, limits};
 pub use repricing::{PricedBy, QuoteDifference, Repricing};
 pub use service::{Caller, OrderError, OrderService};

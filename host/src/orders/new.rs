@@ -1,6 +1,6 @@
 //! An order as a client asks for it, and what the host makes sure of before any plugin
-//! sees it: every required text is there, no text is longer than the schema says, and the
-//! country is one ISO 3166-1 code in one spelling.
+//! sees it (or a change to an order is written): every required text is there, no text is
+//! longer than the schema says, and the country is one ISO 3166-1 code in one spelling.
 
 use super::service::OrderError;
 use crate::domain::{Address, Problem};
@@ -46,6 +46,28 @@ pub mod limits {
     pub const STATE: usize = 100;
     pub const POSTAL_CODE: usize = 20;
     pub const PHONE: usize = 40;
+    /// A shipment's tracking number and carrier, a payment's transaction id.
+    pub const REFERENCE: usize = 200;
+}
+
+/// The free texts a status or payment change carries (a tracking number, notes), each with
+/// the field the client named it by and its longest length: blank ones count as absent, and
+/// every one too long is refused by name.
+pub fn check_change_texts<const N: usize>(
+    texts: [(&str, &mut Option<String>, usize); N],
+) -> Result<(), OrderError> {
+    let mut problems = Vec::new();
+    for (field, text, max) in texts {
+        if text.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            *text = None;
+        }
+        check(&mut problems, field, text.as_ref(), Text::Optional, max);
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(OrderError::Refused(problems))
+    }
 }
 
 /// What a text field must be.

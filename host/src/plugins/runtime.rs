@@ -5,6 +5,8 @@ use super::component::{Digest, LoadError, LoadedComponent};
 use super::pool::{BoundPlugin, Preparer};
 use super::{Limits, PluginKind};
 use serde_json::Value;
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::Arc;
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
@@ -93,19 +95,29 @@ impl Runtime {
     }
 
     /// Compiles (or takes from the cache) and type-checks a component.
+    ///
+    /// The bytes are untrusted (a file dropped by hand, an upload), and the libraries that
+    /// read them do not all refuse bad input with an error: `wit-component` panics on some
+    /// truncated modules. Such a panic is caught here and becomes a load error like any
+    /// other, so it can neither kill the thread that loads (the hot-reload thread, start-up)
+    /// nor fail a request. What a failed load built is dropped with it, and the cache
+    /// publishes an artifact only once it is whole.
     pub fn load(&self, name: &str, bytes: &[u8]) -> Result<Arc<LoadedComponent>, LoadError> {
         let digest = Digest::of(bytes);
-        let component = self
-            .cache
-            .component(&self.engine, &digest, bytes)
-            .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
-        Ok(Arc::new(LoadedComponent::new(
-            &self.engine,
-            name,
-            digest,
-            bytes.len(),
-            &component,
-        )?))
+        let load = || {
+            let component = self
+                .cache
+                .component(&self.engine, &digest, bytes)
+                .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+            LoadedComponent::new(&self.engine, name, digest.clone(), bytes.len(), &component)
+        };
+        match std::panic::catch_unwind(AssertUnwindSafe(load)) {
+            Ok(loaded) => Ok(Arc::new(loaded?)),
+            Err(panic) => Err(LoadError::Compile(format!(
+                "it could not be read: {}",
+                panic_message(panic.as_ref())
+            ))),
+        }
     }
 
     /// Binds a component to a workflow's parameters and limits. The parameters are tried
@@ -173,5 +185,55 @@ impl Runtime {
             warm,
             self.preparer.clone(),
         )
+    }
+}
+
+/// What a caught panic said (`panic!` with a literal or a formatted message).
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic without a message")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Cut copies of each standard plugin (the first half of standard-pricing made
+    /// wit-component panic): every one is refused with an error; the whole file loads.
+    #[test]
+    fn truncated_plugins_are_load_errors_not_panics() {
+        let runtime = Runtime::new(RuntimeConfig {
+            max_instances: 8,
+            ..RuntimeConfig::default()
+        })
+        .unwrap();
+        for name in [
+            "standard-validation",
+            "standard-pricing",
+            "standard-lifecycle",
+        ] {
+            let path = PathBuf::from(env!("ORDERFLOW_BUILT_PLUGINS")).join(format!("{name}.wasm"));
+            let bytes = std::fs::read(&path).unwrap();
+            let len = bytes.len();
+            for cut in [
+                0,
+                4,
+                8,
+                9,
+                64,
+                len / 4,
+                len / 3,
+                len / 2,
+                len * 3 / 4,
+                len - 1,
+            ] {
+                let loaded = runtime.load(name, &bytes[..cut]);
+                assert!(loaded.is_err(), "{name} cut to {cut} of {len} bytes loaded");
+            }
+            assert!(runtime.load(name, &bytes).is_ok(), "{name} whole");
+        }
     }
 }

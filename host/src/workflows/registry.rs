@@ -4,10 +4,13 @@
 //!
 //! A reload reads the plugin and workflow directories, compiles and checks whatever
 //! changed off the request path, and swaps the snapshot in one store. A file that fails
-//! leaves its previous version serving and is reported in [`Catalog::errors`].
+//! leaves its previous version serving and is reported in [`Catalog::errors`]; a plugin
+//! file that fails before any version of it is loaded (a restart with a bad file in place)
+//! serves the version that served last, from the version archive.
 
 use super::definition::Definition;
 use super::versions::Versions;
+use super::watcher::HotReloadState;
 use crate::domain::Machine;
 use crate::plugins::component::LoadError;
 use crate::plugins::{BoundPlugin, Digest, LoadedComponent, PluginKind, Runtime};
@@ -92,6 +95,8 @@ pub struct Registry {
     /// Where every version that served is kept and every change recorded; None: nowhere
     /// (tools and tests that only need the plugins).
     versions: Option<Versions>,
+    /// Whether changed files are being loaded (see [`super::watch`]).
+    pub(super) hot_reload: Mutex<HotReloadState>,
 }
 
 impl Registry {
@@ -110,6 +115,7 @@ impl Registry {
             reloading: Mutex::new(()),
             deploying: Mutex::new(()),
             versions,
+            hot_reload: Mutex::new(HotReloadState::Off),
         });
         registry.reload();
         registry
@@ -157,7 +163,9 @@ impl Registry {
 
     /// Re-reads both directories and swaps in what changed. Returns the new generation.
     pub fn reload(&self) -> u64 {
-        let _one_at_a_time = self.reloading.lock().expect("reload lock");
+        // The lock guards no data: a reload that panicked while holding it (a bug, caught by
+        // the watcher) must not stop every later one.
+        let _one_at_a_time = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
         let old = self.catalog.load_full();
         let mut errors = BTreeMap::new();
         let components = self.reload_components(&old, &mut errors);
@@ -172,7 +180,7 @@ impl Registry {
             .values()
             .filter(|f| old.errors.get(&f.file) != Some(f))
         {
-            tracing::warn!(file = %failure.file, error = %failure.error, "not loaded; the previous version keeps serving");
+            tracing::warn!(file = %failure.file, error = %failure.error, "not loaded; the previous version, if any, keeps serving");
         }
         let generation = old.generation + 1;
         self.catalog.store(Arc::new(Catalog {
@@ -214,13 +222,36 @@ impl Registry {
                 }
                 Err(error) => {
                     errors.insert(file_name(&path), failure(&path, error, old));
-                    if let Some(previous) = previous {
-                        components.insert(name, previous.clone());
+                    if let Some(serving) = previous.cloned().or_else(|| self.last_good(&name)) {
+                        components.insert(name, serving);
                     }
                 }
             }
         }
         components
+    }
+
+    /// The version of `plugin` that served last, from the archive: what serves while its
+    /// file does not load and no version of it is loaded yet (a restart with a bad file in
+    /// place), so a bad file never takes away a plugin that was serving.
+    fn last_good(&self, plugin: &str) -> Option<Arc<LoadedComponent>> {
+        let versions = self.versions.as_ref()?;
+        let digest = versions.last_served(plugin)?;
+        let loaded = match versions.bytes(plugin, &digest) {
+            Ok(Some(bytes)) => self.runtime.load(plugin, &bytes).map_err(|e| e.to_string()),
+            Ok(None) => Err("it is not in the archive".to_owned()),
+            Err(e) => Err(e.to_string()),
+        };
+        match loaded {
+            Ok(component) => {
+                tracing::warn!(plugin, digest = %component.digest, "serving the last good version, from the archive");
+                Some(component)
+            }
+            Err(error) => {
+                tracing::error!(plugin, %digest, error, "the last good version does not load either");
+                None
+            }
+        }
     }
 
     /// Keeps a newly loaded version in the archive and records the change. Failing to
@@ -242,7 +273,7 @@ impl Registry {
         let mut workflows = BTreeMap::new();
         for (name, path) in files(&self.workflow_dir, "toml", errors) {
             let previous = old.workflows.get(&name);
-            match self.load_workflow(&name, &path, previous, components) {
+            match self.load_workflow(&name, &path, previous, components, errors) {
                 Ok(workflow) => {
                     if previous.is_none_or(|p| !Arc::ptr_eq(p, &workflow)) {
                         let digests: Vec<String> = workflow
@@ -271,6 +302,7 @@ impl Registry {
         path: &Path,
         previous: Option<&Arc<Workflow>>,
         components: &BTreeMap<String, Arc<LoadedComponent>>,
+        errors: &BTreeMap<String, LoadFailure>,
     ) -> Result<Arc<Workflow>, String> {
         let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
         let digest = Digest::of(text.as_bytes());
@@ -280,12 +312,18 @@ impl Registry {
             .iter()
             .map(|step| {
                 components.get(&step.plugin).ok_or_else(|| {
-                    format!(
-                        "{} plugin `{}` not found in {}",
-                        step.kind,
-                        step.plugin,
-                        self.plugin_dir.display()
-                    )
+                    match errors.get(&format!("{}.wasm", step.plugin)) {
+                        Some(failure) => format!(
+                            "{} plugin `{}` has no version that loads: {}",
+                            step.kind, step.plugin, failure.error
+                        ),
+                        None => format!(
+                            "{} plugin `{}` not found in {}",
+                            step.kind,
+                            step.plugin,
+                            self.plugin_dir.display()
+                        ),
+                    }
                 })
             })
             .collect::<Result<_, _>>()?;

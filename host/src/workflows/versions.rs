@@ -207,6 +207,12 @@ impl Versions {
         Ok(())
     }
 
+    /// The version of `plugin` that served last, as the log recorded it: the last one
+    /// that loaded from the plugin directory (or was activated).
+    pub fn last_served(&self, plugin: &str) -> Option<Digest> {
+        self.lock().active.get(plugin).cloned()
+    }
+
     /// Records an upload (the active version does not change).
     pub fn uploaded(&self, plugin: &str, digest: &Digest, by: &str) -> std::io::Result<()> {
         let state = self.lock();
@@ -331,6 +337,7 @@ mod tests {
         );
         assert_eq!(history[1].from, Some(a.full()));
         assert_eq!(history[1].to, b.full());
+        assert_eq!(versions.last_served("pricing"), Some(b.clone()));
         assert_eq!(versions.stored("pricing").unwrap().len(), 2);
         assert!(versions.stored("other").unwrap().is_empty());
     }
@@ -342,6 +349,9 @@ mod tests {
         versions.serving("pricing", &a, b"a").unwrap();
         drop(versions);
         let again = Versions::open(dir.path()).unwrap();
+        // What a restart with a bad file in place serves instead.
+        assert_eq!(again.last_served("pricing"), Some(a.clone()));
+        assert_eq!(again.last_served("other"), None);
         // Serving the same version after a restart is no change.
         again.serving("pricing", &a, b"a").unwrap();
         assert_eq!(again.history(None).unwrap().len(), 1);

@@ -1,9 +1,18 @@
 //! Hot reload: a `notify` watcher on the plugin and workflow directories triggers a
 //! registry reload shortly after files change.
+//!
+//! The reload thread must outlive whatever the directories hold: a file that does not load
+//! is a load error (reported by the registry), a reload that panics anyway (a bug of the
+//! host) is logged and the thread waits for the next change, and should the thread end
+//! without being asked to, the registry says so ([`Registry::hot_reload`], in `/health`).
 
 use super::Registry;
+use crate::plugins::runtime::panic_message;
+use chrono::{DateTime, Utc};
 use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
 use notify::{RecursiveMode, Watcher};
+use serde::Serialize;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
@@ -11,9 +20,68 @@ use std::time::Duration;
 /// Coalesces the events of one change (a rename is two) into one reload.
 const SETTLE: Duration = Duration::from_millis(3);
 
+/// Whether files changed in the directories are loaded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum HotReloadState {
+    /// Nothing watches the directories (a tool, a test that reloads by hand, a service
+    /// shutting down).
+    Off,
+    Watching,
+    /// The watch ended unasked: files changed since are not loaded until a restart.
+    Stopped {
+        reason: String,
+        at: DateTime<Utc>,
+    },
+}
+
+impl Registry {
+    /// Whether changed files are being loaded.
+    pub fn hot_reload(&self) -> HotReloadState {
+        self.hot_reload_state().clone()
+    }
+
+    fn hot_reload_state(&self) -> std::sync::MutexGuard<'_, HotReloadState> {
+        self.hot_reload.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 /// Keeps the watch alive; dropping it stops watching.
 pub struct HotReload {
+    registry: Arc<Registry>,
     _watcher: notify::RecommendedWatcher,
+}
+
+impl Drop for HotReload {
+    fn drop(&mut self) {
+        // Before the watcher goes (with it, the reload thread): its end was asked for.
+        *self.registry.hot_reload_state() = HotReloadState::Off;
+    }
+}
+
+/// Says the watch stopped when the reload thread ends while it was watching, whatever ended
+/// it: a panic that escaped, or the file watcher dropping its end of the channel.
+struct ReportEnd(Arc<Registry>);
+
+impl Drop for ReportEnd {
+    fn drop(&mut self) {
+        let mut state = self.0.hot_reload_state();
+        if *state == HotReloadState::Watching {
+            let reason = if std::thread::panicking() {
+                "the reload thread panicked"
+            } else {
+                "the file watcher stopped"
+            };
+            tracing::error!(
+                reason,
+                "hot reload stopped: changed files are not loaded until a restart"
+            );
+            *state = HotReloadState::Stopped {
+                reason: reason.to_owned(),
+                at: Utc::now(),
+            };
+        }
+    }
 }
 
 /// Starts watching the registry's directories. Reloads run on their own thread, never on
@@ -41,9 +109,14 @@ pub fn watch(registry: Arc<Registry>) -> notify::Result<HotReload> {
     })?;
     watcher.watch(registry.plugin_dir(), RecursiveMode::NonRecursive)?;
     watcher.watch(registry.workflow_dir(), RecursiveMode::NonRecursive)?;
+    *registry.hot_reload_state() = HotReloadState::Watching;
+    let end = ReportEnd(registry.clone());
     std::thread::Builder::new()
         .name("plugin-reload".into())
         .spawn(move || {
+            // The whole report moves in (not just its registry): it is dropped as the
+            // thread ends, however it ends.
+            let end = end;
             // Ends when the watcher, and with it the sender, is dropped.
             while changes.recv().is_ok() {
                 loop {
@@ -53,9 +126,59 @@ pub fn watch(registry: Arc<Registry>) -> notify::Result<HotReload> {
                         Err(RecvTimeoutError::Disconnected) => return,
                     }
                 }
-                registry.reload();
+                // The snapshot is swapped only at the end of a reload, so one that panicked
+                // changed nothing; the next change reads both directories again.
+                let reload = std::panic::catch_unwind(AssertUnwindSafe(|| end.0.reload()));
+                if let Err(panic) = reload {
+                    tracing::error!(
+                        panic = panic_message(panic.as_ref()),
+                        "a reload failed; the next change is loaded as usual"
+                    );
+                }
             }
         })
         .map_err(|e| notify::Error::generic(&e.to_string()))?;
-    Ok(HotReload { _watcher: watcher })
+    Ok(HotReload {
+        registry,
+        _watcher: watcher,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugins::{Runtime, RuntimeConfig};
+
+    #[test]
+    fn the_watch_reports_whether_it_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let (plugins, workflows) = (dir.path().join("plugins"), dir.path().join("workflows"));
+        std::fs::create_dir(&plugins).unwrap();
+        std::fs::create_dir(&workflows).unwrap();
+        let runtime = Runtime::new(RuntimeConfig {
+            max_instances: 8,
+            ..RuntimeConfig::default()
+        })
+        .unwrap();
+        let registry = Registry::open(runtime, plugins, workflows, None);
+        assert_eq!(registry.hot_reload(), HotReloadState::Off);
+
+        let watching = watch(registry.clone()).unwrap();
+        assert_eq!(registry.hot_reload(), HotReloadState::Watching);
+        // A thread carrying the report ends the way the reload thread would if a panic
+        // escaped it.
+        let end = ReportEnd(registry.clone());
+        let died = std::thread::spawn(move || {
+            let _end = end;
+            panic!("a bug");
+        });
+        assert!(died.join().is_err());
+        match registry.hot_reload() {
+            HotReloadState::Stopped { reason, .. } => assert!(reason.contains("panicked")),
+            other => panic!("{other:?}"),
+        }
+
+        drop(watching);
+        assert_eq!(registry.hot_reload(), HotReloadState::Off);
+    }
 }

@@ -114,6 +114,11 @@ impl Client {
         )
     }
 
+    /// Where the service listens, `host:port`, for tests that speak TCP themselves.
+    pub fn address(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+
     /// A plain-text answer (e.g. `/metrics`).
     pub async fn text(&self, path: &str) -> (u16, String) {
         let response = self
@@ -177,6 +182,8 @@ pub struct App {
     data: tempfile::TempDir,
     /// Service URLs given to the process (name, value), kept for restarts.
     urls: Vec<(&'static str, String)>,
+    /// The process's open-files limit, if the test sets one.
+    open_files: Option<u64>,
 }
 
 impl std::ops::Deref for App {
@@ -186,7 +193,7 @@ impl std::ops::Deref for App {
     }
 }
 
-fn spawn(data: &Path, urls: &[(&'static str, String)]) -> (Child, String) {
+fn spawn(data: &Path, urls: &[(&'static str, String)], open_files: Option<u64>) -> (Child, String) {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -208,6 +215,13 @@ fn spawn(data: &Path, urls: &[(&'static str, String)]) -> (Child, String) {
         .stdout(Stdio::piped())
         .stderr(log);
     command.envs(urls.iter().map(|(name, url)| (*name, url)));
+    if let Some(limit) = open_files {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: setrlimit is async-signal-safe, and nothing else runs between fork and exec.
+        unsafe {
+            command.pre_exec(move || rlimit::setrlimit(rlimit::Resource::NOFILE, limit, limit));
+        }
+    }
     let mut child = command.spawn().expect("start orderflow serve");
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
@@ -239,13 +253,27 @@ impl App {
         )
     }
 
-    /// With service URLs, e.g. `("USER_SERVICE_URL", url)`.
+    /// With more settings: service URLs, e.g. `("USER_SERVICE_URL", url)`, or others
+    /// (`("JWT_AUDIENCE", "orderflow")`).
     pub fn start_with(urls: Vec<(&'static str, String)>) -> App {
         App::start_on(crate::BACKEND, urls)
     }
 
     /// On the given store, whatever the test target's.
-    pub fn start_on(backend: Backend, mut urls: Vec<(&'static str, String)>) -> App {
+    pub fn start_on(backend: Backend, urls: Vec<(&'static str, String)>) -> App {
+        App::start_prepared(backend, urls, |_| {})
+    }
+
+    /// With the plugin directory changed by `prepare` before the service first reads it.
+    pub fn start_with_plugins(prepare: impl FnOnce(&Path)) -> App {
+        App::start_prepared(crate::BACKEND, vec![], prepare)
+    }
+
+    fn start_prepared(
+        backend: Backend,
+        mut urls: Vec<(&'static str, String)>,
+        prepare: impl FnOnce(&Path),
+    ) -> App {
         urls.extend(store_env(backend));
         let data = tempfile::tempdir().unwrap();
         // A plugin directory of its own: operations tests activate versions in it.
@@ -257,7 +285,8 @@ impl App {
                 std::fs::copy(&path, plugins.join(path.file_name().unwrap())).unwrap();
             }
         }
-        let (child, base) = spawn(data.path(), &urls);
+        prepare(&plugins);
+        let (child, base) = spawn(data.path(), &urls, None);
         App {
             client: Client {
                 base,
@@ -266,6 +295,7 @@ impl App {
             child,
             data,
             urls,
+            open_files: None,
         }
     }
 
@@ -300,9 +330,33 @@ impl App {
             .status()
             .unwrap();
         self.child.wait().unwrap();
-        let (child, base) = spawn(self.data.path(), &self.urls);
+        let (child, base) = spawn(self.data.path(), &self.urls, self.open_files);
         self.child = child;
         self.client.base = base;
+    }
+
+    /// Starts the process again under an open-files limit (soft and hard).
+    pub fn restart_with_open_files(&mut self, limit: u64) {
+        self.open_files = Some(limit);
+        self.restart_after("-TERM");
+    }
+
+    /// The process, for signals.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the process to end by itself, at most `limit`: its exit code, or None if
+    /// it is still running (then it is killed).
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let until = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < until {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status.code().unwrap_or(-1));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
     }
 
     pub fn token(&self, user: &str, admin: bool) -> String {
@@ -330,9 +384,19 @@ pub fn token(user: &str, admin: bool) -> String {
     mint(SECRET, &claims(user, admin, 3600)).unwrap()
 }
 
+/// A token of any claims (a number for `sub`, say) for the services the harness starts.
+pub fn token_with(claims: &Value) -> String {
+    mint(SECRET, claims).unwrap()
+}
+
 /// A token signed with the test RS256 key, naming the key `kid` (the user service's
 /// published key is `test-rs256`).
 pub fn rs256_token(user: &str, admin: bool, kid: &str) -> String {
+    rs256_token_with(kid, &claims(user, admin, 3600))
+}
+
+/// A token of any claims signed with the test RS256 key, naming the key `kid`.
+pub fn rs256_token_with(kid: &str, claims: &impl serde::Serialize) -> String {
     use jsonwebtoken::{Algorithm, EncodingKey, Header};
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some(kid.into());
@@ -343,16 +407,19 @@ pub fn rs256_token(user: &str, admin: bool, kid: &str) -> String {
     .unwrap();
     jsonwebtoken::encode(
         &header,
-        &claims(user, admin, 3600),
+        claims,
         &EncodingKey::from_rsa_pem(&private).unwrap(),
     )
     .unwrap()
 }
 
 fn claims(user: &str, admin: bool, valid_for: i64) -> Claims {
+    let now = chrono::Utc::now().timestamp();
     Claims {
         sub: user.into(),
-        exp: (chrono::Utc::now().timestamp() + valid_for) as u64,
+        exp: (now + valid_for) as u64,
+        iat: Some(now as u64),
+        nbf: None,
         role: Some(if admin { "admin" } else { "user" }.into()),
         roles: vec![],
         is_admin: false,

@@ -1,5 +1,7 @@
 //! The end-to-end scenarios with the service on the embedded store.
 
+mod bad_files;
+mod claims;
 #[path = "../common/mod.rs"]
 mod common;
 mod harness;

@@ -185,10 +185,16 @@ async fn only_a_good_upload_serves_and_rollback_restores_the_previous_version() 
     assert_eq!(status, 201, "{before}");
     assert_eq!(priced_by(&before), standard);
 
-    // Garbage, a component of another kind, and one that traps on every quote: each
-    // refused with its reason, none kept, none serving.
+    // Garbage, a truncated module (the first half of the standard one: it made the
+    // component wrapper panic), a component of another kind, and one that traps on every
+    // quote: each refused with its reason, none kept, none serving.
+    let standard_bytes = component("standard-pricing");
     let rejected = [
         (b"not a component".to_vec(), "not a valid component"),
+        (
+            standard_bytes[..standard_bytes.len() / 2].to_vec(),
+            "not a valid component",
+        ),
         (component("hostile-lifecycle"), "makes lifecycle decisions"),
         (component("hostile-pricing-panic"), "trial decision failed"),
     ];

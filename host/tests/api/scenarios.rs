@@ -291,7 +291,7 @@ async fn malformed_requests_are_4xx_naming_the_field() {
             Some(("text/plain", "{}")),
         )
         .await;
-    assert_eq!(status, 400);
+    assert_eq!(status, 415);
     let (status, error) = app.get("/api/v1/orders/?page=abc", Some(&user)).await;
     assert_eq!(
         (status, error["error"]["field"].as_str()),
