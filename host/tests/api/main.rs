@@ -4,7 +4,9 @@ mod bad_files;
 mod claims;
 #[path = "../common/mod.rs"]
 mod common;
+mod contract;
 mod harness;
+mod limits;
 mod operations;
 mod scenarios;
 
