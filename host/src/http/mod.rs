@@ -66,6 +66,14 @@ async fn track(
     response
 }
 
+/// Every route's requests counted, and a panicking handler answered with a JSON 500 (inside
+/// `track`, so that the panic is counted as the 500 it answers).
+fn observed<S: Clone + Send + Sync + 'static>(routes: Router<S>) -> Router<S> {
+    routes
+        .route_layer(CatchPanicLayer::custom(edge::panicked))
+        .route_layer(axum::middleware::from_fn(track))
+}
+
 /// Orders are small; anything bigger than this is not an order.
 const BODY_LIMIT: usize = 256 * 1024;
 
@@ -92,17 +100,15 @@ pub fn router(state: AppState, cors_origins: &[String], body_timeout: Duration) 
             .allow_methods(tower_http::cors::Any)
             .allow_headers(tower_http::cors::Any)
     };
-    Router::new()
+    let api = Router::new()
         .merge(
             orders::router()
                 .merge(admin::router())
                 .route_layer(body(BODY_LIMIT)),
         )
         .merge(plugins::router().route_layer(body(plugins::COMPONENT_LIMIT)))
-        .merge(health::router())
-        // Inside `track`, so that a panic is counted as the 500 it answers.
-        .route_layer(CatchPanicLayer::custom(edge::panicked))
-        .route_layer(axum::middleware::from_fn(track))
+        .merge(health::router());
+    observed(api)
         .with_state(state)
         .route("/openapi.json", axum::routing::get(|| async { axum::Json(ApiDoc::openapi()) }))
         .merge(Scalar::with_url("/docs", ApiDoc::openapi()))
@@ -115,4 +121,40 @@ pub fn router(state: AppState, cors_origins: &[String], body_timeout: Duration) 
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn panics() -> &'static str {
+        panic!("a secret detail")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_is_a_counted_json_500_that_shows_nothing() {
+        let app = observed(Router::new().route("/test/panics", axum::routing::get(panics)));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/test/panics", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        for _ in 0..2 {
+            let response = reqwest::get(&url).await.unwrap();
+            assert_eq!(response.status(), 500);
+            let body = response.text().await.unwrap();
+            let error: serde_json::Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(error["error"]["code"], "internal", "{body}");
+            assert!(!body.contains("secret"), "{body}");
+        }
+        // The server lives on, and counted both.
+        let counted = crate::metrics::metrics().render();
+        assert!(
+            counted
+                .lines()
+                .any(|l| l.starts_with("orderflow_http_requests_total")
+                    && l.contains("/test/panics")
+                    && l.contains("500")
+                    && l.ends_with(" 2")),
+            "{counted}"
+        );
+    }
 }

@@ -452,6 +452,13 @@ async fn wrong_methods_and_content_types_get_the_error_shape() {
         assert_eq!(error["error"]["code"], "method_not_allowed", "{error}");
     }
 
+    // A path nobody serves.
+    let (status, error) = app.get("/api/v1/nowhere", Some(&user())).await;
+    assert_eq!(
+        (status, &error["error"]["code"]),
+        (404, &json!("not_found"))
+    );
+
     let body = order_body(&[("prod-widget", 1)]).to_string();
     for content_type in [
         "text/plain",
