@@ -11,5 +11,6 @@ source tests/servers.sh
 
 [ -n "${ORDERFLOW_TEST_MONGODB_URL:-}" ] || start_mongodb
 [ -n "${ORDERFLOW_TEST_TANSU:-}" ] || install_tansu
+[ -n "${ORDERFLOW_TEST_SCHEMATHESIS:-}" ] || install_schemathesis
 
 cargo test --workspace --locked "$@"

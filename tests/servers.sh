@@ -8,10 +8,13 @@
 # - Kafka: tansu (a Kafka-protocol broker from crates.io; ~10 minutes to build once on 2
 #   cores). Tests start their own brokers with it (they stop and restart them), so this
 #   only installs it and names the binary.
+# - schemathesis (from PyPI, in a virtualenv): the contract test runs it against the
+#   service's /openapi.json.
 
 tools=${ORDERFLOW_TOOLS:-$HOME/.cache/orderflow}
 secantusdb_version=0.7.0b3
 tansu_version=0.6.0
+schemathesis_version=4.32.5
 servers_work=$(mktemp -d)
 server_pids=()
 
@@ -65,4 +68,16 @@ install_tansu() {
             --features dynostore --root "$root"
     fi
     export ORDERFLOW_TEST_TANSU=$root/bin/tansu
+}
+
+# Installs schemathesis if needed and sets ORDERFLOW_TEST_SCHEMATHESIS to its binary.
+install_schemathesis() {
+    local venv=$tools/schemathesis-$schemathesis_version
+    if [ ! -x "$venv/bin/schemathesis" ]; then
+        echo "installing schemathesis $schemathesis_version into $venv" >&2
+        rm -rf "$venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet "schemathesis==$schemathesis_version"
+    fi
+    export ORDERFLOW_TEST_SCHEMATHESIS=$venv/bin/schemathesis
 }

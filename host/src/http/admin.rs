@@ -3,6 +3,7 @@
 use super::auth::AdminUser;
 use super::error::ErrorBody;
 use super::extract::{Json, OptionalJson, Query};
+use super::openapi::{BadRequest, Forbidden, JsonBody, Unauthorized, Unavailable};
 use super::orders::{order_id, paging};
 use super::plugins::digest;
 use super::{ApiError, AppState};
@@ -14,6 +15,9 @@ use axum::extract::{Path, State};
 use axum::routing::{get, patch, post};
 use chrono::{DateTime, Datelike, Days, Duration, NaiveDate, NaiveTime, Utc};
 use serde::Deserialize;
+use utoipa::openapi::schema::{
+    AnyOfBuilder, KnownFormat, Object, ObjectBuilder, Schema, SchemaFormat, Type,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -38,8 +42,10 @@ struct StatusBody {
 
 /// Move an order to a status, as the order's lifecycle plugin allows.
 #[utoipa::path(patch, path = "/api/v1/orders/{order_id}/status", tag = "admin", params(("order_id" = String, Path, description = "The order id (UUID)")), request_body = StatusBody,
-    responses((status = 200, body = Order), (status = 401, body = ErrorBody), (status = 403, description = "Not an admin", body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = Order), BadRequest, Unauthorized, Forbidden, JsonBody, Unavailable,
+        (status = 404, description = "No such order", body = ErrorBody),
+        (status = 409, description = "Changed concurrently", body = ErrorBody),
+        (status = 422, description = "Not allowed in its state, or a text too long", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn set_status(
     State(state): State<AppState>,
@@ -87,14 +93,17 @@ struct RepriceBody {
     workflow: Option<String>,
     /// A stored version of that pricing plugin (`sha256:…`, e.g. one just uploaded and not
     /// active yet); absent, the active one.
+    #[schema(pattern = r"^(sha256:)?[0-9A-Fa-f]{64}$")]
     version: Option<String>,
 }
 
 /// Dry run: the order priced again by a workflow's current pricing plugin, beside its own
 /// price and the difference. Nothing is written.
-#[utoipa::path(post, path = "/api/v1/orders/{order_id}/reprice", tag = "admin", params(("order_id" = String, Path, description = "The order id (UUID)")), request_body = RepriceBody,
-    responses((status = 200, body = Repricing), (status = 401, body = ErrorBody), (status = 403, description = "Not an admin", body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, description = "Unknown workflow, or the plugin refused the order", body = ErrorBody), (status = 503, body = ErrorBody)),
+#[utoipa::path(post, path = "/api/v1/orders/{order_id}/reprice", tag = "admin", params(("order_id" = String, Path, description = "The order id (UUID)")),
+    request_body(content = Option<RepriceBody>, description = "Optional: no body, or `null`, asks the order's own workflow's active version"),
+    responses((status = 200, body = Repricing), BadRequest, Unauthorized, Forbidden, JsonBody, Unavailable,
+        (status = 404, description = "No such order", body = ErrorBody),
+        (status = 422, description = "Unknown workflow or version, or the plugin refused the order", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn reprice(
     State(state): State<AppState>,
@@ -122,8 +131,10 @@ async fn reprice(
 
 /// Record a payment outcome, as the order's lifecycle plugin allows.
 #[utoipa::path(patch, path = "/api/v1/orders/{order_id}/payment", tag = "admin", params(("order_id" = String, Path, description = "The order id (UUID)")), request_body = PaymentBody,
-    responses((status = 200, body = Order), (status = 401, body = ErrorBody), (status = 403, description = "Not an admin", body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = Order), BadRequest, Unauthorized, Forbidden, JsonBody, Unavailable,
+        (status = 404, description = "No such order", body = ErrorBody),
+        (status = 409, description = "Changed concurrently", body = ErrorBody),
+        (status = 422, description = "Not allowed in its state, or a text too long", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn set_payment(
     State(state): State<AppState>,
@@ -209,17 +220,40 @@ fn range(from: Option<&str>, to: Option<&str>) -> Result<Window, ApiError> {
     Ok((from, to))
 }
 
+/// A date parameter's schema, as [`instant`] reads it: a date or an RFC 3339 time whose
+/// year, as written, is in [`YEARS`] (a pattern, since `date` alone allows year 0000).
+fn date_schema() -> Schema {
+    let of = |format| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(format)))
+            .pattern(Some(
+                r"^(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})-",
+            ))
+    };
+    Schema::AnyOf(
+        AnyOfBuilder::new()
+            .item(of(KnownFormat::Date))
+            .item(of(KnownFormat::DateTime))
+            .build(),
+    )
+}
+
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct StatsParams {
+    /// From the start of this day (`2026-11-25`), or this RFC 3339 time; years 0001 to 9999.
+    #[param(schema_with = date_schema)]
     from: Option<String>,
+    /// To the end of this day, or this RFC 3339 time; after `from`.
+    #[param(schema_with = date_schema)]
     to: Option<String>,
 }
 
 /// Statistics over orders created from `from` (default: 30 days ago) to `to` (default: now).
 #[utoipa::path(get, path = "/api/v1/orders/admin/stats", tag = "admin", params(StatsParams),
-    responses((status = 200, body = Stats), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, description = "Not an admin", body = ErrorBody)),
+    responses((status = 200, body = Stats), BadRequest, Unauthorized, Forbidden, Unavailable),
     security(("bearer" = [])))]
 async fn stats(
     State(state): State<AppState>,
@@ -240,18 +274,45 @@ struct AllParams {
     payment_status: Option<String>,
     user_id: Option<String>,
     order_number: Option<String>,
+    /// Created from the start of this day (`2026-11-25`), or this RFC 3339 time; years 0001
+    /// to 9999.
+    #[param(schema_with = date_schema)]
     from: Option<String>,
+    /// Created to the end of this day, or this RFC 3339 time; after `from`.
+    #[param(schema_with = date_schema)]
     to: Option<String>,
+    /// In minor units.
     min_total: Option<i64>,
     max_total: Option<i64>,
+    /// Default `newest`.
+    #[param(schema_with = sort_schema)]
     sort: Option<String>,
+    /// 1-based, default 1.
+    #[param(minimum = 1, maximum = 4294967295_u32, format = Int64)]
     page: Option<u32>,
+    /// 1 to 100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     page_size: Option<u32>,
+}
+
+/// The orders of [`all`], as its `sort` names them.
+const SORTS: [(&str, Sort); 4] = [
+    ("newest", Sort::NewestFirst),
+    ("oldest", Sort::OldestFirst),
+    ("total_desc", Sort::TotalHighFirst),
+    ("total_asc", Sort::TotalLowFirst),
+];
+
+fn sort_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(SORTS.map(|(name, _)| name)))
+        .build()
 }
 
 /// Every order, filtered, sorted (`newest`, `oldest`, `total_desc`, `total_asc`) and paged.
 #[utoipa::path(get, path = "/api/v1/orders/admin/all", tag = "admin", params(AllParams),
-    responses((status = 200, body = Page<Order>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, description = "Not an admin", body = ErrorBody)),
+    responses((status = 200, body = Page<Order>), BadRequest, Unauthorized, Forbidden, Unavailable),
     security(("bearer" = [])))]
 async fn all(
     State(state): State<AppState>,
@@ -260,17 +321,12 @@ async fn all(
 ) -> Result<axum::Json<Page<Order>>, ApiError> {
     let (page, page_size) = paging(p.page, p.page_size)?;
     let (created_from, created_to) = range(p.from.as_deref(), p.to.as_deref())?;
-    let sort = match p.sort.as_deref().unwrap_or("newest") {
-        "newest" => Sort::NewestFirst,
-        "oldest" => Sort::OldestFirst,
-        "total_desc" => Sort::TotalHighFirst,
-        "total_asc" => Sort::TotalLowFirst,
-        _ => {
-            return Err(ApiError::bad_request(
-                "sort is one of newest, oldest, total_desc, total_asc",
-                Some("sort".into()),
-            ));
-        }
+    let wanted = p.sort.as_deref().unwrap_or("newest");
+    let Some(&(_, sort)) = SORTS.iter().find(|(name, _)| *name == wanted) else {
+        return Err(ApiError::bad_request(
+            "sort is one of newest, oldest, total_desc, total_asc",
+            Some("sort".into()),
+        ));
     };
     let query = OrderQuery {
         user_id: p.user_id,

@@ -13,7 +13,9 @@ fn field_error<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> ApiErr
     ApiError::bad_request(e.into_inner().to_string(), field)
 }
 
-/// A JSON body.
+/// A JSON body: an object (or, for [`OptionalJson`], `null`), as every body this API reads
+/// is. serde would also read a struct from an array of its fields in order
+/// (`["shipped", null]`), which no client means and the document does not allow.
 pub struct Json<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
@@ -28,6 +30,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|e| ApiError::bad_request(e.body_text(), None))?;
+        if bytes.trim_ascii_start().starts_with(b"[") {
+            return Err(ApiError::bad_request(
+                "the body must be a JSON object",
+                None,
+            ));
+        }
         // Tracking the path costs an allocation per field, so only a body that fails is
         // read again to find where.
         match serde_json::from_slice(&bytes) {

@@ -3,6 +3,7 @@
 use super::auth::{self, AuthUser};
 use super::error::ErrorBody;
 use super::extract::{Json, OptionalJson, Query};
+use super::openapi::{BadRequest, JsonBody, Unauthorized, Unavailable};
 use super::{ApiError, AppState};
 use crate::domain::{Machine, StatusChange};
 use crate::orders::{NewOrder, Order, OrderId, check_change_texts, limits};
@@ -52,14 +53,15 @@ pub(super) fn paging(page: Option<u32>, page_size: Option<u32>) -> Result<(u32, 
 /// Place an order: products are checked, then the workflow's plugins validate, price and
 /// create it; the order and its `order.created` event are written together.
 #[utoipa::path(post, path = "/api/v1/orders/", tag = "orders", request_body = NewOrder,
-    params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the first order")),
+    // What the handler reads: visible ASCII, spaces and tabs only inside (HTTP trims them at
+    // either end, and so does the handler), 1 to 255 characters.
+    params(("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = r"^[!-~]([\t -~]*[!-~])?$",
+        description = "A retry with the same key returns the first order")),
     responses(
         (status = 201, description = "Placed (or replayed: header `idempotent-replayed: true`)", body = Order),
-        (status = 400, description = "Malformed request; `field` names what", body = ErrorBody),
-        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        BadRequest, Unauthorized, JsonBody, Unavailable,
         (status = 409, description = "Idempotency-Key reused for a different request", body = ErrorBody),
         (status = 422, description = "A business rule refused; every problem listed", body = ErrorBody),
-        (status = 503, description = "A plugin, the product service or the store cannot serve; nothing written", body = ErrorBody),
     ),
     security(("bearer" = [])))]
 async fn create(
@@ -123,18 +125,17 @@ async fn create(
 #[serde(deny_unknown_fields)]
 struct ListParams {
     /// 1-based, default 1.
+    #[param(minimum = 1, maximum = 4294967295_u32, format = Int64)]
     page: Option<u32>,
     /// 1 to 100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     page_size: Option<u32>,
     status: Option<String>,
 }
 
 /// The caller's orders, newest first.
 #[utoipa::path(get, path = "/api/v1/orders/", tag = "orders", params(ListParams),
-    responses((status = 200, body = Page<Order>),
-        (status = 400, description = "Malformed request; `field` names what", body = ErrorBody),
-        (status = 401, description = "No valid bearer token", body = ErrorBody),
-    ),
+    responses((status = 200, body = Page<Order>), BadRequest, Unauthorized, Unavailable),
     security(("bearer" = [])))]
 async fn list(
     State(state): State<AppState>,
@@ -154,7 +155,8 @@ async fn list(
 
 /// One of the caller's orders (any order, for an admin).
 #[utoipa::path(get, path = "/api/v1/orders/{order_id}", tag = "orders", params(("order_id" = String, Path, description = "The order id (UUID)")),
-    responses((status = 200, body = Order), (status = 401, body = ErrorBody), (status = 404, description = "No such order, or not yours", body = ErrorBody)),
+    responses((status = 200, body = Order), BadRequest, Unauthorized, Unavailable,
+        (status = 404, description = "No such order, or not yours", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn one(
     State(state): State<AppState>,
@@ -178,8 +180,9 @@ struct CancelBody {
 
 /// Cancel an order; the lifecycle plugin decides whether it still may be.
 #[utoipa::path(patch, path = "/api/v1/orders/{order_id}/cancel", tag = "orders", params(("order_id" = String, Path, description = "The order id (UUID)")),
-    request_body(content = Option<CancelBody>, description = "Optional"),
-    responses((status = 200, body = Order), (status = 404, body = ErrorBody),
+    request_body(content = Option<CancelBody>, description = "Optional: no body, or `null`, is no reason"),
+    responses((status = 200, body = Order), BadRequest, Unauthorized, JsonBody, Unavailable,
+        (status = 404, description = "No such order, or not yours", body = ErrorBody),
         (status = 409, description = "Changed concurrently", body = ErrorBody),
         (status = 422, description = "Not allowed in its state", body = ErrorBody)),
     security(("bearer" = [])))]
@@ -206,7 +209,8 @@ async fn cancel(
 
 /// The order's events, oldest first, with when each was published.
 #[utoipa::path(get, path = "/api/v1/orders/{order_id}/events", tag = "orders", params(("order_id" = String, Path, description = "The order id (UUID)")),
-    responses((status = 200, body = Vec<StoredEvent>), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = Vec<StoredEvent>), BadRequest, Unauthorized, Unavailable,
+        (status = 404, description = "No such order, or not yours", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn events(
     State(state): State<AppState>,
@@ -236,7 +240,7 @@ struct StatusOptions {
 
 /// The states and allowed moves of the workflow new orders follow (of a sales channel's).
 #[utoipa::path(get, path = "/api/v1/orders/status/options", tag = "orders", params(OptionsParams),
-    responses((status = 200, body = StatusOptions),
+    responses((status = 200, body = StatusOptions), BadRequest, Unavailable,
         (status = 422, description = "No workflow serves that sales channel", body = ErrorBody)))]
 async fn status_options(
     State(state): State<AppState>,

@@ -6,6 +6,9 @@
 use super::auth::AdminUser;
 use super::error::ErrorBody;
 use super::extract::{Json, Query};
+use super::openapi::{
+    BadRequest, BodyLimits, Forbidden, JsonBody, NotFound, Unauthorized, Unavailable,
+};
 use super::{ApiError, AppState};
 use crate::domain::Problem;
 use crate::plugins::Digest;
@@ -22,6 +25,8 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 
 /// Components are bigger than orders; this is what one plugin upload may weigh.
 pub(super) const COMPONENT_LIMIT: usize = 16 * 1024 * 1024;
@@ -107,7 +112,8 @@ pub struct StepView {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActivateBody {
-    /// A stored version, `sha256:…` as listed.
+    /// A stored version, `sha256:…` as listed (the 64 hex digits alone are read too).
+    #[schema(pattern = r"^(sha256:)?[0-9A-Fa-f]{64}$")]
     digest: String,
 }
 
@@ -116,6 +122,30 @@ pub struct ActivateBody {
 struct UploadQuery {
     #[serde(default)]
     activate: bool,
+}
+
+/// The body of an upload in the document: the bytes themselves, not a JSON array of them
+/// (as `Vec<u8>` would be described).
+struct ComponentBytes;
+
+impl utoipa::PartialSchema for ComponentBytes {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ComponentBytes {}
+
+/// The `{name}` of every plugin route, as the registry checks it (it becomes a file name).
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+struct PluginName {
+    /// Lowercase letters, digits, `-` and `_`, at most 64 characters.
+    #[param(pattern = "^[a-z0-9_-]{1,64}$")]
+    name: String,
 }
 
 /// The API's answer to a failed operation; `field` names what was at fault.
@@ -139,6 +169,21 @@ fn deploy_error(e: DeployError, field: Option<&str>) -> ApiError {
             public: "the plugin version archive is unavailable; nothing was changed".into(),
             detail: e.to_string(),
         },
+    }
+}
+
+/// The registry checks a name where it writes; the reading routes check it here, before it
+/// becomes a path to read (`..` would be one), by the same rule the schema states.
+fn plugin_name(name: String) -> Result<String, ApiError> {
+    let safe = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if safe {
+        Ok(name)
+    } else {
+        Err(deploy_error(DeployError::BadName(name), None))
     }
 }
 
@@ -196,7 +241,7 @@ fn plugin_view(registry: &Registry, catalog: &Catalog, name: &str) -> PluginView
 
 /// Every plugin: the active version of each, where it serves from, how it got there.
 #[utoipa::path(get, path = "/api/v1/plugins", tag = "plugins",
-    responses((status = 200, body = Vec<PluginView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = Vec<PluginView>), Unauthorized, Forbidden),
     security(("bearer" = [])))]
 async fn list(State(state): State<AppState>, _: AdminUser) -> axum::Json<Vec<PluginView>> {
     let catalog = state.registry.current();
@@ -221,14 +266,15 @@ async fn list(State(state): State<AppState>, _: AdminUser) -> axum::Json<Vec<Plu
 }
 
 /// One plugin, with every stored version.
-#[utoipa::path(get, path = "/api/v1/plugins/{name}", tag = "plugins", params(("name" = String, Path)),
-    responses((status = 200, body = PluginDetail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+#[utoipa::path(get, path = "/api/v1/plugins/{name}", tag = "plugins", params(PluginName),
+    responses((status = 200, body = PluginDetail), BadRequest, Unauthorized, Forbidden, NotFound, Unavailable),
     security(("bearer" = [])))]
 async fn one(
     State(state): State<AppState>,
     _: AdminUser,
-    Path(name): Path<String>,
+    Path(PluginName { name }): Path<PluginName>,
 ) -> Result<axum::Json<PluginDetail>, ApiError> {
+    let name = plugin_name(name)?;
     let catalog = state.registry.current();
     let stored = match state.registry.versions() {
         Some(versions) => versions
@@ -254,15 +300,18 @@ async fn one(
 /// checked against every workflow that uses the plugin and tried on a trial order before
 /// it is kept; `?activate=true` also makes it serve.
 #[utoipa::path(post, path = "/api/v1/plugins/{name}/versions", tag = "plugins",
-    params(("name" = String, Path), ("activate" = Option<bool>, Query, description = "Make it the active version too")),
-    request_body(content = Vec<u8>, content_type = "application/wasm", description = "The component (.wasm)"),
-    responses((status = 201, body = Uploaded), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    params(PluginName, ("activate" = Option<bool>, Query, description = "Make it the active version too")),
+    request_body(description = "The component (.wasm)",
+        content((inline(ComponentBytes) = "application/wasm"), (inline(ComponentBytes) = "application/octet-stream"))),
+    responses((status = 201, body = Uploaded), Unauthorized, Forbidden, BodyLimits, Unavailable,
+        (status = 400, description = "A bad name or parameter", body = ErrorBody),
+        (status = 415, description = "A body not of type `application/wasm` (or `application/octet-stream`)", body = ErrorBody),
         (status = 422, description = "It cannot serve: the reason says why", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn upload(
     State(state): State<AppState>,
     AdminUser(caller): AdminUser,
-    Path(name): Path<String>,
+    Path(PluginName { name }): Path<PluginName>,
     Query(query): Query<UploadQuery>,
     headers: HeaderMap,
     body: Bytes,
@@ -271,13 +320,13 @@ async fn upload(
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if !matches!(
-        content_type,
-        "application/wasm" | "application/octet-stream"
-    ) {
-        return Err(ApiError::bad_request(
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    if !["application/wasm", "application/octet-stream"]
+        .iter()
+        .any(|t| essence.eq_ignore_ascii_case(t))
+    {
+        return Err(ApiError::UnsupportedMediaType(
             "the body must be the component's bytes (Content-Type: application/wasm)",
-            Some("body".into()),
         ));
     }
     let registry = state.registry.clone();
@@ -301,14 +350,14 @@ async fn upload(
 }
 
 /// Make a stored version the active one; the next decision uses it.
-#[utoipa::path(post, path = "/api/v1/plugins/{name}/activate", tag = "plugins", params(("name" = String, Path)), request_body = ActivateBody,
-    responses((status = 200, body = Activation), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+#[utoipa::path(post, path = "/api/v1/plugins/{name}/activate", tag = "plugins", params(PluginName), request_body = ActivateBody,
+    responses((status = 200, body = Activation), BadRequest, Unauthorized, Forbidden, JsonBody, Unavailable,
         (status = 422, description = "No such stored version, or it cannot serve with the workflows as they are now", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn activate(
     State(state): State<AppState>,
     AdminUser(caller): AdminUser,
-    Path(name): Path<String>,
+    Path(PluginName { name }): Path<PluginName>,
     Json(body): Json<ActivateBody>,
 ) -> Result<axum::Json<Activation>, ApiError> {
     let digest = digest(&body.digest, "digest")?;
@@ -323,14 +372,15 @@ async fn activate(
 }
 
 /// Make the version active before the current one active again. Rollbacks undo in turn.
-#[utoipa::path(post, path = "/api/v1/plugins/{name}/rollback", tag = "plugins", params(("name" = String, Path)),
-    responses((status = 200, body = Activation), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 409, description = "No earlier version", body = ErrorBody), (status = 422, body = ErrorBody)),
+#[utoipa::path(post, path = "/api/v1/plugins/{name}/rollback", tag = "plugins", params(PluginName),
+    responses((status = 200, body = Activation), BadRequest, Unauthorized, Forbidden, Unavailable,
+        (status = 409, description = "No earlier version", body = ErrorBody),
+        (status = 422, description = "The earlier version cannot serve with the workflows as they are now", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn rollback(
     State(state): State<AppState>,
     AdminUser(caller): AdminUser,
-    Path(name): Path<String>,
+    Path(PluginName { name }): Path<PluginName>,
 ) -> Result<axum::Json<Activation>, ApiError> {
     let registry = state.registry.clone();
     blocking(move || {
@@ -344,14 +394,15 @@ async fn rollback(
 
 /// Every recorded change of a plugin, oldest first: uploads, activations, rollbacks and
 /// files dropped into the plugin directory, with who and when.
-#[utoipa::path(get, path = "/api/v1/plugins/{name}/history", tag = "plugins", params(("name" = String, Path)),
-    responses((status = 200, body = Vec<Change>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+#[utoipa::path(get, path = "/api/v1/plugins/{name}/history", tag = "plugins", params(PluginName),
+    responses((status = 200, body = Vec<Change>), BadRequest, Unauthorized, Forbidden, Unavailable),
     security(("bearer" = [])))]
 async fn history(
     State(state): State<AppState>,
     _: AdminUser,
-    Path(name): Path<String>,
+    Path(PluginName { name }): Path<PluginName>,
 ) -> Result<axum::Json<Vec<Change>>, ApiError> {
+    let name = plugin_name(name)?;
     let versions = state
         .registry
         .versions()
@@ -364,7 +415,7 @@ async fn history(
 
 /// Every workflow: its file, its channels and the plugin version of each decision.
 #[utoipa::path(get, path = "/api/v1/workflows", tag = "plugins",
-    responses((status = 200, body = Vec<WorkflowView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = Vec<WorkflowView>), Unauthorized, Forbidden),
     security(("bearer" = [])))]
 async fn workflows(State(state): State<AppState>, _: AdminUser) -> axum::Json<Vec<WorkflowView>> {
     let catalog: Arc<Catalog> = state.registry.current();

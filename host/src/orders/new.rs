@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 pub struct NewItem {
     #[schema(min_length = 1, max_length = 100)]
     pub product_id: String,
+    #[schema(minimum = 0, maximum = 4294967295_u32, format = Int64)]
     pub quantity: u32,
 }
 

@@ -330,7 +330,7 @@ async fn read_response(
             let length = head
                 .to_ascii_lowercase()
                 .lines()
-                .find_map(|l| Some(l.strip_prefix("content-length:")?.trim().parse().ok()?))
+                .find_map(|l| l.strip_prefix("content-length:")?.trim().parse().ok())
                 .unwrap_or(0);
             if read.len() >= end + 4 + length {
                 return Some(RawResponse {
@@ -519,9 +519,9 @@ async fn a_slow_head_is_cut_off_while_other_clients_are_served() {
         while slow.send(b"s").await && started.elapsed() < Duration::from_secs(8) {
             tokio::time::sleep(Duration::from_millis(200)).await;
             let mut probe = [0; 256];
-            match tokio::time::timeout(Duration::from_millis(1), slow.0.read(&mut probe)).await {
-                Ok(Ok(0) | Err(_)) => break,
-                _ => {}
+            let probed = tokio::time::timeout(Duration::from_millis(1), slow.0.read(&mut probe));
+            if let Ok(Ok(0) | Err(_)) = probed.await {
+                break;
             }
         }
         started.elapsed()

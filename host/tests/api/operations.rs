@@ -215,8 +215,8 @@ async fn only_a_good_upload_serves_and_rollback_restores_the_previous_version() 
         )
         .await;
     assert_eq!(
-        (status, &wrong_type["error"]["field"]),
-        (400, &json!("body"))
+        (status, &wrong_type["error"]["code"]),
+        (415, &json!("unsupported_media_type"))
     );
     let (status, detail) = app.get(PRICING, Some(&admin)).await;
     assert_eq!(status, 200, "{detail}");
