@@ -11,7 +11,9 @@
 //! Server and token command share `JWT_SECRET`, as a reader's share the development secret
 //! in `data/`.
 
-use std::io::{BufRead, BufReader};
+#[path = "common/mod.rs"]
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -73,24 +75,8 @@ fn serve(data: &Path) -> (Service, String) {
         .stderr(log)
         .spawn()
         .expect("start orderflow serve");
-    let stdout = child.stdout.take().unwrap();
+    let base = common::listening_url(&mut child, &data.join("service.log"));
     let service = Service(child);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("orderflow listening on ") {
-                let _ = tx.send(url.to_owned());
-            }
-        }
-    });
-    let base = rx
-        .recv_timeout(Duration::from_secs(60))
-        .unwrap_or_else(|_| {
-            panic!(
-                "the service did not start: {}",
-                std::fs::read_to_string(data.join("service.log")).unwrap_or_default()
-            )
-        });
     (service, base)
 }
 

@@ -2,7 +2,7 @@
 //! start-up and while the service runs. None stops the service or hot reload; each is
 //! reported (`/health`, `/api/v1/plugins`), and the last good version of the plugin serves.
 
-use crate::harness::{App, order_body, token};
+use crate::harness::{App, order_body, priced_by, token};
 use orderflow::plugins::Digest;
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -99,18 +99,6 @@ async fn place(app: &App, channel: Option<&str>) -> (u16, Value) {
     }
     app.post("/api/v1/orders/", Some(&token("u1", false)), &body, None)
         .await
-}
-
-/// The digest of the pricing plugin that priced `order`.
-fn priced_by(order: &Value) -> &str {
-    order["provenance"]["decisions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["call"] == "price")
-        .unwrap()["digest"]
-        .as_str()
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]

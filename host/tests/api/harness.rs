@@ -8,7 +8,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use orderflow::http::auth::{Claims, mint};
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -223,23 +222,7 @@ fn spawn(data: &Path, urls: &[(&'static str, String)], open_files: Option<u64>) 
         }
     }
     let mut child = command.spawn().expect("start orderflow serve");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("orderflow listening on ") {
-                let _ = tx.send(url.to_owned());
-            }
-        }
-    });
-    let base = rx
-        .recv_timeout(Duration::from_secs(60))
-        .unwrap_or_else(|_| {
-            panic!(
-                "the service did not start: {}",
-                std::fs::read_to_string(data.join("service.log")).unwrap_or_default()
-            )
-        });
+    let base = crate::common::listening_url(&mut child, &data.join("service.log"));
     (child, base)
 }
 
@@ -525,4 +508,16 @@ pub fn order_body(items: &[(&str, i64)]) -> Value {
         "shipping_method": "standard",
         "payment_method": "card",
     })
+}
+
+/// The digest of the pricing plugin that priced `order`.
+pub fn priced_by(order: &Value) -> &str {
+    order["provenance"]["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["call"] == "price")
+        .unwrap()["digest"]
+        .as_str()
+        .unwrap()
 }

@@ -1,7 +1,7 @@
 //! Plugin operations through the API, on the real binary: uploads checked before they are
 //! kept, activation, rollback, the change record, and orders priced during a change.
 
-use crate::harness::{App, token};
+use crate::harness::{App, priced_by, token};
 use orderflow::plugins::Digest;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -72,18 +72,6 @@ async fn active(app: &App, admin: &str) -> Value {
         .iter()
         .find(|p| p["name"] == "standard-pricing")
         .cloned()
-        .unwrap()
-}
-
-/// The digest of the pricing plugin that priced `order`.
-fn priced_by(order: &Value) -> &str {
-    order["provenance"]["decisions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["call"] == "price")
-        .unwrap()["digest"]
-        .as_str()
         .unwrap()
 }
 

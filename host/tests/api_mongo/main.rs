@@ -1,6 +1,8 @@
 //! The end-to-end scenarios with the service on MongoDB: the server at
 //! `ORDERFLOW_TEST_MONGODB_URL` (`tests/run.sh` starts one), a fresh database per service.
 
+#[path = "../common/mod.rs"]
+mod common;
 #[path = "../api/harness.rs"]
 mod harness;
 #[path = "../api/scenarios.rs"]

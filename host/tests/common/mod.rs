@@ -17,6 +17,28 @@ pub fn built(name: &str) -> PathBuf {
     Path::new(dir).join(format!("{name}.wasm"))
 }
 
+/// The URL a started `orderflow serve` prints once it listens (`PORT=0` picks the port);
+/// what it logged to `log` if it does not start within a minute.
+pub fn listening_url(child: &mut std::process::Child, log: &Path) -> String {
+    use std::io::{BufRead, BufReader};
+    let stdout = child.stdout.take().expect("stdout piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.strip_prefix("orderflow listening on ") {
+                let _ = tx.send(url.to_owned());
+            }
+        }
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(60))
+        .unwrap_or_else(|_| {
+            panic!(
+                "the service did not start: {}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            )
+        })
+}
+
 /// Runs the `orderflow` binary: its exit code, and what it printed (stdout, then stderr).
 pub fn orderflow(args: &[&str]) -> (i32, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_orderflow"))

@@ -3,6 +3,8 @@
 //! so it can stop and restart it, read back with an rdkafka consumer. Every scenario runs on
 //! both stores.
 
+#[path = "../common/mod.rs"]
+mod common;
 #[path = "../api/harness.rs"]
 mod harness;
 mod kafka;
