@@ -4,6 +4,8 @@
 //!
 //! Run: `bash host/benches/relay.sh` (installs tansu if needed; prints Markdown tables).
 
+#[path = "../tests/common/mod.rs"]
+mod common;
 #[path = "../tests/api/harness.rs"]
 mod harness;
 #[path = "../tests/events/kafka.rs"]

@@ -1,12 +1,13 @@
 //! The store seam: what the order use cases need from persistence, shaped after them
 //! rather than after CRUD. Every backend passes the same conformance suite
-//! ([`conformance`]), so the use cases cannot tell them apart.
+//! (`conformance`, built with the tests only), so the use cases cannot tell them apart.
 //!
 //! Guarantees every backend gives:
 //! - an order change and the events it emits are written in one atomic step (the outbox);
 //! - updates are compare-and-set on `version`: a lost race is [`StoreError::Conflict`];
 //! - an idempotency key maps to exactly one order per user, whatever the concurrency.
 
+#[cfg(test)]
 pub mod conformance;
 mod embedded;
 mod mongo;

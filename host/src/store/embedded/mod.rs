@@ -1,0 +1,172 @@
+//! The embedded store: one SQLite file in WAL mode, so a newcomer runs the service with no
+//! infrastructure and nothing is lost across restarts.
+//!
+//! Orders are stored as JSON documents with the columns the queries filter and sort on
+//! beside them; events live in an outbox table written in the same transaction. An event
+//! carries the order as its change left it: the outbox row points at that version of the
+//! order (the order's own row, or its superseded versions in `order_snapshots`) instead of
+//! holding a copy, so placing an order writes its document once, not twice.
+//!
+//! Writes go to one writer thread, which owns the only writing connection (that is also what
+//! makes idempotency keys race-free). It commits in groups: every write waiting when a
+//! transaction starts (and, under load, those arriving within a millisecond) runs in one
+//! transaction, the group commits once, and only then does each writer get its answer. An
+//! order touches a dozen pages (row, event, indexes); sharing one commit means sharing those
+//! page writes, which is what bounds a commit-per-order store. Reads use their own
+//! connections and never wait.
+//!
+//! A write refused by the store (a version conflict, a taken order number, an idempotency
+//! key reused) finds that out before it changes anything, or by a first statement that
+//! SQLite undoes alone, so the group goes on without it. A write that fails any other way
+//! may have left part of itself behind: the whole group is rolled back and every write in
+//! it is answered as failed, so no order is ever half written. (Each write used to run in a
+//! savepoint of its own instead; copying every page it touched into the savepoint's journal
+//! was a fifth of the writer's time.)
+//!
+//! The database belongs to one process at a time (SQLite's `unix-excl`): its WAL index is
+//! kept in memory, not in a shared `-shm` file, so transactions take no file locks, and a
+//! second server started on the same `DATA_DIR` is refused instead of sharing the file.
+//!
+//! Durability: `synchronous = NORMAL` in WAL mode — a committed order survives the
+//! process being killed; only a power loss before the next checkpoint could lose the
+//! latest commits.
+//!
+//! Checkpoints (copying the WAL back into the database file, with two fsyncs) run on a
+//! thread of their own, never on the writer: done by the writer, as SQLite does by default,
+//! every commit waiting behind a checkpoint's fsyncs left the CPU idle.
+
+mod checkpoint;
+mod orders;
+mod rows;
+mod schema;
+mod sqlite;
+#[cfg(test)]
+mod tests;
+mod writer;
+
+use super::StoreError;
+use checkpoint::checkpoints;
+use rusqlite::{Connection, OpenFlags};
+use schema::migrate;
+use sqlite::{ONE_PROCESS, held_elsewhere, without_memory_statistics};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use writer::{Job, Left, Reply, group_commits};
+
+const READERS: usize = 4;
+
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    db: Arc<Db>,
+}
+
+struct Db {
+    writes: mpsc::Sender<Job>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+impl Db {
+    /// Runs `work` on the next reader connection, on the calling thread.
+    fn reader<T>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        work(&*self.readers[i].lock().map_err(unavailable)?)
+    }
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+impl EmbeddedStore {
+    /// Opens (creating if needed) the database file at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        without_memory_statistics();
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(unavailable)?;
+        }
+        let rw = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut writer =
+            Connection::open_with_flags_and_vfs(path, rw, ONE_PROCESS).map_err(unavailable)?;
+        writer
+            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = 0;")
+            .map_err(|e| held_elsewhere(path, e))?;
+        migrate(&mut writer)?;
+        let checkpointer =
+            Connection::open_with_flags_and_vfs(path, rw, ONE_PROCESS).map_err(unavailable)?;
+        checkpointer
+            .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")
+            .map_err(unavailable)?;
+        let readers = (0..READERS)
+            .map(|_| {
+                let reader = Connection::open_with_flags_and_vfs(
+                    path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    ONE_PROCESS,
+                )
+                .map_err(unavailable)?;
+                reader
+                    .execute_batch("PRAGMA busy_timeout = 5000;")
+                    .map_err(unavailable)?;
+                Ok(Mutex::new(reader))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        let (writes, queue) = mpsc::channel::<Job>();
+        let (committed, commits) = mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || group_commits(writer, queue, committed))
+            .map_err(unavailable)?;
+        std::thread::Builder::new()
+            .name("store-checkpoint".into())
+            .spawn(move || checkpoints(checkpointer, commits))
+            .map_err(unavailable)?;
+        Ok(EmbeddedStore {
+            db: Arc::new(Db {
+                writes,
+                readers,
+                next_reader: AtomicUsize::new(0),
+            }),
+        })
+    }
+
+    /// Runs `work` in the next group commit and answers once that commit is durable.
+    async fn write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let result = work(conn);
+            let left = Left::of(&result);
+            let reply: Reply = Box::new(move |commit| {
+                let _ = answer.send(commit.map_err(StoreError::Unavailable).and(result));
+            });
+            (left, reply)
+        });
+        self.db
+            .writes
+            .send(job)
+            .map_err(|_| unavailable("the store writer has stopped"))?;
+        answered
+            .await
+            .map_err(|_| unavailable("the store writer has stopped"))?
+    }
+
+    /// Runs `work` on a reader connection, off the async workers.
+    async fn read<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.reader(work))
+            .await
+            .map_err(unavailable)?
+    }
+}
