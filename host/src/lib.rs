@@ -12,3 +12,14 @@ pub mod serve;
 pub mod store;
 pub mod users;
 pub mod workflows;
+
+/// What a caught panic said (`panic!` with a literal or a formatted message): the host
+/// catches panics where untrusted input meets a library (loading a plugin), around the
+/// reload thread's work and around every request handler, and logs this.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic without a message")
+}

@@ -68,12 +68,10 @@ fn is_length_limit(e: &axum::Error) -> bool {
 
 /// A panicking handler answers a 500 in the API's shape; what panicked goes to the log.
 pub fn panicked(panic: Box<dyn std::any::Any + Send>) -> Response {
-    let what = panic
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| panic.downcast_ref::<&str>().copied())
-        .unwrap_or("a panic without a message");
-    tracing::error!(panic = what, "a request handler panicked");
+    tracing::error!(
+        panic = crate::panic_message(panic.as_ref()),
+        "a request handler panicked"
+    );
     ApiError::Internal.into_response()
 }
 

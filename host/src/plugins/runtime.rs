@@ -4,8 +4,8 @@ use super::cache::ArtifactCache;
 use super::component::{Digest, LoadError, LoadedComponent};
 use super::pool::{BoundPlugin, Preparer};
 use super::{Limits, PluginKind};
+use crate::panic_message;
 use serde_json::Value;
-use std::any::Any;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -186,15 +186,6 @@ impl Runtime {
             self.preparer.clone(),
         )
     }
-}
-
-/// What a caught panic said (`panic!` with a literal or a formatted message).
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
-    payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("a panic without a message")
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! without being asked to, the registry says so ([`Registry::hot_reload`], in `/health`).
 
 use super::Registry;
-use crate::plugins::runtime::panic_message;
+use crate::panic_message;
 use chrono::{DateTime, Utc};
 use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
 use notify::{RecursiveMode, Watcher};
