@@ -12,7 +12,7 @@
 
 use crate::metrics::metrics;
 use crate::orders::OrderEvent;
-use crate::store::OrderStore;
+use crate::orders::OrderStore;
 use chrono::Utc;
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};

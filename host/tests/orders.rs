@@ -5,9 +5,10 @@ mod common;
 
 use common::{Sandbox, built, repo_root};
 use orderflow::domain::{Address, PaymentChange, StatusChange};
+use orderflow::orders::OrderQuery;
 use orderflow::orders::{Caller, NewItem, NewOrder, Order, OrderError, OrderService};
 use orderflow::products::CatalogFile;
-use orderflow::store::{EmbeddedStore, OrderQuery};
+use orderflow::store::EmbeddedStore;
 use orderflow::workflows::Registry;
 use std::sync::Arc;
 

@@ -9,7 +9,7 @@ use super::plugins::digest;
 use super::{ApiError, AppState};
 use crate::domain::{PaymentChange, StatusChange};
 use crate::orders::{Order, Repricing, check_change_texts, limits};
-use crate::store::{OrderQuery, Page, Sort, Stats};
+use crate::orders::{OrderQuery, Page, Sort, Stats};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::{get, patch, post};

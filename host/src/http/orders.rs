@@ -7,7 +7,7 @@ use super::openapi::{BadRequest, JsonBody, Unauthorized, Unavailable};
 use super::{ApiError, AppState};
 use crate::domain::{Machine, StatusChange};
 use crate::orders::{NewOrder, Order, OrderId, check_change_texts, limits};
-use crate::store::{OrderQuery, Page, StoredEvent};
+use crate::orders::{OrderQuery, Page, StoredEvent};
 use crate::users::UserError;
 use axum::Router;
 use axum::extract::{Path, State};

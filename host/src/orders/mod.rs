@@ -7,6 +7,7 @@ mod model;
 mod new;
 mod repricing;
 mod service;
+mod store;
 
 pub use event::OrderEvent;
 pub use ids::{OrderId, OrderNumber};
@@ -16,3 +17,8 @@ pub use model::{
 pub use new::{NewItem, NewOrder, check_change_texts, limits};
 pub use repricing::{PricedBy, QuoteDifference, Repricing};
 pub use service::{Caller, OrderError, OrderService};
+pub(crate) use store::follows;
+pub use store::{
+    Backlog, DayCount, IdempotencyKey, Inserted, OrderJson, OrderQuery, OrderStore, Page,
+    Serialized, Sort, Stats, StoreError, StoredEvent,
+};

@@ -4,8 +4,9 @@
 //! said yes, and every decision is recorded in the order's provenance.
 
 use super::{
-    Customer, DecisionRecord, NewOrder, Order, OrderEvent, OrderId, OrderItem, OrderNumber,
-    Payment, Provenance, Shipping, StatusEntry,
+    Customer, DecisionRecord, IdempotencyKey, Inserted, NewOrder, Order, OrderEvent, OrderId,
+    OrderItem, OrderNumber, OrderQuery, OrderStore, Page, Payment, Provenance, Serialized,
+    Shipping, Stats, StatusEntry, StoreError, StoredEvent,
 };
 use crate::domain::{
     Actor, LineItem, Machine, OrderDraft, OrderView, PaymentChange, PricedOrder, Problem,
@@ -13,10 +14,6 @@ use crate::domain::{
 };
 use crate::plugins::{BoundPlugin, Decided, Digest, PluginFault};
 use crate::products::{self, Products};
-use crate::store::{
-    IdempotencyKey, Inserted, OrderQuery, OrderStore, Page, Serialized, Stats, StoreError,
-    StoredEvent,
-};
 use crate::workflows::{Registry, Workflow};
 use chrono::{DateTime, SubsecRound, Utc};
 use std::sync::Arc;

@@ -1,10 +1,10 @@
 //! The behaviour every store must have, written once: a backend's tests call [`run`] with
 //! a factory of fresh, empty stores.
 
-use super::{Backlog, IdempotencyKey, Inserted, OrderQuery, OrderStore, Sort, StoreError};
 use crate::domain::{Address, Money, Quote};
 use crate::orders::{
-    Customer, Order, OrderEvent, OrderId, OrderItem, OrderNumber, Payment, Provenance, Shipping,
+    Backlog, Customer, IdempotencyKey, Inserted, Order, OrderEvent, OrderId, OrderItem,
+    OrderNumber, OrderQuery, OrderStore, Payment, Provenance, Shipping, Sort, StoreError,
 };
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::collections::BTreeMap;
@@ -308,7 +308,7 @@ async fn listing_paging_and_filters(store: impl OrderStore) {
         f(&mut q);
         q
     };
-    let totals = |page: &super::Page<Order>| {
+    let totals = |page: &crate::orders::Page<Order>| {
         page.items
             .iter()
             .map(|o| o.pricing.total.minor)

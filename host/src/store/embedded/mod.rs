@@ -44,7 +44,7 @@ mod sqlite;
 mod tests;
 mod writer;
 
-use super::StoreError;
+use crate::orders::StoreError;
 use checkpoint::checkpoints;
 use rusqlite::{Connection, OpenFlags};
 use schema::migrate;

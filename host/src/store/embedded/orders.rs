@@ -6,11 +6,11 @@ use super::rows::{
     millis, order_by_id, parse,
 };
 use super::{EmbeddedStore, unavailable};
-use crate::orders::{Order, OrderEvent, OrderId};
-use crate::store::{
+use crate::orders::{
     Backlog, DayCount, IdempotencyKey, Inserted, OrderJson, OrderQuery, OrderStore, Page,
     Serialized, Sort, Stats, StoreError, StoredEvent, follows,
 };
+use crate::orders::{Order, OrderEvent, OrderId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params, params_from_iter};

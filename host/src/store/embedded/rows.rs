@@ -2,8 +2,8 @@
 //! carry, times as milliseconds.
 
 use super::unavailable;
+use crate::orders::StoreError;
 use crate::orders::{Order, OrderEvent};
-use crate::store::StoreError;
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::sync::Arc;

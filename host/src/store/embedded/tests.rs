@@ -3,7 +3,7 @@
 use super::schema::FIRST_SCHEMA;
 use super::{EmbeddedStore, unavailable};
 use crate::orders::OrderEvent;
-use crate::store::{OrderStore, StoreError};
+use crate::orders::{OrderStore, StoreError};
 use rusqlite::{Connection, params};
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -13,7 +13,7 @@ use std::time::Duration;
 async fn conformance() {
     let dir = tempfile::tempdir().unwrap();
     let counter = std::sync::atomic::AtomicUsize::new(0);
-    super::super::conformance::run(|| async {
+    crate::store::conformance::run(|| async {
         let n = counter.fetch_add(1, Ordering::Relaxed);
         EmbeddedStore::open(&dir.path().join(format!("orders-{n}.db"))).unwrap()
     })
@@ -24,7 +24,7 @@ async fn conformance() {
 async fn orders_and_events_survive_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("orders.db");
-    let order = super::super::conformance::sample_order("u1", 1000);
+    let order = crate::store::conformance::sample_order("u1", 1000);
     let events = OrderEvent::all(order.clone(), &["order.created".into()], order.created_at);
     {
         let store = EmbeddedStore::open(&path).unwrap();
@@ -39,7 +39,7 @@ async fn orders_and_events_survive_reopening() {
 async fn an_event_reads_back_to_the_nanosecond() {
     let dir = tempfile::tempdir().unwrap();
     let store = EmbeddedStore::open(&dir.path().join("orders.db")).unwrap();
-    let order = super::super::conformance::sample_order("u1", 1000);
+    let order = crate::store::conformance::sample_order("u1", 1000);
     let at = order.created_at + chrono::Duration::nanoseconds(1_234_567);
     let events = OrderEvent::all(order.clone(), &["order.created".into()], at);
     store.insert(&order, &events, None).await.unwrap();
@@ -87,9 +87,9 @@ fn a_second_process_cannot_open_the_database() {
 async fn a_write_failing_halfway_undoes_its_group() {
     let dir = tempfile::tempdir().unwrap();
     let store = EmbeddedStore::open(&dir.path().join("orders.db")).unwrap();
-    let placed = super::super::conformance::sample_order("u1", 1000);
+    let placed = crate::store::conformance::sample_order("u1", 1000);
     let events = OrderEvent::all(placed.clone(), &["order.created".into()], placed.created_at);
-    let halfway = super::super::conformance::sample_order("u2", 2000);
+    let halfway = crate::store::conformance::sample_order("u2", 2000);
     let halfway_id = halfway.id.to_string();
     // Keeps the writer busy, so the next two writes wait and share a group (perhaps
     // with this one too: then it fails with them).
@@ -130,7 +130,7 @@ async fn a_write_failing_halfway_undoes_its_group() {
 async fn a_database_of_the_first_schema_is_migrated() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("orders.db");
-    let order = super::super::conformance::sample_order("u1", 1000);
+    let order = crate::store::conformance::sample_order("u1", 1000);
     let created = OrderEvent::all(order.clone(), &["order.created".into()], order.created_at);
     {
         let old = Connection::open(&path).unwrap();
@@ -157,7 +157,7 @@ async fn a_database_of_the_first_schema_is_migrated() {
         order.created_at,
     );
     store.update(&confirmed, 1, &announced).await.unwrap();
-    let events = super::super::conformance::events_of(&store, order.id).await;
+    let events = crate::store::conformance::events_of(&store, order.id).await;
     assert_eq!(events, [created[0].clone(), announced[0].clone()]);
     assert_eq!(store.unpublished(10).await.unwrap(), events);
     // Opening it again migrates nothing twice.

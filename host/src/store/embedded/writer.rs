@@ -1,6 +1,6 @@
 //! The writer thread: every write runs there, in groups that share one transaction and one commit.
 
-use crate::store::StoreError;
+use crate::orders::StoreError;
 use rusqlite::Connection;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};

@@ -3,7 +3,7 @@
 
 use super::unavailable;
 use crate::orders::{Order, OrderEvent};
-use crate::store::{OrderQuery, StoreError, StoredEvent};
+use crate::orders::{OrderQuery, StoreError, StoredEvent};
 use bson::{Bson, Document, doc};
 use chrono::{DateTime, SecondsFormat, Utc};
 use mongodb::Cursor;

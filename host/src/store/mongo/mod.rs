@@ -18,7 +18,7 @@ mod orders;
 mod tests;
 mod transaction;
 
-use super::StoreError;
+use crate::orders::StoreError;
 use crate::orders::{Order, OrderId};
 use bson::{Document, doc};
 use documents::order_from;

@@ -6,11 +6,11 @@ use super::documents::{
 };
 use super::transaction::{Abort, is_duplicate_key};
 use super::{MongoStore, bounded, unavailable};
-use crate::orders::{Order, OrderEvent, OrderId};
-use crate::store::{
+use crate::orders::{
     Backlog, DayCount, IdempotencyKey, Inserted, OrderJson, OrderQuery, OrderStore, Page, Sort,
     Stats, StoreError, StoredEvent, follows,
 };
+use crate::orders::{Order, OrderEvent, OrderId};
 use async_trait::async_trait;
 use bson::{Bson, Document, doc};
 use chrono::{DateTime, Utc};

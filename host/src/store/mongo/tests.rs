@@ -3,7 +3,7 @@
 
 use super::MongoStore;
 use crate::orders::OrderEvent;
-use crate::store::OrderStore;
+use crate::orders::OrderStore;
 use crate::store::conformance::{base_time, run, sample_order};
 use bson::{Bson, doc};
 use uuid::Uuid;

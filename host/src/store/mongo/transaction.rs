@@ -1,7 +1,7 @@
 //! Transactions: an order change and its events in one, retried while they lose write conflicts.
 
 use super::{MongoStore, unavailable};
-use crate::store::StoreError;
+use crate::orders::StoreError;
 use mongodb::ClientSession;
 use mongodb::error::{
     ErrorKind, TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT, WriteFailure,
