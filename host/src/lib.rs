@@ -1,5 +1,6 @@
 //! orderflow: an order service whose business decisions are WebAssembly plugins.
 
+pub mod customers;
 pub mod domain;
 pub mod http;
 pub mod metrics;
@@ -10,7 +11,6 @@ pub mod relay;
 pub mod scaffold;
 pub mod serve;
 pub mod store;
-pub mod users;
 pub mod workflows;
 
 /// What a caught panic said (`panic!` with a literal or a formatted message): the host

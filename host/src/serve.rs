@@ -1,6 +1,7 @@
 //! `orderflow serve`: configuration (the established environment names), wiring, and the
 //! HTTP server.
 
+use crate::customers::{Customers, FromClaims, UserService};
 use crate::http::auth::TokenRules;
 use crate::http::jwks::Jwks;
 use crate::http::server::{self, ServerLimits};
@@ -11,7 +12,6 @@ use crate::plugins::{Runtime, RuntimeConfig};
 use crate::products::{CatalogFile, ProductService, Products};
 use crate::relay::{Relay, RelayConfig};
 use crate::store::{EmbeddedStore, MongoStore};
-use crate::users::UserService;
 use crate::workflows::{Registry, Versions, watch};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
@@ -219,10 +219,15 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             Auth::hs256(&config.common.secret()?, &config.token_rules)
         }
     };
+    let customers: Arc<dyn Customers> = match &config.user_service_url {
+        Some(url) => Arc::new(UserService::new(url, neighbour_timeout)?),
+        None => Arc::new(FromClaims),
+    };
     let orders = Arc::new(OrderService::new(
         registry.clone(),
         store.clone(),
         products,
+        customers,
         &config.workflow,
     ));
     let relay = if config.kafka_enabled {
@@ -241,16 +246,11 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     } else {
         None
     };
-    let users = match &config.user_service_url {
-        Some(url) => Some(Arc::new(UserService::new(url, neighbour_timeout)?)),
-        None => None,
-    };
     let app = http::router(
         AppState {
             orders,
             auth: Arc::new(auth),
             registry,
-            users,
             relay,
         },
         &config.cors_origins,

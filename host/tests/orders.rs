@@ -4,6 +4,7 @@
 mod common;
 
 use common::{Sandbox, built, repo_root};
+use orderflow::customers::FromClaims;
 use orderflow::domain::{Address, PaymentChange, StatusChange};
 use orderflow::orders::OrderQuery;
 use orderflow::orders::{Caller, NewItem, NewOrder, Order, OrderError, OrderService};
@@ -55,6 +56,7 @@ fn world(workflow: &str) -> World {
             registry,
             Arc::new(store),
             Arc::new(catalog),
+            Arc::new(FromClaims),
             workflow,
         )),
         _sandbox: sandbox,
@@ -66,6 +68,7 @@ fn user(id: &str) -> Caller {
         user_id: id.into(),
         admin: false,
         customer: Default::default(),
+        token: String::new(),
     }
 }
 
@@ -74,6 +77,7 @@ fn admin() -> Caller {
         user_id: "admin-1".into(),
         admin: true,
         customer: Default::default(),
+        token: String::new(),
     }
 }
 

@@ -269,6 +269,7 @@ impl Auth {
                 full_name: claims.name.clone(),
             },
             user_id: claims.sub,
+            token: token.to_owned(),
         };
         self.verified.keep(token, &caller, valid_from, claims.exp);
         Ok(caller)
@@ -304,7 +305,7 @@ pub struct AuthUser(pub Caller);
 pub struct AdminUser(pub Caller);
 
 /// The bearer token of a request.
-pub fn bearer(headers: &axum::http::HeaderMap) -> Result<&str, ApiError> {
+fn bearer(headers: &axum::http::HeaderMap) -> Result<&str, ApiError> {
     let header = headers
         .get(axum::http::header::AUTHORIZATION)
         .ok_or(ApiError::Unauthorized(
@@ -390,6 +391,7 @@ mod tests {
             user_id: "u1".into(),
             admin: false,
             customer: Customer::default(),
+            token: "valid".into(),
         };
         let now = unix_now();
         verified.keep("expired", &caller, 0, now - 1);

@@ -2,6 +2,7 @@
 //! `{"error": {"code", "message", "field"?, "problems"?}}`. Internal failures are logged
 //! with their detail and answered with a generic message: a 5xx never leaks internals.
 
+use crate::customers::CustomerError;
 use crate::domain::Problem;
 use crate::orders::OrderError;
 use axum::http::StatusCode;
@@ -81,6 +82,14 @@ impl From<OrderError> for ApiError {
                     fault.plugin, fault.digest
                 ),
                 detail: fault.to_string(),
+            },
+            OrderError::Customer(CustomerError::Rejected) => {
+                ApiError::Unauthorized("the user service does not know this token")
+            }
+            OrderError::Customer(CustomerError::Unavailable(detail)) => ApiError::Unavailable {
+                code: "user_service_unavailable",
+                public: "the user service is unavailable; nothing was written".into(),
+                detail,
             },
             OrderError::ProductsUnavailable(detail) => ApiError::Unavailable {
                 code: "product_service_unavailable",

@@ -17,7 +17,6 @@ pub use error::ApiError;
 
 use crate::orders::OrderService;
 use crate::relay::RelayStatus;
-use crate::users::UserService;
 use crate::workflows::Registry;
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue};
@@ -37,8 +36,6 @@ pub struct AppState {
     pub orders: Arc<OrderService>,
     pub auth: Arc<Auth>,
     pub registry: Arc<Registry>,
-    /// Where customer profiles come from; None: from the token's claims.
-    pub users: Option<Arc<UserService>>,
     /// The Kafka relay's state; None: Kafka is disabled.
     pub relay: Option<Arc<Mutex<RelayStatus>>>,
 }

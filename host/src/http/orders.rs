@@ -1,6 +1,6 @@
 //! `/api/v1/orders`: what a customer does with their orders.
 
-use super::auth::{self, AuthUser};
+use super::auth::AuthUser;
 use super::error::ErrorBody;
 use super::extract::{Json, OptionalJson, Query};
 use super::openapi::{BadRequest, JsonBody, Unauthorized, Unavailable};
@@ -8,7 +8,6 @@ use super::{ApiError, AppState};
 use crate::domain::{Machine, StatusChange};
 use crate::orders::{NewOrder, Order, OrderId, check_change_texts, limits};
 use crate::orders::{OrderQuery, Page, StoredEvent};
-use crate::users::UserError;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -89,22 +88,6 @@ async fn create(
             )
         }
     };
-    let mut caller = caller;
-    if let Some(users) = &state.users {
-        caller.customer = users
-            .customer(auth::bearer(&headers)?, &caller.user_id)
-            .await
-            .map_err(|e| match e {
-                UserError::Rejected => {
-                    ApiError::Unauthorized("the user service does not know this token")
-                }
-                UserError::Unavailable(detail) => ApiError::Unavailable {
-                    code: "user_service_unavailable",
-                    public: "the user service is unavailable; nothing was written".into(),
-                    detail,
-                },
-            })?;
-    }
     let (order, created) = state.orders.place(&caller, new, key).await?;
     let replayed = if created { "false" } else { "true" };
     Ok((

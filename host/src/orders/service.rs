@@ -8,6 +8,7 @@ use super::{
     OrderItem, OrderNumber, OrderQuery, OrderStore, Page, Payment, Provenance, Serialized,
     Shipping, Stats, StatusEntry, StoreError, StoredEvent,
 };
+use crate::customers::{CustomerError, Customers};
 use crate::domain::{
     Actor, LineItem, Machine, OrderDraft, OrderView, PaymentChange, PricedOrder, Problem,
     StatusChange, Transition,
@@ -24,7 +25,11 @@ use tokio::sync::Notify;
 pub struct Caller {
     pub user_id: String,
     pub admin: bool,
+    /// The profile the token's claims give.
     pub customer: Customer,
+    /// The bearer token the caller proved itself with: a neighbour asked on its behalf
+    /// (the user service) is shown the same.
+    pub token: String,
 }
 
 impl Caller {
@@ -55,6 +60,8 @@ pub enum OrderError {
     KeyReused,
     #[error(transparent)]
     Plugin(#[from] PluginFault),
+    #[error(transparent)]
+    Customer(#[from] CustomerError),
     #[error("{0}")]
     ProductsUnavailable(String),
     #[error("no workflow `{0}` is loaded")]
@@ -80,6 +87,7 @@ pub struct OrderService {
     pub(super) registry: Arc<Registry>,
     store: Arc<dyn OrderStore>,
     products: Arc<dyn Products>,
+    customers: Arc<dyn Customers>,
     /// The workflow new orders follow.
     workflow: String,
     /// Told after every write that put events in the outbox, so the relay need not poll.
@@ -122,12 +130,14 @@ impl OrderService {
         registry: Arc<Registry>,
         store: Arc<dyn OrderStore>,
         products: Arc<dyn Products>,
+        customers: Arc<dyn Customers>,
         workflow: &str,
     ) -> Self {
         OrderService {
             registry,
             store,
             products,
+            customers,
             workflow: workflow.to_owned(),
             outbox_written: Arc::new(Notify::new()),
         }
@@ -178,6 +188,7 @@ impl OrderService {
         new: NewOrder,
         key: Option<String>,
     ) -> Result<(Serialized, bool), OrderError> {
+        let customer = self.customers.profile(caller).await?;
         let new = new.checked()?;
         // Held for the whole order: one version of every plugin decides it.
         let workflow = self.workflow_for(new.sales_channel.as_deref())?;
@@ -258,7 +269,7 @@ impl OrderService {
             id: OrderId::new(),
             order_number: OrderNumber::generate(now),
             user_id: caller.user_id.clone(),
-            customer: caller.customer.clone(),
+            customer,
             items: order_items,
             pricing: quote,
             discount_code: new.discount_code.clone(),

@@ -7,10 +7,10 @@
 //! malformed JSON — means the service is unavailable, which is not the customer's fault.
 
 mod catalog;
-mod http;
+mod client;
 
 pub use catalog::CatalogFile;
-pub use http::ProductService;
+pub use client::ProductService;
 
 use crate::domain::{Money, ProductSnapshot};
 use async_trait::async_trait;
