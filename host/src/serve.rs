@@ -6,13 +6,12 @@ use crate::http::auth::TokenRules;
 use crate::http::jwks::Jwks;
 use crate::http::server::{self, ServerLimits};
 use crate::http::{self, AppState, Auth};
-use crate::orders::OrderService;
-use crate::orders::OrderStore;
+use crate::orders::{OrderService, OrderStore, Repricer};
 use crate::plugins::{Runtime, RuntimeConfig};
 use crate::products::{CatalogFile, ProductService, Products};
 use crate::relay::{Relay, RelayConfig};
 use crate::store::{EmbeddedStore, MongoStore};
-use crate::workflows::{Registry, Versions, watch};
+use crate::workflows::{Deployer, Registry, Versions, watch};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -230,6 +229,8 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         customers,
         &config.workflow,
     ));
+    let deployer = Arc::new(Deployer::new(registry.clone()));
+    let repricer = Arc::new(Repricer::new(orders.clone(), deployer.clone()));
     let relay = if config.kafka_enabled {
         let relay = Relay::new(
             store,
@@ -249,8 +250,10 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let app = http::router(
         AppState {
             orders,
+            repricer,
             auth: Arc::new(auth),
             registry,
+            deployer,
             relay,
         },
         &config.cors_origins,

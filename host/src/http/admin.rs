@@ -118,7 +118,7 @@ async fn reprice(
         .transpose()?;
     Ok(axum::Json(
         state
-            .orders
+            .repricer
             .reprice(
                 &caller,
                 order_id(&id)?,

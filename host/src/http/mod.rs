@@ -15,9 +15,9 @@ pub mod server;
 pub use auth::Auth;
 pub use error::ApiError;
 
-use crate::orders::OrderService;
+use crate::orders::{OrderService, Repricer};
 use crate::relay::RelayStatus;
-use crate::workflows::Registry;
+use crate::workflows::{Deployer, Registry};
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue};
 use edge::BodyLimits;
@@ -34,8 +34,11 @@ use utoipa_scalar::{Scalar, Servable};
 #[derive(Clone)]
 pub struct AppState {
     pub orders: Arc<OrderService>,
+    pub repricer: Arc<Repricer>,
     pub auth: Arc<Auth>,
     pub registry: Arc<Registry>,
+    /// The registry's plugin operations (upload, activate, roll back).
+    pub deployer: Arc<Deployer>,
     /// The Kafka relay's state; None: Kafka is disabled.
     pub relay: Option<Arc<Mutex<RelayStatus>>>,
 }

@@ -139,7 +139,7 @@ impl utoipa::PartialSchema for ComponentBytes {
 
 impl utoipa::ToSchema for ComponentBytes {}
 
-/// The `{name}` of every plugin route, as the registry checks it (it becomes a file name).
+/// The `{name}` of every plugin route, as the deployer checks it (it becomes a file name).
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Path)]
 struct PluginName {
@@ -172,7 +172,7 @@ fn deploy_error(e: DeployError, field: Option<&str>) -> ApiError {
     }
 }
 
-/// The registry checks a name where it writes; the reading routes check it here, before it
+/// The deployer checks a name where it writes; the reading routes check it here, before it
 /// becomes a path to read (`..` would be one), by the same rule the schema states.
 fn plugin_name(name: String) -> Result<String, ApiError> {
     let safe = !name.is_empty()
@@ -329,14 +329,14 @@ async fn upload(
             "the body must be the component's bytes (Content-Type: application/wasm)",
         ));
     }
-    let registry = state.registry.clone();
+    let deployer = state.deployer.clone();
     let uploaded = blocking(move || {
-        let candidate = registry
+        let candidate = deployer
             .upload(&name, &body, &caller.user_id)
             .map_err(|e| deploy_error(e, Some("body")))?;
         if query.activate {
             let digest = Digest::parse(&candidate.digest).expect("a digest we printed");
-            registry
+            deployer
                 .activate(&name, &digest, &caller.user_id)
                 .map_err(|e| deploy_error(e, Some("body")))?;
         }
@@ -361,9 +361,9 @@ async fn activate(
     Json(body): Json<ActivateBody>,
 ) -> Result<axum::Json<Activation>, ApiError> {
     let digest = digest(&body.digest, "digest")?;
-    let registry = state.registry.clone();
+    let deployer = state.deployer.clone();
     blocking(move || {
-        registry
+        deployer
             .activate(&name, &digest, &caller.user_id)
             .map_err(|e| deploy_error(e, Some("digest")))
     })
@@ -382,9 +382,9 @@ async fn rollback(
     AdminUser(caller): AdminUser,
     Path(PluginName { name }): Path<PluginName>,
 ) -> Result<axum::Json<Activation>, ApiError> {
-    let registry = state.registry.clone();
+    let deployer = state.deployer.clone();
     blocking(move || {
-        registry
+        deployer
             .rollback(&name, &caller.user_id)
             .map_err(|e| deploy_error(e, None))
     })

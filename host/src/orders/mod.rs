@@ -5,6 +5,7 @@ mod event;
 mod ids;
 mod model;
 mod new;
+mod place;
 mod repricing;
 mod service;
 mod store;
@@ -15,7 +16,7 @@ pub use model::{
     Customer, DecisionRecord, Order, OrderItem, Payment, Provenance, Shipping, StatusEntry,
 };
 pub use new::{NewItem, NewOrder, check_change_texts, limits};
-pub use repricing::{PricedBy, QuoteDifference, Repricing};
+pub use repricing::{PricedBy, QuoteDifference, Repricer, Repricing};
 pub use service::{Caller, OrderError, OrderService};
 pub(crate) use store::follows;
 pub use store::{

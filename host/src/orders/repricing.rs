@@ -7,8 +7,9 @@ use super::service::{OrderService, clock, decided, refused};
 use super::{Caller, Order, OrderError, OrderId};
 use crate::domain::{LineItem, Money, OrderDraft, ProductSnapshot, Quote};
 use crate::plugins::{Digest, PluginKind};
-use crate::workflows::DeployError;
+use crate::workflows::{DeployError, Deployer};
 use serde::Serialize;
+use std::sync::Arc;
 
 /// A price breakdown and the plugin version that decided it.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -85,7 +86,18 @@ fn difference(now: &Quote, then: &Quote) -> Result<QuoteDifference, OrderError> 
     })
 }
 
-impl OrderService {
+/// The dry run's use case: it reads the order as the order service shows it to the
+/// caller, and binds a stored plugin version through the registry's plugin operations.
+pub struct Repricer {
+    orders: Arc<OrderService>,
+    deployer: Arc<Deployer>,
+}
+
+impl Repricer {
+    pub fn new(orders: Arc<OrderService>, deployer: Arc<Deployer>) -> Self {
+        Repricer { orders, deployer }
+    }
+
     /// Prices order `id` again with the pricing plugin of `workflow` (default: the order's
     /// own workflow) as it is now, or with its stored `version`. Writes nothing.
     pub async fn reprice(
@@ -95,10 +107,10 @@ impl OrderService {
         workflow: Option<&str>,
         version: Option<&Digest>,
     ) -> Result<Repricing, OrderError> {
-        let order = self.get(caller, id).await?;
+        let order = self.orders.get(caller, id).await?;
         let workflow = match workflow {
-            None => self.workflow(&order.provenance.workflow)?,
-            Some(name) => self.workflow(name).map_err(|_| {
+            None => self.orders.workflow(&order.provenance.workflow)?,
+            Some(name) => self.orders.workflow(name).map_err(|_| {
                 refused(
                     "unknown_workflow",
                     format!("no workflow `{name}` is loaded"),
@@ -109,7 +121,7 @@ impl OrderService {
         let pricing = match version {
             None => workflow.pricing.clone(),
             Some(digest) => self
-                .registry
+                .deployer
                 .bind_version(&workflow, PluginKind::Pricing, digest)
                 .map_err(|e| match e {
                     DeployError::UnknownVersion { .. } => {

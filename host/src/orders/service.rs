@@ -1,20 +1,19 @@
 //! The order use cases. The plugins decide, this module does the I/O around them:
 //! products first, then validation → pricing → the lifecycle's creation step, then one
-//! atomic write of the order with its events. Nothing is written unless every decision
-//! said yes, and every decision is recorded in the order's provenance.
+//! atomic write of the order with its events (the steps of placing one are in `place`).
+//! Nothing is written unless every decision said yes, and every decision is recorded in
+//! the order's provenance.
 
+use super::place;
 use super::{
     Customer, DecisionRecord, IdempotencyKey, Inserted, NewOrder, Order, OrderEvent, OrderId,
-    OrderItem, OrderNumber, OrderQuery, OrderStore, Page, Payment, Provenance, Serialized,
-    Shipping, Stats, StatusEntry, StoreError, StoredEvent,
+    OrderNumber, OrderQuery, OrderStore, Page, Serialized, Stats, StatusEntry, StoreError,
+    StoredEvent,
 };
 use crate::customers::{CustomerError, Customers};
-use crate::domain::{
-    Actor, LineItem, Machine, OrderDraft, OrderView, PaymentChange, PricedOrder, Problem,
-    StatusChange, Transition,
-};
-use crate::plugins::{BoundPlugin, Decided, Digest, PluginFault};
-use crate::products::{self, Products};
+use crate::domain::{Actor, Machine, OrderView, PaymentChange, Problem, StatusChange, Transition};
+use crate::plugins::{BoundPlugin, Decided, PluginFault};
+use crate::products::Products;
 use crate::workflows::{Registry, Workflow};
 use chrono::{DateTime, SubsecRound, Utc};
 use std::sync::Arc;
@@ -38,7 +37,7 @@ impl Caller {
         self.admin || owner == self.user_id
     }
 
-    fn actor(&self) -> Actor {
+    pub(super) fn actor(&self) -> Actor {
         Actor {
             id: self.user_id.clone(),
             role: if self.admin { "admin" } else { "user" }.into(),
@@ -84,7 +83,7 @@ impl From<StoreError> for OrderError {
 const NUMBER_ATTEMPTS: usize = 5;
 
 pub struct OrderService {
-    pub(super) registry: Arc<Registry>,
+    registry: Arc<Registry>,
     store: Arc<dyn OrderStore>,
     products: Arc<dyn Products>,
     customers: Arc<dyn Customers>,
@@ -192,124 +191,30 @@ impl OrderService {
         let new = new.checked()?;
         // Held for the whole order: one version of every plugin decides it.
         let workflow = self.workflow_for(new.sales_channel.as_deref())?;
-        let ids: Vec<String> = new.items.iter().map(|i| i.product_id.clone()).collect();
-        let found = products::lookup_all(&self.products, &ids)
-            .await
-            .map_err(|e| OrderError::ProductsUnavailable(e.to_string()))?;
-        let mut items = Vec::with_capacity(new.items.len());
-        for (i, (item, product)) in new.items.iter().zip(found).enumerate() {
-            let product = product.ok_or_else(|| {
-                refused(
-                    "unknown_product",
-                    format!("product {} does not exist", item.product_id),
-                    format!("items[{i}].product_id"),
-                )
-            })?;
-            items.push(LineItem {
-                product,
-                quantity: item.quantity,
-            });
-        }
-        let draft = OrderDraft {
-            user_id: caller.user_id.clone(),
-            items,
-            shipping_address: new.shipping_address.clone(),
-            shipping_method: new.shipping_method.clone(),
-            payment_method: new.payment_method.clone(),
-            discount_code: new.discount_code.clone(),
-        };
+        let key = key.map(|key| place::idempotency_key(&caller.user_id, key, &new));
+        let gathered = place::gather(&self.products, &caller.user_id, new).await?;
         let now = clock();
-        let ms = now.timestamp_millis();
-        let mut decisions = Vec::with_capacity(3);
-        decided(
-            workflow.validation.validate(&draft, ms),
-            "validate",
-            now,
-            &mut decisions,
-        )?;
-        let quote = decided(
-            workflow.pricing.price(&draft, ms),
-            "price",
-            now,
-            &mut decisions,
-        )?;
-        let start = decided(
-            workflow
-                .lifecycle
-                .create(&PricedOrder::of(&draft, &quote.total), Some(&draft), ms),
-            "create",
-            now,
-            &mut decisions,
-        )?;
+        let decision = place::decide(&workflow, &gathered.draft, now)?;
+        let (order, events) =
+            place::assemble(gathered, decision, caller, customer, &workflow, now)?;
+        self.insert(order, &events, key.as_ref(), now).await
+    }
 
-        let mut order_items = Vec::with_capacity(draft.items.len());
-        for (i, line) in draft.items.iter().enumerate() {
-            let p = &line.product;
-            let line_total = p
-                .unit_price
-                .minor
-                .checked_mul(i64::from(line.quantity))
-                .ok_or_else(|| {
-                    refused(
-                        "amount_overflow",
-                        "the line total is too large".into(),
-                        format!("items[{i}].quantity"),
-                    )
-                })?;
-            order_items.push(OrderItem {
-                product_id: p.product_id.clone(),
-                name: p.name.clone(),
-                sku: p.sku.clone(),
-                unit_price: p.unit_price,
-                quantity: line.quantity,
-                line_total: crate::domain::Money::new(line_total, p.unit_price.currency),
-            });
-        }
-        let mut order = Order {
-            id: OrderId::new(),
-            order_number: OrderNumber::generate(now),
-            user_id: caller.user_id.clone(),
-            customer,
-            items: order_items,
-            pricing: quote,
-            discount_code: new.discount_code.clone(),
-            status: String::new(),
-            payment_status: String::new(),
-            status_history: Vec::new(),
-            payment: Payment {
-                method: new.payment_method.clone(),
-                transaction_id: None,
-                paid_at: None,
-            },
-            shipping: Shipping {
-                method: new.shipping_method.clone(),
-                address: new.shipping_address.clone(),
-                carrier: None,
-                tracking_number: None,
-            },
-            notes: new.notes.clone(),
-            timestamps: Default::default(),
-            created_at: now,
-            updated_at: now,
-            provenance: Provenance {
-                workflow: workflow.name.clone(),
-                workflow_digest: workflow.digest.full(),
-                decisions,
-            },
-            version: 1,
-        };
-        apply(&mut order, &start, &caller.actor(), None, now);
-
-        let key = key.map(|key| IdempotencyKey {
-            user_id: caller.user_id.clone(),
-            key,
-            fingerprint: fingerprint(&new),
-        });
+    /// Writes a new order with its events, under a fresh order number while the one drawn
+    /// is taken (`false`: a retry found the order its key placed first).
+    async fn insert(
+        &self,
+        mut order: Order,
+        events: &[String],
+        key: Option<&IdempotencyKey>,
+        now: DateTime<Utc>,
+    ) -> Result<(Serialized, bool), OrderError> {
         for _ in 0..NUMBER_ATTEMPTS {
             let serialized = Serialized::new(order)?;
-            let events = OrderEvent::all(serialized.shared().clone(), &start.events, now);
-            match (self.store)
-                .insert_serialized(&serialized, &events, key.as_ref())
+            let events = OrderEvent::all(serialized.shared().clone(), events, now);
+            match self
+                .store
+                .insert_serialized(&serialized, &events, key)
                 .await
             {
                 Ok(Inserted::Created) => {
@@ -463,7 +368,13 @@ impl OrderService {
 }
 
 /// Applies a lifecycle decision: statuses, timestamps, history.
-fn apply(order: &mut Order, t: &Transition, by: &Actor, note: Option<String>, now: DateTime<Utc>) {
+pub(super) fn apply(
+    order: &mut Order,
+    t: &Transition,
+    by: &Actor,
+    note: Option<String>,
+    now: DateTime<Utc>,
+) {
     order.status = t.status.clone();
     order.payment_status = t.payment_status.clone();
     for stamp in &t.stamps {
@@ -482,10 +393,4 @@ fn apply(order: &mut Order, t: &Transition, by: &Actor, note: Option<String>, no
         events: t.events.clone(),
     });
     order.updated_at = now;
-}
-
-/// What makes two create requests the same request, for idempotency keys.
-fn fingerprint(new: &NewOrder) -> String {
-    let canonical = serde_json::to_vec(new).expect("a new order serialises");
-    Digest::of(&canonical).hex()
 }

@@ -205,15 +205,15 @@ mod tests {
     async fn lookups_run_concurrently_and_keep_their_order() {
         let base = product_service().await;
         let products: Arc<dyn Products> = Arc::new(client(&base));
-        let ids = ["widget", "unknown", "widget"].map(String::from);
-        let found = super::super::lookup_all(&products, &ids).await.unwrap();
+        let ids = ["widget", "unknown", "widget"];
+        let found = super::super::lookup_all(&products, ids).await.unwrap();
         assert_eq!(
             found.iter().map(Option::is_some).collect::<Vec<_>>(),
             [true, false, true]
         );
-        let with_down = ["widget", "down"].map(String::from);
+        let with_down = ["widget", "down"];
         assert!(
-            super::super::lookup_all(&products, &with_down)
+            super::super::lookup_all(&products, with_down)
                 .await
                 .is_err()
         );

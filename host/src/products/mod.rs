@@ -30,11 +30,11 @@ pub trait Products: Send + Sync + 'static {
 /// Looks every id up concurrently; the answers keep the order of `ids`. The lookups run
 /// as one task: they wait on the network together, with no task spawned per item (for the
 /// catalog file, which answers at once, spawning was most of a lookup's cost).
-pub async fn lookup_all(
+pub async fn lookup_all<'a>(
     products: &Arc<dyn Products>,
-    ids: &[String],
+    ids: impl IntoIterator<Item = &'a str>,
 ) -> Result<Vec<Option<ProductSnapshot>>, Unavailable> {
-    futures_util::future::try_join_all(ids.iter().map(|id| products.lookup(id))).await
+    futures_util::future::try_join_all(ids.into_iter().map(|id| products.lookup(id))).await
 }
 
 /// A product as the product service (and the catalog file) write it.

@@ -4,12 +4,12 @@
 //! restart serves what was last activated.
 
 use super::registry::{Registry, Workflow};
-use super::versions::Action;
+use super::versions::{Action, Versions};
 use crate::domain::{Address, LineItem, Money, OrderDraft, PricedOrder, ProductSnapshot};
 use crate::plugins::component::LoadError;
 use crate::plugins::{BoundPlugin, Digest, LoadedComponent, PluginKind};
 use serde::Serialize;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeployError {
@@ -116,7 +116,28 @@ fn trial(plugin: &BoundPlugin) -> Result<(), String> {
     outcome.map_err(|fault| format!("a trial decision failed: {}", fault.kind))
 }
 
-impl Registry {
+/// The plugin operations of one registry: it compiles and tries candidates with the
+/// registry's runtime against the workflows of its snapshot, keeps versions in its archive,
+/// and activates one by writing into its plugin directory and reloading it. Make one per
+/// registry (the service keeps its own): activations and rollbacks take turns through it.
+pub struct Deployer {
+    registry: Arc<Registry>,
+    /// Activations and rollbacks run one at a time (each includes a reload).
+    switching: Mutex<()>,
+}
+
+impl Deployer {
+    pub fn new(registry: Arc<Registry>) -> Self {
+        Deployer {
+            registry,
+            switching: Mutex::new(()),
+        }
+    }
+
+    fn versions(&self) -> Result<&Versions, DeployError> {
+        self.registry.versions().ok_or(DeployError::NoArchive)
+    }
+
     /// Checks that `bytes` could serve as `plugin` now: it compiles, it makes the decision
     /// `plugin` makes, every workflow using `plugin` accepts it with its parameters, and
     /// it decides a trial order without a fault. Nothing changes.
@@ -126,8 +147,8 @@ impl Registry {
         bytes: &[u8],
     ) -> Result<(Candidate, Arc<LoadedComponent>), DeployError> {
         check_name(plugin)?;
-        let component = self.runtime().load(plugin, bytes)?;
-        let catalog = self.current();
+        let component = self.registry.runtime().load(plugin, bytes)?;
+        let catalog = self.registry.current();
         if let Some(active) = catalog.components.get(plugin)
             && active.kind != component.kind
         {
@@ -142,6 +163,7 @@ impl Registry {
                 continue;
             };
             let tried = self
+                .registry
                 .runtime()
                 .rebind(step, component.clone())
                 .map_err(|e| e.to_string())
@@ -165,7 +187,7 @@ impl Registry {
     /// Checks a new version of `plugin` and keeps it (recorded as uploaded by `by`); it
     /// does not serve until activated.
     pub fn upload(&self, plugin: &str, bytes: &[u8], by: &str) -> Result<Candidate, DeployError> {
-        let versions = self.versions().ok_or(DeployError::NoArchive)?;
+        let versions = self.versions()?;
         let (candidate, component) = self.check(plugin, bytes)?;
         versions.keep(plugin, bytes)?;
         versions.uploaded(plugin, &component.digest, by)?;
@@ -186,7 +208,7 @@ impl Registry {
     /// Makes the version active before the current one active again.
     pub fn rollback(&self, plugin: &str, by: &str) -> Result<Activation, DeployError> {
         check_name(plugin)?;
-        let versions = self.versions().ok_or(DeployError::NoArchive)?;
+        let versions = self.versions()?;
         let target = versions
             .rollback_target(plugin)?
             .ok_or_else(|| DeployError::NothingToRollBack(plugin.to_owned()))?;
@@ -201,10 +223,12 @@ impl Registry {
         action: Action,
     ) -> Result<Activation, DeployError> {
         check_name(plugin)?;
-        let versions = self.versions().ok_or(DeployError::NoArchive)?;
-        let _one_at_a_time = self.deploying();
+        let versions = self.versions()?;
+        // The lock guards no data: an operation that panicked must not stop every later one.
+        let _one_at_a_time = self.switching.lock().unwrap_or_else(|e| e.into_inner());
         let bytes = self.stored(plugin, digest)?;
         let from = self
+            .registry
             .current()
             .components
             .get(plugin)
@@ -220,8 +244,8 @@ impl Registry {
         self.check(plugin, &bytes)?;
         versions.expect(plugin, digest, action, by);
         let serving = self.publish(plugin, &bytes).and_then(|()| {
-            self.reload();
-            let catalog = self.current();
+            self.registry.reload();
+            let catalog = self.registry.current();
             match catalog.components.get(plugin) {
                 Some(c) if &c.digest == digest => Ok(()),
                 _ => Err(DeployError::Rejected(
@@ -237,7 +261,7 @@ impl Registry {
             versions.unexpect(plugin);
             if let Some(previous) = from.and_then(|d| versions.bytes(plugin, &d).ok().flatten()) {
                 self.publish(plugin, &previous)?;
-                self.reload();
+                self.registry.reload();
             }
             return Err(e);
         }
@@ -252,9 +276,12 @@ impl Registry {
     /// Writes `<plugin>.wasm` into the plugin directory whole: written beside it under a
     /// name the registry ignores, then renamed into place.
     fn publish(&self, plugin: &str, bytes: &[u8]) -> Result<(), DeployError> {
-        let partial = self.plugin_dir().join(format!(".{plugin}.wasm.partial"));
+        let partial = self
+            .registry
+            .plugin_dir()
+            .join(format!(".{plugin}.wasm.partial"));
         std::fs::write(&partial, bytes)?;
-        std::fs::rename(&partial, self.plugin_dir().join(file(plugin)))?;
+        std::fs::rename(&partial, self.registry.plugin_dir().join(file(plugin)))?;
         Ok(())
     }
 
@@ -268,14 +295,16 @@ impl Registry {
     ) -> Result<Arc<BoundPlugin>, DeployError> {
         let step = workflow.plugin(kind);
         let plugin = &step.component.name;
-        let component = self.runtime().load(plugin, &self.stored(plugin, digest)?)?;
-        Ok(self.runtime().rebind(step, component)?)
+        let component = self
+            .registry
+            .runtime()
+            .load(plugin, &self.stored(plugin, digest)?)?;
+        Ok(self.registry.runtime().rebind(step, component)?)
     }
 
     /// The bytes of the stored version `digest` of `plugin`.
     fn stored(&self, plugin: &str, digest: &Digest) -> Result<Vec<u8>, DeployError> {
-        let versions = self.versions().ok_or(DeployError::NoArchive)?;
-        versions
+        self.versions()?
             .bytes(plugin, digest)?
             .ok_or_else(|| DeployError::UnknownVersion {
                 plugin: plugin.to_owned(),

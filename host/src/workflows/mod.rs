@@ -7,7 +7,7 @@ pub mod versions;
 pub mod watcher;
 
 pub use definition::Definition;
-pub use deploy::{Activation, Candidate, DeployError};
+pub use deploy::{Activation, Candidate, DeployError, Deployer};
 pub use registry::{Catalog, LoadFailure, Registry, Workflow};
 pub use versions::{Action, Change, StoredVersion, Versions};
 pub use watcher::{HotReload, watch};

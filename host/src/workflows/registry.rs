@@ -90,13 +90,11 @@ pub struct Registry {
     catalog: ArcSwap<Catalog>,
     /// Reloads run one at a time; readers never take it.
     reloading: Mutex<()>,
-    /// Activations and rollbacks run one at a time (each includes a reload).
-    deploying: Mutex<()>,
     /// Where every version that served is kept and every change recorded; None: nowhere
     /// (tools and tests that only need the plugins).
     versions: Option<Versions>,
     /// Whether changed files are being loaded (see [`super::watch`]).
-    pub(super) hot_reload: Mutex<HotReloadState>,
+    hot_reload: Mutex<HotReloadState>,
 }
 
 impl Registry {
@@ -113,7 +111,6 @@ impl Registry {
             workflow_dir,
             catalog: ArcSwap::from_pointee(Catalog::default()),
             reloading: Mutex::new(()),
-            deploying: Mutex::new(()),
             versions,
             hot_reload: Mutex::new(HotReloadState::Off),
         });
@@ -133,13 +130,19 @@ impl Registry {
         &self.runtime
     }
 
-    pub(super) fn deploying(&self) -> std::sync::MutexGuard<'_, ()> {
-        self.deploying.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// The version archive and change log, if this registry keeps one.
     pub fn versions(&self) -> Option<&Versions> {
         self.versions.as_ref()
+    }
+
+    /// Whether changed files are being loaded.
+    pub fn hot_reload(&self) -> HotReloadState {
+        self.hot_reload_state().clone()
+    }
+
+    /// Set by the watch as it starts and ends ([`super::watch`]).
+    pub(super) fn hot_reload_state(&self) -> std::sync::MutexGuard<'_, HotReloadState> {
+        self.hot_reload.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The current snapshot: hold it for the duration of one decision or one order.

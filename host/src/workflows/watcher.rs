@@ -35,17 +35,6 @@ pub enum HotReloadState {
     },
 }
 
-impl Registry {
-    /// Whether changed files are being loaded.
-    pub fn hot_reload(&self) -> HotReloadState {
-        self.hot_reload_state().clone()
-    }
-
-    fn hot_reload_state(&self) -> std::sync::MutexGuard<'_, HotReloadState> {
-        self.hot_reload.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
 /// Keeps the watch alive; dropping it stops watching.
 pub struct HotReload {
     registry: Arc<Registry>,
