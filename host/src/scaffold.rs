@@ -41,7 +41,7 @@ fn template(kind: PluginKind) -> (&'static [File], &'static [(&'static str, &'st
                 "fixtures/01-valid.json" <- "validation/fixtures/01-valid.json",
                 "fixtures/02-every-problem.json" <- "validation/fixtures/02-every-problem.json",
             ],
-            &[("call", "validate"), ("answer", "Result<(), Vec<Problem>>")],
+            &[("call", "validate")],
         ),
         PluginKind::Pricing => (
             files![
@@ -54,7 +54,7 @@ fn template(kind: PluginKind) -> (&'static [File], &'static [(&'static str, &'st
                 "fixtures/03-no-discount-codes.json"
                     <- "pricing/fixtures/03-no-discount-codes.json",
             ],
-            &[("call", "price"), ("answer", "Result<Quote, Problem>")],
+            &[("call", "price")],
         ),
         PluginKind::Lifecycle => (
             files![

@@ -1,5 +1,6 @@
 //! What every orderflow plugin wants, whatever decision it makes: the contract's bindings,
-//! the allocator, parameter parsing.
+//! the glue that exports a plugin's rules (`export_validation!`, `export_pricing!`,
+//! `export_lifecycle!`), the allocator, parameter parsing.
 //!
 //! Depending on this crate sets the component's allocator: the host runs each decision in
 //! a fresh instance and throws it away, so memory never needs to be reused, and a bump
@@ -12,59 +13,159 @@
 static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::LeakingAllocator> =
     unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::LeakingAllocator::new()) };
 
-/// The contract's bindings (`wit/since_v0.2.0`, `orderflow:plugins@0.2.0`), one module per plugin world:
-/// a plugin takes its types from its world's module and exports itself with that world's
-/// macro, e.g. `orderflow_plugin_sdk::pricing::export!(MyPricing)`. Generated once here, so a
-/// plugin crate carries no binding boilerplate of its own.
-pub mod validation {
-    wit_bindgen::generate!({
-        world: "validation-plugin",
-        path: "../../wit/since_v0.2.0",
-        pub_export_macro: true,
-        default_bindings_module: "orderflow_plugin_sdk::validation",
-        additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
-    });
+mod export;
+
+pub use export::{Configured, Refusal, WorldProblem};
+
+/// One module per plugin world of the contract, with the `problem` helper of its own
+/// `Problem` type.
+macro_rules! world {
+    ($(#[$doc:meta])* $kind:ident, $world:tt, $bindings:tt) => {
+        $(#[$doc])*
+        pub mod $kind {
+            wit_bindgen::generate!({
+                world: $world,
+                path: "../../wit/since_v0.2.0",
+                pub_export_macro: true,
+                default_bindings_module: $bindings,
+                additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
+            });
+
+            use orderflow::plugins::types::Problem;
+
+            /// A problem: its code, the message for people, the field it is about if any.
+            pub fn problem(code: &str, message: &str, field: Option<&str>) -> Problem {
+                Problem {
+                    code: code.into(),
+                    message: message.into(),
+                    field: field.map(Into::into),
+                }
+            }
+
+            impl crate::WorldProblem for Problem {
+                fn new(code: &str, message: &str) -> Self {
+                    problem(code, message, None)
+                }
+            }
+        }
+    };
 }
 
-/// See [`validation`].
-pub mod pricing {
-    wit_bindgen::generate!({
-        world: "pricing-plugin",
-        path: "../../wit/since_v0.2.0",
-        pub_export_macro: true,
-        default_bindings_module: "orderflow_plugin_sdk::pricing",
-        additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
-    });
-}
-
-/// See [`validation`].
-pub mod lifecycle {
-    wit_bindgen::generate!({
-        world: "lifecycle-plugin",
-        path: "../../wit/since_v0.2.0",
-        pub_export_macro: true,
-        default_bindings_module: "orderflow_plugin_sdk::lifecycle",
-        additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
-    });
-}
+world!(
+    /// The contract's bindings (`wit/since_v0.2.0`, `orderflow:plugins@0.2.0`), one module per
+    /// plugin world: a plugin takes its types from its world's module, and its world's export
+    /// macro ([`export_validation!`](crate::export_validation) and the others) exports it. Generated once here, so a
+    /// plugin crate carries no binding boilerplate of its own.
+    validation,
+    "validation-plugin",
+    "orderflow_plugin_sdk::validation"
+);
+world!(
+    /// See [`validation`].
+    pricing,
+    "pricing-plugin",
+    "orderflow_plugin_sdk::pricing"
+);
+world!(
+    /// See [`validation`].
+    lifecycle,
+    "lifecycle-plugin",
+    "orderflow_plugin_sdk::lifecycle"
+);
 
 /// Building blocks of a lifecycle plugin's state machine and answers.
 pub mod machine {
     use crate::lifecycle::exports::orderflow::plugins::lifecycle::{
-        Actor, Edge, OrderView, PaymentChange, StatusChange, Transition,
+        Actor, Edge, Machine, OrderView, PaymentChange, PricedOrder, StatusChange, Transition,
     };
     use crate::lifecycle::orderflow::plugins::types::Problem;
-
-    fn problem(code: &str, message: String, field: &str) -> Problem {
-        Problem {
-            code: code.into(),
-            message,
-            field: Some(field.into()),
-        }
-    }
+    use crate::lifecycle::problem;
 
     pub const ADMIN: &str = "admin";
     pub const USER: &str = "user";
+
+    // The order statuses the shipped state machines share; a machine lists those it uses,
+    // and may add its own (as the B2B one does `awaiting_approval`).
+    pub const PENDING: &str = "pending";
+    pub const CONFIRMED: &str = "confirmed";
+    pub const PROCESSING: &str = "processing";
+    pub const SHIPPED: &str = "shipped";
+    pub const DELIVERED: &str = "delivered";
+    pub const CANCELLED: &str = "cancelled";
+    pub const REFUNDED: &str = "refunded";
+    /// Statuses no status change leaves (but a refund).
+    pub const FINAL_STATUSES: [&str; 3] = [DELIVERED, CANCELLED, REFUNDED];
+
+    // A payment is `PENDING` first and may end `REFUNDED`, as an order does.
+    pub const PAID: &str = "paid";
+    pub const FAILED: &str = "failed";
+    pub const PAYMENT_STATUSES: [&str; 4] = [PENDING, PAID, FAILED, REFUNDED];
+
+    /// A lifecycle plugin's rules, configured with a workflow's parameters: what
+    /// [`export_lifecycle!`](crate::export_lifecycle) exports. The type also has the
+    /// `from_json` that makes it of the parameters.
+    pub trait Lifecycle {
+        /// The machine `describe` shows before `configure`: the default parameters'. The
+        /// host configures first; this keeps `describe` an answer either way.
+        fn default_machine() -> Machine;
+
+        /// The state machine these rules decide by; the host checks every answer against it.
+        fn machine(&self) -> &Machine;
+
+        /// A new order's statuses, stamps and events.
+        fn create(&self, order: &PricedOrder) -> Transition;
+
+        /// A status change: refused unless it follows one of the machine's status edges by
+        /// one of its roles, then answered by [`status_transition`](Self::status_transition).
+        fn change_status(
+            &self,
+            order: &OrderView,
+            change: &StatusChange,
+            by: &Actor,
+        ) -> Result<Transition, Problem> {
+            let edges = &self.machine().status_edges;
+            permitted(edges, (&order.status, &change.to), by, "status", "an order")?;
+            self.status_transition(order, change)
+        }
+
+        /// The answer to a status change the machine permits.
+        fn status_transition(
+            &self,
+            order: &OrderView,
+            change: &StatusChange,
+        ) -> Result<Transition, Problem>;
+
+        /// The shared payment rules ([`change_payment`]) along the machine's payment edges.
+        fn change_payment(
+            &self,
+            order: &OrderView,
+            change: &PaymentChange,
+            by: &Actor,
+        ) -> Result<Transition, Problem> {
+            change_payment(&self.machine().payment_edges, order, change, by)
+        }
+    }
+
+    /// A state machine of `statuses` and `status_edges`, with the final statuses, payment
+    /// statuses and payment edges the shipped workflows share.
+    pub fn state_machine(statuses: &[&str], status_edges: Vec<Edge>) -> Machine {
+        let strings = |all: &[&str]| all.iter().map(|s| (*s).into()).collect();
+        Machine {
+            statuses: strings(statuses),
+            final_statuses: strings(&FINAL_STATUSES),
+            payment_statuses: strings(&PAYMENT_STATUSES),
+            status_edges,
+            payment_edges: payment_edges(),
+        }
+    }
+
+    /// An admin's refund, from every one of `statuses` but refunded itself.
+    pub fn refunds<'a>(statuses: &'a [&str]) -> impl Iterator<Item = Edge> + 'a {
+        statuses
+            .iter()
+            .filter(|s| **s != REFUNDED)
+            .map(|from| edge(from, REFUNDED, &[ADMIN]))
+    }
 
     /// A move `from → to` that the given roles may make.
     pub fn edge(from: &str, to: &str, roles: &[&str]) -> Edge {
@@ -99,41 +200,35 @@ pub mod machine {
         field: &str,
         what: &str,
     ) -> Result<(), Problem> {
-        let refuse = |code: &str, message: String| Problem {
-            code: code.into(),
-            message,
-            field: Some(field.into()),
-        };
         let edge = edges
             .iter()
             .find(|e| e.from == from && e.to == to)
             .ok_or_else(|| {
-                refuse(
+                problem(
                     "invalid_transition",
-                    format!("{what} cannot go from {from} to {to}"),
+                    &format!("{what} cannot go from {from} to {to}"),
+                    Some(field),
                 )
             })?;
         if edge.roles.contains(&by.role) {
             return Ok(());
         }
-        Err(refuse(
-            "not_allowed",
-            if to == "cancelled" && by.role == USER {
-                format!("a {from} order can no longer be cancelled by the customer")
-            } else {
-                format!("only an admin may move {what} from {from} to {to}")
-            },
-        ))
+        let message = if to == CANCELLED && by.role == USER {
+            format!("a {from} order can no longer be cancelled by the customer")
+        } else {
+            format!("only an admin may move {what} from {from} to {to}")
+        };
+        Err(problem("not_allowed", &message, Some(field)))
     }
 
     /// The payment lifecycle the shipped workflows share (admin only):
     /// pending → paid | failed, failed → paid, paid → refunded.
-    pub fn payment_edges() -> Vec<Edge> {
+    fn payment_edges() -> Vec<Edge> {
         vec![
-            edge("pending", "paid", &[ADMIN]),
-            edge("pending", "failed", &[ADMIN]),
-            edge("failed", "paid", &[ADMIN]),
-            edge("paid", "refunded", &[ADMIN]),
+            edge(PENDING, PAID, &[ADMIN]),
+            edge(PENDING, FAILED, &[ADMIN]),
+            edge(FAILED, PAID, &[ADMIN]),
+            edge(PAID, REFUNDED, &[ADMIN]),
         ]
     }
 
@@ -148,17 +243,17 @@ pub mod machine {
         permitted(edges, (from, to), by, "payment_status", "a payment")?;
         let status = order.status.as_str();
         Ok(match to {
-            "paid" => {
-                if matches!(status, "cancelled" | "refunded") {
+            PAID => {
+                if matches!(status, CANCELLED | REFUNDED) {
                     return Err(problem(
                         "order_closed",
-                        format!("a {status} order takes no payment"),
-                        "payment_status",
+                        &format!("a {status} order takes no payment"),
+                        Some("payment_status"),
                     ));
                 }
                 transition(status, to, &["paid_at"], &["order.payment_completed"])
             }
-            "failed" => transition(status, to, &[], &["order.payment_failed"]),
+            FAILED => transition(status, to, &[], &["order.payment_failed"]),
             _ => refund(order, "payment_status")?,
         })
     }
@@ -166,16 +261,16 @@ pub mod machine {
     /// A refund, asked for as a status or a payment status (`field`): both become
     /// `refunded`, and only a paid order can be.
     pub fn refund(order: &OrderView, field: &str) -> Result<Transition, Problem> {
-        if order.payment_status != "paid" {
+        if order.payment_status != PAID {
             return Err(problem(
                 "refund_requires_payment",
-                "only a paid order can be refunded".into(),
-                field,
+                "only a paid order can be refunded",
+                Some(field),
             ));
         }
         Ok(transition(
-            "refunded",
-            "refunded",
+            REFUNDED,
+            REFUNDED,
             &["refunded_at"],
             &["order.refunded"],
         ))
@@ -190,12 +285,12 @@ pub mod machine {
         {
             return Err(problem(
                 "tracking_number_required",
-                "shipping needs a tracking number".into(),
-                "tracking_number",
+                "shipping needs a tracking number",
+                Some("tracking_number"),
             ));
         }
         Ok(transition(
-            "shipped",
+            SHIPPED,
             payment_status,
             &["shipped_at"],
             &["order.shipped"],

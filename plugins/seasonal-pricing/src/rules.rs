@@ -13,6 +13,7 @@
 use crate::exports::orderflow::plugins::pricing::{AppliedRule, Quote};
 use crate::orderflow::plugins::types::{Money, OrderDraft, Problem};
 use orderflow_plugin_sdk::price::{self, Amounts, TaxRate, apply_bp, overflow};
+use orderflow_plugin_sdk::pricing::problem;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -37,14 +38,6 @@ pub struct Tier {
     pub min_subtotal: i64,
     /// Basis points off the subtotal: 1500 is 15 %.
     pub percent_bp: u32,
-}
-
-pub fn problem(code: &str, message: &str, field: Option<&str>) -> Problem {
-    Problem {
-        code: code.into(),
-        message: message.into(),
-        field: field.map(Into::into),
-    }
 }
 
 impl Params {

@@ -1,36 +1,8 @@
-//! The standard pricing plugin: the WIT glue. The rules live in [`rules`], plain Rust.
+//! The standard pricing plugin: the rules live in [`rules`], plain Rust; the SDK's macro
+//! exports them.
 
 pub mod rules;
 
 pub use orderflow_plugin_sdk::pricing::{exports, orderflow};
 
-/// The component's exports. Only built for wasm: natively the rules are tested directly,
-/// and the WIT export names are not valid native linker symbols.
-#[cfg(target_arch = "wasm32")]
-mod component {
-    use super::exports::orderflow::plugins::pricing::{Guest, Quote};
-    use super::orderflow::plugins::types::{OrderDraft, Problem, Timestamp};
-    use std::sync::OnceLock;
-
-    static PARAMS: OnceLock<super::rules::Params> = OnceLock::new();
-
-    struct StandardPricing;
-
-    impl Guest for StandardPricing {
-        fn configure(params: String) -> Result<(), Problem> {
-            let params = super::rules::Params::from_json(&params)?;
-            PARAMS.set(params).map_err(|_| {
-                super::rules::problem("already_configured", "configure was called twice", None)
-            })
-        }
-
-        fn price(order: OrderDraft, now: Timestamp) -> Result<Quote, Problem> {
-            let params = PARAMS.get().ok_or_else(|| {
-                super::rules::problem("not_configured", "configure was not called", None)
-            })?;
-            super::rules::price(params, &order, now)
-        }
-    }
-
-    orderflow_plugin_sdk::pricing::export!(StandardPricing);
-}
+orderflow_plugin_sdk::export_pricing!(rules::Params, rules::price);

@@ -16,6 +16,7 @@
 use crate::exports::orderflow::plugins::pricing::{AppliedRule, Quote};
 use crate::orderflow::plugins::types::{Money, OrderDraft, Problem, Timestamp};
 use orderflow_plugin_sdk::price::{self, Amounts, TaxRate, apply_bp, overflow};
+use orderflow_plugin_sdk::pricing::problem;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -66,14 +67,6 @@ pub struct Discount {
     /// Exclusive end of the validity window, Unix milliseconds.
     #[serde(default)]
     pub valid_until: Option<Timestamp>,
-}
-
-pub fn problem(code: &str, message: &str, field: Option<&str>) -> Problem {
-    Problem {
-        code: code.into(),
-        message: message.into(),
-        field: field.map(Into::into),
-    }
 }
 
 fn bad_params(message: String) -> Problem {

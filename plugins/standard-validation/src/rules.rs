@@ -3,6 +3,7 @@
 
 use crate::orderflow::plugins::types::{OrderDraft, Problem};
 use crate::postal;
+use orderflow_plugin_sdk::validation::problem;
 use serde::Deserialize;
 
 /// The `[validation.params]` table of a workflow.
@@ -29,22 +30,10 @@ fn max_quantity() -> u32 {
     999
 }
 
-pub fn problem(code: &str, message: &str, field: Option<&str>) -> Problem {
-    Problem {
-        code: code.into(),
-        message: message.into(),
-        field: field.map(Into::into),
-    }
-}
-
 impl Params {
     pub fn from_json(json: &str) -> Result<Self, Problem> {
-        let params: Params =
-            orderflow_plugin_sdk::parse_params("validation", json).map_err(|message| Problem {
-                code: "invalid_params".into(),
-                message,
-                field: None,
-            })?;
+        let params: Params = orderflow_plugin_sdk::parse_params("validation", json)
+            .map_err(|message| problem("invalid_params", &message, None))?;
         if params.max_items == 0 || params.max_quantity == 0 {
             return Err(problem(
                 "invalid_params",

@@ -12,27 +12,21 @@
 //!
 //! The host checks every answer against [`describe`]: a status or payment status it does
 //! not list, or a move along no edge, is a fault. Statuses, events (`order.<name>`) and
-//! timestamps (`<name>_at`) are yours to name; `orderflow_plugin_sdk::machine` has the
-//! shared payment, refund and shipping rules. Add a fixture for each rule in `fixtures/`.
+//! timestamps (`<name>_at`) are yours to name; `orderflow_plugin_sdk::machine` names the
+//! statuses the shipped workflows share and has their payment, refund and shipping rules.
+//! Add a fixture for each rule in `fixtures/`.
 
 use crate::exports::orderflow::plugins::lifecycle::{
-    Actor, Machine, OrderView, PaymentChange, StatusChange, Transition,
+    Machine, OrderView, PricedOrder, StatusChange, Transition,
 };
 use crate::orderflow::plugins::types::Problem;
-use orderflow_plugin_sdk::machine::{self, ADMIN, USER, edge, permitted, transition};
+use orderflow_plugin_sdk::machine::{
+    self, ADMIN, CANCELLED, CONFIRMED, DELIVERED, Lifecycle, PAID, PENDING, REFUNDED, SHIPPED,
+    USER, edge, transition,
+};
 use serde::Deserialize;
 
-pub const STATUSES: [&str; 6] = [
-    "pending",
-    "confirmed",
-    "shipped",
-    "delivered",
-    "cancelled",
-    "refunded",
-];
-/// Statuses no status change leaves (but a refund).
-pub const FINAL_STATUSES: [&str; 3] = ["delivered", "cancelled", "refunded"];
-pub const PAYMENT_STATUSES: [&str; 4] = ["pending", "paid", "failed", "refunded"];
+pub const STATUSES: [&str; 6] = [PENDING, CONFIRMED, SHIPPED, DELIVERED, CANCELLED, REFUNDED];
 
 /// The `[lifecycle.params]` table of a workflow using this plugin (`fixtures/params.json`
 /// for the fixtures).
@@ -47,21 +41,14 @@ pub struct Params {
 /// The state machine: who may move an order from which status to which.
 pub fn describe() -> Machine {
     let mut status_edges = vec![
-        edge("pending", "confirmed", &[ADMIN]),
-        edge("confirmed", "shipped", &[ADMIN]),
-        edge("shipped", "delivered", &[ADMIN]),
-        edge("pending", "cancelled", &[USER, ADMIN]),
-        edge("confirmed", "cancelled", &[ADMIN]),
+        edge(PENDING, CONFIRMED, &[ADMIN]),
+        edge(CONFIRMED, SHIPPED, &[ADMIN]),
+        edge(SHIPPED, DELIVERED, &[ADMIN]),
+        edge(PENDING, CANCELLED, &[USER, ADMIN]),
+        edge(CONFIRMED, CANCELLED, &[ADMIN]),
     ];
-    let refundable = STATUSES.iter().filter(|s| **s != "refunded");
-    status_edges.extend(refundable.map(|from| edge(from, "refunded", &[ADMIN])));
-    Machine {
-        statuses: STATUSES.map(Into::into).to_vec(),
-        final_statuses: FINAL_STATUSES.map(Into::into).to_vec(),
-        payment_statuses: PAYMENT_STATUSES.map(Into::into).to_vec(),
-        status_edges,
-        payment_edges: machine::payment_edges(),
-    }
+    status_edges.extend(machine::refunds(&STATUSES));
+    machine::state_machine(&STATUSES, status_edges)
 }
 
 pub struct Rules {
@@ -78,45 +65,48 @@ impl Rules {
             machine: describe(),
         })
     }
+}
 
-    /// A new order: pending, its payment too.
-    pub fn create(&self) -> Transition {
-        transition("pending", "pending", &[], &["order.created"])
+/// The decisions. A status change is checked against the machine's edges and roles before
+/// `status_transition` answers it, and a payment change follows the SDK's shared payment
+/// rules, unless you write your own `change_status` or `change_payment` here.
+impl Lifecycle for Rules {
+    /// The machine does not depend on the parameters.
+    fn default_machine() -> Machine {
+        describe()
     }
 
-    pub fn change_status(
+    fn machine(&self) -> &Machine {
+        &self.machine
+    }
+
+    /// A new order: pending, its payment too.
+    fn create(&self, _order: &PricedOrder) -> Transition {
+        transition(PENDING, PENDING, &[], &["order.created"])
+    }
+
+    /// A status change the machine permits (`change_status` has checked the edge and the
+    /// role).
+    fn status_transition(
         &self,
         order: &OrderView,
         change: &StatusChange,
-        by: &Actor,
     ) -> Result<Transition, Problem> {
-        let (from, to) = (order.status.as_str(), change.to.as_str());
-        let edges = &self.machine.status_edges;
-        permitted(edges, (from, to), by, "status", "an order")?;
-        let pay = order.payment_status.as_str();
+        let (to, pay) = (change.to.as_str(), order.payment_status.as_str());
         Ok(match to {
-            "confirmed" => transition(to, pay, &["confirmed_at"], &["order.confirmed"]),
-            "shipped" if self.params.pay_before_shipping && pay != "paid" => {
+            CONFIRMED => transition(to, pay, &["confirmed_at"], &["order.confirmed"]),
+            SHIPPED if self.params.pay_before_shipping && pay != PAID => {
                 return Err(Problem {
                     code: "payment_required".into(),
                     message: "an order ships once it is paid".into(),
                     field: Some("status".into()),
                 });
             }
-            "shipped" => machine::ship(change, pay)?,
-            "delivered" => transition(to, pay, &["delivered_at"], &["order.delivered"]),
-            "cancelled" => transition(to, pay, &["cancelled_at"], &["order.cancelled"]),
+            SHIPPED => machine::ship(change, pay)?,
+            DELIVERED => transition(to, pay, &["delivered_at"], &["order.delivered"]),
+            CANCELLED => transition(to, pay, &["cancelled_at"], &["order.cancelled"]),
             _ => machine::refund(order, "status")?,
         })
-    }
-
-    pub fn change_payment(
-        &self,
-        order: &OrderView,
-        change: &PaymentChange,
-        by: &Actor,
-    ) -> Result<Transition, Problem> {
-        machine::change_payment(&self.machine.payment_edges, order, change, by)
     }
 }
 
