@@ -45,7 +45,7 @@ fn us(d: Duration) -> String {
 fn settle(plugins: &[&Arc<BoundPlugin>]) {
     while plugins
         .iter()
-        .any(|p| p.refilling() || p.ready_instances() == 0)
+        .any(|p| p.pool().refilling() || p.pool().ready() == 0)
     {
         std::thread::yield_now();
     }
@@ -106,7 +106,7 @@ fn main() {
     let fuel = [
         hot.validation.validate(&order, NOW).unwrap().fuel,
         hot.pricing.price(&order, NOW).unwrap().fuel,
-        hot.lifecycle.create(&priced, None, NOW).unwrap().fuel,
+        hot.lifecycle.create(&priced, NOW).unwrap().fuel,
     ];
     let hot_validate = sample(SAMPLES, settled, || {
         drop(black_box(hot.validation.validate(&order, NOW).unwrap()))
@@ -115,7 +115,7 @@ fn main() {
         drop(black_box(hot.pricing.price(&order, NOW).unwrap()))
     });
     let hot_create = sample(SAMPLES, settled, || {
-        drop(black_box(hot.lifecycle.create(&priced, None, NOW).unwrap()))
+        drop(black_box(hot.lifecycle.create(&priced, NOW).unwrap()))
     });
     // All three, as placing an order makes them: this order, and the 2-item order of the
     // HTTP benchmark.
@@ -124,7 +124,7 @@ fn main() {
             black_box(hot.validation.validate(order, NOW).unwrap());
             let quote = hot.pricing.price(order, NOW).unwrap().verdict.unwrap();
             let priced = PricedOrder::of(order, &quote.total);
-            black_box(hot.lifecycle.create(&priced, Some(order), NOW).unwrap());
+            black_box(hot.lifecycle.create(&priced, NOW).unwrap());
         })
     };
     let hot_all = all_three(&order);
@@ -145,11 +145,7 @@ fn main() {
     let cold_create = sample(
         SAMPLES / 4,
         || {},
-        || {
-            drop(black_box(
-                cold.lifecycle.create(&priced, None, NOW).unwrap(),
-            ))
-        },
+        || drop(black_box(cold.lifecycle.create(&priced, NOW).unwrap())),
     );
 
     // ---- the same rules, native.
@@ -279,7 +275,7 @@ fn swap_latency() {
             .workflow("standard")
             .unwrap()
             .pricing
-            .component
+            .component()
             .digest
             != digest
         {

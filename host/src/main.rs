@@ -137,7 +137,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "{}: {} plugin, wit {}, {}, {} bytes",
                 component.display(),
                 loaded.kind,
-                loaded.wit_version,
+                loaded.contract,
                 loaded.digest.full(),
                 loaded.size
             );
@@ -176,7 +176,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "{}: {} plugin, wit {}, {}",
                 component.display(),
                 loaded.kind,
-                loaded.wit_version,
+                loaded.contract,
                 loaded.digest
             );
             let outcomes = fixtures::run(&runtime, &loaded, &suite, Limits { fuel, memory_mib });

@@ -29,7 +29,7 @@ fn the_standard_workflow_loads() {
     let standard = registry.workflow("standard").unwrap();
     assert_eq!(standard.machine().statuses.len(), 7);
     assert_eq!(standard.machine().payment_statuses.len(), 4);
-    assert_eq!(standard.pricing.component.name, "standard-pricing");
+    assert_eq!(standard.pricing.component().name, "standard-pricing");
     assert!(
         standard
             .validation
@@ -57,7 +57,7 @@ fn a_broken_file_leaves_the_previous_version_serving_and_is_reported() {
     let sandbox = Sandbox::new();
     let registry = open(&sandbox);
     let before = registry.workflow("standard").unwrap();
-    let digest = before.pricing.component.digest.clone();
+    let digest = before.pricing.component().digest.clone();
 
     sandbox.put_plugin("standard-pricing", b"not a component");
     registry.reload();
@@ -72,7 +72,7 @@ fn a_broken_file_leaves_the_previous_version_serving_and_is_reported() {
             .workflow("standard")
             .unwrap()
             .pricing
-            .component
+            .component()
             .digest,
         digest
     );
@@ -138,7 +138,7 @@ fn a_broken_file_leaves_the_previous_version_serving_and_is_reported() {
             .workflow("standard")
             .unwrap()
             .pricing
-            .component
+            .component()
             .name,
         "standard-pricing"
     );
@@ -147,7 +147,7 @@ fn a_broken_file_leaves_the_previous_version_serving_and_is_reported() {
             .workflow("standard")
             .unwrap()
             .pricing
-            .component
+            .component()
             .digest,
         digest
     );
@@ -171,12 +171,12 @@ fn workflows_are_added_and_edited_by_dropping_files() {
         registry.workflow("wholesale").is_some()
     });
     let wholesale = registry.workflow("wholesale").unwrap();
-    assert_eq!(&*wholesale.pricing.provenance().workflow, "wholesale");
+    assert_eq!(&*wholesale.pricing.decider().workflow, "wholesale");
     // Same components, shared, not loaded twice.
     let standard = registry.workflow("standard").unwrap();
     assert!(Arc::ptr_eq(
-        &standard.pricing.component,
-        &wholesale.pricing.component
+        standard.pricing.component(),
+        wholesale.pricing.component()
     ));
 }
 
@@ -238,7 +238,7 @@ fn hot_swap_under_load_fails_no_call() {
             .workflow("standard")
             .unwrap()
             .pricing
-            .component
+            .component()
             .digest
             .clone()
     };

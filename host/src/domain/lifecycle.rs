@@ -2,22 +2,18 @@ use super::{Money, OrderDraft, UnixMillis};
 use serde::{Deserialize, Serialize};
 
 /// What the lifecycle's creation step decides on: an order validated and priced, not yet
-/// stored. (Plugins of contract 0.1.0 were given the whole draft instead.)
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PricedOrder {
-    pub user_id: String,
+/// stored. Each contract version lowers what its creation step takes of it (`plugins::wit`).
+#[derive(Debug, Clone, Copy)]
+pub struct PricedOrder<'a> {
+    pub draft: &'a OrderDraft,
     pub total: Money,
-    pub shipping_method: String,
-    pub payment_method: String,
 }
 
-impl PricedOrder {
-    pub fn of(draft: &OrderDraft, total: &Money) -> Self {
+impl<'a> PricedOrder<'a> {
+    pub fn of(draft: &'a OrderDraft, total: &Money) -> Self {
         PricedOrder {
-            user_id: draft.user_id.clone(),
+            draft,
             total: *total,
-            shipping_method: draft.shipping_method.clone(),
-            payment_method: draft.payment_method.clone(),
         }
     }
 }

@@ -18,7 +18,7 @@ pub struct LineItem {
     pub quantity: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Address {
     #[schema(min_length = 1, max_length = 200)]
     pub full_name: String,
@@ -58,7 +58,7 @@ impl Address {
 }
 
 /// An order as the customer asked for it, with product snapshots, before any decision.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct OrderDraft {
     pub user_id: String,
     pub items: Vec<LineItem>,

@@ -8,19 +8,7 @@ use axum::routing::get;
 use serde_json::json;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/health", get(health))
-        .route("/metrics", get(metrics))
-}
-
-/// Prometheus metrics (OpenMetrics text).
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "application/openmetrics-text", body = String)))]
-async fn metrics() -> impl axum::response::IntoResponse {
-    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-    (
-        [(axum::http::header::CONTENT_TYPE, content_type)],
-        crate::metrics::metrics().render(),
-    )
+    Router::new().route("/health", get(health))
 }
 
 /// Store, plugin and event relay status. The relay's state does not make the service
@@ -40,7 +28,7 @@ async fn health(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_
         .values()
         .map(|w| {
             let plugins = [&w.validation, &w.pricing, &w.lifecycle].map(|p| {
-                json!({ "kind": p.kind(), "name": p.component.name, "digest": p.component.digest.full() })
+                json!({ "kind": p.kind(), "name": p.component().name, "digest": p.component().digest.full() })
             });
             json!({ "name": w.name, "plugins": plugins })
         })

@@ -7,6 +7,7 @@ mod error;
 mod extract;
 mod health;
 pub mod jwks;
+mod metrics;
 mod openapi;
 mod orders;
 mod plugins;
@@ -107,7 +108,8 @@ pub fn router(state: AppState, cors_origins: &[String], body_timeout: Duration) 
                 .route_layer(body(BODY_LIMIT)),
         )
         .merge(plugins::router().route_layer(body(plugins::COMPONENT_LIMIT)))
-        .merge(health::router());
+        .merge(health::router())
+        .merge(metrics::router());
     observed(api)
         .with_state(state)
         .route("/openapi.json", axum::routing::get(|| async { axum::Json(ApiDoc::openapi()) }))

@@ -219,7 +219,7 @@ fn plugin_view(registry: &Registry, catalog: &Catalog, name: &str) -> PluginView
     PluginView {
         name: name.to_owned(),
         kind: component.map(|c| c.kind.to_string()),
-        wit_version: component.map(|c| c.wit_version.to_owned()),
+        wit_version: component.map(|c| c.contract.to_string()),
         digest: active,
         size: component.map(|c| c.size as u64),
         source: registry
@@ -436,8 +436,8 @@ async fn workflows(State(state): State<AppState>, _: AdminUser) -> axum::Json<Ve
                     .iter()
                     .map(|p| StepView {
                         kind: p.kind().to_string(),
-                        plugin: p.component.name.clone(),
-                        digest: p.component.digest.full(),
+                        plugin: p.component().name.clone(),
+                        digest: p.component().digest.full(),
                     })
                     .collect(),
                 last_error: catalog.errors.get(&format!("{}.toml", w.name)).cloned(),

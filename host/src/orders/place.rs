@@ -135,7 +135,7 @@ pub(super) fn decide(
     let start = decided(
         workflow
             .lifecycle
-            .create(&PricedOrder::of(draft, &quote.total), Some(draft), ms),
+            .create(&PricedOrder::of(draft, &quote.total), ms),
         "create",
         now,
         &mut log,

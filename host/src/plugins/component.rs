@@ -1,6 +1,6 @@
 //! A compiled component, checked to make one known decision in a supported WIT version.
 
-use super::{PluginKind, StoreState, wit};
+use super::{InstanceState, PluginKind, wit};
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 use std::fmt;
@@ -114,7 +114,7 @@ pub struct LoadedComponent {
     pub name: String,
     pub kind: PluginKind,
     /// The WIT contract version it was built against.
-    pub wit_version: &'static str,
+    pub contract: wit::ContractVersion,
     pub digest: Digest,
     pub size: usize,
     pub loaded_at: SystemTime,
@@ -126,7 +126,7 @@ impl fmt::Debug for LoadedComponent {
         write!(
             f,
             "{} {} plugin {} (wit {})",
-            self.name, self.kind, self.digest, self.wit_version
+            self.name, self.kind, self.digest, self.contract
         )
     }
 }
@@ -142,22 +142,22 @@ impl LoadedComponent {
         size: usize,
         component: &Component,
     ) -> Result<Self, LoadError> {
-        let (kind, wit_version) = wit::detect(engine, component).map_err(LoadError::Contract)?;
-        let mut linker = Linker::<StoreState>::new(engine);
-        let contract = |e: wasmtime::Error| LoadError::Contract(format!("{e:#}"));
+        let (kind, contract) = wit::detect(engine, component).map_err(LoadError::Contract)?;
+        let mut linker = Linker::<InstanceState>::new(engine);
+        let refused = |e: wasmtime::Error| LoadError::Contract(format!("{e:#}"));
         linker
             .define_unknown_imports_as_traps(component)
-            .map_err(contract)?;
+            .map_err(refused)?;
         let pre = wit::Pre::new(
             kind,
-            wit_version,
-            linker.instantiate_pre(component).map_err(contract)?,
+            contract,
+            linker.instantiate_pre(component).map_err(refused)?,
         )
-        .map_err(contract)?;
+        .map_err(refused)?;
         Ok(LoadedComponent {
             name: name.to_owned(),
             kind,
-            wit_version,
+            contract,
             digest,
             size,
             loaded_at: SystemTime::now(),

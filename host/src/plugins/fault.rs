@@ -2,7 +2,7 @@
 //! refusal (a business answer, a `Problem`), a fault says the plugin is broken; it always
 //! names the plugin and its digest so ops know which version to roll back.
 
-use super::{Digest, Limits, StoreState};
+use super::{Digest, InstanceState, Limits};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize)]
@@ -28,7 +28,7 @@ pub enum FaultKind {
 
 impl FaultKind {
     /// Classifies what wasmtime reported, using what the store saw during the call.
-    pub(crate) fn of(error: &wasmtime::Error, state: &StoreState, limits: &Limits) -> Self {
+    pub(crate) fn of(error: &wasmtime::Error, state: &InstanceState, limits: &Limits) -> Self {
         if state.memory_denied {
             return FaultKind::MemoryCap(limits.memory_mib);
         }

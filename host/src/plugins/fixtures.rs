@@ -4,7 +4,7 @@
 
 use super::wit;
 use super::{Decided, Limits, LoadedComponent, PluginFault, PluginKind, Runtime};
-use crate::domain::{OrderDraft, PricedOrder};
+use crate::domain::PricedOrder;
 use plugin_fixtures::{Expected, Fixture, Suite, arg};
 use serde::Serialize;
 use serde_json::Value;
@@ -91,23 +91,15 @@ fn run_case(
             true,
         ),
         (PluginKind::Lifecycle, "describe") => outcome(plugin.describe().map_err(fault)?, true),
-        // Contract 0.1.0 decided creation on the whole draft and the total.
-        (PluginKind::Lifecycle, "create")
-            if wit::creation_takes_the_draft(component.wit_version) =>
-        {
-            let whole: OrderDraft = arg(fixture, "order")?;
-            let order = PricedOrder::of(&whole, &arg(fixture, "total")?);
+        (PluginKind::Lifecycle, "create") => {
+            let (draft, total) = wit::creation_fixture(component.contract, fixture)?;
             outcome(
-                plugin.create(&order, Some(&whole), now).map_err(fault)?,
+                plugin
+                    .create(&PricedOrder::of(&draft, &total), now)
+                    .map_err(fault)?,
                 true,
             )
         }
-        (PluginKind::Lifecycle, "create") => outcome(
-            plugin
-                .create(&arg(fixture, "order")?, None, now)
-                .map_err(fault)?,
-            true,
-        ),
         (PluginKind::Lifecycle, "change_status") => outcome(
             plugin
                 .change_status(

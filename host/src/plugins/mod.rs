@@ -5,11 +5,13 @@
 //! - [`Component`](component::LoadedComponent)s compiled once and cached precompiled on disk;
 //! - per call a fresh instance from an `InstancePre`, prepared ahead of the call by a
 //!   background thread ([`pool`]) so the request path pays only for the call itself;
+//! - the decisions themselves, typed, on a plugin bound to a workflow ([`decisions`]);
 //! - every call bounded by fuel and a memory cap; every answer checked ([`checks`]).
 
 pub mod cache;
 pub mod checks;
 pub mod component;
+pub mod decisions;
 pub mod fault;
 pub mod fixtures;
 pub mod pool;
@@ -17,8 +19,8 @@ pub mod runtime;
 pub mod wit;
 
 pub use component::{Digest, LoadedComponent};
+pub use decisions::{BoundPlugin, Decided};
 pub use fault::{FaultKind, PluginFault};
-pub use pool::{BoundPlugin, Decided};
 pub use runtime::{Runtime, RuntimeConfig};
 
 use serde::{Deserialize, Serialize};
@@ -93,21 +95,21 @@ impl Limits {
 
 /// What each `Store` carries: the memory cap, and whether the cap was hit (so a trap can
 /// be told apart from a memory hog).
-pub struct StoreState {
+pub struct InstanceState {
     memory_cap: usize,
     memory_denied: bool,
 }
 
-impl StoreState {
+impl InstanceState {
     fn new(limits: &Limits) -> Self {
-        StoreState {
+        InstanceState {
             memory_cap: limits.memory_bytes(),
             memory_denied: false,
         }
     }
 }
 
-impl wasmtime::ResourceLimiter for StoreState {
+impl wasmtime::ResourceLimiter for InstanceState {
     fn memory_growing(
         &mut self,
         _current: usize,

@@ -2,7 +2,8 @@
 
 use super::cache::ArtifactCache;
 use super::component::{Digest, LoadError, LoadedComponent};
-use super::pool::{BoundPlugin, Preparer};
+use super::decisions::BoundPlugin;
+use super::pool::Preparer;
 use super::{Limits, PluginKind};
 use crate::panic_message;
 use serde_json::Value;
@@ -150,9 +151,9 @@ impl Runtime {
         step: &BoundPlugin,
         component: Arc<LoadedComponent>,
     ) -> Result<Arc<BoundPlugin>, LoadError> {
-        let workflow = step.provenance().workflow.clone();
-        let params = step.params.clone();
-        self.bind_step(&workflow, component, step.kind(), params, step.limits, 0)
+        let workflow = step.decider().workflow.clone();
+        let params = step.params().to_owned();
+        self.bind_step(&workflow, component, step.kind(), params, step.limits(), 0)
     }
 
     fn bind_step(

@@ -109,7 +109,7 @@ fn trial(plugin: &BoundPlugin) -> Result<(), String> {
         PluginKind::Lifecycle => {
             let total = order.items[0].product.unit_price;
             plugin
-                .create(&PricedOrder::of(&order, &total), Some(&order), now)
+                .create(&PricedOrder::of(&order, &total), now)
                 .map(drop)
         }
     };
@@ -177,7 +177,7 @@ impl Deployer {
             plugin: plugin.to_owned(),
             digest: component.digest.full(),
             kind: component.kind,
-            wit_version: component.wit_version.to_owned(),
+            wit_version: component.contract.to_string(),
             size: component.size as u64,
             used_by,
         };
@@ -294,7 +294,7 @@ impl Deployer {
         digest: &Digest,
     ) -> Result<Arc<BoundPlugin>, DeployError> {
         let step = workflow.plugin(kind);
-        let plugin = &step.component.name;
+        let plugin = &step.component().name;
         let component = self
             .registry
             .runtime()

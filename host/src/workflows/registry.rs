@@ -60,7 +60,7 @@ impl Workflow {
     pub fn step(&self, plugin: &str) -> Option<&Arc<BoundPlugin>> {
         self.plugins()
             .into_iter()
-            .find(|p| p.component.name == plugin)
+            .find(|p| p.component().name == plugin)
     }
 }
 
@@ -282,7 +282,7 @@ impl Registry {
                         let digests: Vec<String> = workflow
                             .plugins()
                             .iter()
-                            .map(|p| format!("{}={}", p.component.name, p.component.digest))
+                            .map(|p| format!("{}={}", p.component().name, p.component().digest))
                             .collect();
                         tracing::info!(workflow = %name, plugins = %digests.join(" "), "workflow active");
                     }
@@ -336,7 +336,7 @@ impl Registry {
                 .plugins()
                 .iter()
                 .zip(&resolved)
-                .all(|(bound, c)| bound.component.digest == c.digest);
+                .all(|(bound, c)| bound.component().digest == c.digest);
             if previous.digest == digest && same_plugins {
                 return Ok(previous.clone());
             }

@@ -13,7 +13,7 @@ macro_rules! bind_contract_version {
         version: $version:literal,
         wit: $wit:literal,
         $(#[$create_doc:meta])*
-        create($guest:ident, $store:ident, $order:ident, $whole:ident, $now:ident) $create:block
+        create($guest:ident, $store:ident, $order:ident, $now:ident) $create:block
     ) => {
         pub const VERSION: &str = $version;
 
@@ -29,7 +29,7 @@ macro_rules! bind_contract_version {
 
         use super::{CallError, CallResult};
         use crate::domain as d;
-        use crate::plugins::{PluginKind, StoreState};
+        use crate::plugins::{PluginKind, InstanceState};
         use bindings::exports::orderflow::plugins::{
             lifecycle as l, pricing as p, validation as v,
         };
@@ -51,7 +51,7 @@ macro_rules! bind_contract_version {
 
         /// A component checked to export `kind`, ready to instantiate.
         pub struct Pre {
-            pre: InstancePre<StoreState>,
+            pre: InstancePre<InstanceState>,
             indices: Indices,
         }
 
@@ -63,7 +63,7 @@ macro_rules! bind_contract_version {
         }
 
         impl Pre {
-            pub fn new(kind: PluginKind, pre: InstancePre<StoreState>) -> wasmtime::Result<Self> {
+            pub fn new(kind: PluginKind, pre: InstancePre<InstanceState>) -> wasmtime::Result<Self> {
                 let indices = match kind {
                     PluginKind::Validation => Indices::Validation(v::GuestIndices::new(&pre)?),
                     PluginKind::Pricing => Indices::Pricing(p::GuestIndices::new(&pre)?),
@@ -72,7 +72,7 @@ macro_rules! bind_contract_version {
                 Ok(Pre { pre, indices })
             }
 
-            pub fn instantiate(&self, store: &mut Store<StoreState>) -> wasmtime::Result<Instance> {
+            pub fn instantiate(&self, store: &mut Store<InstanceState>) -> wasmtime::Result<Instance> {
                 let instance = self.pre.instantiate(&mut *store)?;
                 Ok(match &self.indices {
                     Indices::Validation(i) => Instance::Validation(i.load(&mut *store, &instance)?),
@@ -99,9 +99,8 @@ macro_rules! bind_contract_version {
             $(#[$create_doc])*
             pub fn create(
                 &self,
-                $store: &mut Store<StoreState>,
-                $order: &d::PricedOrder,
-                $whole: Option<&d::OrderDraft>,
+                $store: &mut Store<InstanceState>,
+                $order: &d::PricedOrder<'_>,
                 $now: d::UnixMillis,
             ) -> CallResult<d::Transition> {
                 let $guest = self.lifecycle("create")?;
@@ -109,7 +108,7 @@ macro_rules! bind_contract_version {
                 Ok(answer.map(Into::into).map_err(|p| vec![p.into()]))
             }
 
-            pub fn configure(&self, store: &mut Store<StoreState>, params: &str) -> CallResult<()> {
+            pub fn configure(&self, store: &mut Store<InstanceState>, params: &str) -> CallResult<()> {
                 let answer = match self {
                     Instance::Validation(g) => g.call_configure(store, params),
                     Instance::Pricing(g) => g.call_configure(store, params),
@@ -120,7 +119,7 @@ macro_rules! bind_contract_version {
 
             pub fn validate(
                 &self,
-                store: &mut Store<StoreState>,
+                store: &mut Store<InstanceState>,
                 order: &d::OrderDraft,
                 now: d::UnixMillis,
             ) -> CallResult<()> {
@@ -134,7 +133,7 @@ macro_rules! bind_contract_version {
 
             pub fn price(
                 &self,
-                store: &mut Store<StoreState>,
+                store: &mut Store<InstanceState>,
                 order: &d::OrderDraft,
                 now: d::UnixMillis,
             ) -> CallResult<d::Quote> {
@@ -155,13 +154,13 @@ macro_rules! bind_contract_version {
                 }
             }
 
-            pub fn describe(&self, store: &mut Store<StoreState>) -> Result<d::Machine, CallError> {
+            pub fn describe(&self, store: &mut Store<InstanceState>) -> Result<d::Machine, CallError> {
                 Ok(self.lifecycle("describe")?.call_describe(store)?.into())
             }
 
             pub fn change_status(
                 &self,
-                store: &mut Store<StoreState>,
+                store: &mut Store<InstanceState>,
                 order: &d::OrderView,
                 change: &d::StatusChange,
                 by: &d::Actor,
@@ -179,7 +178,7 @@ macro_rules! bind_contract_version {
 
             pub fn change_payment(
                 &self,
-                store: &mut Store<StoreState>,
+                store: &mut Store<InstanceState>,
                 order: &d::OrderView,
                 change: &d::PaymentChange,
                 by: &d::Actor,

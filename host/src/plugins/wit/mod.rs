@@ -1,25 +1,62 @@
 //! The WIT versions this host binds, side by side (`wit/since_v*`, Zed's pattern): each
 //! version has its own module and generated types, a component is bound in the version it
 //! was built against, and the rest of the host sees only domain types. A new contract
-//! version adds its WIT directory, a module (one `bind_contract_version!`), a variant in
-//! `Pre`, `Instance` and `on_version!`, and an entry in `SUPPORTED_VERSIONS`; components
-//! built against older versions keep loading.
+//! version adds its WIT directory, a module (one `bind_contract_version!`), and a variant
+//! of [`ContractVersion`]; every `match` on that enum is exhaustive, so the compiler lists
+//! each place the new version must be handled (`Pre`, `Instance`, `on_version!`, ...).
+//! Components built against older versions keep loading, through modules left as they were.
 
 #[macro_use]
 mod binding;
 pub mod since_v0_1_0;
 pub mod since_v0_2_0;
 
-use crate::domain::Problem;
-use crate::plugins::{PluginKind, StoreState};
+use crate::domain::{Money, OrderDraft, Problem};
+use crate::plugins::{InstanceState, PluginKind};
+use serde::Serialize;
+use std::fmt;
 use wasmtime::component::{Component, InstancePre};
 use wasmtime::{Engine, Store};
 
 /// The package every plugin interface belongs to.
 pub const PACKAGE: &str = "orderflow:plugins";
 
-/// Contract versions this host accepts, oldest first.
-pub const SUPPORTED_VERSIONS: &[&str] = &[since_v0_1_0::VERSION, since_v0_2_0::VERSION];
+/// A version of the contract this host binds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(into = "&'static str")]
+pub enum ContractVersion {
+    V0_1_0,
+    V0_2_0,
+}
+
+impl ContractVersion {
+    /// Every version this host accepts, oldest first.
+    pub const ALL: [ContractVersion; 2] = [ContractVersion::V0_1_0, ContractVersion::V0_2_0];
+
+    /// The version as the WIT package states it (`0.2.0`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContractVersion::V0_1_0 => since_v0_1_0::VERSION,
+            ContractVersion::V0_2_0 => since_v0_2_0::VERSION,
+        }
+    }
+
+    pub fn parse(version: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == version)
+    }
+}
+
+impl From<ContractVersion> for &'static str {
+    fn from(v: ContractVersion) -> Self {
+        v.as_str()
+    }
+}
+
+impl fmt::Display for ContractVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// A component checked to export one decision in one contract version, ready to instantiate.
 pub enum Pre {
@@ -34,19 +71,19 @@ pub enum Instance {
 }
 
 impl Pre {
-    /// `version` is one of `SUPPORTED_VERSIONS`, as [`detect`] found it.
+    /// `version` as [`detect`] found it.
     pub fn new(
         kind: PluginKind,
-        version: &str,
-        pre: InstancePre<StoreState>,
+        version: ContractVersion,
+        pre: InstancePre<InstanceState>,
     ) -> wasmtime::Result<Self> {
         Ok(match version {
-            since_v0_1_0::VERSION => Pre::V0_1(since_v0_1_0::Pre::new(kind, pre)?),
-            _ => Pre::V0_2(since_v0_2_0::Pre::new(kind, pre)?),
+            ContractVersion::V0_1_0 => Pre::V0_1(since_v0_1_0::Pre::new(kind, pre)?),
+            ContractVersion::V0_2_0 => Pre::V0_2(since_v0_2_0::Pre::new(kind, pre)?),
         })
     }
 
-    pub fn instantiate(&self, store: &mut Store<StoreState>) -> wasmtime::Result<Instance> {
+    pub fn instantiate(&self, store: &mut Store<InstanceState>) -> wasmtime::Result<Instance> {
         Ok(match self {
             Pre::V0_1(pre) => Instance::V0_1(pre.instantiate(store)?),
             Pre::V0_2(pre) => Instance::V0_2(pre.instantiate(store)?),
@@ -87,7 +124,7 @@ pub type CallResult<T> = Result<Result<T, Vec<Problem>>, CallError>;
 pub fn detect(
     engine: &Engine,
     component: &Component,
-) -> Result<(PluginKind, &'static str), String> {
+) -> Result<(PluginKind, ContractVersion), String> {
     let mut seen = Vec::new();
     for (name, _) in component.component_type().exports(engine) {
         let Some(rest) = name.strip_prefix(PACKAGE).and_then(|r| r.strip_prefix('/')) else {
@@ -97,7 +134,7 @@ pub fn detect(
         let kind = PluginKind::ALL
             .into_iter()
             .find(|k| k.interface() == interface);
-        match (kind, SUPPORTED_VERSIONS.iter().find(|v| **v == version)) {
+        match (kind, ContractVersion::parse(version)) {
             (Some(kind), Some(version)) if exports(component, kind, version) => {
                 return Ok((kind, version));
             }
@@ -110,21 +147,27 @@ pub fn detect(
         format!(
             "the component exports {}, but this host supports {PACKAGE} versions {}",
             seen.join(", "),
-            SUPPORTED_VERSIONS.join(", ")
+            ContractVersion::ALL.map(ContractVersion::as_str).join(", ")
         )
     })
 }
 
-/// Whether a lifecycle plugin of contract `version` decides creation on the whole draft and
-/// the total (0.1.0) rather than on the priced order.
-pub fn creation_takes_the_draft(version: &str) -> bool {
-    version == since_v0_1_0::VERSION
+/// Whether `component` exports the interface of `kind` in `version`.
+fn exports(component: &Component, kind: PluginKind, version: ContractVersion) -> bool {
+    match version {
+        ContractVersion::V0_1_0 => since_v0_1_0::exports(component, kind),
+        ContractVersion::V0_2_0 => since_v0_2_0::exports(component, kind),
+    }
 }
 
-/// Whether `component` exports the interface of `kind` in `version`.
-fn exports(component: &Component, kind: PluginKind, version: &str) -> bool {
+/// The order and total a `create` fixture of `version` describes (fixtures state each
+/// call's arguments as that version's WIT does).
+pub fn creation_fixture(
+    version: ContractVersion,
+    fixture: &plugin_fixtures::Fixture,
+) -> Result<(OrderDraft, Money), String> {
     match version {
-        since_v0_1_0::VERSION => since_v0_1_0::exports(component, kind),
-        _ => since_v0_2_0::exports(component, kind),
+        ContractVersion::V0_1_0 => since_v0_1_0::creation_fixture(fixture),
+        ContractVersion::V0_2_0 => since_v0_2_0::creation_fixture(fixture),
     }
 }

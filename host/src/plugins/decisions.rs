@@ -1,0 +1,295 @@
+//! A plugin bound to one workflow's parameters and limits, and the decisions it makes:
+//! `validate`, `price`, and the lifecycle's `describe`, `create`, `change_status` and
+//! `change_payment`. Each runs on a fresh instance from the plugin's [`InstancePool`], is
+//! counted in the metrics, and has its answer checked ([`checks`]) before anyone sees it.
+
+use super::checks;
+use super::component::{Digest, LoadError, LoadedComponent};
+use super::fault::{FaultKind, PluginFault};
+use super::pool::{InstancePool, Preparer};
+use super::wit::{CallError, CallResult, Instance, on_version};
+use super::{InstanceState, Limits, PluginKind};
+use crate::domain::{
+    Actor, Machine, OrderDraft, OrderView, PaymentChange, PricedOrder, Problem, Quote,
+    StatusChange, Transition, UnixMillis,
+};
+use crate::metrics::{CallMetrics, Outcome, metrics};
+use serde::Serialize;
+use std::sync::{Arc, OnceLock};
+use wasmtime::{Engine, Store};
+
+/// Which plugin version, bound to which workflow, made a decision: recorded with every order
+/// change it leads to.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decider {
+    pub workflow: Arc<str>,
+    pub plugin: Arc<str>,
+    pub digest: Digest,
+}
+
+/// A plugin's answer: a decision, or its refusal with the problems it found.
+#[derive(Debug, Clone)]
+pub struct Decided<T> {
+    pub verdict: Result<T, Vec<Problem>>,
+    pub by: Decider,
+    /// Fuel the call burned: a portable measure of its cost.
+    pub fuel: u64,
+}
+
+pub struct BoundPlugin {
+    pool: Arc<InstancePool>,
+    decider: Decider,
+    machine: OnceLock<Machine>,
+    /// The metric series of each call this kind makes.
+    series: Vec<(&'static str, CallMetrics)>,
+}
+
+impl std::fmt::Debug for BoundPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:?} bound to workflow {}",
+            self.pool.component, self.decider.workflow
+        )
+    }
+}
+
+impl BoundPlugin {
+    /// Binds `component` and tries its parameters at once, so a bad workflow is refused at
+    /// load, not on an order; `target` instances are then prepared ahead.
+    pub(crate) fn new(
+        engine: &Engine,
+        workflow: &str,
+        component: Arc<LoadedComponent>,
+        params: String,
+        limits: Limits,
+        target: usize,
+        preparer: Preparer,
+    ) -> Result<Arc<Self>, LoadError> {
+        let series = (component.kind.calls().iter())
+            .map(|call| {
+                (
+                    *call,
+                    metrics().plugin_call(workflow, &component.name, call),
+                )
+            })
+            .collect();
+        let decider = Decider {
+            workflow: workflow.into(),
+            plugin: component.name.as_str().into(),
+            digest: component.digest.clone(),
+        };
+        let pool = InstancePool::new(engine, component, params, limits, target, preparer);
+        let plugin = Arc::new(BoundPlugin {
+            pool,
+            decider,
+            machine: OnceLock::new(),
+            series,
+        });
+        match plugin.pool.prepare() {
+            Ok(_) => {}
+            Err(CallError::Output(refusal)) => return Err(LoadError::Params(refusal)),
+            Err(CallError::Wasm(e)) => return Err(LoadError::Start(format!("{e:#}"))),
+        }
+        if plugin.kind() == PluginKind::Lifecycle {
+            let machine = plugin
+                .describe()
+                .map_err(|f| LoadError::Start(f.kind.to_string()))?;
+            let machine = machine
+                .verdict
+                .map_err(|_| LoadError::Start("describe refused".into()))?;
+            plugin.machine.set(machine).expect("set once, here");
+        }
+        plugin.pool.refill();
+        Ok(plugin)
+    }
+
+    pub fn component(&self) -> &Arc<LoadedComponent> {
+        &self.pool.component
+    }
+
+    /// The workflow's parameters, as the plugin's `configure` is given them (JSON).
+    pub fn params(&self) -> &str {
+        &self.pool.params
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.pool.limits
+    }
+
+    pub fn kind(&self) -> PluginKind {
+        self.pool.component.kind
+    }
+
+    pub fn decider(&self) -> &Decider {
+        &self.decider
+    }
+
+    /// The lifecycle plugin's state machine (None for other kinds).
+    pub fn machine(&self) -> Option<&Machine> {
+        self.machine.get()
+    }
+
+    /// The instances prepared ahead for this plugin.
+    pub fn pool(&self) -> &InstancePool {
+        &self.pool
+    }
+
+    fn call_metrics(&self, call: &str) -> CallMetrics {
+        let p = &self.decider;
+        metrics().plugin_call(&p.workflow, &p.plugin, call)
+    }
+
+    fn fault(&self, kind: FaultKind) -> PluginFault {
+        PluginFault {
+            plugin: self.pool.component.name.clone(),
+            digest: self.pool.component.digest.clone(),
+            kind,
+        }
+    }
+
+    /// Runs one call (`name` for the metrics) and counts how it ended.
+    fn decide<T>(
+        &self,
+        name: &str,
+        call: impl FnOnce(&Instance, &mut Store<InstanceState>) -> CallResult<T>,
+        check: impl FnOnce(&T) -> Result<(), String>,
+    ) -> Result<Decided<T>, PluginFault> {
+        let result = self.run(call, check);
+        let (outcome, fuel) = match &result {
+            Ok(d) if d.verdict.is_ok() => (Outcome::Decided, Some(d.fuel)),
+            Ok(d) => (Outcome::Refused, Some(d.fuel)),
+            Err(_) => (Outcome::Fault, None),
+        };
+        match self.series.iter().find(|(call, _)| *call == name) {
+            Some((_, series)) => series.record(outcome, fuel),
+            // Not a call of this kind: it failed as such, and is counted all the same.
+            None => self.call_metrics(name).record(outcome, fuel),
+        }
+        result
+    }
+
+    /// Runs one call on a fresh instance, then checks the answer.
+    fn run<T>(
+        &self,
+        call: impl FnOnce(&Instance, &mut Store<InstanceState>) -> CallResult<T>,
+        check: impl FnOnce(&T) -> Result<(), String>,
+    ) -> Result<Decided<T>, PluginFault> {
+        let mut prepared = match self.pool.take() {
+            Ok(prepared) => prepared,
+            Err(CallError::Output(refusal)) => {
+                return Err(self.fault(FaultKind::BadOutput(format!(
+                    "refused its parameters: {refusal}"
+                ))));
+            }
+            Err(CallError::Wasm(e)) => return Err(self.fault(FaultKind::Trap(format!("{e:#}")))),
+        };
+        let store = &mut prepared.store;
+        let answer = match store.set_fuel(self.pool.limits.fuel) {
+            Ok(()) => call(&prepared.instance, store),
+            Err(e) => Err(CallError::Wasm(e)),
+        };
+        let fuel = self.pool.limits.fuel - store.get_fuel().unwrap_or(0);
+        // Classify a failure while the store can still tell a memory hog from a trap.
+        let fault = match &answer {
+            Err(CallError::Wasm(e)) => Some(FaultKind::of(e, store.data(), &self.pool.limits)),
+            _ => None,
+        };
+        self.pool.recycle(prepared);
+        let verdict = match answer {
+            Ok(verdict) => verdict,
+            Err(CallError::Wasm(_)) => return Err(self.fault(fault.expect("classified above"))),
+            Err(CallError::Output(why)) => return Err(self.fault(FaultKind::BadOutput(why))),
+        };
+        let checked = match &verdict {
+            Ok(value) => check(value),
+            Err(problems) => checks::problems(problems),
+        };
+        checked.map_err(|why| self.fault(FaultKind::BadOutput(why)))?;
+        Ok(Decided {
+            verdict,
+            by: self.decider.clone(),
+            fuel,
+        })
+    }
+
+    pub fn validate(
+        &self,
+        order: &OrderDraft,
+        now: UnixMillis,
+    ) -> Result<Decided<()>, PluginFault> {
+        self.decide(
+            "validate",
+            |i, s| on_version!(i, i => i.validate(s, order, now)),
+            |_| Ok(()),
+        )
+    }
+
+    pub fn price(
+        &self,
+        order: &OrderDraft,
+        now: UnixMillis,
+    ) -> Result<Decided<Quote>, PluginFault> {
+        self.decide(
+            "price",
+            |i, s| on_version!(i, i => i.price(s, order, now)),
+            |q| checks::quote(order, q),
+        )
+    }
+
+    pub fn describe(&self) -> Result<Decided<Machine>, PluginFault> {
+        self.decide(
+            "describe",
+            |i, s| Ok(Ok(on_version!(i, i => i.describe(s))?)),
+            |_| Ok(()),
+        )
+    }
+
+    fn check_transition(&self, from: Option<(&str, &str)>, t: &Transition) -> Result<(), String> {
+        let machine = self.machine().ok_or("no state machine described")?;
+        checks::transition(machine, from, t)
+    }
+
+    /// The creation step.
+    pub fn create(
+        &self,
+        order: &PricedOrder<'_>,
+        now: UnixMillis,
+    ) -> Result<Decided<Transition>, PluginFault> {
+        self.decide(
+            "create",
+            |i, s| on_version!(i, i => i.create(s, order, now)),
+            |t| self.check_transition(None, t),
+        )
+    }
+
+    pub fn change_status(
+        &self,
+        order: &OrderView,
+        change: &StatusChange,
+        by: &Actor,
+        now: UnixMillis,
+    ) -> Result<Decided<Transition>, PluginFault> {
+        let from = Some((order.status.as_str(), order.payment_status.as_str()));
+        self.decide(
+            "change_status",
+            |i, s| on_version!(i, i => i.change_status(s, order, change, by, now)),
+            |t| self.check_transition(from, t),
+        )
+    }
+
+    pub fn change_payment(
+        &self,
+        order: &OrderView,
+        change: &PaymentChange,
+        by: &Actor,
+        now: UnixMillis,
+    ) -> Result<Decided<Transition>, PluginFault> {
+        let from = Some((order.status.as_str(), order.payment_status.as_str()));
+        self.decide(
+            "change_payment",
+            |i, s| on_version!(i, i => i.change_payment(s, order, change, by, now)),
+            |t| self.check_transition(from, t),
+        )
+    }
+}
