@@ -1,10 +1,10 @@
-//! Builds the workspace's plugins (`plugins/*`, `tests/plugins/*`: every crate with a
+//! Builds the workspace's plugins (`plugins/*`, `tests/hostile/*`: every crate with a
 //! `cdylib`), so `cargo run` and `cargo test` always use plugins built from the sources
 //! beside them.
 //!
 //! `plugins/*` are built for `wasm32-unknown-unknown`: a core module that imports nothing,
 //! with its WIT world embedded by wit-bindgen, which the host wraps into a component when it
-//! loads it. The test suite's `tests/plugins/*` are built for `wasm32-wasip2`, as components
+//! loads it. The test suite's `tests/hostile/*` are built for `wasm32-wasip2`, as components
 //! that import WASI (which the host refuses to provide), so both kinds of file stay covered.
 //!
 //! The plugins land in `<target>/plugins/<crate>.wasm` (the service's default plugin
@@ -22,7 +22,7 @@ const PROFILE: &str = "plugin";
 /// Each folder of plugin crates: its target, and where its plugins are published.
 const FOLDERS: [(&str, &str, &str); 2] = [
     ("plugins", "wasm32-unknown-unknown", "plugins"),
-    ("tests/plugins", "wasm32-wasip2", "test-plugins"),
+    ("tests/hostile", "wasm32-wasip2", "test-plugins"),
 ];
 
 fn main() {
@@ -34,7 +34,7 @@ fn main() {
     for watched in [
         ".cargo/config.toml",
         "plugins",
-        "tests/plugins",
+        "tests/hostile",
         "wit",
         "Cargo.toml",
         "Cargo.lock",

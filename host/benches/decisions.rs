@@ -9,8 +9,9 @@ mod common;
 
 use common::{NOW, Sandbox, built, draft, repo_root};
 use orderflow::domain::{OrderDraft, PricedOrder};
-use orderflow::plugins::{BoundPlugin, Digest, Runtime, RuntimeConfig};
+use orderflow::runtime::{BoundPlugin, Digest, Runtime, RuntimeConfig};
 use orderflow::workflows::{Definition, Registry, Workflow, watch};
+use orderflow_plugin_sdk::machine::Lifecycle;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -177,7 +178,20 @@ fn main() {
             NOW,
         )))
     });
-    let native_create = sample_native(|| drop(black_box(black_box(&native_lifecycle).create())));
+    let l_order: standard_lifecycle::exports::orderflow::plugins::lifecycle::PricedOrder =
+        serde_json::from_value(serde_json::json!({
+            "user_id": order.user_id,
+            "total": total,
+            "shipping_method": order.shipping_method,
+            "payment_method": order.payment_method,
+        }))
+        .unwrap();
+    let native_create = sample_native(|| {
+        drop(black_box(Lifecycle::create(
+            black_box(&native_lifecycle),
+            black_box(&l_order),
+        )))
+    });
 
     println!("## Plugin decisions, 10-item order ({SAMPLES} samples each)\n");
     println!(

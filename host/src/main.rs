@@ -3,7 +3,8 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use orderflow::http::auth::{Claims, mint};
-use orderflow::plugins::{Limits, PluginKind, Runtime, RuntimeConfig, fixtures};
+use orderflow::plugin_test;
+use orderflow::runtime::{Limits, PluginKind, Runtime, RuntimeConfig};
 use orderflow::scaffold;
 use orderflow::serve::{CommonConfig, ServeConfig, serve};
 use std::path::PathBuf;
@@ -179,7 +180,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 loaded.contract,
                 loaded.digest
             );
-            let outcomes = fixtures::run(&runtime, &loaded, &suite, Limits { fuel, memory_mib });
+            let outcomes = plugin_test::run(&runtime, &loaded, &suite, Limits { fuel, memory_mib });
             let width = outcomes.iter().map(|o| o.name.len()).max().unwrap_or(0);
             for o in &outcomes {
                 let fuel = o.fuel.map_or("-".into(), |f| f.to_string());
@@ -206,7 +207,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn load(
     runtime: &Runtime,
     path: &PathBuf,
-) -> anyhow::Result<std::sync::Arc<orderflow::plugins::LoadedComponent>> {
+) -> anyhow::Result<std::sync::Arc<orderflow::runtime::LoadedComponent>> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let name = path
         .file_stem()

@@ -6,7 +6,7 @@
 //! builds it with the others); anywhere else it is a workspace of its own, whose path
 //! dependencies point at this checkout's SDK and fixture crates.
 
-use crate::plugins::PluginKind;
+use crate::runtime::PluginKind;
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
 

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{NOW, Sandbox, built, draft};
-use orderflow::plugins::Digest;
+use orderflow::runtime::Digest;
 use orderflow::workflows::{Registry, watch};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -5,8 +5,9 @@ mod common;
 
 use common::{NOW, built, draft, load, runtime};
 use orderflow::domain::{Actor, OrderView, PaymentChange, PricedOrder, StatusChange};
-use orderflow::plugins::component::LoadError;
-use orderflow::plugins::{FaultKind, Limits, PluginKind, fixtures};
+use orderflow::plugin_test;
+use orderflow::runtime::component::LoadError;
+use orderflow::runtime::{FaultKind, Limits, PluginKind};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -28,7 +29,7 @@ fn shipped_plugins_pass_their_fixtures_through_wasm() {
                 .join("fixtures"),
         )
         .unwrap();
-        let outcomes = fixtures::run(&runtime, &component, &suite, Limits::default());
+        let outcomes = plugin_test::run(&runtime, &component, &suite, Limits::default());
         assert!(
             outcomes.len() >= 6,
             "{name}: only {} fixtures",
@@ -82,7 +83,7 @@ fn a_fixture_mismatch_is_reported() {
             .unwrap();
     suite.cases.truncate(1);
     suite.cases[0].0.expect = plugin_fixtures::Expected::Ok(json!({"total": 1}));
-    let outcome = fixtures::run(&runtime, &component, &suite, Limits::default()).remove(0);
+    let outcome = plugin_test::run(&runtime, &component, &suite, Limits::default()).remove(0);
     assert!(outcome.result.unwrap_err().contains("expected"));
 }
 
@@ -145,7 +146,7 @@ fn lifecycle_plugins_of_both_contract_versions_decide_creation() {
     std::fs::write(dir.path().join("01-create.json"), fixture.to_string()).unwrap();
     let suite = plugin_fixtures::load(dir.path()).unwrap();
     let component = load(&runtime, "hostile-lifecycle");
-    let outcome = fixtures::run(&runtime, &component, &suite, Limits::default()).remove(0);
+    let outcome = plugin_test::run(&runtime, &component, &suite, Limits::default()).remove(0);
     assert_eq!(outcome.result, Ok(()));
 }
 
@@ -428,7 +429,7 @@ fn decisions_say_who_made_them() {
 
 #[test]
 fn compiled_components_are_cached_on_disk_and_a_bad_artifact_is_recompiled() {
-    use orderflow::plugins::{Runtime, RuntimeConfig};
+    use orderflow::runtime::{Runtime, RuntimeConfig};
     let cache = tempfile::tempdir().unwrap();
     let runtime = || {
         Runtime::new(RuntimeConfig {

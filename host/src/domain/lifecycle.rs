@@ -2,7 +2,7 @@ use super::{Money, OrderDraft, UnixMillis};
 use serde::{Deserialize, Serialize};
 
 /// What the lifecycle's creation step decides on: an order validated and priced, not yet
-/// stored. Each contract version lowers what its creation step takes of it (`plugins::wit`).
+/// stored. Each contract version lowers what its creation step takes of it (`runtime::wit`).
 #[derive(Debug, Clone, Copy)]
 pub struct PricedOrder<'a> {
     pub draft: &'a OrderDraft,

@@ -1,5 +1,5 @@
 //! The host's own vocabulary. Plugin bindings convert to and from these types in one place
-//! per WIT version (`plugins::wit`), so everything else speaks these and nothing else.
+//! per WIT version (`runtime::wit`), so everything else speaks these and nothing else.
 //! Their JSON form is the fixture format of `orderflow plugin test`.
 
 mod lifecycle;

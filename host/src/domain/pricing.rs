@@ -8,7 +8,7 @@ pub struct AppliedRule {
     pub amount: Money,
 }
 
-/// A price breakdown. The host checks it (`plugins::checks`) before anyone sees it.
+/// A price breakdown. The host checks it (`runtime::checks`) before anyone sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Quote {
     pub subtotal: Money,

@@ -22,8 +22,8 @@ async fn health(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_
         Some(status) => json!(*status.lock().unwrap_or_else(|e| e.into_inner())),
         None => json!({ "state": "disabled" }),
     };
-    let catalog = state.registry.current();
-    let workflows: Vec<_> = catalog
+    let serving = state.registry.current();
+    let workflows: Vec<_> = serving
         .workflows
         .values()
         .map(|w| {
@@ -33,7 +33,7 @@ async fn health(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_
             json!({ "name": w.name, "plugins": plugins })
         })
         .collect();
-    let healthy = store.is_ok() && !catalog.workflows.is_empty();
+    let healthy = store.is_ok() && !serving.workflows.is_empty();
     let status = if healthy {
         StatusCode::OK
     } else {
@@ -51,7 +51,7 @@ async fn health(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_
             "oldest_age_seconds": backlog.oldest_age_seconds(),
         },
         "workflows": workflows,
-        "load_errors": catalog.errors.values().collect::<Vec<_>>(),
+        "load_errors": serving.errors.values().collect::<Vec<_>>(),
         "hot_reload": state.registry.hot_reload(),
     });
     (status, axum::Json(body))

@@ -11,9 +11,9 @@ use super::openapi::{
 };
 use super::{ApiError, AppState};
 use crate::domain::Problem;
-use crate::plugins::Digest;
+use crate::runtime::Digest;
 use crate::workflows::{
-    Action, Activation, Candidate, Catalog, Change, DeployError, LoadFailure, Registry,
+    Action, Activation, Candidate, Change, DeployError, LoadFailure, Registry, Serving,
     StoredVersion,
 };
 use axum::Router;
@@ -206,8 +206,8 @@ async fn blocking<T: Send + 'static>(
         })?
 }
 
-fn plugin_view(registry: &Registry, catalog: &Catalog, name: &str) -> PluginView {
-    let component = catalog.components.get(name);
+fn plugin_view(registry: &Registry, serving: &Serving, name: &str) -> PluginView {
+    let component = serving.components.get(name);
     let active = component.map(|c| c.digest.full());
     let last_change = registry.versions().and_then(|versions| {
         let history = versions.history(Some(name)).ok()?;
@@ -229,8 +229,8 @@ fn plugin_view(registry: &Registry, catalog: &Catalog, name: &str) -> PluginView
             .to_string(),
         loaded_at: component.map(|c| c.loaded_at.into()),
         last_change,
-        last_error: catalog.errors.get(&format!("{name}.wasm")).cloned(),
-        used_by: catalog
+        last_error: serving.errors.get(&format!("{name}.wasm")).cloned(),
+        used_by: serving
             .workflows
             .values()
             .filter(|w| w.step(name).is_some())
@@ -244,12 +244,12 @@ fn plugin_view(registry: &Registry, catalog: &Catalog, name: &str) -> PluginView
     responses((status = 200, body = Vec<PluginView>), Unauthorized, Forbidden),
     security(("bearer" = [])))]
 async fn list(State(state): State<AppState>, _: AdminUser) -> axum::Json<Vec<PluginView>> {
-    let catalog = state.registry.current();
-    let failed = catalog
+    let serving = state.registry.current();
+    let failed = serving
         .errors
         .keys()
         .filter_map(|file| file.strip_suffix(".wasm"));
-    let mut names: Vec<&str> = catalog
+    let mut names: Vec<&str> = serving
         .components
         .keys()
         .map(String::as_str)
@@ -260,7 +260,7 @@ async fn list(State(state): State<AppState>, _: AdminUser) -> axum::Json<Vec<Plu
     axum::Json(
         names
             .into_iter()
-            .map(|name| plugin_view(&state.registry, &catalog, name))
+            .map(|name| plugin_view(&state.registry, &serving, name))
             .collect(),
     )
 }
@@ -275,14 +275,14 @@ async fn one(
     Path(PluginName { name }): Path<PluginName>,
 ) -> Result<axum::Json<PluginDetail>, ApiError> {
     let name = plugin_name(name)?;
-    let catalog = state.registry.current();
+    let serving = state.registry.current();
     let stored = match state.registry.versions() {
         Some(versions) => versions
             .stored(&name)
             .map_err(|e| deploy_error(e.into(), None))?,
         None => Vec::new(),
     };
-    let plugin = plugin_view(&state.registry, &catalog, &name);
+    let plugin = plugin_view(&state.registry, &serving, &name);
     if plugin.kind.is_none() && plugin.last_error.is_none() && stored.is_empty() {
         return Err(ApiError::NotFound);
     }
@@ -418,10 +418,10 @@ async fn history(
     responses((status = 200, body = Vec<WorkflowView>), Unauthorized, Forbidden),
     security(("bearer" = [])))]
 async fn workflows(State(state): State<AppState>, _: AdminUser) -> axum::Json<Vec<WorkflowView>> {
-    let catalog: Arc<Catalog> = state.registry.current();
+    let serving: Arc<Serving> = state.registry.current();
     let dir = state.registry.workflow_dir();
     axum::Json(
-        catalog
+        serving
             .workflows
             .values()
             .map(|w| WorkflowView {
@@ -440,7 +440,7 @@ async fn workflows(State(state): State<AppState>, _: AdminUser) -> axum::Json<Ve
                         digest: p.component().digest.full(),
                     })
                     .collect(),
-                last_error: catalog.errors.get(&format!("{}.toml", w.name)).cloned(),
+                last_error: serving.errors.get(&format!("{}.toml", w.name)).cloned(),
             })
             .collect(),
     )

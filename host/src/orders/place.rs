@@ -11,8 +11,8 @@ use super::{
     Payment, Provenance, Shipping,
 };
 use crate::domain::{LineItem, Money, OrderDraft, PricedOrder, Quote, Transition};
-use crate::plugins::Digest;
 use crate::products::{self, Products};
+use crate::runtime::Digest;
 use crate::workflows::Workflow;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;

@@ -6,7 +6,7 @@
 use super::service::{OrderService, clock, decided, refused};
 use super::{Caller, Order, OrderError, OrderId};
 use crate::domain::{LineItem, Money, OrderDraft, ProductSnapshot, Quote};
-use crate::plugins::{Digest, PluginKind};
+use crate::runtime::{Digest, PluginKind};
 use crate::workflows::{DeployError, Deployer};
 use serde::Serialize;
 use std::sync::Arc;

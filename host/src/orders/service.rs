@@ -12,8 +12,8 @@ use super::{
 };
 use crate::customers::{CustomerError, Customers};
 use crate::domain::{Actor, Machine, OrderView, PaymentChange, Problem, StatusChange, Transition};
-use crate::plugins::{BoundPlugin, Decided, PluginFault};
 use crate::products::Products;
+use crate::runtime::{BoundPlugin, Decided, PluginFault};
 use crate::workflows::{Registry, Workflow};
 use chrono::{DateTime, SubsecRound, Utc};
 use std::sync::Arc;

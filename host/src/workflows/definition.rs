@@ -15,7 +15,7 @@
 //! ```
 //! TOML datetimes reach plugins as Unix milliseconds, so plugins need no date parsing.
 
-use crate::plugins::{Limits, PluginKind};
+use crate::runtime::{Limits, PluginKind};
 use serde::Deserialize;
 use serde_json::Value;
 

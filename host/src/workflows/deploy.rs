@@ -6,8 +6,8 @@
 use super::registry::{Registry, Workflow};
 use super::versions::{Action, Versions};
 use crate::domain::{Address, LineItem, Money, OrderDraft, PricedOrder, ProductSnapshot};
-use crate::plugins::component::LoadError;
-use crate::plugins::{BoundPlugin, Digest, LoadedComponent, PluginKind};
+use crate::runtime::component::LoadError;
+use crate::runtime::{BoundPlugin, Digest, LoadedComponent, PluginKind};
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
 
@@ -148,8 +148,8 @@ impl Deployer {
     ) -> Result<(Candidate, Arc<LoadedComponent>), DeployError> {
         check_name(plugin)?;
         let component = self.registry.runtime().load(plugin, bytes)?;
-        let catalog = self.registry.current();
-        if let Some(active) = catalog.components.get(plugin)
+        let serving = self.registry.current();
+        if let Some(active) = serving.components.get(plugin)
             && active.kind != component.kind
         {
             return Err(DeployError::Rejected(format!(
@@ -158,7 +158,7 @@ impl Deployer {
             )));
         }
         let mut used_by = Vec::new();
-        for workflow in catalog.workflows.values() {
+        for workflow in serving.workflows.values() {
             let Some(step) = workflow.step(plugin) else {
                 continue;
             };
@@ -245,11 +245,11 @@ impl Deployer {
         versions.expect(plugin, digest, action, by);
         let serving = self.publish(plugin, &bytes).and_then(|()| {
             self.registry.reload();
-            let catalog = self.registry.current();
-            match catalog.components.get(plugin) {
+            let serving = self.registry.current();
+            match serving.components.get(plugin) {
                 Some(c) if &c.digest == digest => Ok(()),
                 _ => Err(DeployError::Rejected(
-                    catalog
+                    serving
                         .errors
                         .get(&file(plugin))
                         .map_or_else(|| "it did not load".into(), |failure| failure.error.clone()),

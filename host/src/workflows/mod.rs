@@ -8,6 +8,6 @@ pub mod watcher;
 
 pub use definition::Definition;
 pub use deploy::{Activation, Candidate, DeployError, Deployer};
-pub use registry::{Catalog, LoadFailure, Registry, Workflow};
+pub use registry::{LoadFailure, Registry, Serving, Workflow};
 pub use versions::{Action, Change, StoredVersion, Versions};
 pub use watcher::{HotReload, watch};

@@ -4,7 +4,7 @@
 //!
 //! A reload reads the plugin and workflow directories, compiles and checks whatever
 //! changed off the request path, and swaps the snapshot in one store. A file that fails
-//! leaves its previous version serving and is reported in [`Catalog::errors`]; a plugin
+//! leaves its previous version serving and is reported in [`Serving::errors`]; a plugin
 //! file that fails before any version of it is loaded (a restart with a bad file in place)
 //! serves the version that served last, from the version archive.
 
@@ -12,8 +12,8 @@ use super::definition::Definition;
 use super::versions::Versions;
 use super::watcher::HotReloadState;
 use crate::domain::Machine;
-use crate::plugins::component::LoadError;
-use crate::plugins::{BoundPlugin, Digest, LoadedComponent, PluginKind, Runtime};
+use crate::runtime::component::LoadError;
+use crate::runtime::{BoundPlugin, Digest, LoadedComponent, PluginKind, Runtime};
 use arc_swap::ArcSwap;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -72,9 +72,9 @@ pub struct LoadFailure {
     pub at: chrono::DateTime<chrono::Utc>,
 }
 
-/// One consistent view of everything loaded.
+/// What serves now: one consistent view of every plugin and workflow loaded.
 #[derive(Default)]
-pub struct Catalog {
+pub struct Serving {
     /// Increases with every reload that changed something.
     pub generation: u64,
     pub components: BTreeMap<String, Arc<LoadedComponent>>,
@@ -87,7 +87,7 @@ pub struct Registry {
     runtime: Arc<Runtime>,
     plugin_dir: PathBuf,
     workflow_dir: PathBuf,
-    catalog: ArcSwap<Catalog>,
+    serving: ArcSwap<Serving>,
     /// Reloads run one at a time; readers never take it.
     reloading: Mutex<()>,
     /// Where every version that served is kept and every change recorded; None: nowhere
@@ -109,7 +109,7 @@ impl Registry {
             runtime,
             plugin_dir,
             workflow_dir,
-            catalog: ArcSwap::from_pointee(Catalog::default()),
+            serving: ArcSwap::from_pointee(Serving::default()),
             reloading: Mutex::new(()),
             versions,
             hot_reload: Mutex::new(HotReloadState::Off),
@@ -146,17 +146,17 @@ impl Registry {
     }
 
     /// The current snapshot: hold it for the duration of one decision or one order.
-    pub fn current(&self) -> Arc<Catalog> {
-        self.catalog.load_full()
+    pub fn current(&self) -> Arc<Serving> {
+        self.serving.load_full()
     }
 
     pub fn workflow(&self, name: &str) -> Option<Arc<Workflow>> {
-        self.catalog.load().workflows.get(name).cloned()
+        self.serving.load().workflows.get(name).cloned()
     }
 
     /// The workflow serving a sales channel (the first by name, should two declare it).
     pub fn workflow_for_channel(&self, channel: &str) -> Option<Arc<Workflow>> {
-        self.catalog
+        self.serving
             .load()
             .workflows
             .values()
@@ -169,7 +169,7 @@ impl Registry {
         // The lock guards no data: a reload that panicked while holding it (a bug, caught by
         // the watcher) must not stop every later one.
         let _one_at_a_time = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
-        let old = self.catalog.load_full();
+        let old = self.serving.load_full();
         let mut errors = BTreeMap::new();
         let components = self.reload_components(&old, &mut errors);
         let workflows = self.reload_workflows(&old, &components, &mut errors);
@@ -186,7 +186,7 @@ impl Registry {
             tracing::warn!(file = %failure.file, error = %failure.error, "not loaded; the previous version, if any, keeps serving");
         }
         let generation = old.generation + 1;
-        self.catalog.store(Arc::new(Catalog {
+        self.serving.store(Arc::new(Serving {
             generation,
             components,
             workflows,
@@ -197,7 +197,7 @@ impl Registry {
 
     fn reload_components(
         &self,
-        old: &Catalog,
+        old: &Serving,
         errors: &mut BTreeMap<String, LoadFailure>,
     ) -> BTreeMap<String, Arc<LoadedComponent>> {
         let mut components = BTreeMap::new();
@@ -269,7 +269,7 @@ impl Registry {
 
     fn reload_workflows(
         &self,
-        old: &Catalog,
+        old: &Serving,
         components: &BTreeMap<String, Arc<LoadedComponent>>,
         errors: &mut BTreeMap<String, LoadFailure>,
     ) -> BTreeMap<String, Arc<Workflow>> {
@@ -405,7 +405,7 @@ fn file_name(path: &Path) -> String {
 }
 
 /// A failure record, keeping the first time it was seen while the error stays the same.
-fn failure(path: &Path, error: String, old: &Catalog) -> LoadFailure {
+fn failure(path: &Path, error: String, old: &Serving) -> LoadFailure {
     let file = file_name(path);
     match old.errors.get(&file) {
         Some(seen) if seen.error == error => seen.clone(),

@@ -8,7 +8,7 @@
 //! answered. Which version is active is not stored here: the plugin directory says that,
 //! so a file dropped there and a version activated through the API are one mechanism.
 
-use crate::plugins::Digest;
+use crate::runtime::Digest;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;

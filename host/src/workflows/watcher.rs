@@ -136,7 +136,7 @@ pub fn watch(registry: Arc<Registry>) -> notify::Result<HotReload> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugins::{Runtime, RuntimeConfig};
+    use crate::runtime::{Runtime, RuntimeConfig};
 
     #[test]
     fn the_watch_reports_whether_it_runs() {

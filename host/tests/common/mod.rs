@@ -3,11 +3,11 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 use orderflow::domain::{Address, LineItem, Money, OrderDraft, ProductSnapshot};
-use orderflow::plugins::{LoadedComponent, Runtime, RuntimeConfig};
+use orderflow::runtime::{LoadedComponent, Runtime, RuntimeConfig};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// A component built by `build.rs`: from `plugins/` or, for the hostile ones, `tests/plugins/`.
+/// A component built by `build.rs`: from `plugins/` or, for the hostile ones, `tests/hostile/`.
 pub fn built(name: &str) -> PathBuf {
     let dir = if name.starts_with("hostile-") {
         env!("ORDERFLOW_TEST_PLUGINS")

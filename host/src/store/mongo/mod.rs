@@ -11,6 +11,10 @@
 //! server must be a replica set (a single-node one will do, as in docker-compose.yml); a
 //! standalone server is refused at start-up with that explanation. Transactions that lose a
 //! write conflict are retried; a retry that finds the version moved is a 409.
+//!
+//! `MongoStore` is written in a file per concern, as the embedded store is: connecting and
+//! the indexes here, the transaction runner every write goes through in `transaction.rs`,
+//! the `OrderStore` methods in `orders.rs`, the document mapping in `documents.rs`.
 
 mod documents;
 mod orders;

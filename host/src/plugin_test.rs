@@ -2,9 +2,9 @@
 //! `orderflow plugin test`. The fixture format is `plugin_fixtures`', shared with each
 //! plugin's native unit tests, so both paths are held to the same cases.
 
-use super::wit;
-use super::{Decided, Limits, LoadedComponent, PluginFault, PluginKind, Runtime};
 use crate::domain::PricedOrder;
+use crate::runtime::wit;
+use crate::runtime::{Decided, Limits, LoadedComponent, PluginFault, PluginKind, Runtime};
 use plugin_fixtures::{Expected, Fixture, Suite, arg};
 use serde::Serialize;
 use serde_json::Value;

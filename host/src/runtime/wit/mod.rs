@@ -12,7 +12,7 @@ pub mod since_v0_1_0;
 pub mod since_v0_2_0;
 
 use crate::domain::{Money, OrderDraft, Problem};
-use crate::plugins::{InstanceState, PluginKind};
+use crate::runtime::{InstanceState, PluginKind};
 use serde::Serialize;
 use std::fmt;
 use wasmtime::component::{Component, InstancePre};
@@ -64,7 +64,7 @@ pub enum Pre {
     V0_2(since_v0_2_0::Pre),
 }
 
-/// A live instance, in its contract version; used for one decision only (see `plugins::pool`).
+/// A live instance, in its contract version; used for one decision only (see `runtime::pool`).
 pub enum Instance {
     V0_1(since_v0_1_0::Instance),
     V0_2(since_v0_2_0::Instance),
@@ -96,8 +96,8 @@ impl Pre {
 macro_rules! on_version {
     ($instance:expr, $i:ident => $call:expr) => {
         match $instance {
-            $crate::plugins::wit::Instance::V0_1($i) => $call,
-            $crate::plugins::wit::Instance::V0_2($i) => $call,
+            $crate::runtime::wit::Instance::V0_1($i) => $call,
+            $crate::runtime::wit::Instance::V0_2($i) => $call,
         }
     };
 }

@@ -12,16 +12,15 @@ pub mod cache;
 pub mod checks;
 pub mod component;
 pub mod decisions;
+pub mod engine;
 pub mod fault;
-pub mod fixtures;
 pub mod pool;
-pub mod runtime;
 pub mod wit;
 
 pub use component::{Digest, LoadedComponent};
 pub use decisions::{BoundPlugin, Decided};
+pub use engine::{Runtime, RuntimeConfig};
 pub use fault::{FaultKind, PluginFault};
-pub use runtime::{Runtime, RuntimeConfig};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

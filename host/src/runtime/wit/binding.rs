@@ -29,7 +29,7 @@ macro_rules! bind_contract_version {
 
         use super::{CallError, CallResult};
         use crate::domain as d;
-        use crate::plugins::{PluginKind, InstanceState};
+        use crate::runtime::{PluginKind, InstanceState};
         use bindings::exports::orderflow::plugins::{
             lifecycle as l, pricing as p, validation as v,
         };
@@ -55,7 +55,7 @@ macro_rules! bind_contract_version {
             indices: Indices,
         }
 
-        /// A live instance; used for one decision only (see `plugins::pool`).
+        /// A live instance; used for one decision only (see `runtime::pool`).
         pub enum Instance {
             Validation(v::Guest),
             Pricing(p::Guest),
