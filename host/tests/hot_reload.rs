@@ -24,8 +24,8 @@ fn open(sandbox: &Sandbox) -> Arc<Registry> {
 fn the_standard_workflow_loads() {
     let sandbox = Sandbox::new();
     let registry = open(&sandbox);
-    let catalog = registry.current();
-    assert!(catalog.errors.is_empty(), "{:?}", catalog.errors);
+    let serving = registry.current();
+    assert!(serving.errors.is_empty(), "{:?}", serving.errors);
     let standard = registry.workflow("standard").unwrap();
     assert_eq!(standard.machine().statuses.len(), 7);
     assert_eq!(standard.machine().payment_statuses.len(), 4);
@@ -61,21 +61,13 @@ fn a_broken_file_leaves_the_previous_version_serving_and_is_reported() {
 
     sandbox.put_plugin("standard-pricing", b"not a component");
     registry.reload();
-    let catalog = registry.current();
+    let serving = registry.current();
     assert!(
-        catalog.errors["standard-pricing.wasm"]
+        serving.errors["standard-pricing.wasm"]
             .error
             .contains("not a valid component")
     );
-    assert_eq!(
-        registry
-            .workflow("standard")
-            .unwrap()
-            .pricing
-            .component()
-            .digest,
-        digest
-    );
+    assert_eq!(pricing_digest(&registry), digest);
 
     let text = std::fs::read_to_string(sandbox.workflows().join("standard.toml")).unwrap();
     sandbox.put_workflow(
@@ -142,15 +134,7 @@ fn a_broken_file_leaves_the_previous_version_serving_and_is_reported() {
             .name,
         "standard-pricing"
     );
-    assert_ne!(
-        registry
-            .workflow("standard")
-            .unwrap()
-            .pricing
-            .component()
-            .digest,
-        digest
-    );
+    assert_ne!(pricing_digest(&registry), digest);
     assert_eq!(
         held.pricing.price(&draft(2), NOW).unwrap().by.digest,
         digest
@@ -233,15 +217,7 @@ fn hot_swap_under_load_fails_no_call() {
         })
         .collect();
 
-    let active = || {
-        registry
-            .workflow("standard")
-            .unwrap()
-            .pricing
-            .component()
-            .digest
-            .clone()
-    };
+    let active = || pricing_digest(&registry);
     let mut swaps = Vec::new();
     for _ in 0..4 {
         for (bytes, label) in [(&flat, "flat"), (&standard, "standard")] {
@@ -279,4 +255,15 @@ fn hot_swap_under_load_fails_no_call() {
         swaps.len()
     );
     assert!(*slowest < Duration::from_secs(5), "a swap took {slowest:?}");
+}
+
+/// The digest of the pricing plugin the standard workflow serves now.
+fn pricing_digest(registry: &Registry) -> Digest {
+    registry
+        .workflow("standard")
+        .unwrap()
+        .pricing
+        .component()
+        .digest
+        .clone()
 }

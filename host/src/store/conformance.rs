@@ -119,13 +119,20 @@ async fn insert_get_and_events(store: impl OrderStore) {
     store.ping().await.unwrap();
 }
 
-async fn compare_and_set(store: impl OrderStore) {
-    let order = sample_order("u1", 1000);
-    let announced = created(&order);
-    store.insert(&order, &announced, None).await.unwrap();
+/// Stores `order` with its creation event, and gives back that event and the order's next
+/// version, confirmed (not stored).
+async fn stored_then_confirmed(store: &impl OrderStore, order: &Order) -> (Vec<OrderEvent>, Order) {
+    let announced = created(order);
+    store.insert(order, &announced, None).await.unwrap();
     let mut next = order.clone();
     next.status = "confirmed".into();
     next.version = 2;
+    (announced, next)
+}
+
+async fn compare_and_set(store: impl OrderStore) {
+    let order = sample_order("u1", 1000);
+    let (announced, next) = stored_then_confirmed(&store, &order).await;
     let confirmed = OrderEvent::all(next.clone(), &["order.confirmed".into()], next.updated_at);
     store.update(&next, 1, &confirmed).await.unwrap();
     assert_eq!(
@@ -508,11 +515,7 @@ async fn outbox(store: impl OrderStore) {
 /// event id already taken), the change is not written either.
 async fn no_change_without_its_events(store: impl OrderStore) {
     let order = sample_order("u1", 1000);
-    let announced = created(&order);
-    store.insert(&order, &announced, None).await.unwrap();
-    let mut next = order.clone();
-    next.status = "confirmed".into();
-    next.version = 2;
+    let (announced, next) = stored_then_confirmed(&store, &order).await;
     assert!(store.update(&next, 1, &announced).await.is_err());
     assert_eq!(store.get(order.id).await.unwrap(), Some(order.clone()));
     assert_eq!(store.events(order.id).await.unwrap().len(), 1);

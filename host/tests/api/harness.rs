@@ -172,6 +172,26 @@ impl Client {
         )
         .await
     }
+
+    /// Moves order `id` by `admin` along the standard path, each step asserted: confirmed,
+    /// processing, shipped (with a tracking number), delivered.
+    pub async fn deliver(&self, id: &str, admin: &str) {
+        for (to, tracking) in [
+            ("confirmed", None),
+            ("processing", None),
+            ("shipped", Some("1Z999")),
+            ("delivered", None),
+        ] {
+            let body = serde_json::json!({"status": to, "tracking_number": tracking});
+            let path = format!("/api/v1/orders/{id}/status");
+            let (status, changed) = self.patch(&path, Some(admin), Some(&body)).await;
+            assert_eq!(
+                (status, changed["status"].as_str()),
+                (200, Some(to)),
+                "{changed}"
+            );
+        }
+    }
 }
 
 /// The service, running as its own process.

@@ -67,20 +67,7 @@ async fn the_whole_api_through_an_order_lifecycle() {
         (status, paid["payment"]["transaction_id"].as_str()),
         (200, Some("tx-9"))
     );
-    for (to, tracking) in [
-        ("confirmed", None),
-        ("processing", None),
-        ("shipped", Some("1Z999")),
-        ("delivered", None),
-    ] {
-        let body = json!({"status": to, "tracking_number": tracking});
-        let (status, changed) = app.patch(&path("status"), Some(&admin), Some(&body)).await;
-        assert_eq!(
-            (status, changed["status"].as_str()),
-            (200, Some(to)),
-            "{changed}"
-        );
-    }
+    app.deliver(&id, &admin).await;
     // Delivered is final: an illegal move is a 422 with the plugin's code.
     let (status, refusal) = app
         .patch(
@@ -618,20 +605,7 @@ async fn a_b2b_order_goes_through_its_own_lifecycle() {
         (status, refusal["error"]["code"].as_str()),
         (422, Some("not_allowed"))
     );
-    for (to, tracking) in [
-        ("confirmed", None),
-        ("processing", None),
-        ("shipped", Some("1Z999")),
-        ("delivered", None),
-    ] {
-        let body = json!({"status": to, "tracking_number": tracking});
-        let (status, changed) = app.patch(&path("status"), Some(&admin), Some(&body)).await;
-        assert_eq!(
-            (status, changed["status"].as_str()),
-            (200, Some(to)),
-            "{changed}"
-        );
-    }
+    app.deliver(&id, &admin).await;
     let (_, events) = app.get(&path("events"), Some(&buyer)).await;
     let types: Vec<&str> = events
         .as_array()
