@@ -50,12 +50,11 @@ pub struct Params {
 
 pub struct Rules {
     params: Params,
-    machine: Machine,
 }
 
 /// The state machine; it does not depend on the parameters (only who waits does).
 pub fn describe() -> Machine {
-    let mut status_edges = vec![
+    let status_edges = vec![
         edge(PENDING, CONFIRMED, &[ADMIN]),
         edge(AWAITING_APPROVAL, CONFIRMED, &[ADMIN]),
         edge(AWAITING_APPROVAL, CANCELLED, &[ADMIN]),
@@ -65,7 +64,6 @@ pub fn describe() -> Machine {
         edge(PROCESSING, SHIPPED, &[ADMIN]),
         edge(SHIPPED, DELIVERED, &[ADMIN]),
     ];
-    status_edges.extend(machine::refunds(&STATUSES));
     machine::state_machine(&STATUSES, status_edges)
 }
 
@@ -80,20 +78,13 @@ impl Rules {
                 None,
             ));
         }
-        Ok(Rules {
-            params,
-            machine: describe(),
-        })
+        Ok(Rules { params })
     }
 }
 
 impl Lifecycle for Rules {
     fn default_machine() -> Machine {
         describe()
-    }
-
-    fn machine(&self) -> &Machine {
-        &self.machine
     }
 
     fn create(&self, order: &PricedOrder) -> Transition {
@@ -108,10 +99,12 @@ impl Lifecycle for Rules {
                 &["order.created", "order.approval_requested"],
             )
         } else {
-            transition(PENDING, PENDING, &[], &["order.created"])
+            machine::created()
         }
     }
 
+    /// An approval or a rejection; any other move is answered as the SDK's shared statuses
+    /// are.
     fn status_transition(
         &self,
         order: &OrderView,
@@ -119,26 +112,21 @@ impl Lifecycle for Rules {
     ) -> Result<Transition, Problem> {
         let (to, pay) = (change.to.as_str(), order.payment_status.as_str());
         let approval = order.status == AWAITING_APPROVAL;
-        Ok(match to {
-            CONFIRMED if approval => transition(
+        match to {
+            CONFIRMED if approval => Ok(transition(
                 to,
                 pay,
                 &["approved_at", "confirmed_at"],
                 &["order.approved", "order.confirmed"],
-            ),
-            CONFIRMED => transition(to, pay, &["confirmed_at"], &["order.confirmed"]),
-            CANCELLED if approval => transition(
+            )),
+            CANCELLED if approval => Ok(transition(
                 to,
                 pay,
                 &["rejected_at", "cancelled_at"],
                 &["order.rejected", "order.cancelled"],
-            ),
-            CANCELLED => transition(to, pay, &["cancelled_at"], &["order.cancelled"]),
-            PROCESSING => transition(to, pay, &["processing_at"], &[]),
-            SHIPPED => machine::ship(change, pay)?,
-            DELIVERED => transition(to, pay, &["delivered_at"], &["order.delivered"]),
-            _ => machine::refund(order, "status")?,
-        })
+            )),
+            _ => machine::status_transition(order, change),
+        }
     }
 }
 
@@ -147,7 +135,6 @@ mod tests {
     use super::*;
     use crate::exports::orderflow::plugins::lifecycle::Actor;
     use crate::orderflow::plugins::types::Money;
-    use plugin_fixtures::{Expected, arg};
 
     fn rules() -> Rules {
         Rules::from_json(r#"{"approval_over": 100000, "currency": "USD"}"#).unwrap()
@@ -262,25 +249,6 @@ mod tests {
     /// The shipped fixtures, run natively; `orderflow plugin test` runs them through wasm.
     #[test]
     fn fixtures() {
-        plugin_fixtures::assert_native(env!("CARGO_MANIFEST_DIR"), |fixture, params| {
-            let rules = Rules::from_json(&params.to_string()).map_err(|p| p.message)?;
-            Ok(match fixture.call.as_str() {
-                "describe" => Expected::from_result::<_, ()>(&Ok(rules.machine())),
-                "create" => {
-                    Expected::from_result::<_, ()>(&Ok(rules.create(&arg(fixture, "order")?)))
-                }
-                "change_status" => Expected::from_result(&rules.change_status(
-                    &arg(fixture, "order")?,
-                    &arg(fixture, "change")?,
-                    &arg(fixture, "by")?,
-                )),
-                "change_payment" => Expected::from_result(&rules.change_payment(
-                    &arg(fixture, "order")?,
-                    &arg(fixture, "change")?,
-                    &arg(fixture, "by")?,
-                )),
-                other => return Err(format!("no call {other}")),
-            })
-        });
+        orderflow_plugin_sdk::fixtures::lifecycle(env!("CARGO_MANIFEST_DIR"), Rules::from_json);
     }
 }

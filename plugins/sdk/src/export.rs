@@ -146,7 +146,7 @@ macro_rules! export_lifecycle {
             $rules,
             fn describe() -> $crate::lifecycle::exports::orderflow::plugins::lifecycle::Machine {
                 match RULES.get() {
-                    Some(rules) => $crate::machine::Lifecycle::machine(rules).clone(),
+                    Some(rules) => $crate::machine::Lifecycle::machine(rules),
                     None => <$rules as $crate::machine::Lifecycle>::default_machine(),
                 }
             }

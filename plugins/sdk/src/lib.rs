@@ -1,6 +1,8 @@
 //! What every orderflow plugin wants, whatever decision it makes: the contract's bindings,
 //! the glue that exports a plugin's rules (`export_validation!`, `export_pricing!`,
-//! `export_lifecycle!`), the allocator, parameter parsing.
+//! `export_lifecycle!`), the allocator, parameter parsing, the building blocks of prices
+//! ([`price`]) and state machines ([`machine`]), and the native run of a plugin's fixtures
+//! ([`fixtures`]).
 //!
 //! Depending on this crate sets the component's allocator: the host runs each decision in
 //! a fresh instance and throws it away, so memory never needs to be reused, and a bump
@@ -14,6 +16,8 @@ static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::LeakingAllocator> =
     unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::LeakingAllocator::new()) };
 
 mod export;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod fixtures;
 
 pub use export::{Configured, Refusal, WorldProblem};
 
@@ -110,10 +114,17 @@ pub mod machine {
         fn default_machine() -> Machine;
 
         /// The state machine these rules decide by; the host checks every answer against it.
-        fn machine(&self) -> &Machine;
+        /// Unless it depends on the parameters, the default one. Made when a decision asks
+        /// (once: an instance makes one decision).
+        fn machine(&self) -> Machine {
+            Self::default_machine()
+        }
 
-        /// A new order's statuses, stamps and events.
-        fn create(&self, order: &PricedOrder) -> Transition;
+        /// A new order's statuses, stamps and events; unless the rules say otherwise,
+        /// [`created`]'s.
+        fn create(&self, _order: &PricedOrder) -> Transition {
+            created()
+        }
 
         /// A status change: refused unless it follows one of the machine's status edges by
         /// one of its roles, then answered by [`status_transition`](Self::status_transition).
@@ -123,17 +134,26 @@ pub mod machine {
             change: &StatusChange,
             by: &Actor,
         ) -> Result<Transition, Problem> {
-            let edges = &self.machine().status_edges;
-            permitted(edges, (&order.status, &change.to), by, "status", "an order")?;
+            let (from, to) = (order.status.as_str(), change.to.as_str());
+            permitted(
+                &self.machine().status_edges,
+                (from, to),
+                by,
+                "status",
+                "an order",
+            )?;
             self.status_transition(order, change)
         }
 
-        /// The answer to a status change the machine permits.
+        /// The answer to a status change the machine permits; unless the rules say
+        /// otherwise, the shared statuses' ([`status_transition`]).
         fn status_transition(
             &self,
             order: &OrderView,
             change: &StatusChange,
-        ) -> Result<Transition, Problem>;
+        ) -> Result<Transition, Problem> {
+            status_transition(order, change)
+        }
 
         /// The shared payment rules ([`change_payment`]) along the machine's payment edges.
         fn change_payment(
@@ -146,10 +166,17 @@ pub mod machine {
         }
     }
 
-    /// A state machine of `statuses` and `status_edges`, with the final statuses, payment
-    /// statuses and payment edges the shipped workflows share.
-    pub fn state_machine(statuses: &[&str], status_edges: Vec<Edge>) -> Machine {
+    /// A state machine of `statuses` (`REFUNDED` among them) and `status_edges`, with what
+    /// the shipped workflows share: an admin's refund from every status but refunded
+    /// itself (after `status_edges`), the final statuses, the payment statuses and edges.
+    pub fn state_machine(statuses: &[&str], mut status_edges: Vec<Edge>) -> Machine {
         let strings = |all: &[&str]| all.iter().map(|s| (*s).into()).collect();
+        status_edges.extend(
+            statuses
+                .iter()
+                .filter(|s| **s != REFUNDED)
+                .map(|from| edge(from, REFUNDED, &[ADMIN])),
+        );
         Machine {
             statuses: strings(statuses),
             final_statuses: strings(&FINAL_STATUSES),
@@ -157,14 +184,6 @@ pub mod machine {
             status_edges,
             payment_edges: payment_edges(),
         }
-    }
-
-    /// An admin's refund, from every one of `statuses` but refunded itself.
-    pub fn refunds<'a>(statuses: &'a [&str]) -> impl Iterator<Item = Edge> + 'a {
-        statuses
-            .iter()
-            .filter(|s| **s != REFUNDED)
-            .map(|from| edge(from, REFUNDED, &[ADMIN]))
     }
 
     /// A move `from → to` that the given roles may make.
@@ -189,6 +208,32 @@ pub mod machine {
             stamps: stamps.iter().map(|s| (*s).into()).collect(),
             events: events.iter().map(|e| (*e).into()).collect(),
         }
+    }
+
+    /// A new order, as the shipped workflows but the B2B one create it: pending, its
+    /// payment too, announced as `order.created`.
+    pub fn created() -> Transition {
+        transition(PENDING, PENDING, &[], &["order.created"])
+    }
+
+    /// The answer to a permitted move to one of the shared statuses, the payment status
+    /// kept: `<status>_at` stamped and `order.<status>` emitted on arrival (processing
+    /// emits nothing), shipping needs a tracking number ([`ship`]), a refund a payment
+    /// ([`refund`]). A status of a machine's own is entered with neither.
+    pub fn status_transition(
+        order: &OrderView,
+        change: &StatusChange,
+    ) -> Result<Transition, Problem> {
+        let (to, pay) = (change.to.as_str(), order.payment_status.as_str());
+        Ok(match to {
+            CONFIRMED => transition(to, pay, &["confirmed_at"], &["order.confirmed"]),
+            PROCESSING => transition(to, pay, &["processing_at"], &[]),
+            SHIPPED => ship(change, pay)?,
+            DELIVERED => transition(to, pay, &["delivered_at"], &["order.delivered"]),
+            CANCELLED => transition(to, pay, &["cancelled_at"], &["order.cancelled"]),
+            REFUNDED => refund(order, "status")?,
+            _ => transition(to, pay, &[], &[]),
+        })
     }
 
     /// The move `from → to` must be one of `edges`, and `by` must hold one of its roles;
@@ -317,6 +362,25 @@ pub mod price {
         pub rate_bp: u32,
     }
 
+    /// What every price list's parameters must be: an ISO-4217 `currency` (three capital
+    /// letters), no negative shipping rate, no tax rate over 100 %. The refusal is a message.
+    pub fn check_price_list(
+        currency: &str,
+        shipping: &BTreeMap<String, i64>,
+        tax: &[TaxRate],
+    ) -> Result<(), String> {
+        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(format!("currency `{currency}` is not ISO-4217"));
+        }
+        if let Some((method, _)) = shipping.iter().find(|(_, rate)| **rate < 0) {
+            return Err(format!("shipping rate of `{method}` is negative"));
+        }
+        if let Some(rate) = tax.iter().find(|t| t.rate_bp > 10_000) {
+            return Err(format!("tax rate of {} exceeds 100 %", rate.country));
+        }
+        Ok(())
+    }
+
     /// `value × bp / 10000`, rounded half away from zero.
     pub fn apply_bp(value: i64, bp: u32) -> Option<i64> {
         let scaled = i128::from(value) * i128::from(bp);
@@ -419,6 +483,103 @@ pub mod price {
             total: money(total),
             applied,
         })
+    }
+
+    /// A quote being drawn up, in the order of a price list: the order's subtotal, then the
+    /// discount, tax and shipping the rules decide, each shown as the rule that applied
+    /// it; [`finish`](Self::finish) makes the quote.
+    pub struct Sheet {
+        currency: String,
+        amounts: Amounts,
+        applied: Vec<AppliedRule>,
+    }
+
+    impl Sheet {
+        /// The order's [`subtotal`] in `currency`, and nothing else yet.
+        pub fn new(order: &OrderDraft, currency: &str) -> Result<Self, Problem> {
+            let subtotal = subtotal(order, currency)?;
+            Ok(Sheet {
+                currency: currency.into(),
+                amounts: Amounts {
+                    subtotal,
+                    discount: 0,
+                    tax: 0,
+                    shipping: 0,
+                },
+                applied: Vec::new(),
+            })
+        }
+
+        pub fn subtotal(&self) -> i64 {
+            self.amounts.subtotal
+        }
+
+        /// The subtotal less the discount: what tax and free-shipping thresholds go by.
+        pub fn discounted(&self) -> i64 {
+            self.amounts.subtotal - self.amounts.discount
+        }
+
+        /// `minor` units of the sheet's currency.
+        fn money(&self, minor: i64) -> Money {
+            Money {
+                minor,
+                currency: self.currency.clone(),
+            }
+        }
+
+        /// A discount of `minor` units, shown as `rule`.
+        pub fn discount(
+            &mut self,
+            rule: String,
+            description: String,
+            minor: i64,
+        ) -> Result<(), Problem> {
+            add(&mut self.amounts.discount, minor)?;
+            let amount = self.money(minor);
+            self.applied.push(AppliedRule {
+                rule,
+                description,
+                amount,
+            });
+            Ok(())
+        }
+
+        /// The [`tax`] on the discounted subtotal at the address's rate, shown; none
+        /// without a rate.
+        pub fn tax(&mut self, rates: &[TaxRate], address: &Address) -> Result<(), Problem> {
+            if let Some(rule) = tax(rates, address, self.money(self.discounted()))? {
+                add(&mut self.amounts.tax, rule.amount.minor)?;
+                self.applied.push(rule);
+            }
+            Ok(())
+        }
+
+        /// The [`shipping_rate`] of `method` from `rates`, or nothing when `free_because`
+        /// says why, shown.
+        pub fn shipping(
+            &mut self,
+            rates: &BTreeMap<String, i64>,
+            method: &str,
+            free_because: Option<&str>,
+        ) -> Result<(), Problem> {
+            let rate = shipping_rate(rates, method)?;
+            let shipping = if free_because.is_some() { 0 } else { rate };
+            add(&mut self.amounts.shipping, shipping)?;
+            let amount = self.money(shipping);
+            self.applied
+                .push(shipping_rule(method, amount, free_because));
+            Ok(())
+        }
+
+        /// The [`quote`] of the sheet.
+        pub fn finish(self) -> Result<Quote, Problem> {
+            quote(&self.currency, self.amounts, self.applied)
+        }
+    }
+
+    fn add(sum: &mut i64, minor: i64) -> Result<(), Problem> {
+        *sum = sum.checked_add(minor).ok_or_else(overflow)?;
+        Ok(())
     }
 
     /// The shipping rule shown in a quote; `free_because` says why it costs nothing, if

@@ -10,9 +10,9 @@
 //!
 //! Amounts are exact integers, rounded once, half away from zero (the SDK's `price` module).
 
-use crate::exports::orderflow::plugins::pricing::{AppliedRule, Quote};
-use crate::orderflow::plugins::types::{Money, OrderDraft, Problem};
-use orderflow_plugin_sdk::price::{self, Amounts, TaxRate, apply_bp, overflow};
+use crate::exports::orderflow::plugins::pricing::Quote;
+use crate::orderflow::plugins::types::{OrderDraft, Problem};
+use orderflow_plugin_sdk::price::{self, Sheet, TaxRate, apply_bp, overflow};
 use orderflow_plugin_sdk::pricing::problem;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -44,58 +44,40 @@ impl Params {
     pub fn from_json(json: &str) -> Result<Self, Problem> {
         let params: Params = orderflow_plugin_sdk::parse_params("pricing", json)
             .map_err(|message| problem("invalid_params", &message, None))?;
-        let bad = |message: String| Err(problem("invalid_params", &message, None));
-        if params.currency.len() != 3 || !params.currency.bytes().all(|b| b.is_ascii_uppercase()) {
-            return bad(format!("currency `{}` is not ISO-4217", params.currency));
-        }
-        if let Some((method, _)) = params.shipping.iter().find(|(_, rate)| **rate < 0) {
-            return bad(format!("shipping rate of `{method}` is negative"));
-        }
+        let bad = |message: String| problem("invalid_params", &message, None);
+        price::check_price_list(&params.currency, &params.shipping, &params.tax).map_err(bad)?;
         if let Some(tier) = params
             .tiers
             .iter()
             .find(|t| t.percent_bp > 10_000 || t.min_subtotal < 0)
         {
-            return bad(format!(
+            return Err(bad(format!(
                 "tier from {} takes {} bp: tiers need a subtotal ≥ 0 and at most 10000 bp",
                 tier.min_subtotal, tier.percent_bp
-            ));
-        }
-        if let Some(rate) = params.tax.iter().find(|t| t.rate_bp > 10_000) {
-            return bad(format!("tax rate of {} exceeds 100 %", rate.country));
+            )));
         }
         Ok(params)
     }
 }
 
 pub fn price(params: &Params, order: &OrderDraft) -> Result<Quote, Problem> {
-    let money = |minor: i64| Money {
-        minor,
-        currency: params.currency.clone(),
-    };
-    let mut applied = Vec::new();
-    let subtotal = price::subtotal(order, &params.currency)?;
-
+    let mut sheet = Sheet::new(order, &params.currency)?;
+    let subtotal = sheet.subtotal();
     let tier = params
         .tiers
         .iter()
         .filter(|t| subtotal >= t.min_subtotal)
         .max_by_key(|t| t.percent_bp);
-    let discount = match tier {
-        None => 0,
-        Some(tier) => {
-            let discount = apply_bp(subtotal, tier.percent_bp).ok_or_else(overflow)?;
-            applied.push(AppliedRule {
-                rule: format!("sale:{}bp", tier.percent_bp),
-                description: format!(
-                    "sale: {} bp off from {} minor units",
-                    tier.percent_bp, tier.min_subtotal
-                ),
-                amount: money(discount),
-            });
-            discount
-        }
-    };
+    if let Some(tier) = tier {
+        sheet.discount(
+            format!("sale:{}bp", tier.percent_bp),
+            format!(
+                "sale: {} bp off from {} minor units",
+                tier.percent_bp, tier.min_subtotal
+            ),
+            apply_bp(subtotal, tier.percent_bp).ok_or_else(overflow)?,
+        )?;
+    }
     if order.discount_code.is_some() {
         return Err(problem(
             "discount_codes_paused",
@@ -103,58 +85,31 @@ pub fn price(params: &Params, order: &OrderDraft) -> Result<Quote, Problem> {
             Some("discount_code"),
         ));
     }
-    let taxable = subtotal - discount;
+    sheet.tax(&params.tax, &order.shipping_address)?;
 
-    let tax = match price::tax(&params.tax, &order.shipping_address, money(taxable))? {
-        None => 0,
-        Some(rule) => {
-            let tax = rule.amount.minor;
-            applied.push(rule);
-            tax
-        }
-    };
-
-    let method = &order.shipping_method;
-    let rate = price::shipping_rate(&params.shipping, method)?;
     let free = params
         .free_shipping_over
-        .is_some_and(|over| taxable >= over);
-    let shipping = if free { 0 } else { rate };
-    applied.push(price::shipping_rule(
-        method,
-        money(shipping),
+        .is_some_and(|over| sheet.discounted() >= over);
+    sheet.shipping(
+        &params.shipping,
+        &order.shipping_method,
         free.then_some("in the sale"),
-    ));
-    price::quote(
-        &params.currency,
-        Amounts {
-            subtotal,
-            discount,
-            tax,
-            shipping,
-        },
-        applied,
-    )
+    )?;
+    sheet.finish()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use plugin_fixtures::{Expected, arg};
 
     /// The shipped fixtures, run natively; `orderflow plugin test` runs them through wasm.
     #[test]
     fn fixtures() {
-        plugin_fixtures::assert_native(env!("CARGO_MANIFEST_DIR"), |fixture, params| {
-            let params = Params::from_json(&params.to_string()).map_err(|p| p.message)?;
-            match fixture.call.as_str() {
-                "price" => Ok(Expected::from_result(&price(
-                    &params,
-                    &arg(fixture, "order")?,
-                ))),
-                other => Err(format!("no call {other}")),
-            }
-        });
+        orderflow_plugin_sdk::fixtures::pricing(
+            env!("CARGO_MANIFEST_DIR"),
+            Params::from_json,
+            |params, order, _now| price(params, order),
+        );
     }
 
     #[test]

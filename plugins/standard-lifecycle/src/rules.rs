@@ -10,14 +10,12 @@
 //! Delivered and cancelled are final except for a refund. A refund, asked for either as
 //! an order status or as a payment status, moves both to `refunded`.
 
-use crate::exports::orderflow::plugins::lifecycle::{
-    Machine, OrderView, PricedOrder, StatusChange, Transition,
-};
+use crate::exports::orderflow::plugins::lifecycle::Machine;
 use crate::orderflow::plugins::types::Problem;
 use orderflow_plugin_sdk::lifecycle::problem;
 use orderflow_plugin_sdk::machine::{
     self, ADMIN, CANCELLED, CONFIRMED, DELIVERED, Lifecycle, PENDING, PROCESSING, REFUNDED,
-    SHIPPED, USER, edge, transition,
+    SHIPPED, USER, edge,
 };
 use serde::Deserialize;
 
@@ -38,17 +36,19 @@ fn user_cancellable() -> Vec<String> {
     vec![PENDING.into(), CONFIRMED.into()]
 }
 
-/// The configured state machine, built once per instance: every decision consults it.
+/// The rules of a workflow's parameters: its state machine depends on them.
 #[derive(Debug)]
 pub struct Rules {
-    machine: Machine,
+    params: Params,
 }
 
 impl Default for Rules {
     fn default() -> Self {
-        Rules::new(&Params {
-            user_cancellable: user_cancellable(),
-        })
+        Rules {
+            params: Params {
+                user_cancellable: user_cancellable(),
+            },
+        }
     }
 }
 
@@ -68,10 +68,20 @@ impl Rules {
                 None,
             ));
         }
-        Ok(Rules::new(&params))
+        Ok(Rules { params })
+    }
+}
+
+/// The decisions are the SDK's shared ones: a new order is pending, its payment too
+/// ([`machine::created`]), and each status stamps and announces its arrival
+/// ([`machine::status_transition`]).
+impl Lifecycle for Rules {
+    fn default_machine() -> Machine {
+        Rules::default().machine()
     }
 
-    fn new(params: &Params) -> Self {
+    /// The standard machine, the customer's cancellations as the parameters allow.
+    fn machine(&self) -> Machine {
         let mut status_edges = vec![
             edge(PENDING, CONFIRMED, &[ADMIN]),
             edge(CONFIRMED, PROCESSING, &[ADMIN]),
@@ -79,57 +89,24 @@ impl Rules {
             edge(SHIPPED, DELIVERED, &[ADMIN]),
         ];
         for from in [PENDING, CONFIRMED, PROCESSING] {
-            let who: &[&str] = if params.user_cancellable.iter().any(|s| s == from) {
+            let who: &[&str] = if self.params.user_cancellable.iter().any(|s| s == from) {
                 &[USER, ADMIN]
             } else {
                 &[ADMIN]
             };
             status_edges.push(edge(from, CANCELLED, who));
         }
-        status_edges.extend(machine::refunds(&STATUSES));
-        Rules {
-            machine: machine::state_machine(&STATUSES, status_edges),
-        }
-    }
-}
-
-impl Lifecycle for Rules {
-    fn default_machine() -> Machine {
-        Rules::default().machine
-    }
-
-    fn machine(&self) -> &Machine {
-        &self.machine
-    }
-
-    /// A new order, whatever it is: pending, its payment too.
-    fn create(&self, _order: &PricedOrder) -> Transition {
-        transition(PENDING, PENDING, &[], &["order.created"])
-    }
-
-    fn status_transition(
-        &self,
-        order: &OrderView,
-        change: &StatusChange,
-    ) -> Result<Transition, Problem> {
-        let (to, pay) = (change.to.as_str(), order.payment_status.as_str());
-        Ok(match to {
-            CONFIRMED => transition(to, pay, &["confirmed_at"], &["order.confirmed"]),
-            PROCESSING => transition(to, pay, &["processing_at"], &[]),
-            SHIPPED => machine::ship(change, pay)?,
-            DELIVERED => transition(to, pay, &["delivered_at"], &["order.delivered"]),
-            CANCELLED => transition(to, pay, &["cancelled_at"], &["order.cancelled"]),
-            _ => machine::refund(order, "status")?,
-        })
+        machine::state_machine(&STATUSES, status_edges)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exports::orderflow::plugins::lifecycle::{Actor, PaymentChange};
+    use crate::exports::orderflow::plugins::lifecycle::{
+        Actor, OrderView, PaymentChange, PricedOrder, StatusChange,
+    };
     use crate::orderflow::plugins::types::Money;
-    use plugin_fixtures::{Expected, arg};
 
     fn order(status: &str, payment: &str) -> OrderView {
         OrderView {
@@ -415,25 +392,6 @@ mod tests {
     /// The shipped fixtures, run natively; `orderflow plugin test` runs them through wasm.
     #[test]
     fn fixtures() {
-        plugin_fixtures::assert_native(env!("CARGO_MANIFEST_DIR"), |fixture, params| {
-            let rules = Rules::from_json(&params.to_string()).map_err(|p| p.message)?;
-            let change = |status: bool| -> Result<Result<Transition, Problem>, String> {
-                let (order, by) = (arg(fixture, "order")?, arg(fixture, "by")?);
-                Ok(if status {
-                    rules.change_status(&order, &arg(fixture, "change")?, &by)
-                } else {
-                    rules.change_payment(&order, &arg(fixture, "change")?, &by)
-                })
-            };
-            Ok(match fixture.call.as_str() {
-                "describe" => Expected::from_result::<_, ()>(&Ok(rules.machine())),
-                "create" => {
-                    Expected::from_result::<_, ()>(&Ok(rules.create(&arg(fixture, "order")?)))
-                }
-                "change_status" => Expected::from_result(&change(true)?),
-                "change_payment" => Expected::from_result(&change(false)?),
-                other => return Err(format!("no call {other}")),
-            })
-        });
+        orderflow_plugin_sdk::fixtures::lifecycle(env!("CARGO_MANIFEST_DIR"), Rules::from_json);
     }
 }

@@ -13,9 +13,9 @@
 //! Rounding rule: amounts are computed exactly in integers and rounded once, half away
 //! from zero, to the minor unit (tax and percentage discounts are the only divisions).
 
-use crate::exports::orderflow::plugins::pricing::{AppliedRule, Quote};
-use crate::orderflow::plugins::types::{Money, OrderDraft, Problem, Timestamp};
-use orderflow_plugin_sdk::price::{self, Amounts, TaxRate, apply_bp, overflow};
+use crate::exports::orderflow::plugins::pricing::Quote;
+use crate::orderflow::plugins::types::{OrderDraft, Problem, Timestamp};
+use orderflow_plugin_sdk::price::{self, Sheet, TaxRate, apply_bp, overflow};
 use orderflow_plugin_sdk::pricing::problem;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -86,23 +86,8 @@ impl Params {
     }
 
     fn check(&self) -> Result<(), Problem> {
-        if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(bad_params(format!(
-                "currency `{}` is not ISO-4217",
-                self.currency
-            )));
-        }
-        if let Some((method, _)) = self.shipping.rates.iter().find(|(_, rate)| **rate < 0) {
-            return Err(bad_params(format!(
-                "shipping rate of `{method}` is negative"
-            )));
-        }
-        if let Some(rate) = self.tax.iter().find(|t| t.rate_bp > 10_000) {
-            return Err(bad_params(format!(
-                "tax rate of {} exceeds 100 %",
-                rate.country
-            )));
-        }
+        price::check_price_list(&self.currency, &self.shipping.rates, &self.tax)
+            .map_err(bad_params)?;
         for (code, d) in &self.discounts {
             match (d.percent_bp, d.fixed) {
                 (Some(bp), None) if bp <= 10_000 => {}
@@ -119,61 +104,29 @@ impl Params {
 }
 
 pub fn price(params: &Params, order: &OrderDraft, now: Timestamp) -> Result<Quote, Problem> {
-    let currency = params.currency.clone();
-    let money = |minor: i64| Money {
-        minor,
-        currency: currency.clone(),
-    };
-    let mut applied = Vec::new();
+    let mut sheet = Sheet::new(order, &params.currency)?;
+    if let Some(code) = &order.discount_code {
+        let amount = discount_amount(params, code, sheet.subtotal(), now)?;
+        let code = code.to_ascii_uppercase();
+        sheet.discount(
+            format!("discount:{code}"),
+            format!("discount code {code}"),
+            amount,
+        )?;
+    }
+    sheet.tax(&params.tax, &order.shipping_address)?;
 
-    let subtotal = price::subtotal(order, &params.currency)?;
-
-    let discount = match &order.discount_code {
-        None => 0,
-        Some(code) => {
-            let amount = discount_amount(params, code, subtotal, now)?;
-            applied.push(AppliedRule {
-                rule: format!("discount:{}", code.to_ascii_uppercase()),
-                description: format!("discount code {}", code.to_ascii_uppercase()),
-                amount: money(amount),
-            });
-            amount
-        }
-    };
-    let taxable = subtotal - discount;
-
-    let tax = match price::tax(&params.tax, &order.shipping_address, money(taxable))? {
-        None => 0,
-        Some(rule) => {
-            let tax = rule.amount.minor;
-            applied.push(rule);
-            tax
-        }
-    };
-
-    let method = &order.shipping_method;
-    let rate = price::shipping_rate(&params.shipping.rates, method)?;
-    let free = params
-        .shipping
+    let (shipping, method) = (&params.shipping, &order.shipping_method);
+    let free = shipping
         .free_over
-        .is_some_and(|over| taxable >= over)
-        && params.shipping.free_methods.contains(method);
-    let shipping = if free { 0 } else { rate };
-    applied.push(price::shipping_rule(
+        .is_some_and(|over| sheet.discounted() >= over)
+        && shipping.free_methods.contains(method);
+    sheet.shipping(
+        &shipping.rates,
         method,
-        money(shipping),
         free.then_some("over the threshold"),
-    ));
-    price::quote(
-        &params.currency,
-        Amounts {
-            subtotal,
-            discount,
-            tax,
-            shipping,
-        },
-        applied,
-    )
+    )?;
+    sheet.finish()
 }
 
 fn discount_amount(
@@ -230,8 +183,7 @@ fn discount_amount(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::orderflow::plugins::types::{Address, LineItem, ProductSnapshot};
-    use plugin_fixtures::{Expected, arg};
+    use crate::orderflow::plugins::types::{Address, LineItem, Money, ProductSnapshot};
 
     const NOW: Timestamp = 1_764_000_000_000;
 
@@ -422,16 +374,10 @@ mod tests {
     /// The shipped fixtures, run natively; `orderflow plugin test` runs them through wasm.
     #[test]
     fn fixtures() {
-        plugin_fixtures::assert_native(env!("CARGO_MANIFEST_DIR"), |fixture, params| {
-            let params = Params::from_json(&params.to_string()).map_err(|p| p.message)?;
-            match fixture.call.as_str() {
-                "price" => Ok(Expected::from_result(&price(
-                    &params,
-                    &arg(fixture, "order")?,
-                    fixture.now,
-                ))),
-                other => Err(format!("no call {other}")),
-            }
-        });
+        orderflow_plugin_sdk::fixtures::pricing(
+            env!("CARGO_MANIFEST_DIR"),
+            Params::from_json,
+            price,
+        );
     }
 }

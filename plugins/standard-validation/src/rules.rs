@@ -212,7 +212,6 @@ fn check_address(params: &Params, order: &OrderDraft, v: &mut Violations) {
 mod tests {
     use super::*;
     use crate::orderflow::plugins::types::{Address, LineItem, Money, ProductSnapshot};
-    use plugin_fixtures::{Expected, arg};
 
     fn item(minor: i64, quantity: u32) -> LineItem {
         LineItem {
@@ -412,15 +411,10 @@ mod tests {
     /// The shipped fixtures, run natively; `orderflow plugin test` runs them through wasm.
     #[test]
     fn fixtures() {
-        plugin_fixtures::assert_native(env!("CARGO_MANIFEST_DIR"), |fixture, params| {
-            let params = Params::from_json(&params.to_string()).map_err(|p| p.message)?;
-            match fixture.call.as_str() {
-                "validate" => Ok(Expected::from_result(&validate(
-                    &params,
-                    &arg(fixture, "order")?,
-                ))),
-                other => Err(format!("no call {other}")),
-            }
-        });
+        orderflow_plugin_sdk::fixtures::validation(
+            env!("CARGO_MANIFEST_DIR"),
+            Params::from_json,
+            |params, order, _now| validate(params, order),
+        );
     }
 }

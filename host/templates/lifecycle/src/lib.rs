@@ -12,24 +12,5 @@ orderflow_plugin_sdk::export_lifecycle!(rules::Rules);
 #[cfg(test)]
 #[test]
 fn fixtures() {
-    use orderflow_plugin_sdk::machine::Lifecycle;
-    use plugin_fixtures::{Expected, arg};
-    plugin_fixtures::assert_native(env!("CARGO_MANIFEST_DIR"), |fixture, params| {
-        let rules = rules::Rules::from_json(&params.to_string())?;
-        Ok(match fixture.call.as_str() {
-            "describe" => Expected::from_result::<_, ()>(&Ok(rules.machine())),
-            "create" => Expected::from_result::<_, ()>(&Ok(rules.create(&arg(fixture, "order")?))),
-            "change_status" => Expected::from_result(&rules.change_status(
-                &arg(fixture, "order")?,
-                &arg(fixture, "change")?,
-                &arg(fixture, "by")?,
-            )),
-            "change_payment" => Expected::from_result(&rules.change_payment(
-                &arg(fixture, "order")?,
-                &arg(fixture, "change")?,
-                &arg(fixture, "by")?,
-            )),
-            other => return Err(format!("a lifecycle plugin has no call `{other}`")),
-        })
-    });
+    orderflow_plugin_sdk::fixtures::lifecycle(env!("CARGO_MANIFEST_DIR"), rules::Rules::from_json);
 }

@@ -13,16 +13,15 @@
 //! The host checks every answer against [`describe`]: a status or payment status it does
 //! not list, or a move along no edge, is a fault. Statuses, events (`order.<name>`) and
 //! timestamps (`<name>_at`) are yours to name; `orderflow_plugin_sdk::machine` names the
-//! statuses the shipped workflows share and has their payment, refund and shipping rules.
-//! Add a fixture for each rule in `fixtures/`.
+//! statuses the shipped workflows share and has their rules: how an order is created, what
+//! each status stamps and announces, payments, refunds, shipping. Add a fixture for each
+//! rule in `fixtures/`.
 
-use crate::exports::orderflow::plugins::lifecycle::{
-    Machine, OrderView, PricedOrder, StatusChange, Transition,
-};
+use crate::exports::orderflow::plugins::lifecycle::{Machine, OrderView, StatusChange, Transition};
 use crate::orderflow::plugins::types::Problem;
 use orderflow_plugin_sdk::machine::{
     self, ADMIN, CANCELLED, CONFIRMED, DELIVERED, Lifecycle, PAID, PENDING, REFUNDED, SHIPPED,
-    USER, edge, transition,
+    USER, edge,
 };
 use serde::Deserialize;
 
@@ -38,22 +37,21 @@ pub struct Params {
     pub pay_before_shipping: bool,
 }
 
-/// The state machine: who may move an order from which status to which.
+/// The state machine: who may move an order from which status to which (`state_machine`
+/// adds the refunds and the payment's moves).
 pub fn describe() -> Machine {
-    let mut status_edges = vec![
+    let status_edges = vec![
         edge(PENDING, CONFIRMED, &[ADMIN]),
         edge(CONFIRMED, SHIPPED, &[ADMIN]),
         edge(SHIPPED, DELIVERED, &[ADMIN]),
         edge(PENDING, CANCELLED, &[USER, ADMIN]),
         edge(CONFIRMED, CANCELLED, &[ADMIN]),
     ];
-    status_edges.extend(machine::refunds(&STATUSES));
     machine::state_machine(&STATUSES, status_edges)
 }
 
 pub struct Rules {
     params: Params,
-    machine: Machine,
 }
 
 impl Rules {
@@ -62,51 +60,35 @@ impl Rules {
     pub fn from_json(json: &str) -> Result<Self, String> {
         Ok(Rules {
             params: orderflow_plugin_sdk::parse_params("lifecycle", json)?,
-            machine: describe(),
         })
     }
 }
 
 /// The decisions. A status change is checked against the machine's edges and roles before
-/// `status_transition` answers it, and a payment change follows the SDK's shared payment
-/// rules, unless you write your own `change_status` or `change_payment` here.
+/// `status_transition` answers it; a new order (`create`) and a payment change
+/// (`change_payment`) follow the SDK's shared rules, unless you write your own here.
 impl Lifecycle for Rules {
-    /// The machine does not depend on the parameters.
+    /// The machine; it does not depend on the parameters (else write `machine(&self)`).
     fn default_machine() -> Machine {
         describe()
     }
 
-    fn machine(&self) -> &Machine {
-        &self.machine
-    }
-
-    /// A new order: pending, its payment too.
-    fn create(&self, _order: &PricedOrder) -> Transition {
-        transition(PENDING, PENDING, &[], &["order.created"])
-    }
-
     /// A status change the machine permits (`change_status` has checked the edge and the
-    /// role).
+    /// role): this plugin's own rule, then the SDK's answer for the shared statuses.
     fn status_transition(
         &self,
         order: &OrderView,
         change: &StatusChange,
     ) -> Result<Transition, Problem> {
-        let (to, pay) = (change.to.as_str(), order.payment_status.as_str());
-        Ok(match to {
-            CONFIRMED => transition(to, pay, &["confirmed_at"], &["order.confirmed"]),
-            SHIPPED if self.params.pay_before_shipping && pay != PAID => {
-                return Err(Problem {
-                    code: "payment_required".into(),
-                    message: "an order ships once it is paid".into(),
-                    field: Some("status".into()),
-                });
-            }
-            SHIPPED => machine::ship(change, pay)?,
-            DELIVERED => transition(to, pay, &["delivered_at"], &["order.delivered"]),
-            CANCELLED => transition(to, pay, &["cancelled_at"], &["order.cancelled"]),
-            _ => machine::refund(order, "status")?,
-        })
+        let unpaid = order.payment_status != PAID;
+        if change.to == SHIPPED && self.params.pay_before_shipping && unpaid {
+            return Err(Problem {
+                code: "payment_required".into(),
+                message: "an order ships once it is paid".into(),
+                field: Some("status".into()),
+            });
+        }
+        machine::status_transition(order, change)
     }
 }
 

@@ -14,15 +14,9 @@ orderflow_plugin_sdk::export_{{kind}}!(rules::Params, |params, order, _now| {
 #[cfg(test)]
 #[test]
 fn fixtures() {
-    use plugin_fixtures::{Expected, arg};
-    plugin_fixtures::assert_native(env!("CARGO_MANIFEST_DIR"), |fixture, params| {
-        let params = rules::Params::from_json(&params.to_string())?;
-        match fixture.call.as_str() {
-            "{{call}}" => Ok(Expected::from_result(&rules::{{call}}(
-                &params,
-                &arg(fixture, "order")?,
-            ))),
-            other => Err(format!("a {{kind}} plugin has no call `{other}`")),
-        }
-    });
+    orderflow_plugin_sdk::fixtures::{{kind}}(
+        env!("CARGO_MANIFEST_DIR"),
+        rules::Params::from_json,
+        |params, order, _now| rules::{{call}}(params, order),
+    );
 }
