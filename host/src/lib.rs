@@ -8,6 +8,7 @@ pub mod orders;
 pub mod plugin_test;
 pub mod products;
 pub mod relay;
+pub mod replicas;
 pub mod runtime;
 pub mod scaffold;
 pub mod serve;

@@ -6,9 +6,12 @@ use crate::http::auth::TokenRules;
 use crate::http::jwks::Jwks;
 use crate::http::server::{self, ServerLimits};
 use crate::http::{self, AppState, Auth};
+use crate::orders::outbox::Shards;
 use crate::orders::{OrderService, OrderStore, Repricer};
 use crate::products::{CatalogFile, ProductService, Products};
+use crate::relay::leases::Leaser;
 use crate::relay::{Relay, RelayConfig};
+use crate::replicas::{Identity, Membership};
 use crate::runtime::{Runtime, RuntimeConfig};
 use crate::store::{EmbeddedStore, MongoStore};
 use crate::workflows::{Deployer, Registry, Versions, watch};
@@ -43,6 +46,9 @@ pub struct ServeConfig {
     /// The MongoDB database.
     #[arg(long, env = "DATABASE_NAME", default_value = "ecommerce_orders")]
     pub database_name: String,
+    /// This replica's id, shown in /health and /metrics; unset, one kept in DATA_DIR.
+    #[arg(long, env = "REPLICA_ID")]
+    pub replica_id: Option<String>,
     /// Relay the outbox's events to Kafka.
     #[arg(long, env = "KAFKA_ENABLED", default_value_t = false, action = clap::ArgAction::Set)]
     pub kafka_enabled: bool,
@@ -147,6 +153,7 @@ impl ServeConfig {
             &mut self.product_service_url,
             &mut self.user_service_url,
             &mut self.jwks_url,
+            &mut self.replica_id,
         ] {
             if url.as_deref().is_some_and(str::is_empty) {
                 *url = None;
@@ -192,11 +199,33 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             }
         );
     }
-    let store: Arc<dyn OrderStore> = match &config.mongodb_url {
-        Some(url) => Arc::new(MongoStore::connect(url, &config.database_name).await?),
-        None => Arc::new(
-            EmbeddedStore::open(&data.join("orders.db")).map_err(|e| anyhow::anyhow!("{e}"))?,
-        ),
+    let membership = Membership::new(Identity::resolve(config.replica_id.as_deref(), data)?);
+    // Replicas share MongoDB: they heartbeat there and lease the outbox's shards. The
+    // embedded store is one process's, which relays every shard.
+    let (store, shards): (Arc<dyn OrderStore>, _) = match &config.mongodb_url {
+        Some(url) => {
+            let mongo = Arc::new(MongoStore::connect(url, &config.database_name).await?);
+            let serving = registry.clone();
+            tokio::spawn(
+                membership
+                    .clone()
+                    .run(mongo.clone(), move || serving.current().digests()),
+            );
+            let (leaser, shards) = Leaser::new(mongo.clone(), membership.clone());
+            if config.kafka_enabled {
+                tokio::spawn(leaser.run());
+            }
+            (mongo, shards)
+        }
+        None => {
+            let embedded =
+                EmbeddedStore::open(&data.join("orders.db")).map_err(|e| anyhow::anyhow!("{e}"))?;
+            membership.set_shards(Shards::All.numbers());
+            (
+                Arc::new(embedded),
+                tokio::sync::watch::channel(Shards::All).1,
+            )
+        }
     };
     let neighbour_timeout = Duration::from_millis(config.product_service_timeout_ms);
     let products: Arc<dyn Products> = match &config.product_service_url {
@@ -234,6 +263,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let relay = if config.kafka_enabled {
         let relay = Relay::new(
             store,
+            shards,
             RelayConfig {
                 brokers: config.kafka_bootstrap_servers.clone(),
                 topic_prefix: config.kafka_topic_prefix.clone(),
@@ -255,6 +285,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             registry,
             deployer,
             relay,
+            membership,
         },
         &config.cors_origins,
         Duration::from_millis(config.body_read_timeout_ms),

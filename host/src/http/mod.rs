@@ -18,6 +18,7 @@ pub use error::ApiError;
 
 use crate::orders::{OrderService, Repricer};
 use crate::relay::RelayStatus;
+use crate::replicas::Membership;
 use crate::workflows::{Deployer, Registry};
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue};
@@ -42,6 +43,8 @@ pub struct AppState {
     pub deployer: Arc<Deployer>,
     /// The Kafka relay's state; None: Kafka is disabled.
     pub relay: Option<Arc<Mutex<RelayStatus>>>,
+    /// This replica, and the replicas alive with it.
+    pub membership: Arc<Membership>,
 }
 
 /// Counts every routed request by its route pattern (not its path: ids would explode the

@@ -25,6 +25,10 @@ impl OrderId {
     pub fn new() -> Self {
         OrderId(Uuid::now_v7())
     }
+
+    pub fn as_uuid(&self) -> &Uuid {
+        &self.0
+    }
 }
 
 impl Default for OrderId {

@@ -5,6 +5,7 @@ mod event;
 mod ids;
 mod model;
 mod new;
+pub mod outbox;
 mod place;
 mod repricing;
 mod service;

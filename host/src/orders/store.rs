@@ -6,8 +6,10 @@
 //! Guarantees every backend gives:
 //! - an order change and the events it emits are written in one atomic step (the outbox);
 //! - updates are compare-and-set on `version`: a lost race is [`StoreError::Conflict`];
-//! - an idempotency key maps to exactly one order per user, whatever the concurrency.
+//! - an idempotency key maps to exactly one order per user, whatever the concurrency;
+//! - events are marked published only under a valid lease of their shard (`outbox`).
 
+use super::outbox::Shards;
 use super::{Order, OrderEvent, OrderId};
 use crate::domain::{Currency, Money};
 use async_trait::async_trait;
@@ -28,6 +30,10 @@ pub enum StoreError {
     /// The idempotency key was used before for a different request.
     #[error("idempotency key reused with a different request")]
     KeyReused,
+    /// A relay's lease on a shard expired or passed to another replica: it may not mark
+    /// that shard's events any more.
+    #[error("the relay lease on a shard was lost")]
+    LeaseLost,
     /// The backend failed; the message is for logs, never for clients.
     #[error("store unavailable: {0}")]
     Unavailable(String),
@@ -250,10 +256,18 @@ pub trait OrderStore: Send + Sync + 'static {
     /// An order's events, oldest first.
     async fn events(&self, id: OrderId) -> Result<Vec<StoredEvent>, StoreError>;
 
-    /// Events not yet published, oldest first.
-    async fn unpublished(&self, limit: u32) -> Result<Vec<OrderEvent>, StoreError>;
+    /// Events of `shards` not yet published, oldest first.
+    async fn unpublished(&self, limit: u32, shards: &Shards)
+    -> Result<Vec<OrderEvent>, StoreError>;
 
-    async fn mark_published(&self, ids: &[Uuid], at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Marks events of `shards` published; with leases, only while every lease is still
+    /// this process's ([`StoreError::LeaseLost`] otherwise, and nothing is marked).
+    async fn mark_published(
+        &self,
+        ids: &[Uuid],
+        at: DateTime<Utc>,
+        shards: &Shards,
+    ) -> Result<(), StoreError>;
 
     /// What waits in the outbox.
     async fn backlog(&self) -> Result<Backlog, StoreError>;

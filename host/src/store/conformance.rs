@@ -2,6 +2,7 @@
 //! a factory of fresh, empty stores.
 
 use crate::domain::{Address, Money, Quote};
+use crate::orders::outbox::Shards;
 use crate::orders::{
     Backlog, Customer, IdempotencyKey, Inserted, Order, OrderEvent, OrderId, OrderItem,
     OrderNumber, OrderQuery, OrderStore, Payment, Provenance, Shipping, Sort, StoreError,
@@ -467,13 +468,13 @@ async fn outbox(store: impl OrderStore) {
     let (created_a, created_b) = (created(&a), created(&b));
     store.insert(&a, &created_a, None).await.unwrap();
     store.insert(&b, &created_b, None).await.unwrap();
-    let pending = store.unpublished(10).await.unwrap();
+    let pending = store.unpublished(10, &Shards::All).await.unwrap();
     assert_eq!(
         pending,
         [created_a[0].clone(), created_b[0].clone()],
         "oldest first"
     );
-    assert_eq!(store.unpublished(1).await.unwrap().len(), 1);
+    assert_eq!(store.unpublished(1, &Shards::All).await.unwrap().len(), 1);
     assert_eq!(
         store.backlog().await.unwrap(),
         Backlog {
@@ -482,17 +483,17 @@ async fn outbox(store: impl OrderStore) {
         }
     );
     store
-        .mark_published(&[pending[0].event_id], base_time())
+        .mark_published(&[pending[0].event_id], base_time(), &Shards::All)
         .await
         .unwrap();
-    let left = store.unpublished(10).await.unwrap();
+    let left = store.unpublished(10, &Shards::All).await.unwrap();
     assert_eq!(
         left.iter().map(|e| e.order_id).collect::<Vec<_>>(),
         vec![b.id]
     );
     assert_eq!(store.backlog().await.unwrap().events, 1);
     store
-        .mark_published(&[left[0].event_id], base_time())
+        .mark_published(&[left[0].event_id], base_time(), &Shards::All)
         .await
         .unwrap();
     assert_eq!(store.backlog().await.unwrap(), Backlog::default());
@@ -502,7 +503,11 @@ async fn outbox(store: impl OrderStore) {
     );
     // Marking twice is harmless.
     store
-        .mark_published(&[pending[0].event_id], base_time() + Duration::hours(1))
+        .mark_published(
+            &[pending[0].event_id],
+            base_time() + Duration::hours(1),
+            &Shards::All,
+        )
         .await
         .unwrap();
     assert_eq!(

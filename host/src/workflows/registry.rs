@@ -83,6 +83,16 @@ pub struct Serving {
     pub errors: BTreeMap<String, LoadFailure>,
 }
 
+impl Serving {
+    /// The digest (`sha256:…`) of every plugin version serving, by plugin name.
+    pub fn digests(&self) -> BTreeMap<String, String> {
+        self.components
+            .iter()
+            .map(|(name, c)| (name.clone(), c.digest.full()))
+            .collect()
+    }
+}
+
 pub struct Registry {
     runtime: Arc<Runtime>,
     plugin_dir: PathBuf,

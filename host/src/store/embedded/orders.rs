@@ -6,6 +6,7 @@ use super::rows::{
     millis, order_by_id, parse,
 };
 use super::{EmbeddedStore, unavailable};
+use crate::orders::outbox::Shards;
 use crate::orders::{
     Backlog, DayCount, IdempotencyKey, Inserted, OrderJson, OrderQuery, OrderStore, Page,
     Serialized, Sort, Stats, StoreError, StoredEvent, follows,
@@ -260,7 +261,12 @@ impl OrderStore for EmbeddedStore {
         .await
     }
 
-    async fn unpublished(&self, limit: u32) -> Result<Vec<OrderEvent>, StoreError> {
+    async fn unpublished(
+        &self,
+        limit: u32,
+        shards: &Shards,
+    ) -> Result<Vec<OrderEvent>, StoreError> {
+        sole_owner(shards)?;
         self.read(move |conn| {
             let mut s = conn
                 .prepare_cached(&format!(
@@ -276,7 +282,13 @@ impl OrderStore for EmbeddedStore {
         .await
     }
 
-    async fn mark_published(&self, ids: &[Uuid], at: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn mark_published(
+        &self,
+        ids: &[Uuid],
+        at: DateTime<Utc>,
+        shards: &Shards,
+    ) -> Result<(), StoreError> {
+        sole_owner(shards)?;
         let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
         self.write(move |conn| {
             let mut s = conn
@@ -316,5 +328,16 @@ impl OrderStore for EmbeddedStore {
                 .map_err(unavailable)
         })
         .await
+    }
+}
+
+/// The embedded store is held by one process, which relays every shard: leases are for
+/// stores that replicas share.
+fn sole_owner(shards: &Shards) -> Result<(), StoreError> {
+    match shards {
+        Shards::All => Ok(()),
+        Shards::Leased(_) => Err(StoreError::Unavailable(
+            "the embedded store is held by one process, which relays every shard".into(),
+        )),
     }
 }

@@ -3,6 +3,7 @@
 use super::schema::FIRST_SCHEMA;
 use super::{EmbeddedStore, unavailable};
 use crate::orders::OrderEvent;
+use crate::orders::outbox::Shards;
 use crate::orders::{OrderStore, StoreError};
 use rusqlite::{Connection, params};
 use std::path::Path;
@@ -159,7 +160,7 @@ async fn a_database_of_the_first_schema_is_migrated() {
     store.update(&confirmed, 1, &announced).await.unwrap();
     let events = crate::store::conformance::events_of(&store, order.id).await;
     assert_eq!(events, [created[0].clone(), announced[0].clone()]);
-    assert_eq!(store.unpublished(10).await.unwrap(), events);
+    assert_eq!(store.unpublished(10, &Shards::All).await.unwrap(), events);
     // Opening it again migrates nothing twice.
     drop(store);
     let store = EmbeddedStore::open(&path).unwrap();

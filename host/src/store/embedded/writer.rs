@@ -26,9 +26,12 @@ impl Left {
             Ok(_) => Left::Done,
             // Each is found by a read before the write's first change, or by its first
             // statement, which SQLite undoes on its own.
-            Err(StoreError::Conflict | StoreError::DuplicateNumber | StoreError::KeyReused) => {
-                Left::Nothing
-            }
+            Err(
+                StoreError::Conflict
+                | StoreError::DuplicateNumber
+                | StoreError::KeyReused
+                | StoreError::LeaseLost,
+            ) => Left::Nothing,
             Err(StoreError::Unavailable(e)) => Left::Unknown(e.clone()),
         }
     }

@@ -2,6 +2,7 @@
 //! listing filters, aggregation results.
 
 use super::unavailable;
+use crate::orders::outbox::shard_of;
 use crate::orders::{Order, OrderEvent};
 use crate::orders::{OrderQuery, StoreError, StoredEvent};
 use bson::{Bson, Document, doc};
@@ -83,6 +84,7 @@ pub(super) fn event_documents(events: &[OrderEvent]) -> Result<Vec<Document>, St
             let mut with_id = doc! { "_id": id };
             with_id.extend(doc);
             with_id.insert("published_at", Bson::Null);
+            with_id.insert("shard", i32::from(shard_of(event.order_id)));
             Ok(with_id)
         })
         .collect()
@@ -93,6 +95,7 @@ pub(super) fn stored_event(mut doc: Document) -> Result<StoredEvent, StoreError>
         Some(Bson::DateTime(at)) => Some(at.to_chrono()),
         _ => None,
     };
+    doc.remove("shard");
     if let Some(id) = doc.remove("_id") {
         doc.insert("event_id", id);
     }

@@ -5,7 +5,9 @@
 //! fields named `at` or `*_at` are BSON dates, money is integer minor units with its
 //! currency. Collections: `orders` (items, address, history and provenance embedded),
 //! `order_events` (the outbox and each order's event history; `published_at` is null until
-//! the relay has the broker's acknowledgement) and `idempotency_keys`.
+//! the relay has the broker's acknowledgement, `shard` says which relay lease covers it)
+//! and `idempotency_keys`; for replicas sharing the database, `relay_leases` (a shard's
+//! holder, fencing token and expiry) and `replicas` (heartbeats).
 //!
 //! An order change and its events are written in one multi-document transaction, so the
 //! server must be a replica set (a single-node one will do, as in docker-compose.yml); a
@@ -17,14 +19,16 @@
 //! the `OrderStore` methods in `orders.rs`, the document mapping in `documents.rs`.
 
 mod documents;
+mod leases;
 mod orders;
 #[cfg(test)]
 mod tests;
 mod transaction;
 
 use crate::orders::StoreError;
+use crate::orders::outbox::shard_of;
 use crate::orders::{Order, OrderId};
-use bson::{Document, doc};
+use bson::{Bson, Document, doc};
 use documents::order_from;
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Collection, IndexModel};
@@ -45,6 +49,8 @@ pub struct MongoStore {
     orders: Collection<Document>,
     events: Collection<Document>,
     keys: Collection<Document>,
+    leases: Collection<Document>,
+    replicas: Collection<Document>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -97,10 +103,13 @@ impl MongoStore {
             orders: db.collection("orders"),
             events: db.collection("order_events"),
             keys: db.collection("idempotency_keys"),
+            leases: db.collection("relay_leases"),
+            replicas: db.collection("replicas"),
             client,
             db,
         };
         store.create_indexes().await?;
+        store.assign_shards().await?;
         Ok(store)
     }
 
@@ -142,8 +151,40 @@ impl MongoStore {
             .create_indexes([
                 index("order", doc! { "order_id": 1, "_id": 1 }, false),
                 index("unpublished", doc! { "published_at": 1, "_id": 1 }, false),
+                index(
+                    "unpublished_shard",
+                    doc! { "published_at": 1, "shard": 1, "_id": 1 },
+                    false,
+                ),
             ])
             .await?;
+        Ok(())
+    }
+
+    /// Gives every unpublished event written before events had shards its shard, so the
+    /// relays of the replicas find it (published ones are never relayed again).
+    async fn assign_shards(&self) -> mongodb::error::Result<()> {
+        let mut cursor = self
+            .events
+            .find(doc! { "published_at": Bson::Null, "shard": { "$exists": false } })
+            .projection(doc! { "order_id": 1 })
+            .await?;
+        while cursor.advance().await? {
+            let event = cursor.deserialize_current()?;
+            let Some(order) = event
+                .get_str("order_id")
+                .ok()
+                .and_then(|id| id.parse::<OrderId>().ok())
+            else {
+                continue;
+            };
+            self.events
+                .update_one(
+                    doc! { "_id": event.get("_id").cloned().unwrap_or(Bson::Null) },
+                    doc! { "$set": { "shard": i32::from(shard_of(order)) } },
+                )
+                .await?;
+        }
         Ok(())
     }
 

@@ -6,6 +6,7 @@ use super::documents::{
 };
 use super::transaction::{Abort, is_duplicate_key};
 use super::{MongoStore, bounded, unavailable};
+use crate::orders::outbox::Shards;
 use crate::orders::{
     Backlog, DayCount, IdempotencyKey, Inserted, OrderJson, OrderQuery, OrderStore, Page, Sort,
     Stats, StoreError, StoredEvent, follows,
@@ -254,11 +255,16 @@ impl OrderStore for MongoStore {
         .await
     }
 
-    async fn unpublished(&self, limit: u32) -> Result<Vec<OrderEvent>, StoreError> {
+    async fn unpublished(
+        &self,
+        limit: u32,
+        shards: &Shards,
+    ) -> Result<Vec<OrderEvent>, StoreError> {
+        let filter = unpublished_in(shards);
         bounded(async {
             let cursor = self
                 .events
-                .find(doc! { "published_at": Bson::Null })
+                .find(filter)
                 .sort(doc! { "published_at": 1, "_id": 1 })
                 .limit(i64::from(limit))
                 .await
@@ -268,19 +274,57 @@ impl OrderStore for MongoStore {
         .await
     }
 
-    async fn mark_published(&self, ids: &[Uuid], at: DateTime<Utc>) -> Result<(), StoreError> {
-        let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
-        bounded(async {
-            self.events
-                .update_many(
-                    doc! { "_id": { "$in": ids }, "published_at": Bson::Null },
-                    doc! { "$set": { "published_at": date(at) } },
-                )
-                .await
-                .map_err(unavailable)?;
-            Ok(())
-        })
-        .await
+    async fn mark_published(
+        &self,
+        ids: &[Uuid],
+        at: DateTime<Utc>,
+        shards: &Shards,
+    ) -> Result<(), StoreError> {
+        let mut filter = unpublished_in(shards);
+        filter.insert(
+            "_id",
+            doc! { "$in": ids.iter().map(Uuid::to_string).collect::<Vec<_>>() },
+        );
+        let mark = doc! { "$set": { "published_at": date(at) } };
+        let Shards::Leased(leases) = shards else {
+            return bounded(async {
+                self.events
+                    .update_many(filter, mark)
+                    .await
+                    .map_err(unavailable)?;
+                Ok(())
+            })
+            .await;
+        };
+        // The marks and a write to each lease in one transaction: a replica that took a
+        // lease over meanwhile wrote that lease too, so one of the two transactions fails
+        // (a write conflict, retried, then finds the token changed).
+        let fences: Vec<Document> = leases
+            .iter()
+            .map(|l| doc! { "_id": i32::from(l.shard), "token": l.token })
+            .collect();
+        let (events, leases) = (&self.events, &self.leases);
+        let work = self.transaction(|session| {
+            let (filter, mark, fences) = (filter.clone(), mark.clone(), fences.clone());
+            let (events, leases) = (events.clone(), leases.clone());
+            Box::pin(async move {
+                for fence in fences {
+                    let bumped = leases
+                        .update_one(fence, doc! { "$inc": { "marks": 1_i64 } })
+                        .session(&mut *session)
+                        .await?;
+                    if bumped.matched_count == 0 {
+                        return Err(StoreError::LeaseLost.into());
+                    }
+                }
+                events
+                    .update_many(filter, mark)
+                    .session(&mut *session)
+                    .await?;
+                Ok(())
+            })
+        });
+        bounded(work).await
     }
 
     async fn backlog(&self) -> Result<Backlog, StoreError> {
@@ -316,5 +360,16 @@ impl OrderStore for MongoStore {
             Ok(())
         })
         .await
+    }
+}
+
+/// Unpublished events of `shards`.
+fn unpublished_in(shards: &Shards) -> Document {
+    match shards {
+        Shards::All => doc! { "published_at": Bson::Null },
+        Shards::Leased(_) => {
+            let numbers: Vec<i32> = shards.numbers().into_iter().map(i32::from).collect();
+            doc! { "published_at": Bson::Null, "shard": { "$in": numbers } }
+        }
     }
 }

@@ -2,10 +2,13 @@
 //! documents look.
 
 use super::MongoStore;
-use crate::orders::OrderEvent;
-use crate::orders::OrderStore;
+use crate::orders::outbox::{Lease, SHARDS, Shards, shard_of};
+use crate::orders::{OrderEvent, OrderStore, StoreError};
+use crate::relay::leases::LeaseStore;
+use crate::replicas::{Heartbeat, Heartbeats};
 use crate::store::conformance::{base_time, run, sample_order};
 use bson::{Bson, doc};
+use chrono::Utc;
 use uuid::Uuid;
 
 /// The test server: `tests/run.sh` (and so CI) starts one and names it here. Any MongoDB
@@ -89,4 +92,97 @@ async fn an_unreachable_server_is_a_clear_error_not_a_hang() {
         error.to_string().contains("MongoDB unreachable after"),
         "{error}"
     );
+}
+
+/// One replica's lease on a shard, as the relay would hold it.
+fn leased(shard: u16, token: i64) -> Shards {
+    Shards::Leased(vec![Lease {
+        shard,
+        token,
+        valid_until: std::time::Instant::now() + std::time::Duration::from_secs(5),
+    }])
+}
+
+#[tokio::test]
+async fn a_shard_is_relayed_under_one_lease_and_a_lost_lease_marks_nothing() {
+    let store = fresh().await;
+    let order = sample_order("u1", 1000);
+    let events = OrderEvent::all(order.clone(), &["order.created".into()], base_time());
+    store.insert(&order, &events, None).await.unwrap();
+    let (shard, other) = (shard_of(order.id), (shard_of(order.id) + 1) % SHARDS);
+    let now = Utc::now();
+    let soon = now + chrono::Duration::seconds(6);
+
+    // Each shard has one holder at a time; the events are read by shard.
+    let first = store.claim(shard, "a", now, soon).await.unwrap().unwrap();
+    assert_eq!(store.claim(shard, "b", now, soon).await.unwrap(), None);
+    assert_eq!(
+        store.unpublished(10, &leased(shard, first)).await.unwrap(),
+        events
+    );
+    assert!(
+        store
+            .unpublished(10, &leased(other, 1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Once the lease expires another replica takes it with a newer token: the first holder
+    // can neither renew nor mark any more, and its mark leaves the event unpublished.
+    let later = soon + chrono::Duration::seconds(1);
+    let second = store
+        .claim(shard, "b", later, later + chrono::Duration::seconds(6))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(second > first);
+    assert!(!store.renew(shard, first, "a", later).await.unwrap());
+    let ids = [events[0].event_id];
+    assert!(matches!(
+        store
+            .mark_published(&ids, later, &leased(shard, first))
+            .await,
+        Err(StoreError::LeaseLost)
+    ));
+    assert_eq!(store.backlog().await.unwrap().events, 1);
+    store
+        .mark_published(&ids, later, &leased(shard, second))
+        .await
+        .unwrap();
+    assert_eq!(store.backlog().await.unwrap().events, 0);
+
+    // A lease given up is free at once, with a newer token for its next holder.
+    store.release(shard, second, "b").await.unwrap();
+    let third = store.claim(shard, "a", later, soon).await.unwrap().unwrap();
+    assert!(third > second);
+    let leases = store.leases().await.unwrap();
+    assert_eq!(
+        leases
+            .iter()
+            .map(|l| (l.shard, l.holder.as_str(), l.token))
+            .collect::<Vec<_>>(),
+        [(shard, "a", third)]
+    );
+}
+
+#[tokio::test]
+async fn replicas_are_alive_while_they_heartbeat() {
+    let store = fresh().await;
+    let beat = |replica: &str, seen_at| Heartbeat {
+        replica: replica.into(),
+        incarnation: format!("{replica}-1"),
+        started_at: base_time(),
+        seen_at,
+        shards: vec![1, 2],
+        plugins: [("standard-pricing".to_owned(), "sha256:ab".to_owned())].into(),
+    };
+    // BSON dates keep milliseconds.
+    let now = chrono::DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap();
+    store
+        .beat(&beat("old", now - chrono::Duration::seconds(60)))
+        .await
+        .unwrap();
+    let live = store.beat(&beat("r1", now)).await.unwrap();
+    assert_eq!(live, [beat("r1", now)]);
 }

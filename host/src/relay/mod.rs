@@ -9,10 +9,16 @@
 //!
 //! The API never waits for any of this: an order is accepted once it is stored. With the
 //! broker down, events wait in the outbox and flow when it is back.
+//!
+//! Replicas sharing one store split the outbox into shards, each relayed by one replica at
+//! a time under a lease ([`leases`]): one publisher per order, so an order's events keep
+//! their order across replicas and takeovers.
+
+pub mod leases;
 
 use crate::metrics::metrics;
-use crate::orders::OrderEvent;
-use crate::orders::OrderStore;
+use crate::orders::outbox::Shards;
+use crate::orders::{OrderEvent, OrderStore, StoreError};
 use chrono::Utc;
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -24,7 +30,7 @@ use serde::Serialize;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use uuid::Uuid;
 
 /// Events taken from the outbox per pass.
@@ -36,8 +42,6 @@ const POLL: Duration = Duration::from_millis(500);
 const REPORT_EVERY: Duration = Duration::from_secs(1);
 /// Pause after a failed pass, so a broker outage is not a busy loop.
 const BACKOFF: Duration = Duration::from_secs(1);
-/// How long the producer keeps trying one message before the relay hears it failed.
-const DELIVERY_TIMEOUT_MS: &str = "10000";
 
 #[derive(Debug, Clone)]
 pub struct RelayConfig {
@@ -62,6 +66,8 @@ pub struct RelayStatus {
 
 pub struct Relay {
     store: Arc<dyn OrderStore>,
+    /// The shards this process may relay: all of them, or those it holds leases on.
+    shards: watch::Receiver<Shards>,
     producer: FutureProducer,
     admin: AdminClient<DefaultClientContext>,
     config: RelayConfig,
@@ -97,17 +103,25 @@ fn connect(
     let producer = client
         .set("enable.idempotence", "true")
         .set("acks", "all")
-        .set("message.timeout.ms", DELIVERY_TIMEOUT_MS)
+        .set(
+            "message.timeout.ms",
+            leases::DELIVERY_TIMEOUT.as_millis().to_string(),
+        )
         .set("linger.ms", "2")
         .create()?;
     Ok((producer, admin))
 }
 
 impl Relay {
-    pub fn new(store: Arc<dyn OrderStore>, config: RelayConfig) -> anyhow::Result<Self> {
+    pub fn new(
+        store: Arc<dyn OrderStore>,
+        shards: watch::Receiver<Shards>,
+        config: RelayConfig,
+    ) -> anyhow::Result<Self> {
         let (producer, admin) = connect(&config)?;
         Ok(Relay {
             store,
+            shards,
             producer,
             admin,
             config,
@@ -168,12 +182,33 @@ impl Relay {
         }
     }
 
-    /// Publishes one batch; the number of events taken (0: the outbox is empty).
+    /// The shards to relay now: with leases, those still valid for a whole publish.
+    fn shards(&self) -> Shards {
+        match &*self.shards.borrow() {
+            Shards::All => Shards::All,
+            Shards::Leased(leases) => {
+                let now = Instant::now();
+                Shards::Leased(
+                    leases
+                        .iter()
+                        .filter(|l| l.valid_until > now)
+                        .copied()
+                        .collect(),
+                )
+            }
+        }
+    }
+
+    /// Publishes one batch; the number of events taken (0: nothing to relay).
     async fn pass(&mut self) -> Result<usize, String> {
         self.report_backlog().await;
+        let shards = self.shards();
+        if shards.is_empty() {
+            return Ok(0);
+        }
         let events = self
             .store
-            .unpublished(BATCH)
+            .unpublished(BATCH, &shards)
             .await
             .map_err(|e| e.to_string())?;
         if events.is_empty() {
@@ -182,10 +217,22 @@ impl Relay {
         self.ensure_topics(&events).await?;
         let (delivered, failure) = self.publish(&events).await;
         if !delivered.is_empty() {
-            self.store
-                .mark_published(&delivered, Utc::now())
+            match self
+                .store
+                .mark_published(&delivered, Utc::now(), &shards)
                 .await
-                .map_err(|e| e.to_string())?;
+            {
+                Ok(()) => {}
+                // Another replica relays the shard now: it publishes these events again
+                // (with the same ids), and this replica stops relaying it.
+                Err(StoreError::LeaseLost) => {
+                    tracing::warn!(
+                        "a relay lease was lost mid-batch; its events are left to the new holder"
+                    );
+                    return Ok(events.len());
+                }
+                Err(e) => return Err(e.to_string()),
+            }
             if let Ok(mut status) = self.status.lock() {
                 status.published += delivered.len() as u64;
             }

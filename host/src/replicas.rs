@@ -1,0 +1,164 @@
+//! Replicas: who this process is, and which replicas of the service are alive.
+//!
+//! Several replicas on one MongoDB behave as one service. Each has a replica id (from
+//! `REPLICA_ID`, or kept in `DATA_DIR` so it is stable across restarts) and, per process, an
+//! incarnation (a fresh id each start: two processes never hold a lease as one, even
+//! under the same replica id). Every second a replica writes a heartbeat: what it relays
+//! and which version of each plugin it serves. Replicas whose last heartbeat is older than
+//! [`LIVE_WITHIN`] count as gone. On the embedded store there is one process and no
+//! heartbeat.
+
+use crate::orders::StoreError;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// How often a replica says it is alive.
+pub const HEARTBEAT: Duration = Duration::from_secs(1);
+/// A replica not heard from for this long counts as gone.
+pub const LIVE_WITHIN: Duration = Duration::from_secs(5);
+
+/// This process: a stable replica id and a per-start incarnation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Identity {
+    pub replica: String,
+    pub incarnation: String,
+}
+
+impl Identity {
+    /// `REPLICA_ID` when given; otherwise the id kept in `data_dir/replica-id`, made up
+    /// (from the host name and a random suffix) the first time.
+    pub fn resolve(configured: Option<&str>, data_dir: &Path) -> anyhow::Result<Self> {
+        let replica = match configured {
+            Some(id) => id.to_owned(),
+            None => kept_id(data_dir)?,
+        };
+        Ok(Identity {
+            replica,
+            incarnation: Uuid::new_v4().to_string(),
+        })
+    }
+}
+
+fn kept_id(data_dir: &Path) -> anyhow::Result<String> {
+    let path = data_dir.join("replica-id");
+    if let Ok(id) = std::fs::read_to_string(&path)
+        && !id.trim().is_empty()
+    {
+        return Ok(id.trim().to_owned());
+    }
+    let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    let host = host.trim();
+    let suffix = &Uuid::new_v4().simple().to_string()[..8];
+    let id = if host.is_empty() {
+        format!("replica-{suffix}")
+    } else {
+        format!("{host}-{suffix}")
+    };
+    std::fs::create_dir_all(data_dir)?;
+    std::fs::write(&path, &id)?;
+    Ok(id)
+}
+
+/// What a replica says of itself every [`HEARTBEAT`].
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Heartbeat {
+    pub replica: String,
+    pub incarnation: String,
+    pub started_at: DateTime<Utc>,
+    pub seen_at: DateTime<Utc>,
+    /// The outbox shards it relays.
+    pub shards: Vec<u16>,
+    /// The digest (`sha256:…`) of every plugin version it serves, by plugin name.
+    pub plugins: BTreeMap<String, String>,
+}
+
+/// Where heartbeats are kept: the store the replicas share.
+#[async_trait]
+pub trait Heartbeats: Send + Sync + 'static {
+    /// Records `beat` and returns every replica heard from within [`LIVE_WITHIN`]
+    /// (this one included).
+    async fn beat(&self, beat: &Heartbeat) -> Result<Vec<Heartbeat>, StoreError>;
+}
+
+/// What this process knows of the replicas: shared by the heartbeat, the relay's leases
+/// and the API.
+pub struct Membership {
+    pub identity: Identity,
+    pub started_at: DateTime<Utc>,
+    state: RwLock<State>,
+}
+
+#[derive(Default)]
+struct State {
+    live: Vec<Heartbeat>,
+    shards: Vec<u16>,
+}
+
+impl Membership {
+    pub fn new(identity: Identity) -> Arc<Self> {
+        Arc::new(Membership {
+            identity,
+            started_at: Utc::now(),
+            state: RwLock::new(State::default()),
+        })
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The replicas alive at the last heartbeat (empty before the first, or without one).
+    pub fn live(&self) -> Vec<Heartbeat> {
+        self.read().live.clone()
+    }
+
+    /// How many replicas share the work now: at least this one.
+    pub fn live_count(&self) -> usize {
+        self.read().live.len().max(1)
+    }
+
+    /// The outbox shards this process relays.
+    pub fn shards(&self) -> Vec<u16> {
+        self.read().shards.clone()
+    }
+
+    pub fn set_shards(&self, shards: Vec<u16>) {
+        self.write().shards = shards;
+    }
+
+    /// Says this replica is alive every [`HEARTBEAT`], with what `serving` reports of its
+    /// plugins, until the process ends. A failed heartbeat is logged and tried again: the
+    /// others then count this replica gone after [`LIVE_WITHIN`], as they should.
+    pub async fn run(
+        self: Arc<Self>,
+        store: Arc<dyn Heartbeats>,
+        serving: impl Fn() -> BTreeMap<String, String> + Send + 'static,
+    ) {
+        let mut tick = tokio::time::interval(HEARTBEAT);
+        loop {
+            tick.tick().await;
+            let beat = Heartbeat {
+                replica: self.identity.replica.clone(),
+                incarnation: self.identity.incarnation.clone(),
+                started_at: self.started_at,
+                seen_at: Utc::now(),
+                shards: self.shards(),
+                plugins: serving(),
+            };
+            match store.beat(&beat).await {
+                Ok(live) => self.write().live = live,
+                Err(e) => tracing::warn!(error = %e, "heartbeat not recorded"),
+            }
+        }
+    }
+}
