@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{built, orderflow};
+use common::{as_an_author, built, orderflow};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -18,15 +18,8 @@ fn target_dir() -> PathBuf {
 /// `cargo` in `dir`, as an author runs it: without the settings cargo gives this test
 /// process (its package's variables, its target directory), and offline.
 fn cargo(dir: &Path, args: &[&str]) {
-    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        let keep = key == "CARGO_HOME" || key.starts_with("CARGO_NET_");
-        if (key.starts_with("CARGO_") || key.starts_with("RUSTC_") || key == "RUSTFLAGS") && !keep {
-            cargo.env_remove(key.as_ref());
-        }
-    }
-    let out = cargo
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = as_an_author(&mut Command::new(cargo))
         .current_dir(dir)
         .args(args)
         .arg("--offline")

@@ -50,6 +50,20 @@ pub fn orderflow(args: &[&str]) -> (i32, String) {
     (out.status.code().unwrap_or(-1), text)
 }
 
+/// `command` without the variables cargo sets for this test process (its package's, its
+/// target directory, compiler settings), so a cargo it starts runs as an author's would;
+/// `CARGO_HOME` and cargo's network settings stay.
+pub fn as_an_author(command: &mut std::process::Command) -> &mut std::process::Command {
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        let keep = key == "CARGO_HOME" || key.starts_with("CARGO_NET_");
+        if (key.starts_with("CARGO_") || key.starts_with("RUSTC_") || key == "RUSTFLAGS") && !keep {
+            command.env_remove(key.as_ref());
+        }
+    }
+    command
+}
+
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
