@@ -1,5 +1,6 @@
 //! Prometheus metrics, served at `/metrics` (OpenMetrics text): HTTP requests and latency per
-//! route, plugin calls by outcome and the fuel they burn, and the outbox relay's progress.
+//! route, plugin calls by outcome and the fuel they burn, the outbox relay's progress, and
+//! which replica answered: its id, the relay shards it holds, the plugin versions it serves.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -7,6 +8,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 use std::sync::atomic::AtomicU64;
 
@@ -32,6 +34,23 @@ struct CallLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReplicaLabels {
+    replica: String,
+    incarnation: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ShardLabels {
+    shard: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ServingLabels {
+    plugin: String,
+    digest: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct FuelLabels {
     plugin: String,
     call: String,
@@ -48,6 +67,9 @@ pub struct Metrics {
     relay_lag: Histogram,
     outbox_backlog: Gauge,
     outbox_oldest_age: Gauge<f64, AtomicU64>,
+    replica: Family<ReplicaLabels, Gauge>,
+    relay_shards: Family<ShardLabels, Gauge>,
+    plugin_serving: Family<ServingLabels, Gauge>,
 }
 
 /// The series a call of one bound plugin feeds (see [`Metrics::plugin_call`]).
@@ -145,8 +167,29 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Age of the oldest event waiting in the outbox",
         outbox_oldest_age.clone(),
     );
+    let replica = Family::default();
+    let relay_shards = Family::default();
+    let plugin_serving = Family::default();
+    registry.register(
+        "replica",
+        "The replica that answered (always 1)",
+        replica.clone(),
+    );
+    registry.register(
+        "relay_shard_held",
+        "The outbox shards this replica relays (1 each)",
+        relay_shards.clone(),
+    );
+    registry.register(
+        "plugin_serving",
+        "The plugin versions this replica serves (1 each)",
+        plugin_serving.clone(),
+    );
     Metrics {
         registry,
+        replica,
+        relay_shards,
+        plugin_serving,
         requests,
         latency,
         plugin_calls,
@@ -222,6 +265,39 @@ impl Metrics {
     pub fn outbox(&self, events: u64, oldest_age: f64) {
         self.outbox_backlog.set(events as i64);
         self.outbox_oldest_age.set(oldest_age);
+    }
+
+    /// Who this replica is and what it serves now: set before each exposition, replacing
+    /// what the last one said (a shard given up or a version replaced disappears).
+    pub fn replica(
+        &self,
+        replica: &str,
+        incarnation: &str,
+        shards: &[u16],
+        serving: &BTreeMap<String, String>,
+    ) {
+        self.replica.clear();
+        self.replica
+            .get_or_create(&ReplicaLabels {
+                replica: replica.to_owned(),
+                incarnation: incarnation.to_owned(),
+            })
+            .set(1);
+        self.relay_shards.clear();
+        for shard in shards {
+            self.relay_shards
+                .get_or_create(&ShardLabels { shard: *shard })
+                .set(1);
+        }
+        self.plugin_serving.clear();
+        for (plugin, digest) in serving {
+            self.plugin_serving
+                .get_or_create(&ServingLabels {
+                    plugin: plugin.clone(),
+                    digest: digest.clone(),
+                })
+                .set(1);
+        }
     }
 
     /// The OpenMetrics text exposition.

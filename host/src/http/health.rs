@@ -53,6 +53,13 @@ async fn health(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_
         "workflows": workflows,
         "load_errors": serving.errors.values().collect::<Vec<_>>(),
         "hot_reload": state.registry.hot_reload(),
+        "replica": {
+            "id": state.membership.identity.replica,
+            "incarnation": state.membership.identity.incarnation,
+            "started_at": state.membership.started_at,
+            "relay_shards": state.membership.shards(),
+        },
+        "replicas": state.membership.live(),
     });
     (status, axum::Json(body))
 }

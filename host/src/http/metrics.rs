@@ -2,6 +2,7 @@
 
 use super::AppState;
 use axum::Router;
+use axum::extract::State;
 use axum::routing::get;
 
 pub fn router() -> Router<AppState> {
@@ -10,10 +11,18 @@ pub fn router() -> Router<AppState> {
 
 /// Prometheus metrics (OpenMetrics text).
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "application/openmetrics-text", body = String)))]
-async fn metrics() -> impl axum::response::IntoResponse {
+async fn metrics(State(state): State<AppState>) -> impl axum::response::IntoResponse {
     let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    let metrics = crate::metrics::metrics();
+    let me = &state.membership;
+    metrics.replica(
+        &me.identity.replica,
+        &me.identity.incarnation,
+        &me.shards(),
+        &state.registry.current().digests(),
+    );
     (
         [(axum::http::header::CONTENT_TYPE, content_type)],
-        crate::metrics::metrics().render(),
+        metrics.render(),
     )
 }

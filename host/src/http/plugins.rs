@@ -11,6 +11,7 @@ use super::openapi::{
 };
 use super::{ApiError, AppState};
 use crate::domain::Problem;
+use crate::replicas::Heartbeat;
 use crate::runtime::Digest;
 use crate::workflows::{
     Action, Activation, Candidate, Change, DeployError, LoadFailure, Registry, Serving,
@@ -63,6 +64,18 @@ pub struct PluginView {
     last_error: Option<LoadFailure>,
     /// The workflows whose decisions it makes.
     used_by: Vec<String>,
+    /// Whether every live replica serves the active version (one process alone always
+    /// does).
+    converged: bool,
+    /// What each live replica serves, from its last heartbeat (empty without replicas).
+    replicas: Vec<ReplicaServing>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ReplicaServing {
+    replica: String,
+    /// The version it serves; none if it serves no version of the plugin.
+    digest: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -206,7 +219,12 @@ async fn blocking<T: Send + 'static>(
         })?
 }
 
-fn plugin_view(registry: &Registry, serving: &Serving, name: &str) -> PluginView {
+fn plugin_view(
+    registry: &Registry,
+    serving: &Serving,
+    live: &[Heartbeat],
+    name: &str,
+) -> PluginView {
     let component = serving.components.get(name);
     let active = component.map(|c| c.digest.full());
     let last_change = registry.versions().and_then(|versions| {
@@ -216,7 +234,16 @@ fn plugin_view(registry: &Registry, serving: &Serving, name: &str) -> PluginView
             .rev()
             .find(|c| c.action != Action::Uploaded && Some(&c.to) == active.as_ref())
     });
+    let replicas: Vec<ReplicaServing> = live
+        .iter()
+        .map(|beat| ReplicaServing {
+            replica: beat.replica.clone(),
+            digest: beat.plugins.get(name).cloned(),
+        })
+        .collect();
     PluginView {
+        converged: replicas.iter().all(|r| r.digest == active),
+        replicas,
         name: name.to_owned(),
         kind: component.map(|c| c.kind.to_string()),
         wit_version: component.map(|c| c.contract.to_string()),
@@ -245,6 +272,7 @@ fn plugin_view(registry: &Registry, serving: &Serving, name: &str) -> PluginView
     security(("bearer" = [])))]
 async fn list(State(state): State<AppState>, _: AdminUser) -> axum::Json<Vec<PluginView>> {
     let serving = state.registry.current();
+    let live = state.membership.live();
     let failed = serving
         .errors
         .keys()
@@ -260,7 +288,7 @@ async fn list(State(state): State<AppState>, _: AdminUser) -> axum::Json<Vec<Plu
     axum::Json(
         names
             .into_iter()
-            .map(|name| plugin_view(&state.registry, &serving, name))
+            .map(|name| plugin_view(&state.registry, &serving, &live, name))
             .collect(),
     )
 }
@@ -282,7 +310,7 @@ async fn one(
             .map_err(|e| deploy_error(e.into(), None))?,
         None => Vec::new(),
     };
-    let plugin = plugin_view(&state.registry, &serving, &name);
+    let plugin = plugin_view(&state.registry, &serving, &state.membership.live(), &name);
     if plugin.kind.is_none() && plugin.last_error.is_none() && stored.is_empty() {
         return Err(ApiError::NotFound);
     }
