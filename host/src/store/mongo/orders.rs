@@ -296,35 +296,35 @@ impl OrderStore for MongoStore {
             })
             .await;
         };
-        // The marks and a write to each lease in one transaction: a replica that took a
-        // lease over meanwhile wrote that lease too, so one of the two transactions fails
-        // (a write conflict, retried, then finds the token changed).
+        // The leases checked, then the marks: a replica whose lease was taken over marks
+        // nothing. Not one transaction: a replica killed in the middle of one would leave
+        // its leases (and events) locked until the server expires the transaction (60 s),
+        // and no other replica could take them over or mark those events until then. A
+        // takeover between the check and the marks lets marks through only of events this
+        // replica did deliver, which the new holder would publish again at most.
         let fences: Vec<Document> = leases
             .iter()
             .map(|l| doc! { "_id": i32::from(l.shard), "token": l.token })
             .collect();
-        let (events, leases) = (&self.events, &self.leases);
-        let work = self.transaction(|session| {
-            let (filter, mark, fences) = (filter.clone(), mark.clone(), fences.clone());
-            let (events, leases) = (events.clone(), leases.clone());
-            Box::pin(async move {
-                for fence in fences {
-                    let bumped = leases
-                        .update_one(fence, doc! { "$inc": { "marks": 1_i64 } })
-                        .session(&mut *session)
-                        .await?;
-                    if bumped.matched_count == 0 {
-                        return Err(StoreError::LeaseLost.into());
-                    }
-                }
-                events
-                    .update_many(filter, mark)
-                    .session(&mut *session)
-                    .await?;
-                Ok(())
-            })
-        });
-        bounded(work).await
+        if fences.is_empty() {
+            return Ok(());
+        }
+        bounded(async {
+            let held = self
+                .leases
+                .count_documents(doc! { "$or": &fences })
+                .await
+                .map_err(unavailable)?;
+            if held < fences.len() as u64 {
+                return Err(StoreError::LeaseLost);
+            }
+            self.events
+                .update_many(filter, mark)
+                .await
+                .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
     }
 
     async fn backlog(&self) -> Result<Backlog, StoreError> {
