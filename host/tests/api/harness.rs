@@ -1,13 +1,15 @@
 //! `spawn_app` for the end-to-end tests: the real binary, a JSON client, tokens, and a
 //! product service whose behaviour a test can switch.
 
-// Shared by the api, api_mongo and events test targets; each uses a part of it.
+// Shared by the api, api_mongo, events and replicas test targets and the relay benchmark;
+// each uses a part of it.
 #![allow(dead_code)]
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use orderflow::http::auth::{Claims, mint};
 use serde_json::Value;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -173,6 +175,27 @@ impl Client {
         .await
     }
 
+    /// Every event the service stored for these orders (read with an admin token), per
+    /// order, in order.
+    pub async fn stored_events(&self, orders: &[String]) -> BTreeMap<String, Vec<Value>> {
+        let admin = token("ops", true);
+        let mut all = BTreeMap::new();
+        for id in orders {
+            let (status, events) = self
+                .get(&format!("/api/v1/orders/{id}/events"), Some(&admin))
+                .await;
+            assert_eq!(status, 200, "{events}");
+            let events: Vec<Value> = events
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["event"].clone())
+                .collect();
+            all.insert(id.clone(), events);
+        }
+        all
+    }
+
     /// Moves order `id` by `admin` along the standard path, each step asserted: confirmed,
     /// processing, shipped (with a tracking number), delivered.
     pub async fn deliver(&self, id: &str, admin: &str) {
@@ -272,12 +295,15 @@ impl App {
         App::start_prepared(crate::BACKEND, vec![], prepare)
     }
 
+    /// The settings given come after the store's, so they win: replicas sharing one
+    /// database name its `DATABASE_NAME`.
     fn start_prepared(
         backend: Backend,
-        mut urls: Vec<(&'static str, String)>,
+        settings: Vec<(&'static str, String)>,
         prepare: impl FnOnce(&Path),
     ) -> App {
-        urls.extend(store_env(backend));
+        let mut urls = store_env(backend);
+        urls.extend(settings);
         let data = tempfile::tempdir().unwrap();
         // A plugin directory of its own: operations tests activate versions in it.
         let plugins = data.path().join("plugins");
@@ -309,6 +335,11 @@ impl App {
     /// The service's own plugin directory (a copy of the built plugins).
     pub fn plugin_dir(&self) -> std::path::PathBuf {
         self.data.path().join("plugins")
+    }
+
+    /// What the service logged so far (warnings and errors).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data.path().join("service.log")).unwrap_or_default()
     }
 
     /// Stops the process as an orchestrator would (SIGTERM) and starts it on the same data.
@@ -385,6 +416,15 @@ impl Drop for App {
 /// A valid token for the services the harness starts.
 pub fn token(user: &str, admin: bool) -> String {
     mint(SECRET, &claims(user, admin, 3600)).unwrap()
+}
+
+/// The ids of all these events (as [`Client::stored_events`] returns them).
+pub fn event_ids(events: &BTreeMap<String, Vec<Value>>) -> HashSet<String> {
+    events
+        .values()
+        .flatten()
+        .map(|e| e["event_id"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// A token of any claims (a number for `sub`, say) for the services the harness starts.

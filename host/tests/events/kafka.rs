@@ -1,7 +1,7 @@
 //! A broker a test owns (tansu, in memory, on a free port) and a consumer that reads every
 //! event topic of one prefix from the beginning.
 
-// Shared by the events tests and the relay benchmark; each uses a part of it.
+// Shared by the events and replicas tests and the relay benchmark; each uses a part of it.
 #![allow(dead_code)]
 
 use rdkafka::ClientConfig;
@@ -10,8 +10,8 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer as _};
 use rdkafka::message::{Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
-use serde_json::Value;
-use std::collections::HashSet;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashSet};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -241,5 +241,61 @@ impl Consumer {
 impl Drop for Consumer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Checks what was consumed against what the service stored: every event once, on its
+/// type's topic, keyed by its order, with the documented envelope and headers, each
+/// order's events produced in the order they happened. (Kafka orders messages within a
+/// partition of one topic; across the topics of one order, consumers order by the
+/// snapshot's `version`.)
+pub fn assert_published(
+    prefix: &str,
+    stored: &BTreeMap<String, Vec<Value>>,
+    consumed: &[Consumed],
+) {
+    let mut per_order: BTreeMap<String, Vec<&Consumed>> = BTreeMap::new();
+    for message in consumed {
+        per_order
+            .entry(message.key.clone())
+            .or_default()
+            .push(message);
+    }
+    for (order, events) in stored {
+        let mut got = per_order.get(order).cloned().unwrap_or_default();
+        let position = |m: &Consumed| {
+            events
+                .iter()
+                .position(|e| e["event_id"] == m.envelope["event_id"])
+        };
+        got.sort_by_key(|m| position(m));
+        let got_ids: Vec<&str> = got
+            .iter()
+            .map(|m| m.envelope["event_id"].as_str().unwrap())
+            .collect();
+        let want_ids: Vec<&str> = events
+            .iter()
+            .map(|e| e["event_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(got_ids, want_ids, "order {order}: every event, once");
+        assert!(
+            got.windows(2).all(|w| w[0].produced_at <= w[1].produced_at),
+            "order {order}: produced in the order they happened: {got:?}"
+        );
+        for (message, event) in got.iter().zip(events) {
+            let event_type = event["event_type"].as_str().unwrap();
+            assert_eq!(message.topic, format!("{prefix}{event_type}"));
+            assert_eq!(&message.envelope, event, "the envelope is the stored event");
+            assert_eq!(message.header("event_type"), Some(event_type));
+            assert_eq!(
+                message.header("event_id"),
+                event["event_id"].as_str(),
+                "{message:?}"
+            );
+            for field in ["order_number", "user_id", "occurred_at", "workflow"] {
+                assert!(!message.envelope[field].is_null(), "{field} in {message:?}");
+            }
+            assert_eq!(message.envelope["order"]["id"], json!(order));
+        }
     }
 }

@@ -9,10 +9,10 @@ mod common;
 mod harness;
 mod kafka;
 
-use harness::{App, Backend, token};
-use kafka::{Broker, Consumed, Consumer};
+use harness::{App, Backend, event_ids, token};
+use kafka::{Broker, Consumer};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -33,34 +33,6 @@ fn start(backend: Backend, broker: &Broker, prefix: &str) -> App {
     )
 }
 
-/// Every event the service stored for these orders, per order, in order.
-async fn stored_events(app: &App, orders: &[String]) -> BTreeMap<String, Vec<Value>> {
-    let admin = token("ops", true);
-    let mut all = BTreeMap::new();
-    for id in orders {
-        let (status, events) = app
-            .get(&format!("/api/v1/orders/{id}/events"), Some(&admin))
-            .await;
-        assert_eq!(status, 200, "{events}");
-        let events: Vec<Value> = events
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["event"].clone())
-            .collect();
-        all.insert(id.clone(), events);
-    }
-    all
-}
-
-fn ids(events: &BTreeMap<String, Vec<Value>>) -> HashSet<String> {
-    events
-        .values()
-        .flatten()
-        .map(|e| e["event_id"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 async fn place(app: &App, user: &str) -> String {
     let (status, order) = app.place(&token(user, false), &[("prod-mug", 1)]).await;
     assert_eq!(status, 201, "{order}");
@@ -76,58 +48,6 @@ async fn change(app: &App, id: &str, what: &str, body: Value) {
         )
         .await;
     assert_eq!(status, 200, "{changed}");
-}
-
-/// Checks what was consumed against what the service stored: every event once, on its
-/// type's topic, keyed by its order, with the documented envelope and headers, each
-/// order's events produced in the order they happened. (Kafka orders messages within a
-/// partition of one topic; across the topics of one order, consumers order by the
-/// snapshot's `version`.)
-fn assert_published(prefix: &str, stored: &BTreeMap<String, Vec<Value>>, consumed: &[Consumed]) {
-    let mut per_order: BTreeMap<String, Vec<&Consumed>> = BTreeMap::new();
-    for message in consumed {
-        per_order
-            .entry(message.key.clone())
-            .or_default()
-            .push(message);
-    }
-    for (order, events) in stored {
-        let mut got = per_order.get(order).cloned().unwrap_or_default();
-        let position = |m: &Consumed| {
-            events
-                .iter()
-                .position(|e| e["event_id"] == m.envelope["event_id"])
-        };
-        got.sort_by_key(|m| position(m));
-        let got_ids: Vec<&str> = got
-            .iter()
-            .map(|m| m.envelope["event_id"].as_str().unwrap())
-            .collect();
-        let want_ids: Vec<&str> = events
-            .iter()
-            .map(|e| e["event_id"].as_str().unwrap())
-            .collect();
-        assert_eq!(got_ids, want_ids, "order {order}: every event, once");
-        assert!(
-            got.windows(2).all(|w| w[0].produced_at <= w[1].produced_at),
-            "order {order}: produced in the order they happened: {got:?}"
-        );
-        for (message, event) in got.iter().zip(events) {
-            let event_type = event["event_type"].as_str().unwrap();
-            assert_eq!(message.topic, format!("{prefix}{event_type}"));
-            assert_eq!(&message.envelope, event, "the envelope is the stored event");
-            assert_eq!(message.header("event_type"), Some(event_type));
-            assert_eq!(
-                message.header("event_id"),
-                event["event_id"].as_str(),
-                "{message:?}"
-            );
-            for field in ["order_number", "user_id", "occurred_at", "workflow"] {
-                assert!(!message.envelope[field].is_null(), "{field} in {message:?}");
-            }
-            assert_eq!(message.envelope["order"]["id"], json!(order));
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -178,7 +98,9 @@ async fn every_action_publishes_exactly_its_events() {
         let approved = approved["id"].as_str().unwrap().to_owned();
         change(&app, &approved, "status", json!({"status": "confirmed"})).await;
 
-        let stored = stored_events(&app, &[shipped, cancelled, failed, approved]).await;
+        let stored = app
+            .stored_events(&[shipped, cancelled, failed, approved])
+            .await;
         let types: HashSet<&str> = stored
             .values()
             .flatten()
@@ -198,9 +120,9 @@ async fn every_action_publishes_exactly_its_events() {
             assert!(types.contains(expected), "{expected} not among {types:?}");
         }
         let consumed = consumer
-            .until_seen(&ids(&stored), Duration::from_secs(60))
+            .until_seen(&event_ids(&stored), Duration::from_secs(60))
             .await;
-        assert_published(&prefix, &stored, &consumed);
+        kafka::assert_published(&prefix, &stored, &consumed);
 
         // Nothing left behind, and the relay says so.
         let (_, health) = app.get("/health", None).await;
@@ -221,10 +143,10 @@ async fn events_wait_out_a_broker_outage() {
         let prefix = kafka::unique_prefix();
         let app = start(backend, &broker, &prefix);
         let first = place(&app, "u1").await;
-        let before = stored_events(&app, std::slice::from_ref(&first)).await;
+        let before = app.stored_events(std::slice::from_ref(&first)).await;
         Consumer::new(&broker, &prefix)
             .await
-            .until_seen(&ids(&before), Duration::from_secs(60))
+            .until_seen(&event_ids(&before), Duration::from_secs(60))
             .await;
 
         // The in-memory broker comes back empty: the events before the outage are checked
@@ -246,11 +168,11 @@ async fn events_wait_out_a_broker_outage() {
 
         broker.start_again();
         let consumer = Consumer::new(&broker, &prefix).await;
-        let mut stored = stored_events(&app, &orders).await;
+        let mut stored = app.stored_events(&orders).await;
         // The first order's creation was delivered before the outage.
         stored.get_mut(&first).unwrap().remove(0);
         consumer
-            .until_seen(&ids(&stored), Duration::from_secs(90))
+            .until_seen(&event_ids(&stored), Duration::from_secs(90))
             .await;
         let (_, health) = app.get("/health", None).await;
         assert_eq!(health["events"]["backlog"], 0, "{health}");
@@ -302,9 +224,9 @@ async fn a_crash_while_relaying_loses_no_acknowledged_order() {
             acknowledged.len()
         );
 
-        let stored = stored_events(&app, &acknowledged).await;
+        let stored = app.stored_events(&acknowledged).await;
         let consumed = consumer
-            .until_seen(&ids(&stored), Duration::from_secs(90))
+            .until_seen(&event_ids(&stored), Duration::from_secs(90))
             .await;
         let mut seen = HashSet::new();
         let duplicates = consumed
@@ -312,7 +234,7 @@ async fn a_crash_while_relaying_loses_no_acknowledged_order() {
             .filter(|m| !seen.insert(m.event_id()))
             .count();
         assert!(
-            ids(&stored).is_subset(&seen),
+            event_ids(&stored).is_subset(&seen),
             "every acknowledged order's event arrived"
         );
         println!(
