@@ -29,6 +29,18 @@ pub const RENEW: Duration = Duration::from_secs(1);
 pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(2);
 /// Clock difference between replicas the leases tolerate.
 const CLOCK_MARGIN: Duration = Duration::from_secs(1);
+/// Longest wait for the store in one step of a round: a stalled claim must not hold up the
+/// next round's renewals, or the replica would lose the leases it has.
+const STEP_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// `step` within [`STEP_TIMEOUT`]; a store that does not answer in time is unavailable.
+async fn within<T>(
+    step: impl std::future::Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    tokio::time::timeout(STEP_TIMEOUT, step)
+        .await
+        .map_err(|_| StoreError::Unavailable("the lease store did not answer in time".into()))?
+}
 
 /// A shard's lease as the store has it.
 #[derive(Debug, Clone, PartialEq)]
@@ -126,11 +138,17 @@ impl Leaser {
         let expires_at = now + TTL;
         let mut kept = Vec::with_capacity(self.held.len());
         let mut failure = None;
-        for lease in std::mem::take(&mut self.held) {
-            let renewed = self
-                .store
-                .renew(lease.shard, lease.token, self.holder(), expires_at)
-                .await;
+        // All renewals at once: they are what keeps the leases, so they go first and are
+        // not held up by one another.
+        let held = std::mem::take(&mut self.held);
+        let renewals = held.iter().map(|lease| {
+            within(
+                self.store
+                    .renew(lease.shard, lease.token, self.holder(), expires_at),
+            )
+        });
+        let renewed = futures_util::future::join_all(renewals).await;
+        for (lease, renewed) in held.into_iter().zip(renewed) {
             match renewed {
                 Ok(true) => kept.push(Lease {
                     valid_until: valid_until(started),
@@ -150,24 +168,20 @@ impl Leaser {
         }
         while self.held.len() > fair {
             let lease = self.held.pop().expect("more than the fair share");
-            self.store
-                .release(lease.shard, lease.token, self.holder())
-                .await?;
+            within(self.store.release(lease.shard, lease.token, self.holder())).await?;
             tracing::info!(
                 shard = lease.shard,
                 "relay lease given up for another replica"
             );
         }
         if self.held.len() < fair {
-            let leases = self.store.leases().await?;
+            let leases = within(self.store.leases()).await?;
             for shard in claimable(&leases, now) {
                 if self.held.len() >= fair {
                     break;
                 }
-                let claimed = self
-                    .store
-                    .claim(shard, self.holder(), now, expires_at)
-                    .await?;
+                let claimed =
+                    within(self.store.claim(shard, self.holder(), now, expires_at)).await?;
                 if let Some(token) = claimed {
                     tracing::info!(shard, token, "relay lease taken");
                     self.held.push(Lease {
