@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # POST /api/v1/orders/ throughput with 1, 2 and 3 replicas of the service on one MongoDB, the
-# load split evenly over them (one wrk per replica, run together), each replica with its own
+# same number of connections split evenly over them (one wrk per replica, run together), each replica with its own
 # DATA_DIR and REPLICA_ID, as in production behind a load balancer. The figures are given as
 # ratios to one replica in the same run. With the MongoDB-wire test server (a Python
 # process) the database is the bottleneck: more replicas cannot raise the rate much past
 # what it accepts, and the run says so by the ratios.
-#   bash host/benches/replicas.sh [seconds] [connections per replica]
+#   bash host/benches/replicas.sh [seconds] [connections in all]
 # MongoDB is the test server of tests/servers.sh unless ORDERFLOW_TEST_MONGODB_URL names
 # another. Needs wrk (Debian: apt-get install wrk). Everything shares this machine's cores.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-10}
-connections=${2:-16}
+connections=${2:-48}
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 source tests/servers.sh
 [ -n "${ORDERFLOW_TEST_MONGODB_URL:-}" ] || start_mongodb
@@ -49,10 +49,11 @@ for replicas in 1 2 3; do
         start_replica "r$replicas-$i" "$database"
         urls+=("$replica_url")
     done
-    echo "## $replicas replica(s): POST /api/v1/orders/ (${seconds}s, $connections connections each)"
+    each=$((connections / replicas))
+    echo "## $replicas replica(s): POST /api/v1/orders/ (${seconds}s, $each connections each)"
     wrk_pids=()
     for url in "${urls[@]}"; do
-        wrk -t1 -c"$connections" -d"${seconds}s" -s "$servers_work/post.lua" "$url/api/v1/orders/" \
+        wrk -t1 -c"$each" -d"${seconds}s" -s "$servers_work/post.lua" "$url/api/v1/orders/" \
             >"$servers_work/wrk-$replicas-${url##*:}.txt" &
         wrk_pids+=($!)
     done

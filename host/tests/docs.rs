@@ -36,7 +36,7 @@ const CARGO_RUN: &str = "cargo run -q --release -p orderflow --";
 const SECRET: &str = "the docs' shared secret";
 
 /// The shell blocks not run: the document, how the block begins, why.
-const NOT_RUN: [(&str, &str, &str); 6] = [
+const NOT_RUN: [(&str, &str, &str); 7] = [
     (
         "README.md",
         "cargo run --release -p orderflow -- serve",
@@ -68,6 +68,11 @@ const NOT_RUN: [(&str, &str, &str); 6] = [
         "docs/benchmarks.md",
         "bash host/benches/relay.sh",
         "a benchmark: minutes of a quiet machine",
+    ),
+    (
+        "docs/benchmarks.md",
+        "bash host/benches/replicas.sh 10 48",
+        "a benchmark: replicas on the test database, wrk; the test it names runs in the suite",
     ),
 ];
 
