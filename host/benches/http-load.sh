@@ -20,15 +20,7 @@ cargo build --release -q -p orderflow --bin orderflow --example bare-http
 bin=$PWD/target/release/orderflow
 bare=$PWD/target/release/examples/bare-http
 summary=()
-export JWT_SECRET=load-test-secret-0123456789 RUST_LOG=warn
-token=$("$bin" token --user load-tester)
-body='{"items":[{"product_id":"prod-widget","quantity":2},{"product_id":"prod-gadget","quantity":1}],"shipping_address":{"full_name":"Ada Lovelace","address_line_1":"1 Market St","city":"San Francisco","state":"CA","postal_code":"94105","country":"US"},"shipping_method":"standard","payment_method":"card"}'
-cat >"$servers_work/post.lua" <<LUA
-wrk.method = "POST"
-wrk.body = '$body'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $token"
-LUA
+source host/benches/post-order.sh
 
 # Starts the service on a fresh data directory (and database) with the given environment,
 # loads it, stops it.

@@ -17,15 +17,7 @@ source tests/servers.sh
 [ -n "${ORDERFLOW_TEST_MONGODB_URL:-}" ] || start_mongodb
 cargo build --release -q -p orderflow --bin orderflow
 bin=$PWD/target/release/orderflow
-export JWT_SECRET=load-test-secret-0123456789 RUST_LOG=warn
-token=$("$bin" token --user load-tester)
-body='{"items":[{"product_id":"prod-widget","quantity":2},{"product_id":"prod-gadget","quantity":1}],"shipping_address":{"full_name":"Ada Lovelace","address_line_1":"1 Market St","city":"San Francisco","state":"CA","postal_code":"94105","country":"US"},"shipping_method":"standard","payment_method":"card"}'
-cat >"$servers_work/post.lua" <<LUA
-wrk.method = "POST"
-wrk.body = '$body'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $token"
-LUA
+source host/benches/post-order.sh
 
 # Starts replica $1 of a run on database $2; sets replica_url to its base URL.
 start_replica() {

@@ -1,0 +1,13 @@
+# Sourced by the HTTP benchmarks after tests/servers.sh, with $bin the release binary: a
+# token for the load-test user (JWT_SECRET is the benchmarks' own), the order every POST
+# places ($body: two items, shipped to San Francisco) and the wrk script that posts it
+# ($servers_work/post.lua).
+export JWT_SECRET=load-test-secret-0123456789 RUST_LOG=warn
+token=$("$bin" token --user load-tester)
+body='{"items":[{"product_id":"prod-widget","quantity":2},{"product_id":"prod-gadget","quantity":1}],"shipping_address":{"full_name":"Ada Lovelace","address_line_1":"1 Market St","city":"San Francisco","state":"CA","postal_code":"94105","country":"US"},"shipping_method":"standard","payment_method":"card"}'
+cat >"$servers_work/post.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$body'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $token"
+LUA
