@@ -100,28 +100,15 @@ fn run_case(
                 true,
             )
         }
-        (PluginKind::Lifecycle, "change_status") => outcome(
-            plugin
-                .change_status(
-                    &arg(fixture, "order")?,
-                    &arg(fixture, "change")?,
-                    &arg(fixture, "by")?,
-                    now,
-                )
-                .map_err(fault)?,
-            true,
-        ),
-        (PluginKind::Lifecycle, "change_payment") => outcome(
-            plugin
-                .change_payment(
-                    &arg(fixture, "order")?,
-                    &arg(fixture, "change")?,
-                    &arg(fixture, "by")?,
-                    now,
-                )
-                .map_err(fault)?,
-            true,
-        ),
+        (PluginKind::Lifecycle, call @ ("change_status" | "change_payment")) => {
+            let (order, by) = (arg(fixture, "order")?, arg(fixture, "by")?);
+            let decided = if call == "change_status" {
+                plugin.change_status(&order, &arg(fixture, "change")?, &by, now)
+            } else {
+                plugin.change_payment(&order, &arg(fixture, "change")?, &by, now)
+            };
+            outcome(decided.map_err(fault)?, true)
+        }
         (kind, call) => Err(format!("a {kind} plugin has no call `{call}`")),
     }
 }
