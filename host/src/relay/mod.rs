@@ -68,6 +68,9 @@ pub struct Relay {
     store: Arc<dyn OrderStore>,
     /// The shards this process may relay: all of them, or those it holds leases on.
     shards: watch::Receiver<Shards>,
+    /// A mark found a lease lost: nothing is relayed until the leases are next renewed, or
+    /// the relay would publish the lost shard's events again and again meanwhile.
+    lease_lost: bool,
     producer: FutureProducer,
     admin: AdminClient<DefaultClientContext>,
     config: RelayConfig,
@@ -122,6 +125,7 @@ impl Relay {
         Ok(Relay {
             store,
             shards,
+            lease_lost: false,
             producer,
             admin,
             config,
@@ -182,9 +186,16 @@ impl Relay {
         }
     }
 
-    /// The shards to relay now: with leases, those still valid for a whole publish.
-    fn shards(&self) -> Shards {
-        match &*self.shards.borrow() {
+    /// The shards to relay now: with leases, those still valid for a whole publish (none
+    /// after a lost lease, until the leases are renewed).
+    fn shards(&mut self) -> Shards {
+        if self.lease_lost {
+            if !self.shards.has_changed().unwrap_or(false) {
+                return Shards::Leased(Vec::new());
+            }
+            self.lease_lost = false;
+        }
+        match &*self.shards.borrow_and_update() {
             Shards::All => Shards::All,
             Shards::Leased(leases) => {
                 let now = Instant::now();
@@ -229,7 +240,8 @@ impl Relay {
                     tracing::warn!(
                         "a relay lease was lost mid-batch; its events are left to the new holder"
                     );
-                    return Ok(events.len());
+                    self.lease_lost = true;
+                    return Ok(0);
                 }
                 Err(e) => return Err(e.to_string()),
             }
