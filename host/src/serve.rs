@@ -14,7 +14,9 @@ use crate::relay::{Relay, RelayConfig};
 use crate::replicas::{Identity, Membership};
 use crate::runtime::{Runtime, RuntimeConfig};
 use crate::store::{EmbeddedStore, MongoStore};
-use crate::workflows::{Deployer, Registry, Versions, watch};
+use crate::workflows::{
+    Deployer, HotReload, Importer, Mirror, Registry, SharedRegistry, Versions, watch, watch_imports,
+};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -170,16 +172,43 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         cache_dir: Some(data.join("plugin-cache")),
         ..RuntimeConfig::default()
     })?;
-    let versions = Versions::open(&data.join("plugin-versions"))
-        .with_context(|| format!("opening the plugin versions in {}", data.display()))?;
-    let registry = Registry::open(
-        runtime,
-        config.plugin_dir.clone(),
-        config.workflow_dir.clone(),
-        Some(versions),
-    );
-    let _hot_reload =
-        watch(registry.clone()).context("watching the plugin and workflow directories")?;
+    let membership = Membership::new(Identity::resolve(config.replica_id.as_deref(), data)?);
+    // Replicas share MongoDB: the plugin registry lives there, they heartbeat there and
+    // lease the outbox's shards. The embedded store is one process's, which keeps its
+    // plugin versions on its disk and relays every shard.
+    let (store, shards, plugins): (Arc<dyn OrderStore>, _, _) = match &config.mongodb_url {
+        Some(url) => {
+            let mongo = Arc::new(MongoStore::connect(url, &config.database_name).await?);
+            let plugins = shared_plugins(&config, runtime, mongo.clone(), &membership).await?;
+            let serving = plugins.registry.clone();
+            tokio::spawn(
+                membership
+                    .clone()
+                    .run(mongo.clone(), move || serving.current().digests()),
+            );
+            let (leaser, shards) = Leaser::new(mongo.clone(), membership.clone());
+            if config.kafka_enabled {
+                tokio::spawn(leaser.run());
+            }
+            (mongo as Arc<dyn OrderStore>, shards, plugins)
+        }
+        None => {
+            let plugins = own_plugins(&config, runtime)?;
+            let embedded =
+                EmbeddedStore::open(&data.join("orders.db")).map_err(|e| anyhow::anyhow!("{e}"))?;
+            membership.set_shards(Shards::All.numbers());
+            (
+                Arc::new(embedded) as Arc<dyn OrderStore>,
+                tokio::sync::watch::channel(Shards::All).1,
+                plugins,
+            )
+        }
+    };
+    let Plugins {
+        registry,
+        deployer,
+        hot_reload: _hot_reload,
+    } = plugins;
     if registry.workflow(&config.workflow).is_none() {
         let errors: Vec<String> = registry
             .current()
@@ -199,34 +228,6 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             }
         );
     }
-    let membership = Membership::new(Identity::resolve(config.replica_id.as_deref(), data)?);
-    // Replicas share MongoDB: they heartbeat there and lease the outbox's shards. The
-    // embedded store is one process's, which relays every shard.
-    let (store, shards): (Arc<dyn OrderStore>, _) = match &config.mongodb_url {
-        Some(url) => {
-            let mongo = Arc::new(MongoStore::connect(url, &config.database_name).await?);
-            let serving = registry.clone();
-            tokio::spawn(
-                membership
-                    .clone()
-                    .run(mongo.clone(), move || serving.current().digests()),
-            );
-            let (leaser, shards) = Leaser::new(mongo.clone(), membership.clone());
-            if config.kafka_enabled {
-                tokio::spawn(leaser.run());
-            }
-            (mongo, shards)
-        }
-        None => {
-            let embedded =
-                EmbeddedStore::open(&data.join("orders.db")).map_err(|e| anyhow::anyhow!("{e}"))?;
-            membership.set_shards(Shards::All.numbers());
-            (
-                Arc::new(embedded),
-                tokio::sync::watch::channel(Shards::All).1,
-            )
-        }
-    };
     let neighbour_timeout = Duration::from_millis(config.product_service_timeout_ms);
     let products: Arc<dyn Products> = match &config.product_service_url {
         Some(url) => Arc::new(ProductService::new(url, neighbour_timeout, 2)?),
@@ -258,7 +259,6 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         customers,
         &config.workflow,
     ));
-    let deployer = Arc::new(Deployer::new(registry.clone()));
     let repricer = Arc::new(Repricer::new(orders.clone(), deployer.clone()));
     let relay = if config.kafka_enabled {
         let relay = Relay::new(
@@ -307,6 +307,83 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     println!("orderflow listening on http://{}", listener.local_addr()?);
     server::serve(listener, app, limits, shutdown()).await;
     Ok(())
+}
+
+/// What serves and how it changes: the registry, its plugin operations, and the watch on
+/// the plugin and workflow directories (kept alive as long as the service runs).
+struct Plugins {
+    registry: Arc<Registry>,
+    deployer: Arc<Deployer>,
+    hot_reload: HotReload,
+}
+
+/// One process: the registry loads the plugin and workflow directories and keeps every
+/// version in `DATA_DIR/plugin-versions`.
+fn own_plugins(config: &ServeConfig, runtime: Arc<Runtime>) -> anyhow::Result<Plugins> {
+    let data = &config.common.data_dir;
+    let versions = Versions::open(&data.join("plugin-versions"))
+        .with_context(|| format!("opening the plugin versions in {}", data.display()))?;
+    let registry = Registry::open(
+        runtime,
+        config.plugin_dir.clone(),
+        config.workflow_dir.clone(),
+        Some(versions),
+    );
+    let hot_reload =
+        watch(registry.clone()).context("watching the plugin and workflow directories")?;
+    Ok(Plugins {
+        deployer: Arc::new(Deployer::new(registry.clone())),
+        registry,
+        hot_reload,
+    })
+}
+
+/// Replicas: the registry serves a mirror (in `DATA_DIR/registry`) of the one they share
+/// in MongoDB; files in the plugin and workflow directories are imported into it.
+async fn shared_plugins(
+    config: &ServeConfig,
+    runtime: Arc<Runtime>,
+    mongo: Arc<MongoStore>,
+    membership: &Membership,
+) -> anyhow::Result<Plugins> {
+    let mirrored = config.common.data_dir.join("registry");
+    let dirs = [mirrored.join("plugins"), mirrored.join("workflows")];
+    for dir in &dirs {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let [plugin_dir, workflow_dir] = dirs;
+    let registry = Registry::open(runtime, plugin_dir, workflow_dir, None);
+    let mirror = Mirror::new(mongo.clone(), registry.clone());
+    mirror
+        .converge()
+        .await
+        .context("reading the shared plugin registry")?;
+    let deployer = Arc::new(Deployer::shared(
+        registry.clone(),
+        mongo.clone(),
+        mirror.clone(),
+        &membership.identity.replica,
+    ));
+    let known = mongo
+        .active()
+        .await
+        .context("reading the shared plugin registry")?;
+    let importer = Arc::new(Importer::new(
+        deployer.clone(),
+        config.plugin_dir.clone(),
+        config.workflow_dir.clone(),
+    ));
+    let starting = importer.clone();
+    tokio::task::spawn_blocking(move || starting.start(&known)).await?;
+    tokio::spawn(mirror.run());
+    let imports = [config.plugin_dir.clone(), config.workflow_dir.clone()];
+    let hot_reload = watch_imports(registry.clone(), &imports, importer)
+        .context("watching the plugin and workflow directories")?;
+    Ok(Plugins {
+        registry,
+        deployer,
+        hot_reload,
+    })
 }
 
 /// The issuer's key set, fetched once now so a wrong URL shows in the log at start-up; an

@@ -14,8 +14,7 @@ use crate::domain::Problem;
 use crate::replicas::Heartbeat;
 use crate::runtime::Digest;
 use crate::workflows::{
-    Action, Activation, Candidate, Change, DeployError, LoadFailure, Registry, Serving,
-    StoredVersion,
+    Action, Activation, Candidate, Change, DeployError, LoadFailure, Serving, StoredVersion,
 };
 use axum::Router;
 use axum::body::Bytes;
@@ -177,6 +176,9 @@ fn deploy_error(e: DeployError, field: Option<&str>) -> ApiError {
         DeployError::NothingToRollBack(_) => {
             ApiError::Conflict("there is no earlier version to roll back to")
         }
+        DeployError::Concurrent(_) => ApiError::Conflict(
+            "another replica changed the active version meanwhile; read it again and retry",
+        ),
         DeployError::NoArchive | DeployError::Archive(_) => ApiError::Unavailable {
             code: "plugin_archive_unavailable",
             public: "the plugin version archive is unavailable; nothing was changed".into(),
@@ -219,21 +221,16 @@ async fn blocking<T: Send + 'static>(
         })?
 }
 
-fn plugin_view(
-    registry: &Registry,
-    serving: &Serving,
-    live: &[Heartbeat],
-    name: &str,
-) -> PluginView {
+/// Reads the change log: run it off the async workers.
+fn plugin_view(state: &AppState, serving: &Serving, live: &[Heartbeat], name: &str) -> PluginView {
     let component = serving.components.get(name);
     let active = component.map(|c| c.digest.full());
-    let last_change = registry.versions().and_then(|versions| {
-        let history = versions.history(Some(name)).ok()?;
-        history
-            .into_iter()
-            .rev()
-            .find(|c| c.action != Action::Uploaded && Some(&c.to) == active.as_ref())
-    });
+    let history = state.deployer.history(Some(name)).unwrap_or_default();
+    let last_change = history
+        .into_iter()
+        .rev()
+        .find(|c| c.action != Action::Uploaded && Some(&c.to) == active.as_ref());
+    let registry = &state.registry;
     let replicas: Vec<ReplicaServing> = live
         .iter()
         .map(|beat| ReplicaServing {
@@ -268,29 +265,35 @@ fn plugin_view(
 
 /// Every plugin: the active version of each, where it serves from, how it got there.
 #[utoipa::path(get, path = "/api/v1/plugins", tag = "plugins",
-    responses((status = 200, body = Vec<PluginView>), Unauthorized, Forbidden),
+    responses((status = 200, body = Vec<PluginView>), Unauthorized, Forbidden, Unavailable),
     security(("bearer" = [])))]
-async fn list(State(state): State<AppState>, _: AdminUser) -> axum::Json<Vec<PluginView>> {
-    let serving = state.registry.current();
-    let live = state.membership.live();
-    let failed = serving
-        .errors
-        .keys()
-        .filter_map(|file| file.strip_suffix(".wasm"));
-    let mut names: Vec<&str> = serving
-        .components
-        .keys()
-        .map(String::as_str)
-        .chain(failed)
-        .collect();
-    names.sort_unstable();
-    names.dedup();
-    axum::Json(
-        names
-            .into_iter()
-            .map(|name| plugin_view(&state.registry, &serving, &live, name))
-            .collect(),
-    )
+async fn list(
+    State(state): State<AppState>,
+    _: AdminUser,
+) -> Result<axum::Json<Vec<PluginView>>, ApiError> {
+    blocking(move || {
+        let serving = state.registry.current();
+        let live = state.membership.live();
+        let failed = serving
+            .errors
+            .keys()
+            .filter_map(|file| file.strip_suffix(".wasm"));
+        let mut names: Vec<&str> = serving
+            .components
+            .keys()
+            .map(String::as_str)
+            .chain(failed)
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        Ok(axum::Json(
+            names
+                .into_iter()
+                .map(|name| plugin_view(&state, &serving, &live, name))
+                .collect(),
+        ))
+    })
+    .await
 }
 
 /// One plugin, with every stored version.
@@ -303,25 +306,26 @@ async fn one(
     Path(PluginName { name }): Path<PluginName>,
 ) -> Result<axum::Json<PluginDetail>, ApiError> {
     let name = plugin_name(name)?;
-    let serving = state.registry.current();
-    let stored = match state.registry.versions() {
-        Some(versions) => versions
-            .stored(&name)
-            .map_err(|e| deploy_error(e.into(), None))?,
-        None => Vec::new(),
-    };
-    let plugin = plugin_view(&state.registry, &serving, &state.membership.live(), &name);
-    if plugin.kind.is_none() && plugin.last_error.is_none() && stored.is_empty() {
-        return Err(ApiError::NotFound);
-    }
-    let versions = stored
-        .into_iter()
-        .map(|version| VersionView {
-            active: plugin.digest.as_ref() == Some(&version.digest),
-            version,
-        })
-        .collect();
-    Ok(axum::Json(PluginDetail { plugin, versions }))
+    blocking(move || {
+        let serving = state.registry.current();
+        let stored = match state.deployer.stored(&name) {
+            Err(DeployError::NoArchive) => Vec::new(),
+            stored => stored.map_err(|e| deploy_error(e, None))?,
+        };
+        let plugin = plugin_view(&state, &serving, &state.membership.live(), &name);
+        if plugin.kind.is_none() && plugin.last_error.is_none() && stored.is_empty() {
+            return Err(ApiError::NotFound);
+        }
+        let versions = stored
+            .into_iter()
+            .map(|version| VersionView {
+                active: plugin.digest.as_ref() == Some(&version.digest),
+                version,
+            })
+            .collect();
+        Ok(axum::Json(PluginDetail { plugin, versions }))
+    })
+    .await
 }
 
 /// Upload a version of plugin `name` (the component's bytes as the body). It is compiled,
@@ -431,14 +435,14 @@ async fn history(
     Path(PluginName { name }): Path<PluginName>,
 ) -> Result<axum::Json<Vec<Change>>, ApiError> {
     let name = plugin_name(name)?;
-    let versions = state
-        .registry
-        .versions()
-        .ok_or_else(|| deploy_error(DeployError::NoArchive, None))?;
-    let changes = versions
-        .history(Some(&name))
-        .map_err(|e| deploy_error(e.into(), None))?;
-    Ok(axum::Json(changes))
+    blocking(move || {
+        state
+            .deployer
+            .history(Some(&name))
+            .map(axum::Json)
+            .map_err(|e| deploy_error(e, None))
+    })
+    .await
 }
 
 /// Every workflow: its file, its channels and the plugin version of each decision.

@@ -1,11 +1,17 @@
 //! Plugin operations: a new version is checked as if it served now, kept, made active,
-//! rolled back. Activation goes through the plugin directory (the file is written, then
-//! the registry reloads), so the API and a file dropped by hand are one mechanism and a
-//! restart serves what was last activated.
+//! rolled back.
+//!
+//! One process keeps versions in its own archive, and activation goes through the plugin
+//! directory (the file is written, then the registry reloads), so the API and a file
+//! dropped by hand are one mechanism and a restart serves what was last activated.
+//! Replicas keep versions in the [`SharedRegistry`]: activation switches the active version
+//! there for every replica, and this replica's [`Mirror`] converges before it answers.
 
 use super::registry::{Registry, Workflow};
-use super::versions::{Action, Versions};
+use super::shared::{Mirror, SharedRegistry};
+use super::versions::{Action, Change, StoredVersion, Versions, undo_target};
 use crate::domain::{Address, LineItem, Money, OrderDraft, PricedOrder, ProductSnapshot};
+use crate::orders::StoreError;
 use crate::runtime::component::LoadError;
 use crate::runtime::{BoundPlugin, Digest, LoadedComponent, PluginKind};
 use serde::Serialize;
@@ -24,10 +30,20 @@ pub enum DeployError {
     UnknownVersion { plugin: String, digest: String },
     #[error("`{0}` has no earlier version to roll back to")]
     NothingToRollBack(String),
+    /// Another replica changed the active version while this change was being made.
+    #[error("the active version of `{0}` was changed by another replica meanwhile")]
+    Concurrent(String),
     #[error("this service keeps no plugin versions")]
     NoArchive,
     #[error("the plugin version archive: {0}")]
     Archive(#[from] std::io::Error),
+}
+
+/// The shared registry failing is the archive being unavailable.
+impl From<StoreError> for DeployError {
+    fn from(e: StoreError) -> Self {
+        DeployError::Archive(std::io::Error::other(e.to_string()))
+    }
 }
 
 /// A component that does not load, or does not bind, cannot serve: that is the reason.
@@ -117,19 +133,57 @@ fn trial(plugin: &BoundPlugin) -> Result<(), String> {
 }
 
 /// The plugin operations of one registry: it compiles and tries candidates with the
-/// registry's runtime against the workflows of its snapshot, keeps versions in its archive,
-/// and activates one by writing into its plugin directory and reloading it. Make one per
-/// registry (the service keeps its own): activations and rollbacks take turns through it.
+/// registry's runtime against the workflows of its snapshot, keeps versions, and makes one
+/// active. Make one per registry (the service keeps its own): activations and rollbacks
+/// take turns through it.
 pub struct Deployer {
     registry: Arc<Registry>,
+    keeper: Keeper,
     /// Activations and rollbacks run one at a time (each includes a reload).
     switching: Mutex<()>,
 }
 
+/// Where versions are kept and how one becomes active.
+enum Keeper {
+    /// One process: the registry's own archive, and its plugin directory.
+    Local,
+    /// Replicas: the registry they share, and this replica's mirror of it.
+    Shared {
+        shared: Arc<dyn SharedRegistry>,
+        mirror: Arc<Mirror>,
+        replica: String,
+        /// The operations are synchronous (they compile): the store is asynchronous.
+        runtime: tokio::runtime::Handle,
+    },
+}
+
 impl Deployer {
+    /// The operations of one process, on `registry`'s archive and directories.
     pub fn new(registry: Arc<Registry>) -> Self {
         Deployer {
             registry,
+            keeper: Keeper::Local,
+            switching: Mutex::new(()),
+        }
+    }
+
+    /// The operations of replica `replica`, on the registry all replicas share; `mirror`
+    /// keeps `registry` in step with it. Call from within the tokio runtime; use from
+    /// blocking threads.
+    pub fn shared(
+        registry: Arc<Registry>,
+        shared: Arc<dyn SharedRegistry>,
+        mirror: Arc<Mirror>,
+        replica: &str,
+    ) -> Self {
+        Deployer {
+            registry,
+            keeper: Keeper::Shared {
+                shared,
+                mirror,
+                replica: replica.to_owned(),
+                runtime: tokio::runtime::Handle::current(),
+            },
             switching: Mutex::new(()),
         }
     }
@@ -187,10 +241,26 @@ impl Deployer {
     /// Checks a new version of `plugin` and keeps it (recorded as uploaded by `by`); it
     /// does not serve until activated.
     pub fn upload(&self, plugin: &str, bytes: &[u8], by: &str) -> Result<Candidate, DeployError> {
-        let versions = self.versions()?;
         let (candidate, component) = self.check(plugin, bytes)?;
-        versions.keep(plugin, bytes)?;
-        versions.uploaded(plugin, &component.digest, by)?;
+        let digest = &component.digest;
+        match &self.keeper {
+            Keeper::Local => {
+                let versions = self.versions()?;
+                versions.keep(plugin, bytes)?;
+                versions.uploaded(plugin, digest, by)?;
+            }
+            Keeper::Shared {
+                shared,
+                replica,
+                runtime,
+                ..
+            } => runtime.block_on(async {
+                shared.keep(plugin, digest, bytes).await?;
+                let from = shared.active().await?.plugins.remove(plugin);
+                let change = Change::new(plugin, Action::Uploaded, by, from.as_ref(), digest);
+                shared.record(&change.on(replica)).await
+            })?,
+        }
         Ok(candidate)
     }
 
@@ -208,11 +278,50 @@ impl Deployer {
     /// Makes the version active before the current one active again.
     pub fn rollback(&self, plugin: &str, by: &str) -> Result<Activation, DeployError> {
         check_name(plugin)?;
-        let versions = self.versions()?;
-        let target = versions
-            .rollback_target(plugin)?
+        let target = undo_target(&self.history(Some(plugin))?)
             .ok_or_else(|| DeployError::NothingToRollBack(plugin.to_owned()))?;
         self.switch(plugin, &target, by, Action::RolledBack)
+    }
+
+    /// Checks a file found in this replica's plugin directory and, when it can serve,
+    /// makes it the active version for every replica (recorded as a file drop). Replicas
+    /// only: one process loads its plugin directory itself.
+    pub fn import(&self, plugin: &str, bytes: &[u8]) -> Result<Activation, DeployError> {
+        let (_, component) = self.check(plugin, bytes)?;
+        let Keeper::Shared {
+            shared, runtime, ..
+        } = &self.keeper
+        else {
+            return Err(DeployError::NoArchive);
+        };
+        runtime.block_on(shared.keep(plugin, &component.digest, bytes))?;
+        self.switch(plugin, &component.digest, "file", Action::FileDropped)
+    }
+
+    /// Checks a workflow definition found in this replica's workflow directory against
+    /// the plugins serving now and, when it binds, makes it serve on every replica.
+    /// Replicas only.
+    pub fn import_workflow(&self, name: &str, text: &str) -> Result<(), DeployError> {
+        check_name(name)?;
+        self.registry
+            .check_workflow(name, text)
+            .map_err(DeployError::Rejected)?;
+        let Keeper::Shared {
+            shared,
+            mirror,
+            replica,
+            runtime,
+        } = &self.keeper
+        else {
+            return Err(DeployError::NoArchive);
+        };
+        runtime.block_on(async {
+            shared
+                .put_workflow(name, text, &format!("file@{replica}"))
+                .await?;
+            mirror.converge().await
+        })?;
+        Ok(())
     }
 
     fn switch(
@@ -223,66 +332,98 @@ impl Deployer {
         action: Action,
     ) -> Result<Activation, DeployError> {
         check_name(plugin)?;
-        let versions = self.versions()?;
         // The lock guards no data: an operation that panicked must not stop every later one.
         let _one_at_a_time = self.switching.lock().unwrap_or_else(|e| e.into_inner());
-        let bytes = self.stored(plugin, digest)?;
-        let from = self
-            .registry
-            .current()
-            .components
-            .get(plugin)
-            .map(|c| c.digest.clone());
-        if from.as_ref() == Some(digest) {
-            return Ok(Activation {
-                plugin: plugin.to_owned(),
-                from: Some(digest.full()),
-                to: digest.full(),
-                changed: false,
-            });
+        let bytes = self.stored_bytes(plugin, digest)?;
+        let from = match &self.keeper {
+            Keeper::Local => self.serving_digest(plugin),
+            Keeper::Shared {
+                shared, runtime, ..
+            } => runtime.block_on(shared.active())?.plugins.remove(plugin),
+        };
+        let activation = Activation {
+            plugin: plugin.to_owned(),
+            from: from.as_ref().map(Digest::full),
+            to: digest.full(),
+            changed: from.as_ref() != Some(digest),
+        };
+        if activation.changed {
+            self.check(plugin, &bytes)?;
+            let change = Change::new(plugin, action, by, from.as_ref(), digest);
+            match &self.keeper {
+                Keeper::Local => self.publish_here(change, &bytes)?,
+                Keeper::Shared {
+                    shared,
+                    replica,
+                    runtime,
+                    ..
+                } => {
+                    if !runtime.block_on(shared.switch(&change.on(replica)))? {
+                        return Err(DeployError::Concurrent(plugin.to_owned()));
+                    }
+                }
+            }
         }
-        self.check(plugin, &bytes)?;
-        versions.expect(plugin, digest, action, by);
-        let serving = self.publish(plugin, &bytes).and_then(|()| {
+        if let Keeper::Shared {
+            mirror, runtime, ..
+        } = &self.keeper
+        {
+            runtime.block_on(mirror.converge())?;
+            if self.serving_digest(plugin).as_ref() != Some(digest) {
+                return Err(DeployError::Rejected(format!(
+                    "it is the active version for every replica, but does not serve here: {}",
+                    self.load_error(plugin)
+                )));
+            }
+        }
+        Ok(activation)
+    }
+
+    fn serving_digest(&self, plugin: &str) -> Option<Digest> {
+        let serving = self.registry.current();
+        serving.components.get(plugin).map(|c| c.digest.clone())
+    }
+
+    fn load_error(&self, plugin: &str) -> String {
+        self.registry
+            .current()
+            .errors
+            .get(&file(plugin))
+            .map_or_else(|| "it did not load".into(), |failure| failure.error.clone())
+    }
+
+    /// One process: writes the version into the plugin directory and reloads; the archive
+    /// records the change as the reload sees it. Should it not serve, the previous file is
+    /// put back, so a restart serves what serves now.
+    fn publish_here(&self, change: Change, bytes: &[u8]) -> Result<(), DeployError> {
+        let versions = self.versions()?;
+        let plugin = change.plugin.as_str();
+        let digest = Digest::parse(&change.to).expect("a digest we printed");
+        versions.expect(plugin, &digest, change.action, &change.by);
+        let serving = self.publish(plugin, bytes).and_then(|()| {
             self.registry.reload();
-            let serving = self.registry.current();
-            match serving.components.get(plugin) {
-                Some(c) if &c.digest == digest => Ok(()),
-                _ => Err(DeployError::Rejected(
-                    serving
-                        .errors
-                        .get(&file(plugin))
-                        .map_or_else(|| "it did not load".into(), |failure| failure.error.clone()),
-                )),
+            match self.serving_digest(plugin) {
+                Some(serving) if serving == digest => Ok(()),
+                _ => Err(DeployError::Rejected(self.load_error(plugin))),
             }
         });
         if let Err(e) = serving {
-            // Put the previous file back, so a restart serves what serves now.
             versions.unexpect(plugin);
-            if let Some(previous) = from.and_then(|d| versions.bytes(plugin, &d).ok().flatten()) {
+            let previous = change.from.as_deref().and_then(Digest::parse);
+            if let Some(previous) = previous.and_then(|d| versions.bytes(plugin, &d).ok().flatten())
+            {
                 self.publish(plugin, &previous)?;
                 self.registry.reload();
             }
             return Err(e);
         }
-        Ok(Activation {
-            plugin: plugin.to_owned(),
-            from: from.map(|d| d.full()),
-            to: digest.full(),
-            changed: true,
-        })
+        Ok(())
     }
 
-    /// Writes `<plugin>.wasm` into the plugin directory whole: written beside it under a
-    /// name the registry ignores, then renamed into place.
+    /// Writes `<plugin>.wasm` into the plugin directory whole.
     fn publish(&self, plugin: &str, bytes: &[u8]) -> Result<(), DeployError> {
-        let partial = self
-            .registry
-            .plugin_dir()
-            .join(format!(".{plugin}.wasm.partial"));
-        std::fs::write(&partial, bytes)?;
-        std::fs::rename(&partial, self.registry.plugin_dir().join(file(plugin)))?;
-        Ok(())
+        let path = self.registry.plugin_dir().join(file(plugin));
+        Ok(super::shared::replace(&path, Some(bytes))?)
     }
 
     /// `workflow`'s step of `kind` with the stored version `digest` of its plugin, for a
@@ -298,18 +439,42 @@ impl Deployer {
         let component = self
             .registry
             .runtime()
-            .load(plugin, &self.stored(plugin, digest)?)?;
+            .load(plugin, &self.stored_bytes(plugin, digest)?)?;
         Ok(self.registry.runtime().rebind(step, component)?)
     }
 
+    /// Every kept version of `plugin`, oldest first.
+    pub fn stored(&self, plugin: &str) -> Result<Vec<StoredVersion>, DeployError> {
+        match &self.keeper {
+            Keeper::Local => Ok(self.versions()?.stored(plugin)?),
+            Keeper::Shared {
+                shared, runtime, ..
+            } => Ok(runtime.block_on(shared.stored(plugin))?),
+        }
+    }
+
+    /// The recorded changes, oldest first: all of them, or one plugin's.
+    pub fn history(&self, plugin: Option<&str>) -> Result<Vec<Change>, DeployError> {
+        match &self.keeper {
+            Keeper::Local => Ok(self.versions()?.history(plugin)?),
+            Keeper::Shared {
+                shared, runtime, ..
+            } => Ok(runtime.block_on(shared.history(plugin))?),
+        }
+    }
+
     /// The bytes of the stored version `digest` of `plugin`.
-    fn stored(&self, plugin: &str, digest: &Digest) -> Result<Vec<u8>, DeployError> {
-        self.versions()?
-            .bytes(plugin, digest)?
-            .ok_or_else(|| DeployError::UnknownVersion {
-                plugin: plugin.to_owned(),
-                digest: digest.full(),
-            })
+    fn stored_bytes(&self, plugin: &str, digest: &Digest) -> Result<Vec<u8>, DeployError> {
+        let bytes = match &self.keeper {
+            Keeper::Local => self.versions()?.bytes(plugin, digest)?,
+            Keeper::Shared {
+                shared, runtime, ..
+            } => runtime.block_on(shared.bytes(plugin, digest))?,
+        };
+        bytes.ok_or_else(|| DeployError::UnknownVersion {
+            plugin: plugin.to_owned(),
+            digest: digest.full(),
+        })
     }
 }
 

@@ -286,7 +286,10 @@ impl Registry {
         let mut workflows = BTreeMap::new();
         for (name, path) in files(&self.workflow_dir, "toml", errors) {
             let previous = old.workflows.get(&name);
-            match self.load_workflow(&name, &path, previous, components, errors) {
+            let loaded = std::fs::read_to_string(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|text| self.load_workflow(&name, &text, previous, components, errors));
+            match loaded {
                 Ok(workflow) => {
                     if previous.is_none_or(|p| !Arc::ptr_eq(p, &workflow)) {
                         let digests: Vec<String> = workflow
@@ -309,17 +312,23 @@ impl Registry {
         workflows
     }
 
+    /// Whether workflow `name` defined by `text` would load with the plugins serving now.
+    pub fn check_workflow(&self, name: &str, text: &str) -> Result<(), String> {
+        let serving = self.current();
+        self.load_workflow(name, text, None, &serving.components, &serving.errors)
+            .map(drop)
+    }
+
     fn load_workflow(
         &self,
         name: &str,
-        path: &Path,
+        text: &str,
         previous: Option<&Arc<Workflow>>,
         components: &BTreeMap<String, Arc<LoadedComponent>>,
         errors: &BTreeMap<String, LoadFailure>,
     ) -> Result<Arc<Workflow>, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
         let digest = Digest::of(text.as_bytes());
-        let definition = Definition::parse(&text)?;
+        let definition = Definition::parse(text)?;
         let steps = definition.steps()?;
         let resolved: Vec<&Arc<LoadedComponent>> = steps
             .iter()

@@ -48,6 +48,32 @@ pub struct Change {
     pub from: Option<String>,
     /// The version this change is about: the new active one, or the one uploaded.
     pub to: String,
+    /// The replica it was made on, when replicas share the registry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica: Option<String>,
+}
+
+impl Change {
+    /// A change made now.
+    pub fn new(plugin: &str, action: Action, by: &str, from: Option<&Digest>, to: &Digest) -> Self {
+        Change {
+            at: Utc::now(),
+            plugin: plugin.to_owned(),
+            action,
+            by: by.to_owned(),
+            from: from.map(Digest::full),
+            to: to.full(),
+            replica: None,
+        }
+    }
+
+    /// The same change, made on `replica`.
+    pub fn on(self, replica: &str) -> Self {
+        Change {
+            replica: Some(replica.to_owned()),
+            ..self
+        }
+    }
 }
 
 /// A version kept in the archive.
@@ -195,14 +221,7 @@ impl Versions {
             .filter(|e| &e.digest == digest);
         let (action, by) =
             expected.map_or((Action::FileDropped, "file".into()), |e| (e.action, e.by));
-        self.append(&Change {
-            at: Utc::now(),
-            plugin: plugin.to_owned(),
-            action,
-            by,
-            from: from.map(|d| d.full()),
-            to: digest.full(),
-        })?;
+        self.append(&Change::new(plugin, action, &by, from.as_ref(), digest))?;
         state.active.insert(plugin.to_owned(), digest.clone());
         Ok(())
     }
@@ -216,14 +235,13 @@ impl Versions {
     /// Records an upload (the active version does not change).
     pub fn uploaded(&self, plugin: &str, digest: &Digest, by: &str) -> std::io::Result<()> {
         let state = self.lock();
-        self.append(&Change {
-            at: Utc::now(),
-            plugin: plugin.to_owned(),
-            action: Action::Uploaded,
-            by: by.to_owned(),
-            from: state.active.get(plugin).map(Digest::full),
-            to: digest.full(),
-        })
+        self.append(&Change::new(
+            plugin,
+            Action::Uploaded,
+            by,
+            state.active.get(plugin),
+            digest,
+        ))
     }
 
     fn append(&self, change: &Change) -> std::io::Result<()> {
@@ -256,13 +274,6 @@ impl Versions {
         }
         Ok(changes)
     }
-
-    /// The version a rollback of `plugin` returns to: the one active before the current
-    /// one became active. Rollbacks undo in turn, like an undo stack: after A → B → C, a
-    /// rollback goes to B, the next one to A.
-    pub fn rollback_target(&self, plugin: &str) -> std::io::Result<Option<Digest>> {
-        Ok(undo_target(&self.history(Some(plugin))?))
-    }
 }
 
 /// A crash in the middle of an append leaves a line without its end: cut it off, or the
@@ -283,7 +294,10 @@ fn cut_torn_tail(log: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-fn undo_target(changes: &[Change]) -> Option<Digest> {
+/// The version a rollback returns to, from one plugin's `changes`: the one active before
+/// the current one became active. Rollbacks undo in turn, like an undo stack: after
+/// A → B → C, a rollback goes to B, the next one to A.
+pub(super) fn undo_target(changes: &[Change]) -> Option<Digest> {
     let mut stack: Vec<&str> = Vec::new();
     for change in changes {
         match change.action {
@@ -374,25 +388,34 @@ mod tests {
     fn rollbacks_undo_in_turn() {
         let (_dir, versions) = versions();
         let [a, b, c] = [b"a", b"b", b"c"].map(|x| Digest::of(x));
-        assert_eq!(versions.rollback_target("pricing").unwrap(), None);
+        assert_eq!(
+            undo_target(&versions.history(Some("pricing")).unwrap()),
+            None
+        );
         versions.serving("pricing", &a, b"a").unwrap();
-        assert_eq!(versions.rollback_target("pricing").unwrap(), None);
+        assert_eq!(
+            undo_target(&versions.history(Some("pricing")).unwrap()),
+            None
+        );
         versions.uploaded("pricing", &b, "ops").unwrap();
         versions.serving("pricing", &b, b"b").unwrap();
         versions.serving("pricing", &c, b"c").unwrap();
         assert_eq!(
-            versions.rollback_target("pricing").unwrap(),
+            undo_target(&versions.history(Some("pricing")).unwrap()),
             Some(b.clone())
         );
         versions.expect("pricing", &b, Action::RolledBack, "ops");
         versions.serving("pricing", &b, b"b").unwrap();
         assert_eq!(
-            versions.rollback_target("pricing").unwrap(),
+            undo_target(&versions.history(Some("pricing")).unwrap()),
             Some(a.clone())
         );
         versions.expect("pricing", &a, Action::RolledBack, "ops");
         versions.serving("pricing", &a, b"a").unwrap();
-        assert_eq!(versions.rollback_target("pricing").unwrap(), None);
+        assert_eq!(
+            undo_target(&versions.history(Some("pricing")).unwrap()),
+            None
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Hot reload: a `notify` watcher on the plugin and workflow directories triggers a
-//! registry reload shortly after files change.
+//! registry reload shortly after files change (or, for replicas, an import into the
+//! registry they share).
 //!
 //! The reload thread must outlive whatever the directories hold: a file that does not load
 //! is a load error (reported by the registry), a reload that panics anyway (a bug of the
@@ -7,12 +8,14 @@
 //! without being asked to, the registry says so ([`Registry::hot_reload`], in `/health`).
 
 use super::Registry;
+use super::import::Importer;
 use crate::panic_message;
 use chrono::{DateTime, Utc};
 use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
 use notify::{RecursiveMode, Watcher};
 use serde::Serialize;
 use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
@@ -76,6 +79,29 @@ impl Drop for ReportEnd {
 /// Starts watching the registry's directories. Reloads run on their own thread, never on
 /// a request.
 pub fn watch(registry: Arc<Registry>) -> notify::Result<HotReload> {
+    let dirs = [registry.plugin_dir(), registry.workflow_dir()].map(Path::to_owned);
+    let reloading = registry.clone();
+    watch_dirs(registry, &dirs, move || {
+        reloading.reload();
+    })
+}
+
+/// Starts watching `dirs` (a replica's plugin and workflow directories) for files to import
+/// into the registry the replicas share; `registry`'s hot-reload state says whether it runs.
+pub fn watch_imports(
+    registry: Arc<Registry>,
+    dirs: &[PathBuf; 2],
+    importer: Arc<Importer>,
+) -> notify::Result<HotReload> {
+    watch_dirs(registry, dirs, move || importer.scan())
+}
+
+/// Runs `act` on its own thread shortly after files in `dirs` change.
+fn watch_dirs(
+    registry: Arc<Registry>,
+    dirs: &[PathBuf; 2],
+    act: impl Fn() + Send + 'static,
+) -> notify::Result<HotReload> {
     let (changed, changes) = mpsc::channel::<()>();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         // A file is complete once renamed into place or closed after writing; reloading on
@@ -96,8 +122,9 @@ pub fn watch(registry: Arc<Registry>) -> notify::Result<HotReload> {
             let _ = changed.send(());
         }
     })?;
-    watcher.watch(registry.plugin_dir(), RecursiveMode::NonRecursive)?;
-    watcher.watch(registry.workflow_dir(), RecursiveMode::NonRecursive)?;
+    for dir in dirs {
+        watcher.watch(dir, RecursiveMode::NonRecursive)?;
+    }
     *registry.hot_reload_state() = HotReloadState::Watching;
     let end = ReportEnd(registry.clone());
     std::thread::Builder::new()
@@ -105,7 +132,7 @@ pub fn watch(registry: Arc<Registry>) -> notify::Result<HotReload> {
         .spawn(move || {
             // The whole report moves in (not just its registry): it is dropped as the
             // thread ends, however it ends.
-            let end = end;
+            let _end = end;
             // Ends when the watcher, and with it the sender, is dropped.
             while changes.recv().is_ok() {
                 loop {
@@ -115,10 +142,9 @@ pub fn watch(registry: Arc<Registry>) -> notify::Result<HotReload> {
                         Err(RecvTimeoutError::Disconnected) => return,
                     }
                 }
-                // The snapshot is swapped only at the end of a reload, so one that panicked
-                // changed nothing; the next change reads both directories again.
-                let reload = std::panic::catch_unwind(AssertUnwindSafe(|| end.0.reload()));
-                if let Err(panic) = reload {
+                // A reload swaps the snapshot only at its end, so one that panicked changed
+                // nothing; the next change reads both directories again.
+                if let Err(panic) = std::panic::catch_unwind(AssertUnwindSafe(&act)) {
                     tracing::error!(
                         panic = panic_message(panic.as_ref()),
                         "a reload failed; the next change is loaded as usual"

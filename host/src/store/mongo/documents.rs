@@ -15,7 +15,7 @@ fn is_date_field(name: &str) -> bool {
 }
 
 /// The API's JSON form as BSON, with instants as BSON dates.
-fn document(value: &impl serde::Serialize) -> Result<Document, StoreError> {
+pub(super) fn document(value: &impl serde::Serialize) -> Result<Document, StoreError> {
     let mut doc = bson::serialize_to_document(value).map_err(unavailable)?;
     dates_to_bson(&mut doc);
     Ok(doc)
@@ -68,7 +68,7 @@ pub(super) fn order_from(mut doc: Document) -> Result<Order, StoreError> {
     decode(doc)
 }
 
-fn decode<T: serde::de::DeserializeOwned>(doc: Document) -> Result<T, StoreError> {
+pub(super) fn decode<T: serde::de::DeserializeOwned>(doc: Document) -> Result<T, StoreError> {
     let mut value = Bson::Document(doc);
     dates_to_text(&mut value);
     bson::deserialize_from_bson(value)

@@ -7,7 +7,8 @@
 //! `order_events` (the outbox and each order's event history; `published_at` is null until
 //! the relay has the broker's acknowledgement, `shard` says which relay lease covers it)
 //! and `idempotency_keys`; for replicas sharing the database, `relay_leases` (a shard's
-//! holder, fencing token and expiry) and `replicas` (heartbeats).
+//! holder, fencing token and expiry) and `replicas` (heartbeats), and the shared plugin
+//! registry: `plugin_versions`, `plugins` and `workflows` (`registry.rs`).
 //!
 //! An order change and its events are written in one multi-document transaction, so the
 //! server must be a replica set (a single-node one will do, as in docker-compose.yml); a
@@ -21,6 +22,7 @@
 mod documents;
 mod leases;
 mod orders;
+mod registry;
 #[cfg(test)]
 mod tests;
 mod transaction;
@@ -51,6 +53,9 @@ pub struct MongoStore {
     keys: Collection<Document>,
     leases: Collection<Document>,
     replicas: Collection<Document>,
+    plugin_versions: Collection<Document>,
+    plugins: Collection<Document>,
+    workflows: Collection<Document>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -105,6 +110,9 @@ impl MongoStore {
             keys: db.collection("idempotency_keys"),
             leases: db.collection("relay_leases"),
             replicas: db.collection("replicas"),
+            plugin_versions: db.collection("plugin_versions"),
+            plugins: db.collection("plugins"),
+            workflows: db.collection("workflows"),
             client,
             db,
         };
@@ -157,6 +165,13 @@ impl MongoStore {
                     false,
                 ),
             ])
+            .await?;
+        self.plugin_versions
+            .create_indexes([index(
+                "plugin_stored",
+                doc! { "plugin": 1, "stored_at": 1 },
+                false,
+            )])
             .await?;
         Ok(())
     }

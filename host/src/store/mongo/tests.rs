@@ -186,3 +186,64 @@ async fn replicas_are_alive_while_they_heartbeat() {
     let live = store.beat(&beat("r1", now)).await.unwrap();
     assert_eq!(live, [beat("r1", now)]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shared_registry_switches_once_records_every_change_and_reports_it() {
+    use crate::runtime::Digest;
+    use crate::workflows::shared::SharedRegistry;
+    use crate::workflows::{Action, Change};
+    let store = fresh().await;
+    let changed = std::sync::Arc::new(tokio::sync::Notify::new());
+    let following = store.clone();
+    let feed = changed.clone();
+    tokio::spawn(async move { following.follow(feed).await });
+    // The feed opens asynchronously: a change before it opens is only seen by a re-read.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+
+    let [a, b] = [b"a".as_slice(), b"b"].map(Digest::of);
+    store.keep("pricing", &a, b"a").await.unwrap();
+    store.keep("pricing", &a, b"a").await.unwrap();
+    store.keep("pricing", &b, b"b").await.unwrap();
+    assert_eq!(store.stored("pricing").await.unwrap().len(), 2);
+    assert_eq!(store.bytes("pricing", &b).await.unwrap().unwrap(), b"b");
+    assert_eq!(store.bytes("other", &b).await.unwrap(), None);
+
+    let first = Change::new("pricing", Action::FileDropped, "file", None, &a).on("r1");
+    assert!(store.switch(&first).await.unwrap());
+    // A second first version loses: another replica made one first.
+    assert!(!store.switch(&first).await.unwrap());
+    tokio::time::timeout(std::time::Duration::from_secs(5), changed.notified())
+        .await
+        .expect("the change feed reports a switch");
+    store
+        .record(&Change::new(
+            "pricing",
+            Action::Uploaded,
+            "ops",
+            Some(&a),
+            &b,
+        ))
+        .await
+        .unwrap();
+    let to_b = Change::new("pricing", Action::Activated, "ops", Some(&a), &b);
+    assert!(store.switch(&to_b).await.unwrap());
+    // Switching from a version that is no longer active changes nothing.
+    assert!(!store.switch(&to_b).await.unwrap());
+
+    store
+        .put_workflow("standard", "name = 'x'", "file@r1")
+        .await
+        .unwrap();
+    let set = store.active().await.unwrap();
+    assert_eq!(set.plugins.get("pricing"), Some(&b));
+    assert_eq!(set.workflows["standard"], "name = 'x'");
+    let history = store.history(Some("pricing")).await.unwrap();
+    let actions: Vec<Action> = history.iter().map(|c| c.action).collect();
+    assert_eq!(
+        actions,
+        [Action::FileDropped, Action::Uploaded, Action::Activated]
+    );
+    assert_eq!(history[0].replica.as_deref(), Some("r1"));
+    assert_eq!(history[2].from, Some(a.full()));
+    assert_eq!(store.history(None).await.unwrap().len(), 3);
+}

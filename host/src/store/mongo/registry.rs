@@ -1,0 +1,249 @@
+//! The plugin registry replicas share: `plugin_versions` (one document per version, its
+//! bytes included, never changed once written), `plugins` (one per plugin: the active
+//! version and the plugin's change log) and `workflows` (one per workflow: its definition).
+//!
+//! A plugin's log lives in its own document so that switching the active version and
+//! recording the switch are one single-document update, conditional on the version the
+//! switch replaces: two replicas switching at once cannot both win, and no switch is ever
+//! unrecorded.
+
+use super::documents::{date, decode, document};
+use super::transaction::is_duplicate_key;
+use super::{MongoStore, bounded, unavailable};
+use crate::orders::StoreError;
+use crate::runtime::Digest;
+use crate::workflows::shared::{ActiveSet, SharedRegistry};
+use crate::workflows::{Change, StoredVersion};
+use async_trait::async_trait;
+use bson::{Binary, Bson, Document, doc, spec::BinarySubtype};
+use chrono::Utc;
+use futures_util::StreamExt;
+use mongodb::change_stream::event::ResumeToken;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// A broken change feed is reopened after this.
+const REOPEN: Duration = Duration::from_secs(1);
+
+fn version_id(plugin: &str, digest: &Digest) -> String {
+    format!("{plugin}@{}", digest.full())
+}
+
+fn changes_of(plugin: &Document) -> Result<Vec<Change>, StoreError> {
+    let Ok(changes) = plugin.get_array("changes") else {
+        return Ok(Vec::new());
+    };
+    changes
+        .iter()
+        .filter_map(Bson::as_document)
+        .map(|change| decode(change.clone()))
+        .collect()
+}
+
+#[async_trait]
+impl SharedRegistry for MongoStore {
+    async fn keep(&self, plugin: &str, digest: &Digest, bytes: &[u8]) -> Result<(), StoreError> {
+        let version = doc! {
+            "_id": version_id(plugin, digest),
+            "plugin": plugin,
+            "digest": digest.full(),
+            "size": bytes.len() as i64,
+            "stored_at": date(Utc::now()),
+            "bytes": Binary { subtype: BinarySubtype::Generic, bytes: bytes.to_vec() },
+        };
+        bounded(async {
+            match self.plugin_versions.insert_one(version).await {
+                Err(e) if !is_duplicate_key(&e) => Err(unavailable(e)),
+                _ => Ok(()),
+            }
+        })
+        .await
+    }
+
+    async fn bytes(&self, plugin: &str, digest: &Digest) -> Result<Option<Vec<u8>>, StoreError> {
+        bounded(async {
+            let found = self
+                .plugin_versions
+                .find_one(doc! { "_id": version_id(plugin, digest) })
+                .await
+                .map_err(unavailable)?;
+            found
+                .map(|version| match version.get("bytes") {
+                    Some(Bson::Binary(binary)) => Ok(binary.bytes.clone()),
+                    _ => Err(unavailable("a stored plugin version has no bytes")),
+                })
+                .transpose()
+        })
+        .await
+    }
+
+    async fn stored(&self, plugin: &str) -> Result<Vec<StoredVersion>, StoreError> {
+        bounded(async {
+            let cursor = self
+                .plugin_versions
+                .find(doc! { "plugin": plugin })
+                .projection(doc! { "bytes": 0 })
+                .sort(doc! { "stored_at": 1, "digest": 1 })
+                .await
+                .map_err(unavailable)?;
+            super::documents::all(cursor, |version| {
+                Ok(StoredVersion {
+                    digest: version.get_str("digest").map_err(unavailable)?.to_owned(),
+                    size: version.get_i64("size").map_err(unavailable)? as u64,
+                    stored_at: version
+                        .get_datetime("stored_at")
+                        .map_err(unavailable)?
+                        .to_chrono(),
+                })
+            })
+            .await
+        })
+        .await
+    }
+
+    async fn record(&self, change: &Change) -> Result<(), StoreError> {
+        let entry = document(change)?;
+        bounded(async {
+            self.plugins
+                .update_one(
+                    doc! { "_id": &change.plugin },
+                    doc! {
+                        "$push": { "changes": entry },
+                        "$setOnInsert": { "active": Bson::Null },
+                    },
+                )
+                .upsert(true)
+                .await
+                .map(drop)
+                .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn switch(&self, change: &Change) -> Result<bool, StoreError> {
+        let entry = document(change)?;
+        let from = change.from.clone().map_or(Bson::Null, Bson::String);
+        bounded(async {
+            let switched = self
+                .plugins
+                .update_one(
+                    doc! { "_id": &change.plugin, "active": from },
+                    doc! {
+                        "$set": { "active": &change.to, "changed_at": date(change.at) },
+                        "$push": { "changes": entry },
+                    },
+                )
+                // A plugin's first version creates its document; should another replica
+                // create it first, the insert is a duplicate: that replica won.
+                .upsert(change.from.is_none())
+                .await;
+            match switched {
+                Ok(result) => Ok(result.matched_count == 1 || result.upserted_id.is_some()),
+                Err(e) if is_duplicate_key(&e) => Ok(false),
+                Err(e) => Err(unavailable(e)),
+            }
+        })
+        .await
+    }
+
+    async fn history(&self, plugin: Option<&str>) -> Result<Vec<Change>, StoreError> {
+        let filter = plugin.map_or_else(Document::new, |p| doc! { "_id": p });
+        let mut changes = bounded(async {
+            let cursor = self.plugins.find(filter).await.map_err(unavailable)?;
+            super::documents::all(cursor, |plugin| changes_of(&plugin)).await
+        })
+        .await?
+        .concat();
+        changes.sort_by_key(|c| c.at);
+        Ok(changes)
+    }
+
+    async fn active(&self) -> Result<ActiveSet, StoreError> {
+        bounded(async {
+            let mut set = ActiveSet::default();
+            let mut plugins = self
+                .plugins
+                .find(doc! { "active": { "$type": "string" } })
+                .projection(doc! { "active": 1 })
+                .await
+                .map_err(unavailable)?;
+            while plugins.advance().await.map_err(unavailable)? {
+                let plugin = plugins.deserialize_current().map_err(unavailable)?;
+                let name = plugin.get_str("_id").map_err(unavailable)?;
+                let digest = plugin.get_str("active").ok().and_then(Digest::parse);
+                let digest = digest.ok_or_else(|| unavailable("a corrupt active version"))?;
+                set.plugins.insert(name.to_owned(), digest);
+            }
+            let mut workflows = self
+                .workflows
+                .find(doc! {})
+                .projection(doc! { "text": 1 })
+                .await
+                .map_err(unavailable)?;
+            while workflows.advance().await.map_err(unavailable)? {
+                let workflow = workflows.deserialize_current().map_err(unavailable)?;
+                set.workflows.insert(
+                    workflow.get_str("_id").map_err(unavailable)?.to_owned(),
+                    workflow.get_str("text").map_err(unavailable)?.to_owned(),
+                );
+            }
+            Ok(set)
+        })
+        .await
+    }
+
+    async fn put_workflow(&self, name: &str, text: &str, by: &str) -> Result<(), StoreError> {
+        bounded(async {
+            self.workflows
+                .update_one(
+                    doc! { "_id": name },
+                    doc! { "$set": {
+                        "text": text,
+                        "digest": Digest::of(text.as_bytes()).full(),
+                        "by": by,
+                        "changed_at": date(Utc::now()),
+                    } },
+                )
+                .upsert(true)
+                .await
+                .map(drop)
+                .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn follow(&self, changed: Arc<Notify>) {
+        let mut resume: Option<ResumeToken> = None;
+        loop {
+            let watched = self
+                .db
+                .watch()
+                .pipeline([doc! { "$match": {
+                    "ns.coll": { "$in": [self.plugins.name(), self.workflows.name()] },
+                } }])
+                .resume_after(resume.clone())
+                .await;
+            match watched {
+                Ok(mut feed) => {
+                    while let Some(event) = feed.next().await {
+                        match event {
+                            Ok(_) => changed.notify_one(),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "the plugin registry's change feed broke; reopening");
+                                break;
+                            }
+                        }
+                    }
+                    resume = feed.resume_token().or(resume);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "the plugin registry's change feed is unavailable; re-reading every second");
+                    // A resume token the server no longer knows would fail forever.
+                    resume = None;
+                }
+            }
+            tokio::time::sleep(REOPEN).await;
+        }
+    }
+}
