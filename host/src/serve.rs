@@ -370,6 +370,7 @@ async fn shared_plugins(
         .context("reading the shared plugin registry")?;
     let importer = Arc::new(Importer::new(
         deployer.clone(),
+        registry.clone(),
         config.plugin_dir.clone(),
         config.workflow_dir.clone(),
     ));

@@ -120,9 +120,16 @@ impl Repricer {
         };
         let pricing = match version {
             None => workflow.pricing.clone(),
-            Some(digest) => self
-                .deployer
-                .bind_version(&workflow, PluginKind::Pricing, digest)
+            // Compiling a version (and, with replicas, fetching it) blocks: off the async
+            // workers.
+            Some(digest) => {
+                let (deployer, workflow, digest) =
+                    (self.deployer.clone(), workflow.clone(), digest.clone());
+                tokio::task::spawn_blocking(move || {
+                    deployer.bind_version(&workflow, PluginKind::Pricing, &digest)
+                })
+                .await
+                .map_err(|e| OrderError::StoreUnavailable(e.to_string()))?
                 .map_err(|e| match e {
                     DeployError::UnknownVersion { .. } => {
                         refused("unknown_version", e.to_string(), "version".into())
@@ -131,7 +138,8 @@ impl Repricer {
                         refused("plugin_rejected", e.to_string(), "version".into())
                     }
                     other => OrderError::StoreUnavailable(other.to_string()),
-                })?,
+                })?
+            }
         };
         let at = order.created_at.timestamp_millis();
         let mut decisions = Vec::with_capacity(1);

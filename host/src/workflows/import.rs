@@ -8,8 +8,8 @@
 //! workflow new with this replica's image); a known name keeps its shared version, so
 //! starting a replica from an older image never rolls the others back.
 
-use super::Deployer;
 use super::shared::ActiveSet;
+use super::{Deployer, Registry};
 use crate::runtime::Digest;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,6 +17,8 @@ use std::sync::{Arc, Mutex};
 
 pub struct Importer {
     deployer: Arc<Deployer>,
+    /// Where a refused file is reported, beside the load errors.
+    registry: Arc<Registry>,
     plugin_dir: PathBuf,
     workflow_dir: PathBuf,
     /// Each file's content as last looked at: only a change is imported.
@@ -30,9 +32,15 @@ enum Found {
 }
 
 impl Importer {
-    pub fn new(deployer: Arc<Deployer>, plugin_dir: PathBuf, workflow_dir: PathBuf) -> Self {
+    pub fn new(
+        deployer: Arc<Deployer>,
+        registry: Arc<Registry>,
+        plugin_dir: PathBuf,
+        workflow_dir: PathBuf,
+    ) -> Self {
         Importer {
             deployer,
+            registry,
             plugin_dir,
             workflow_dir,
             seen: Mutex::new(BTreeMap::new()),
@@ -87,13 +95,20 @@ impl Importer {
                 Err(_) => Err(super::DeployError::Rejected("it is not UTF-8 text".into())),
             },
         };
-        match imported {
-            Ok(true) => tracing::info!(file = %path.display(), "imported: every replica serves it"),
-            Ok(false) => {}
-            Err(e) => {
-                tracing::warn!(file = %path.display(), error = %e, "not imported: the replicas keep serving the shared version")
+        let refusal = match imported {
+            Ok(changed) => {
+                if changed {
+                    tracing::info!(file = %path.display(), "imported: every replica serves it");
+                }
+                None
             }
-        }
+            Err(e) => {
+                tracing::warn!(file = %path.display(), error = %e, "not imported: the replicas keep serving the shared version");
+                Some(format!("not imported into the shared registry: {e}"))
+            }
+        };
+        let file = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        self.registry.refuse(&file.unwrap_or_default(), refusal);
     }
 
     /// The components and workflow definitions in the two directories.

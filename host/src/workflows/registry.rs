@@ -105,6 +105,9 @@ pub struct Registry {
     versions: Option<Versions>,
     /// Whether changed files are being loaded (see [`super::watch`]).
     hot_reload: Mutex<HotReloadState>,
+    /// Files another path refused to serve (with replicas: a file that was not imported
+    /// into the shared registry), reported with the load errors.
+    refused: Mutex<BTreeMap<String, String>>,
 }
 
 impl Registry {
@@ -123,6 +126,7 @@ impl Registry {
             reloading: Mutex::new(()),
             versions,
             hot_reload: Mutex::new(HotReloadState::Off),
+            refused: Mutex::new(BTreeMap::new()),
         });
         registry.reload();
         registry
@@ -155,6 +159,18 @@ impl Registry {
         self.hot_reload.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Reports `file` as refused for `error` in [`Serving::errors`], or no longer (`None`).
+    pub fn refuse(&self, file: &str, error: Option<String>) {
+        {
+            let mut refused = self.refused.lock().unwrap_or_else(|e| e.into_inner());
+            match error {
+                Some(error) => refused.insert(file.to_owned(), error),
+                None => refused.remove(file),
+            };
+        }
+        self.reload();
+    }
+
     /// The current snapshot: hold it for the duration of one decision or one order.
     pub fn current(&self) -> Arc<Serving> {
         self.serving.load_full()
@@ -183,6 +199,14 @@ impl Registry {
         let mut errors = BTreeMap::new();
         let components = self.reload_components(&old, &mut errors);
         let workflows = self.reload_workflows(&old, &components, &mut errors);
+        let refused = self.refused.lock().unwrap_or_else(|e| e.into_inner());
+        for (file, error) in refused.iter() {
+            let path = Path::new(file);
+            errors
+                .entry(file.clone())
+                .or_insert_with(|| failure(path, error.clone(), &old));
+        }
+        drop(refused);
         let changed = !same_arcs(&components, &old.components)
             || !same_arcs(&workflows, &old.workflows)
             || errors != old.errors;

@@ -1,10 +1,13 @@
-//! The end-to-end scenarios with the service on MongoDB: the server at
+//! The end-to-end scenarios and the plugin operations with the service on MongoDB (where
+//! the plugin registry is the one replicas share): the server at
 //! `ORDERFLOW_TEST_MONGODB_URL` (`tests/run.sh` starts one), a fresh database per service.
 
 #[path = "../common/mod.rs"]
 mod common;
 #[path = "../api/harness.rs"]
 mod harness;
+#[path = "../api/operations.rs"]
+mod operations;
 #[path = "../api/scenarios.rs"]
 mod scenarios;
 
