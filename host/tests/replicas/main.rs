@@ -16,6 +16,7 @@ mod common;
 mod harness;
 #[path = "../events/kafka.rs"]
 mod kafka;
+mod registry;
 
 use harness::{App, Backend, Client, event_ids, token};
 use kafka::{Broker, Consumed, Consumer};

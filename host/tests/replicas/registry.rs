@@ -1,0 +1,243 @@
+//! One plugin registry for all replicas: three replicas of the real service on one MongoDB
+//! database, each with its own empty `DATA_DIR`. A version uploaded and activated on one
+//! serves on the others within 2 s, a rollback on another likewise, a file dropped into
+//! one replica's plugin directory reaches all, a refused version is served by none, and a
+//! replica started later serves the active set.
+
+use crate::harness::{App, Backend, Client, priced_by, token};
+use orderflow::runtime::Digest;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+const PRICING: &str = "/api/v1/plugins/standard-pricing";
+/// How soon every replica must serve a change made on one of them.
+const CONVERGE_WITHIN: Duration = Duration::from_secs(2);
+
+fn component(name: &str) -> Vec<u8> {
+    std::fs::read(crate::common::built(name)).unwrap()
+}
+
+fn digest(bytes: &[u8]) -> String {
+    Digest::of(bytes).full()
+}
+
+/// Replicas `ids` of one service on a database of their own, each with its own data.
+pub fn replicas(database: &str, ids: &[&str]) -> Vec<App> {
+    ids.iter().map(|id| start(database, id)).collect()
+}
+
+pub fn start(database: &str, id: &str) -> App {
+    App::start_on(
+        Backend::Mongo,
+        vec![
+            ("REPLICA_ID", (*id).into()),
+            ("DATABASE_NAME", database.into()),
+        ],
+    )
+}
+
+async fn serving(replica: &Client, admin: &str) -> Value {
+    let (status, plugin) = replica.get(PRICING, Some(admin)).await;
+    assert_eq!(status, 200, "{plugin}");
+    plugin
+}
+
+/// How long after `since` every replica served `digest` as standard-pricing (polled every
+/// 10 ms); fails after 10 s.
+pub async fn all_serve(replicas: &[Client], admin: &str, digest: &str, since: Instant) -> Duration {
+    for replica in replicas {
+        while serving(replica, admin).await["digest"] != digest {
+            assert!(
+                since.elapsed() < Duration::from_secs(10),
+                "{digest} not served everywhere after 10 s: {}",
+                serving(replica, admin).await
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    since.elapsed()
+}
+
+/// Each replica prices its next order with `digest`.
+async fn each_prices_with(replicas: &[Client], digest: &str) {
+    let buyer = token("u1", false);
+    for replica in replicas {
+        let (status, order) = replica.place(&buyer, &[("prod-widget", 2)]).await;
+        assert_eq!(status, 201, "{order}");
+        assert_eq!(priced_by(&order), digest, "{order}");
+    }
+}
+
+pub async fn activate(replica: &Client, admin: &str, bytes: &[u8]) -> (u16, Value) {
+    replica
+        .bytes(
+            "POST",
+            &format!("{PRICING}/versions?activate=true"),
+            Some(admin),
+            "application/wasm",
+            bytes,
+        )
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_replica_serves_what_one_of_them_activated() {
+    let database = format!("orderflow_registry_{}", uuid::Uuid::now_v7().simple());
+    let apps = replicas(&database, &["r1", "r2", "r3"]);
+    let clients: Vec<Client> = apps.iter().map(|app| app.client()).collect();
+    let admin = token("ops", true);
+    let (standard, flat_bytes) = (
+        digest(&component("standard-pricing")),
+        component("hostile-pricing"),
+    );
+    let flat = digest(&flat_bytes);
+    each_prices_with(&clients, &standard).await;
+
+    // Upload and activate on r1: r2 and r3 follow.
+    let (status, uploaded) = activate(&clients[0], &admin, &flat_bytes).await;
+    let answered = Instant::now();
+    assert_eq!(status, 201, "{uploaded}");
+    let took = all_serve(&clients, &admin, &flat, answered).await;
+    eprintln!("registry: an activation on r1 served by all three {took:.0?} after its answer");
+    assert!(took <= CONVERGE_WITHIN, "{took:?}");
+    each_prices_with(&clients, &flat).await;
+
+    // A rollback on r3 reaches r1 and r2.
+    let (status, rolled_back) = clients[2]
+        .post(
+            &format!("{PRICING}/rollback"),
+            Some(&admin),
+            &json!({}),
+            None,
+        )
+        .await;
+    let answered = Instant::now();
+    assert_eq!(status, 200, "{rolled_back}");
+    let took = all_serve(&clients, &admin, &standard, answered).await;
+    eprintln!("registry: a rollback on r3 served by all three {took:.0?} after its answer");
+    assert!(took <= CONVERGE_WITHIN, "{took:?}");
+    each_prices_with(&clients, &standard).await;
+
+    // A version refused on r2 is kept nowhere and served by none.
+    let refused = component("hostile-pricing-panic");
+    let (status, answer) = activate(&clients[1], &admin, &refused).await;
+    assert_eq!(
+        (status, &answer["error"]["code"]),
+        (422, &json!("plugin_rejected"))
+    );
+    tokio::time::sleep(CONVERGE_WITHIN).await;
+    for replica in &clients {
+        let plugin = serving(replica, &admin).await;
+        assert_eq!(plugin["digest"], standard.as_str(), "{plugin}");
+        let versions: Vec<&str> = plugin["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["digest"].as_str().unwrap())
+            .collect();
+        assert_eq!(versions.len(), 2, "{plugin}");
+        assert!(!versions.contains(&digest(&refused).as_str()), "{plugin}");
+    }
+    each_prices_with(&clients, &standard).await;
+
+    // A file dropped into r2's plugin directory serves everywhere, recorded as a drop there.
+    let partial = apps[1].plugin_dir().join("standard-pricing.wasm.partial");
+    std::fs::write(&partial, &flat_bytes).unwrap();
+    let dropped = Instant::now();
+    std::fs::rename(&partial, apps[1].plugin_dir().join("standard-pricing.wasm")).unwrap();
+    let took = all_serve(&clients, &admin, &flat, dropped).await;
+    eprintln!("registry: a file dropped on r2 served by all three {took:.0?} later");
+    let last = serving(&clients[0], &admin).await["last_change"].clone();
+    assert_eq!(
+        (&last["action"], &last["by"], &last["replica"]),
+        (&json!("file_dropped"), &json!("file"), &json!("r2")),
+        "{last}"
+    );
+    // The shared history is the same whichever replica is asked.
+    let mut histories = Vec::new();
+    for replica in &clients {
+        let (status, history) = replica
+            .get(&format!("{PRICING}/history"), Some(&admin))
+            .await;
+        assert_eq!(status, 200, "{history}");
+        histories.push(history);
+    }
+    assert!(histories.windows(2).all(|w| w[0] == w[1]), "{histories:?}");
+    let actions: Vec<&str> = histories[0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "file_dropped",
+            "uploaded",
+            "activated",
+            "rolled_back",
+            "file_dropped"
+        ]
+    );
+
+    // A fourth replica, started now with an empty DATA_DIR (and the image's standard
+    // version in its plugin directory), serves the active set, not its own file.
+    let late = start(&database, "r4");
+    each_prices_with(&[late.client()], &flat).await;
+    let mut all = clients.clone();
+    all.push(late.client());
+    // Every live replica heartbeats the active version: the listing says they converged.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, plugins) = all[0].get("/api/v1/plugins", Some(&admin)).await;
+        let pricing = plugins
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "standard-pricing")
+            .unwrap()
+            .clone();
+        if pricing["converged"] == true && pricing["replicas"].as_array().unwrap().len() == 4 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never converged: {pricing}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The convergence benchmark (`bash host/benches/convergence.sh`): activations made in
+/// turn on each of three replicas, alternating two versions, each timed from its answer to
+/// the last replica serving it. Prints p50 and max.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "a benchmark: run by host/benches/convergence.sh"]
+async fn convergence_benchmark() {
+    let activations: usize = std::env::var("ACTIVATIONS").map_or(20, |n| n.parse().unwrap());
+    let database = format!("orderflow_convergence_{}", uuid::Uuid::now_v7().simple());
+    let apps = replicas(&database, &["r1", "r2", "r3"]);
+    let clients: Vec<Client> = apps.iter().map(|app| app.client()).collect();
+    let admin = token("ops", true);
+    let versions = [component("hostile-pricing"), component("standard-pricing")];
+    let (status, answer) = activate(&clients[0], &admin, &versions[0]).await;
+    assert_eq!(status, 201, "{answer}");
+    let mut times = Vec::with_capacity(activations);
+    for i in 0..activations {
+        let bytes = &versions[(i + 1) % 2];
+        let (status, answer) = clients[i % 3]
+            .post(
+                &format!("{PRICING}/activate"),
+                Some(&admin),
+                &json!({ "digest": digest(bytes) }),
+                None,
+            )
+            .await;
+        let answered = Instant::now();
+        assert_eq!(status, 200, "{answer}");
+        times.push(all_serve(&clients, &admin, &digest(bytes), answered).await);
+    }
+    times.sort();
+    println!(
+        "convergence over {activations} activations on 3 replicas: p50 {:.0?}, max {:.0?}",
+        times[times.len() / 2],
+        times[times.len() - 1]
+    );
+}
