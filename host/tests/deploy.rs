@@ -58,17 +58,50 @@ fn the_service_is_wired_with_the_established_names() {
     }
     assert_eq!(text(&env[&Value::from("KAFKA_ENABLED")]), "true");
 
-    // Port 8003 end to end: published, listened on, exposed by the image.
+    // Port 8003 end to end: listened on, exposed by the image, balanced over the replicas.
     assert_eq!(text(&env[&Value::from("PORT")]), "8003");
-    let ports: Vec<String> = orders["ports"]
+    assert!(repo_file("Dockerfile").contains("EXPOSE 8003"));
+    assert_eq!(text(&orders["build"]), ".");
+}
+
+#[test]
+fn replicas_run_behind_a_load_balancer_each_with_its_own_data() {
+    let compose = compose();
+    let services = &compose["services"];
+    let orders = &services["orders"];
+    // Several replicas by default, and scalable: no host port of their own (two replicas
+    // could not publish one), no volume they would share (each replica's DATA_DIR holds
+    // its id). The image's anonymous /data volume is one per container.
+    assert!(orders["deploy"]["replicas"].as_u64().unwrap() >= 2);
+    assert!(orders.get("ports").is_none(), "replicas publish no port");
+    assert!(orders.get("volumes").is_none(), "replicas share no volume");
+    assert!(repo_file("Dockerfile").contains("VOLUME /data"));
+    assert!(orders["environment"].get("REPLICA_ID").is_none());
+
+    // The balancer publishes 8003 and spreads requests over every replica the service
+    // name resolves to, re-resolving as replicas come and go.
+    let balancer = &services["balancer"];
+    let ports: Vec<String> = balancer["ports"]
         .as_sequence()
         .unwrap()
         .iter()
         .map(text)
         .collect();
     assert_eq!(ports, ["8003:8003"]);
-    assert!(repo_file("Dockerfile").contains("EXPOSE 8003"));
-    assert_eq!(text(&orders["build"]), ".");
+    let mount = text(&balancer["volumes"][0]);
+    let (source, target) = mount.split_once(':').unwrap();
+    assert!(target.starts_with("/etc/nginx/nginx.conf"), "{mount}");
+    let config = repo_file(source.trim_start_matches("./"));
+    assert!(config.contains("listen 8003;"), "{config}");
+    assert!(config.contains("server orders:8003 resolve;"), "{config}");
+    assert!(config.contains("resolver 127.0.0.11"), "{config}");
+    assert!(config.contains("proxy_pass http://orders;"), "{config}");
+    // Uploads up to the service's own limit pass, so the service answers the 413.
+    assert!(config.contains("client_max_body_size 17m;"), "{config}");
+    assert_eq!(
+        text(&balancer["depends_on"]["orders"]["condition"]),
+        "service_healthy"
+    );
 }
 
 #[test]
@@ -106,11 +139,13 @@ fn mongodb_and_kafka_are_the_ones_the_service_is_pointed_at() {
         );
     }
     let volumes = compose["volumes"].as_mapping().unwrap();
-    for service in ["mongo", "kafka", "orders"] {
+    for service in ["mongo", "kafka", "orders", "balancer"] {
         assert!(
             services[service]["healthcheck"]["test"].is_sequence(),
             "{service} has no health check"
         );
+    }
+    for service in ["mongo", "kafka"] {
         for volume in services[service]["volumes"].as_sequence().unwrap() {
             let name = text(volume).split(':').next().unwrap().to_owned();
             assert!(volumes.contains_key(Value::from(name.as_str())), "{name}");
