@@ -8,7 +8,7 @@
 //! others take its shards over within 10 s, every acknowledged order's events arrive, a
 //! copy is only ever a stored event published again, and each order's events arrive in the
 //! order they happened. A fourth replica joining takes its share. The split, takeover and
-//! join times are printed.
+//! join times are printed. The plugin registry they share is tested in `registry.rs`.
 
 #[path = "../common/mod.rs"]
 mod common;

@@ -22,11 +22,11 @@ fn digest(bytes: &[u8]) -> String {
 }
 
 /// Replicas `ids` of one service on a database of their own, each with its own data.
-pub fn replicas(database: &str, ids: &[&str]) -> Vec<App> {
+fn replicas(database: &str, ids: &[&str]) -> Vec<App> {
     ids.iter().map(|id| start(database, id)).collect()
 }
 
-pub fn start(database: &str, id: &str) -> App {
+fn start(database: &str, id: &str) -> App {
     App::start_on(
         Backend::Mongo,
         vec![
@@ -44,7 +44,7 @@ async fn serving(replica: &Client, admin: &str) -> Value {
 
 /// How long after `since` every replica served `digest` as standard-pricing (polled every
 /// 10 ms); fails after 10 s.
-pub async fn all_serve(replicas: &[Client], admin: &str, digest: &str, since: Instant) -> Duration {
+async fn all_serve(replicas: &[Client], admin: &str, digest: &str, since: Instant) -> Duration {
     for replica in replicas {
         while serving(replica, admin).await["digest"] != digest {
             assert!(
@@ -68,7 +68,16 @@ async fn each_prices_with(replicas: &[Client], digest: &str) {
     }
 }
 
-pub async fn activate(replica: &Client, admin: &str, bytes: &[u8]) -> (u16, Value) {
+/// Every replica serves `digest` within [`CONVERGE_WITHIN`] of `answered` (the change
+/// made on one of them, described by `what`) and prices its next order with it.
+async fn followed(replicas: &[Client], admin: &str, digest: &str, answered: Instant, what: &str) {
+    let took = all_serve(replicas, admin, digest, answered).await;
+    eprintln!("registry: {what} served by all three {took:.0?} after its answer");
+    assert!(took <= CONVERGE_WITHIN, "{what}: {took:?}");
+    each_prices_with(replicas, digest).await;
+}
+
+async fn activate(replica: &Client, admin: &str, bytes: &[u8]) -> (u16, Value) {
     replica
         .bytes(
             "POST",
@@ -97,10 +106,7 @@ async fn every_replica_serves_what_one_of_them_activated() {
     let (status, uploaded) = activate(&clients[0], &admin, &flat_bytes).await;
     let answered = Instant::now();
     assert_eq!(status, 201, "{uploaded}");
-    let took = all_serve(&clients, &admin, &flat, answered).await;
-    eprintln!("registry: an activation on r1 served by all three {took:.0?} after its answer");
-    assert!(took <= CONVERGE_WITHIN, "{took:?}");
-    each_prices_with(&clients, &flat).await;
+    followed(&clients, &admin, &flat, answered, "an activation on r1").await;
 
     // A rollback on r3 reaches r1 and r2.
     let (status, rolled_back) = clients[2]
@@ -113,10 +119,7 @@ async fn every_replica_serves_what_one_of_them_activated() {
         .await;
     let answered = Instant::now();
     assert_eq!(status, 200, "{rolled_back}");
-    let took = all_serve(&clients, &admin, &standard, answered).await;
-    eprintln!("registry: a rollback on r3 served by all three {took:.0?} after its answer");
-    assert!(took <= CONVERGE_WITHIN, "{took:?}");
-    each_prices_with(&clients, &standard).await;
+    followed(&clients, &admin, &standard, answered, "a rollback on r3").await;
 
     // A version refused on r2 is kept nowhere and served by none.
     let refused = component("hostile-pricing-panic");
