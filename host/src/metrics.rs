@@ -70,6 +70,13 @@ pub struct Metrics {
     replica: Family<ReplicaLabels, Gauge>,
     relay_shards: Family<ShardLabels, Gauge>,
     plugin_serving: Family<ServingLabels, Gauge>,
+    /// The embedded store's files (`orderflow_store_*`), by what is measured.
+    storage: Family<StorageLabels, Gauge>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StorageLabels {
+    file: &'static str,
 }
 
 /// The series a call of one bound plugin feeds (see [`Metrics::plugin_call`]).
@@ -185,8 +192,15 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "The plugin versions this replica serves (1 each)",
         plugin_serving.clone(),
     );
+    let storage = Family::default();
+    registry.register(
+        "store_bytes",
+        "The embedded store's files: database, wal, the WAL's limit, and the checkpoint lag (committed bytes not yet copied into the database)",
+        storage.clone(),
+    );
     Metrics {
         registry,
+        storage,
         replica,
         relay_shards,
         plugin_serving,
@@ -297,6 +311,20 @@ impl Metrics {
                     digest: digest.clone(),
                 })
                 .set(1);
+        }
+    }
+
+    /// The embedded store's files now; set before each exposition.
+    pub fn storage(&self, storage: &crate::orders::Storage) {
+        for (file, bytes) in [
+            ("database", storage.database_bytes),
+            ("wal", storage.wal_bytes),
+            ("wal_limit", storage.wal_limit_bytes),
+            ("checkpoint_lag", storage.checkpoint_lag_bytes),
+        ] {
+            self.storage
+                .get_or_create(&StorageLabels { file })
+                .set(bytes as i64);
         }
     }
 

@@ -45,6 +45,9 @@ pub struct ServeConfig {
     /// live in the embedded store under DATA_DIR.
     #[arg(long, env = "MONGODB_URL")]
     pub mongodb_url: Option<String>,
+    /// The embedded store's write-ahead log is kept under this many MiB.
+    #[arg(long, env = "WAL_LIMIT_MB", default_value_t = 256, value_parser = clap::value_parser!(u64).range(2..))]
+    pub wal_limit_mb: u64,
     /// The MongoDB database.
     #[arg(long, env = "DATABASE_NAME", default_value = "ecommerce_orders")]
     pub database_name: String,
@@ -194,8 +197,11 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         }
         None => {
             let plugins = own_plugins(&config, runtime)?;
-            let embedded =
-                EmbeddedStore::open(&data.join("orders.db")).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let embedded = EmbeddedStore::open_with_wal_limit(
+                &data.join("orders.db"),
+                config.wal_limit_mb * 1024 * 1024,
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
             membership.set_shards(Shards::All.numbers());
             (
                 Arc::new(embedded) as Arc<dyn OrderStore>,

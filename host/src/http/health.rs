@@ -45,6 +45,7 @@ async fn health(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_
     let body = json!({
         "status": if healthy { "ok" } else { "unavailable" },
         "store": if store.is_ok() { "ok" } else { "unavailable" },
+        "storage": state.orders.store().storage(),
         "events": {
             "relay": relay,
             "backlog": backlog.events,

@@ -21,6 +21,9 @@ async fn metrics(State(state): State<AppState>) -> impl axum::response::IntoResp
         &me.shards(),
         &state.registry.current().digests(),
     );
+    if let Some(storage) = state.orders.store().storage() {
+        metrics.storage(&storage);
+    }
     (
         [(axum::http::header::CONTENT_TYPE, content_type)],
         metrics.render(),

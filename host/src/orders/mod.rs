@@ -22,5 +22,5 @@ pub use service::{Caller, OrderError, OrderService};
 pub(crate) use store::follows;
 pub use store::{
     Backlog, DayCount, IdempotencyKey, Inserted, OrderJson, OrderQuery, OrderStore, Page,
-    Serialized, Sort, Stats, StoreError, StoredEvent,
+    Serialized, Sort, Stats, Storage, StoreError, StoredEvent,
 };

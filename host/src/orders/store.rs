@@ -212,6 +212,21 @@ impl Backlog {
     }
 }
 
+/// What a store on this machine's files (the embedded store) says of them, for `/health`
+/// and `/metrics`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Storage {
+    pub database_bytes: u64,
+    /// The write-ahead log's file.
+    pub wal_bytes: u64,
+    /// What the WAL is kept under.
+    pub wal_limit_bytes: u64,
+    /// Committed bytes the last checkpoint had not copied into the database file yet.
+    pub checkpoint_lag_bytes: u64,
+    /// How often the WAL was started over to keep it under its limit.
+    pub wal_restarts: u64,
+}
+
 #[async_trait]
 pub trait OrderStore: Send + Sync + 'static {
     /// Stores a new order with its events, or returns the order an earlier request with
@@ -274,6 +289,11 @@ pub trait OrderStore: Send + Sync + 'static {
 
     /// Whether the store answers.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Its files, for a store on this machine's disk; none for a database server.
+    fn storage(&self) -> Option<Storage> {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -33,25 +33,32 @@
 //!
 //! Checkpoints (copying the WAL back into the database file, with two fsyncs) run on a
 //! thread of their own, never on the writer: done by the writer, as SQLite does by default,
-//! every commit waiting behind a checkpoint's fsyncs left the CPU idle.
+//! every commit waiting behind a checkpoint's fsyncs left the CPU idle. The writer only
+//! starts the WAL over, between groups, when it reaches half its limit (`wal.rs`).
+//!
+//! The store closes when the last handle is dropped: the writer finishes, the last
+//! checkpoint empties the WAL, and the threads are joined before the drop returns, so a
+//! process that stops cleanly leaves the database file alone.
 
-mod checkpoint;
 mod orders;
 mod rows;
 mod schema;
 mod sqlite;
 #[cfg(test)]
 mod tests;
+mod wal;
 mod writer;
 
-use crate::orders::StoreError;
-use checkpoint::checkpoints;
+use crate::orders::{Storage, StoreError};
 use rusqlite::{Connection, OpenFlags};
 use schema::migrate;
 use sqlite::{ONE_PROCESS, held_elsewhere, without_memory_statistics};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
+pub use wal::DEFAULT_WAL_LIMIT;
+use wal::{Wal, checkpoints};
 use writer::{Job, Left, Reply, group_commits};
 
 const READERS: usize = 4;
@@ -62,9 +69,24 @@ pub struct EmbeddedStore {
 }
 
 struct Db {
+    path: PathBuf,
     writes: mpsc::Sender<Job>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    wal: Arc<Wal>,
+    /// The writer and checkpoint threads, joined as the store closes.
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        // Closing the queue ends the writer once it has run what was sent; the checkpoint
+        // thread then makes its last checkpoint and ends too.
+        drop(std::mem::replace(&mut self.writes, mpsc::channel().0));
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl Db {
@@ -83,8 +105,14 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
 }
 
 impl EmbeddedStore {
-    /// Opens (creating if needed) the database file at `path`.
+    /// Opens (creating if needed) the database file at `path`, its WAL kept under
+    /// [`DEFAULT_WAL_LIMIT`].
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with_wal_limit(path, DEFAULT_WAL_LIMIT)
+    }
+
+    /// Opens the database file at `path`, its WAL kept under `wal_limit` bytes.
+    pub fn open_with_wal_limit(path: &Path, wal_limit: u64) -> Result<Self, StoreError> {
         without_memory_statistics();
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(unavailable)?;
@@ -98,6 +126,17 @@ impl EmbeddedStore {
             .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = 0;")
             .map_err(|e| held_elsewhere(path, e))?;
         migrate(&mut writer)?;
+        let wal = Arc::new(Wal::new(path, &writer, wal_limit).map_err(unavailable)?);
+        let told = wal.clone();
+        // After `wal_autocheckpoint`, which replaces any hook.
+        writer
+            .wal_hook(Some(
+                move |_: &mut rusqlite::hooks::Wal, frames: std::ffi::c_int| {
+                    told.committed(frames.max(0) as u64);
+                    Ok(())
+                },
+            ))
+            .map_err(unavailable)?;
         let checkpointer =
             Connection::open_with_flags_and_vfs(path, rw, ONE_PROCESS).map_err(unavailable)?;
         checkpointer
@@ -119,19 +158,24 @@ impl EmbeddedStore {
             .collect::<Result<_, StoreError>>()?;
         let (writes, queue) = mpsc::channel::<Job>();
         let (committed, commits) = mpsc::channel::<()>();
-        std::thread::Builder::new()
+        let bounded = wal.clone();
+        let writer = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || group_commits(writer, queue, committed))
+            .spawn(move || group_commits(writer, queue, committed, &bounded))
             .map_err(unavailable)?;
-        std::thread::Builder::new()
+        let checkpointed = wal.clone();
+        let checkpoint = std::thread::Builder::new()
             .name("store-checkpoint".into())
-            .spawn(move || checkpoints(checkpointer, commits))
+            .spawn(move || checkpoints(checkpointer, commits, &checkpointed))
             .map_err(unavailable)?;
         Ok(EmbeddedStore {
             db: Arc::new(Db {
+                path: path.to_owned(),
                 writes,
                 readers,
                 next_reader: AtomicUsize::new(0),
+                wal,
+                threads: vec![writer, checkpoint],
             }),
         })
     }
@@ -157,6 +201,11 @@ impl EmbeddedStore {
         answered
             .await
             .map_err(|_| unavailable("the store writer has stopped"))?
+    }
+
+    /// The database and WAL files now.
+    pub fn storage(&self) -> Storage {
+        self.db.wal.storage(&self.db.path)
     }
 
     /// Runs `work` on a reader connection, off the async workers.

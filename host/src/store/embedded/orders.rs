@@ -9,7 +9,7 @@ use super::{EmbeddedStore, unavailable};
 use crate::orders::outbox::Shards;
 use crate::orders::{
     Backlog, DayCount, IdempotencyKey, Inserted, OrderJson, OrderQuery, OrderStore, Page,
-    Serialized, Sort, Stats, StoreError, StoredEvent, follows,
+    Serialized, Sort, Stats, Storage, StoreError, StoredEvent, follows,
 };
 use crate::orders::{Order, OrderEvent, OrderId};
 use async_trait::async_trait;
@@ -328,6 +328,10 @@ impl OrderStore for EmbeddedStore {
                 .map_err(unavailable)
         })
         .await
+    }
+
+    fn storage(&self) -> Option<Storage> {
+        Some(EmbeddedStore::storage(self))
     }
 }
 

@@ -1,5 +1,6 @@
 //! The writer thread: every write runs there, in groups that share one transaction and one commit.
 
+use super::wal::Wal;
 use crate::orders::StoreError;
 use rusqlite::Connection;
 use std::sync::mpsc;
@@ -77,11 +78,13 @@ fn next_group(first: Job, queue: &mpsc::Receiver<Job>) -> Vec<Job> {
 }
 
 /// The writer thread: takes a group of writes, runs them in one transaction, commits once,
-/// and tells the checkpoint thread. Ends when the store is dropped.
+/// tells the checkpoint thread, answers the writers, and keeps the WAL under its limit
+/// before the next group. Ends when the store is dropped.
 pub(super) fn group_commits(
     mut conn: Connection,
     queue: mpsc::Receiver<Job>,
     committed: mpsc::Sender<()>,
+    wal: &Wal,
 ) {
     while let Ok(first) = queue.recv() {
         let mut group = next_group(first, &queue);
@@ -108,5 +111,6 @@ pub(super) fn group_commits(
         for reply in replies {
             reply(outcome.clone());
         }
+        wal.keep_bounded(&conn);
     }
 }
