@@ -332,6 +332,11 @@ impl App {
         self.client.clone()
     }
 
+    /// The service's `DATA_DIR`.
+    pub fn data_dir(&self) -> &Path {
+        self.data.path()
+    }
+
     /// The service's own plugin directory (a copy of the built plugins).
     pub fn plugin_dir(&self) -> std::path::PathBuf {
         self.data.path().join("plugins")

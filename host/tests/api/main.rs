@@ -9,5 +9,6 @@ mod harness;
 mod limits;
 mod operations;
 mod scenarios;
+mod storage;
 
 const BACKEND: harness::Backend = harness::Backend::Embedded;
