@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # HTTP throughput of the service with the standard plugins, driven by wrk over loopback:
-# POST /api/v1/orders/ and GET /api/v1/orders/{id}, on each store in turn, then the same
-# two requests against a bare axum server (host/examples/bare-http.rs) in the same run. This
+# POST /api/v1/orders/ (the fixed body of post-order.sh, then the varied orders of
+# traffic-mix.sh) and GET /api/v1/orders/{id}, on each store in turn, then POST and GET
+# against a bare axum server (host/examples/bare-http.rs) in the same run. This
 # machine's speed varies from run to run, so the summary gives each figure as a share of
 # the bare server's too, and the server's CPU time per request (steadier than the rate on a
 # shared machine: it counts what a request costs, not how much CPU the server was given).
@@ -21,13 +22,14 @@ bin=$PWD/target/release/orderflow
 bare=$PWD/target/release/examples/bare-http
 summary=()
 source host/benches/post-order.sh
+source host/benches/traffic-mix.sh
 
 # Starts the service on a fresh data directory (and database) with the given environment,
 # loads it, stops it.
 load() {
     local store=$1 data=$servers_work/data-$1 pid base id
     shift
-    env DATA_DIR="$data" HOST=127.0.0.1 PORT=0 "$@" "$bin" serve >"$servers_work/$store.out" 2>"$servers_work/$store.err" &
+    env DATA_DIR="$data" CATALOG_FILE="$servers_work/catalog.json" HOST=127.0.0.1 PORT=0 "$@" "$bin" serve >"$servers_work/$store.out" 2>"$servers_work/$store.err" &
     pid=$!
     for _ in $(seq 100); do grep -q listening "$servers_work/$store.out" && break; sleep 0.1; done
     base=$(sed -n 's/^orderflow listening on //p' "$servers_work/$store.out")
@@ -60,6 +62,10 @@ measure() {
     local name=$1 base=$2 id=$3 pid=$4
     echo "## $name: POST /api/v1/orders/ (${seconds}s, $connections connections)"
     load_one "$name" POST "$pid" -s "$servers_work/post.lua" "$base/api/v1/orders/"
+    if [ "$name" != bare ]; then
+        echo "## $name: POST /api/v1/orders/, varied orders (${seconds}s, $connections connections)"
+        load_one "$name" POST-varied "$pid" -s "$servers_work/mix.lua" "$base" -- 0
+    fi
     echo "## $name: GET /api/v1/orders/{id} (${seconds}s, $connections connections)"
     load_one "$name" GET "$pid" -H "Authorization: Bearer $token" "$base/api/v1/orders/$id"
 }
@@ -96,7 +102,7 @@ for row in "${summary[@]}"; do
     read -r name request rate cpu <<<"$row"
     for base in "${summary[@]}"; do
         read -r bname brequest brate _ <<<"$base"
-        if [ "$bname" = bare ] && [ "$brequest" = "$request" ]; then
+        if [ "$bname" = bare ] && [ "$brequest" = "${request%-varied}" ]; then
             awk -v n="$name" -v r="$request" -v a="$rate" -v b="$brate" -v c="$cpu" \
                 'BEGIN { printf "| %s | %s | %.0f | %.1f %% | %s |\n", n, r, a, 100 * a / b, c }'
         fi
