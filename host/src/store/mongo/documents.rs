@@ -2,7 +2,6 @@
 //! listing filters, aggregation results.
 
 use super::unavailable;
-use crate::orders::outbox::shard_of;
 use crate::orders::{Order, OrderEvent};
 use crate::orders::{OrderQuery, StoreError, StoredEvent};
 use bson::{Bson, Document, doc};
@@ -62,6 +61,9 @@ pub(super) fn order_document(order: &Order) -> Result<Document, StoreError> {
 }
 
 pub(super) fn order_from(mut doc: Document) -> Result<Order, StoreError> {
+    for field in STORE_FIELDS {
+        doc.remove(field);
+    }
     if let Some(id) = doc.remove("_id") {
         doc.insert("id", id);
     }
@@ -75,19 +77,48 @@ pub(super) fn decode<T: serde::de::DeserializeOwned>(doc: Document) -> Result<T,
         .map_err(|e| StoreError::Unavailable(format!("corrupt stored document: {e}")))
 }
 
-pub(super) fn event_documents(events: &[OrderEvent]) -> Result<Vec<Document>, StoreError> {
+/// Fields of an order's document that are the store's, not the order's.
+pub(super) const STORE_FIELDS: [&str; 3] = ["outbox", "idempotency", "shard"];
+
+/// What reads of orders fetch: the order without the store's fields.
+pub(super) fn order_fields() -> Document {
+    STORE_FIELDS
+        .iter()
+        .map(|f| (f.to_string(), Bson::Int32(0)))
+        .collect()
+}
+
+/// Events as an order's `outbox` holds them until they are published: the event
+/// documents, `event_id` a field among the others.
+pub(super) fn outbox_entries(events: &[OrderEvent]) -> Result<Vec<Bson>, StoreError> {
     events
         .iter()
-        .map(|event| {
-            let mut doc = document(event)?;
-            let id = doc.remove("event_id").unwrap_or(Bson::Null);
-            let mut with_id = doc! { "_id": id };
-            with_id.extend(doc);
-            with_id.insert("published_at", Bson::Null);
-            with_id.insert("shard", i32::from(shard_of(event.order_id)));
-            Ok(with_id)
-        })
+        .map(|event| document(event).map(Bson::Document))
         .collect()
+}
+
+pub(super) fn outbox_event(entry: Document) -> Result<OrderEvent, StoreError> {
+    decode(entry)
+}
+
+/// A published event as `order_events` keeps it: `_id` is the event's id.
+pub(super) fn archived_event(mut entry: Document, published_at: DateTime<Utc>) -> Document {
+    let id = entry.remove("event_id").unwrap_or(Bson::Null);
+    let mut archived = doc! { "_id": id };
+    archived.extend(entry);
+    archived.insert("published_at", date(published_at));
+    archived
+}
+
+/// An event `order_events` held before events waited in their order's outbox, as an outbox
+/// entry.
+pub(super) fn entry_from_archived(mut doc: Document) -> Document {
+    doc.remove("published_at");
+    doc.remove("shard");
+    let id = doc.remove("_id").unwrap_or(Bson::Null);
+    let mut entry = doc! { "event_id": id };
+    entry.extend(doc);
+    entry
 }
 
 pub(super) fn stored_event(mut doc: Document) -> Result<StoredEvent, StoreError> {

@@ -2,8 +2,7 @@
 //! (`relay_leases`, one document per shard) and heartbeats (`replicas`, one per replica).
 
 use super::documents::date;
-use super::transaction::is_duplicate_key;
-use super::{MongoStore, bounded, unavailable};
+use super::{MongoStore, bounded, is_duplicate_key, unavailable};
 use crate::orders::StoreError;
 use crate::relay::leases::{LeaseRecord, LeaseStore};
 use crate::replicas::{Heartbeat, Heartbeats, LIVE_WITHIN};

@@ -3,21 +3,29 @@
 //!
 //! Documents are the API's JSON with MongoDB conventions: `_id` is the order (or event) id,
 //! fields named `at` or `*_at` are BSON dates, money is integer minor units with its
-//! currency. Collections: `orders` (items, address, history and provenance embedded),
-//! `order_events` (the outbox and each order's event history; `published_at` is null until
-//! the relay has the broker's acknowledgement, `shard` says which relay lease covers it)
-//! and `idempotency_keys`; for replicas sharing the database, `relay_leases` (a shard's
-//! holder, fencing token and expiry) and `replicas` (heartbeats), and the shared plugin
-//! registry: `plugin_versions`, `plugins` and `workflows` (`registry.rs`).
+//! currency. Collections: `orders` (items, address, history and provenance embedded, and
+//! the store's own fields: `outbox`, the order's events not yet published; `shard`, the
+//! relay lease that covers them; `idempotency`, the key that created it), `order_events`
+//! (each order's published events, `published_at` set); for replicas sharing the database,
+//! `relay_leases` (a shard's holder, fencing token and expiry) and `replicas` (heartbeats),
+//! and the shared plugin registry: `plugin_versions`, `plugins` and `workflows`
+//! (`registry.rs`).
 //!
-//! An order change and its events are written in one multi-document transaction, so the
-//! server must be a replica set (a single-node one will do, as in docker-compose.yml); a
-//! standalone server is refused at start-up with that explanation. Transactions that lose a
-//! write conflict are retried; a retry that finds the version moved is a 409.
+//! Every order change is one single-document write: the order with its new events in its
+//! outbox, conditional on the version it replaces (a 409 when it moved). MongoDB writes one
+//! document atomically, so an order is never stored without its events or the other way
+//! round, and one write is one round trip: placing an order used to be a transaction of
+//! three (order, events, commit), four or five with an idempotency key. The relay reads
+//! outboxes through a partial index of the orders that have one, archives what the broker
+//! acknowledged into `order_events`, and takes it out of the outbox.
 //!
-//! `MongoStore` is written in a file per concern, as the embedded store is: connecting and
-//! the indexes here, the transaction runner every write goes through in `transaction.rs`,
-//! the `OrderStore` methods in `orders.rs`, the document mapping in `documents.rs`.
+//! The server must be a replica set (a single-node one will do, as in docker-compose.yml):
+//! the shared plugin registry follows its change streams. A standalone server is refused
+//! at start-up with that explanation.
+//!
+//! `MongoStore` is written in a file per concern, as the embedded store is: connecting, the
+//! indexes and the migration of older databases here, the `OrderStore` methods in
+//! `orders.rs`, the document mapping in `documents.rs`, and the shared plugin registry in `registry.rs`.
 
 mod documents;
 mod leases;
@@ -25,19 +33,18 @@ mod orders;
 mod registry;
 #[cfg(test)]
 mod tests;
-mod transaction;
 
 use crate::orders::StoreError;
 use crate::orders::outbox::shard_of;
 use crate::orders::{Order, OrderId};
 use bson::{Bson, Document, doc};
-use documents::order_from;
+use documents::{entry_from_archived, order_fields, order_from};
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Collection, IndexModel};
 use std::future::Future;
 use std::time::Duration;
 
-/// Bound on every store operation (a transaction counts as one), so a stalled server turns
+/// Bound on every store operation, so a stalled server turns
 /// into a 503 rather than a hung request.
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
 /// Start-up: attempts to reach the server, and the pause between them.
@@ -46,7 +53,6 @@ const CONNECT_PAUSE: Duration = Duration::from_secs(1);
 
 #[derive(Clone)]
 pub struct MongoStore {
-    client: mongodb::Client,
     db: mongodb::Database,
     orders: Collection<Document>,
     events: Collection<Document>,
@@ -62,6 +68,22 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
+/// MongoDB's code for a write that would break a unique index.
+const DUPLICATE_KEY: i32 = 11000;
+
+fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
+    use mongodb::error::{ErrorKind, WriteFailure};
+    match e.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(w)) => w.code == DUPLICATE_KEY,
+        ErrorKind::Command(c) => c.code == DUPLICATE_KEY,
+        ErrorKind::InsertMany(many) => many
+            .write_errors
+            .as_ref()
+            .is_some_and(|errors| errors.iter().all(|w| w.code == DUPLICATE_KEY)),
+        _ => false,
+    }
+}
+
 /// Runs `work` with a deadline; a stalled server is an unavailable store.
 async fn bounded<T>(work: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
     tokio::time::timeout(OPERATION_TIMEOUT, work)
@@ -71,12 +93,21 @@ async fn bounded<T>(work: impl Future<Output = Result<T, StoreError>>) -> Result
 
 impl MongoStore {
     /// Connects to `url` (pool size, timeouts and TLS come from the connection string),
-    /// retrying a few times while the server comes up, checks that it can run transactions,
+    /// retrying a few times while the server comes up, checks that it is a replica set,
     /// and creates the indexes (idempotent).
     pub async fn connect(url: &str, database: &str) -> anyhow::Result<Self> {
-        let mut options = ClientOptions::parse(url)
+        let options = ClientOptions::parse(url)
             .await
             .map_err(|e| anyhow::anyhow!("MONGODB_URL is not a usable connection string: {e}"))?;
+        Self::connect_with(options, database).await
+    }
+
+    /// [`MongoStore::connect`] with the connection string already parsed (tests add a
+    /// command monitor to it).
+    pub(crate) async fn connect_with(
+        mut options: ClientOptions,
+        database: &str,
+    ) -> anyhow::Result<Self> {
         options.app_name.get_or_insert_with(|| "orderflow".into());
         options
             .server_selection_timeout
@@ -99,9 +130,9 @@ impl MongoStore {
         };
         if !hello.contains_key("setName") && hello.get_str("msg").ok() != Some("isdbgrid") {
             anyhow::bail!(
-                "MongoDB is a standalone server: orderflow writes an order and its events in one \
-                 transaction, which needs a replica set (a single node will do: `mongod --replSet rs0` \
-                 then `rs.initiate()`, as docker-compose.yml does)"
+                "MongoDB is a standalone server: orderflow follows its change streams (replicas \
+                 learn of plugin changes that way), which need a replica set (a single node will \
+                 do: `mongod --replSet rs0` then `rs.initiate()`, as docker-compose.yml does)"
             );
         }
         let store = MongoStore {
@@ -113,15 +144,26 @@ impl MongoStore {
             plugin_versions: db.collection("plugin_versions"),
             plugins: db.collection("plugins"),
             workflows: db.collection("workflows"),
-            client,
             db,
         };
         store.create_indexes().await?;
-        store.assign_shards().await?;
+        store.adopt_outbox_and_keys().await?;
         Ok(store)
     }
 
     async fn create_indexes(&self) -> mongodb::error::Result<()> {
+        let partial = |name: &str, keys: Document, only: Document, unique: bool| {
+            IndexModel::builder()
+                .keys(keys)
+                .options(
+                    IndexOptions::builder()
+                        .name(name.to_owned())
+                        .unique(unique)
+                        .partial_filter_expression(only)
+                        .build(),
+                )
+                .build()
+        };
         let index = |name: &str, keys: Document, unique: bool| {
             IndexModel::builder()
                 .keys(keys)
@@ -153,18 +195,31 @@ impl MongoStore {
                 ),
                 index("payment_status", doc! { "payment_status": 1 }, false),
                 index("created", doc! { "created_at": -1 }, false),
+                // Orders with events waiting, by shard: what the relays read.
+                partial(
+                    "outbox",
+                    doc! { "shard": 1, "_id": 1 },
+                    doc! { "outbox": { "$exists": true } },
+                    false,
+                ),
+                // Event ids are unique across the outboxes (an order's own outbox is
+                // checked by its update: a unique index does not look inside one document).
+                partial(
+                    "outbox_event",
+                    doc! { "outbox.event_id": 1 },
+                    doc! { "outbox.event_id": { "$exists": true } },
+                    true,
+                ),
+                partial(
+                    "idempotency",
+                    doc! { "idempotency.user_id": 1, "idempotency.key": 1 },
+                    doc! { "idempotency": { "$exists": true } },
+                    true,
+                ),
             ])
             .await?;
         self.events
-            .create_indexes([
-                index("order", doc! { "order_id": 1, "_id": 1 }, false),
-                index("unpublished", doc! { "published_at": 1, "_id": 1 }, false),
-                index(
-                    "unpublished_shard",
-                    doc! { "published_at": 1, "shard": 1, "_id": 1 },
-                    false,
-                ),
-            ])
+            .create_indexes([index("order", doc! { "order_id": 1, "_id": 1 }, false)])
             .await?;
         self.plugin_versions
             .create_indexes([index(
@@ -176,29 +231,53 @@ impl MongoStore {
         Ok(())
     }
 
-    /// Gives every unpublished event written before events had shards its shard, so the
-    /// relays of the replicas find it (published ones are never relayed again).
-    async fn assign_shards(&self) -> mongodb::error::Result<()> {
-        let mut cursor = self
+    /// Moves what databases written before orders held their own pending events and
+    /// idempotency keys kept elsewhere into the orders: each unpublished event of
+    /// `order_events` into its order's outbox, each key of `idempotency_keys` into its
+    /// order. Each is removed from where it was once moved, so this runs at every start and
+    /// finds nothing the second time.
+    async fn adopt_outbox_and_keys(&self) -> mongodb::error::Result<()> {
+        let mut events = self
             .events
-            .find(doc! { "published_at": Bson::Null, "shard": { "$exists": false } })
-            .projection(doc! { "order_id": 1 })
+            .find(doc! { "published_at": Bson::Null })
+            .sort(doc! { "_id": 1 })
             .await?;
-        while cursor.advance().await? {
-            let event = cursor.deserialize_current()?;
-            let Some(order) = event
-                .get_str("order_id")
-                .ok()
-                .and_then(|id| id.parse::<OrderId>().ok())
+        while events.advance().await? {
+            let event = events.deserialize_current()?;
+            let (Some(id), Ok(order)) = (event.get("_id").cloned(), event.get_str("order_id"))
             else {
                 continue;
             };
-            self.events
+            let shard = order.parse::<OrderId>().map(|o| i32::from(shard_of(o)));
+            self.orders
                 .update_one(
-                    doc! { "_id": event.get("_id").cloned().unwrap_or(Bson::Null) },
-                    doc! { "$set": { "shard": i32::from(shard_of(order)) } },
+                    doc! { "_id": order, "outbox.event_id": { "$ne": id.clone() } },
+                    doc! {
+                        "$push": { "outbox": entry_from_archived(event.clone()) },
+                        "$set": { "shard": shard.unwrap_or(0) },
+                    },
                 )
                 .await?;
+            self.events.delete_one(doc! { "_id": id }).await?;
+        }
+        let mut keys = self.keys.find(doc! {}).await?;
+        while keys.advance().await? {
+            let key = keys.deserialize_current()?;
+            let (Ok(id), Ok(order)) = (key.get_document("_id"), key.get_str("order_id")) else {
+                continue;
+            };
+            let idempotency = doc! {
+                "user_id": id.get_str("user_id").unwrap_or_default(),
+                "key": id.get_str("key").unwrap_or_default(),
+                "fingerprint": key.get_str("fingerprint").unwrap_or_default(),
+            };
+            self.orders
+                .update_one(
+                    doc! { "_id": order, "idempotency": { "$exists": false } },
+                    doc! { "$set": { "idempotency": idempotency } },
+                )
+                .await?;
+            self.keys.delete_one(doc! { "_id": id.clone() }).await?;
         }
         Ok(())
     }
@@ -207,6 +286,7 @@ impl MongoStore {
         let found = self
             .orders
             .find_one(doc! { "_id": id.to_string() })
+            .projection(order_fields())
             .await
             .map_err(unavailable)?;
         found.map(order_from).transpose()

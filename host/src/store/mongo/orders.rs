@@ -1,12 +1,12 @@
-//! `OrderStore` on MongoDB: writes in transactions, reads as queries and aggregations.
+//! `OrderStore` on MongoDB: each write one document (an order with its pending events),
+//! reads as queries and aggregations.
 
 use super::documents::{
-    all, count, date, event_documents, int, listing_filter, order_document, order_from,
-    stored_event,
+    all, archived_event, count, date, int, listing_filter, order_document, order_fields,
+    order_from, outbox_entries, outbox_event, stored_event,
 };
-use super::transaction::{Abort, is_duplicate_key};
-use super::{MongoStore, bounded, unavailable};
-use crate::orders::outbox::Shards;
+use super::{MongoStore, bounded, is_duplicate_key, unavailable};
+use crate::orders::outbox::{Shards, shard_of};
 use crate::orders::{
     Backlog, DayCount, IdempotencyKey, Inserted, OrderJson, OrderQuery, OrderStore, Page, Sort,
     Stats, StoreError, StoredEvent, follows,
@@ -19,72 +19,56 @@ use uuid::Uuid;
 
 #[async_trait]
 impl OrderStore for MongoStore {
+    /// One write: the order's document, its events in its `outbox` and its idempotency key
+    /// in it too. The key's unique index makes a concurrent retry with the same key fail
+    /// to insert; it then finds the first request's order.
     async fn insert(
         &self,
         order: &Order,
         events: &[OrderEvent],
         key: Option<&IdempotencyKey>,
     ) -> Result<Inserted, StoreError> {
-        let order_doc = order_document(order)?;
-        let event_docs = event_documents(events)?;
-        let key_doc = key.map(|key| {
-            doc! {
-                "_id": { "user_id": &key.user_id, "key": &key.key },
-                "fingerprint": &key.fingerprint,
-                "order_id": order.id.to_string(),
+        let mut document = order_document(order)?;
+        document.insert("shard", i32::from(shard_of(order.id)));
+        if !events.is_empty() {
+            document.insert("outbox", outbox_entries(events)?);
+        }
+        if let Some(key) = key {
+            document.insert(
+                "idempotency",
+                doc! { "user_id": &key.user_id, "key": &key.key, "fingerprint": &key.fingerprint },
+            );
+        }
+        bounded(async {
+            let Err(e) = self.orders.insert_one(document).await else {
+                return Ok(Inserted::Created);
+            };
+            if !is_duplicate_key(&e) {
+                return Err(unavailable(e));
             }
-        });
-        let (orders, events, keys) = (&self.orders, &self.events, &self.keys);
-        let work = self.transaction(|session| {
-            let (order_doc, event_docs, key_doc) =
-                (order_doc.clone(), event_docs.clone(), key_doc.clone());
-            let (orders, events, keys) = (orders.clone(), events.clone(), keys.clone());
-            Box::pin(async move {
-                if let Some(key_doc) = key_doc {
-                    let id = key_doc.get("_id").cloned().unwrap_or(Bson::Null);
-                    if let Some(seen) = keys
-                        .find_one(doc! { "_id": id })
-                        .session(&mut *session)
-                        .await?
-                    {
-                        if seen.get_str("fingerprint").ok() != key_doc.get_str("fingerprint").ok() {
-                            return Err(StoreError::KeyReused.into());
-                        }
-                        let first = seen.get_str("order_id").map_err(unavailable)?;
-                        let first = orders
-                            .find_one(doc! { "_id": first })
-                            .session(&mut *session)
-                            .await?
-                            .ok_or_else(|| unavailable("idempotency key without its order"))?;
-                        return Ok(Inserted::Replayed(Box::new(order_from(first)?)));
+            let Some(key) = key else {
+                return Err(self.clash(order).await);
+            };
+            let first = self
+                .orders
+                .find_one(doc! { "idempotency.user_id": &key.user_id, "idempotency.key": &key.key })
+                .await
+                .map_err(unavailable)?;
+            match first {
+                None => Err(self.clash(order).await),
+                Some(first) => {
+                    let fingerprint = first
+                        .get_document("idempotency")
+                        .and_then(|k| k.get_str("fingerprint"))
+                        .map_err(unavailable)?;
+                    if fingerprint != key.fingerprint {
+                        return Err(StoreError::KeyReused);
                     }
-                    // A concurrent request with the same key committed first: the next
-                    // attempt finds its key and replays its order.
-                    match keys.insert_one(key_doc).session(&mut *session).await {
-                        Err(e) if is_duplicate_key(&e) => return Err(Abort::Retry),
-                        other => other?,
-                    };
+                    Ok(Inserted::Replayed(Box::new(order_from(first)?)))
                 }
-                match orders
-                    .insert_one(order_doc.clone())
-                    .session(&mut *session)
-                    .await
-                {
-                    Err(e) if is_duplicate_key(&e) => {
-                        return Err(StoreError::DuplicateNumber.into());
-                    }
-                    other => other?,
-                };
-                if !event_docs.is_empty() {
-                    events
-                        .insert_many(event_docs)
-                        .session(&mut *session)
-                        .await?;
-                }
-                Ok(Inserted::Created)
-            })
-        });
-        bounded(work).await
+            }
+        })
+        .await
     }
 
     async fn get(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
@@ -103,6 +87,8 @@ impl OrderStore for MongoStore {
             .transpose()
     }
 
+    /// One write: the order's fields set and its events added to its `outbox`, if its
+    /// version is still the one expected.
     async fn update(
         &self,
         order: &Order,
@@ -110,32 +96,35 @@ impl OrderStore for MongoStore {
         events: &[OrderEvent],
     ) -> Result<(), StoreError> {
         follows(order, expected_version)?;
-        let order_doc = order_document(order)?;
-        let event_docs = event_documents(events)?;
-        let filter = doc! { "_id": order.id.to_string(), "version": expected_version as i64 };
-        let (orders, events) = (&self.orders, &self.events);
-        let work = self.transaction(|session| {
-            let (order_doc, event_docs, filter) =
-                (order_doc.clone(), event_docs.clone(), filter.clone());
-            let (orders, events) = (orders.clone(), events.clone());
-            Box::pin(async move {
-                let replaced = orders
-                    .replace_one(filter, order_doc)
-                    .session(&mut *session)
-                    .await?;
-                if replaced.matched_count == 0 {
-                    return Err(StoreError::Conflict.into());
-                }
-                if !event_docs.is_empty() {
-                    events
-                        .insert_many(event_docs)
-                        .session(&mut *session)
-                        .await?;
-                }
-                Ok(())
-            })
-        });
-        bounded(work).await
+        let mut fields = order_document(order)?;
+        fields.remove("_id");
+        fields.insert("shard", i32::from(shard_of(order.id)));
+        let mut change = doc! { "$set": fields };
+        if !events.is_empty() {
+            change.insert(
+                "$push",
+                doc! { "outbox": { "$each": outbox_entries(events)? } },
+            );
+        }
+        // An event id the outbox holds already would be a second event of that id.
+        let ids: Vec<String> = events.iter().map(|e| e.event_id.to_string()).collect();
+        let filter = doc! {
+            "_id": order.id.to_string(),
+            "version": expected_version as i64,
+            "outbox.event_id": { "$nin": ids },
+        };
+        bounded(async {
+            let updated = self
+                .orders
+                .update_one(filter, change)
+                .await
+                .map_err(unavailable)?;
+            if updated.matched_count == 0 {
+                return Err(StoreError::Conflict);
+            }
+            Ok(())
+        })
+        .await
     }
 
     async fn list(&self, query: &OrderQuery) -> Result<Page<Order>, StoreError> {
@@ -157,6 +146,7 @@ impl OrderStore for MongoStore {
             let cursor = self
                 .orders
                 .find(filter)
+                .projection(order_fields())
                 .sort(sort)
                 .skip(u64::from(page - 1) * u64::from(size))
                 .limit(i64::from(size))
@@ -242,6 +232,7 @@ impl OrderStore for MongoStore {
         Ok(stats)
     }
 
+    /// Those published, from `order_events`, then those still in the order's outbox.
     async fn events(&self, id: OrderId) -> Result<Vec<StoredEvent>, StoreError> {
         bounded(async {
             let cursor = self
@@ -250,76 +241,138 @@ impl OrderStore for MongoStore {
                 .sort(doc! { "_id": 1 })
                 .await
                 .map_err(unavailable)?;
-            all(cursor, stored_event).await
+            let mut events = all(cursor, stored_event).await?;
+            let pending = self
+                .orders
+                .find_one(doc! { "_id": id.to_string() })
+                .projection(doc! { "outbox": 1 })
+                .await
+                .map_err(unavailable)?;
+            for entry in pending.iter().flat_map(outbox_of) {
+                let event = outbox_event(entry.clone())?;
+                // Archived by a relay that stopped before taking it out of the outbox.
+                if events.iter().all(|e| e.event.event_id != event.event_id) {
+                    events.push(StoredEvent {
+                        event,
+                        published_at: None,
+                    });
+                }
+            }
+            Ok(events)
         })
         .await
     }
 
+    /// The outboxes of the orders of `shards` that have one, oldest order first, each in
+    /// the order its events happened.
     async fn unpublished(
         &self,
         limit: u32,
         shards: &Shards,
     ) -> Result<Vec<OrderEvent>, StoreError> {
-        let filter = unpublished_in(shards);
         bounded(async {
             let cursor = self
-                .events
-                .find(filter)
-                .sort(doc! { "published_at": 1, "_id": 1 })
+                .orders
+                .find(pending_in(shards))
+                .projection(doc! { "outbox": 1 })
+                .sort(doc! { "_id": 1 })
                 .limit(i64::from(limit))
                 .await
                 .map_err(unavailable)?;
-            all(cursor, |doc| stored_event(doc).map(|e| e.event)).await
+            let outboxes = all(cursor, |order| {
+                outbox_of(&order)
+                    .cloned()
+                    .map(outbox_event)
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await?;
+            Ok(outboxes
+                .into_iter()
+                .flatten()
+                .take(limit as usize)
+                .collect())
         })
         .await
     }
 
+    /// Archives the events in `order_events` as published, then takes them out of their
+    /// orders' outboxes. A relay stopped in between leaves them in both: they are published
+    /// again (at least once, with the same id), and archiving them again changes nothing.
     async fn mark_published(
         &self,
         ids: &[Uuid],
         at: DateTime<Utc>,
         shards: &Shards,
     ) -> Result<(), StoreError> {
-        let mut filter = unpublished_in(shards);
-        filter.insert(
-            "_id",
-            doc! { "$in": ids.iter().map(Uuid::to_string).collect::<Vec<_>>() },
-        );
-        let mark = doc! { "$set": { "published_at": date(at) } };
-        let Shards::Leased(leases) = shards else {
-            return bounded(async {
-                self.events
-                    .update_many(filter, mark)
+        let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+        let mut holding = pending_in(shards);
+        holding.insert("outbox.event_id", doc! { "$in": &ids });
+        bounded(async {
+            // The leases checked, then the marks: a replica whose lease was taken over marks
+            // nothing. A takeover between the check and the marks lets marks through only of
+            // events this replica did deliver, which the new holder would publish again at
+            // most. (One transaction would lock the leases and events of a replica killed in
+            // the middle of it until the server expired it, 60 s.)
+            if let Shards::Leased(leases) = shards {
+                let fences: Vec<Document> = leases
+                    .iter()
+                    .map(|l| doc! { "_id": i32::from(l.shard), "token": l.token })
+                    .collect();
+                if fences.is_empty() {
+                    return Ok(());
+                }
+                let held = self
+                    .leases
+                    .count_documents(doc! { "$or": &fences })
                     .await
                     .map_err(unavailable)?;
-                Ok(())
-            })
-            .await;
-        };
-        // The leases checked, then the marks: a replica whose lease was taken over marks
-        // nothing. Not one transaction: a replica killed in the middle of one would leave
-        // its leases (and events) locked until the server expires the transaction (60 s),
-        // and no other replica could take them over or mark those events until then. A
-        // takeover between the check and the marks lets marks through only of events this
-        // replica did deliver, which the new holder would publish again at most.
-        let fences: Vec<Document> = leases
-            .iter()
-            .map(|l| doc! { "_id": i32::from(l.shard), "token": l.token })
-            .collect();
-        if fences.is_empty() {
-            return Ok(());
-        }
-        bounded(async {
-            let held = self
-                .leases
-                .count_documents(doc! { "$or": &fences })
+                if held < fences.len() as u64 {
+                    return Err(StoreError::LeaseLost);
+                }
+            }
+            let cursor = self
+                .orders
+                .find(holding)
+                .projection(doc! { "outbox": 1 })
                 .await
                 .map_err(unavailable)?;
-            if held < fences.len() as u64 {
-                return Err(StoreError::LeaseLost);
+            let holders = all(cursor, Ok).await?;
+            let mut archive = Vec::new();
+            for order in &holders {
+                for entry in outbox_of(order) {
+                    if entry
+                        .get_str("event_id")
+                        .is_ok_and(|id| ids.iter().any(|i| i == id))
+                    {
+                        archive.push(archived_event(entry.clone(), at));
+                    }
+                }
             }
-            self.events
-                .update_many(filter, mark)
+            if archive.is_empty() {
+                return Ok(());
+            }
+            match self.events.insert_many(archive).ordered(false).await {
+                // Archived before, by a relay stopped before the outbox was emptied.
+                Err(e) if !is_duplicate_key(&e) => return Err(unavailable(e)),
+                _ => {}
+            }
+            let orders: Vec<Bson> = holders
+                .iter()
+                .filter_map(|o| o.get("_id").cloned())
+                .collect();
+            self.orders
+                .update_many(
+                    doc! { "_id": { "$in": &orders } },
+                    doc! { "$pull": { "outbox": { "event_id": { "$in": &ids } } } },
+                )
+                .await
+                .map_err(unavailable)?;
+            // An empty outbox goes, so the index of pending orders holds only those.
+            self.orders
+                .update_many(
+                    doc! { "_id": { "$in": &orders }, "outbox": { "$size": 0 } },
+                    doc! { "$unset": { "outbox": "" } },
+                )
                 .await
                 .map_err(unavailable)?;
             Ok(())
@@ -328,25 +381,25 @@ impl OrderStore for MongoStore {
     }
 
     async fn backlog(&self) -> Result<Backlog, StoreError> {
-        let unpublished = doc! { "published_at": Bson::Null };
+        let pipeline = [
+            doc! { "$match": { "outbox": { "$exists": true } } },
+            doc! { "$project": { "outbox.occurred_at": 1 } },
+            doc! { "$unwind": "$outbox" },
+            doc! { "$group": {
+                "_id": Bson::Null,
+                "events": { "$sum": 1 },
+                "oldest": { "$min": "$outbox.occurred_at" },
+            } },
+        ];
         bounded(async {
-            let events = self
-                .events
-                .count_documents(unpublished.clone())
-                .await
-                .map_err(unavailable)?;
-            let oldest = self
-                .events
-                .find_one(unpublished)
-                .sort(doc! { "published_at": 1, "_id": 1 })
-                .await
-                .map_err(unavailable)?
-                .and_then(|doc| {
-                    doc.get_datetime("occurred_at")
-                        .ok()
-                        .map(|at| at.to_chrono())
-                });
-            Ok(Backlog { events, oldest })
+            let cursor = self.orders.aggregate(pipeline).await.map_err(unavailable)?;
+            let Some(totals) = all(cursor, Ok).await?.pop() else {
+                return Ok(Backlog::default());
+            };
+            Ok(Backlog {
+                events: int(&totals, "events").max(0) as u64,
+                oldest: totals.get_datetime("oldest").ok().map(|at| at.to_chrono()),
+            })
         })
         .await
     }
@@ -363,13 +416,39 @@ impl OrderStore for MongoStore {
     }
 }
 
-/// Unpublished events of `shards`.
-fn unpublished_in(shards: &Shards) -> Document {
-    match shards {
-        Shards::All => doc! { "published_at": Bson::Null },
-        Shards::Leased(_) => {
-            let numbers: Vec<i32> = shards.numbers().into_iter().map(i32::from).collect();
-            doc! { "published_at": Bson::Null, "shard": { "$in": numbers } }
+impl MongoStore {
+    /// What a new order's duplicate key was, when it was not its idempotency key: its
+    /// number (the caller takes another), or an event id in another order's outbox.
+    async fn clash(&self, order: &Order) -> StoreError {
+        let number = self
+            .orders
+            .find_one(doc! { "order_number": order.order_number.as_str() })
+            .projection(doc! { "_id": 1 })
+            .await;
+        match number {
+            Ok(Some(_)) => StoreError::DuplicateNumber,
+            Ok(None) => unavailable("an event id of the order is taken"),
+            Err(e) => unavailable(e),
         }
     }
+}
+
+/// Orders of `shards` with events waiting in their outbox.
+fn pending_in(shards: &Shards) -> Document {
+    match shards {
+        Shards::All => doc! { "outbox": { "$exists": true } },
+        Shards::Leased(_) => {
+            let numbers: Vec<i32> = shards.numbers().into_iter().map(i32::from).collect();
+            doc! { "outbox": { "$exists": true }, "shard": { "$in": numbers } }
+        }
+    }
+}
+
+/// The entries of an order document's outbox.
+fn outbox_of(order: &Document) -> impl Iterator<Item = &Document> {
+    order
+        .get_array("outbox")
+        .map_or(&[][..], Vec::as_slice)
+        .iter()
+        .filter_map(Bson::as_document)
 }

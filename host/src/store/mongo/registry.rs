@@ -8,8 +8,7 @@
 //! unrecorded.
 
 use super::documents::{date, decode, document};
-use super::transaction::is_duplicate_key;
-use super::{MongoStore, bounded, unavailable};
+use super::{MongoStore, bounded, is_duplicate_key, unavailable};
 use crate::orders::StoreError;
 use crate::runtime::Digest;
 use crate::workflows::shared::{ActiveSet, SharedRegistry};

@@ -60,12 +60,15 @@ async fn documents_read_naturally_in_mongodb() {
     // Text that only looks like a date stays text: only `at` / `*_at` fields are dates.
     assert_eq!(doc.get_str("user_id").unwrap(), "u1");
 
-    let event = store.events.find_one(doc! {}).await.unwrap().unwrap();
+    // The event waits in the order's outbox, a document like the order's own, until the
+    // relay archives it in `order_events`.
+    assert_eq!(doc.get_i32("shard").unwrap(), i32::from(shard_of(order.id)));
+    let outbox = doc.get_array("outbox").unwrap();
+    let event = outbox[0].as_document().unwrap();
     assert_eq!(
-        event.get_str("_id").unwrap(),
+        event.get_str("event_id").unwrap(),
         events[0].event_id.to_string()
     );
-    assert_eq!(event.get("published_at"), Some(&Bson::Null));
     assert!(
         event
             .get_document("order")
@@ -73,6 +76,21 @@ async fn documents_read_naturally_in_mongodb() {
             .get_datetime("created_at")
             .is_ok()
     );
+    store
+        .mark_published(&[events[0].event_id], base_time(), &Shards::All)
+        .await
+        .unwrap();
+    let archived = store.events.find_one(doc! {}).await.unwrap().unwrap();
+    assert_eq!(
+        archived.get_str("_id").unwrap(),
+        events[0].event_id.to_string()
+    );
+    assert_eq!(
+        archived.get_datetime("published_at").unwrap().to_chrono(),
+        base_time()
+    );
+    let doc = store.orders.find_one(doc! {}).await.unwrap().unwrap();
+    assert!(!doc.contains_key("outbox"), "an empty outbox goes: {doc}");
     assert_eq!(store.get(order.id).await.unwrap(), Some(order));
 }
 
@@ -246,4 +264,129 @@ async fn the_shared_registry_switches_once_records_every_change_and_reports_it()
     assert_eq!(history[0].replica.as_deref(), Some("r1"));
     assert_eq!(history[2].from, Some(a.full()));
     assert_eq!(store.history(None).await.unwrap().len(), 3);
+}
+
+/// The commands a store sends to its database, by name, as the driver reports them.
+async fn monitored() -> (MongoStore, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use mongodb::event::{EventHandler, command::CommandEvent};
+    let database = format!("orderflow_store_{}", Uuid::now_v7().simple());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut options = mongodb::options::ClientOptions::parse(test_url())
+        .await
+        .unwrap();
+    let (record, db) = (seen.clone(), database.clone());
+    options.command_event_handler = Some(EventHandler::callback(move |event| {
+        if let CommandEvent::Started(started) = event
+            && started.db == db
+        {
+            record.lock().unwrap().push(started.command_name);
+        }
+    }));
+    let store = MongoStore::connect_with(options, &database).await.unwrap();
+    seen.lock().unwrap().clear();
+    (store, seen)
+}
+
+/// Placing an order, with or without an idempotency key, and changing it are one write
+/// each: one round trip to the server.
+#[tokio::test]
+async fn an_order_change_is_one_round_trip() {
+    let (store, seen) = monitored().await;
+    let sent = || std::mem::take(&mut *seen.lock().unwrap());
+    let order = sample_order("u1", 1000);
+    let events = OrderEvent::all(order.clone(), &["order.created".into()], base_time());
+    let key = crate::orders::IdempotencyKey {
+        user_id: "u1".into(),
+        key: "k-1".into(),
+        fingerprint: "f".into(),
+    };
+    store.insert(&order, &events, Some(&key)).await.unwrap();
+    assert_eq!(sent(), ["insert"]);
+
+    let mut confirmed = order.clone();
+    confirmed.status = "confirmed".into();
+    confirmed.version = 2;
+    let announced = OrderEvent::all(confirmed.clone(), &["order.confirmed".into()], base_time());
+    store.update(&confirmed, 1, &announced).await.unwrap();
+    assert_eq!(sent(), ["update"]);
+
+    // A retry with the key: the write fails on the key's index, and the first order is read.
+    let retry = sample_order("u1", 1000);
+    let replayed = store.insert(&retry, &events, Some(&key)).await.unwrap();
+    assert!(matches!(replayed, crate::orders::Inserted::Replayed(first) if first.id == order.id));
+    assert_eq!(sent(), ["insert", "find"]);
+    let other = crate::orders::IdempotencyKey {
+        fingerprint: "another request".into(),
+        ..key
+    };
+    assert!(matches!(
+        store.insert(&retry, &events, Some(&other)).await,
+        Err(StoreError::KeyReused)
+    ));
+}
+
+/// A database written when events waited in `order_events` and keys in
+/// `idempotency_keys`: at start-up the unpublished events move into their orders' outboxes
+/// and the keys into their orders, and everything reads as before.
+#[tokio::test]
+async fn a_database_with_a_separate_outbox_is_adopted() {
+    let database = format!("orderflow_store_{}", Uuid::now_v7().simple());
+    let store = MongoStore::connect(&test_url(), &database).await.unwrap();
+    let order = sample_order("u1", 1000);
+    let events = OrderEvent::all(
+        order.clone(),
+        &["order.created".into(), "order.confirmed".into()],
+        base_time(),
+    );
+    let document = super::documents::order_document(&order).unwrap();
+    store.orders.insert_one(document).await.unwrap();
+    // As the earlier store wrote them: the first published, the second not yet.
+    for (i, event) in events.iter().enumerate() {
+        let mut archived = super::documents::archived_event(
+            super::documents::document(event).unwrap(),
+            base_time(),
+        );
+        if i == 1 {
+            archived.insert("published_at", Bson::Null);
+        }
+        store.events.insert_one(archived).await.unwrap();
+    }
+    store
+        .keys
+        .insert_one(doc! {
+            "_id": { "user_id": "u1", "key": "k-1" },
+            "fingerprint": "f",
+            "order_id": order.id.to_string(),
+        })
+        .await
+        .unwrap();
+
+    // Twice: the second start finds nothing left to move.
+    for _ in 0..2 {
+        let store = MongoStore::connect(&test_url(), &database).await.unwrap();
+        assert_eq!(
+            store.unpublished(10, &Shards::All).await.unwrap(),
+            [events[1].clone()]
+        );
+        let stored = store.events(order.id).await.unwrap();
+        assert_eq!(
+            stored
+                .iter()
+                .map(|e| e.published_at.is_some())
+                .collect::<Vec<_>>(),
+            [true, false]
+        );
+        assert_eq!(store.backlog().await.unwrap().events, 1);
+        let key = crate::orders::IdempotencyKey {
+            user_id: "u1".into(),
+            key: "k-1".into(),
+            fingerprint: "f".into(),
+        };
+        let retry = sample_order("u1", 1000);
+        let replayed = store.insert(&retry, &[], Some(&key)).await.unwrap();
+        assert!(
+            matches!(replayed, crate::orders::Inserted::Replayed(first) if first.id == order.id)
+        );
+    }
+    assert_eq!(store.keys.count_documents(doc! {}).await.unwrap(), 0);
 }
