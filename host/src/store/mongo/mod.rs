@@ -27,6 +27,7 @@
 //! indexes and the migration of older databases here, the `OrderStore` methods in
 //! `orders.rs`, the document mapping in `documents.rs`, and the shared plugin registry in `registry.rs`.
 
+mod batch;
 mod documents;
 mod leases;
 mod orders;
@@ -53,6 +54,7 @@ const CONNECT_PAUSE: Duration = Duration::from_secs(1);
 
 #[derive(Clone)]
 pub struct MongoStore {
+    inserts: batch::Inserts,
     db: mongodb::Database,
     orders: Collection<Document>,
     events: Collection<Document>,
@@ -69,7 +71,7 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
 }
 
 /// MongoDB's code for a write that would break a unique index.
-const DUPLICATE_KEY: i32 = 11000;
+pub(super) const DUPLICATE_KEY: i32 = 11000;
 
 fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
     use mongodb::error::{ErrorKind, WriteFailure};
@@ -135,8 +137,10 @@ impl MongoStore {
                  do: `mongod --replSet rs0` then `rs.initiate()`, as docker-compose.yml does)"
             );
         }
+        let orders = db.collection("orders");
         let store = MongoStore {
-            orders: db.collection("orders"),
+            inserts: batch::Inserts::start(orders.clone()),
+            orders,
             events: db.collection("order_events"),
             keys: db.collection("idempotency_keys"),
             leases: db.collection("relay_leases"),

@@ -1,6 +1,7 @@
 //! `OrderStore` on MongoDB: each write one document (an order with its pending events),
 //! reads as queries and aggregations.
 
+use super::batch::Outcome;
 use super::documents::{
     all, archived_event, count, date, int, listing_filter, order_document, order_fields,
     order_from, outbox_entries, outbox_event, stored_event,
@@ -20,8 +21,9 @@ use uuid::Uuid;
 #[async_trait]
 impl OrderStore for MongoStore {
     /// One write: the order's document, its events in its `outbox` and its idempotency key
-    /// in it too. The key's unique index makes a concurrent retry with the same key fail
-    /// to insert; it then finds the first request's order.
+    /// in it too, sent with the other orders waiting (`batch.rs`). The key's unique index
+    /// makes a concurrent retry with the same key fail to insert; it then finds the first
+    /// request's order.
     async fn insert(
         &self,
         order: &Order,
@@ -40,11 +42,10 @@ impl OrderStore for MongoStore {
             );
         }
         bounded(async {
-            let Err(e) = self.orders.insert_one(document).await else {
-                return Ok(Inserted::Created);
-            };
-            if !is_duplicate_key(&e) {
-                return Err(unavailable(e));
+            match self.inserts.insert(document).await {
+                Outcome::Inserted => return Ok(Inserted::Created),
+                Outcome::Failed(e) => return Err(unavailable(e)),
+                Outcome::Duplicate => {}
             }
             let Some(key) = key else {
                 return Err(self.clash(order).await);

@@ -390,3 +390,37 @@ async fn a_database_with_a_separate_outbox_is_adopted() {
     }
     assert_eq!(store.keys.count_documents(doc! {}).await.unwrap(), 0);
 }
+
+/// Orders placed at once share insert commands, and each caller hears its own outcome: a
+/// taken order number in the middle of a batch fails that order alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_orders_share_insert_commands_and_each_hears_its_own() {
+    let (store, seen) = monitored().await;
+    let mut orders: Vec<_> = (0..64)
+        .map(|i| sample_order(&format!("u{i}"), 1000))
+        .collect();
+    orders[40].order_number = orders[20].order_number.clone();
+    let placed = futures_util::future::join_all(orders.iter().map(|order| {
+        let events = OrderEvent::all(order.clone(), &["order.created".into()], base_time());
+        let store = store.clone();
+        async move { store.insert(order, &events, None).await }
+    }))
+    .await;
+    let refused: Vec<usize> = (0..64).filter(|&i| placed[i].is_err()).collect();
+    assert_eq!(refused.len(), 1, "{placed:?}");
+    assert!(matches!(
+        placed[refused[0]],
+        Err(StoreError::DuplicateNumber)
+    ));
+    for (i, order) in orders.iter().enumerate() {
+        let stored = store.get(order.id).await.unwrap();
+        assert_eq!(stored.is_some(), i != refused[0], "order {i}");
+    }
+    let inserts = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|c| *c == "insert")
+        .count();
+    assert!(inserts < 64, "{inserts} insert commands for 64 orders");
+}
