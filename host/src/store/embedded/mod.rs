@@ -63,12 +63,6 @@ use writer::{Job, Left, Reply, group_commits};
 
 const READERS: usize = 4;
 
-/// The writer's page cache. Each order lands on a leaf of each of its indexes; those of the
-/// per-user indexes are one per busy user, and once they outnumbered SQLite's default cache
-/// (2 MiB) every order read them back from the file, a cost that grew with the data. This
-/// holds the working set of the indexes' hot leaves and inner pages at millions of orders.
-const WRITER_CACHE_KIB: u32 = 64 * 1024;
-
 #[derive(Clone)]
 pub struct EmbeddedStore {
     db: Arc<Db>,
@@ -129,7 +123,7 @@ impl EmbeddedStore {
         let mut writer =
             Connection::open_with_flags_and_vfs(path, rw, ONE_PROCESS).map_err(unavailable)?;
         writer
-            .execute_batch(&format!("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -{WRITER_CACHE_KIB};"))
+            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = 0;")
             .map_err(|e| held_elsewhere(path, e))?;
         migrate(&mut writer)?;
         let wal = Arc::new(Wal::new(path, &writer, wal_limit).map_err(unavailable)?);
