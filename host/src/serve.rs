@@ -5,7 +5,7 @@ use crate::customers::{Customers, FromClaims, UserService};
 use crate::http::auth::TokenRules;
 use crate::http::jwks::Jwks;
 use crate::http::server::{self, ServerLimits};
-use crate::http::{self, AppState, Auth};
+use crate::http::{self, AppState, Auth, Services};
 use crate::orders::outbox::Shards;
 use crate::orders::{OrderService, OrderStore, Repricer};
 use crate::products::{CatalogFile, ProductService, Products};
@@ -284,7 +284,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         None
     };
     let app = http::router(
-        AppState {
+        AppState::new(Services {
             orders,
             repricer,
             auth: Arc::new(auth),
@@ -292,7 +292,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             deployer,
             relay,
             membership,
-        },
+        }),
         &config.cors_origins,
         Duration::from_millis(config.body_read_timeout_ms),
     );

@@ -33,8 +33,27 @@ use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_scalar::{Scalar, Servable};
 
+/// What every handler shares, behind one reference count: axum clones the state for each
+/// request and drops it after, and with a count per service that was ~5 % of a GET's CPU
+/// (perf, 2026-12-06).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl AppState {
+    pub fn new(services: Services) -> Self {
+        AppState(Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+pub struct Services {
     pub orders: Arc<OrderService>,
     pub repricer: Arc<Repricer>,
     pub auth: Arc<Auth>,
