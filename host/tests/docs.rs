@@ -36,7 +36,7 @@ const CARGO_RUN: &str = "cargo run -q --release -p orderflow --";
 const SECRET: &str = "the docs' shared secret";
 
 /// The shell blocks not run: the document, how the block begins, why.
-const NOT_RUN: [(&str, &str, &str); 7] = [
+const NOT_RUN: [(&str, &str, &str); 8] = [
     (
         "README.md",
         "cargo run --release -p orderflow -- serve",
@@ -63,6 +63,11 @@ const NOT_RUN: [(&str, &str, &str); 7] = [
         "docs/benchmarks.md",
         "ORDERFLOW_TEST_MONGODB_URL=… bash host/benches/http-load.sh",
         "a benchmark against a genuine MongoDB the reader names",
+    ),
+    (
+        "docs/benchmarks.md",
+        "bash host/benches/soak.sh 10 64",
+        "a benchmark: ten minutes of both cores, and wrk",
     ),
     (
         "docs/benchmarks.md",
