@@ -31,15 +31,21 @@ fn main() {
         .parent()
         .expect("host/ sits in the workspace root")
         .to_path_buf();
-    for watched in [
-        ".cargo/config.toml",
-        "plugins",
-        "tests/hostile",
-        "wit",
-        "Cargo.toml",
-        "Cargo.lock",
-    ] {
+    for watched in [".cargo/config.toml", "wit", "Cargo.toml", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
+    }
+    // Each crate of the plugin folders, not the folders: they also hold plugins other
+    // toolchains build (a JavaScript plugin's node_modules/ is thousands of files), none of
+    // them this build's. A new crate changes Cargo.lock.
+    for (folder, _, _) in FOLDERS {
+        let Ok(entries) = std::fs::read_dir(root.join(folder)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            if entry.path().join("Cargo.toml").is_file() {
+                println!("cargo:rerun-if-changed={}", entry.path().display());
+            }
+        }
     }
 
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("set by cargo"));

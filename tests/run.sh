@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: starts the servers the integration tests talk to (tests/servers.sh),
-# runs `cargo test --workspace`, stops the servers. Extra arguments go to cargo test.
+# builds and tests the JavaScript and Python plugins (plugins/languages.sh), runs `cargo
+# test --workspace`, stops the servers. Extra arguments go to cargo test.
 #
 # To test against a genuine MongoDB replica set instead of the test server, set
 # ORDERFLOW_TEST_MONGODB_URL, e.g. to the compose file's mongo:
@@ -13,4 +14,5 @@ source tests/servers.sh
 [ -n "${ORDERFLOW_TEST_TANSU:-}" ] || install_tansu
 [ -n "${ORDERFLOW_TEST_SCHEMATHESIS:-}" ] || install_schemathesis
 
+bash plugins/languages.sh
 cargo test --workspace --locked "$@"

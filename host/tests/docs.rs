@@ -36,12 +36,18 @@ const CARGO_RUN: &str = "cargo run -q --release -p orderflow --";
 const SECRET: &str = "the docs' shared secret";
 
 /// The shell blocks not run: the document, how the block begins, why.
-const NOT_RUN: [(&str, &str, &str); 8] = [
+const NOT_RUN: [(&str, &str, &str); 9] = [
     (
         "README.md",
         "cargo run --release -p orderflow -- serve",
         "the service, which runs until stopped (every walk starts it), and the test suite, \
          which runs this test",
+    ),
+    (
+        "docs/writing-plugins.md",
+        "bash plugins/languages.sh",
+        "the JavaScript and Python plugins' build and tests, which tests/run.sh runs before \
+         the Rust suite",
     ),
     (
         "docs/production.md",

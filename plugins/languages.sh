@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The plugins written in JavaScript and Python: installs their pinned toolchains (jco from
+# the plugin's package-lock.json, componentize-py by plugins/toolchains.sh, cached in
+# ~/.cache/orderflow), runs each plugin's unit tests in its language's own runner, builds
+# its component, and runs the standard pricing fixtures through the component with
+# `orderflow plugin test`, as the host would run it. tests/run.sh calls this before the
+# Rust suite.
+#   bash plugins/languages.sh
+# Needs Node.js ≥ 20.19 with npm, and Python ≥ 3.11.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+fixtures=plugins/standard-pricing/fixtures
+cargo build -q -p orderflow --bin orderflow
+orderflow=$PWD/target/debug/orderflow
+
+echo "== plugins/standard-pricing-js" >&2
+(cd plugins/standard-pricing-js && npm ci --no-fund --no-audit --loglevel=error && npm test && npm run build)
+"$orderflow" plugin test plugins/standard-pricing-js/standard-pricing.wasm "$fixtures"
+
+echo "== plugins/standard-pricing-py" >&2
+bash plugins/standard-pricing-py/build.sh
+(cd plugins/standard-pricing-py && python3 -m unittest)
+"$orderflow" plugin test plugins/standard-pricing-py/standard-pricing.wasm "$fixtures"

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds standard-pricing.wasm, a component of the pricing-plugin world of
+# wit/since_v0.2.0 (orderflow:plugins@0.2.0), of app.py and rules.py with componentize-py
+# (installed once, pinned, by plugins/toolchains.sh). Every WASI import of the component
+# (CPython's) is a trap stub, as the host grants none. Also writes the bindings into
+# bindings/, where the unit tests find them to test the glue natively.
+#   bash plugins/standard-pricing-py/build.sh   (from anywhere)
+#
+# The component is ~18.4 MB, nearly all of it CPython: over the 16 MiB the service's upload
+# route takes (POST /api/v1/plugins/{name}/versions answers 413 payload_too_large); a file
+# dropped into PLUGIN_DIR is loaded. Builds are not byte-for-byte reproducible (each has a
+# new digest).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../toolchains.sh
+source "$here/../toolchains.sh"
+install_componentize_py
+cd "$here"
+wit=../../wit/since_v0.2.0
+# componentize-py packs the files of its Python path into the component, so the path is a
+# scratch directory holding the two modules and nothing else (not the tests, bindings/ or
+# __pycache__/), and never an active virtualenv's site-packages.
+unset VIRTUAL_ENV
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+cp app.py rules.py "$stage/"
+rm -rf bindings
+"$ORDERFLOW_COMPONENTIZE_PY" -q -d "$wit" -w pricing-plugin bindings bindings
+"$ORDERFLOW_COMPONENTIZE_PY" -q -d "$wit" -w pricing-plugin componentize --stub-wasi \
+    -p "$stage" app -o standard-pricing.wasm
+ls -l standard-pricing.wasm
