@@ -12,12 +12,7 @@ cd "$(dirname "$0")/../.."
 big=${1:-1000000}
 rounds=${2:-5}
 seconds=${3:-3}
-command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-source tests/servers.sh
-cargo build --release -q -p orderflow --bin orderflow
-bin=$PWD/target/release/orderflow
-source host/benches/post-order.sh
-source host/benches/traffic-mix.sh
+source host/benches/mix-load.sh
 admin=$("$bin" token --user growth-admin --admin)
 
 # Starts a service on data directory $1; sets started_pid and started_url.

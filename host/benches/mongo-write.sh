@@ -15,13 +15,8 @@ baseline=$(realpath "$1")
 seconds=${2:-10}
 rounds=${3:-3}
 connections=${4:-32}
-command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-source tests/servers.sh
+source host/benches/mix-load.sh
 [ -n "${ORDERFLOW_TEST_MONGODB_URL:-}" ] || start_mongodb
-cargo build --release -q -p orderflow --bin orderflow
-bin=$PWD/target/release/orderflow
-source host/benches/post-order.sh
-source host/benches/traffic-mix.sh
 
 # Runs binary $2 (labelled $1) on a fresh database; prints its POST rate.
 rate() {

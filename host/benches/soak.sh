@@ -11,12 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 minutes=${1:-10}
 connections=${2:-64}
-command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-source tests/servers.sh
-cargo build --release -q -p orderflow --bin orderflow
-bin=$PWD/target/release/orderflow
-source host/benches/post-order.sh
-source host/benches/traffic-mix.sh
+source host/benches/mix-load.sh
 admin=$("$bin" token --user soak-admin --admin)
 
 data=$servers_work/data

@@ -62,12 +62,13 @@ impl ArtifactCache {
         Ok(component)
     }
 
-    /// Write-then-rename: a reader never maps a half-written artifact.
+    /// Write-then-rename: a reader never maps a half-written artifact. Each writer has a
+    /// file of its own until the rename, as two threads may store the same component.
     fn store(&self, dir: &Path, path: &Path, component: &Component) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir)?;
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        std::fs::write(&tmp, component.serialize()?)?;
-        std::fs::rename(&tmp, path)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        std::io::Write::write_all(&mut tmp, &component.serialize()?)?;
+        tmp.persist(path)?;
         Ok(())
     }
 }

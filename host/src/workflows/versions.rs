@@ -138,15 +138,18 @@ impl Versions {
         self.dir.join(plugin).join(format!("{}.wasm", digest.hex()))
     }
 
-    /// Keeps `bytes` as a version of `plugin` (written then renamed: never half there).
+    /// Keeps `bytes` as a version of `plugin` (written then renamed: never half there; each
+    /// writer has a file of its own until the rename, as an upload and a reload may keep
+    /// the same version at once).
     pub fn keep(&self, plugin: &str, bytes: &[u8]) -> std::io::Result<Digest> {
         let digest = Digest::of(bytes);
         let path = self.path(plugin, &digest);
         if !path.exists() {
-            std::fs::create_dir_all(path.parent().expect("a plugin folder"))?;
-            let partial = path.with_extension("partial");
-            std::fs::write(&partial, bytes)?;
-            std::fs::rename(&partial, &path)?;
+            let folder = path.parent().expect("a plugin folder");
+            std::fs::create_dir_all(folder)?;
+            let mut partial = tempfile::NamedTempFile::new_in(folder)?;
+            std::io::Write::write_all(&mut partial, bytes)?;
+            partial.persist(&path)?;
         }
         Ok(digest)
     }

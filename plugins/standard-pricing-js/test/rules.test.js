@@ -94,15 +94,9 @@ for (const name of fixtureNames) {
 
 const NOW = 1_764_000_000_000n;
 
+// The Rust rule's unit-test parameters, shared by the ports.
 const params = () =>
-  parseParams(`{"currency":"USD",
-    "shipping":{"rates":{"standard":599,"express":1499},"free_over":5000},
-    "tax":[{"country":"US","region":"CA","rate_bp":725},{"country":"US","rate_bp":500}],
-    "discounts":{
-      "TEN":{"percent_bp":1000},
-      "FIVE":{"fixed":500,"min_subtotal":2000},
-      "LATER":{"fixed":100,"valid_from":1764000000001},
-      "GONE":{"fixed":100,"valid_until":1764000000000}}}`);
+  parseParams(readFileSync(join(repo, "plugins", "standard-pricing", "unit-params.json"), "utf8"));
 
 function order(lines, state, method, code = null) {
   return {

@@ -187,18 +187,9 @@ mod tests {
 
     const NOW: Timestamp = 1_764_000_000_000;
 
+    /// The unit tests' parameters, shared with the rule's JavaScript and Python ports.
     fn params() -> Params {
-        Params::from_json(
-            r#"{"currency":"USD",
-                "shipping":{"rates":{"standard":599,"express":1499},"free_over":5000},
-                "tax":[{"country":"US","region":"CA","rate_bp":725},{"country":"US","rate_bp":500}],
-                "discounts":{
-                  "TEN":{"percent_bp":1000},
-                  "FIVE":{"fixed":500,"min_subtotal":2000},
-                  "LATER":{"fixed":100,"valid_from":1764000000001},
-                  "GONE":{"fixed":100,"valid_until":1764000000000}}}"#,
-        )
-        .unwrap()
+        Params::from_json(include_str!("../unit-params.json")).unwrap()
     }
 
     fn order(lines: &[(i64, u32)], state: &str, method: &str, code: Option<&str>) -> OrderDraft {
