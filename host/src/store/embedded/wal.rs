@@ -68,20 +68,35 @@ impl Wal {
     }
 
     /// Run by the writer between groups: restarts the WAL once it holds half its limit.
+    /// A restart waits for the readers on the WAL, and is refused while the checkpoint
+    /// thread runs one of its own; past three quarters of the limit the writer keeps trying,
+    /// new commits waiting meanwhile, so that the WAL never passes its limit however busy
+    /// the machine is.
     pub(super) fn keep_bounded(&self, conn: &Connection) {
-        if self.frames.load(Ordering::Relaxed) * self.page_size < self.limit / 2 {
-            return;
-        }
-        match conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get::<_, i64>(0)) {
-            Ok(0) => {
-                self.frames.store(0, Ordering::Relaxed);
-                self.lag.store(0, Ordering::Relaxed);
-                self.restarts.fetch_add(1, Ordering::Relaxed);
+        loop {
+            let bytes = self.frames.load(Ordering::Relaxed) * self.page_size;
+            if bytes < self.limit / 2 {
+                return;
             }
-            // Readers still on the WAL past the busy timeout: the next group tries again.
-            Ok(_) => tracing::debug!("the WAL could not restart yet"),
-            Err(e) => tracing::warn!(error = %e, "a WAL restart failed; the next group retries"),
+            match self.restart(conn) {
+                Ok(true) => return,
+                Ok(false) if bytes < self.limit / 4 * 3 => return,
+                Ok(false) => std::thread::sleep(Duration::from_millis(1)),
+                // Not a busy WAL: holding the writer would not help. The next group retries.
+                Err(e) => return tracing::warn!(error = %e, "a WAL restart failed"),
+            }
         }
+    }
+
+    /// Restarts the WAL: whether it starts over with the next commit (false: still busy).
+    fn restart(&self, conn: &Connection) -> rusqlite::Result<bool> {
+        let busy = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get::<_, i64>(0))?;
+        if busy == 0 {
+            self.frames.store(0, Ordering::Relaxed);
+            self.lag.store(0, Ordering::Relaxed);
+            self.restarts.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(busy == 0)
     }
 
     /// The files' sizes and the checkpoints' progress now.
