@@ -156,18 +156,6 @@ impl MongoStore {
     }
 
     async fn create_indexes(&self) -> mongodb::error::Result<()> {
-        let partial = |name: &str, keys: Document, only: Document, unique: bool| {
-            IndexModel::builder()
-                .keys(keys)
-                .options(
-                    IndexOptions::builder()
-                        .name(name.to_owned())
-                        .unique(unique)
-                        .partial_filter_expression(only)
-                        .build(),
-                )
-                .build()
-        };
         let index = |name: &str, keys: Document, unique: bool| {
             IndexModel::builder()
                 .keys(keys)
@@ -178,6 +166,14 @@ impl MongoStore {
                         .build(),
                 )
                 .build()
+        };
+        // An index of only the documents matching `only`.
+        let partial = |name: &str, keys: Document, only: Document, unique: bool| {
+            let mut model = index(name, keys, unique);
+            if let Some(options) = model.options.as_mut() {
+                options.partial_filter_expression = Some(only);
+            }
+            model
         };
         self.orders
             .create_indexes([
