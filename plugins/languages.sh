@@ -3,8 +3,10 @@
 # the plugin's package-lock.json, componentize-py by plugins/toolchains.sh, cached in
 # ~/.cache/orderflow), runs each plugin's unit tests in its language's own runner, builds
 # its component, and runs the standard pricing fixtures through the component with
-# `orderflow plugin test`, as the host would run it. tests/run.sh calls this before the
-# Rust suite.
+# `orderflow plugin test`, as the host would run it; then builds each again without the
+# toolchain's WASI stubs and runs the fixtures through that too (the host grants such a
+# component deterministic stand-ins: host/src/runtime/wasi.rs). tests/run.sh calls this
+# before the Rust suite.
 #   bash plugins/languages.sh
 # Needs Node.js ≥ 20.19 with npm, and Python ≥ 3.11.
 set -euo pipefail
@@ -16,8 +18,14 @@ orderflow=$PWD/target/debug/orderflow
 echo "== plugins/standard-pricing-js" >&2
 (cd plugins/standard-pricing-js && npm ci --no-fund --no-audit --loglevel=error && npm test && npm run build)
 "$orderflow" plugin test plugins/standard-pricing-js/standard-pricing.wasm "$fixtures"
+unstubbed=$(mktemp -d)
+trap 'rm -rf "$unstubbed"' EXIT
+(cd plugins/standard-pricing-js && npm run -s componentize -- --out "$unstubbed/js.wasm" >/dev/null)
+"$orderflow" plugin test "$unstubbed/js.wasm" "$fixtures"
 
 echo "== plugins/standard-pricing-py" >&2
 bash plugins/standard-pricing-py/build.sh
 (cd plugins/standard-pricing-py && python3 -m unittest)
 "$orderflow" plugin test plugins/standard-pricing-py/standard-pricing.wasm "$fixtures"
+bash plugins/standard-pricing-py/build.sh --unstubbed "$unstubbed/py.wasm"
+"$orderflow" plugin test "$unstubbed/py.wasm" "$fixtures"

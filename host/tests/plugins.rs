@@ -303,13 +303,57 @@ fn a_panic_is_a_trap() {
     assert!(matches!(kind, FaultKind::Trap(_)), "{kind:?}");
 }
 
+/// A component that imports WASI (this one is Rust std for `wasm32-wasip2`) runs with
+/// stand-ins that reach nothing real: its clocks read the decision's `now` and stand still,
+/// it finds no environment, file, directory or network (a listener on loopback hears
+/// nothing), its prints go nowhere, and its randomness repeats.
 #[test]
-fn wasi_is_not_granted() {
-    let (kind, _, _) = hostile_price("clock", Limits::default());
+fn wasi_reaches_nothing_real() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let runtime = runtime();
+    let component = load(&runtime, "hostile-pricing");
+    assert!(component.wasi);
+    let plugin = runtime
+        .bind(
+            "hostile",
+            component,
+            PluginKind::Pricing,
+            &json!({ "behaviour": "probe", "port": port }),
+            Limits::default(),
+        )
+        .unwrap();
+    let probe = |now| {
+        let problems = plugin.price(&draft(3), now).unwrap().verdict.unwrap_err();
+        assert_eq!(problems[0].code, "probe");
+        serde_json::from_str::<serde_json::Value>(&problems[0].message).unwrap()
+    };
+    let seen = probe(NOW);
+    assert_eq!(seen["wall_ms"], NOW, "{seen}");
+    assert_eq!(seen["elapsed_ns"], 0, "{seen}");
+    assert_eq!(seen["env"], 0, "{seen}");
+    assert_eq!(seen["args"], 0, "{seen}");
+    for reach in ["file", "dir", "tcp", "udp", "dns"] {
+        let outcome = seen[reach].as_str().unwrap();
+        assert!(outcome.starts_with("error"), "{reach}: {outcome}");
+    }
+    let heard = listener.accept().map(|(_, peer)| peer);
+    assert!(heard.is_err(), "a plugin connected: {heard:?}");
+    let a_day_later = probe(NOW + 86_400_000);
+    assert_eq!(a_day_later["wall_ms"], NOW + 86_400_000);
+    assert_eq!(a_day_later["hash"], seen["hash"], "randomness repeats");
+}
+
+/// Waiting on a clock would hold the thread with no fuel spent: it traps at once.
+#[test]
+fn a_plugin_cannot_sleep() {
+    let (kind, elapsed, _) = hostile_price("sleep", Limits::default());
     assert!(
-        matches!(kind, FaultKind::Trap(_)),
-        "reading the clock must trap, got {kind:?}"
+        matches!(kind, FaultKind::Trap(ref why) if why.contains("wait")),
+        "{kind:?}"
     );
+    assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
 }
 
 #[test]

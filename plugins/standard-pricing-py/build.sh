@@ -2,9 +2,11 @@
 # Builds standard-pricing.wasm, a component of the pricing-plugin world of
 # wit/since_v0.2.0 (orderflow:plugins@0.2.0), of app.py and rules.py with componentize-py
 # (installed once, pinned, by plugins/toolchains.sh). Every WASI import of the component
-# (CPython's) is a trap stub, as the host grants none. Also writes the bindings into
-# bindings/, where the unit tests find them to test the glue natively.
-#   bash plugins/standard-pricing-py/build.sh   (from anywhere)
+# (CPython's) is a stub that traps: none is needed, and an instance without WASI is cheaper
+# to make. With --unstubbed OUT the component imports WASI as built and is written to OUT
+# (the host grants it deterministic stand-ins). Also writes the bindings into bindings/,
+# where the unit tests find them to test the glue natively.
+#   bash plugins/standard-pricing-py/build.sh [--unstubbed OUT]   (from anywhere)
 #
 # The component is ~18.4 MB, nearly all of it CPython: over the 16 MiB the service's upload
 # route takes (POST /api/v1/plugins/{name}/versions answers 413 payload_too_large); a file
@@ -12,6 +14,12 @@
 # new digest).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+stub=(--stub-wasi)
+out=standard-pricing.wasm
+if [ "${1:-}" = --unstubbed ]; then
+    stub=()
+    out=$(realpath "$2")
+fi
 # shellcheck source=../toolchains.sh
 source "$here/../toolchains.sh"
 install_componentize_py
@@ -26,6 +34,6 @@ trap 'rm -rf "$stage"' EXIT
 cp app.py rules.py "$stage/"
 rm -rf bindings
 "$ORDERFLOW_COMPONENTIZE_PY" -q -d "$wit" -w pricing-plugin bindings bindings
-"$ORDERFLOW_COMPONENTIZE_PY" -q -d "$wit" -w pricing-plugin componentize --stub-wasi \
-    -p "$stage" app -o standard-pricing.wasm
-ls -l standard-pricing.wasm
+"$ORDERFLOW_COMPONENTIZE_PY" -q -d "$wit" -w pricing-plugin componentize "${stub[@]}" \
+    -p "$stage" app -o "$out"
+ls -l "$out"

@@ -1,6 +1,6 @@
 //! A compiled component, checked to make one known decision in a supported WIT version.
 
-use super::{InstanceState, PluginKind, wit};
+use super::{InstanceState, PluginKind, wasi, wit};
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 use std::fmt;
@@ -118,6 +118,8 @@ pub struct LoadedComponent {
     pub digest: Digest,
     pub size: usize,
     pub loaded_at: SystemTime,
+    /// Whether it imports WASI, and so runs with the stand-ins of [`wasi`].
+    pub wasi: bool,
     pub(crate) pre: wit::Pre,
 }
 
@@ -132,9 +134,9 @@ impl fmt::Debug for LoadedComponent {
 }
 
 impl LoadedComponent {
-    /// Links and type-checks a compiled component. WASI is not granted: a guest built with
-    /// std imports it, and every such import is defined to trap, so a plugin can reach no
-    /// clock, file, network or randomness.
+    /// Links and type-checks a compiled component. WASI is granted as the deterministic
+    /// stand-ins of [`wasi`], which reach no real clock, file, network or randomness; any
+    /// other import is defined to trap.
     pub(crate) fn new(
         engine: &Engine,
         name: &str,
@@ -145,9 +147,12 @@ impl LoadedComponent {
         let (kind, contract) = wit::detect(engine, component).map_err(LoadError::Contract)?;
         let mut linker = Linker::<InstanceState>::new(engine);
         let refused = |e: wasmtime::Error| LoadError::Contract(format!("{e:#}"));
-        linker
-            .define_unknown_imports_as_traps(component)
-            .map_err(refused)?;
+        let wasi = wasi::imported(engine, component);
+        if wasi {
+            wasi::grant(&mut linker, engine, component).map_err(refused)?;
+        } else {
+            (linker.define_unknown_imports_as_traps(component)).map_err(refused)?;
+        }
         let pre = wit::Pre::new(
             kind,
             contract,
@@ -161,6 +166,7 @@ impl LoadedComponent {
             digest,
             size,
             loaded_at: SystemTime::now(),
+            wasi,
             pre,
         })
     }

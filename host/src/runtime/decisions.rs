@@ -8,7 +8,7 @@ use super::component::{Digest, LoadError, LoadedComponent};
 use super::fault::{FaultKind, PluginFault};
 use super::pool::{InstancePool, Preparer};
 use super::wit::{CallError, CallResult, Instance, on_version};
-use super::{InstanceState, Limits, PluginKind};
+use super::{InstanceState, Limits, PluginKind, wasi};
 use crate::domain::{
     Actor, Machine, OrderDraft, OrderView, PaymentChange, PricedOrder, Problem, Quote,
     StatusChange, Transition, UnixMillis,
@@ -149,13 +149,14 @@ impl BoundPlugin {
     }
 
     /// Runs one call (`name` for the metrics) and counts how it ended.
-    fn decide<T>(
+    fn decide<T: Send>(
         &self,
         name: &str,
-        call: impl FnOnce(&Instance, &mut Store<InstanceState>) -> CallResult<T>,
+        now: UnixMillis,
+        call: impl FnOnce(&Instance, &mut Store<InstanceState>) -> CallResult<T> + Send,
         check: impl FnOnce(&T) -> Result<(), String>,
     ) -> Result<Decided<T>, PluginFault> {
-        let result = self.run(call, check);
+        let result = self.run(now, call, check);
         let (outcome, fuel) = match &result {
             Ok(d) if d.verdict.is_ok() => (Outcome::Decided, Some(d.fuel)),
             Ok(d) => (Outcome::Refused, Some(d.fuel)),
@@ -169,10 +170,12 @@ impl BoundPlugin {
         result
     }
 
-    /// Runs one call on a fresh instance, then checks the answer.
-    fn run<T>(
+    /// Runs one call on a fresh instance at `now` (what a WASI guest's clocks read), then
+    /// checks the answer.
+    fn run<T: Send>(
         &self,
-        call: impl FnOnce(&Instance, &mut Store<InstanceState>) -> CallResult<T>,
+        now: UnixMillis,
+        call: impl FnOnce(&Instance, &mut Store<InstanceState>) -> CallResult<T> + Send,
         check: impl FnOnce(&T) -> Result<(), String>,
     ) -> Result<Decided<T>, PluginFault> {
         let mut prepared = match self.pool.take() {
@@ -186,6 +189,10 @@ impl BoundPlugin {
         };
         let store = &mut prepared.store;
         let answer = match store.set_fuel(self.pool.limits.fuel) {
+            Ok(()) if self.pool.component.wasi => {
+                store.data().set_now(u64::try_from(now).unwrap_or(0));
+                wasi::outside_async(|| call(&prepared.instance, store))
+            }
             Ok(()) => call(&prepared.instance, store),
             Err(e) => Err(CallError::Wasm(e)),
         };
@@ -220,6 +227,7 @@ impl BoundPlugin {
     ) -> Result<Decided<()>, PluginFault> {
         self.decide(
             "validate",
+            now,
             |i, s| on_version!(i, i => i.validate(s, order, now)),
             |_| Ok(()),
         )
@@ -232,6 +240,7 @@ impl BoundPlugin {
     ) -> Result<Decided<Quote>, PluginFault> {
         self.decide(
             "price",
+            now,
             |i, s| on_version!(i, i => i.price(s, order, now)),
             |q| checks::quote(order, q),
         )
@@ -240,6 +249,7 @@ impl BoundPlugin {
     pub fn describe(&self) -> Result<Decided<Machine>, PluginFault> {
         self.decide(
             "describe",
+            0,
             |i, s| Ok(Ok(on_version!(i, i => i.describe(s))?)),
             |_| Ok(()),
         )
@@ -258,6 +268,7 @@ impl BoundPlugin {
     ) -> Result<Decided<Transition>, PluginFault> {
         self.decide(
             "create",
+            now,
             |i, s| on_version!(i, i => i.create(s, order, now)),
             |t| self.check_transition(None, t),
         )
@@ -273,6 +284,7 @@ impl BoundPlugin {
         let from = Some((order.status.as_str(), order.payment_status.as_str()));
         self.decide(
             "change_status",
+            now,
             |i, s| on_version!(i, i => i.change_status(s, order, change, by, now)),
             |t| self.check_transition(from, t),
         )
@@ -288,6 +300,7 @@ impl BoundPlugin {
         let from = Some((order.status.as_str(), order.payment_status.as_str()));
         self.decide(
             "change_payment",
+            now,
             |i, s| on_version!(i, i => i.change_payment(s, order, change, by, now)),
             |t| self.check_transition(from, t),
         )

@@ -35,7 +35,9 @@ impl FaultKind {
         match error.downcast_ref::<wasmtime::Trap>() {
             Some(wasmtime::Trap::OutOfFuel) => FaultKind::OutOfFuel(limits.fuel),
             Some(trap) => FaultKind::Trap(trap.to_string()),
-            None => FaultKind::Trap(error.to_string()),
+            // A host function's refusal (a WASI stand-in's): its own words, not the
+            // backtrace wasmtime wraps them in.
+            None => FaultKind::Trap(error.root_cause().to_string()),
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod decisions;
 pub mod engine;
 pub mod fault;
 pub mod pool;
+pub mod wasi;
 pub mod wit;
 
 pub use component::{Digest, LoadedComponent};
@@ -92,18 +93,27 @@ impl Limits {
     }
 }
 
-/// What each `Store` carries: the memory cap, and whether the cap was hit (so a trap can
-/// be told apart from a memory hog).
+/// What each `Store` carries: the memory cap, whether the cap was hit (so a trap can be
+/// told apart from a memory hog), and the WASI stand-ins of a component that imports WASI.
 pub struct InstanceState {
     memory_cap: usize,
     memory_denied: bool,
+    wasi: Option<Box<wasi::WasiState>>,
 }
 
 impl InstanceState {
-    fn new(limits: &Limits) -> Self {
+    fn new(limits: &Limits, wasi: bool) -> Self {
         InstanceState {
             memory_cap: limits.memory_bytes(),
             memory_denied: false,
+            wasi: wasi.then(|| Box::new(wasi::WasiState::new())),
+        }
+    }
+
+    /// The decision's time, which a WASI guest's clocks read.
+    fn set_now(&self, millis: u64) {
+        if let Some(wasi) = &self.wasi {
+            wasi.set_now(millis);
         }
     }
 }

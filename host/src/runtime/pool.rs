@@ -72,11 +72,21 @@ impl InstancePool {
     /// A fresh instance, configured with this binding's parameters. A refusal of the
     /// parameters comes back as `CallError::Output`.
     pub(crate) fn prepare(&self) -> Result<Prepared, CallError> {
-        let mut store = Store::new(&self.engine, InstanceState::new(&self.limits));
+        let wasi = self.component.wasi;
+        let mut store = Store::new(&self.engine, InstanceState::new(&self.limits, wasi));
         store.limiter(|state| state);
         store.set_fuel(self.limits.fuel)?;
-        let instance = self.component.pre.instantiate(&mut store)?;
-        if let Err(problems) = on_version!(&instance, i => i.configure(&mut store, &self.params))? {
+        let mut start = || {
+            let instance = self.component.pre.instantiate(&mut store)?;
+            let configured = on_version!(&instance, i => i.configure(&mut store, &self.params))?;
+            Ok::<_, CallError>((instance, configured))
+        };
+        let (instance, configured) = if wasi {
+            super::wasi::outside_async(start)?
+        } else {
+            start()?
+        };
+        if let Err(problems) = configured {
             let reasons: Vec<String> = problems
                 .into_iter()
                 .map(|p| format!("{}: {}", p.code, p.message))

@@ -1,6 +1,8 @@
 //! A pricing plugin that misbehaves on demand. Its `behaviour` parameter picks how:
-//! `loop`, `hog` (allocate until the cap), `panic`, `wrong_total`, `clock` (read the
-//! system clock, which the host does not grant), `refuse` (refuse its parameters), or `flat` (the default: a correct quote of the subtotal alone, so the
+//! `loop`, `hog` (allocate until the cap), `panic`, `wrong_total`, `probe` (refuse with
+//! what it sees of the clocks, environment, files and network, reaching for each; `port`
+//! names where it tries to connect), `sleep` (for five seconds), `refuse` (refuse its
+//! parameters), or `flat` (the default: a correct quote of the subtotal alone, so the
 //! hot-reload test can swap it with the standard pricing plugin).
 
 #[cfg(target_arch = "wasm32")]
@@ -13,6 +15,46 @@ mod component {
     use std::sync::OnceLock;
 
     static BEHAVIOUR: OnceLock<String> = OnceLock::new();
+    static PORT: OnceLock<u16> = OnceLock::new();
+
+    /// What the outside world looks like from inside a decision, as JSON: the clocks, the
+    /// environment, a file, the network, a printed line, and a randomly keyed hash.
+    fn probe(port: u16) -> String {
+        use std::hash::BuildHasher;
+        let started = std::time::Instant::now();
+        println!("a plugin prints");
+        eprintln!("and complains");
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let outcome = |r: Result<String, std::io::Error>| match r {
+            Ok(found) => format!("ok: {found}"),
+            Err(e) => format!("error: {e}"),
+        };
+        let file = outcome(std::fs::read_to_string("/etc/hostname"));
+        let dir = outcome(std::fs::read_dir("/").map(|d| format!("{} entries", d.count())));
+        let tcp =
+            outcome(std::net::TcpStream::connect(("127.0.0.1", port)).map(|_| "connected".into()));
+        let udp = outcome(std::net::UdpSocket::bind("127.0.0.1:0").map(|_| "bound".into()));
+        let dns = outcome(
+            std::net::ToSocketAddrs::to_socket_addrs(&("localhost", port))
+                .map(|a| format!("{} addresses", a.count())),
+        );
+        serde_json::json!({
+            "wall_ms": wall,
+            "elapsed_ns": started.elapsed().as_nanos() as u64,
+            "env": std::env::vars_os().count(),
+            "args": std::env::args_os().count(),
+            "file": file,
+            "dir": dir,
+            "tcp": tcp,
+            "udp": udp,
+            "dns": dns,
+            "hash": std::collections::hash_map::RandomState::new().hash_one(42u32),
+        })
+        .to_string()
+    }
 
     struct HostilePricing;
 
@@ -31,6 +73,9 @@ mod component {
                 });
             }
             let _ = BEHAVIOUR.set(behaviour.to_owned());
+            if let Some(port) = params.get("port").and_then(|p| p.as_u64()) {
+                let _ = PORT.set(port as u16);
+            }
             Ok(())
         }
 
@@ -63,11 +108,16 @@ mod component {
                     }
                 }
                 "panic" => panic!("hostile plugin panics on purpose"),
-                "clock" => {
-                    let now = std::time::SystemTime::now();
+                "probe" => Err(Problem {
+                    code: "probe".into(),
+                    message: probe(PORT.get().copied().unwrap_or(9)),
+                    field: None,
+                }),
+                "sleep" => {
+                    std::thread::sleep(std::time::Duration::from_secs(5));
                     Err(Problem {
-                        code: "clock_read".into(),
-                        message: format!("{now:?}"),
+                        code: "slept".into(),
+                        message: "a sleep returned".into(),
                         field: None,
                     })
                 }
