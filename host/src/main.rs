@@ -4,7 +4,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use orderflow::http::auth::{Claims, mint};
 use orderflow::plugin_test;
-use orderflow::runtime::{Limits, PluginKind, Runtime, RuntimeConfig};
+use orderflow::runtime::{LimitsOverride, PluginKind, Runtime, RuntimeConfig};
 use orderflow::scaffold;
 use orderflow::serve::{CommonConfig, ServeConfig, serve};
 use std::path::PathBuf;
@@ -59,12 +59,12 @@ enum PluginCommand {
         component: PathBuf,
         /// Directory of fixtures (*.json, with an optional params.json for all of them).
         fixtures: PathBuf,
-        /// Fuel limit per call.
-        #[arg(long, default_value_t = Limits::default().fuel)]
-        fuel: u64,
-        /// Memory cap per instance, MiB.
-        #[arg(long, default_value_t = Limits::default().memory_mib)]
-        memory_mib: u32,
+        /// Fuel limit per call [default: the component's, as the service gives it].
+        #[arg(long)]
+        fuel: Option<u64>,
+        /// Memory cap per instance, MiB [default: the component's].
+        #[arg(long)]
+        memory_mib: Option<u32>,
     },
     /// Say which decision a component makes, its contract version and digest.
     Inspect { component: PathBuf },
@@ -180,7 +180,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 loaded.contract,
                 loaded.digest
             );
-            let outcomes = plugin_test::run(&runtime, &loaded, &suite, Limits { fuel, memory_mib });
+            let limits = LimitsOverride { fuel, memory_mib }.resolve(loaded.default_limits());
+            let outcomes = plugin_test::run(&runtime, &loaded, &suite, limits);
             let width = outcomes.iter().map(|o| o.name.len()).max().unwrap_or(0);
             for o in &outcomes {
                 let fuel = o.fuel.map_or("-".into(), |f| f.to_string());

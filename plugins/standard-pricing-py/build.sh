@@ -8,10 +8,8 @@
 # where the unit tests find them to test the glue natively.
 #   bash plugins/standard-pricing-py/build.sh [--unstubbed OUT]   (from anywhere)
 #
-# The component is ~18.4 MB, nearly all of it CPython: over the 16 MiB the service's upload
-# route takes (POST /api/v1/plugins/{name}/versions answers 413 payload_too_large); a file
-# dropped into PLUGIN_DIR is loaded. Builds are not byte-for-byte reproducible (each has a
-# new digest).
+# The component is ~18.4 MB, nearly all of it CPython (the upload route takes up to 64 MiB).
+# Builds are not byte-for-byte reproducible (each has a new digest).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 stub=(--stub-wasi)

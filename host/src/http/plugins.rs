@@ -28,8 +28,9 @@ use std::sync::Arc;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 
-/// Components are bigger than orders; this is what one plugin upload may weigh.
-pub(super) const COMPONENT_LIMIT: usize = 16 * 1024 * 1024;
+/// Components are bigger than orders; this is what one plugin upload may weigh. A Python
+/// component carries CPython (~18 MB); the limit leaves room for its libraries.
+pub(super) const COMPONENT_LIMIT: usize = 64 * 1024 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -1,6 +1,6 @@
 //! A compiled component, checked to make one known decision in a supported WIT version.
 
-use super::{InstanceState, PluginKind, wasi, wit};
+use super::{InstanceState, Limits, PluginKind, wasi, wit};
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 use std::fmt;
@@ -134,6 +134,11 @@ impl fmt::Debug for LoadedComponent {
 }
 
 impl LoadedComponent {
+    /// The limits of its calls unless its workflow sets them: by what it is.
+    pub fn default_limits(&self) -> Limits {
+        Limits::for_component(self.size)
+    }
+
     /// Links and type-checks a compiled component. WASI is granted as the deterministic
     /// stand-ins of [`wasi`], which reach no real clock, file, network or randomness; any
     /// other import is defined to trap.

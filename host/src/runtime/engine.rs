@@ -4,7 +4,7 @@ use super::cache::ArtifactCache;
 use super::component::{Digest, LoadError, LoadedComponent};
 use super::decisions::BoundPlugin;
 use super::pool::Preparer;
-use super::{Limits, PluginKind};
+use super::{Limits, PluginKind, RUNTIME_CARRYING_BYTES};
 use crate::panic_message;
 use serde_json::Value;
 use std::panic::AssertUnwindSafe;
@@ -55,14 +55,16 @@ pub struct Runtime {
 
 impl Runtime {
     pub fn new(config: RuntimeConfig) -> anyhow::Result<Arc<Self>> {
-        // A std guest is a handful of core modules (its own, the WASI adapter and shims),
-        // each with at most a memory and a table.
+        // A Rust plugin is one core instance (three as a std `wasm32-wasip2` component); a
+        // JavaScript one a handful; a Python one (componentize-py: CPython and its libraries
+        // linked as separate modules) 38, with a memory or a table in few of them. The
+        // totals are reservations of address space, taken up only as instances use them.
         let slots = config.max_instances;
         let mut pool = PoolingAllocationConfig::new();
         pool.total_component_instances(slots)
-            .total_core_instances(slots * 8)
-            .total_memories(slots * 2)
-            .total_tables(slots * 4)
+            .total_core_instances(slots * 48)
+            .total_memories(slots * 4)
+            .total_tables(slots * 8)
             .max_memory_size(config.max_memory_mib as usize * 1024 * 1024)
             // A fresh instance's first touches of its memory were most of its cost: reset
             // only the pages a spent instance dirtied (PAGEMAP_SCAN, Linux ≥ 6.7; ignored
@@ -132,7 +134,13 @@ impl Runtime {
         params: &Value,
         limits: Limits,
     ) -> Result<Arc<BoundPlugin>, LoadError> {
-        let warm = self.config.prepared_instances;
+        // An interpreter's instance holds megabytes and is one of a few hundred decisions a
+        // second, not thousands: a few ready ones keep its calls off instantiation.
+        let warm = if component.size < RUNTIME_CARRYING_BYTES {
+            self.config.prepared_instances
+        } else {
+            self.config.prepared_instances.min(4)
+        };
         self.bind_step(
             workflow,
             component,

@@ -15,7 +15,7 @@
 //! ```
 //! TOML datetimes reach plugins as Unix milliseconds, so plugins need no date parsing.
 
-use crate::runtime::{Limits, PluginKind};
+use crate::runtime::{LimitsOverride, PluginKind};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -45,29 +45,14 @@ struct Step {
     limits: LimitsOverride,
 }
 
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LimitsOverride {
-    fuel: Option<u64>,
-    memory_mib: Option<u32>,
-}
-
-impl LimitsOverride {
-    fn apply(self, base: Limits) -> Limits {
-        Limits {
-            fuel: self.fuel.unwrap_or(base.fuel),
-            memory_mib: self.memory_mib.unwrap_or(base.memory_mib),
-        }
-    }
-}
-
-/// One decision of a workflow, resolved: plugin name, JSON parameters, limits.
+/// One decision of a workflow, resolved: plugin name, JSON parameters, and the limits it
+/// sets (the rest are the plugin's defaults, known once its component is).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepSpec {
     pub kind: PluginKind,
     pub plugin: String,
     pub params: Value,
-    pub limits: Limits,
+    pub limits: LimitsOverride,
 }
 
 impl Definition {
@@ -83,7 +68,7 @@ impl Definition {
                 plugin: step.plugin.clone(),
                 params: to_json(toml::Value::Table(step.params.clone()))
                     .map_err(|e| format!("[{kind}.params] {e}"))?,
-                limits: step.limits.apply(self.limits.apply(Limits::default())),
+                limits: step.limits.or(self.limits),
             })
         };
         Ok([
@@ -122,6 +107,7 @@ fn to_json(value: toml::Value) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::Limits;
 
     const MINIMAL: &str = r#"
         [limits]
@@ -149,9 +135,22 @@ mod tests {
                 v.limits.fuel,
                 v.limits.memory_mib
             ),
-            (PluginKind::Validation, "v", 500, 16)
+            (PluginKind::Validation, "v", Some(500), None)
         );
-        assert_eq!((p.limits.fuel, p.limits.memory_mib), (500, 4));
+        assert_eq!((p.limits.fuel, p.limits.memory_mib), (Some(500), Some(4)));
+        // What a workflow leaves unset is the component's default, by what it is.
+        let compiled = v.limits.resolve(Limits::for_component(150_000));
+        assert_eq!((compiled.fuel, compiled.memory_mib), (500, 16));
+        let interpreted = v.limits.resolve(Limits::for_component(1_729_292));
+        assert_eq!((interpreted.fuel, interpreted.memory_mib), (500, 64));
+        let interpreted = l.limits.resolve(Limits::for_component(18_348_993));
+        assert_eq!(
+            interpreted,
+            Limits {
+                fuel: 100_000_000,
+                memory_mib: 64
+            }
+        );
         assert_eq!(
             p.params,
             serde_json::json!({"currency": "USD", "starts": 1_795_737_600_000_i64, "tiers": [{"over": 100, "off_bp": 500}]})

@@ -387,14 +387,9 @@ impl Registry {
         // `steps` come in PluginKind::ALL order: validation, pricing, lifecycle.
         let bind = |i: usize| -> Result<Arc<BoundPlugin>, String> {
             let step = &steps[i];
+            let limits = step.limits.resolve(resolved[i].default_limits());
             self.runtime
-                .bind(
-                    name,
-                    resolved[i].clone(),
-                    step.kind,
-                    &step.params,
-                    step.limits,
-                )
+                .bind(name, resolved[i].clone(), step.kind, &step.params, limits)
                 .map_err(|e: LoadError| format!("{} plugin `{}`: {e}", step.kind, step.plugin))
         };
         Ok(Arc::new(Workflow {

@@ -405,7 +405,7 @@ async fn bodies_over_the_limit_are_413_with_or_without_a_length() {
     // A plugin upload says it is over its own (larger) limit: refused before a byte is read.
     let mut raw = Raw::connect(&app).await;
     let path = "/api/v1/plugins/standard-pricing/versions";
-    raw.send(head("POST", path, &admin(), "content-length: 17000000\r\n").as_bytes())
+    raw.send(head("POST", path, &admin(), "content-length: 70000000\r\n").as_bytes())
         .await;
     let response = raw
         .response(Duration::from_secs(10))

@@ -13,6 +13,28 @@ fn component(name: &str) -> Vec<u8> {
     std::fs::read(crate::common::built(name)).unwrap()
 }
 
+/// `module` with a custom section of `extra` bytes appended: still the same plugin, as
+/// heavy as a component carrying an interpreter (a Python one is ~18 MB).
+fn padded(module: &[u8], extra: usize) -> Vec<u8> {
+    let name = b"padding";
+    let size = 1 + name.len() + extra;
+    let mut bytes = module.to_vec();
+    bytes.push(0); // a custom section
+    let mut rest = size;
+    loop {
+        let low = (rest & 0x7f) as u8;
+        rest >>= 7;
+        bytes.push(if rest == 0 { low } else { low | 0x80 });
+        if rest == 0 {
+            break;
+        }
+    }
+    bytes.push(name.len() as u8);
+    bytes.extend_from_slice(name);
+    bytes.resize(bytes.len() + extra, 0);
+    bytes
+}
+
 fn digest(bytes: &[u8]) -> String {
     Digest::of(bytes).full()
 }
@@ -150,6 +172,26 @@ async fn plugin_operations_need_the_admin_role() {
         "standard-pricing"
     );
     assert_eq!(standard_workflow["plugins"][1]["digest"], standard.as_str());
+}
+
+/// A component over the 16 MB a MongoDB document holds is uploaded, kept (GridFS on the
+/// shared registry), activated and serves; its calls get an interpreter's default limits.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_component_of_an_interpreters_size_is_kept_and_serves() {
+    let app = App::start(None).await;
+    let (buyer, admin) = (token("u1", false), token("ops", true));
+    let heavy = padded(&component("standard-pricing"), 20 * 1024 * 1024);
+    let (status, answer) = upload(&app, &admin, &heavy, "?activate=true").await;
+    assert_eq!(status, 201, "{answer}");
+    let listed = listed_once(&app, &admin, "the heavy version active", |p| {
+        p["digest"] == digest(&heavy)
+    })
+    .await;
+    assert_eq!(listed["size"], heavy.len(), "{listed}");
+    let (status, order) = app.place(&buyer, &[("prod-widget", 2)]).await;
+    assert_eq!(status, 201, "{order}");
+    assert_eq!(priced_by(&order), digest(&heavy));
+    assert!(amount(&order, "tax") > 0, "{order}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

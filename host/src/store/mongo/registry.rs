@@ -1,6 +1,9 @@
-//! The plugin registry replicas share: `plugin_versions` (one document per version, its
-//! bytes included, never changed once written), `plugins` (one per plugin: the active
-//! version and the plugin's change log) and `workflows` (one per workflow: its definition).
+//! The plugin registry replicas share: `plugin_versions` (one document per version, never
+//! changed once written), its bytes in GridFS (`plugin_bytes.files`, `plugin_bytes.chunks`:
+//! a component may be over the 16 MB a document holds, as a Python one is), `plugins` (one
+//! per plugin: the active version and the plugin's change log) and `workflows` (one per
+//! workflow: its definition). Versions written before GridFS carry their bytes inline, and
+//! are read as they are.
 //!
 //! A plugin's log lives in its own document so that switching the active version and
 //! recording the switch are one single-document update, conditional on the version the
@@ -14,16 +17,47 @@ use crate::runtime::Digest;
 use crate::workflows::shared::{ActiveSet, SharedRegistry};
 use crate::workflows::{Change, StoredVersion};
 use async_trait::async_trait;
-use bson::{Binary, Bson, Document, doc, spec::BinarySubtype};
+use bson::{Bson, Document, doc};
 use chrono::Utc;
 use futures_util::StreamExt;
+use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 use mongodb::change_stream::event::ResumeToken;
+use mongodb::gridfs::GridFsBucket;
+use mongodb::options::GridFsBucketOptions;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
 /// A broken change feed is reopened after this.
 const REOPEN: Duration = Duration::from_secs(1);
+
+/// Moving a component's megabytes may take longer than one operation is given.
+const TRANSFER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs a GridFS transfer with a deadline of its own.
+async fn bounded_transfer<T, E: std::fmt::Display>(
+    work: impl Future<Output = Result<T, E>>,
+) -> Result<T, StoreError> {
+    match tokio::time::timeout(TRANSFER_TIMEOUT, work).await {
+        Ok(done) => done.map_err(unavailable),
+        Err(_) => Err(unavailable(
+            "MongoDB did not take the plugin's bytes in time",
+        )),
+    }
+}
+
+fn io(e: mongodb::error::Error) -> std::io::Error {
+    std::io::Error::other(e)
+}
+
+impl MongoStore {
+    fn plugin_bytes(&self) -> GridFsBucket {
+        let options = GridFsBucketOptions::builder()
+            .bucket_name("plugin_bytes".to_owned())
+            .build();
+        self.db.gridfs_bucket(options)
+    }
+}
 
 fn version_id(plugin: &str, digest: &Digest) -> String {
     format!("{plugin}@{}", digest.full())
@@ -42,39 +76,78 @@ fn changes_of(plugin: &Document) -> Result<Vec<Change>, StoreError> {
 
 #[async_trait]
 impl SharedRegistry for MongoStore {
+    /// Each writer stores the bytes as a GridFS file of its own, then inserts the version
+    /// document naming that file: of two replicas keeping one version at once, one document
+    /// wins and the other's file is deleted, so a version is never seen before its bytes
+    /// are whole.
     async fn keep(&self, plugin: &str, digest: &Digest, bytes: &[u8]) -> Result<(), StoreError> {
+        let id = version_id(plugin, digest);
+        let kept = bounded(async {
+            let found = self
+                .plugin_versions
+                .find_one(doc! { "_id": &id })
+                .projection(doc! { "_id": 1 });
+            found.await.map_err(unavailable)
+        });
+        if kept.await?.is_some() {
+            return Ok(());
+        }
+        let bucket = self.plugin_bytes();
+        let file = bounded_transfer(async {
+            let mut upload = bucket.open_upload_stream(&id).await.map_err(io)?;
+            upload.write_all(bytes).await?;
+            upload.close().await?;
+            Ok::<_, std::io::Error>(upload.id().clone())
+        })
+        .await?;
         let version = doc! {
-            "_id": version_id(plugin, digest),
+            "_id": &id,
             "plugin": plugin,
             "digest": digest.full(),
             "size": bytes.len() as i64,
             "stored_at": date(Utc::now()),
-            "bytes": Binary { subtype: BinarySubtype::Generic, bytes: bytes.to_vec() },
+            "file": file.clone(),
         };
-        bounded(async {
-            match self.plugin_versions.insert_one(version).await {
-                Err(e) if !is_duplicate_key(&e) => Err(unavailable(e)),
-                _ => Ok(()),
-            }
-        })
-        .await
+        let inserted = bounded(async { Ok(self.plugin_versions.insert_one(version).await) });
+        let outcome = match inserted.await {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(e)) if is_duplicate_key(&e) => Ok(()),
+            Ok(Err(e)) => Err(unavailable(e)),
+            Err(e) => Err(e),
+        };
+        // Best effort: a file no version names is never read.
+        let _ = bucket.delete(file).await;
+        outcome
     }
 
     async fn bytes(&self, plugin: &str, digest: &Digest) -> Result<Option<Vec<u8>>, StoreError> {
-        bounded(async {
+        let found = bounded(async {
             let found = self
                 .plugin_versions
-                .find_one(doc! { "_id": version_id(plugin, digest) })
-                .await
-                .map_err(unavailable)?;
-            found
-                .map(|version| match version.get("bytes") {
-                    Some(Bson::Binary(binary)) => Ok(binary.bytes.clone()),
-                    _ => Err(unavailable("a stored plugin version has no bytes")),
-                })
-                .transpose()
+                .find_one(doc! { "_id": version_id(plugin, digest) });
+            found.await.map_err(unavailable)
         })
-        .await
+        .await?;
+        let Some(version) = found else {
+            return Ok(None);
+        };
+        match (version.get("bytes"), version.get("file")) {
+            (Some(Bson::Binary(inline)), _) => Ok(Some(inline.bytes.clone())),
+            (_, Some(file)) => {
+                let bucket = self.plugin_bytes();
+                let bytes = bounded_transfer(async {
+                    let mut bytes = Vec::new();
+                    let mut download = bucket
+                        .open_download_stream(file.clone())
+                        .await
+                        .map_err(io)?;
+                    download.read_to_end(&mut bytes).await?;
+                    Ok::<_, std::io::Error>(bytes)
+                });
+                Ok(Some(bytes.await?))
+            }
+            _ => Err(unavailable("a stored plugin version has no bytes")),
+        }
     }
 
     async fn stored(&self, plugin: &str) -> Result<Vec<StoredVersion>, StoreError> {
