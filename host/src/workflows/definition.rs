@@ -143,9 +143,9 @@ mod tests {
         assert_eq!((compiled.fuel, compiled.memory_mib), (500, 16));
         let interpreted = v.limits.resolve(Limits::for_component(1_729_292));
         assert_eq!((interpreted.fuel, interpreted.memory_mib), (500, 64));
-        let interpreted = l.limits.resolve(Limits::for_component(18_348_993));
+        let unset = LimitsOverride::default().resolve(Limits::for_component(18_348_993));
         assert_eq!(
-            interpreted,
+            unset,
             Limits {
                 fuel: 100_000_000,
                 memory_mib: 64
