@@ -181,13 +181,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 loaded.digest
             );
             let limits = LimitsOverride { fuel, memory_mib }.resolve(loaded.default_limits());
+            println!(
+                "limits: {} fuel, {} MiB a call",
+                limits.fuel, limits.memory_mib
+            );
             let outcomes = plugin_test::run(&runtime, &loaded, &suite, limits);
             let width = outcomes.iter().map(|o| o.name.len()).max().unwrap_or(0);
             for o in &outcomes {
                 let fuel = o.fuel.map_or("-".into(), |f| f.to_string());
+                let memory = o.memory.map_or("-".into(), |m| {
+                    format!("{:.1} MiB", m as f64 / (1024.0 * 1024.0))
+                });
                 let mark = if o.result.is_ok() { "ok  " } else { "FAIL" };
                 println!(
-                    "  {mark} {:width$}  fuel {fuel:>9}  {:>7.1?}  {}",
+                    "  {mark} {:width$}  fuel {fuel:>9}  memory {memory:>8}  {:>7.1?}  {}",
                     o.name, o.elapsed, o.description
                 );
                 if let Err(why) = &o.result {

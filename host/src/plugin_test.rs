@@ -17,6 +17,8 @@ pub struct CaseOutcome {
     /// Ok, or what differed.
     pub result: Result<(), String>,
     pub fuel: Option<u64>,
+    /// Linear memory the instance held, in bytes.
+    pub memory: Option<usize>,
     /// Instantiation, configuration and the call.
     pub elapsed: Duration,
 }
@@ -34,15 +36,15 @@ pub fn run(
             let started = Instant::now();
             let outcome = run_case(runtime, component, fixture, params, limits);
             let elapsed = started.elapsed();
-            let (result, fuel) = match outcome {
-                Ok((actual, fuel)) if actual == fixture.expect => (Ok(()), Some(fuel)),
-                Ok((actual, fuel)) => (
+            let (result, cost) = match outcome {
+                Ok((actual, cost)) if actual == fixture.expect => (Ok(()), Some(cost)),
+                Ok((actual, cost)) => (
                     Err(format!(
                         "expected {}\n got      {}",
                         compact(&fixture.expect),
                         compact(&actual)
                     )),
-                    Some(fuel),
+                    Some(cost),
                 ),
                 Err(why) => (Err(why), None),
             };
@@ -50,7 +52,8 @@ pub fn run(
                 name: fixture.name.clone(),
                 description: fixture.description.clone(),
                 result,
-                fuel,
+                fuel: cost.map(|(fuel, _)| fuel),
+                memory: cost.map(|(_, memory)| memory),
                 elapsed,
             }
         })
@@ -67,7 +70,7 @@ fn run_case(
     fixture: &Fixture,
     params: &Value,
     limits: Limits,
-) -> Result<(Expected, u64), String> {
+) -> Result<(Expected, (u64, usize)), String> {
     let plugin = runtime
         .bind(
             "fixtures",
@@ -118,12 +121,12 @@ fn run_case(
 fn outcome<T: Serialize>(
     decided: Decided<T>,
     single_problem: bool,
-) -> Result<(Expected, u64), String> {
+) -> Result<(Expected, (u64, usize)), String> {
     let json = |v: serde_json::Result<Value>| v.map_err(|e| e.to_string());
     let expected = match &decided.verdict {
         Ok(value) => Expected::Ok(json(serde_json::to_value(value))?),
         Err(problems) if single_problem => Expected::Err(json(serde_json::to_value(&problems[0]))?),
         Err(problems) => Expected::Err(json(serde_json::to_value(problems))?),
     };
-    Ok((expected, decided.fuel))
+    Ok((expected, (decided.fuel, decided.memory)))
 }

@@ -34,6 +34,9 @@ pub struct Decided<T> {
     pub by: Decider,
     /// Fuel the call burned: a portable measure of its cost.
     pub fuel: u64,
+    /// Linear memory the instance held when it answered, in bytes (what it started with,
+    /// `configure` included, and what the call grew).
+    pub memory: usize,
 }
 
 pub struct BoundPlugin {
@@ -197,6 +200,7 @@ impl BoundPlugin {
             Err(e) => Err(CallError::Wasm(e)),
         };
         let fuel = self.pool.limits.fuel - store.get_fuel().unwrap_or(0);
+        let memory = store.data().memory_held;
         // Classify a failure while the store can still tell a memory hog from a trap.
         let fault = match &answer {
             Err(CallError::Wasm(e)) => Some(FaultKind::of(e, store.data(), &self.pool.limits)),
@@ -217,6 +221,7 @@ impl BoundPlugin {
             verdict,
             by: self.decider.clone(),
             fuel,
+            memory,
         })
     }
 

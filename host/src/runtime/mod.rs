@@ -145,6 +145,8 @@ impl LimitsOverride {
 pub struct InstanceState {
     memory_cap: usize,
     memory_denied: bool,
+    /// Linear memory the instance holds, all its memories together.
+    memory_held: usize,
     wasi: Option<Box<wasi::WasiState>>,
 }
 
@@ -153,6 +155,7 @@ impl InstanceState {
         InstanceState {
             memory_cap: limits.memory_bytes(),
             memory_denied: false,
+            memory_held: 0,
             wasi: wasi.then(|| Box::new(wasi::WasiState::new())),
         }
     }
@@ -168,7 +171,7 @@ impl InstanceState {
 impl wasmtime::ResourceLimiter for InstanceState {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
@@ -176,6 +179,7 @@ impl wasmtime::ResourceLimiter for InstanceState {
             self.memory_denied = true;
             wasmtime::bail!("memory cap of {} bytes reached", self.memory_cap);
         }
+        self.memory_held += desired - current;
         Ok(true)
     }
 
