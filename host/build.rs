@@ -7,6 +7,9 @@
 //! loads it. The test suite's `tests/hostile/*` are built for `wasm32-wasip2`, as components
 //! that import WASI (which the host refuses to provide), so both kinds of file stay covered.
 //!
+//! Components of plugins written in other languages are built by their own toolchains and
+//! kept built in `plugins/shipped/`; they are published beside the crates' plugins.
+//!
 //! The plugins land in `<target>/plugins/<crate>.wasm` (the service's default plugin
 //! directory, `env!("ORDERFLOW_BUILT_PLUGINS")`), the test suite's own in
 //! `<target>/test-plugins/` (`env!("ORDERFLOW_TEST_PLUGINS")`), so a service started with
@@ -18,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const PROFILE: &str = "plugin";
+const SHIPPED: &str = "plugins/shipped";
 
 /// Each folder of plugin crates: its target, and where its plugins are published.
 const FOLDERS: [(&str, &str, &str); 2] = [
@@ -64,14 +68,18 @@ fn main() {
         let built = target_dir.join("plugin-build").join(target).join(PROFILE);
         for name in &crates {
             let from = built.join(format!("{}.wasm", name.replace('-', "_")));
-            let to = published.join(format!("{name}.wasm"));
-            let bytes = std::fs::read(&from).unwrap_or_else(|e| panic!("{}: {e}", from.display()));
-            // Rewrite only on change: the directory may be watched by a running service.
-            if std::fs::read(&to).ok().as_deref() != Some(&bytes[..]) {
-                let tmp = to.with_extension("wasm.tmp");
-                std::fs::write(&tmp, &bytes).expect("write a plugin");
-                std::fs::rename(&tmp, &to).expect("publish a plugin");
-            }
+            publish(&from, &published.join(format!("{name}.wasm")));
+        }
+    }
+    // Components other toolchains build, kept built in the repository so the service ships
+    // them without those toolchains (plugins/languages.sh checks each against its sources).
+    let shipped = root.join(SHIPPED);
+    println!("cargo:rerun-if-changed={}", shipped.display());
+    for entry in std::fs::read_dir(&shipped).into_iter().flatten().flatten() {
+        let from = entry.path();
+        if from.extension().is_some_and(|e| e == "wasm") {
+            let name = from.file_name().expect("a file");
+            publish(&from, &target_dir.join(FOLDERS[0].2).join(name));
         }
     }
     let published = |folder: &str| target_dir.join(folder).display().to_string();
@@ -83,6 +91,17 @@ fn main() {
         "cargo:rustc-env=ORDERFLOW_TEST_PLUGINS={}",
         published(FOLDERS[1].2)
     );
+}
+
+/// Copies the plugin `from` to `to`, only when it changed: the directory may be watched by
+/// a running service.
+fn publish(from: &Path, to: &Path) {
+    let bytes = std::fs::read(from).unwrap_or_else(|e| panic!("{}: {e}", from.display()));
+    if std::fs::read(to).ok().as_deref() != Some(&bytes[..]) {
+        let tmp = to.with_extension("wasm.tmp");
+        std::fs::write(&tmp, &bytes).expect("write a plugin");
+        std::fs::rename(&tmp, to).expect("publish a plugin");
+    }
 }
 
 /// Builds `crates` for `target` with the plugin profile, in a target directory of its own.
