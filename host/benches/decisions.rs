@@ -234,7 +234,81 @@ fn main() {
         );
     }
 
+    languages(&order);
     swap_latency();
+}
+
+/// The standard pricing rule in each language, on the same 10-item order with the standard
+/// workflow's parameters and the limits the service gives each component. The JavaScript and
+/// Python components are those `bash plugins/languages.sh` builds; a row is skipped when its
+/// file is missing.
+fn languages(order: &OrderDraft) {
+    let definition = Definition::parse(
+        &std::fs::read_to_string(repo_root().join("workflows/standard.toml")).unwrap(),
+    )
+    .unwrap();
+    let [_, step, _] = definition.steps().unwrap();
+    let plugins = repo_root().join("plugins");
+    let files = [
+        ("Rust", built("standard-pricing")),
+        (
+            "JavaScript (jco, QuickJS)",
+            plugins.join("standard-pricing-js/standard-pricing.wasm"),
+        ),
+        (
+            "Python (componentize-py)",
+            plugins.join("standard-pricing-py/standard-pricing.wasm"),
+        ),
+    ];
+    println!("\n## The standard pricing rule by language, 10-item order\n");
+    println!(
+        "| language | request path p50 | p99 | instantiate + configure + call p50 | fuel | memory per instance | compile | size |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for (language, file) in files {
+        let Ok(bytes) = std::fs::read(&file) else {
+            println!("| {language} | not built: `bash plugins/languages.sh` | | | | | | |");
+            continue;
+        };
+        // No precompiled cache: the compile is timed.
+        let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
+        let started = Instant::now();
+        let component = runtime.load("standard-pricing", &bytes).unwrap();
+        let compile = started.elapsed();
+        let limits = step.limits.resolve(component.default_limits());
+        let hot = runtime
+            .bind("bench", component.clone(), step.kind, &step.params, limits)
+            .unwrap();
+        let decided = hot.price(order, NOW).unwrap();
+        assert!(decided.verdict.is_ok(), "{language}: {:?}", decided.verdict);
+        // Interpreted calls take milliseconds: fewer samples.
+        let n = if component.size < orderflow::runtime::RUNTIME_CARRYING_BYTES {
+            SAMPLES
+        } else {
+            SAMPLES / 20
+        };
+        let request_path = sample(
+            n,
+            || settle(&[&hot]),
+            || drop(black_box(hot.price(order, NOW).unwrap())),
+        );
+        let cold = runtime.rebind(&hot, component.clone()).unwrap();
+        let instantiated = sample(
+            n / 4,
+            || {},
+            || drop(black_box(cold.price(order, NOW).unwrap())),
+        );
+        println!(
+            "| {language} | {} | {} | {} | {} | {:.1} MiB | {:.2} s | {:.1} MB |",
+            us(request_path.p50),
+            us(request_path.p99),
+            us(instantiated.p50),
+            decided.fuel,
+            decided.memory as f64 / (1024.0 * 1024.0),
+            compile.as_secs_f64(),
+            bytes.len() as f64 / 1e6,
+        );
+    }
 }
 
 /// Time from writing a new pricing component to the registry serving it, alternating two

@@ -186,7 +186,7 @@ async fn a_plugin_that_never_loaded_makes_only_its_workflows_unavailable() {
     });
     let health = health(&app).await;
     let names: Vec<&str> = serving(&health).into_iter().map(|(name, _)| name).collect();
-    assert_eq!(names, ["sale", "standard"], "{health}");
+    assert_eq!(names, ["sale", "standard", "standard-js"], "{health}");
     assert!(
         load_error(&health, "b2b-lifecycle.wasm").is_some(),
         "{health}"

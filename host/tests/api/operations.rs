@@ -165,7 +165,7 @@ async fn plugin_operations_need_the_admin_role() {
         .iter()
         .map(|w| w["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["b2b", "sale", "standard"]);
+    assert_eq!(names, ["b2b", "sale", "standard", "standard-js"]);
     let standard_workflow = &workflows[2];
     assert_eq!(
         standard_workflow["plugins"][1]["plugin"],

@@ -5,7 +5,7 @@
 use crate::harness::{
     App, ProductMode, order_body, product_service, rs256_token, token, user_service,
 };
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_whole_api_through_an_order_lifecycle() {
@@ -680,6 +680,40 @@ async fn a_sale_order_is_priced_by_the_sale_rules() {
         ),
         (Some("sale"), Some("seasonal-pricing"))
     );
+}
+
+/// The `js` channel's workflow prices with the JavaScript port of the standard rule, shipped
+/// built: out of the box, every order it prices is quoted exactly as the Rust rule quotes it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_js_order_is_priced_by_the_javascript_rule_as_the_rust_one_prices_it() {
+    let app = App::start(None).await;
+    let buyer = token("u1", false);
+    for (items, code, method) in [
+        (vec![("prod-widget", 3), ("prod-mug", 2)], None, "standard"),
+        (vec![("prod-widget", 1)], None, "express"),
+        (vec![("prod-widget", 20), ("prod-mug", 7)], Some("WELCOME10"), "overnight"),
+    ] {
+        let mut body = order_body(&items);
+        body["shipping_method"] = json!(method);
+        body["discount_code"] = json!(code);
+        let (status, rust) = app.post("/api/v1/orders/", Some(&buyer), &body, None).await;
+        assert_eq!(status, 201, "{rust}");
+        body["sales_channel"] = json!("js");
+        let (status, js) = app.post("/api/v1/orders/", Some(&buyer), &body, None).await;
+        assert_eq!(status, 201, "{js}");
+        assert_eq!(js["pricing"], rust["pricing"], "{body}");
+        assert_eq!(js["total_amount"], rust["total_amount"], "{body}");
+        let price = |order: &Value| {
+            let decisions = order["provenance"]["decisions"].as_array().unwrap();
+            let price = decisions.iter().find(|d| d["call"] == "price").unwrap();
+            (
+                order["provenance"]["workflow"].as_str().unwrap().to_owned(),
+                price["plugin"].as_str().unwrap().to_owned(),
+            )
+        };
+        assert_eq!(price(&rust), ("standard".into(), "standard-pricing".into()));
+        assert_eq!(price(&js), ("standard-js".into(), "standard-pricing-js".into()));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
