@@ -38,6 +38,11 @@ pub struct ServeConfig {
     /// Workflow files (`<name>.toml`), watched for hot reload.
     #[arg(long, env = "WORKFLOW_DIR", default_value = "workflows")]
     pub workflow_dir: PathBuf,
+    /// Components compiled for this machine, by digest, kept across restarts (compiling an
+    /// interpreter's component takes seconds); several services may share it. Unset:
+    /// DATA_DIR/plugin-cache.
+    #[arg(long, env = "PLUGIN_CACHE_DIR")]
+    pub plugin_cache_dir: Option<PathBuf>,
     /// The workflow new orders follow.
     #[arg(long, env = "DEFAULT_WORKFLOW", default_value = "standard")]
     pub workflow: String,
@@ -172,7 +177,9 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let config = config.without_empty_urls();
     let data = &config.common.data_dir;
     let runtime = Runtime::new(RuntimeConfig {
-        cache_dir: Some(data.join("plugin-cache")),
+        cache_dir: Some(
+            (config.plugin_cache_dir.clone()).unwrap_or_else(|| data.join("plugin-cache")),
+        ),
         ..RuntimeConfig::default()
     })?;
     let membership = Membership::new(Identity::resolve(config.replica_id.as_deref(), data)?);

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use orderflow::http::auth::{Claims, mint};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -235,6 +235,13 @@ impl std::ops::Deref for App {
     }
 }
 
+/// Beside the plugins build.rs publishes: `<target>/test-plugin-cache`.
+fn shared_plugin_cache() -> PathBuf {
+    let plugins = crate::common::built("standard-pricing");
+    let target = plugins.parent().and_then(Path::parent).unwrap();
+    target.join("test-plugin-cache")
+}
+
 fn spawn(data: &Path, urls: &[(&'static str, String)], open_files: Option<u64>) -> (Child, String) {
     let log = std::fs::OpenOptions::new()
         .create(true)
@@ -249,6 +256,9 @@ fn spawn(data: &Path, urls: &[(&'static str, String)], open_files: Option<u64>) 
         .env("PORT", "0")
         .env("DATA_DIR", data)
         .env("PLUGIN_DIR", data.join("plugins"))
+        // Shared by every service the tests start: each would otherwise compile the
+        // JavaScript plugin (seconds in a debug build) on its own.
+        .env("PLUGIN_CACHE_DIR", shared_plugin_cache())
         .env("JWT_SECRET", std::str::from_utf8(SECRET).unwrap())
         .env("WORKFLOW_DIR", repo().join("workflows"))
         .env("CATALOG_FILE", repo().join("catalog/products.json"))
