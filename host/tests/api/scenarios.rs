@@ -691,7 +691,11 @@ async fn a_js_order_is_priced_by_the_javascript_rule_as_the_rust_one_prices_it()
     for (items, code, method) in [
         (vec![("prod-widget", 3), ("prod-mug", 2)], None, "standard"),
         (vec![("prod-widget", 1)], None, "express"),
-        (vec![("prod-widget", 20), ("prod-mug", 7)], Some("WELCOME10"), "overnight"),
+        (
+            vec![("prod-widget", 20), ("prod-mug", 7)],
+            Some("WELCOME10"),
+            "overnight",
+        ),
     ] {
         let mut body = order_body(&items);
         body["shipping_method"] = json!(method);
@@ -712,7 +716,10 @@ async fn a_js_order_is_priced_by_the_javascript_rule_as_the_rust_one_prices_it()
             )
         };
         assert_eq!(price(&rust), ("standard".into(), "standard-pricing".into()));
-        assert_eq!(price(&js), ("standard-js".into(), "standard-pricing-js".into()));
+        assert_eq!(
+            price(&js),
+            ("standard-js".into(), "standard-pricing-js".into())
+        );
     }
 }
 
