@@ -525,3 +525,57 @@ fn compiled_components_are_cached_on_disk_and_a_bad_artifact_is_recompiled() {
         .unwrap();
     assert!(plugin.price(&draft(1), NOW).unwrap().verdict.is_ok());
 }
+
+/// A plugin carrying an interpreter (the shipped JavaScript pricing rule) is configured once
+/// per binding and snapshotted: its instances start configured, decide every fixture as the
+/// Rust rule does, and the same binding tried without ready instances (configured on each
+/// call) quotes the same. Each binding of the same parameters yields the same snapshot, so
+/// the precompiled cache serves all but the first.
+#[test]
+fn an_interpreter_plugin_starts_from_its_configured_snapshot() {
+    use orderflow::runtime::{Runtime, RuntimeConfig};
+    let cache = tempfile::tempdir().unwrap();
+    let runtime = Runtime::new(RuntimeConfig {
+        cache_dir: Some(cache.path().to_path_buf()),
+        prepared_instances: 2,
+        ..RuntimeConfig::default()
+    })
+    .unwrap();
+    let shipped = common::repo_root().join("plugins/shipped/standard-pricing-js.wasm");
+    let component = runtime
+        .load("standard-pricing-js", &std::fs::read(shipped).unwrap())
+        .unwrap();
+    let fixtures = common::repo_root().join("plugins/standard-pricing/fixtures");
+    let suite = plugin_fixtures::load(&fixtures).unwrap();
+    let limits = component.default_limits();
+    let outcomes = plugin_test::run(&runtime, &component, &suite, limits);
+    assert_eq!(outcomes.len(), 9);
+    for o in outcomes {
+        assert_eq!(o.result, Ok(()), "fixture {}", o.name);
+    }
+    let artifacts = std::fs::read_dir(cache.path()).unwrap().count();
+    assert_eq!(artifacts, 2, "the instrumented component and one snapshot");
+
+    let params = std::fs::read_to_string(fixtures.join(plugin_fixtures::SHARED_PARAMS_FILE));
+    let params: serde_json::Value = serde_json::from_str(&params.unwrap()).unwrap();
+    let bound = runtime
+        .bind(
+            "js",
+            component.clone(),
+            PluginKind::Pricing,
+            &params,
+            limits,
+        )
+        .unwrap();
+    assert!(bound.pool().snapshotted());
+    let tried = runtime.rebind(&bound, component).unwrap();
+    assert!(!tried.pool().snapshotted());
+    let order = draft(10);
+    let from_snapshot = bound.price(&order, NOW).unwrap();
+    let configured = tried.price(&order, NOW).unwrap();
+    assert_eq!(
+        format!("{:?}", from_snapshot.verdict),
+        format!("{:?}", configured.verdict)
+    );
+    assert!(from_snapshot.verdict.is_ok(), "{:?}", from_snapshot.verdict);
+}

@@ -4,6 +4,7 @@ use super::cache::ArtifactCache;
 use super::component::{Digest, LoadError, LoadedComponent};
 use super::decisions::BoundPlugin;
 use super::pool::Preparer;
+use super::snapshot;
 use super::{Limits, PluginKind, RUNTIME_CARRYING_BYTES};
 use crate::panic_message;
 use serde_json::Value;
@@ -47,10 +48,10 @@ impl Default for RuntimeConfig {
 }
 
 pub struct Runtime {
-    engine: Engine,
-    cache: ArtifactCache,
+    pub(super) engine: Engine,
+    pub(super) cache: ArtifactCache,
     config: RuntimeConfig,
-    preparer: Preparer,
+    pub(super) preparer: Preparer,
 }
 
 impl Runtime {
@@ -108,11 +109,18 @@ impl Runtime {
     pub fn load(&self, name: &str, bytes: &[u8]) -> Result<Arc<LoadedComponent>, LoadError> {
         let digest = Digest::of(bytes);
         let load = || {
+            let instrumented = snapshot::instrumented(bytes);
+            let compiled = instrumented.as_deref().unwrap_or(bytes);
             let component = self
                 .cache
-                .component(&self.engine, &digest, bytes)
+                .component(&self.engine, &Digest::of(compiled), compiled)
                 .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
-            LoadedComponent::new(&self.engine, name, digest.clone(), bytes.len(), &component)
+            let mut loaded =
+                LoadedComponent::new(&self.engine, name, digest.clone(), bytes.len(), &component)?;
+            if instrumented.is_some() && !loaded.wasi {
+                loaded.snapshot_source = Some(bytes.into());
+            }
+            Ok(loaded)
         };
         match std::panic::catch_unwind(AssertUnwindSafe(load)) {
             Ok(loaded) => Ok(Arc::new(loaded?)),
@@ -185,15 +193,7 @@ impl Runtime {
                 limits.memory_mib, self.config.max_memory_mib
             )));
         }
-        BoundPlugin::new(
-            &self.engine,
-            workflow,
-            component,
-            params,
-            limits,
-            warm,
-            self.preparer.clone(),
-        )
+        BoundPlugin::new(self, workflow, component, params, limits, warm)
     }
 }
 
