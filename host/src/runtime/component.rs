@@ -4,7 +4,6 @@ use super::{InstanceState, Limits, PluginKind, wasi, wit};
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 use std::fmt;
-use std::sync::Arc;
 use std::time::SystemTime;
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
@@ -107,7 +106,7 @@ pub(crate) fn compile(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Compone
 }
 
 /// A core module's preamble: the magic and version 1 (a component's version differs).
-pub(crate) fn is_core_module(bytes: &[u8]) -> bool {
+fn is_core_module(bytes: &[u8]) -> bool {
     bytes.starts_with(b"\0asm\x01\0\0\0")
 }
 
@@ -122,9 +121,6 @@ pub struct LoadedComponent {
     /// Whether it imports WASI, and so runs with the stand-ins of [`wasi`].
     pub wasi: bool,
     pub(crate) pre: wit::Pre,
-    /// The plugin file, when it was loaded instrumented so that its bindings can be
-    /// snapshotted once configured ([`super::snapshot`]).
-    pub(crate) snapshot_source: Option<Arc<[u8]>>,
 }
 
 impl fmt::Debug for LoadedComponent {
@@ -177,7 +173,6 @@ impl LoadedComponent {
             loaded_at: SystemTime::now(),
             wasi,
             pre,
-            snapshot_source: None,
         })
     }
 }

@@ -3,12 +3,10 @@
 //! `change_payment`. Each runs on a fresh instance from the plugin's [`InstancePool`], is
 //! counted in the metrics, and has its answer checked ([`checks`]) before anyone sees it.
 
-use super::Runtime;
 use super::checks;
 use super::component::{Digest, LoadError, LoadedComponent};
 use super::fault::{FaultKind, PluginFault};
-use super::pool::InstancePool;
-use super::snapshot;
+use super::pool::{InstancePool, Preparer};
 use super::wit::{CallError, CallResult, Instance, on_version};
 use super::{InstanceState, Limits, PluginKind, wasi};
 use crate::domain::{
@@ -18,7 +16,7 @@ use crate::domain::{
 use crate::metrics::{CallMetrics, Outcome, metrics};
 use serde::Serialize;
 use std::sync::{Arc, OnceLock};
-use wasmtime::Store;
+use wasmtime::{Engine, Store};
 
 /// Which plugin version, bound to which workflow, made a decision: recorded with every order
 /// change it leads to.
@@ -63,12 +61,13 @@ impl BoundPlugin {
     /// Binds `component` and tries its parameters at once, so a bad workflow is refused at
     /// load, not on an order; `target` instances are then prepared ahead.
     pub(crate) fn new(
-        runtime: &Runtime,
+        engine: &Engine,
         workflow: &str,
         component: Arc<LoadedComponent>,
         params: String,
         limits: Limits,
         target: usize,
+        preparer: Preparer,
     ) -> Result<Arc<Self>, LoadError> {
         let series = (component.kind.calls().iter())
             .map(|call| {
@@ -83,7 +82,6 @@ impl BoundPlugin {
             plugin: component.name.as_str().into(),
             digest: component.digest.clone(),
         };
-        let (engine, preparer) = (&runtime.engine, runtime.preparer.clone());
         let pool = InstancePool::new(engine, component, params, limits, target, preparer);
         let plugin = Arc::new(BoundPlugin {
             pool,
@@ -91,18 +89,10 @@ impl BoundPlugin {
             machine: OnceLock::new(),
             series,
         });
-        let configured = match plugin.pool.prepare() {
-            Ok(configured) => configured,
+        match plugin.pool.prepare() {
+            Ok(_) => {}
             Err(CallError::Output(refusal)) => return Err(LoadError::Params(refusal)),
             Err(CallError::Wasm(e)) => return Err(LoadError::Start(format!("{e:#}"))),
-        };
-        // Only a binding that keeps instances ready serves enough calls to pay back the
-        // snapshot's compile.
-        if target > 0
-            && let Some(image) =
-                snapshot::image(engine, &runtime.cache, &plugin.pool.component, configured)
-        {
-            plugin.pool.start_from(image);
         }
         if plugin.kind() == PluginKind::Lifecycle {
             let machine = plugin

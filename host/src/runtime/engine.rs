@@ -4,7 +4,6 @@ use super::cache::ArtifactCache;
 use super::component::{Digest, LoadError, LoadedComponent};
 use super::decisions::BoundPlugin;
 use super::pool::Preparer;
-use super::snapshot;
 use super::{Limits, PluginKind, RUNTIME_CARRYING_BYTES};
 use crate::panic_message;
 use serde_json::Value;
@@ -48,10 +47,10 @@ impl Default for RuntimeConfig {
 }
 
 pub struct Runtime {
-    pub(super) engine: Engine,
-    pub(super) cache: ArtifactCache,
+    engine: Engine,
+    cache: ArtifactCache,
     config: RuntimeConfig,
-    pub(super) preparer: Preparer,
+    preparer: Preparer,
 }
 
 impl Runtime {
@@ -109,18 +108,11 @@ impl Runtime {
     pub fn load(&self, name: &str, bytes: &[u8]) -> Result<Arc<LoadedComponent>, LoadError> {
         let digest = Digest::of(bytes);
         let load = || {
-            let instrumented = snapshot::instrumented(bytes);
-            let compiled = instrumented.as_deref().unwrap_or(bytes);
             let component = self
                 .cache
-                .component(&self.engine, &Digest::of(compiled), compiled)
+                .component(&self.engine, &digest, bytes)
                 .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
-            let mut loaded =
-                LoadedComponent::new(&self.engine, name, digest.clone(), bytes.len(), &component)?;
-            if instrumented.is_some() && !loaded.wasi {
-                loaded.snapshot_source = Some(bytes.into());
-            }
-            Ok(loaded)
+            LoadedComponent::new(&self.engine, name, digest.clone(), bytes.len(), &component)
         };
         match std::panic::catch_unwind(AssertUnwindSafe(load)) {
             Ok(loaded) => Ok(Arc::new(loaded?)),
@@ -193,7 +185,15 @@ impl Runtime {
                 limits.memory_mib, self.config.max_memory_mib
             )));
         }
-        BoundPlugin::new(self, workflow, component, params, limits, warm)
+        BoundPlugin::new(
+            &self.engine,
+            workflow,
+            component,
+            params,
+            limits,
+            warm,
+            self.preparer.clone(),
+        )
     }
 }
 

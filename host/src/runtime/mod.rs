@@ -15,7 +15,6 @@ pub mod decisions;
 pub mod engine;
 pub mod fault;
 pub mod pool;
-pub mod snapshot;
 pub mod wasi;
 pub mod wit;
 

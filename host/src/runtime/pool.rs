@@ -10,15 +10,13 @@ use super::component::LoadedComponent;
 use super::wit::{CallError, Instance, on_version};
 use super::{InstanceState, Limits};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak, mpsc};
+use std::sync::{Arc, Mutex, Weak, mpsc};
 use wasmtime::{Engine, Store};
 
 /// An instance configured with its binding's parameters, for one call.
 pub(crate) struct Prepared {
     pub(crate) store: Store<InstanceState>,
     pub(crate) instance: Instance,
-    /// The same instance, untyped: what a snapshot reads.
-    pub(crate) raw: wasmtime::component::Instance,
 }
 
 /// One plugin binding's instances: those ready for a call, and the spent ones waiting to be
@@ -27,9 +25,6 @@ pub struct InstancePool {
     pub(crate) component: Arc<LoadedComponent>,
     pub(crate) params: String,
     pub(crate) limits: Limits,
-    /// The component configured with these parameters and snapshotted, when it was
-    /// ([`super::snapshot`]): instances start from it and skip `configure`.
-    image: OnceLock<Arc<LoadedComponent>>,
     engine: Engine,
     ready: Mutex<Vec<Prepared>>,
     /// Used instances, freed by the preparer in batches.
@@ -54,7 +49,6 @@ impl InstancePool {
             component,
             params,
             limits,
-            image: OnceLock::new(),
             engine: engine.clone(),
             ready: Mutex::new(Vec::with_capacity(target)),
             spent: Mutex::new(Vec::with_capacity(target)),
@@ -63,17 +57,6 @@ impl InstancePool {
             preparer,
             this: this.clone(),
         })
-    }
-
-    /// From now on, instances start from `image`, configured already. Set once, before the
-    /// pool is first filled.
-    pub(crate) fn start_from(&self, image: Arc<LoadedComponent>) {
-        let _ = self.image.set(image);
-    }
-
-    /// Whether instances start from a configured snapshot.
-    pub fn snapshotted(&self) -> bool {
-        self.image.get().is_some()
     }
 
     /// Instances prepared and waiting for a call.
@@ -93,17 +76,12 @@ impl InstancePool {
         let mut store = Store::new(&self.engine, InstanceState::new(&self.limits, wasi));
         store.limiter(|state| state);
         store.set_fuel(self.limits.fuel)?;
-        let image = self.image.get();
         let mut start = || {
-            let pre = &image.unwrap_or(&self.component).pre;
-            let (instance, raw) = pre.instantiate(&mut store)?;
-            let configured = match image {
-                Some(_) => Ok(()),
-                None => on_version!(&instance, i => i.configure(&mut store, &self.params))?,
-            };
-            Ok::<_, CallError>((instance, raw, configured))
+            let instance = self.component.pre.instantiate(&mut store)?;
+            let configured = on_version!(&instance, i => i.configure(&mut store, &self.params))?;
+            Ok::<_, CallError>((instance, configured))
         };
-        let (instance, raw, configured) = if wasi {
+        let (instance, configured) = if wasi {
             super::wasi::outside_async(start)?
         } else {
             start()?
@@ -115,11 +93,7 @@ impl InstancePool {
                 .collect();
             return Err(CallError::Output(reasons.join("; ")));
         }
-        Ok(Prepared {
-            store,
-            instance,
-            raw,
-        })
+        Ok(Prepared { store, instance })
     }
 
     /// Frees the spent instances and tops the pool up; runs on the preparer thread.

@@ -72,18 +72,13 @@ macro_rules! bind_contract_version {
                 Ok(Pre { pre, indices })
             }
 
-            /// A new instance: its decision's bindings, and the instance itself.
-            pub fn instantiate(
-                &self,
-                store: &mut Store<InstanceState>,
-            ) -> wasmtime::Result<(Instance, wasmtime::component::Instance)> {
+            pub fn instantiate(&self, store: &mut Store<InstanceState>) -> wasmtime::Result<Instance> {
                 let instance = self.pre.instantiate(&mut *store)?;
-                let bound = match &self.indices {
+                Ok(match &self.indices {
                     Indices::Validation(i) => Instance::Validation(i.load(&mut *store, &instance)?),
                     Indices::Pricing(i) => Instance::Pricing(i.load(&mut *store, &instance)?),
                     Indices::Lifecycle(i) => Instance::Lifecycle(i.load(&mut *store, &instance)?),
-                };
-                Ok((bound, instance))
+                })
             }
         }
 

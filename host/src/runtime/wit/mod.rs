@@ -83,21 +83,10 @@ impl Pre {
         })
     }
 
-    /// A new instance: its decision's bindings, and the instance itself (what a snapshot
-    /// reads).
-    pub fn instantiate(
-        &self,
-        store: &mut Store<InstanceState>,
-    ) -> wasmtime::Result<(Instance, wasmtime::component::Instance)> {
+    pub fn instantiate(&self, store: &mut Store<InstanceState>) -> wasmtime::Result<Instance> {
         Ok(match self {
-            Pre::V0_1(pre) => {
-                let (bound, instance) = pre.instantiate(store)?;
-                (Instance::V0_1(bound), instance)
-            }
-            Pre::V0_2(pre) => {
-                let (bound, instance) = pre.instantiate(store)?;
-                (Instance::V0_2(bound), instance)
-            }
+            Pre::V0_1(pre) => Instance::V0_1(pre.instantiate(store)?),
+            Pre::V0_2(pre) => Instance::V0_2(pre.instantiate(store)?),
         })
     }
 }
