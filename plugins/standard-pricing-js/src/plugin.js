@@ -14,8 +14,8 @@
 // Cost, measured with jco 1.35.0 (componentize-qjs 0.4.5) under `orderflow plugin test`: a
 // price call takes ~470,000-790,000 fuel on the shared fixtures (the Rust rule 3,000-11,000),
 // and each order line adds ~48,000, ~42,000 of which is the bindings lifting it into
-// QuickJS. The default 10,000,000 fuel a call therefore prices up to ~190 lines (the
-// standard workflow's validation takes 100 at most).
+// QuickJS. The 100,000,000 fuel a call the host gives a component carrying an interpreter
+// therefore prices ~2,000 lines (the standard workflow's validation takes 100 at most).
 
 import { Refusal, parseParams, price } from "./rules.js";
 

@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { JsonObject, parseJson } from "../src/json.js";
+import { JsonObject, parseExactly, parseJson, parseNatively } from "../src/json.js";
 import { makePricing } from "../src/plugin.js";
 import { Refusal, applyBp, parseParams, price } from "../src/rules.js";
 
@@ -295,6 +295,40 @@ test("the glue: an amount a Number cannot carry exactly is refused", () => {
   plugin.configure(sharedParams);
   const o = numbers(order([[2 ** 52, 2]], "NY", "express")); // 2^53 of subtotal
   assert.throws(() => plugin.price(o, 0), { code: "amount_overflow" });
+});
+
+test("JSON.parse's reading is taken only where it is the exact one", () => {
+  const fast = [
+    sharedParams,
+    readFileSync(join(fixturesDir, "params.json"), "utf8"),
+    '{"a": [1, -2, 0, 9007199254740991], "b": {"c": null, "d": true, "e": "x\\":1.5e3"}}',
+    '{"code \\u0041": {"fixed": 500}, "s": "\\\\", "n": -9007199254740991}',
+    "[]",
+    '"text"',
+  ];
+  for (const text of fast) {
+    const native = parseNatively(text);
+    assert.notEqual(native, null, text);
+    assert.deepStrictEqual(native, parseExactly(text), text);
+    assert.deepStrictEqual(parseJson(text), parseExactly(text), text);
+  }
+  const exactOnly = [
+    '{"a": 1, "a": 2}', // a repeated key: JSON.parse keeps the last only
+    '{"a": {"b": 1}, "c": {"b": 2, "b": 3}}',
+    '{"a": 5.0}', // a float, refused where an integer is wanted
+    '{"a": 1e3}',
+    '{"a": -0}',
+    '{"a": 9007199254740993}', // beyond 2^53: JSON.parse would round it
+    '{"a": -9007199254740992}',
+    '{"10": 1, "2": 2}', // index-like keys: a JS object reorders them
+    '{"a": 1', // not JSON: the exact reader says where
+  ];
+  for (const text of exactOnly) {
+    assert.equal(parseNatively(text), null, text);
+  }
+  assert.deepStrictEqual(parseJson('{"a": 1, "a": 2}').entries, [["a", 1n], ["a", 2n]]);
+  assert.equal(parseJson('{"a": 9007199254740993}').entries[0][1], 9007199254740993n);
+  assert.throws(() => parseJson('{"a": 1'), SyntaxError);
 });
 
 test("toolchains.sh pins the jco this package builds with", () => {
