@@ -36,7 +36,7 @@ const CARGO_RUN: &str = "cargo run -q --release -p orderflow --";
 const SECRET: &str = "the docs' shared secret";
 
 /// The shell blocks not run: the document, how the block begins, why.
-const NOT_RUN: [(&str, &str, &str); 9] = [
+const NOT_RUN: [(&str, &str, &str); 10] = [
     (
         "README.md",
         "cargo run --release -p orderflow -- serve",
@@ -79,6 +79,11 @@ const NOT_RUN: [(&str, &str, &str); 9] = [
         "docs/benchmarks.md",
         "bash host/benches/relay.sh",
         "a benchmark: minutes of a quiet machine",
+    ),
+    (
+        "docs/benchmarks.md",
+        "bash host/benches/languages-load.sh 10 32 3 2",
+        "a benchmark: a minute of both cores, and wrk",
     ),
     (
         "docs/benchmarks.md",
