@@ -525,3 +525,43 @@ fn compiled_components_are_cached_on_disk_and_a_bad_artifact_is_recompiled() {
         .unwrap();
     assert!(plugin.price(&draft(1), NOW).unwrap().verdict.is_ok());
 }
+
+/// A workflow may give a decision fuel per order line on top of its base: the fuel that
+/// prices a 3-line order does not price a 100-line one, until each line brings its own.
+#[test]
+fn fuel_per_line_lets_a_rule_that_fits_small_orders_price_large_ones() {
+    let runtime = runtime();
+    let fixtures = common::repo_root().join("plugins/standard-pricing/fixtures");
+    let params = std::fs::read_to_string(fixtures.join(plugin_fixtures::SHARED_PARAMS_FILE));
+    let params: serde_json::Value = serde_json::from_str(&params.unwrap()).unwrap();
+    let bind = |limits| {
+        let component = load(&runtime, "standard-pricing");
+        (runtime.bind("fuel", component, PluginKind::Pricing, &params, limits)).unwrap()
+    };
+    let base = Limits {
+        fuel: 40_000,
+        ..Limits::default()
+    };
+    let flat = bind(base);
+    let small = flat.price(&draft(3), NOW).unwrap();
+    assert!(small.verdict.is_ok(), "{:?}", small.verdict);
+    let fault = flat.price(&draft(100), NOW).unwrap_err();
+    assert_eq!(fault.kind, FaultKind::OutOfFuel(40_000));
+    let scaled = bind(Limits {
+        fuel_per_line: 1_000,
+        ..base
+    });
+    let large = scaled.price(&draft(100), NOW).unwrap();
+    assert!(large.verdict.is_ok(), "{:?}", large.verdict);
+    assert!(large.fuel > 40_000, "{}", large.fuel);
+    let tight = bind(Limits {
+        fuel_per_line: 100,
+        ..base
+    });
+    let fault = tight.price(&draft(100), NOW).unwrap_err();
+    assert_eq!(
+        fault.kind,
+        FaultKind::OutOfFuel(50_000),
+        "the budget it had"
+    );
+}

@@ -39,6 +39,32 @@ pub struct Decided<T> {
     pub memory: usize,
 }
 
+/// A call as the host knows it before making it: its name (for the metrics), the `now` it is
+/// made at (what a WASI guest's clocks read) and the order lines it decides on (what its
+/// fuel grows with).
+struct Call<'a> {
+    name: &'a str,
+    now: UnixMillis,
+    lines: usize,
+}
+
+impl<'a> Call<'a> {
+    fn of(name: &'a str, now: UnixMillis) -> Self {
+        Call {
+            name,
+            now,
+            lines: 0,
+        }
+    }
+
+    fn on(order: &OrderDraft, name: &'a str, now: UnixMillis) -> Self {
+        Call {
+            lines: order.items.len(),
+            ..Call::of(name, now)
+        }
+    }
+}
+
 pub struct BoundPlugin {
     pool: Arc<InstancePool>,
     decider: Decider,
@@ -151,15 +177,15 @@ impl BoundPlugin {
         }
     }
 
-    /// Runs one call (`name` for the metrics) and counts how it ended.
+    /// Runs one call and counts how it ended.
     fn decide<T: Send>(
         &self,
-        name: &str,
-        now: UnixMillis,
-        call: impl FnOnce(&Instance, &mut Store<InstanceState>) -> CallResult<T> + Send,
+        call: Call<'_>,
+        invoke: impl FnOnce(&Instance, &mut Store<InstanceState>) -> CallResult<T> + Send,
         check: impl FnOnce(&T) -> Result<(), String>,
     ) -> Result<Decided<T>, PluginFault> {
-        let result = self.run(now, call, check);
+        let name = call.name;
+        let result = self.run(call, invoke, check);
         let (outcome, fuel) = match &result {
             Ok(d) if d.verdict.is_ok() => (Outcome::Decided, Some(d.fuel)),
             Ok(d) => (Outcome::Refused, Some(d.fuel)),
@@ -173,12 +199,11 @@ impl BoundPlugin {
         result
     }
 
-    /// Runs one call on a fresh instance at `now` (what a WASI guest's clocks read), then
-    /// checks the answer.
+    /// Runs one call on a fresh instance, then checks the answer.
     fn run<T: Send>(
         &self,
-        now: UnixMillis,
-        call: impl FnOnce(&Instance, &mut Store<InstanceState>) -> CallResult<T> + Send,
+        call: Call<'_>,
+        invoke: impl FnOnce(&Instance, &mut Store<InstanceState>) -> CallResult<T> + Send,
         check: impl FnOnce(&T) -> Result<(), String>,
     ) -> Result<Decided<T>, PluginFault> {
         let mut prepared = match self.pool.take() {
@@ -191,19 +216,22 @@ impl BoundPlugin {
             Err(CallError::Wasm(e)) => return Err(self.fault(FaultKind::Trap(format!("{e:#}")))),
         };
         let store = &mut prepared.store;
-        let answer = match store.set_fuel(self.pool.limits.fuel) {
+        let budget = self.pool.limits.fuel_for(call.lines);
+        let answer = match store.set_fuel(budget) {
             Ok(()) if self.pool.component.wasi => {
-                store.data().set_now(u64::try_from(now).unwrap_or(0));
-                wasi::outside_async(|| call(&prepared.instance, store))
+                store.data().set_now(u64::try_from(call.now).unwrap_or(0));
+                wasi::outside_async(|| invoke(&prepared.instance, store))
             }
-            Ok(()) => call(&prepared.instance, store),
+            Ok(()) => invoke(&prepared.instance, store),
             Err(e) => Err(CallError::Wasm(e)),
         };
-        let fuel = self.pool.limits.fuel - store.get_fuel().unwrap_or(0);
+        let fuel = budget - store.get_fuel().unwrap_or(0);
         let memory = store.data().memory_held;
         // Classify a failure while the store can still tell a memory hog from a trap.
         let fault = match &answer {
-            Err(CallError::Wasm(e)) => Some(FaultKind::of(e, store.data(), &self.pool.limits)),
+            Err(CallError::Wasm(e)) => {
+                Some(FaultKind::of(e, store.data(), &self.pool.limits, budget))
+            }
             _ => None,
         };
         self.pool.recycle(prepared);
@@ -231,8 +259,7 @@ impl BoundPlugin {
         now: UnixMillis,
     ) -> Result<Decided<()>, PluginFault> {
         self.decide(
-            "validate",
-            now,
+            Call::on(order, "validate", now),
             |i, s| on_version!(i, i => i.validate(s, order, now)),
             |_| Ok(()),
         )
@@ -244,8 +271,7 @@ impl BoundPlugin {
         now: UnixMillis,
     ) -> Result<Decided<Quote>, PluginFault> {
         self.decide(
-            "price",
-            now,
+            Call::on(order, "price", now),
             |i, s| on_version!(i, i => i.price(s, order, now)),
             |q| checks::quote(order, q),
         )
@@ -253,8 +279,7 @@ impl BoundPlugin {
 
     pub fn describe(&self) -> Result<Decided<Machine>, PluginFault> {
         self.decide(
-            "describe",
-            0,
+            Call::of("describe", 0),
             |i, s| Ok(Ok(on_version!(i, i => i.describe(s))?)),
             |_| Ok(()),
         )
@@ -272,8 +297,7 @@ impl BoundPlugin {
         now: UnixMillis,
     ) -> Result<Decided<Transition>, PluginFault> {
         self.decide(
-            "create",
-            now,
+            Call::on(order.draft, "create", now),
             |i, s| on_version!(i, i => i.create(s, order, now)),
             |t| self.check_transition(None, t),
         )
@@ -288,8 +312,7 @@ impl BoundPlugin {
     ) -> Result<Decided<Transition>, PluginFault> {
         let from = Some((order.status.as_str(), order.payment_status.as_str()));
         self.decide(
-            "change_status",
-            now,
+            Call::of("change_status", now),
             |i, s| on_version!(i, i => i.change_status(s, order, change, by, now)),
             |t| self.check_transition(from, t),
         )
@@ -304,8 +327,7 @@ impl BoundPlugin {
     ) -> Result<Decided<Transition>, PluginFault> {
         let from = Some((order.status.as_str(), order.payment_status.as_str()));
         self.decide(
-            "change_payment",
-            now,
+            Call::of("change_payment", now),
             |i, s| on_version!(i, i => i.change_payment(s, order, change, by, now)),
             |t| self.check_transition(from, t),
         )

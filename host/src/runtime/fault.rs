@@ -27,13 +27,19 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
-    /// Classifies what wasmtime reported, using what the store saw during the call.
-    pub(crate) fn of(error: &wasmtime::Error, state: &InstanceState, limits: &Limits) -> Self {
+    /// Classifies what wasmtime reported, using what the store saw during the call, which
+    /// was given `fuel`.
+    pub(crate) fn of(
+        error: &wasmtime::Error,
+        state: &InstanceState,
+        limits: &Limits,
+        fuel: u64,
+    ) -> Self {
         if state.memory_denied {
             return FaultKind::MemoryCap(limits.memory_mib);
         }
         match error.downcast_ref::<wasmtime::Trap>() {
-            Some(wasmtime::Trap::OutOfFuel) => FaultKind::OutOfFuel(limits.fuel),
+            Some(wasmtime::Trap::OutOfFuel) => FaultKind::OutOfFuel(fuel),
             Some(trap) => FaultKind::Trap(trap.to_string()),
             // A host function's refusal (a WASI stand-in's): its own words, not the
             // backtrace wasmtime wraps them in.

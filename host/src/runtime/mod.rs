@@ -76,6 +76,9 @@ pub struct Limits {
     pub fuel: u64,
     /// Linear memory one instance may grow to, in MiB.
     pub memory_mib: u32,
+    /// Fuel a call is given on top of `fuel` for each line of the order it decides on, so
+    /// a rule that fits a 3-item order does not fail a 90-item one. 0 by default.
+    pub fuel_per_line: u64,
 }
 
 /// A component at least this big carries a language's runtime (an interpreter: QuickJS,
@@ -90,6 +93,7 @@ impl Default for Limits {
         Limits {
             fuel: 10_000_000,
             memory_mib: 16,
+            fuel_per_line: 0,
         }
     }
 }
@@ -106,7 +110,13 @@ impl Limits {
         Limits {
             fuel: 100_000_000,
             memory_mib: 64,
+            fuel_per_line: 0,
         }
+    }
+
+    /// The fuel of a call on an order of `lines` lines.
+    pub fn fuel_for(&self, lines: usize) -> u64 {
+        (self.fuel_per_line.saturating_mul(lines as u64)).saturating_add(self.fuel)
     }
 
     pub fn memory_bytes(&self) -> usize {
@@ -121,6 +131,7 @@ impl Limits {
 pub struct LimitsOverride {
     pub fuel: Option<u64>,
     pub memory_mib: Option<u32>,
+    pub fuel_per_line: Option<u64>,
 }
 
 impl LimitsOverride {
@@ -129,6 +140,7 @@ impl LimitsOverride {
         LimitsOverride {
             fuel: self.fuel.or(base.fuel),
             memory_mib: self.memory_mib.or(base.memory_mib),
+            fuel_per_line: self.fuel_per_line.or(base.fuel_per_line),
         }
     }
 
@@ -136,6 +148,7 @@ impl LimitsOverride {
         Limits {
             fuel: self.fuel.unwrap_or(defaults.fuel),
             memory_mib: self.memory_mib.unwrap_or(defaults.memory_mib),
+            fuel_per_line: self.fuel_per_line.unwrap_or(defaults.fuel_per_line),
         }
     }
 }

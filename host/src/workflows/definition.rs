@@ -9,7 +9,8 @@
 //! memory_mib = 16
 //! [pricing]
 //! plugin = "standard-pricing"   # plugins/<name>.wasm in the plugin directory
-//! limits = { fuel = 2_000_000 } # optional, this plugin only
+//! limits = { fuel = 2_000_000 } # optional, this plugin only; also memory_mib, and
+//!                               # fuel_per_line (on top of fuel, per order line)
 //! [pricing.params]              # handed to the plugin as JSON
 //! currency = "USD"
 //! ```
@@ -116,7 +117,7 @@ mod tests {
         plugin = "v"
         [pricing]
         plugin = "p"
-        limits = { memory_mib = 4 }
+        limits = { memory_mib = 4, fuel_per_line = 20_000 }
         [pricing.params]
         currency = "USD"
         starts = 2026-11-27T00:00:00Z
@@ -138,6 +139,10 @@ mod tests {
             (PluginKind::Validation, "v", Some(500), None)
         );
         assert_eq!((p.limits.fuel, p.limits.memory_mib), (Some(500), Some(4)));
+        // Fuel per line comes on top of the base: 500 + 3 × 20,000 for a 3-line order.
+        let priced = p.limits.resolve(Limits::for_component(150_000));
+        assert_eq!((priced.fuel_for(0), priced.fuel_for(3)), (500, 60_500));
+        assert_eq!(v.limits.fuel_per_line, None);
         // What a workflow leaves unset is the component's default, by what it is.
         let compiled = v.limits.resolve(Limits::for_component(150_000));
         assert_eq!((compiled.fuel, compiled.memory_mib), (500, 16));
@@ -148,7 +153,8 @@ mod tests {
             unset,
             Limits {
                 fuel: 100_000_000,
-                memory_mib: 64
+                memory_mib: 64,
+                fuel_per_line: 0,
             }
         );
         assert_eq!(
