@@ -5,8 +5,9 @@
 # its component, and runs the standard pricing fixtures through the component with
 # `orderflow plugin test`, as the host would run it; then builds each again without the
 # toolchain's WASI stubs and runs the fixtures through that too (the host grants such a
-# component deterministic stand-ins: host/src/runtime/wasi.rs). tests/run.sh calls this
-# before the Rust suite.
+# component deterministic stand-ins: host/src/runtime/wasi.rs). Last, it tests, builds and
+# tries each kind's project that `orderflow plugin new --lang js|python` writes. tests/run.sh
+# calls this before the Rust suite.
 #   bash plugins/languages.sh [--ship]
 # Needs Node.js ≥ 20.19 with npm, and Python ≥ 3.11.
 set -euo pipefail
@@ -45,3 +46,38 @@ bash plugins/standard-pricing-py/build.sh
 "$orderflow" plugin test plugins/standard-pricing-py/standard-pricing.wasm "$fixtures"
 bash plugins/standard-pricing-py/build.sh --unstubbed "$unstubbed/py.wasm"
 "$orderflow" plugin test "$unstubbed/py.wasm" "$fixtures"
+
+echo "== orderflow plugin new --lang js|python" >&2
+# Each kind's JavaScript and Python project as `plugin new` writes it, outside the
+# repository: the test and build commands it prints, then its fixtures through its
+# component. npm's cache and the toolchains' componentize-py keep installs and builds short.
+(
+    new=$(mktemp -d)
+    trap 'rm -rf "$new"' EXIT
+    # shellcheck source=toolchains.sh
+    source plugins/toolchains.sh
+    install_componentize_py
+    export COMPONENTIZE_PY=$ORDERFLOW_COMPONENTIZE_PY
+    export npm_config_prefer_offline=true npm_config_audit=false npm_config_fund=false \
+        npm_config_loglevel=error
+    for lang in js python; do
+        for kind in validation pricing lifecycle; do
+            name=my-$kind
+            echo "== $lang $name" >&2
+            printed=$("$orderflow" plugin new "$kind" "$name" --lang "$lang" --dir "$new/$lang")
+            # The three commands after "next, from …:": test, build, try.
+            mapfile -t next < <(sed -n '/^next, /,$p' <<<"$printed" | sed -n 's/^  //p')
+            case ${next[2]} in
+                *" plugin test $name.wasm fixtures") ;;
+                *) echo "plugin new printed: $printed" >&2 && exit 1 ;;
+            esac
+            (
+                cd "$new/$lang/$name"
+                bash -c "${next[0]}"
+                bash -c "${next[1]}"
+                "$orderflow" plugin test "$name.wasm" fixtures | tee "$new/tried"
+            )
+            grep -Eq '^[1-9][0-9]* passed, 0 failed$' "$new/tried"
+        done
+    done
+)

@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use orderflow::http::auth::{Claims, mint};
 use orderflow::plugin_test;
 use orderflow::runtime::{LimitsOverride, PluginKind, Runtime, RuntimeConfig};
-use orderflow::scaffold;
+use orderflow::scaffold::{self, Lang};
 use orderflow::serve::{CommonConfig, ServeConfig, serve};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -68,18 +68,24 @@ enum PluginCommand {
     },
     /// Say which decision a component makes, its contract version and digest.
     Inspect { component: PathBuf },
-    /// Start a plugin crate: rules to edit, the glue to the contract, fixtures, a README;
-    /// it builds into a component and passes its fixtures as it is.
+    /// Start a plugin: rules to edit, the glue to the contract, fixtures, unit tests, a
+    /// README; it builds into a component and passes its fixtures as it is.
     New {
         /// The decision it makes: validation, pricing or lifecycle.
         #[arg(value_parser = scaffold::kind)]
         kind: PluginKind,
-        /// The crate's name, also the plugin's (lowercase words joined by dashes).
+        /// The plugin's name, also its crate's or package's (lowercase words joined by
+        /// dashes).
         name: String,
-        /// Where to create the crate (DIR/NAME); in the workspace's `plugins` it is a
-        /// member, anywhere else a workspace of its own.
+        /// Where to create the plugin (DIR/NAME). A Rust crate in the workspace's `plugins`
+        /// is a member, anywhere else a workspace of its own; a JavaScript or Python project
+        /// there is added to the workspace's `exclude`.
         #[arg(long, default_value = "plugins")]
         dir: PathBuf,
+        /// The language it is written in: a Rust crate, or a JavaScript (jco) or Python
+        /// (componentize-py) project.
+        #[arg(long, value_enum, default_value_t = Lang::Rust)]
+        lang: Lang,
     },
 }
 
@@ -144,14 +150,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Plugin(PluginCommand::New { kind, name, dir }) => {
-            let created = scaffold::new_plugin(kind, &name, &dir)?;
-            let place = if created.in_workspace {
-                "a member of the workspace"
-            } else {
-                "a workspace of its own"
-            };
-            println!("created {}, {place}:", created.dir.display());
+        Command::Plugin(PluginCommand::New {
+            kind,
+            name,
+            dir,
+            lang,
+        }) => {
+            let created = scaffold::new_plugin(kind, &name, lang, &dir)?;
+            println!("created {}, {}:", created.dir.display(), created.what);
             for file in &created.files {
                 println!("  {file}");
             }

@@ -1,10 +1,13 @@
 //! `orderflow plugin new`, as a plugin author meets it: each kind's crate, generated outside
 //! the workspace, passes its own tests natively, builds into a plugin, and the plugin passes
-//! the crate's fixtures through `orderflow plugin test`.
+//! the crate's fixtures through `orderflow plugin test`. A JavaScript or Python project
+//! (`--lang js|python`) is checked here for what it holds and what `plugin new` says of it;
+//! plugins/languages.sh, which has Node and Python, tests and builds each and runs its
+//! fixtures through its component.
 
 mod common;
 
-use common::{as_an_author, built, orderflow};
+use common::{as_an_author, built, orderflow, repo_root};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -67,6 +70,99 @@ fn every_kind_builds_into_a_plugin_that_passes_its_fixtures() {
     }
 }
 
+/// Each kind's JavaScript and Python project: the files listed, the kind's fixtures and the
+/// contract as they are in this repository, its build naming the kind's world and the
+/// plugin, every placeholder rendered, and the commands that test, build and try it.
+#[test]
+fn every_kind_in_javascript_and_python_is_a_project_of_its_own() {
+    let parent = tempfile::tempdir().unwrap();
+    let repo = repo_root();
+    let read = |path: &Path| std::fs::read_to_string(path).unwrap();
+    for (lang, what, test, build, build_file) in [
+        (
+            "js",
+            "a JavaScript project",
+            "npm ci && npm test",
+            "npm run build",
+            "package.json",
+        ),
+        (
+            "python",
+            "a Python project",
+            "python3 -m unittest",
+            "bash build.sh",
+            "build.sh",
+        ),
+    ] {
+        for kind in ["validation", "pricing", "lifecycle"] {
+            let name = format!("my-{kind}");
+            let parent = parent.path().join(lang);
+            let args = ["plugin", "new", kind, &name, "--lang", lang, "--dir"];
+            let (code, out) = orderflow(&[&args[..], &[parent.to_str().unwrap()]].concat());
+            assert_eq!(code, 0, "{out}");
+            let dir = parent.join(&name);
+            assert!(
+                out.starts_with(&format!("created {}, {what}:\n", dir.display())),
+                "{out}"
+            );
+            let listed: Vec<&str> = (out.lines())
+                .skip(1)
+                .take_while(|line| !line.starts_with("next, "))
+                .map(str::trim)
+                .collect();
+            for file in &listed {
+                let text = read(&dir.join(file));
+                assert!(!text.contains("{{"), "{lang} {kind} {file}: {text}");
+            }
+            let mut on_disk = Vec::new();
+            let mut stack = vec![dir.clone()];
+            while let Some(d) = stack.pop() {
+                for entry in std::fs::read_dir(d).unwrap().flatten() {
+                    if entry.path().is_dir() {
+                        stack.push(entry.path());
+                    } else {
+                        on_disk.push(entry.path());
+                    }
+                }
+            }
+            assert_eq!(on_disk.len(), listed.len(), "{lang} {kind}: {out}");
+            assert!(!dir.join("Cargo.toml").exists());
+
+            let fixtures = repo.join("host/templates").join(kind).join("fixtures");
+            let mut expected: Vec<_> = std::fs::read_dir(&fixtures).unwrap().flatten().collect();
+            expected.sort_by_key(|e| e.file_name());
+            for fixture in &expected {
+                let copy = dir.join("fixtures").join(fixture.file_name());
+                assert_eq!(read(&copy), read(&fixture.path()), "{}", copy.display());
+            }
+            assert_eq!(
+                listed.iter().filter(|f| f.starts_with("fixtures/")).count(),
+                expected.len()
+            );
+            assert_eq!(
+                read(&dir.join("wit/orderflow.wit")),
+                read(&repo.join("wit/since_v0.2.0/orderflow.wit"))
+            );
+            let build_text = read(&dir.join(build_file));
+            assert!(
+                build_text.contains(&format!("{kind}-plugin")),
+                "{build_text}"
+            );
+            assert!(build_text.contains(&format!("{name}.wasm")), "{build_text}");
+
+            let next = format!(
+                "next, from the project's directory, {}:\n  {test}\n  {build}\n  cargo run \
+                 --manifest-path {} -p orderflow -- plugin test {name}.wasm fixtures\n",
+                dir.display(),
+                repo.canonicalize().unwrap().join("Cargo.toml").display(),
+            );
+            assert!(out.ends_with(&next), "{out}");
+        }
+    }
+    let package = read(&parent.path().join("js/my-pricing/package.json"));
+    assert!(package.contains(r#""name": "my-pricing","#), "{package}");
+}
+
 #[test]
 fn plugin_new_refuses_what_it_cannot_create() {
     let parent = tempfile::tempdir().unwrap();
@@ -75,12 +171,19 @@ fn plugin_new_refuses_what_it_cannot_create() {
     assert_eq!(code, 0, "{out}");
     let before = std::fs::read_dir(parent.path()).unwrap().count();
     for (args, why) in [
-        (["pricing", "taken"], "exists already"),
-        (["pricing", "My_Pricing"], "is not a plugin name"),
-        (["pricing", "self"], "is taken"),
-        (["shipping", "mine"], "is not a plugin kind"),
+        (["pricing", "taken", "rust"], "exists already"),
+        (["pricing", "taken", "js"], "exists already"),
+        (["pricing", "My_Pricing", "rust"], "is not a plugin name"),
+        (["pricing", "My_Pricing", "python"], "is not a plugin name"),
+        (["pricing", "self", "js"], "is taken"),
+        (["shipping", "mine", "python"], "is not a plugin kind"),
+        (
+            ["pricing", "mine", "cobol"],
+            "invalid value 'cobol' for '--lang <LANG>'",
+        ),
     ] {
-        let (code, out) = orderflow(&["plugin", "new", args[0], args[1], "--dir", dir]);
+        let [kind, name, lang] = args;
+        let (code, out) = orderflow(&["plugin", "new", kind, name, "--lang", lang, "--dir", dir]);
         assert_eq!(code, 2, "{args:?}: {out}");
         assert!(out.contains(why), "{args:?}: {out}");
     }

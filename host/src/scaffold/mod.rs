@@ -1,0 +1,398 @@
+//! `orderflow plugin new`: a new plugin from the templates in `host/templates/`, written in
+//! Rust (a crate), JavaScript or Python (a project; one module per language), which builds
+//! into a component as it is and passes its own fixtures, natively (the language's unit
+//! tests) and through the component (`orderflow plugin test`).
+//!
+//! A kind's plugin starts with the same rules in every language and is held to the same
+//! fixture files (`host/templates/<kind>/fixtures`), so the three answer alike.
+
+/// Template files, each `"path in the plugin" <- "path under host/templates/"`.
+macro_rules! files {
+    ($($to:literal <- $from:literal),* $(,)?) => {
+        &[$((
+            $to,
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/", $from)),
+        )),*]
+    };
+}
+
+mod js;
+mod python;
+mod rust;
+mod workspace;
+
+use crate::runtime::PluginKind;
+use anyhow::{Context, bail};
+use std::path::{Path, PathBuf};
+
+/// A template file: where it goes in the new plugin, and its text.
+type File = (&'static str, &'static str);
+
+/// The language a plugin is written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lang {
+    /// A crate of orderflow's plugin SDK.
+    Rust,
+    /// A project built with jco (QuickJS).
+    Js,
+    /// A project built with componentize-py (CPython).
+    Python,
+}
+
+/// The contract, copied into a JavaScript or Python project, which builds against it and so
+/// builds outside this repository.
+const WIT: File = (
+    "wit/orderflow.wit",
+    include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../wit/since_v0.2.0/orderflow.wit"
+    )),
+);
+
+/// A kind's fixtures, which its plugin passes in every language.
+fn fixtures(kind: PluginKind) -> &'static [File] {
+    match kind {
+        PluginKind::Validation => files![
+            "fixtures/params.json" <- "validation/fixtures/params.json",
+            "fixtures/01-valid.json" <- "validation/fixtures/01-valid.json",
+            "fixtures/02-every-problem.json" <- "validation/fixtures/02-every-problem.json",
+        ],
+        PluginKind::Pricing => files![
+            "fixtures/params.json" <- "pricing/fixtures/params.json",
+            "fixtures/01-quote.json" <- "pricing/fixtures/01-quote.json",
+            "fixtures/02-unknown-shipping-method.json"
+                <- "pricing/fixtures/02-unknown-shipping-method.json",
+            "fixtures/03-no-discount-codes.json" <- "pricing/fixtures/03-no-discount-codes.json",
+        ],
+        PluginKind::Lifecycle => files![
+            "fixtures/params.json" <- "lifecycle/fixtures/params.json",
+            "fixtures/01-create.json" <- "lifecycle/fixtures/01-create.json",
+            "fixtures/02-ship-unpaid.json" <- "lifecycle/fixtures/02-ship-unpaid.json",
+            "fixtures/03-ship-paid.json" <- "lifecycle/fixtures/03-ship-paid.json",
+            "fixtures/04-customer-cancels-confirmed.json"
+                <- "lifecycle/fixtures/04-customer-cancels-confirmed.json",
+        ],
+    }
+}
+
+/// Parses a plugin kind as the command line names it.
+pub fn kind(name: &str) -> Result<PluginKind, String> {
+    PluginKind::ALL
+        .into_iter()
+        .find(|k| k.interface() == name)
+        .ok_or_else(|| format!("`{name}` is not a plugin kind (validation, pricing, lifecycle)"))
+}
+
+/// A new plugin, as written.
+#[derive(Debug)]
+pub struct Created {
+    pub dir: PathBuf,
+    /// What it is: a member of the workspace, a workspace of its own, a JavaScript project…
+    pub what: String,
+    /// The files written, relative to `dir`.
+    pub files: Vec<&'static str>,
+    /// Where to run `commands` from.
+    pub from: String,
+    /// Test natively, build the component, run the fixtures through it.
+    pub commands: [String; 3],
+}
+
+/// Where a new plugin goes.
+struct Place {
+    /// The checkout this binary was built from.
+    repo: PathBuf,
+    /// The plugin's directory.
+    dir: PathBuf,
+    /// In the workspace's `plugins/`.
+    in_workspace: bool,
+}
+
+/// A new plugin as its language has it.
+struct Project {
+    /// What it is, as `plugin new` says.
+    what: &'static str,
+    /// Its files but the kind's fixtures, which every language's plugin has.
+    files: Vec<File>,
+    /// Values of its own placeholders, besides those of [`Commands::values`].
+    own_values: Vec<(&'static str, String)>,
+    commands: Commands,
+}
+
+impl Project {
+    /// The value of every placeholder of its templates.
+    fn values<'a>(&'a self, name: &'a str, kind: PluginKind) -> Vec<(&'static str, &'a str)> {
+        (self.commands.values(name, kind).into_iter())
+            .chain(
+                self.own_values
+                    .iter()
+                    .map(|(key, value)| (*key, value.as_str())),
+            )
+            .collect()
+    }
+}
+
+fn project(lang: Lang, kind: PluginKind, name: &str, place: &Place) -> Project {
+    match lang {
+        Lang::Rust => rust::project(kind, name, place),
+        Lang::Js => js::project(kind, name, place),
+        Lang::Python => python::project(kind, name, place),
+    }
+}
+
+/// Writes the plugin `name` of `kind` in `lang` to `parent/name`; a project that is no crate
+/// written into the workspace's `plugins/` is added to the workspace's `exclude`
+/// (`workspace.rs`). Refuses a name that is not a plain lowercase crate name and a directory
+/// that exists already; writes nothing then.
+pub fn new_plugin(
+    kind: PluginKind,
+    name: &str,
+    lang: Lang,
+    parent: &Path,
+) -> anyhow::Result<Created> {
+    check_name(name)?;
+    let dir = parent.join(name);
+    if dir.exists() {
+        bail!(
+            "{} exists already: pick another name or --dir",
+            dir.display()
+        );
+    }
+    std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    let repo = repo_root()?;
+    let parent = parent.canonicalize()?;
+    let place = Place {
+        in_workspace: parent == repo.join("plugins"),
+        dir: parent.join(name),
+        repo,
+    };
+    let project = project(lang, kind, name, &place);
+    let values = project.values(name, kind);
+    let all: Vec<File> = (project.files.iter().chain(fixtures(kind)).copied()).collect();
+    // Cargo takes every directory of the workspace's `plugins/*` for a member crate, and
+    // fails on one without a `Cargo.toml`.
+    let excluded = place.in_workspace && !all.iter().any(|(path, _)| *path == "Cargo.toml");
+
+    // create_dir, not create_dir_all: whoever creates the directory first owns it.
+    std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let written = all
+        .iter()
+        .try_for_each(|(path, text)| {
+            let to = dir.join(path);
+            std::fs::create_dir_all(to.parent().expect("a file in the plugin"))?;
+            std::fs::write(&to, render(text, &values))
+                .with_context(|| format!("writing {}", to.display()))
+        })
+        .and_then(|()| {
+            if excluded {
+                workspace::exclude(&place.repo, &format!("plugins/{name}"))
+            } else {
+                Ok(())
+            }
+        });
+    if let Err(e) = written {
+        let _ = std::fs::remove_dir_all(&dir);
+        return Err(e);
+    }
+    let what = if excluded {
+        format!("{}, excluded from the cargo workspace", project.what)
+    } else {
+        project.what.into()
+    };
+    let commands = project.commands;
+    Ok(Created {
+        dir,
+        what,
+        files: all.iter().map(|(path, _)| *path).collect(),
+        commands: [
+            commands.test,
+            commands.build,
+            format!(
+                "{} plugin test {} {}",
+                commands.orderflow, commands.wasm, commands.fixtures
+            ),
+        ],
+        from: commands.from,
+    })
+}
+
+/// The commands that test, build and try the new plugin, as its README and `plugin new`
+/// show them.
+struct Commands {
+    from: String,
+    test: String,
+    build: String,
+    orderflow: String,
+    wasm: String,
+    fixtures: String,
+}
+
+impl Commands {
+    /// The values every template may name, e.g. `{{name}}`.
+    fn values<'a>(&'a self, name: &'a str, kind: PluginKind) -> [(&'static str, &'a str); 8] {
+        [
+            ("name", name),
+            ("kind", kind.interface()),
+            ("from", &self.from),
+            ("test", &self.test),
+            ("build", &self.build),
+            ("orderflow", &self.orderflow),
+            ("wasm", &self.wasm),
+            ("fixtures", &self.fixtures),
+        ]
+    }
+
+    /// Those of a JavaScript or Python project: run from its directory, wherever it is,
+    /// its component `<name>.wasm` beside its fixtures.
+    fn in_project(name: &str, place: &Place, test: &str, build: &str) -> Self {
+        Commands {
+            from: format!("the project's directory, {}", place.dir.display()),
+            test: test.into(),
+            build: build.into(),
+            orderflow: orderflow_outside(&place.repo),
+            wasm: format!("{name}.wasm"),
+            fixtures: "fixtures".into(),
+        }
+    }
+}
+
+/// This checkout's orderflow, run from outside its workspace.
+fn orderflow_outside(repo: &Path) -> String {
+    format!(
+        "cargo run --manifest-path {} -p orderflow --",
+        repo.join("Cargo.toml").display()
+    )
+}
+
+/// The checkout this binary was built from, which holds the SDK a Rust plugin links and
+/// the `orderflow` the new plugin's commands run.
+fn repo_root() -> anyhow::Result<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let sdk = root.join("plugins/sdk/Cargo.toml");
+    if !sdk.is_file() {
+        bail!(
+            "the plugin SDK is not at {}: run `plugin new` from an orderflow checkout's build",
+            sdk.display()
+        );
+    }
+    Ok(root.canonicalize()?)
+}
+
+/// A crate name that is also a fine component, plugin and npm package name: lowercase
+/// letters and digits in words joined by single dashes, starting with a letter; no Rust
+/// keyword, and none of the workspace's own crates.
+fn check_name(name: &str) -> anyhow::Result<()> {
+    const TAKEN: [&str; 3] = ["orderflow", "orderflow-plugin-sdk", "plugin-fixtures"];
+    const KEYWORDS: &str = "abstract as async await become box break const continue crate do \
+        dyn else enum extern false final fn for gen if impl in let loop macro match mod move \
+        mut override priv pub ref return self static struct super trait true try type typeof \
+        unsafe unsized use virtual where while yield test core std alloc proc_macro";
+    let words = name.split('-');
+    let plain = name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && words.clone().all(|w| {
+            !w.is_empty()
+                && w.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        });
+    if !plain {
+        bail!(
+            "`{name}` is not a plugin name: lowercase letters and digits, words joined by \
+             single dashes, starting with a letter (e.g. my-pricing)"
+        );
+    }
+    if TAKEN.contains(&name) || KEYWORDS.split_whitespace().any(|k| k == name) {
+        bail!("`{name}` is taken (a Rust keyword or one of orderflow's own crates)");
+    }
+    Ok(())
+}
+
+/// Replaces each `{{key}}` of `text` by its value.
+fn render(text: &str, values: &[(&str, &str)]) -> String {
+    values.iter().fold(text.to_owned(), |text, (key, value)| {
+        text.replace(&format!("{{{{{key}}}}}"), value)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        for good in ["my-pricing", "b2b-lifecycle", "x", "rules2"] {
+            assert!(check_name(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "My-pricing",
+            "my_pricing",
+            "-x",
+            "x-",
+            "x--y",
+            "2x",
+            "my pricing",
+            "../x",
+            "self",
+            "test",
+            "orderflow",
+        ] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn kinds() {
+        assert_eq!(kind("pricing"), Ok(PluginKind::Pricing));
+        assert!(
+            kind("shipping")
+                .unwrap_err()
+                .contains("validation, pricing, lifecycle")
+        );
+    }
+
+    /// Every template file is used, and every placeholder of each is given a value, in every
+    /// language, for every kind, in the workspace and out of it.
+    #[test]
+    fn templates_are_complete() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let mut on_disk = Vec::new();
+        let mut stack = vec![dir.clone()];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(d).unwrap().flatten() {
+                if entry.path().is_dir() {
+                    stack.push(entry.path());
+                } else {
+                    on_disk.push(std::fs::read_to_string(entry.path()).unwrap());
+                }
+            }
+        }
+        let mut used: Vec<&str> = Vec::new();
+        for (lang, kind, in_workspace) in <Lang as clap::ValueEnum>::value_variants()
+            .iter()
+            .flat_map(|&lang| {
+                PluginKind::ALL
+                    .into_iter()
+                    .flat_map(move |kind| [(lang, kind, false), (lang, kind, true)])
+            })
+        {
+            let place = Place {
+                repo: "/r".into(),
+                dir: if in_workspace { "/r/plugins/x" } else { "/x" }.into(),
+                in_workspace,
+            };
+            let project = project(lang, kind, "x", &place);
+            let values = project.values("x", kind);
+            for (path, text) in project.files.iter().chain(fixtures(kind)) {
+                let rendered = render(text, &values);
+                assert!(
+                    !rendered.contains("{{"),
+                    "{lang:?} {kind} {path}: {rendered}"
+                );
+                used.push(text);
+            }
+        }
+        for text in &on_disk {
+            assert!(used.contains(&text.as_str()), "unused template:\n{text}");
+        }
+    }
+}

@@ -1,0 +1,87 @@
+// The lifecycle rules, in plain JavaScript: unit-tested natively (`npm test`), run by the
+// host through the component (src/plugin.js). A small shop's order life to start from:
+//
+//   pending ──▶ confirmed ──▶ shipped ──▶ delivered      (admin; shipping needs a tracking
+//      │            │                                     number, and with `pay_before_shipping`
+//      └────────────┴──▶ cancelled                        a paid order)
+//                                                        (the customer: only while pending)
+//   any status but refunded ──▶ refunded                 (admin, only once paid)
+//   payment: pending ──▶ paid | failed,  failed ──▶ paid,  paid ──▶ refunded   (admin)
+//
+// The host checks every answer against `describe`: a status or payment status it does not
+// list, or a move along no edge, is a fault. Statuses, events (`order.<name>`) and
+// timestamps (`<name>_at`) are yours to name; src/machine.js names the statuses the shipped
+// workflows share and has their rules: how an order is created, what each status stamps and
+// announces, payments, refunds, shipping. Add a fixture for each rule in fixtures/.
+//
+// Records are the contract's as jco's bindings give and take them: camelCase fields
+// (`order.paymentStatus`), `null` for an absent option.
+
+import {
+  ADMIN,
+  CANCELLED,
+  CONFIRMED,
+  DELIVERED,
+  PAID,
+  PENDING,
+  REFUNDED,
+  SHIPPED,
+  USER,
+  changePayment as sharedChangePayment,
+  created,
+  edge,
+  permitted,
+  stateMachine,
+  statusTransition,
+} from "./machine.js";
+import { Refusal, boolean, optional, readParams, struct } from "./sdk.js";
+
+export const STATUSES = [PENDING, CONFIRMED, SHIPPED, DELIVERED, CANCELLED, REFUNDED];
+
+/**
+ * The `[lifecycle.params]` table of a workflow using this plugin (fixtures/params.json for
+ * the fixtures): `pay_before_shipping`, only a paid order ships (default false).
+ */
+const params = struct("Params", {
+  pay_before_shipping: optional(boolean, () => false),
+});
+
+/**
+ * The parameters made of the workflow's JSON. Parameters the rules cannot work with are
+ * refused here (a thrown `Refusal`): a workflow that gives them fails to load, rather than
+ * failing its orders.
+ */
+export const parseParams = (json) => readParams("lifecycle", json, params);
+
+/**
+ * The state machine: who may move an order from which status to which (`stateMachine` adds
+ * the refunds and the payment's moves). It does not depend on the parameters.
+ */
+export function describe(_p) {
+  return stateMachine(STATUSES, [
+    edge(PENDING, CONFIRMED, [ADMIN]),
+    edge(CONFIRMED, SHIPPED, [ADMIN]),
+    edge(SHIPPED, DELIVERED, [ADMIN]),
+    edge(PENDING, CANCELLED, [USER, ADMIN]),
+    edge(CONFIRMED, CANCELLED, [ADMIN]),
+  ]);
+}
+
+/** A new order's statuses, stamps and events: the shared ones. */
+export const create = (_p, _order, _now) => created();
+
+/**
+ * A status change: refused unless it follows one of the machine's edges by one of its roles;
+ * then this plugin's own rule, then the shared statuses' answer.
+ */
+export function changeStatus(p, order, change, by, _now) {
+  permitted(describe(p).statusEdges, order.status, change.to, by, "status", "an order");
+  if (change.to === SHIPPED && p.pay_before_shipping && order.paymentStatus !== PAID) {
+    throw new Refusal("payment_required", "an order ships once it is paid", "status");
+  }
+  return statusTransition(order, change);
+}
+
+/** A payment change: the shared payment rules, along the machine's payment edges. */
+export const changePayment = (p, order, change, by, _now) =>
+  sharedChangePayment(describe(p).paymentEdges, order, change, by);

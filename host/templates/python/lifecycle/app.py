@@ -1,0 +1,76 @@
+"""The component's glue: the `lifecycle` interface of the `lifecycle-plugin` world
+(orderflow:plugins@0.2.0, wit/orderflow.wit), as componentize-py's bindings (`wit_world`,
+generated when build.sh builds the component) expect it, around the rules of rules.py.
+`describe` before `configure` shows the machine of the default parameters.
+
+A refusal is raised as `Err(problem)`, the `err` of the WIT result. Any other exception is a
+bug, and traps (a plugin fault for the host).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from componentize_py_types import Err
+from wit_world import exports
+from wit_world.exports import lifecycle
+from wit_world.imports import types
+
+import machine
+import rules
+from sdk import Configured, Refusal
+
+# The rules' parameters, set by `configure`. Module state, not an object's: the host
+# configures an instance once and asks it one decision, and the state must outlive however
+# the bindings make `Lifecycle` objects.
+_rules = Configured(rules.parse_params)
+
+
+def _err(refusal: Refusal) -> Err:
+    p = refusal.problem
+    return Err(types.Problem(code=p.code, message=p.message, field=p.field))
+
+
+def _answer(decide: Callable[[rules.Params], machine.Transition]) -> lifecycle.Transition:
+    """The transition `decide` makes with the configured parameters."""
+    try:
+        t = decide(_rules.params())
+    except Refusal as refusal:
+        raise _err(refusal) from None
+    return lifecycle.Transition(status=t.status, payment_status=t.payment_status, stamps=t.stamps, events=t.events)
+
+
+def _edges(edges: list[machine.Edge]) -> list[lifecycle.Edge]:
+    return [lifecycle.Edge(from_=e.from_, to=e.to, roles=e.roles) for e in edges]
+
+
+class Lifecycle(exports.Lifecycle):
+    def configure(self, params: str) -> None:
+        try:
+            _rules.configure(params)
+        except Refusal as refusal:
+            raise _err(refusal) from None
+
+    def describe(self) -> lifecycle.Machine:
+        params = _rules.peek()
+        m = rules.describe(rules.parse_params("{}") if params is None else params)
+        return lifecycle.Machine(
+            statuses=m.statuses,
+            final_statuses=m.final_statuses,
+            payment_statuses=m.payment_statuses,
+            status_edges=_edges(m.status_edges),
+            payment_edges=_edges(m.payment_edges),
+        )
+
+    def create(self, order: lifecycle.PricedOrder, now: int) -> lifecycle.Transition:
+        return _answer(lambda params: rules.create(params, order, now))
+
+    def change_status(
+        self, order: lifecycle.OrderView, change: lifecycle.StatusChange, by: lifecycle.Actor, now: int
+    ) -> lifecycle.Transition:
+        return _answer(lambda params: rules.change_status(params, order, change, by, now))
+
+    def change_payment(
+        self, order: lifecycle.OrderView, change: lifecycle.PaymentChange, by: lifecycle.Actor, now: int
+    ) -> lifecycle.Transition:
+        return _answer(lambda params: rules.change_payment(params, order, change, by, now))
