@@ -186,7 +186,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 loaded.contract,
                 loaded.digest
             );
-            let limits = LimitsOverride { fuel, memory_mib }.resolve(loaded.default_limits());
+            let limits = LimitsOverride {
+                fuel,
+                memory_mib,
+                ..LimitsOverride::default()
+            }
+            .resolve(loaded.default_limits());
             println!(
                 "limits: {} fuel, {} MiB a call",
                 limits.fuel, limits.memory_mib
