@@ -57,14 +57,17 @@ impl Runtime {
     pub fn new(config: RuntimeConfig) -> anyhow::Result<Arc<Self>> {
         // A Rust plugin is one core instance (three as a std `wasm32-wasip2` component); a
         // JavaScript one a handful; a Python one (componentize-py: CPython and its libraries
-        // linked as separate modules) 38, with a memory or a table in few of them. The
-        // totals are reservations of address space, taken up only as instances use them.
+        // linked as separate modules) 38, with a memory or a table in few of them. A Python
+        // binding holds at most 68 instances (4 ready, 64 spent), 2,584 core instances, so
+        // 16 a slot leaves room for a dozen such bindings beside the compiled ones. Memories
+        // stay at 2 a slot: each is 256 MiB of address space reserved up front (4 a slot
+        // was 2 TB a runtime, more than a test process running several could map).
         let slots = config.max_instances;
         let mut pool = PoolingAllocationConfig::new();
         pool.total_component_instances(slots)
-            .total_core_instances(slots * 48)
-            .total_memories(slots * 4)
-            .total_tables(slots * 8)
+            .total_core_instances(slots * 16)
+            .total_memories(slots * 2)
+            .total_tables(slots * 4)
             .max_memory_size(config.max_memory_mib as usize * 1024 * 1024)
             // A fresh instance's first touches of its memory were most of its cost: reset
             // only the pages a spent instance dirtied (PAGEMAP_SCAN, Linux ≥ 6.7; ignored
