@@ -24,6 +24,7 @@ echo "== plugins/standard-pricing-js" >&2
 # that it was built from these sources (their digest, recorded beside it) and that it
 # passes the fixtures. `bash plugins/languages.sh --ship` replaces it with this build.
 shipped=plugins/shipped/standard-pricing-js
+# src/sdk.js is a link to host/templates/js/src/sdk.js; cat reads what it links to.
 sources=$(cd plugins/standard-pricing-js &&
     cat package.json package-lock.json src/*.js ../../wit/since_v0.2.0/*.wit | sha256sum | cut -d' ' -f1)
 if [ "${1:-}" = --ship ]; then

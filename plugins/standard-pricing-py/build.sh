@@ -24,12 +24,12 @@ install_componentize_py
 cd "$here"
 wit=../../wit/since_v0.2.0
 # componentize-py packs the files of its Python path into the component, so the path is a
-# scratch directory holding the two modules and nothing else (not the tests, bindings/ or
+# scratch directory holding the three modules and nothing else (not the tests, bindings/ or
 # __pycache__/), and never an active virtualenv's site-packages.
 unset VIRTUAL_ENV
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
-cp app.py rules.py "$stage/"
+cp app.py rules.py sdk.py "$stage/"
 rm -rf bindings
 "$ORDERFLOW_COMPONENTIZE_PY" -q -d "$wit" -w pricing-plugin bindings bindings
 "$ORDERFLOW_COMPONENTIZE_PY" -q -d "$wit" -w pricing-plugin componentize "${stub[@]}" \

@@ -28,31 +28,15 @@ nothing of the bindings, so it runs as it is under `python -m unittest`.
 
 from __future__ import annotations
 
-import json
 import string
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
-I64_MIN = -(2**63)
-I64_MAX = 2**63 - 1
-U32_MAX = 2**32 - 1
+import sdk
+from sdk import I64_MAX, I64_MIN, Problem, Refusal
 
-
-@dataclass(frozen=True)
-class Problem:
-    """The contract's `problem`: a machine-readable code, a message, the field if any."""
-
-    code: str
-    message: str
-    field: Optional[str] = None
-
-
-class Refusal(Exception):
-    """A refusal of the rules: `problem` is what the component answers as its `err`."""
-
-    def __init__(self, code: str, message: str, field: Optional[str] = None):
-        super().__init__(f"{code}: {message}")
-        self.problem = Problem(code, message, field)
+# The refusal (re-exported for app.py) and the parameters' readers are those of the projects
+# `orderflow plugin new --lang python` writes: sdk.py is host/templates/python/sdk.py (a link).
 
 
 @dataclass
@@ -156,170 +140,43 @@ class Params:
     discounts: dict[str, Discount]
 
 
-class _ParamError(Exception):
-    pass
-
-
-class _Float:
-    """A number written with a fraction or an exponent (or `-0`, a float for serde_json)."""
-
-    def __init__(self, text: str):
-        self.value = float(text)
-
-
-class _Object(list):
-    """A JSON object: its (key, value) pairs in the order written, duplicates included."""
-
-
-def _int_or_float(text: str) -> Any:
-    return _Float(text) if text == "-0" else int(text)
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _parse_json(text: str) -> Any:
-    return json.loads(
-        text,
-        object_pairs_hook=_Object,
-        parse_int=_int_or_float,
-        parse_float=_Float,
-        parse_constant=_no_constant,
-    )
-
-
-def _unexpected(value: Any) -> str:
-    """How serde names a JSON value it did not expect."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"boolean `{'true' if value else 'false'}`"
-    if isinstance(value, int):
-        return f"integer `{value}`"
-    if isinstance(value, _Float):
-        return f"floating point `{value.value!r}`"
-    if isinstance(value, str):
-        return f"string {json.dumps(value, ensure_ascii=False)}"
-    if isinstance(value, _Object):
-        return "map"
-    return "sequence"
-
-
-def _invalid_type(value: Any, expected: str) -> _ParamError:
-    return _ParamError(f"invalid type: {_unexpected(value)}, expected {expected}")
-
-
-Reader = Callable[[Any], Any]
-
-
-def _string(value: Any) -> str:
-    if not isinstance(value, str):
-        raise _invalid_type(value, "a string")
-    return value
-
-
-def _integer(name: str, low: int, high: int) -> Reader:
-    def read(value: Any) -> int:
-        if type(value) is not int:  # bool is an int to Python, not to serde
-            raise _invalid_type(value, name)
-        if not low <= value <= high:
-            raise _ParamError(f"invalid value: integer `{value}`, expected {name}")
-        return value
-
-    return read
-
-
-_i64 = _integer("i64", I64_MIN, I64_MAX)
-_u32 = _integer("u32", 0, U32_MAX)
-
-
-def _option(read: Reader) -> Reader:
-    return lambda value: None if value is None else read(value)
-
-
-def _sequence(read: Reader) -> Reader:
-    def sequence(value: Any) -> list:
-        if not isinstance(value, list) or isinstance(value, _Object):
-            raise _invalid_type(value, "a sequence")
-        return [read(item) for item in value]
-
-    return sequence
-
-
-def _map(read: Reader) -> Reader:
-    """A `BTreeMap<String, _>`: sorted by key; a later duplicate key replaces an earlier one."""
-
-    def mapping(value: Any) -> dict:
-        if not isinstance(value, _Object):
-            raise _invalid_type(value, "a map")
-        result = {key: read(item) for key, item in value}
-        return dict(sorted(result.items()))
-
-    return mapping
-
-
-_REQUIRED = object()
-
-
-def _struct(cls: type, fields: dict[str, tuple[Reader, Any]]) -> Reader:
-    """A `#[serde(deny_unknown_fields)]` struct: each field's reader and its default (a
-    function making it), or `_REQUIRED`."""
-
-    def struct(value: Any) -> Any:
-        if not isinstance(value, _Object):
-            raise _invalid_type(value, f"struct {cls.__name__}")
-        values: dict[str, Any] = {}
-        for key, item in value:
-            if key not in fields:
-                expected = ", ".join(f"`{name}`" for name in fields)
-                raise _ParamError(f"unknown field `{key}`, expected one of {expected}")
-            if key in values:
-                raise _ParamError(f"duplicate field `{key}`")
-            values[key] = fields[key][0](item)
-        for name, (_, default) in fields.items():
-            if name not in values:
-                if default is _REQUIRED:
-                    raise _ParamError(f"missing field `{name}`")
-                values[name] = default()
-        return cls(**values)
-
-    return struct
-
-
 def _none() -> None:
     return None
 
 
-_tax_rate = _struct(
+_tax_rate = sdk.struct(
     TaxRate,
-    {"country": (_string, _REQUIRED), "region": (_option(_string), _none), "rate_bp": (_u32, _REQUIRED)},
+    {
+        "country": sdk.required(sdk.string),
+        "region": sdk.optional(sdk.option(sdk.string), _none),
+        "rate_bp": sdk.required(sdk.u32),
+    },
 )
-_shipping = _struct(
+_shipping = sdk.struct(
     Shipping,
     {
-        "rates": (_map(_i64), _REQUIRED),
-        "free_over": (_option(_i64), _none),
-        "free_methods": (_sequence(_string), lambda: ["standard"]),
+        "rates": sdk.required(sdk.mapping(sdk.i64)),
+        "free_over": sdk.optional(sdk.option(sdk.i64), _none),
+        "free_methods": sdk.optional(sdk.sequence(sdk.string), lambda: ["standard"]),
     },
 )
-_discount = _struct(
+_discount = sdk.struct(
     Discount,
     {
-        "percent_bp": (_option(_u32), _none),
-        "fixed": (_option(_i64), _none),
-        "min_subtotal": (_i64, lambda: 0),
-        "valid_from": (_option(_i64), _none),
-        "valid_until": (_option(_i64), _none),
+        "percent_bp": sdk.optional(sdk.option(sdk.u32), _none),
+        "fixed": sdk.optional(sdk.option(sdk.i64), _none),
+        "min_subtotal": sdk.optional(sdk.i64, lambda: 0),
+        "valid_from": sdk.optional(sdk.option(sdk.i64), _none),
+        "valid_until": sdk.optional(sdk.option(sdk.i64), _none),
     },
 )
-_params = _struct(
+_params = sdk.struct(
     Params,
     {
-        "currency": (_string, _REQUIRED),
-        "shipping": (_shipping, _REQUIRED),
-        "tax": (_sequence(_tax_rate), list),
-        "discounts": (_map(_discount), dict),
+        "currency": sdk.required(sdk.string),
+        "shipping": sdk.required(_shipping),
+        "tax": sdk.optional(sdk.sequence(_tax_rate), list),
+        "discounts": sdk.optional(sdk.mapping(_discount), dict),
     },
 )
 
@@ -331,12 +188,7 @@ def _bad_params(message: str) -> Refusal:
 def parse_params(text: str) -> Params:
     """The rules' parameters made of the workflow's JSON, checked; a refusal is an
     `invalid_params` problem."""
-    try:
-        params = _params(_parse_json(text))
-    except _ParamError as e:
-        raise _bad_params(f"pricing params: {e}") from None
-    except (ValueError, RecursionError) as e:  # not JSON, or nested beyond reason
-        raise _bad_params(f"pricing params: {e}") from None
+    params = sdk.read_params("pricing", text, _params)
     _check(params)
     return params
 

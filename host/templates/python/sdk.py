@@ -157,6 +157,11 @@ i64 = _integer("i64", I64_MIN, I64_MAX)
 u32 = _integer("u32", 0, 2**32 - 1)
 
 
+def option(read: Reader) -> Reader:
+    """A Rust `Option`: null is None, anything else as `read` reads it."""
+    return lambda value: None if value is None else read(value)
+
+
 def sequence(read: Reader) -> Reader:
     def sequence(value: Any) -> list:
         if not isinstance(value, list) or isinstance(value, _Object):

@@ -24,19 +24,25 @@
 // The records are those of the WIT contract as JS bindings give them (camelCase fields,
 // `null` for an absent option); a refusal is thrown as a `Refusal` carrying the problem.
 
-import { JsonFloat, JsonObject, parseJson } from "./json.js";
+// The refusal and the parameters' readers are those of the projects `orderflow plugin new
+// --lang js` writes: src/sdk.js is host/templates/js/src/sdk.js (a link).
+import {
+  I64_MAX,
+  I64_MIN,
+  Refusal,
+  i64,
+  map,
+  option,
+  optional,
+  readParams,
+  required,
+  sequence,
+  string,
+  struct,
+  u32,
+} from "./sdk.js";
 
-const I64_MIN = -(2n ** 63n);
-const I64_MAX = 2n ** 63n - 1n;
-const U32_MAX = 2n ** 32n - 1n;
-
-/** A refusal: the contract's `problem` ({code, message, field}), thrown. */
-export class Refusal extends Error {
-  constructor(code, message, field = null) {
-    super(`${code}: ${message}`);
-    this.problem = { code, message, field };
-  }
-}
+export { Refusal };
 
 const overflow = () => new Refusal("amount_overflow", "the order's amounts are too large");
 
@@ -70,107 +76,14 @@ const asciiUpper = (s) => s.replace(/[a-z]+/g, (m) => m.toUpperCase());
 const asciiLower = (s) => s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
 const eqIgnoreAsciiCase = (a, b) => asciiLower(a) === asciiLower(b);
 
-/** The order of a Rust `BTreeMap<String, _>`: by code point (UTF-8 bytes), not UTF-16. */
-function byCodePoint(a, b) {
-  const x = [...a];
-  const y = [...b];
-  for (let i = 0; i < Math.min(x.length, y.length); i += 1) {
-    const d = x[i].codePointAt(0) - y[i].codePointAt(0);
-    if (d !== 0) return d;
-  }
-  return x.length - y.length;
-}
-
 // The parameters: the `[pricing.params]` table of a workflow, as JSON.
 
-class ParamError extends Error {}
-
-/** How serde names a JSON value it did not expect. */
-function unexpected(value) {
-  if (value === null) return "null";
-  if (typeof value === "boolean") return `boolean \`${value}\``;
-  if (typeof value === "bigint") return `integer \`${value}\``;
-  if (value instanceof JsonFloat) {
-    const s = String(value.value);
-    return `floating point \`${/[.e]/.test(s) || !Number.isFinite(value.value) ? s : `${s}.0`}\``;
-  }
-  if (typeof value === "string") return `string ${JSON.stringify(value)}`;
-  if (Array.isArray(value)) return "sequence";
-  return "map";
-}
-
-const invalidType = (value, expected) =>
-  new ParamError(`invalid type: ${unexpected(value)}, expected ${expected}`);
-
-function string(value) {
-  if (typeof value !== "string") throw invalidType(value, "a string");
-  return value;
-}
-
-function integer(value, name, min, max) {
-  if (typeof value !== "bigint") throw invalidType(value, name);
-  if (value < min || value > max) {
-    throw new ParamError(`invalid value: integer \`${value}\`, expected ${name}`);
-  }
-  return value;
-}
-
-const i64 = (value) => integer(value, "i64", I64_MIN, I64_MAX);
-const u32 = (value) => integer(value, "u32", 0n, U32_MAX);
-const option = (read) => (value) => (value === null ? null : read(value));
-
-function sequence(read) {
-  return (value) => {
-    if (!Array.isArray(value)) throw invalidType(value, "a sequence");
-    return value.map(read);
-  };
-}
-
-/** A `BTreeMap<String, _>`: a later duplicate key replaces an earlier one. */
-function map(read) {
-  return (value) => {
-    if (!(value instanceof JsonObject)) throw invalidType(value, "a map");
-    const result = new Map();
-    for (const [key, item] of value.entries) result.set(key, read(item));
-    return result;
-  };
-}
-
-/**
- * A `#[serde(deny_unknown_fields)]` struct: `fields` maps each field to its reader and,
- * for a field that may be missing, `default` (a function making its value).
- */
-function struct(name, fields) {
-  const names = Object.keys(fields);
-  return (value) => {
-    if (!(value instanceof JsonObject)) throw invalidType(value, `struct ${name}`);
-    const result = {};
-    const seen = new Set();
-    for (const [key, item] of value.entries) {
-      if (!Object.hasOwn(fields, key)) {
-        const expected = names.map((n) => `\`${n}\``).join(", ");
-        throw new ParamError(`unknown field \`${key}\`, expected one of ${expected}`);
-      }
-      if (seen.has(key)) throw new ParamError(`duplicate field \`${key}\``);
-      seen.add(key);
-      result[key] = fields[key].read(item);
-    }
-    for (const key of names) {
-      if (seen.has(key)) continue;
-      if (!fields[key].default) throw new ParamError(`missing field \`${key}\``);
-      result[key] = fields[key].default();
-    }
-    return result;
-  };
-}
-
-const required = (read) => ({ read });
-const optional = (read, fallback = () => null) => ({ read, default: fallback });
+const absent = () => null;
 
 const taxRate = struct("TaxRate", {
   country: required(string),
   // None: the rate for every region of the country without a rate of its own.
-  region: optional(option(string)),
+  region: optional(option(string), absent),
   // Basis points: 725 is 7.25 %.
   rate_bp: required(u32),
 });
@@ -179,20 +92,20 @@ const shipping = struct("Shipping", {
   // Price per shipping method, in minor units.
   rates: required(map(i64)),
   // Subtotal after discount from which `free_methods` ship free.
-  free_over: optional(option(i64)),
+  free_over: optional(option(i64), absent),
   free_methods: optional(sequence(string), () => ["standard"]),
 });
 
 const discount = struct("Discount", {
   // Basis points of the subtotal; exclusive with `fixed`.
-  percent_bp: optional(option(u32)),
+  percent_bp: optional(option(u32), absent),
   // Minor units off, capped at the subtotal; exclusive with `percent_bp`.
-  fixed: optional(option(i64)),
+  fixed: optional(option(i64), absent),
   min_subtotal: optional(i64, () => 0n),
   // Unix milliseconds (a TOML datetime in the workflow file).
-  valid_from: optional(option(i64)),
+  valid_from: optional(option(i64), absent),
   // Exclusive end of the validity window, Unix milliseconds.
-  valid_until: optional(option(i64)),
+  valid_until: optional(option(i64), absent),
 });
 
 const params = struct("Params", {
@@ -212,18 +125,7 @@ const badParams = (message) => new Refusal("invalid_params", message);
  * `BTreeMap`.
  */
 export function parseParams(json) {
-  let parsed;
-  try {
-    parsed = params(parseJson(json));
-  } catch (e) {
-    if (e instanceof ParamError || e instanceof SyntaxError) {
-      throw badParams(`pricing params: ${e.message}`);
-    }
-    throw e;
-  }
-  const sorted = (m) => new Map([...m].sort(([a], [b]) => byCodePoint(a, b)));
-  parsed.shipping.rates = sorted(parsed.shipping.rates);
-  parsed.discounts = sorted(parsed.discounts);
+  const parsed = readParams("pricing", json, params);
   check(parsed);
   return parsed;
 }

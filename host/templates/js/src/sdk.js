@@ -116,6 +116,9 @@ export const I64_MAX = 2n ** 63n - 1n;
 export const i64 = integer("i64", I64_MIN, I64_MAX);
 export const u32 = integer("u32", 0n, 2n ** 32n - 1n);
 
+/** A Rust `Option`: null is null, anything else as `read` reads it. */
+export const option = (read) => (value) => (value === null ? null : read(value));
+
 export function sequence(read) {
   return (value) => {
     if (!Array.isArray(value)) throw invalidType(value, "a sequence");

@@ -1,0 +1,1 @@
+../../../../plugins/standard-pricing-js/src/json.js

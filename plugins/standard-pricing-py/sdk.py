@@ -1,0 +1,1 @@
+../../host/templates/python/sdk.py
