@@ -22,7 +22,7 @@ minor unit (tax and percentage discounts are the only divisions): `apply_bp`.
 
 `price` reads an order with the attribute names of the WIT contract's records as
 componentize-py's bindings give them (`order.shipping_address.country`, ...), and answers
-with the dataclasses below, or raises a `Refusal` carrying the problem. The module imports
+with sdk.py's `Quote`, or raises a `Refusal` carrying the problem. The module imports
 nothing of the bindings, so it runs as it is under `python -m unittest`.
 """
 
@@ -33,51 +33,11 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 import sdk
-from sdk import I64_MAX, I64_MIN, Problem, Refusal
+from sdk import AppliedRule, Money, Problem, Quote, Refusal, apply_bp, checked
 
-# The refusal (re-exported for app.py) and the parameters' readers are those of the projects
-# `orderflow plugin new --lang python` writes: sdk.py is host/templates/python/sdk.py (a link).
-
-
-@dataclass
-class Money:
-    minor: int
-    currency: str
-
-
-@dataclass
-class AppliedRule:
-    rule: str
-    description: str
-    amount: Money
-
-
-@dataclass
-class Quote:
-    subtotal: Money
-    tax: Money
-    shipping: Money
-    discount: Money
-    total: Money
-    applied: list[AppliedRule]
-
-
-def _overflow() -> Refusal:
-    return Refusal("amount_overflow", "the order's amounts are too large")
-
-
-def _checked(value: int) -> int:
-    """`value`, which must fit an i64; else the order's amounts are too large."""
-    if not I64_MIN <= value <= I64_MAX:
-        raise _overflow()
-    return value
-
-
-def apply_bp(value: int, bp: int) -> int:
-    """`value × bp / 10000`, rounded half away from zero; exact."""
-    scaled = value * bp
-    magnitude = (abs(scaled) + 5000) // 10000
-    return _checked(-magnitude if scaled < 0 else magnitude)
+# The refusal, exact money and the quote (re-exported for app.py and the tests) and the
+# parameters' readers are those of the projects `orderflow plugin new --lang python` writes:
+# sdk.py is host/templates/python/sdk.py (a link).
 
 
 # Strings as Rust compares and changes them.
@@ -236,8 +196,8 @@ def price(p: Params, order: Any, now: int) -> Quote:
                 f"this price list is in {currency}, the item is priced in {unit.currency}",
                 f"items[{i}]",
             )
-        line = _checked(unit.minor * item.quantity)
-        subtotal = _checked(subtotal + line)
+        line = checked(unit.minor * item.quantity)
+        subtotal = checked(subtotal + line)
 
     # 2. discount
     discount = 0
@@ -282,7 +242,7 @@ def price(p: Params, order: Any, now: int) -> Quote:
     applied.append(AppliedRule(f"shipping:{method}", description, money(shipping)))
 
     # 5. total
-    total = _checked(_checked(discounted + tax) + shipping)
+    total = checked(checked(discounted + tax) + shipping)
     return Quote(money(subtotal), money(tax), money(shipping), money(discount), money(total), applied)
 
 

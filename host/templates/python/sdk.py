@@ -228,3 +228,45 @@ def struct(cls: type, fields: dict[str, tuple[Reader, Any]]) -> Reader:
         return cls(**values)
 
     return struct
+
+
+# Exact money: integer minor units, checked against the contract's s64; a pricing plugin's
+# answer.
+
+
+def checked(value: int) -> int:
+    """`value`, which must fit an s64; else the order's amounts are too large."""
+    if not I64_MIN <= value <= I64_MAX:
+        raise Refusal("amount_overflow", "the order's amounts are too large")
+    return value
+
+
+def apply_bp(value: int, bp: int) -> int:
+    """`value × bp / 10000`, rounded half away from zero; exact (`round()` would round half
+    to even, and a float is not exact)."""
+    scaled = value * bp
+    magnitude = (abs(scaled) + 5000) // 10000
+    return checked(-magnitude if scaled < 0 else magnitude)
+
+
+@dataclass
+class Money:
+    minor: int
+    currency: str
+
+
+@dataclass
+class AppliedRule:
+    rule: str
+    description: str
+    amount: Money
+
+
+@dataclass
+class Quote:
+    subtotal: Money
+    tax: Money
+    shipping: Money
+    discount: Money
+    total: Money
+    applied: list[AppliedRule]

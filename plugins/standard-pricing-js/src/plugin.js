@@ -18,15 +18,7 @@
 // therefore prices ~2,000 lines (the standard workflow's validation takes 100 at most).
 
 import { Refusal, parseParams, price } from "./rules.js";
-
-/** An amount of the quote as the bindings take an s64: a Number, exact. */
-function toS64(minor) {
-  const n = Number(minor);
-  if (!Number.isSafeInteger(n)) {
-    throw new Refusal("amount_overflow", "the order's amounts are too large");
-  }
-  return n;
-}
+import { toS64 } from "./sdk.js";
 
 const money = ({ minor, currency }) => ({ minor: toS64(minor), currency });
 

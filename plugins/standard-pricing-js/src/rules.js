@@ -27,44 +27,23 @@
 // The refusal and the parameters' readers are those of the projects `orderflow plugin new
 // --lang js` writes: src/sdk.js is host/templates/js/src/sdk.js (a link).
 import {
-  I64_MAX,
-  I64_MIN,
   Refusal,
+  applyBp,
+  checked,
   i64,
   map,
   option,
   optional,
   readParams,
   required,
+  s64,
   sequence,
   string,
   struct,
   u32,
 } from "./sdk.js";
 
-export { Refusal };
-
-const overflow = () => new Refusal("amount_overflow", "the order's amounts are too large");
-
-/** `value`, which must fit an i64; else the order's amounts are too large. */
-function checked(value) {
-  if (value < I64_MIN || value > I64_MAX) throw overflow();
-  return value;
-}
-
-/** An s64 of the contract as a BigInt, whether the bindings gave a BigInt or a Number. */
-export function s64(value) {
-  if (typeof value === "bigint") return checked(value);
-  if (Number.isSafeInteger(value)) return BigInt(value);
-  throw overflow();
-}
-
-/** `value × bp / 10000`, rounded half away from zero; exact (BigInt). */
-export function applyBp(value, bp) {
-  const scaled = value * BigInt(bp);
-  const magnitude = ((scaled < 0n ? -scaled : scaled) + 5000n) / 10000n;
-  return checked(scaled < 0n ? -magnitude : magnitude);
-}
+export { Refusal, applyBp, s64 };
 
 // Strings as Rust compares and changes them.
 

@@ -184,3 +184,40 @@ export function struct(name, fields) {
     return result;
   };
 }
+
+// Exact money: amounts are BigInts, checked against the contract's s64.
+
+const overflow = () => new Refusal("amount_overflow", "the order's amounts are too large");
+
+/** `value`, which must fit an s64; else the order's amounts are too large. */
+export function checked(value) {
+  if (value < I64_MIN || value > I64_MAX) throw overflow();
+  return value;
+}
+
+/**
+ * An s64 of the contract as a BigInt. The bindings give it as a Number, which is taken only
+ * if it is a safe integer (|n| < 2^53): a larger one may have been rounded on its way in.
+ */
+export function s64(value) {
+  if (typeof value === "bigint") return checked(value);
+  if (Number.isSafeInteger(value)) return BigInt(value);
+  throw overflow();
+}
+
+/**
+ * An amount as the bindings take an s64 back: a Number, exact. One beyond 2^53, which a
+ * Number cannot carry exactly, is refused rather than rounded.
+ */
+export function toS64(minor) {
+  const n = Number(minor);
+  if (!Number.isSafeInteger(n)) throw overflow();
+  return n;
+}
+
+/** `value × bp / 10000`, rounded half away from zero; exact. */
+export function applyBp(value, bp) {
+  const scaled = value * BigInt(bp);
+  const magnitude = ((scaled < 0n ? -scaled : scaled) + 5000n) / 10000n;
+  return checked(scaled < 0n ? -magnitude : magnitude);
+}

@@ -26,7 +26,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sdk import I64_MAX, I64_MIN, Refusal, i64, mapping, read_params, required, string, struct, u32
+from sdk import (
+    AppliedRule,
+    Money,
+    Quote,
+    Refusal,
+    apply_bp,
+    checked,
+    i64,
+    mapping,
+    read_params,
+    required,
+    string,
+    struct,
+    u32,
+)
 
 
 @dataclass
@@ -61,29 +75,6 @@ def parse_params(text: str) -> Params:
     return params
 
 
-@dataclass
-class Money:
-    minor: int
-    currency: str
-
-
-@dataclass
-class AppliedRule:
-    rule: str
-    description: str
-    amount: Money
-
-
-@dataclass
-class Quote:
-    subtotal: Money
-    tax: Money
-    shipping: Money
-    discount: Money
-    total: Money
-    applied: list[AppliedRule]
-
-
 def price(params: Params, order: Any, now: int) -> Quote:
     """The quote of `order`; or a raised `Refusal`."""
     if order.discount_code is not None:
@@ -101,7 +92,7 @@ def price(params: Params, order: Any, now: int) -> Quote:
                 f"this price list is in {params.currency}, the item is priced in {unit.currency}",
                 f"items[{i}]",
             )
-        subtotal = _checked(subtotal + _checked(unit.minor * item.quantity))
+        subtotal = checked(subtotal + checked(unit.minor * item.quantity))
     tax = apply_bp(subtotal, params.tax_bp)
 
     method = order.shipping_method
@@ -119,27 +110,9 @@ def price(params: Params, order: Any, now: int) -> Quote:
         tax=money(tax),
         shipping=money(shipping),
         discount=money(0),
-        total=money(_checked(_checked(subtotal + tax) + shipping)),
+        total=money(checked(checked(subtotal + tax) + shipping)),
         applied=[
             AppliedRule("tax", f"tax at {params.tax_bp} bp", money(tax)),
             AppliedRule(f"shipping:{method}", f"{method} shipping", money(shipping)),
         ],
     )
-
-
-# Exact money.
-
-
-def _checked(value: int) -> int:
-    """`value`, which must fit an s64; else the order's amounts are too large."""
-    if not I64_MIN <= value <= I64_MAX:
-        raise Refusal("amount_overflow", "the order's amounts are too large")
-    return value
-
-
-def apply_bp(value: int, bp: int) -> int:
-    """`value × bp / 10000`, rounded half away from zero; exact (`round()` would round half
-    to even, and a float is not exact)."""
-    scaled = value * bp
-    magnitude = (abs(scaled) + 5000) // 10000
-    return _checked(-magnitude if scaled < 0 else magnitude)

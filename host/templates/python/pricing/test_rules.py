@@ -6,8 +6,8 @@ from __future__ import annotations
 import unittest
 from types import SimpleNamespace
 
-from rules import apply_bp, parse_params, price
-from sdk import Refusal
+from rules import parse_params, price
+from sdk import Refusal, apply_bp
 
 PARAMS = '{"currency": "USD", "tax_bp": 825, "shipping": {"standard": 500}}'
 

@@ -5,7 +5,8 @@
 // the quote's BigInt amounts go back as Numbers, exactly (`toS64`).
 
 import { answer, configured } from "./sdk.js";
-import { parseParams, price, toS64 } from "./rules.js";
+import { parseParams, price } from "./rules.js";
+import { toS64 } from "./sdk.js";
 
 const money = ({ minor, currency }) => ({ minor: toS64(minor), currency });
 

@@ -20,7 +20,19 @@
 // An order is the contract's `order-draft` as jco's bindings give it: camelCase fields
 // (`order.shippingMethod`), `null` for an absent option, a u32 or an s64 as a Number.
 
-import { I64_MAX, I64_MIN, Refusal, i64, map, readParams, required, string, struct, u32 } from "./sdk.js";
+import {
+  Refusal,
+  applyBp,
+  checked,
+  i64,
+  map,
+  readParams,
+  required,
+  s64,
+  string,
+  struct,
+  u32,
+} from "./sdk.js";
 
 /**
  * The `[pricing.params]` table of a workflow using this plugin (fixtures/params.json for
@@ -95,41 +107,4 @@ export function price(p, order, _now) {
       { rule: `shipping:${method}`, description: `${method} shipping`, amount: money(shipping) },
     ],
   };
-}
-
-// Exact money.
-
-const overflow = () => new Refusal("amount_overflow", "the order's amounts are too large");
-
-/** `value`, which must fit an s64; else the order's amounts are too large. */
-function checked(value) {
-  if (value < I64_MIN || value > I64_MAX) throw overflow();
-  return value;
-}
-
-/**
- * An s64 of the contract as a BigInt. The bindings give it as a Number, which is taken only
- * if it is a safe integer (|n| < 2^53): a larger one may have been rounded on its way in.
- */
-export function s64(value) {
-  if (typeof value === "bigint") return checked(value);
-  if (Number.isSafeInteger(value)) return BigInt(value);
-  throw overflow();
-}
-
-/** `value × bp / 10000`, rounded half away from zero; exact. */
-export function applyBp(value, bp) {
-  const scaled = value * bp;
-  const magnitude = ((scaled < 0n ? -scaled : scaled) + 5000n) / 10000n;
-  return checked(scaled < 0n ? -magnitude : magnitude);
-}
-
-/**
- * An amount as the bindings take an s64 back: a Number, exact. One beyond 2^53, which a
- * Number cannot carry exactly, is refused rather than rounded.
- */
-export function toS64(minor) {
-  const n = Number(minor);
-  if (!Number.isSafeInteger(n)) throw overflow();
-  return n;
 }

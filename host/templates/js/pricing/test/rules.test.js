@@ -4,8 +4,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { makePlugin } from "../src/plugin.js";
-import { Refusal } from "../src/sdk.js";
-import { applyBp, parseParams, price } from "../src/rules.js";
+import { Refusal, applyBp } from "../src/sdk.js";
+import { parseParams, price } from "../src/rules.js";
 
 /** The problem `decide` refuses with. */
 function refusal(decide) {
