@@ -27,12 +27,7 @@ body['items'] = json.loads('''$lines''')
 if '$channel' == 'js':
     body['sales_channel'] = 'js'
 print(json.dumps(body, separators=(',', ':')))")
-    cat >"$servers_work/post-$channel.lua" <<LUA
-wrk.method = "POST"
-wrk.body = '$order'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $token"
-LUA
+    post_script "$servers_work/post-$channel.lua" "$order"
 done
 
 data=$servers_work/data-languages
