@@ -8,6 +8,7 @@ pub mod orders;
 pub mod plugin_test;
 pub mod products;
 pub mod relay;
+pub mod replays;
 pub mod replicas;
 pub mod runtime;
 pub mod scaffold;

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 description, generated from the handlers and types themselves, served at
 //! `/openapi.json` with interactive docs at `/docs`.
 
-use super::{admin, error, health, metrics, orders, plugins};
+use super::{admin, error, health, metrics, orders, plugins, replays};
 use std::collections::BTreeMap;
 use utoipa::Modify;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -19,6 +19,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
         admin::set_status, admin::set_payment, admin::reprice, admin::stats, admin::all,
         plugins::list, plugins::one, plugins::upload, plugins::activate, plugins::rollback,
         plugins::history, plugins::workflows,
+        replays::start, replays::list, replays::one, replays::cancel,
         health::health, metrics::metrics,
     ),
     components(schemas(error::ErrorBody)),

@@ -155,10 +155,10 @@ impl utoipa::ToSchema for ComponentBytes {}
 /// The `{name}` of every plugin route, as the deployer checks it (it becomes a file name).
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Path)]
-struct PluginName {
+pub(super) struct PluginName {
     /// Lowercase letters, digits, `-` and `_`, at most 64 characters.
     #[param(pattern = "^[a-z0-9_-]{1,64}$")]
-    name: String,
+    pub(super) name: String,
 }
 
 /// The API's answer to a failed operation; `field` names what was at fault.
@@ -190,7 +190,7 @@ fn deploy_error(e: DeployError, field: Option<&str>) -> ApiError {
 
 /// The deployer checks a name where it writes; the reading routes check it here, before it
 /// becomes a path to read (`..` would be one), by the same rule the schema states.
-fn plugin_name(name: String) -> Result<String, ApiError> {
+pub(super) fn plugin_name(name: String) -> Result<String, ApiError> {
     let safe = !name.is_empty()
         && name.len() <= 64
         && name

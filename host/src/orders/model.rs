@@ -1,5 +1,5 @@
 use super::{OrderId, OrderNumber};
-use crate::domain::{Address, Money, Quote};
+use crate::domain::{Address, LineItem, Money, OrderDraft, ProductSnapshot, Quote};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -92,4 +92,34 @@ pub struct DecisionRecord {
     pub plugin: String,
     pub digest: String,
     pub at: DateTime<Utc>,
+}
+
+impl Order {
+    /// The order as its plugins decided it: the draft it was placed as, with each product's
+    /// snapshot as sold. The snapshot's stock is not kept with the order: it reads as the
+    /// quantity sold, which the product had then.
+    pub fn draft(&self) -> OrderDraft {
+        OrderDraft {
+            user_id: self.user_id.clone(),
+            items: self
+                .items
+                .iter()
+                .map(|item| LineItem {
+                    product: ProductSnapshot {
+                        product_id: item.product_id.clone(),
+                        name: item.name.clone(),
+                        sku: item.sku.clone(),
+                        unit_price: item.unit_price,
+                        stock: i64::from(item.quantity),
+                        active: true,
+                    },
+                    quantity: item.quantity,
+                })
+                .collect(),
+            shipping_address: self.shipping.address.clone(),
+            shipping_method: self.shipping.method.clone(),
+            payment_method: self.payment.method.clone(),
+            discount_code: self.discount_code.clone(),
+        }
+    }
 }

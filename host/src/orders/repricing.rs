@@ -4,8 +4,8 @@
 //! says which plugin version priced each side.
 
 use super::service::{OrderService, clock, decided, refused};
-use super::{Caller, Order, OrderError, OrderId};
-use crate::domain::{LineItem, Money, OrderDraft, ProductSnapshot, Quote};
+use super::{Caller, OrderError, OrderId};
+use crate::domain::{Money, Quote};
 use crate::runtime::{Digest, PluginKind};
 use crate::workflows::{DeployError, Deployer};
 use serde::Serialize;
@@ -39,32 +39,6 @@ pub struct Repricing {
     /// windows such as a code's validity are judged as they were).
     pub repriced: PricedBy,
     pub difference: QuoteDifference,
-}
-
-/// The order as its pricing plugin saw it: the product snapshot as sold.
-fn draft_of(order: &Order) -> OrderDraft {
-    OrderDraft {
-        user_id: order.user_id.clone(),
-        items: order
-            .items
-            .iter()
-            .map(|item| LineItem {
-                product: ProductSnapshot {
-                    product_id: item.product_id.clone(),
-                    name: item.name.clone(),
-                    sku: item.sku.clone(),
-                    unit_price: item.unit_price,
-                    stock: i64::from(item.quantity),
-                    active: true,
-                },
-                quantity: item.quantity,
-            })
-            .collect(),
-        shipping_address: order.shipping.address.clone(),
-        shipping_method: order.shipping.method.clone(),
-        payment_method: order.payment.method.clone(),
-        discount_code: order.discount_code.clone(),
-    }
 }
 
 fn difference(now: &Quote, then: &Quote) -> Result<QuoteDifference, OrderError> {
@@ -144,7 +118,7 @@ impl Repricer {
         let at = order.created_at.timestamp_millis();
         let mut decisions = Vec::with_capacity(1);
         let quote = decided(
-            pricing.price(&draft_of(&order), at),
+            pricing.price(&order.draft(), at),
             "price",
             clock(),
             &mut decisions,

@@ -435,11 +435,26 @@ impl Deployer {
         digest: &Digest,
     ) -> Result<Arc<BoundPlugin>, DeployError> {
         let step = workflow.plugin(kind);
-        let plugin = &step.component().name;
-        let component = self
-            .registry
-            .runtime()
-            .load(plugin, &self.stored_bytes(plugin, digest)?)?;
+        let component = self.load_version(&step.component().name, digest)?;
+        self.rebind(step, component)
+    }
+
+    /// The stored version `digest` of `plugin`, compiled (or from the cache).
+    pub fn load_version(
+        &self,
+        plugin: &str,
+        digest: &Digest,
+    ) -> Result<Arc<LoadedComponent>, DeployError> {
+        let bytes = self.stored_bytes(plugin, digest)?;
+        Ok(self.registry.runtime().load(plugin, &bytes)?)
+    }
+
+    /// `step` (a workflow's parameters and limits) with `component` instead of its own.
+    pub fn rebind(
+        &self,
+        step: &BoundPlugin,
+        component: Arc<LoadedComponent>,
+    ) -> Result<Arc<BoundPlugin>, DeployError> {
         Ok(self.registry.runtime().rebind(step, component)?)
     }
 

@@ -307,7 +307,7 @@ impl App {
 
     /// The settings given come after the store's, so they win: replicas sharing one
     /// database name its `DATABASE_NAME`.
-    fn start_prepared(
+    pub fn start_prepared(
         backend: Backend,
         settings: Vec<(&'static str, String)>,
         prepare: impl FnOnce(&Path),

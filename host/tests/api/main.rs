@@ -8,6 +8,7 @@ mod contract;
 mod harness;
 mod limits;
 mod operations;
+mod rules;
 mod scenarios;
 mod storage;
 

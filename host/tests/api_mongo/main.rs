@@ -8,6 +8,8 @@ mod common;
 mod harness;
 #[path = "../api/operations.rs"]
 mod operations;
+#[path = "../api/rules.rs"]
+mod rules;
 #[path = "../api/scenarios.rs"]
 mod scenarios;
 

@@ -32,6 +32,7 @@ mod documents;
 mod leases;
 mod orders;
 mod registry;
+mod replays;
 #[cfg(test)]
 mod tests;
 

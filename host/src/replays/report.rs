@@ -1,0 +1,384 @@
+//! What a candidate version did differently: the report a replay fills in over past orders
+//! and a shadow fills in over live ones. Each order's [`Observation`] (the baseline's answer,
+//! the candidate's, and what each cost) is classified and added to a [`Tally`], whose
+//! [`Tally::report`] is the summary the API shows.
+
+use crate::domain::{Currency, Money, Problem, Quote};
+use crate::orders::OrderId;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What a decision answered, reduced to what two versions are compared on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// Validation said yes.
+    Valid,
+    Quote(Quote),
+    /// The lifecycle's creation step: the statuses and events a new order starts with.
+    Start {
+        status: String,
+        payment_status: String,
+        events: Vec<String>,
+    },
+}
+
+impl Answer {
+    fn total(&self) -> Option<Money> {
+        match self {
+            Answer::Quote(q) => Some(q.total),
+            _ => None,
+        }
+    }
+}
+
+/// A decision (`Ok`) or a refusal with its problems.
+pub type Verdict = Result<Answer, Vec<Problem>>;
+
+/// One run of the candidate: its verdict and what it cost, or the fault it ended in.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub outcome: Result<Verdict, String>,
+    pub fuel: Option<u64>,
+    /// The fuel the call was given: what `fuel` is measured against for headroom.
+    pub budget: u64,
+}
+
+/// One order, decided by the baseline and by the candidate.
+#[derive(Debug, Clone)]
+pub struct Observation {
+    pub order_id: Option<OrderId>,
+    pub order_number: Option<String>,
+    /// What the order got: the stored answer (a replay) or the live decision (a shadow).
+    pub baseline: Verdict,
+    /// The fuel the baseline's decision burned, when it was measured.
+    pub baseline_fuel: Option<u64>,
+    pub candidate: Run,
+}
+
+/// How the candidate's answer compares with the baseline's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdicts {
+    Identical,
+    /// Both decided, differently (or refused with other problems).
+    Changed,
+    /// The candidate refuses what the baseline accepted.
+    RefusedNow,
+    /// The candidate accepts what the baseline refused.
+    AcceptedNow,
+    /// The candidate trapped, ran out of fuel or memory, or answered outside the contract.
+    Fault,
+}
+
+/// One order of a report: how it compares, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OrderOutcome {
+    pub order_id: Option<OrderId>,
+    pub order_number: Option<String>,
+    pub verdict: Verdicts,
+    /// The baseline's total (pricing).
+    pub before: Option<Money>,
+    /// The candidate's total (pricing).
+    pub after: Option<Money>,
+    /// `after − before`.
+    pub difference: Option<Money>,
+    /// The candidate's refusal.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<Problem>,
+    /// The candidate's fault.
+    pub fault: Option<String>,
+}
+
+/// Total differences (candidate − baseline) in one currency, over the orders both priced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TotalDifferences {
+    #[schema(value_type = String)]
+    pub currency: Currency,
+    /// Orders both priced, identical ones included.
+    pub orders: u64,
+    /// In minor units, like every amount below.
+    pub sum: i64,
+    pub min: i64,
+    pub max: i64,
+    pub p50: i64,
+    pub p95: i64,
+}
+
+/// Fuel burned per decision.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FuelPercentiles {
+    pub p50: u64,
+    pub p99: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FuelReport {
+    pub candidate: Option<FuelPercentiles>,
+    /// The version serving now, on the same orders.
+    pub active: Option<FuelPercentiles>,
+    /// The largest share of its fuel budget a candidate decision used, in percent: how far
+    /// it is from running out (the budget grows with the order's lines when the workflow
+    /// gives fuel per line).
+    pub most_budget_used_percent: Option<f64>,
+    /// The order that came closest to the budget.
+    pub closest_to_budget: Option<OrderId>,
+}
+
+/// The summary of a replay or a shadow.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Report {
+    pub compared: u64,
+    pub identical: u64,
+    pub changed: u64,
+    /// Refused by the candidate, accepted by the baseline.
+    pub refused_now: u64,
+    /// Accepted by the candidate, refused by the baseline (a shadow sees refused orders;
+    /// a replay's orders were all accepted when placed).
+    pub accepted_now: u64,
+    pub faults: u64,
+    /// Pricing: the total's differences, per currency.
+    pub totals: Vec<TotalDifferences>,
+    /// The orders whose total moves most, largest first.
+    pub movers: Vec<OrderOutcome>,
+    pub fuel: FuelReport,
+    /// Orders the candidate decided otherwise (changed, refused, accepted or faulted), in
+    /// the order they were compared; the first [`KEPT_ORDERS`].
+    pub orders: Vec<OrderOutcome>,
+    /// Such orders beyond the first [`KEPT_ORDERS`], counted only.
+    pub orders_left_out: u64,
+}
+
+/// The orders a report lists one by one; the counts cover every order.
+pub const KEPT_ORDERS: usize = 100;
+
+/// The movers a report lists.
+const MOVERS: usize = 10;
+
+/// Samples kept for the percentiles: a shadow runs for as long as ops leave it on, so its
+/// distributions are over its first this many orders.
+const SAMPLES: usize = 200_000;
+
+/// Observations added up; [`Tally::report`] summarises them at any time.
+#[derive(Debug, Default)]
+pub struct Tally {
+    report: Report,
+    differences: BTreeMap<Currency, Vec<i64>>,
+    candidate_fuel: Vec<u64>,
+    active_fuel: Vec<u64>,
+    movers: Vec<OrderOutcome>,
+}
+
+fn push<T>(samples: &mut Vec<T>, value: T) {
+    if samples.len() < SAMPLES {
+        samples.push(value);
+    }
+}
+
+/// The nearest-rank percentile `p` of sorted `samples`.
+fn percentile<T: Copy>(sorted: &[T], p: usize) -> T {
+    let rank = (sorted.len() * p).div_ceil(100).max(1);
+    sorted[rank - 1]
+}
+
+fn fuel_percentiles(samples: &[u64]) -> Option<FuelPercentiles> {
+    if samples.is_empty() {
+        return None;
+    }
+    let mut sorted = samples.to_vec();
+    sorted.sort_unstable();
+    Some(FuelPercentiles {
+        p50: percentile(&sorted, 50),
+        p99: percentile(&sorted, 99),
+    })
+}
+
+/// How `candidate` compares with `baseline`.
+fn classify(baseline: &Verdict, candidate: &Result<Verdict, String>) -> Verdicts {
+    match (baseline, candidate) {
+        (_, Err(_)) => Verdicts::Fault,
+        (b, Ok(c)) if b == c => Verdicts::Identical,
+        (Ok(_), Ok(Err(_))) => Verdicts::RefusedNow,
+        (Err(_), Ok(Ok(_))) => Verdicts::AcceptedNow,
+        _ => Verdicts::Changed,
+    }
+}
+
+impl Tally {
+    pub fn add(&mut self, seen: Observation) {
+        let r = &mut self.report;
+        r.compared += 1;
+        let verdict = classify(&seen.baseline, &seen.candidate.outcome);
+        *match verdict {
+            Verdicts::Identical => &mut r.identical,
+            Verdicts::Changed => &mut r.changed,
+            Verdicts::RefusedNow => &mut r.refused_now,
+            Verdicts::AcceptedNow => &mut r.accepted_now,
+            Verdicts::Fault => &mut r.faults,
+        } += 1;
+        if let Some(fuel) = seen.candidate.fuel {
+            push(&mut self.candidate_fuel, fuel);
+            let used = fuel as f64 * 100.0 / seen.candidate.budget.max(1) as f64;
+            if r.fuel
+                .most_budget_used_percent
+                .is_none_or(|most| used > most)
+            {
+                r.fuel.most_budget_used_percent = Some(used);
+                r.fuel.closest_to_budget = seen.order_id;
+            }
+        }
+        if let Some(fuel) = seen.baseline_fuel {
+            push(&mut self.active_fuel, fuel);
+        }
+        let before = seen.baseline.as_ref().ok().and_then(Answer::total);
+        let after = match &seen.candidate.outcome {
+            Ok(Ok(answer)) => answer.total(),
+            _ => None,
+        };
+        let difference = match (before, after) {
+            (Some(b), Some(a)) => a.checked_sub(b).ok(),
+            _ => None,
+        };
+        if let Some(d) = difference {
+            push(self.differences.entry(d.currency).or_default(), d.minor);
+        }
+        let outcome = OrderOutcome {
+            order_id: seen.order_id,
+            order_number: seen.order_number,
+            verdict,
+            before,
+            after,
+            difference,
+            problems: match &seen.candidate.outcome {
+                Ok(Err(problems)) => problems.clone(),
+                _ => Vec::new(),
+            },
+            fault: seen.candidate.outcome.err(),
+        };
+        if difference.is_some_and(|d| d.minor != 0) {
+            self.mover(&outcome);
+        }
+        if verdict != Verdicts::Identical {
+            let r = &mut self.report;
+            if r.orders.len() < KEPT_ORDERS {
+                r.orders.push(outcome);
+            } else {
+                r.orders_left_out += 1;
+            }
+        }
+    }
+
+    /// Keeps `outcome` if it is among the [`MOVERS`] largest moves so far.
+    fn mover(&mut self, outcome: &OrderOutcome) {
+        let size = |o: &OrderOutcome| o.difference.map_or(0, |d| d.minor.unsigned_abs());
+        if self.movers.len() == MOVERS
+            && self.movers.last().is_some_and(|m| size(m) >= size(outcome))
+        {
+            return;
+        }
+        self.movers.push(outcome.clone());
+        self.movers.sort_by_key(|m| std::cmp::Reverse(size(m)));
+        self.movers.truncate(MOVERS);
+    }
+
+    /// The summary so far.
+    pub fn report(&self) -> Report {
+        let mut report = self.report.clone();
+        report.totals = (self.differences.iter())
+            .map(|(currency, samples)| {
+                let mut sorted = samples.clone();
+                sorted.sort_unstable();
+                TotalDifferences {
+                    currency: *currency,
+                    orders: sorted.len() as u64,
+                    sum: sorted.iter().sum(),
+                    min: sorted[0],
+                    max: sorted[sorted.len() - 1],
+                    p50: percentile(&sorted, 50),
+                    p95: percentile(&sorted, 95),
+                }
+            })
+            .collect();
+        report.movers = self.movers.clone();
+        report.fuel.candidate = fuel_percentiles(&self.candidate_fuel);
+        report.fuel.active = fuel_percentiles(&self.active_fuel);
+        report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::AppliedRule;
+
+    fn usd(minor: i64) -> Money {
+        Money::new(minor, "USD".parse().unwrap())
+    }
+
+    fn quote(total: i64) -> Verdict {
+        Ok(Answer::Quote(Quote {
+            subtotal: usd(total),
+            tax: usd(0),
+            shipping: usd(0),
+            discount: usd(0),
+            total: usd(total),
+            applied: Vec::<AppliedRule>::new(),
+        }))
+    }
+
+    fn seen(baseline: Verdict, candidate: Result<Verdict, String>, fuel: u64) -> Observation {
+        Observation {
+            order_id: Some(OrderId::new()),
+            order_number: None,
+            baseline,
+            baseline_fuel: Some(100),
+            candidate: Run {
+                outcome: candidate,
+                fuel: Some(fuel),
+                budget: 1000,
+            },
+        }
+    }
+
+    #[test]
+    fn a_tally_counts_each_verdict_and_sums_the_differences() {
+        let mut tally = Tally::default();
+        let refusal = vec![Problem {
+            code: "no".into(),
+            message: "no".into(),
+            field: None,
+        }];
+        tally.add(seen(quote(1000), Ok(quote(1000)), 100));
+        tally.add(seen(quote(1000), Ok(quote(900)), 200));
+        tally.add(seen(quote(2000), Ok(quote(2500)), 300));
+        tally.add(seen(quote(1000), Ok(Err(refusal.clone())), 400));
+        tally.add(seen(Err(refusal), Ok(quote(10)), 500));
+        tally.add(seen(quote(1000), Err("trapped".into()), 900));
+        let report = tally.report();
+        assert_eq!(
+            (report.compared, report.identical, report.changed),
+            (6, 1, 2)
+        );
+        assert_eq!(
+            (report.refused_now, report.accepted_now, report.faults),
+            (1, 1, 1)
+        );
+        let usd = &report.totals[0];
+        assert_eq!(
+            (usd.orders, usd.sum, usd.min, usd.max, usd.p50),
+            (3, 400, -100, 500, 0)
+        );
+        assert_eq!(report.movers[0].difference.unwrap().minor, 500);
+        assert_eq!(report.movers.len(), 2);
+        assert_eq!(report.orders.len(), 5);
+        assert_eq!(report.fuel.candidate.as_ref().unwrap().p99, 900);
+        assert_eq!(report.fuel.most_budget_used_percent, Some(90.0));
+    }
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let sorted: Vec<i64> = (1..=100).collect();
+        assert_eq!(percentile(&sorted, 50), 50);
+        assert_eq!(percentile(&sorted, 95), 95);
+        assert_eq!(percentile(&[7], 99), 7);
+    }
+}

@@ -1,0 +1,348 @@
+//! Changing rules safely, on the real binary: a candidate version replayed over past orders,
+//! shadowed on live ones, rolled out to a share of customers.
+//!
+//! The service gets a workflow of its own, `flat` (channel `flat`), whose pricing plugin
+//! `flat-pricing` is `hostile-pricing`'s flat rule (the subtotal alone). The candidate is
+//! `pricing-candidate`: the same, except that the code `SAVE10` takes 10 % off and the code
+//! `TRAP` traps. So exactly the orders with `SAVE10` change, by a tenth of their subtotal,
+//! and exactly the orders with `TRAP` fault.
+
+use crate::harness::{App, priced_by, token};
+use orderflow::runtime::Digest;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+const PLUGIN: &str = "/api/v1/plugins/flat-pricing";
+
+const FLAT_WORKFLOW: &str = r#"
+description = "Flat prices: the subtotal alone"
+channels = ["flat"]
+
+[validation]
+plugin = "standard-validation"
+
+[validation.params]
+max_items = 100
+max_quantity = 999
+max_order_value = 1_000_000
+
+[pricing]
+plugin = "flat-pricing"
+
+[lifecycle]
+plugin = "standard-lifecycle"
+"#;
+
+/// The service with the `flat` workflow beside the repository's; the workflow directory
+/// lives as long as the returned guard.
+pub fn start() -> (App, tempfile::TempDir) {
+    let workflows = tempfile::tempdir().unwrap();
+    let repo = crate::common::repo_root().join("workflows");
+    for entry in std::fs::read_dir(repo).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|x| x == "toml") {
+            std::fs::copy(&path, workflows.path().join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    std::fs::write(workflows.path().join("flat.toml"), FLAT_WORKFLOW).unwrap();
+    let settings = vec![("WORKFLOW_DIR", workflows.path().display().to_string())];
+    let app = App::start_prepared(crate::BACKEND, settings, |plugins| {
+        let flat = std::fs::read(test_plugin("hostile-pricing")).unwrap();
+        std::fs::write(plugins.join("flat-pricing.wasm"), flat).unwrap();
+    });
+    (app, workflows)
+}
+
+fn test_plugin(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("ORDERFLOW_TEST_PLUGINS")).join(format!("{name}.wasm"))
+}
+
+/// The discount code of the `i`th test order: every fifth `SAVE10`, every twentieth from
+/// the eighth `TRAP`, the rest none.
+fn code_of(i: usize) -> Option<&'static str> {
+    match i {
+        i if i % 5 == 0 => Some("SAVE10"),
+        i if i % 20 == 7 => Some("TRAP"),
+        _ => None,
+    }
+}
+
+/// Places `count` orders of varied items on the `flat` channel, by four customers; each
+/// placed order's JSON, by index.
+pub async fn place_flat(app: &App, count: usize) -> Vec<Value> {
+    let products = ["prod-widget", "prod-gadget", "prod-mug"];
+    let mut placed = Vec::with_capacity(count);
+    for i in 0..count {
+        let user = format!("customer-{}", i % 4);
+        let body = json!({
+            "items": [{"product_id": products[i % 3], "quantity": 1 + i % 7},
+                      {"product_id": products[(i + 1) % 3], "quantity": 1 + i % 3}],
+            "shipping_address": {"full_name": "Ada Lovelace", "address_line_1": "1 Market St",
+                                 "city": "San Francisco", "state": "CA", "postal_code": "94105",
+                                 "country": "US"},
+            "shipping_method": "standard",
+            "payment_method": "card",
+            "sales_channel": "flat",
+            "discount_code": code_of(i),
+        });
+        let (status, order) = app
+            .post("/api/v1/orders", Some(&token(&user, false)), &body, None)
+            .await;
+        assert_eq!(status, 201, "{order}");
+        placed.push(order);
+    }
+    placed
+}
+
+/// Uploads the candidate as a version of `flat-pricing`; its digest.
+pub async fn upload_candidate(app: &App, admin: &str) -> String {
+    let bytes = std::fs::read(test_plugin("pricing-candidate")).unwrap();
+    let (status, body) = app
+        .bytes(
+            "POST",
+            &format!("{PLUGIN}/versions"),
+            Some(admin),
+            "application/wasm",
+            &bytes,
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["digest"], Digest::of(&bytes).full());
+    Digest::of(&bytes).full()
+}
+
+/// Starts a replay of `digest` and waits for it to end; the ended replay.
+async fn replay(app: &App, admin: &str, selection: Value) -> Value {
+    let (status, started) = app
+        .post(&format!("{PLUGIN}/replays"), Some(admin), &selection, None)
+        .await;
+    assert_eq!(status, 202, "{started}");
+    assert_eq!(started["state"], "running", "{started}");
+    let id = started["id"].as_str().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, replay) = app
+            .get(&format!("{PLUGIN}/replays/{id}"), Some(admin))
+            .await;
+        assert_eq!(status, 200, "{replay}");
+        if replay["state"] != "running" {
+            return replay;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the replay did not end: {replay}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn minor(money: &Value) -> i64 {
+    money["minor"].as_i64().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replay_reports_exactly_the_orders_a_candidate_decides_otherwise() {
+    let (app, _workflows) = start();
+    let admin = token("ops", true);
+    let placed = place_flat(&app, 200).await;
+    // Orders of another workflow are not the plugin's: they are not replayed.
+    let (status, _) = app
+        .place(&token("customer-0", false), &[("prod-lamp", 1)])
+        .await;
+    assert_eq!(status, 201);
+    let candidate = upload_candidate(&app, &admin).await;
+
+    let report = replay(
+        &app,
+        &admin,
+        json!({"digest": candidate, "channel": "flat"}),
+    )
+    .await;
+    assert_eq!(report["state"], "done", "{report}");
+    assert_eq!(report["progress"]["done"], 200, "{report}");
+    let r = &report["report"];
+    let saved: Vec<&Value> = (0..200)
+        .filter(|i| code_of(*i) == Some("SAVE10"))
+        .map(|i| &placed[i])
+        .collect();
+    let trapped: Vec<&Value> = (0..200)
+        .filter(|i| code_of(*i) == Some("TRAP"))
+        .map(|i| &placed[i])
+        .collect();
+    assert_eq!((saved.len(), trapped.len()), (40, 10));
+    assert_eq!(r["compared"], 200, "{r}");
+    assert_eq!(r["changed"], 40, "{r}");
+    assert_eq!(r["faults"], 10, "{r}");
+    assert_eq!(r["identical"], 150, "{r}");
+    assert_eq!(
+        (r["refused_now"].as_u64(), r["accepted_now"].as_u64()),
+        (Some(0), Some(0))
+    );
+    // Each SAVE10 order moves by a tenth of its subtotal, rounded down.
+    let moves: Vec<i64> = saved
+        .iter()
+        .map(|o| -(minor(&o["pricing"]["subtotal"]) / 10))
+        .collect();
+    let usd = &r["totals"][0];
+    assert_eq!(usd["currency"], "USD");
+    assert_eq!(
+        usd["orders"], 190,
+        "both priced every order but the trapped: {usd}"
+    );
+    assert_eq!(usd["sum"], moves.iter().sum::<i64>(), "{usd}");
+    assert_eq!(usd["min"], *moves.iter().min().unwrap(), "{usd}");
+    assert_eq!(usd["max"], 0, "{usd}");
+    let changed_ids: Vec<&str> = (r["orders"].as_array().unwrap().iter())
+        .filter(|o| o["verdict"] == "changed")
+        .map(|o| o["order_id"].as_str().unwrap())
+        .collect();
+    let mut expected: Vec<&str> = saved.iter().map(|o| o["id"].as_str().unwrap()).collect();
+    expected.sort_unstable();
+    let mut found = changed_ids.clone();
+    found.sort_unstable();
+    assert_eq!(found, expected);
+    let faulted: Vec<&Value> = (r["orders"].as_array().unwrap().iter())
+        .filter(|o| o["verdict"] == "fault")
+        .collect();
+    let mut faulted_ids: Vec<&str> = faulted
+        .iter()
+        .map(|o| o["order_id"].as_str().unwrap())
+        .collect();
+    faulted_ids.sort_unstable();
+    let mut trapped_ids: Vec<&str> = trapped.iter().map(|o| o["id"].as_str().unwrap()).collect();
+    trapped_ids.sort_unstable();
+    assert_eq!(faulted_ids, trapped_ids);
+    assert!(
+        faulted[0]["fault"].as_str().unwrap().contains("trapped"),
+        "{}",
+        faulted[0]
+    );
+    // The movers are the largest moves, largest first.
+    let mut largest = moves.clone();
+    largest.sort_unstable();
+    let movers: Vec<i64> = (r["movers"].as_array().unwrap().iter())
+        .map(|m| minor(&m["difference"]))
+        .collect();
+    assert_eq!(movers, largest[..10].to_vec());
+    // Fuel: both versions measured, the headroom named.
+    assert!(r["fuel"]["candidate"]["p50"].as_u64().unwrap() > 0, "{r}");
+    assert!(r["fuel"]["active"]["p99"].as_u64().unwrap() > 0, "{r}");
+    let used = r["fuel"]["most_budget_used_percent"].as_f64().unwrap();
+    assert!(
+        used > 0.0 && used < 1.0,
+        "a flat price uses little of 10 M fuel: {used}"
+    );
+
+    // The active version reproduces every stored answer.
+    let active = priced_by(&placed[0]).to_owned();
+    let same = replay(
+        &app,
+        &admin,
+        json!({"digest": active, "workflow": "flat", "limit": 150}),
+    )
+    .await;
+    let r = &same["report"];
+    assert_eq!(same["progress"]["done"], 150, "{same}");
+    assert_eq!(
+        (r["compared"].as_u64(), r["identical"].as_u64()),
+        (Some(150), Some(150)),
+        "{r}"
+    );
+    assert_eq!(
+        (r["changed"].as_u64(), r["faults"].as_u64()),
+        (Some(0), Some(0)),
+        "{r}"
+    );
+
+    // The candidate never reached a customer: a TRAP order placed now is priced as ever.
+    let (status, listed) = app.get(&format!("{PLUGIN}/replays"), Some(&admin)).await;
+    assert_eq!(status, 200);
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    assert_eq!(listed[0]["id"], same["id"], "newest first");
+    let late = place_flat(&app, 8).await;
+    assert_eq!(priced_by(&late[7]), active);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replay_requests_are_checked_field_by_field() {
+    let (app, _workflows) = start();
+    let admin = token("ops", true);
+    let active = {
+        let (_, plugin) = app.get(PLUGIN, Some(&admin)).await;
+        plugin["digest"].as_str().unwrap().to_owned()
+    };
+    let path = format!("{PLUGIN}/replays");
+    let cases = [
+        (json!({"digest": "sha256:00"}), 400, "digest"),
+        (json!({"digest": active, "limit": 0}), 400, "limit"),
+        (
+            json!({"digest": active, "from": "2026-12-02T00:00:00Z", "to": "2026-12-01T00:00:00Z"}),
+            400,
+            "from",
+        ),
+        (
+            json!({"digest": format!("sha256:{}", "0".repeat(64))}),
+            422,
+            "digest",
+        ),
+        (
+            json!({"digest": active, "channel": "nowhere"}),
+            422,
+            "channel",
+        ),
+        (
+            json!({"digest": active, "workflow": "b2b"}),
+            422,
+            "workflow",
+        ),
+        (json!({"digest": active, "surprise": 1}), 400, "surprise"),
+    ];
+    for (body, status, field) in cases {
+        let (got, error) = app.post(&path, Some(&admin), &body, None).await;
+        assert_eq!(got, status, "{body} → {error}");
+        assert_eq!(error["error"]["field"], field, "{body} → {error}");
+    }
+    let (status, _) = app
+        .post(
+            "/api/v1/plugins/nothing-here/replays",
+            Some(&admin),
+            &json!({"digest": active}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = app
+        .post(
+            &path,
+            Some(&token("customer-0", false)),
+            &json!({"digest": active}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 403);
+    for id in ["not-a-uuid", "0192c0de-0000-7000-8000-000000000000"] {
+        let (status, _) = app.get(&format!("{path}/{id}"), Some(&admin)).await;
+        assert_eq!(status, 404, "{id}");
+        let (status, _) = app
+            .post(
+                &format!("{path}/{id}/cancel"),
+                Some(&admin),
+                &json!(null),
+                None,
+            )
+            .await;
+        assert_eq!(status, 404, "{id}");
+    }
+    // An ended replay is answered as it is when cancelled.
+    let ended = replay(&app, &admin, json!({"digest": active})).await;
+    let (status, cancelled) = app
+        .post(
+            &format!("{path}/{}/cancel", ended["id"].as_str().unwrap()),
+            Some(&admin),
+            &json!(null),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202);
+    assert_eq!(cancelled["state"], "done");
+}
