@@ -193,8 +193,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             .resolve(loaded.default_limits());
             println!(
-                "limits: {} fuel, {} MiB a call",
-                limits.fuel, limits.memory_mib
+                "limits: {} fuel, {} MiB, {} log lines of {} bytes a call",
+                limits.fuel, limits.memory_mib, limits.log_lines, limits.log_bytes
             );
             let outcomes = plugin_test::run(&runtime, &loaded, &suite, limits);
             let width = outcomes.iter().map(|o| o.name.len()).max().unwrap_or(0);
@@ -210,6 +210,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
                 if let Err(why) = &o.result {
                     println!("       {why}");
+                }
+                for line in &o.logs.lines {
+                    println!("       {:5} {}", line.level.as_str(), line.message);
+                }
+                if o.logs.cut > 0 {
+                    println!(
+                        "       ({} more lines not kept whole: log_lines, log_bytes)",
+                        o.logs.cut
+                    );
                 }
             }
             let failed = outcomes.iter().filter(|o| o.result.is_err()).count();

@@ -4,7 +4,7 @@
 
 use crate::domain::PricedOrder;
 use crate::runtime::wit;
-use crate::runtime::{Decided, Limits, LoadedComponent, PluginFault, PluginKind, Runtime};
+use crate::runtime::{Decided, Limits, LoadedComponent, Logs, PluginFault, PluginKind, Runtime};
 use plugin_fixtures::{Expected, Fixture, Suite, arg};
 use serde::Serialize;
 use serde_json::Value;
@@ -21,6 +21,8 @@ pub struct CaseOutcome {
     pub memory: Option<usize>,
     /// Instantiation, configuration and the call.
     pub elapsed: Duration,
+    /// What the plugin logged deciding (or before it faulted).
+    pub logs: Logs,
 }
 
 pub fn run(
@@ -36,17 +38,18 @@ pub fn run(
             let started = Instant::now();
             let outcome = run_case(runtime, component, fixture, params, limits);
             let elapsed = started.elapsed();
-            let (result, cost) = match outcome {
-                Ok((actual, cost)) if actual == fixture.expect => (Ok(()), Some(cost)),
-                Ok((actual, cost)) => (
+            let (result, cost, logs) = match outcome {
+                Ok((actual, cost, logs)) if actual == fixture.expect => (Ok(()), Some(cost), logs),
+                Ok((actual, cost, logs)) => (
                     Err(format!(
                         "expected {}\n got      {}",
                         compact(&fixture.expect),
                         compact(&actual)
                     )),
                     Some(cost),
+                    logs,
                 ),
-                Err(why) => (Err(why), None),
+                Err(Failed(why, logs)) => (Err(why), None, logs),
             };
             CaseOutcome {
                 name: fixture.name.clone(),
@@ -55,6 +58,7 @@ pub fn run(
                 fuel: cost.map(|(fuel, _)| fuel),
                 memory: cost.map(|(_, memory)| memory),
                 elapsed,
+                logs,
             }
         })
         .collect()
@@ -64,13 +68,25 @@ fn compact(e: &Expected) -> String {
     serde_json::to_string(e).unwrap_or_default()
 }
 
+/// What a case decided, its cost (fuel, memory) and its log lines; or why it did not.
+type CaseResult = Result<(Expected, (u64, usize), Logs), Failed>;
+
+/// Why a case did not decide, with what the plugin logged before a fault.
+struct Failed(String, Logs);
+
+impl From<String> for Failed {
+    fn from(why: String) -> Self {
+        Failed(why, Logs::default())
+    }
+}
+
 fn run_case(
     runtime: &Runtime,
     component: &Arc<LoadedComponent>,
     fixture: &Fixture,
     params: &Value,
     limits: Limits,
-) -> Result<(Expected, (u64, usize)), String> {
+) -> CaseResult {
     let plugin = runtime
         .bind(
             "fixtures",
@@ -81,7 +97,7 @@ fn run_case(
         )
         .map_err(|e| format!("cannot start: {e}"))?;
     let now = fixture.now;
-    let fault = |f: PluginFault| f.to_string();
+    let fault = |f: PluginFault| Failed(f.to_string(), f.logs);
     match (component.kind, fixture.call.as_str()) {
         (PluginKind::Validation, "validate") => outcome(
             plugin
@@ -112,21 +128,18 @@ fn run_case(
             };
             outcome(decided.map_err(fault)?, true)
         }
-        (kind, call) => Err(format!("a {kind} plugin has no call `{call}`")),
+        (kind, call) => Err(format!("a {kind} plugin has no call `{call}`").into()),
     }
 }
 
 /// The actual outcome in fixture form. Pricing and lifecycle refuse with one problem,
 /// validation with a list, as in the WIT.
-fn outcome<T: Serialize>(
-    decided: Decided<T>,
-    single_problem: bool,
-) -> Result<(Expected, (u64, usize)), String> {
+fn outcome<T: Serialize>(decided: Decided<T>, single_problem: bool) -> CaseResult {
     let json = |v: serde_json::Result<Value>| v.map_err(|e| e.to_string());
     let expected = match &decided.verdict {
         Ok(value) => Expected::Ok(json(serde_json::to_value(value))?),
         Err(problems) if single_problem => Expected::Err(json(serde_json::to_value(&problems[0]))?),
         Err(problems) => Expected::Err(json(serde_json::to_value(problems))?),
     };
-    Ok((expected, (decided.fuel, decided.memory)))
+    Ok((expected, (decided.fuel, decided.memory), decided.logs))
 }

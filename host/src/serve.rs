@@ -43,6 +43,10 @@ pub struct ServeConfig {
     /// DATA_DIR/plugin-cache.
     #[arg(long, env = "PLUGIN_CACHE_DIR")]
     pub plugin_cache_dir: Option<PathBuf>,
+    /// The share (0.0–1.0) of plugin decisions that logged whose lines are written to this
+    /// service's log; 0: none.
+    #[arg(long, env = "PLUGIN_LOG_SAMPLE", default_value_t = 0.0, value_parser = share)]
+    pub plugin_log_sample: f64,
     /// The workflow new orders follow.
     #[arg(long, env = "DEFAULT_WORKFLOW", default_value = "standard")]
     pub workflow: String,
@@ -118,6 +122,14 @@ pub struct ServeConfig {
     pub cors_origins: Vec<String>,
 }
 
+/// A share: a number from 0 to 1.
+fn share(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(share) if (0.0..=1.0).contains(&share) => Ok(share),
+        _ => Err(format!("`{text}` is not a share from 0 to 1 (e.g. 0.01)")),
+    }
+}
+
 /// What `serve` and `token` share.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CommonConfig {
@@ -180,6 +192,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         cache_dir: Some(
             (config.plugin_cache_dir.clone()).unwrap_or_else(|| data.join("plugin-cache")),
         ),
+        log_sample: config.plugin_log_sample,
         ..RuntimeConfig::default()
     })?;
     let membership = Membership::new(Identity::resolve(config.replica_id.as_deref(), data)?);

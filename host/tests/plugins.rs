@@ -7,7 +7,7 @@ use common::{NOW, built, draft, load, runtime};
 use orderflow::domain::{Actor, OrderView, PaymentChange, PricedOrder, StatusChange};
 use orderflow::plugin_test;
 use orderflow::runtime::component::LoadError;
-use orderflow::runtime::{FaultKind, Limits, PluginKind};
+use orderflow::runtime::{FaultKind, Limits, LogLevel, LogLine, Logs, PluginKind};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -96,22 +96,24 @@ fn components_declare_their_decision_and_contract_version() {
     assert!(is_core_module("standard-pricing"));
     assert!(!is_core_module("hostile-pricing"));
     for (name, kind, version) in [
-        ("standard-validation", PluginKind::Validation, "0.2.0"),
-        ("standard-pricing", PluginKind::Pricing, "0.2.0"),
-        ("standard-lifecycle", PluginKind::Lifecycle, "0.2.0"),
-        // The test components are still built against the first contract.
+        ("standard-validation", PluginKind::Validation, "0.3.0"),
+        ("standard-pricing", PluginKind::Pricing, "0.3.0"),
+        ("standard-lifecycle", PluginKind::Lifecycle, "0.3.0"),
+        // The hostile test components are still built against the first contract.
         ("hostile-lifecycle", PluginKind::Lifecycle, "0.1.0"),
         ("hostile-pricing", PluginKind::Pricing, "0.1.0"),
+        ("pricing-v0-2", PluginKind::Pricing, "0.2.0"),
+        ("logging-pricing", PluginKind::Pricing, "0.3.0"),
     ] {
         let c = load(&runtime, name);
         assert_eq!((c.kind, c.contract.as_str()), (kind, version), "{name}");
     }
 }
 
-/// Contract 0.1.0 gave the creation step the whole draft and the total, 0.2.0 gives it the
-/// priced order: one host serves both, through the service and through fixtures alike.
+/// Contract 0.1.0 gave the creation step the whole draft and the total, 0.2.0 and 0.3.0 give
+/// it the priced order: one host serves both, through the service and through fixtures alike.
 #[test]
-fn lifecycle_plugins_of_both_contract_versions_decide_creation() {
+fn lifecycle_plugins_of_both_creation_steps_decide_creation() {
     let runtime = runtime();
     let order = draft(3);
     let total = orderflow::domain::Money::new(4_352, "USD".parse().unwrap());
@@ -564,4 +566,135 @@ fn fuel_per_line_lets_a_rule_that_fits_small_orders_price_large_ones() {
         FaultKind::OutOfFuel(50_000),
         "the budget it had"
     );
+}
+
+/// Components of every contract version load side by side in one runtime and decide; only
+/// 0.3.0's can log, and one that never does gets empty logs.
+#[test]
+fn components_of_every_contract_version_decide_side_by_side() {
+    let runtime = runtime();
+    let order = draft(3);
+    for (name, version) in [
+        ("hostile-pricing", "0.1.0"),
+        ("pricing-v0-2", "0.2.0"),
+        ("logging-pricing", "0.3.0"),
+        ("standard-pricing", "0.3.0"),
+    ] {
+        let component = load(&runtime, name);
+        assert_eq!(component.contract.as_str(), version, "{name}");
+        let params = if name == "standard-pricing" {
+            standard_pricing_params()
+        } else {
+            json!({})
+        };
+        let plugin = runtime
+            .bind(
+                "w",
+                component,
+                PluginKind::Pricing,
+                &params,
+                Limits::default(),
+            )
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let decided = plugin.price(&order, NOW).unwrap();
+        assert!(decided.verdict.is_ok(), "{name}: {:?}", decided.verdict);
+        assert_eq!(decided.logs, Logs::default(), "{name}");
+    }
+}
+
+fn standard_pricing_params() -> serde_json::Value {
+    let path = common::repo_root().join("plugins/standard-pricing/fixtures/params.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Binds `logging-pricing` to `params` under `limits`.
+fn logging(
+    params: serde_json::Value,
+    limits: Limits,
+) -> std::sync::Arc<orderflow::runtime::BoundPlugin> {
+    let runtime = runtime();
+    let component = load(&runtime, "logging-pricing");
+    runtime
+        .bind("w", component, PluginKind::Pricing, &params, limits)
+        .unwrap()
+}
+
+fn line(level: LogLevel, message: &str) -> LogLine {
+    LogLine {
+        level,
+        message: message.into(),
+    }
+}
+
+/// A decision's lines come back with it, in order, with their levels; `configure`'s do not
+/// (it logs one), and each decision starts with none of the last one's.
+#[test]
+fn a_decisions_log_lines_come_back_with_it() {
+    let say = json!({"say": [["debug", "looking"], ["info", "code SAVE10 applied"],
+                             ["warn", "no tax rate for XX"], ["error", "odd"]]});
+    let plugin = logging(say, Limits::default());
+    for _ in 0..2 {
+        let decided = plugin.price(&draft(2), NOW).unwrap();
+        assert_eq!(
+            decided.logs,
+            Logs {
+                lines: vec![
+                    line(LogLevel::Debug, "looking"),
+                    line(LogLevel::Info, "code SAVE10 applied"),
+                    line(LogLevel::Warn, "no tax rate for XX"),
+                    line(LogLevel::Error, "odd"),
+                ],
+                cut: 0,
+            }
+        );
+    }
+}
+
+/// Past `log_lines`, lines are counted, not kept; past `log_bytes`, the line that crosses the
+/// budget is kept cut to it and the rest are counted.
+#[test]
+fn log_lines_are_cut_at_the_limits_and_counted() {
+    let say = json!({"say": [["info", "0123456789"]], "repeat": 50});
+    let by_lines = logging(
+        say.clone(),
+        Limits {
+            log_lines: 3,
+            ..Limits::default()
+        },
+    );
+    let logs = by_lines.price(&draft(1), NOW).unwrap().logs;
+    assert_eq!((logs.lines.len(), logs.cut), (3, 47));
+
+    let by_bytes = logging(
+        say,
+        Limits {
+            log_bytes: 25,
+            ..Limits::default()
+        },
+    );
+    let logs = by_bytes.price(&draft(1), NOW).unwrap().logs;
+    let kept: Vec<&str> = logs.lines.iter().map(|l| l.message.as_str()).collect();
+    assert_eq!(kept, ["0123456789", "0123456789", "01234"]);
+    assert_eq!(logs.cut, 48);
+
+    // The defaults: 20 lines, 4096 bytes.
+    let defaults = logging(
+        json!({"say": [["info", "x".repeat(300)]], "repeat": 30}),
+        Limits::default(),
+    );
+    let logs = defaults.price(&draft(1), NOW).unwrap().logs;
+    let bytes: usize = logs.lines.iter().map(|l| l.message.len()).sum();
+    assert_eq!((logs.lines.len(), bytes, logs.cut), (14, 4096, 17));
+}
+
+/// A plugin that traps after logging: its fault carries what it said.
+#[test]
+fn a_faults_last_words_come_with_it() {
+    let plugin = logging(
+        json!({"say": [["error", "about to fail"]], "then": "trap"}),
+        Limits::default(),
+    );
+    let fault = plugin.price(&draft(1), NOW).unwrap_err();
+    assert!(matches!(fault.kind, FaultKind::Trap(_)), "{:?}", fault.kind);
+    assert_eq!(fault.logs.lines, [line(LogLevel::Error, "about to fail")]);
 }

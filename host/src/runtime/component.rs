@@ -139,9 +139,10 @@ impl LoadedComponent {
         Limits::for_component(self.size)
     }
 
-    /// Links and type-checks a compiled component. WASI is granted as the deterministic
-    /// stand-ins of [`wasi`], which reach no real clock, file, network or randomness; any
-    /// other import is defined to trap.
+    /// Links and type-checks a compiled component. What its contract version imports from
+    /// the host (0.3.0's `log`) is linked; WASI is granted as the deterministic stand-ins of
+    /// [`wasi`], which reach no real clock, file, network or randomness; any other import is
+    /// defined to trap.
     pub(crate) fn new(
         engine: &Engine,
         name: &str,
@@ -152,6 +153,7 @@ impl LoadedComponent {
         let (kind, contract) = wit::detect(engine, component).map_err(LoadError::Contract)?;
         let mut linker = Linker::<InstanceState>::new(engine);
         let refused = |e: wasmtime::Error| LoadError::Contract(format!("{e:#}"));
+        contract.link(&mut linker).map_err(refused)?;
         let wasi = wasi::imported(engine, component);
         if wasi {
             wasi::grant(&mut linker, engine, component).map_err(refused)?;

@@ -6,6 +6,7 @@
 use super::checks;
 use super::component::{Digest, LoadError, LoadedComponent};
 use super::fault::{FaultKind, PluginFault};
+use super::logs::{Logs, Sampler};
 use super::pool::{InstancePool, Preparer};
 use super::wit::{CallError, CallResult, Instance, on_version};
 use super::{InstanceState, Limits, PluginKind, wasi};
@@ -37,6 +38,8 @@ pub struct Decided<T> {
     /// Linear memory the instance held when it answered, in bytes (what it started with,
     /// `configure` included, and what the call grew).
     pub memory: usize,
+    /// What the plugin logged while deciding (contract 0.3.0), within its limits.
+    pub logs: Logs,
 }
 
 /// A call as the host knows it before making it: its name (for the metrics), the `now` it is
@@ -71,6 +74,8 @@ pub struct BoundPlugin {
     machine: OnceLock<Machine>,
     /// The metric series of each call this kind makes.
     series: Vec<(&'static str, CallMetrics)>,
+    /// Which decisions' log lines reach the service's log.
+    sampler: Arc<Sampler>,
 }
 
 impl std::fmt::Debug for BoundPlugin {
@@ -94,6 +99,7 @@ impl BoundPlugin {
         limits: Limits,
         target: usize,
         preparer: Preparer,
+        sampler: Arc<Sampler>,
     ) -> Result<Arc<Self>, LoadError> {
         let series = (component.kind.calls().iter())
             .map(|call| {
@@ -114,6 +120,7 @@ impl BoundPlugin {
             decider,
             machine: OnceLock::new(),
             series,
+            sampler,
         });
         match plugin.pool.prepare() {
             Ok(_) => {}
@@ -169,11 +176,12 @@ impl BoundPlugin {
         metrics().plugin_call(&p.workflow, &p.plugin, call)
     }
 
-    fn fault(&self, kind: FaultKind) -> PluginFault {
+    fn fault(&self, kind: FaultKind, logs: Logs) -> PluginFault {
         PluginFault {
             plugin: self.pool.component.name.clone(),
             digest: self.pool.component.digest.clone(),
             kind,
+            logs,
         }
     }
 
@@ -186,11 +194,12 @@ impl BoundPlugin {
     ) -> Result<Decided<T>, PluginFault> {
         let name = call.name;
         let result = self.run(call, invoke, check);
-        let (outcome, fuel) = match &result {
-            Ok(d) if d.verdict.is_ok() => (Outcome::Decided, Some(d.fuel)),
-            Ok(d) => (Outcome::Refused, Some(d.fuel)),
-            Err(_) => (Outcome::Fault, None),
+        let (outcome, fuel, logs) = match &result {
+            Ok(d) if d.verdict.is_ok() => (Outcome::Decided, Some(d.fuel), &d.logs),
+            Ok(d) => (Outcome::Refused, Some(d.fuel), &d.logs),
+            Err(f) => (Outcome::Fault, None, &f.logs),
         };
+        self.sampler.offer(&self.decider, name, logs);
         match self.series.iter().find(|(call, _)| *call == name) {
             Some((_, series)) => series.record(outcome, fuel),
             // Not a call of this kind: it failed as such, and is counted all the same.
@@ -209,14 +218,18 @@ impl BoundPlugin {
         let mut prepared = match self.pool.take() {
             Ok(prepared) => prepared,
             Err(CallError::Output(refusal)) => {
-                return Err(self.fault(FaultKind::BadOutput(format!(
-                    "refused its parameters: {refusal}"
-                ))));
+                return Err(self.fault(
+                    FaultKind::BadOutput(format!("refused its parameters: {refusal}")),
+                    Logs::default(),
+                ));
             }
-            Err(CallError::Wasm(e)) => return Err(self.fault(FaultKind::Trap(format!("{e:#}")))),
+            Err(CallError::Wasm(e)) => {
+                return Err(self.fault(FaultKind::Trap(format!("{e:#}")), Logs::default()));
+            }
         };
         let store = &mut prepared.store;
         let budget = self.pool.limits.fuel_for(call.lines);
+        store.data_mut().logs.open();
         let answer = match store.set_fuel(budget) {
             Ok(()) if self.pool.component.wasi => {
                 store.data().set_now(u64::try_from(call.now).unwrap_or(0));
@@ -227,6 +240,7 @@ impl BoundPlugin {
         };
         let fuel = budget - store.get_fuel().unwrap_or(0);
         let memory = store.data().memory_held;
+        let logs = store.data_mut().logs.take();
         // Classify a failure while the store can still tell a memory hog from a trap.
         let fault = match &answer {
             Err(CallError::Wasm(e)) => {
@@ -237,19 +251,24 @@ impl BoundPlugin {
         self.pool.recycle(prepared);
         let verdict = match answer {
             Ok(verdict) => verdict,
-            Err(CallError::Wasm(_)) => return Err(self.fault(fault.expect("classified above"))),
-            Err(CallError::Output(why)) => return Err(self.fault(FaultKind::BadOutput(why))),
+            Err(CallError::Wasm(_)) => {
+                return Err(self.fault(fault.expect("classified above"), logs));
+            }
+            Err(CallError::Output(why)) => return Err(self.fault(FaultKind::BadOutput(why), logs)),
         };
         let checked = match &verdict {
             Ok(value) => check(value),
             Err(problems) => checks::problems(problems),
         };
-        checked.map_err(|why| self.fault(FaultKind::BadOutput(why)))?;
+        if let Err(why) = checked {
+            return Err(self.fault(FaultKind::BadOutput(why), logs));
+        }
         Ok(Decided {
             verdict,
             by: self.decider.clone(),
             fuel,
             memory,
+            logs,
         })
     }
 

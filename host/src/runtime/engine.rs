@@ -3,6 +3,7 @@
 use super::cache::ArtifactCache;
 use super::component::{Digest, LoadError, LoadedComponent};
 use super::decisions::BoundPlugin;
+use super::logs::Sampler;
 use super::pool::Preparer;
 use super::{Limits, PluginKind, RUNTIME_CARRYING_BYTES};
 use crate::panic_message;
@@ -26,6 +27,8 @@ pub struct RuntimeConfig {
     pub max_instances: u32,
     /// The largest memory cap a workflow may give a plugin, in MiB.
     pub max_memory_mib: u32,
+    /// The share (0.0–1.0) of decisions that logged whose lines go to the service's log.
+    pub log_sample: f64,
 }
 
 impl Default for RuntimeConfig {
@@ -42,6 +45,7 @@ impl Default for RuntimeConfig {
             // ~860 at worst, so a hot swap's new versions still find room.
             max_instances: 2_000,
             max_memory_mib: 256,
+            log_sample: 0.0,
         }
     }
 }
@@ -51,6 +55,7 @@ pub struct Runtime {
     cache: ArtifactCache,
     config: RuntimeConfig,
     preparer: Preparer,
+    sampler: Arc<Sampler>,
 }
 
 impl Runtime {
@@ -92,6 +97,7 @@ impl Runtime {
             engine,
             cache,
             preparer: Preparer::spawn(),
+            sampler: Arc::new(Sampler::new(config.log_sample)),
             config,
         }))
     }
@@ -196,6 +202,7 @@ impl Runtime {
             limits,
             warm,
             self.preparer.clone(),
+            self.sampler.clone(),
         )
     }
 }

@@ -2,7 +2,7 @@
 //! refusal (a business answer, a `Problem`), a fault says the plugin is broken; it always
 //! names the plugin and its digest so ops know which version to roll back.
 
-use super::{Digest, InstanceState, Limits};
+use super::{Digest, InstanceState, Limits, Logs};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize)]
@@ -11,6 +11,9 @@ pub struct PluginFault {
     pub plugin: String,
     pub digest: Digest,
     pub kind: FaultKind,
+    /// What the plugin logged before it failed: a trapping plugin's last words.
+    #[serde(skip_serializing_if = "Logs::is_empty")]
+    pub logs: Logs,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize)]

@@ -14,6 +14,7 @@ pub mod component;
 pub mod decisions;
 pub mod engine;
 pub mod fault;
+pub mod logs;
 pub mod pool;
 pub mod wasi;
 pub mod wit;
@@ -22,6 +23,7 @@ pub use component::{Digest, LoadedComponent};
 pub use decisions::{BoundPlugin, Decided};
 pub use engine::{Runtime, RuntimeConfig};
 pub use fault::{FaultKind, PluginFault};
+pub use logs::{LogLevel, LogLine, Logs};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -79,6 +81,10 @@ pub struct Limits {
     /// Fuel a call is given on top of `fuel` for each line of the order it decides on, so
     /// a rule that fits a 3-item order does not fail a 90-item one. 0 by default.
     pub fuel_per_line: u64,
+    /// Log lines a decision keeps (contract 0.3.0's `log`); further ones are counted.
+    pub log_lines: u32,
+    /// Bytes of log messages a decision keeps, all its lines together.
+    pub log_bytes: u32,
 }
 
 /// A component at least this big carries a language's runtime (an interpreter: QuickJS,
@@ -94,6 +100,10 @@ impl Default for Limits {
             fuel: 10_000_000,
             memory_mib: 16,
             fuel_per_line: 0,
+            // Enough for a rule to say why it decided as it did; a decision's lines travel
+            // with it (replays, the service's log), so they stay a few KiB.
+            log_lines: 20,
+            log_bytes: 4096,
         }
     }
 }
@@ -110,7 +120,7 @@ impl Limits {
         Limits {
             fuel: 100_000_000,
             memory_mib: 64,
-            fuel_per_line: 0,
+            ..Limits::default()
         }
     }
 
@@ -132,6 +142,8 @@ pub struct LimitsOverride {
     pub fuel: Option<u64>,
     pub memory_mib: Option<u32>,
     pub fuel_per_line: Option<u64>,
+    pub log_lines: Option<u32>,
+    pub log_bytes: Option<u32>,
 }
 
 impl LimitsOverride {
@@ -141,6 +153,8 @@ impl LimitsOverride {
             fuel: self.fuel.or(base.fuel),
             memory_mib: self.memory_mib.or(base.memory_mib),
             fuel_per_line: self.fuel_per_line.or(base.fuel_per_line),
+            log_lines: self.log_lines.or(base.log_lines),
+            log_bytes: self.log_bytes.or(base.log_bytes),
         }
     }
 
@@ -149,17 +163,21 @@ impl LimitsOverride {
             fuel: self.fuel.unwrap_or(defaults.fuel),
             memory_mib: self.memory_mib.unwrap_or(defaults.memory_mib),
             fuel_per_line: self.fuel_per_line.unwrap_or(defaults.fuel_per_line),
+            log_lines: self.log_lines.unwrap_or(defaults.log_lines),
+            log_bytes: self.log_bytes.unwrap_or(defaults.log_bytes),
         }
     }
 }
 
 /// What each `Store` carries: the memory cap, whether the cap was hit (so a trap can be
-/// told apart from a memory hog), and the WASI stand-ins of a component that imports WASI.
+/// told apart from a memory hog), the decision's log lines, and the WASI stand-ins of a
+/// component that imports WASI.
 pub struct InstanceState {
     memory_cap: usize,
     memory_denied: bool,
     /// Linear memory the instance holds, all its memories together.
     memory_held: usize,
+    logs: logs::LogBuffer,
     wasi: Option<Box<wasi::WasiState>>,
 }
 
@@ -169,6 +187,7 @@ impl InstanceState {
             memory_cap: limits.memory_bytes(),
             memory_denied: false,
             memory_held: 0,
+            logs: logs::LogBuffer::new(limits),
             wasi: wasi.then(|| Box::new(wasi::WasiState::new())),
         }
     }

@@ -36,7 +36,8 @@ pub(crate) fn imported(engine: &Engine, component: &Component) -> bool {
         .any(|(name, _)| name.starts_with("wasi:"))
 }
 
-/// Adds the stand-ins to `linker`, and defines every other import of `component` to trap.
+/// Adds the stand-ins to `linker`, and defines every other import of `component` to trap
+/// but the contract's own, which the binding of its version has linked.
 pub(crate) fn grant(
     linker: &mut Linker<InstanceState>,
     engine: &Engine,
@@ -82,7 +83,9 @@ fn trap_the_rest(
         }
     };
     let ty = component.component_type();
-    for (import, item) in ty.imports(engine).filter(|(name, _)| !granted(name)) {
+    let contract = format!("{}/", super::wit::PACKAGE);
+    let ours = |name: &str| granted(name) || name.starts_with(&contract);
+    for (import, item) in ty.imports(engine).filter(|(name, _)| !ours(name)) {
         match item.ty {
             ComponentItem::ComponentFunc(_) => {
                 linker.root().func_new(import, refused(import.into()))?

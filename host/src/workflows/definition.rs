@@ -9,8 +9,9 @@
 //! memory_mib = 16
 //! [pricing]
 //! plugin = "standard-pricing"   # plugins/<name>.wasm in the plugin directory
-//! limits = { fuel = 2_000_000 } # optional, this plugin only; also memory_mib, and
-//!                               # fuel_per_line (on top of fuel, per order line)
+//! limits = { fuel = 2_000_000 } # optional, this plugin only; also memory_mib,
+//!                               # fuel_per_line (on top of fuel, per order line), and
+//!                               # log_lines, log_bytes (what a decision's log keeps)
 //! [pricing.params]              # handed to the plugin as JSON
 //! currency = "USD"
 //! ```
@@ -113,11 +114,12 @@ mod tests {
     const MINIMAL: &str = r#"
         [limits]
         fuel = 500
+        log_lines = 5
         [validation]
         plugin = "v"
         [pricing]
         plugin = "p"
-        limits = { memory_mib = 4, fuel_per_line = 20_000 }
+        limits = { memory_mib = 4, fuel_per_line = 20_000, log_bytes = 256 }
         [pricing.params]
         currency = "USD"
         starts = 2026-11-27T00:00:00Z
@@ -139,6 +141,11 @@ mod tests {
             (PluginKind::Validation, "v", Some(500), None)
         );
         assert_eq!((p.limits.fuel, p.limits.memory_mib), (Some(500), Some(4)));
+        // Log bounds override as fuel does: the workflow's, then the step's.
+        let logged = p.limits.resolve(Limits::default());
+        assert_eq!((logged.log_lines, logged.log_bytes), (5, 256));
+        let logged = v.limits.resolve(Limits::default());
+        assert_eq!((logged.log_lines, logged.log_bytes), (5, 4096));
         // Fuel per line comes on top of the base: 500 + 3 × 20,000 for a 3-line order.
         let priced = p.limits.resolve(Limits::for_component(150_000));
         assert_eq!((priced.fuel_for(0), priced.fuel_for(3)), (500, 60_500));
@@ -155,6 +162,8 @@ mod tests {
                 fuel: 100_000_000,
                 memory_mib: 64,
                 fuel_per_line: 0,
+                log_lines: 20,
+                log_bytes: 4096,
             }
         );
         assert_eq!(

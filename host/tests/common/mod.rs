@@ -7,9 +7,10 @@ use orderflow::runtime::{LoadedComponent, Runtime, RuntimeConfig};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// A component built by `build.rs`: from `plugins/` or, for the hostile ones, `tests/hostile/`.
+/// A component built by `build.rs`: from `plugins/` or, for the test suite's own,
+/// `tests/hostile/`.
 pub fn built(name: &str) -> PathBuf {
-    let dir = if name.starts_with("hostile-") {
+    let dir = if repo_root().join("tests/hostile").join(name).is_dir() {
         env!("ORDERFLOW_TEST_PLUGINS")
     } else {
         env!("ORDERFLOW_BUILT_PLUGINS")

@@ -1,8 +1,8 @@
 //! What every orderflow plugin wants, whatever decision it makes: the contract's bindings,
 //! the glue that exports a plugin's rules (`export_validation!`, `export_pricing!`,
-//! `export_lifecycle!`), the allocator, parameter parsing, the building blocks of prices
-//! ([`price`]) and state machines ([`machine`]), and the native run of a plugin's fixtures
-//! ([`fixtures`]).
+//! `export_lifecycle!`), the allocator, parameter parsing, logging ([`log`]), the building
+//! blocks of prices ([`price`]) and state machines ([`machine`]), and the native run of a
+//! plugin's fixtures ([`fixtures`]).
 //!
 //! Depending on this crate sets the component's allocator: the host runs each decision in
 //! a fresh instance and throws it away, so memory never needs to be reused, and a bump
@@ -29,7 +29,7 @@ macro_rules! world {
         pub mod $kind {
             wit_bindgen::generate!({
                 world: $world,
-                path: "../../wit/since_v0.2.0",
+                path: "../../wit/since_v0.3.0",
                 pub_export_macro: true,
                 default_bindings_module: $bindings,
                 additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
@@ -56,7 +56,7 @@ macro_rules! world {
 }
 
 world!(
-    /// The contract's bindings (`wit/since_v0.2.0`, `orderflow:plugins@0.2.0`), one module per
+    /// The contract's bindings (`wit/since_v0.3.0`, `orderflow:plugins@0.3.0`), one module per
     /// plugin world: a plugin takes its types from its world's module, and its world's export
     /// macro ([`export_validation!`](crate::export_validation) and the others) exports it. Generated once here, so a
     /// plugin crate carries no binding boilerplate of its own.
@@ -77,6 +77,7 @@ world!(
     "orderflow_plugin_sdk::lifecycle"
 );
 
+pub mod log;
 pub mod machine;
 pub mod price;
 

@@ -7,13 +7,32 @@
 /// the `host` world in `wit`), its `Pre` and `Instance` with every call, and the
 /// conversions between the generated types and the host's domain types. `create` is the
 /// body of the lifecycle's creation step, which differs from version to version: it calls
-/// `guest` (the lifecycle export) and gives back the generated answer.
+/// `guest` (the lifecycle export) and gives back the generated answer. `imports`, for a
+/// version whose plugins import from the host, is the body of its `link`: it adds those
+/// imports to `linker`, a `Linker<InstanceState>`.
 macro_rules! bind_contract_version {
     (
         version: $version:literal,
         wit: $wit:literal,
         $(#[$create_doc:meta])*
         create($guest:ident, $store:ident, $order:ident, $now:ident) $create:block
+    ) => {
+        bind_contract_version! {
+            version: $version,
+            wit: $wit,
+            $(#[$create_doc])*
+            create($guest, $store, $order, $now) $create
+            /// Plugins of this version import nothing from the host.
+            imports(_linker) { Ok(()) }
+        }
+    };
+    (
+        version: $version:literal,
+        wit: $wit:literal,
+        $(#[$create_doc:meta])*
+        create($guest:ident, $store:ident, $order:ident, $now:ident) $create:block
+        $(#[$imports_doc:meta])*
+        imports($linker:ident) $imports:block
     ) => {
         pub const VERSION: &str = $version;
 
@@ -35,7 +54,10 @@ macro_rules! bind_contract_version {
         };
         use bindings::orderflow::plugins::types as w;
         use wasmtime::Store;
-        use wasmtime::component::{Component, InstancePre};
+        use wasmtime::component::{Component, InstancePre, Linker};
+
+        $(#[$imports_doc])*
+        pub fn link($linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> $imports
 
         /// The name under which a component of `kind` exports its interface in this version.
         pub fn export_name(kind: PluginKind) -> String {

@@ -10,12 +10,13 @@
 mod binding;
 pub mod since_v0_1_0;
 pub mod since_v0_2_0;
+pub mod since_v0_3_0;
 
 use crate::domain::{Money, OrderDraft, Problem};
 use crate::runtime::{InstanceState, PluginKind};
 use serde::Serialize;
 use std::fmt;
-use wasmtime::component::{Component, InstancePre};
+use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::{Engine, Store};
 
 /// The package every plugin interface belongs to.
@@ -27,17 +28,32 @@ pub const PACKAGE: &str = "orderflow:plugins";
 pub enum ContractVersion {
     V0_1_0,
     V0_2_0,
+    V0_3_0,
 }
 
 impl ContractVersion {
     /// Every version this host accepts, oldest first.
-    pub const ALL: [ContractVersion; 2] = [ContractVersion::V0_1_0, ContractVersion::V0_2_0];
+    pub const ALL: [ContractVersion; 3] = [
+        ContractVersion::V0_1_0,
+        ContractVersion::V0_2_0,
+        ContractVersion::V0_3_0,
+    ];
 
     /// The version as the WIT package states it (`0.2.0`).
     pub fn as_str(self) -> &'static str {
         match self {
             ContractVersion::V0_1_0 => since_v0_1_0::VERSION,
             ContractVersion::V0_2_0 => since_v0_2_0::VERSION,
+            ContractVersion::V0_3_0 => since_v0_3_0::VERSION,
+        }
+    }
+
+    /// Adds what plugins of this version import from the host to `linker`.
+    pub fn link(self, linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
+        match self {
+            ContractVersion::V0_1_0 => since_v0_1_0::link(linker),
+            ContractVersion::V0_2_0 => since_v0_2_0::link(linker),
+            ContractVersion::V0_3_0 => since_v0_3_0::link(linker),
         }
     }
 
@@ -62,12 +78,14 @@ impl fmt::Display for ContractVersion {
 pub enum Pre {
     V0_1(since_v0_1_0::Pre),
     V0_2(since_v0_2_0::Pre),
+    V0_3(since_v0_3_0::Pre),
 }
 
 /// A live instance, in its contract version; used for one decision only (see `runtime::pool`).
 pub enum Instance {
     V0_1(since_v0_1_0::Instance),
     V0_2(since_v0_2_0::Instance),
+    V0_3(since_v0_3_0::Instance),
 }
 
 impl Pre {
@@ -80,6 +98,7 @@ impl Pre {
         Ok(match version {
             ContractVersion::V0_1_0 => Pre::V0_1(since_v0_1_0::Pre::new(kind, pre)?),
             ContractVersion::V0_2_0 => Pre::V0_2(since_v0_2_0::Pre::new(kind, pre)?),
+            ContractVersion::V0_3_0 => Pre::V0_3(since_v0_3_0::Pre::new(kind, pre)?),
         })
     }
 
@@ -87,6 +106,7 @@ impl Pre {
         Ok(match self {
             Pre::V0_1(pre) => Instance::V0_1(pre.instantiate(store)?),
             Pre::V0_2(pre) => Instance::V0_2(pre.instantiate(store)?),
+            Pre::V0_3(pre) => Instance::V0_3(pre.instantiate(store)?),
         })
     }
 }
@@ -98,6 +118,7 @@ macro_rules! on_version {
         match $instance {
             $crate::runtime::wit::Instance::V0_1($i) => $call,
             $crate::runtime::wit::Instance::V0_2($i) => $call,
+            $crate::runtime::wit::Instance::V0_3($i) => $call,
         }
     };
 }
@@ -157,6 +178,7 @@ fn exports(component: &Component, kind: PluginKind, version: ContractVersion) ->
     match version {
         ContractVersion::V0_1_0 => since_v0_1_0::exports(component, kind),
         ContractVersion::V0_2_0 => since_v0_2_0::exports(component, kind),
+        ContractVersion::V0_3_0 => since_v0_3_0::exports(component, kind),
     }
 }
 
@@ -169,5 +191,6 @@ pub fn creation_fixture(
     match version {
         ContractVersion::V0_1_0 => since_v0_1_0::creation_fixture(fixture),
         ContractVersion::V0_2_0 => since_v0_2_0::creation_fixture(fixture),
+        ContractVersion::V0_3_0 => since_v0_3_0::creation_fixture(fixture),
     }
 }

@@ -19,6 +19,7 @@
 
 use crate::exports::orderflow::plugins::lifecycle::{Machine, OrderView, StatusChange, Transition};
 use crate::orderflow::plugins::types::Problem;
+use orderflow_plugin_sdk::log;
 use orderflow_plugin_sdk::machine::{
     self, ADMIN, CANCELLED, CONFIRMED, DELIVERED, Lifecycle, PAID, PENDING, REFUNDED, SHIPPED,
     USER, edge,
@@ -82,6 +83,10 @@ impl Lifecycle for Rules {
     ) -> Result<Transition, Problem> {
         let unpaid = order.payment_status != PAID;
         if change.to == SHIPPED && self.params.pay_before_shipping && unpaid {
+            log::info(&format!(
+                "order {} held: payment is {}, and pay_before_shipping is set",
+                order.id, order.payment_status
+            ));
             return Err(Problem {
                 code: "payment_required".into(),
                 message: "an order ships once it is paid".into(),

@@ -15,6 +15,7 @@
 
 use crate::exports::orderflow::plugins::pricing::{AppliedRule, Quote};
 use crate::orderflow::plugins::types::{Money, OrderDraft, Problem};
+use orderflow_plugin_sdk::log;
 use orderflow_plugin_sdk::price::{self, Amounts, apply_bp, overflow};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -48,7 +49,11 @@ impl Params {
 }
 
 pub fn price(params: &Params, order: &OrderDraft) -> Result<Quote, Problem> {
-    if order.discount_code.is_some() {
+    if let Some(code) = &order.discount_code {
+        // The refusal names the field; the log line, for whoever runs the shop, the code.
+        log::info(&format!(
+            "discount code `{code}` refused: the flat list takes none"
+        ));
         return Err(Problem {
             code: "discount_codes_not_accepted".into(),
             message: "this price list takes no discount codes".into(),

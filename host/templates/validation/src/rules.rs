@@ -9,6 +9,7 @@
 //! rules to [`validate`], and a fixture for each in `fixtures/`.
 
 use crate::orderflow::plugins::types::{OrderDraft, Problem};
+use orderflow_plugin_sdk::log;
 use serde::Deserialize;
 
 /// The `[validation.params]` table of a workflow using this plugin (`fixtures/params.json`
@@ -69,6 +70,11 @@ pub fn validate(params: &Params, order: &OrderDraft) -> Result<(), Vec<Problem>>
     if problems.is_empty() {
         Ok(())
     } else {
+        log::info(&format!(
+            "{} problems with {} lines paid by `{method}`",
+            problems.len(),
+            order.items.len()
+        ));
         Err(problems)
     }
 }
