@@ -118,19 +118,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             hours,
             common,
         } => {
-            let now = chrono::Utc::now().timestamp() as u64;
-            let role = Some(if admin { "admin" } else { "user" }.to_owned());
-            let claims = Claims {
-                sub: user,
-                exp: now + hours * 3600,
-                iat: Some(now),
-                nbf: None,
-                role,
-                roles: vec![],
-                is_admin: false,
-                email,
-                name: None,
-            };
+            let claims = Claims::development(user, admin, email, hours);
             println!("{}", mint(&common.secret()?, &claims)?);
             Ok(ExitCode::SUCCESS)
         }

@@ -2,7 +2,7 @@
 //! HTTP server.
 
 use crate::customers::{Customers, FromClaims, UserService};
-use crate::http::auth::TokenRules;
+use crate::http::auth::{Claims, TokenRules, mint};
 use crate::http::jwks::Jwks;
 use crate::http::server::{self, ServerLimits};
 use crate::http::{self, AppState, Auth, Services};
@@ -130,6 +130,9 @@ fn share(text: &str) -> Result<f64, String> {
     }
 }
 
+/// How long the console's development sign-in link works, as `orderflow token`'s default.
+const CONSOLE_LINK_HOURS: u64 = 24;
+
 /// What `serve` and `token` share.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CommonConfig {
@@ -142,10 +145,15 @@ pub struct CommonConfig {
 }
 
 impl CommonConfig {
+    /// JWT_SECRET, unless unset or empty (a compose file's `JWT_SECRET=`).
+    fn configured_secret(&self) -> Option<&str> {
+        self.jwt_secret.as_deref().filter(|s| !s.is_empty())
+    }
+
     /// The HS256 secret: JWT_SECRET, or a random one created once in the data directory
     /// so `orderflow token` and the server agree with no set-up.
     pub fn secret(&self) -> anyhow::Result<Vec<u8>> {
-        if let Some(secret) = &self.jwt_secret {
+        if let Some(secret) = self.configured_secret() {
             anyhow::ensure!(
                 secret.len() >= 16,
                 "JWT_SECRET must be at least 16 characters"
@@ -265,7 +273,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         }
         (None, Some(path)) => Auth::rs256(&read(path)?, &config.token_rules)?,
         (None, None) => {
-            if config.common.jwt_secret.is_none() {
+            if config.common.configured_secret().is_none() {
                 tracing::warn!(
                     "JWT_SECRET is not set: using the development secret in {}",
                     data.display()
@@ -331,6 +339,19 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     };
     // Printed, not only logged: tests and scripts started with PORT=0 read it.
     println!("orderflow listening on http://{}", listener.local_addr()?);
+    if config.jwks_url.is_none()
+        && config.jwt_public_key_file.is_none()
+        && config.common.configured_secret().is_none()
+    {
+        // Whoever reads this log can read the development secret too: the link gives them
+        // nothing more, and a newcomer a console without minting a token by hand.
+        let claims = Claims::development("console".into(), true, None, CONSOLE_LINK_HOURS);
+        let token = mint(&config.common.secret()?, &claims)?;
+        tracing::warn!(
+            "development sign-in to the console, valid {CONSOLE_LINK_HOURS} h: {}",
+            http::console::sign_in_link(listener.local_addr()?, &token)
+        );
+    }
     server::serve(listener, app, limits, shutdown()).await;
     Ok(())
 }

@@ -38,6 +38,23 @@ pub struct Claims {
 }
 
 impl Claims {
+    /// A development token's claims (`orderflow token`, the console's sign-in link): `user`,
+    /// an admin or a user, valid for `hours` from now.
+    pub fn development(user: String, admin: bool, email: Option<String>, hours: u64) -> Claims {
+        let now = unix_now();
+        Claims {
+            sub: user,
+            exp: now + hours * 3600,
+            iat: Some(now),
+            nbf: None,
+            role: Some(if admin { "admin" } else { "user" }.to_owned()),
+            roles: vec![],
+            is_admin: false,
+            email,
+            name: None,
+        }
+    }
+
     fn admin(&self) -> bool {
         self.is_admin
             || self.role.as_deref() == Some("admin")

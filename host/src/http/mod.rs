@@ -2,6 +2,7 @@
 
 mod admin;
 pub mod auth;
+pub mod console;
 mod edge;
 mod error;
 mod extract;
@@ -136,6 +137,7 @@ pub fn router(state: AppState, cors_origins: &[String], body_timeout: Duration) 
         .with_state(state)
         .route("/openapi.json", axum::routing::get(|| async { axum::Json(ApiDoc::openapi()) }))
         .merge(Scalar::with_url("/docs", ApiDoc::openapi()))
+        .merge(console::router())
         .fallback(|| async { ApiError::NotFound })
         .layer(axum::middleware::from_fn(edge::json_errors))
         .layer(cors)

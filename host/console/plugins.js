@@ -1,0 +1,103 @@
+// Plugins: what serves, each plugin's versions, upload, activate, roll back, the change
+// history; replays, shadow and staged rollout come from rollout.js where the API has them.
+
+import { api, metrics, pluginStats } from '/console/api.js';
+import { refresh } from '/console/app.js';
+import { rollout } from '/console/rollout.js';
+import { attempt, confirmed, field, generalProblem, h, notify, short, showProblems, table, when } from '/console/ui.js';
+
+const fuel = (n) => (n === null ? '—' : n === Infinity ? 'over the largest bucket' : `≤ ${n.toLocaleString('en')}`);
+
+export async function render(page) {
+  const [plugins, samples] = await Promise.all([api('/api/v1/plugins'), metrics()]);
+  const stats = pluginStats(samples);
+  page.append(h('h1', {}, 'Plugins'),
+    table(['plugin', 'kind', 'contract', 'serving', 'used by', 'calls', 'refusals', 'faults', 'fuel p50', 'fuel p99', 'last change'],
+      plugins.map((p) => {
+        const s = stats[p.name] || { decided: 0, refused: 0, fault: 0, fuel: { p50: null, p99: null } };
+        return h('tr', { 'data-plugin': p.name },
+          h('th', { scope: 'row' }, h('a', { href: `#/plugins/${p.name}` }, p.name)),
+          h('td', {}, p.kind), h('td', {}, p.wit_version), h('td', {}, short(p.digest)),
+          h('td', {}, p.used_by.join(', ')),
+          h('td', { class: 'number' }, String(s.decided + s.refused + s.fault)),
+          h('td', { class: 'number' }, String(s.refused)), h('td', { class: 'number' }, String(s.fault)),
+          h('td', {}, fuel(s.fuel.p50)), h('td', {}, fuel(s.fuel.p99)),
+          h('td', {}, p.last_change ? `${p.last_change.action} by ${p.last_change.by}, ${when(p.last_change.at)}` : '—'));
+      })),
+    h('p', { class: 'hint' }, 'Calls, refusals, faults and fuel are counted by this replica since it started, over all of a plugin’s versions.'));
+}
+
+export async function renderPlugin(page, _query, name) {
+  const base = `/api/v1/plugins/${name}`;
+  const [plugin, history] = await Promise.all([api(base), api(`${base}/history`)]);
+  const active = plugin.digest;
+  const share = (entry, digest) => (entry && entry.digest === digest ? `${entry.percent} %` : null);
+  const activate = async (digest) => {
+    const ok = await confirmed(`Activate ${name}?`,
+      `${name} will serve ${digest} instead of ${active} from its next decision, in ${plugin.used_by.join(', ') || 'no workflow'}.`, 'Activate');
+    if (ok && await attempt(() => api(`${base}/activate`, { method: 'POST', json: { digest } }), `Activating ${name}`)) {
+      notify(`${name} now serves ${digest.slice(0, 19)}…`, 'ok');
+      refresh();
+    }
+  };
+  const rollback = async () => {
+    const ok = await confirmed(`Roll back ${name}?`,
+      `${name} stops serving ${active}; the version active before it serves again from the next decision, in ${plugin.used_by.join(', ') || 'no workflow'}.`, 'Roll back');
+    if (ok && await attempt(() => api(`${base}/rollback`, { method: 'POST' }), `Rolling back ${name}`)) {
+      notify(`${name} rolled back.`, 'ok');
+      refresh();
+    }
+  };
+  page.append(
+    h('h1', {}, `Plugin ${name}`),
+    h('dl', { class: 'facts' },
+      h('div', {}, h('dt', {}, 'Kind'), h('dd', {}, `${plugin.kind}, contract ${plugin.wit_version}`)),
+      h('div', {}, h('dt', {}, 'Serving'), h('dd', { 'data-active': active }, short(active))),
+      h('div', {}, h('dt', {}, 'Used by'), h('dd', {}, plugin.used_by.join(', ') || 'no workflow')),
+      h('div', {}, h('dt', {}, 'Replicas'), h('dd', {}, plugin.converged ? 'all serve it' : 'not all serve it yet')),
+      plugin.last_error ? h('div', {}, h('dt', {}, 'Last load error'), h('dd', { class: 'failure' }, plugin.last_error)) : null),
+    h('section', { 'aria-labelledby': 'versions' }, h('h2', { id: 'versions' }, 'Versions'),
+      table(['version', 'size', 'stored', 'serving', ''], plugin.versions.map((v) =>
+        h('tr', { 'data-version': v.digest },
+          h('th', { scope: 'row' }, short(v.digest)),
+          h('td', { class: 'number' }, `${(v.size / 1024).toFixed(0)} KiB`),
+          h('td', {}, when(v.stored_at)),
+          h('td', {}, v.active ? 'active' : share(plugin.rollout, v.digest) ? `rollout ${share(plugin.rollout, v.digest)}` : share(plugin.shadow, v.digest) ? `shadow ${share(plugin.shadow, v.digest)}` : '—'),
+          h('td', {}, v.active ? null : h('button', { type: 'button', 'data-activate': v.digest, onclick: () => activate(v.digest) }, 'Activate'))))),
+      h('div', { class: 'actions' }, h('button', { type: 'button', id: 'rollback', onclick: rollback }, 'Roll back'))),
+    upload(name, base),
+    await rollout(name, base, plugin),
+    h('section', { 'aria-labelledby': 'history' }, h('h2', { id: 'history' }, 'History'),
+      h('ol', { class: 'timeline', reversed: true, 'data-entries': String(history.length) },
+        [...history].reverse().map((c) => h('li', { 'data-action': c.action },
+          h('strong', {}, c.action.replace('_', ' ')),
+          h('div', {}, c.from ? [short(c.from), ' → ', short(c.to)] : short(c.to)),
+          h('div', { class: 'hint' }, `${when(c.at)} by ${c.by}${c.replica ? ` on ${c.replica}` : ''}`))))));
+}
+
+function upload(name, base) {
+  const submit = h('button', { type: 'submit', class: 'primary' }, 'Upload');
+  const form = h('form', { class: 'upload', 'aria-labelledby': 'upload' },
+    h('h2', { id: 'upload' }, 'Upload a version'),
+    h('p', { class: 'hint' }, 'The component is compiled and tried on every workflow that uses the plugin before it is kept; it serves only once activated.'),
+    field('body', 'Component (.wasm)', { type: 'file', accept: '.wasm,application/wasm', required: true }),
+    generalProblem(),
+    h('div', { class: 'actions' }, submit));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const file = form.elements.body.files[0];
+    if (!file) return showProblems(form, { message: 'choose a .wasm file', problems: [{ field: 'body', message: 'choose a .wasm file' }] });
+    submit.disabled = true;
+    submit.textContent = 'Checking…';
+    try {
+      const kept = await api(`${base}/versions`, { method: 'POST', bytes: await file.arrayBuffer(), type: 'application/wasm' });
+      notify(`${name}: ${kept.digest.slice(0, 19)}… uploaded and checked; activate it to serve it.`, 'ok');
+      refresh();
+    } catch (failure) {
+      showProblems(form, failure);
+      submit.disabled = false;
+      submit.textContent = 'Upload';
+    }
+  });
+  return form;
+}

@@ -1,0 +1,131 @@
+// Small DOM helpers shared by the pages: elements, money and dates for display, notices,
+// confirmations, and a refusal's problems put next to the fields they name.
+
+/// An element: `h('a', {href: '#/x', class: 'y'}, 'text', child)`. Attributes starting
+/// with `on` are listeners; `data` is an object of data attributes.
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'data') Object.assign(el.dataset, v);
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  el.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+  return el;
+}
+
+const fractionDigits = {};
+
+/// How many digits a currency's minor unit has (2 for USD, 0 for JPY).
+export function digits(currency) {
+  return (fractionDigits[currency] ??= new Intl.NumberFormat('en', { style: 'currency', currency })
+    .resolvedOptions().maximumFractionDigits);
+}
+
+/// `{minor, currency}` for display; the amount stays integer minor units until this last
+/// step, and is split as a string, never divided as a float.
+export function money(m) {
+  if (!m) return '—';
+  const places = digits(m.currency);
+  const sign = m.minor < 0 ? '-' : '';
+  const text = String(Math.abs(m.minor)).padStart(places + 1, '0');
+  const whole = places ? text.slice(0, -places) : text;
+  const fraction = places ? '.' + text.slice(-places) : '';
+  const grouped = Number(whole).toLocaleString('en');
+  return `${sign}${grouped}${fraction} ${m.currency}`;
+}
+
+export function when(iso) {
+  return iso ? new Date(iso).toLocaleString() : '—';
+}
+
+/// The first 12 hex digits of a `sha256:` digest, the whole one in its title.
+export function short(digest) {
+  return digest ? h('code', { title: digest }, digest.replace('sha256:', '').slice(0, 12)) : '—';
+}
+
+export function table(headings, rows, attrs = {}) {
+  return h('div', { class: 'scroll' },
+    h('table', attrs,
+      h('thead', {}, h('tr', {}, headings.map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, rows)));
+}
+
+/// Shows a failure to the person, in the notice area that screen readers announce.
+export function notify(message, kind = 'error') {
+  const notices = document.getElementById('notices');
+  const close = h('button', { type: 'button', class: 'link', 'aria-label': 'Dismiss' }, '×');
+  const note = h('div', { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, h('span', {}, message), close);
+  close.addEventListener('click', () => note.remove());
+  notices.append(note);
+  if (kind !== 'error') setTimeout(() => note.remove(), 6000);
+}
+
+/// Runs `action`, showing its failure (the API's message) rather than letting it vanish.
+export async function attempt(action, what) {
+  try {
+    return await action();
+  } catch (e) {
+    notify(`${what}: ${e.message}`);
+    return undefined;
+  }
+}
+
+/// A modal question; resolves true when the person confirms. Escape or Cancel is false.
+export function confirmed(title, text, action = 'Confirm') {
+  return new Promise((resolve) => {
+    const yes = h('button', { type: 'submit', class: 'primary', value: 'yes' }, action);
+    const no = h('button', { type: 'submit', value: 'no' }, 'Cancel');
+    const dialog = h('dialog', { 'aria-labelledby': 'dialog-title' },
+      h('form', { method: 'dialog' },
+        h('h2', { id: 'dialog-title' }, title),
+        h('p', {}, text),
+        h('div', { class: 'actions' }, no, yes)));
+    dialog.addEventListener('close', () => {
+      resolve(dialog.returnValue === 'yes');
+      dialog.remove();
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+    no.focus();
+  });
+}
+
+/// Puts a refusal's problems next to the fields of `form` they name (by `name`); the rest,
+/// and the message when no problem names a field here, above the form's buttons.
+export function showProblems(form, failure) {
+  clearProblems(form);
+  const problems = failure.problems && failure.problems.length
+    ? failure.problems
+    : [{ message: failure.message, field: failure.field }];
+  const general = form.querySelector('.problem[data-for=""]');
+  for (const p of problems) {
+    const slot = (p.field && form.querySelector(`.problem[data-for="${CSS.escape(p.field)}"]`)) || general;
+    slot.textContent = slot.textContent ? `${slot.textContent}; ${p.message}` : p.message;
+    const input = form.querySelector(`[name="${CSS.escape(p.field || '')}"]`);
+    if (input) input.setAttribute('aria-invalid', 'true');
+  }
+  (form.querySelector('[aria-invalid="true"]') || general).focus?.();
+}
+
+export function clearProblems(form) {
+  for (const slot of form.querySelectorAll('.problem')) slot.textContent = '';
+  for (const input of form.querySelectorAll('[aria-invalid]')) input.removeAttribute('aria-invalid');
+}
+
+/// A labelled input with its problem slot: `field('tracking_number', 'Tracking number')`.
+export function field(name, label, attrs = {}) {
+  const id = `field-${name}-${Math.random().toString(36).slice(2, 8)}`;
+  const control = attrs.options
+    ? h('select', { id, name }, attrs.options.map(([value, text]) => h('option', { value }, text)))
+    : h('input', { id, name, type: 'text', ...attrs, 'aria-describedby': `${id}-problem` });
+  return h('div', { class: 'field' },
+    h('label', { for: id }, label), control,
+    h('span', { class: 'problem', id: `${id}-problem`, 'data-for': name, 'aria-live': 'polite' }));
+}
+
+/// The slot for problems that name no field of the form.
+export function generalProblem() {
+  return h('p', { class: 'problem', 'data-for': '', tabindex: '-1' });
+}

@@ -1,0 +1,503 @@
+//! The ops console (`/console`) in a real browser: Debian's Chromium, headless, driven over
+//! WebDriver by chromedriver, against the real service binary. `.ci/run` installs both;
+//! without them these tests fail and say so, unless `ORDERFLOW_SKIP_BROWSER=1` is set.
+//!
+//! Every page is checked against the API's own answers, every page must finish with no
+//! script error, failed load or blocked resource (the console keeps them in
+//! `window.consoleErrors`), and each is photographed at a laptop's and a phone's width into
+//! `target/console-screenshots/` for a person to look at.
+
+mod common;
+#[path = "api/harness.rs"]
+mod harness;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use harness::{App, Backend, token};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The harness's store for these tests.
+const BACKEND: Backend = Backend::Embedded;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const LAPTOP: (u32, u32) = (1366, 768);
+const PHONE: (u32, u32) = (390, 844);
+
+/// Headless Chromium, and chromedriver on a free port, both stopped when dropped.
+struct Browser {
+    client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// The browser, or None when `ORDERFLOW_SKIP_BROWSER=1` says to skip.
+async fn browser() -> Option<Browser> {
+    let missing: Vec<_> = [CHROMIUM, CHROMEDRIVER]
+        .into_iter()
+        .filter(|p| !std::path::Path::new(p).exists())
+        .collect();
+    if !missing.is_empty() {
+        if std::env::var("ORDERFLOW_SKIP_BROWSER").as_deref() == Ok("1") {
+            eprintln!("ORDERFLOW_SKIP_BROWSER=1: the console's browser tests are skipped");
+            return None;
+        }
+        panic!(
+            "{} missing: run .ci/run, which installs Debian's chromium and chromium-driver \
+             (or set ORDERFLOW_SKIP_BROWSER=1 to skip the browser tests)",
+            missing.join(" and ")
+        );
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let driver = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let profile = tempfile::tempdir().unwrap();
+    // The machine's network is closed: without the background-networking flags Chromium
+    // keeps trying to reach Google's hosts.
+    let capabilities = json!({
+        "goog:chromeOptions": {
+            "binary": CHROMIUM,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync",
+                format!("--user-data-dir={}", profile.path().display()),
+                format!("--window-size={},{}", LAPTOP.0, LAPTOP.1),
+            ],
+        },
+    });
+    let url = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    let client = loop {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(capabilities.as_object().unwrap().clone())
+            .connect(&url)
+            .await
+        {
+            Ok(client) => break client,
+            Err(e) if started.elapsed() > Duration::from_secs(30) => {
+                panic!("chromedriver did not start a session: {e}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    };
+    Some(Browser {
+        client,
+        driver,
+        _profile: profile,
+    })
+}
+
+impl Browser {
+    async fn open(&self, url: &str) {
+        self.client.goto(url).await.unwrap();
+    }
+
+    /// The value of `expression` evaluated in the page.
+    async fn eval(&self, expression: &str) -> Value {
+        self.client
+            .execute(&format!("return ({expression});"), vec![])
+            .await
+            .unwrap()
+    }
+
+    /// Waits (at most 20 s) until `condition`, a JavaScript expression, is true in the page.
+    async fn until(&self, condition: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.eval(condition).await != Value::Bool(true) {
+            if Instant::now() > deadline {
+                let shown = self
+                    .eval("document.getElementById('main').innerText.slice(0, 2000)")
+                    .await;
+                let notices = self
+                    .eval("document.getElementById('notices').innerText")
+                    .await;
+                panic!("never true: {condition}\nnotices: {notices}\npage:\n{shown}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Navigates the console to `route` (`#/orders`) and waits for page `page` to show.
+    async fn visit(&self, route: &str, page: &str) {
+        self.eval(&format!("(window.location.hash = {route:?}, true)"))
+            .await;
+        self.page_shows(page).await;
+    }
+
+    async fn page_shows(&self, page: &str) {
+        self.until(&format!(
+            "document.getElementById('main').dataset.page === {page:?} && !document.querySelector('main .loading')"
+        ))
+        .await;
+    }
+
+    async fn click(&self, css: &str) {
+        self.until(&format!("!!document.querySelector({css:?})"))
+            .await;
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let input = self.client.find(Locator::Css(css)).await.unwrap();
+        input.clear().await.unwrap();
+        input.send_keys(text).await.unwrap();
+    }
+
+    async fn attr(&self, css: &str, name: &str) -> String {
+        self.until(&format!("!!document.querySelector({css:?})"))
+            .await;
+        let value = self
+            .eval(&format!(
+                "document.querySelector({css:?}).getAttribute({name:?})"
+            ))
+            .await;
+        value.as_str().unwrap_or_default().to_owned()
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.until(&format!("!!document.querySelector({css:?})"))
+            .await;
+        let text = self
+            .eval(&format!("document.querySelector({css:?}).textContent"))
+            .await;
+        text.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// No script error, failed load or blocked resource so far.
+    async fn no_errors(&self) {
+        let errors = self.eval("window.consoleErrors").await;
+        assert_eq!(errors, json!([]), "the console logged errors");
+    }
+
+    /// `target/console-screenshots/<name>-laptop.png` and `-phone.png`, of the page as it
+    /// is now; the window is back at a laptop's size after.
+    async fn photograph(&self, name: &str) {
+        let dir = screenshots();
+        std::fs::create_dir_all(&dir).unwrap();
+        for ((width, height), size) in [(PHONE, "phone"), (LAPTOP, "laptop")] {
+            self.client.set_window_size(width, height).await.unwrap();
+            // Charts redraw on resize, in the next frame.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let png = self.client.screenshot().await.unwrap();
+            std::fs::write(dir.join(format!("{name}-{size}.png")), png).unwrap();
+        }
+        self.no_errors().await;
+    }
+}
+
+/// Beside the plugins build.rs publishes, in the target directory.
+fn screenshots() -> PathBuf {
+    let plugins = common::built("standard-pricing");
+    plugins
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("console-screenshots")
+}
+
+fn today() -> String {
+    chrono::Utc::now().format("%Y-%m-%d").to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_signs_in_and_works_every_page() {
+    let Some(browser) = browser().await else {
+        return;
+    };
+    let app = App::start(None).await;
+    let (admin, buyer) = (token("ops", true), token("carol", false));
+    let mut placed = vec![];
+    for items in [
+        &[("prod-widget", 2)][..],
+        &[("prod-gadget", 1)],
+        &[("prod-widget", 5)],
+    ] {
+        let (status, order) = app.place(&buyer, items).await;
+        assert_eq!(status, 201, "{order}");
+        placed.push(order);
+    }
+    let paid = placed[0]["id"].as_str().unwrap();
+    let (status, answer) = app
+        .patch(
+            &format!("/api/v1/orders/{paid}/payment"),
+            Some(&admin),
+            Some(&json!({"payment_status": "paid", "transaction_id": "tx-1"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let base = format!("http://{}", app.address());
+
+    // Sign in: a user's token is refused with the reason, an admin's kept.
+    browser.open(&format!("{base}/console")).await;
+    browser.page_shows("sign-in").await;
+    browser.type_into("input[name=token]", &buyer).await;
+    browser.click("form.sign-in button[type=submit]").await;
+    browser
+        .until(
+            "/not an admin/.test(document.querySelector('.problem[data-for=token]').textContent)",
+        )
+        .await;
+    browser.photograph("sign-in").await;
+    browser.type_into("input[name=token]", &admin).await;
+    browser.click("form.sign-in button[type=submit]").await;
+    browser.page_shows("overview").await;
+
+    // The overview draws what admin/stats says.
+    browser
+        .until("document.querySelectorAll('figure.chart[data-drawn]').length === 2")
+        .await;
+    let (_, stats) = app
+        .get(
+            &format!("/api/v1/orders/admin/stats?from={0}&to={0}", today()),
+            Some(&admin),
+        )
+        .await;
+    let day = today();
+    let orders_today = browser
+        .attr(
+            &format!("#orders-per-day td[data-x='{day}'][data-series=orders]"),
+            "data-value",
+        )
+        .await;
+    assert_eq!(orders_today, stats["per_day"][0]["orders"].to_string());
+    assert_eq!(orders_today, "3");
+    let revenue_today = browser
+        .attr(
+            &format!("#revenue-per-day td[data-x='{day}'][data-series=USD]"),
+            "data-value",
+        )
+        .await;
+    assert_eq!(revenue_today, stats["revenue"][0]["minor"].to_string());
+    assert_eq!(
+        revenue_today,
+        placed[0]["pricing"]["total"]["minor"].to_string()
+    );
+    let pending = browser
+        .attr("td[data-count=status][data-name=pending]", "data-value")
+        .await;
+    assert_eq!(pending, stats["by_status"]["pending"].to_string());
+    let (_, health) = app.get("/health", None).await;
+    assert_eq!(
+        browser.attr("[data-backlog]", "data-backlog").await,
+        health["events"]["backlog"].to_string()
+    );
+    browser.photograph("overview").await;
+
+    // Orders: filtered by customer and the highest total first, then one opened.
+    browser.visit("#/orders", "orders").await;
+    browser.type_into("input[name=user_id]", "carol").await;
+    browser
+        .eval("(document.querySelector('select[name=sort]').value = 'total_desc', true)")
+        .await;
+    browser.click("form.filters button[type=submit]").await;
+    browser
+        .until("/user_id=carol/.test(location.hash) && document.querySelectorAll('table.orders tbody tr').length === 3")
+        .await;
+    let (_, listing) = app
+        .get(
+            "/api/v1/orders/admin/all?user_id=carol&sort=total_desc",
+            Some(&admin),
+        )
+        .await;
+    let shown = browser
+        .eval("[...document.querySelectorAll('table.orders tbody tr')].map(r => r.dataset.order)")
+        .await;
+    let listed: Vec<&Value> = listing["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| &o["id"])
+        .collect();
+    assert_eq!(shown.as_array().unwrap().iter().collect::<Vec<_>>(), listed);
+    browser.photograph("orders").await;
+    let id = placed[1]["id"].as_str().unwrap();
+    browser.click(&format!("tr[data-order='{id}'] a")).await;
+    browser.page_shows("order").await;
+    assert_eq!(browser.attr("ol.timeline", "data-entries").await, "1");
+
+    // Through its lifecycle by the buttons; shipping without a tracking number is refused
+    // by the plugin, its problem shown beside the field.
+    for (step, (mv, fields)) in [
+        ("status:confirmed", vec![]),
+        ("payment_status:paid", vec![("transaction_id", "tx-2")]),
+        ("status:processing", vec![]),
+        (
+            "status:shipped",
+            vec![("tracking_number", "1Z999"), ("carrier", "UPS")],
+        ),
+        ("status:delivered", vec![]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        browser.click(&format!("button[data-move='{mv}']")).await;
+        let form = format!("form[data-move-form='{mv}']");
+        if mv == "status:shipped" {
+            browser.click(&format!("{form} button[type=submit]")).await;
+            browser
+                .until(&format!(
+                    "/tracking number/.test(document.querySelector(\"{form} .problem[data-for=tracking_number]\").textContent)"
+                ))
+                .await;
+            browser.photograph("order-refused").await;
+        }
+        for (name, value) in fields {
+            browser
+                .type_into(&format!("{form} input[name={name}]"), value)
+                .await;
+        }
+        browser.click(&format!("{form} button[type=submit]")).await;
+        browser
+            .until(&format!(
+                "document.querySelector('ol.timeline')?.dataset.entries === '{}'",
+                step + 2
+            ))
+            .await;
+    }
+    assert_eq!(
+        browser.attr("[data-status]", "data-status").await,
+        "delivered"
+    );
+    let (_, order) = app.get(&format!("/api/v1/orders/{id}"), Some(&admin)).await;
+    assert_eq!(
+        (order["status"].as_str(), order["payment_status"].as_str()),
+        (Some("delivered"), Some("paid"))
+    );
+    browser.photograph("order").await;
+
+    // Plugins: a bad upload refused with the reason, a good one kept, activated, rolled back.
+    browser.visit("#/plugins/standard-pricing", "plugin").await;
+    let standard = browser.attr("[data-active]", "data-active").await;
+    let files = tempfile::tempdir().unwrap();
+    let bad = files.path().join("bad.wasm");
+    std::fs::write(&bad, b"not a component").unwrap();
+    browser
+        .type_into("form.upload input[name=body]", bad.to_str().unwrap())
+        .await;
+    browser.click("form.upload button[type=submit]").await;
+    browser
+        .until("/not a valid component/.test(document.querySelector('form.upload .problem[data-for=body]').textContent)")
+        .await;
+    browser.photograph("plugin-upload-refused").await;
+    let good = common::built("hostile-pricing");
+    let flat = orderflow::runtime::Digest::of(&std::fs::read(&good).unwrap()).full();
+    browser
+        .type_into("form.upload input[name=body]", good.to_str().unwrap())
+        .await;
+    browser.click("form.upload button[type=submit]").await;
+
+    // A replay of the new version over the orders placed: its counts as the API reports them.
+    browser.click("form.replay button[type=submit]").await;
+    browser
+        .until("document.querySelector('[data-replay-state]')?.dataset.replayState === 'done'")
+        .await;
+    let (_, replays) = app
+        .get("/api/v1/plugins/standard-pricing/replays", Some(&admin))
+        .await;
+    let report = &replays[0]["report"];
+    for count in ["compared", "identical", "changed", "faults"] {
+        let shown = browser.text(&format!("[data-replay={count}]")).await;
+        assert_eq!(shown, report[count].to_string(), "{count}");
+    }
+    assert_eq!(report["compared"], 3, "{report}");
+    browser.photograph("plugin-replay").await;
+
+    browser
+        .click(&format!("button[data-activate='{flat}']"))
+        .await;
+    browser.click("dialog button[value=yes]").await;
+    browser
+        .until(&format!(
+            "document.querySelector('[data-active]')?.dataset.active === '{flat}'"
+        ))
+        .await;
+    browser.click("#rollback").await;
+    browser.click("dialog button[value=yes]").await;
+    browser
+        .until(&format!(
+            "document.querySelector('[data-active]')?.dataset.active === '{standard}'"
+        ))
+        .await;
+    let actions = browser
+        .eval("[...document.querySelectorAll('ol.timeline li')].map(li => li.dataset.action)")
+        .await;
+    let (_, history) = app
+        .get("/api/v1/plugins/standard-pricing/history", Some(&admin))
+        .await;
+    let mut expected: Vec<Value> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["action"].clone())
+        .collect();
+    expected.reverse();
+    assert_eq!(actions, Value::Array(expected));
+    assert_eq!(
+        actions.as_array().unwrap()[..3],
+        [json!("rolled_back"), json!("activated"), json!("uploaded")]
+    );
+    browser.photograph("plugin").await;
+
+    browser.visit("#/plugins", "plugins").await;
+    browser.photograph("plugins").await;
+
+    // Each workflow's state machine, as its lifecycle plugin describes it.
+    browser.visit("#/workflows", "workflows").await;
+    let (_, options) = app.get("/api/v1/orders/status/options", None).await;
+    let states = browser
+        .attr("[data-workflow=standard] svg.machine", "data-states")
+        .await;
+    assert_eq!(
+        states,
+        options["statuses"].as_array().unwrap().len().to_string()
+    );
+    browser.photograph("workflows").await;
+}
+
+/// With the development secret, the service logs a link that signs the console in; the
+/// token leaves the address bar once taken.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_development_sign_in_link_signs_in() {
+    let Some(browser) = browser().await else {
+        return;
+    };
+    // An empty JWT_SECRET is an unset one: the development secret in DATA_DIR.
+    let app = App::start_with(vec![("JWT_SECRET", String::new())]);
+    let log = app.log();
+    let link = log
+        .split_whitespace()
+        .find(|word| word.contains("/console/#token="))
+        .unwrap_or_else(|| panic!("no sign-in link in the log:\n{log}"))
+        .trim_end_matches(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_');
+    browser.open(link).await;
+    browser.page_shows("overview").await;
+    let address = browser.eval("location.hash").await;
+    assert_eq!(address, json!("#/overview"));
+    browser.no_errors().await;
+}
