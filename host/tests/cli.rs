@@ -56,6 +56,49 @@ fn plugin_test_fails_on_a_mismatch_and_shows_it() {
     );
 }
 
+/// `plugin test` prints the lines a case logged, indented under it, and how many were not
+/// kept whole.
+#[test]
+fn plugin_test_shows_what_each_case_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = repo_root().join("plugins/standard-pricing/fixtures/01-regional-tax.json");
+    let mut fixture: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(source).unwrap()).unwrap();
+    let zero = serde_json::json!({"minor": 0, "currency": "USD"});
+    fixture["expect"] = serde_json::json!({"ok": {"subtotal": zero, "tax": zero,
+        "shipping": zero, "discount": zero, "total": zero, "applied": []}});
+    fixture["description"] = "logs two lines".into();
+    let write = |name: &str, value: &serde_json::Value| {
+        std::fs::write(dir.path().join(name), value.to_string()).unwrap();
+    };
+    write("01-says.json", &fixture);
+    fixture["description"] = "logs past the 20 lines kept".into();
+    fixture["params"] = serde_json::json!({"say": [["debug", "again"]], "repeat": 23});
+    write("02-chatters.json", &fixture);
+    write(
+        "params.json",
+        &serde_json::json!({"say": [["info", "code SAVE10 applied"], ["warn", "no rate for XX"]]}),
+    );
+    let (code, out) = orderflow(&[
+        "plugin",
+        "test",
+        built("logging-pricing").to_str().unwrap(),
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let says = out.find("ok   01-says").expect(&out);
+    let chatters = out.find("ok   02-chatters").expect(&out);
+    let lines = &out[says..chatters];
+    assert!(
+        lines.contains("\n       info  code SAVE10 applied\n       warn  no rate for XX\n"),
+        "{out}"
+    );
+    assert!(!lines.contains("configure"), "{out}");
+    let rest = &out[chatters..];
+    assert_eq!(rest.matches("       debug again").count(), 20, "{out}");
+    assert!(rest.contains("(3 more lines not kept whole"), "{out}");
+}
+
 #[test]
 fn plugin_inspect_and_bad_input() {
     let (code, out) = orderflow(&[
@@ -65,7 +108,7 @@ fn plugin_inspect_and_bad_input() {
     ]);
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains("lifecycle plugin, wit 0.2.0, sha256:"),
+        out.contains("lifecycle plugin, wit 0.3.0, sha256:"),
         "{out}"
     );
     let junk = tempfile::NamedTempFile::new().unwrap();

@@ -1,6 +1,7 @@
 //! A JavaScript plugin: an npm project built into a component by jco's QuickJS backend, as
 //! `plugins/standard-pricing-js` is. Its rules are in `src/rules.js`, the glue in
-//! `src/plugin.js`; `src/sdk.js` (and a lifecycle's `src/machine.js`) port what the Rust
+//! `src/plugin.js` (built from `src/component.js`, which links the host's `log`);
+//! `src/sdk.js` (and a lifecycle's `src/machine.js`) port what the Rust
 //! plugin SDK gives a crate. It carries the contract (`wit/`) and pins jco with every
 //! dependency (`package-lock.json`, the tree `plugins/standard-pricing-js` builds with), so
 //! it builds anywhere with Node and npm.
@@ -15,6 +16,7 @@ const COMMON: &[File] = files![
     "package.json" <- "js/package.json",
     "package-lock.json" <- "js/package-lock.json",
     "src/sdk.js" <- "js/src/sdk.js",
+    "src/component.js" <- "js/src/component.js",
     "test/fixtures.test.js" <- "js/test/fixtures.test.js",
 ];
 

@@ -45,7 +45,7 @@ const WIT: File = (
     "wit/orderflow.wit",
     include_str!(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../wit/since_v0.2.0/orderflow.wit"
+        "/../wit/since_v0.3.0/orderflow.wit"
     )),
 );
 

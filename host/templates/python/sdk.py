@@ -11,6 +11,7 @@ Nothing here imports the bindings, so the rules run as they are under
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Generic, Optional, TypeVar
 
@@ -270,3 +271,39 @@ class Quote:
     discount: Money
     total: Money
     applied: list[AppliedRule]
+
+
+# Lines for the people who run the plugin: `sdk.info("code SAVE10 applied")`. The host keeps
+# them with the decision, within the workflow's `log_lines` and `log_bytes` (further lines
+# are counted, not kept); `configure`'s are not kept. The glue (app.py) sends them to the
+# host's `log` import; under unittest they go to stderr.
+_host_log: Any = None
+
+
+def log_to(bindings: Any) -> None:
+    """Sends the lines to the bindings' `log` interface (`wit_world.imports.log`)."""
+    global _host_log
+    _host_log = bindings
+
+
+def _log(level: str, message: str) -> None:
+    if _host_log is None:
+        print(f"{level}: {message}", file=sys.stderr)
+    else:
+        _host_log.log(_host_log.Level[level.upper()], message)
+
+
+def debug(message: str) -> None:
+    _log("debug", message)
+
+
+def info(message: str) -> None:
+    _log("info", message)
+
+
+def warn(message: str) -> None:
+    _log("warn", message)
+
+
+def error(message: str) -> None:
+    _log("error", message)

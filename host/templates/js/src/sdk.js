@@ -221,3 +221,21 @@ export function applyBp(value, bp) {
   const magnitude = ((scaled < 0n ? -scaled : scaled) + 5000n) / 10000n;
   return checked(scaled < 0n ? -magnitude : magnitude);
 }
+
+// Lines for the people who run the plugin: `log.info("code SAVE10 applied")`. The host keeps
+// them with the decision, within the workflow's `log_lines` and `log_bytes` (further lines
+// are counted, not kept); `configure`'s are not kept. The component's entry (component.js)
+// sends them to the host; under Node (the unit tests) they go to stderr.
+let sink = (level, message) => console.error(`${level}: ${message}`);
+
+/** Sends the lines to `hostLog(level, message)`, the host's `log` import. */
+export const logTo = (hostLog) => {
+  sink = hostLog;
+};
+
+export const log = {
+  debug: (message) => sink("debug", message),
+  info: (message) => sink("info", message),
+  warn: (message) => sink("warn", message),
+  error: (message) => sink("error", message),
+};

@@ -1,5 +1,5 @@
 """The component's glue: the `lifecycle` interface of the `lifecycle-plugin` world
-(orderflow:plugins@0.2.0, wit/orderflow.wit), as componentize-py's bindings (`wit_world`,
+(orderflow:plugins@0.3.0, wit/orderflow.wit), as componentize-py's bindings (`wit_world`,
 generated when build.sh builds the component) expect it, around the rules of rules.py.
 `describe` before `configure` shows the machine of the default parameters.
 
@@ -14,11 +14,14 @@ from typing import Callable
 from componentize_py_types import Err
 from wit_world import exports
 from wit_world.exports import lifecycle
-from wit_world.imports import types
+from wit_world.imports import log, types
 
 import machine
 import rules
 from sdk import Configured, Refusal
+import sdk
+
+sdk.log_to(log)
 
 # The rules' parameters, set by `configure`. Module state, not an object's: the host
 # configures an instance once and asks it one decision, and the state must outlive however

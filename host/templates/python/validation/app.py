@@ -1,5 +1,5 @@
 """The component's glue: the `validation` interface of the `validation-plugin` world
-(orderflow:plugins@0.2.0, wit/orderflow.wit), as componentize-py's bindings (`wit_world`,
+(orderflow:plugins@0.3.0, wit/orderflow.wit), as componentize-py's bindings (`wit_world`,
 generated when build.sh builds the component) expect it, around the rules of rules.py.
 
 A refusal is raised as `Err(...)`, the `err` of the WIT result: validation refuses with a
@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from componentize_py_types import Err
 from wit_world import exports
-from wit_world.imports import types
+from wit_world.imports import log, types
 
 import rules
 from sdk import Configured, Problem, Refusal
+import sdk
+
+sdk.log_to(log)
 
 # The rules' parameters, set by `configure`. Module state, not an object's: the host
 # configures an instance once and asks it one decision, and the state must outlive however

@@ -1,5 +1,5 @@
 // The component's glue: the `lifecycle` interface of the `lifecycle-plugin` world
-// (orderflow:plugins@0.2.0, wit/orderflow.wit), exported as the bindings of jco's QuickJS
+// (orderflow:plugins@0.3.0, wit/orderflow.wit), exported as the bindings of jco's QuickJS
 // backend expect it (`export const lifecycle`, one camelCase method per function), around
 // the rules of rules.js. `describe` before `configure` shows the machine of the default
 // parameters.

@@ -1,5 +1,5 @@
 // The component's glue: the `validation` interface of the `validation-plugin` world
-// (orderflow:plugins@0.2.0, wit/orderflow.wit), exported as the bindings of jco's QuickJS
+// (orderflow:plugins@0.3.0, wit/orderflow.wit), exported as the bindings of jco's QuickJS
 // backend expect it (`export const validation`, one method per function), around the rules
 // of rules.js. Validation refuses with a list: the problems are thrown as the `err` of the
 // WIT result, a lone refusal (not configured) as a list of one.

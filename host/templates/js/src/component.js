@@ -1,0 +1,10 @@
+// The component's entry: the glue's exports (plugin.js), with the SDK's log lines sent to
+// the host's `log` import (contract 0.3.0). Kept apart from plugin.js, which the unit tests
+// import under Node, where the host's interface does not exist.
+
+import { log } from "orderflow:plugins/log@0.3.0";
+import { logTo } from "./sdk.js";
+
+logTo(log);
+
+export * from "./plugin.js";
