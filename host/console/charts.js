@@ -8,8 +8,9 @@ const COLOURS = ['#2563eb', '#d97706', '#059669', '#dc2626', '#7c3aed', '#0891b2
 
 /// `x`: the labels of the points (days as `YYYY-MM-DD`, or any text); `series`: `[{label,
 /// values, format, scale}]`, values as the API gives them (minor units for money), `format`
-/// how one is written for people, `scale` what the axis shows of it (major units).
-export function chart({ title, x, series, bars = false, id }) {
+/// how one is written for people, `scale` what the axis shows of it (major units); `tick`
+/// what the axis writes of a label (the table has them whole).
+export function chart({ title, x, series, bars = false, legend = series.length > 1, tick = (label) => label, id }) {
   const figure = h('figure', { class: 'chart', id, 'data-chart': id });
   const plot = h('div', { class: 'plot', role: 'img', 'aria-label': `${title}: chart; the numbers are in the table below` });
   const rows = x.map((label, i) =>
@@ -31,11 +32,16 @@ export function chart({ title, x, series, bars = false, id }) {
   const options = {
     width: 300,
     height: 220,
-    legend: { show: series.length > 1 },
+    legend: { show: legend },
     cursor: { drag: { x: false, y: false } },
-    scales: { x: { time: false } },
+    // Bars are centred on their point: half a bar's room at either end.
+    scales: bars ? {
+      x: { time: false, range: [-0.5, x.length - 0.5] },
+      // Bars grow from zero, whichever side of it they end.
+      y: { range: (_, min, max) => (min === max ? [Math.min(0, min) - 1, Math.max(0, max) + 1] : [Math.min(0, min), Math.max(0, max)]) },
+    } : { x: { time: false } },
     axes: [
-      { values: (_, ticks) => ticks.map((t) => (Number.isInteger(t) ? x[t] ?? '' : '')) },
+      { values: (_, ticks) => ticks.map((t) => (Number.isInteger(t) && t in x ? tick(x[t]) : '')) },
       { size: 60 },
     ],
     series: [{}, ...series.map((s, i) => ({

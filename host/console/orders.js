@@ -18,8 +18,11 @@ const SORTS = [['newest', 'Newest first'], ['oldest', 'Oldest first'], ['total_d
 const SIZES = [['20', '20 a page'], ['50', '50 a page'], ['100', '100 a page']];
 
 export async function render(page, query) {
+  // The default workflow's states, offered in the filters (other workflows' can be typed).
+  const states = await api('/api/v1/orders/status/options');
+  const suggested = { status: states.statuses, payment_status: states.payment_statuses };
   const form = h('form', { class: 'filters', 'aria-label': 'Filters' },
-    FILTERS.map(([name, label, attrs]) => field(name, label, attrs)),
+    FILTERS.map(([name, label, attrs]) => field(name, label, { suggestions: suggested[name], ...attrs })),
     field('sort', 'Sort', { options: SORTS }),
     field('page_size', 'Page size', { options: SIZES }),
     generalProblem(),

@@ -50,7 +50,7 @@ export async function render(page, query) {
         series: [{ label: 'orders', values: days.map((d) => counts[d] || 0) }],
       }),
       chart({
-        id: 'revenue-per-day', title: 'Revenue per day (paid orders)', x: days,
+        id: 'revenue-per-day', title: 'Revenue per day (paid orders)', x: days, legend: true,
         series: currencies.map((currency) => ({
           label: currency,
           values: perDay.map((s) => (s.revenue.find((m) => m.currency === currency) || { minor: 0 }).minor),

@@ -74,7 +74,7 @@ async function watch(base, id, report) {
   const cancel = h('button', { type: 'button', onclick: () => attempt(() => api(`${base}/replays/${id}/cancel`, { method: 'POST' }), 'Cancelling the replay') }, 'Cancel');
   const movers = r.movers.filter((m) => m.difference);
   const fuel = (f) => (f ? `p50 ${f.p50.toLocaleString('en')}, p99 ${f.p99.toLocaleString('en')}` : '—');
-  report.replaceChildren(
+  report.replaceChildren(h('div', {},
     h('h3', { 'data-replay-state': replay.state }, `Replay of ${replay.digest.slice(7, 19)}: ${replay.state}, ${replay.progress.done} of ${replay.progress.selected} orders`),
     replay.error ? h('p', { class: 'failure' }, replay.error) : null,
     replay.state === 'running' ? cancel : null,
@@ -90,12 +90,14 @@ async function watch(base, id, report) {
           ['sum', 'min', 'p50', 'p95', 'max'].map((k) => h('td', { class: 'number' }, money({ minor: t[k], currency: t.currency }))))))] : null,
     movers.length ? chart({
       id: `replay-${id}`, title: 'The orders that move most: total difference', bars: true,
+      // Order numbers end in what tells them apart.
+      tick: (number) => `…${number.slice(-5)}`,
       x: movers.map((m) => m.order_number || '?'),
       series: [{ label: 'difference', values: movers.map((m) => m.difference.minor), format: (minor) => money({ minor, currency: movers[0].difference.currency }) }],
     }) : null,
     movers.length ? table(['order', 'before', 'after', 'difference'], movers.map((m) =>
       h('tr', {}, h('th', { scope: 'row' }, m.order_id ? h('a', { href: `#/orders/${m.order_id}` }, m.order_number) : m.order_number || '—'),
-        h('td', { class: 'number' }, money(m.before)), h('td', { class: 'number' }, money(m.after)), h('td', { class: 'number' }, money(m.difference))))) : null);
+        h('td', { class: 'number' }, money(m.before)), h('td', { class: 'number' }, money(m.after)), h('td', { class: 'number' }, money(m.difference))))) : null));
   if (replay.state === 'running') setTimeout(() => watch(base, id, report), POLL_MS);
 }
 

@@ -59,7 +59,9 @@ export function notify(message, kind = 'error') {
   const note = h('div', { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, h('span', {}, message), close);
   close.addEventListener('click', () => note.remove());
   notices.append(note);
-  if (kind !== 'error') setTimeout(() => note.remove(), 6000);
+  // The newest few only: a run of actions must not bury the page.
+  while (notices.children.length > 3) notices.firstChild.remove();
+  if (kind !== 'error') setTimeout(() => note.remove(), 5000);
 }
 
 /// Runs `action`, showing its failure (the API's message) rather than letting it vanish.
@@ -115,13 +117,17 @@ export function clearProblems(form) {
 }
 
 /// A labelled input with its problem slot: `field('tracking_number', 'Tracking number')`.
-export function field(name, label, attrs = {}) {
+/// `options` (`[[value, text]]`) makes it a select; `suggestions` (values) a text input
+/// that offers them.
+export function field(name, label, { options, suggestions, ...attrs } = {}) {
   const id = `field-${name}-${Math.random().toString(36).slice(2, 8)}`;
-  const control = attrs.options
-    ? h('select', { id, name }, attrs.options.map(([value, text]) => h('option', { value }, text)))
-    : h('input', { id, name, type: 'text', ...attrs, 'aria-describedby': `${id}-problem` });
+  const described = { 'aria-describedby': `${id}-problem` };
+  const control = options
+    ? h('select', { id, name, ...described }, options.map(([value, text]) => h('option', { value }, text)))
+    : h('input', { id, name, type: 'text', list: suggestions ? `${id}-list` : null, ...attrs, ...described });
   return h('div', { class: 'field' },
     h('label', { for: id }, label), control,
+    suggestions ? h('datalist', { id: `${id}-list` }, suggestions.map((value) => h('option', { value }))) : null,
     h('span', { class: 'problem', id: `${id}-problem`, 'data-for': name, 'aria-live': 'polite' }));
 }
 

@@ -48,7 +48,8 @@ function graph(title, states, edges, finals) {
   dagre.layout(g);
   const { width, height } = g.graph();
   const id = `arrow-${title.replace(/\W/g, '')}`;
-  const drawing = svg('svg', { viewBox: `0 0 ${width} ${height}`, class: 'machine', role: 'img', 'aria-label': `${title}: ${states.length} states, ${edges.length} moves`, 'data-states': String(states.length), 'data-moves': String(edges.length) });
+  // Drawn at its own size, and shrunk to fit a narrower screen, never blown up.
+  const drawing = svg('svg', { viewBox: `0 0 ${width} ${height}`, width, height, class: 'machine', role: 'img', 'aria-label': `${title}: ${states.length} states, ${edges.length} moves`, 'data-states': String(states.length), 'data-moves': String(edges.length) });
   const marker = svg('marker', { id, viewBox: '0 0 10 10', refX: '9', refY: '5', markerWidth: '7', markerHeight: '7', orient: 'auto-start-reverse' });
   marker.append(svg('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead' }));
   const defs = svg('defs');

@@ -188,14 +188,19 @@ impl Browser {
         text.as_str().unwrap_or_default().to_owned()
     }
 
-    /// No script error, failed load or blocked resource so far.
+    /// No script error, failed load or blocked resource so far, and no value written as
+    /// JavaScript's placeholders for a missing one.
     async fn no_errors(&self) {
         let errors = self.eval("window.consoleErrors").await;
         assert_eq!(errors, json!([]), "the console logged errors");
+        let glitches = self
+            .eval(r"document.body.innerText.match(/\[object \w+\]|\b(undefined|NaN|null)\b/g)")
+            .await;
+        assert_eq!(glitches, Value::Null, "the page shows placeholders");
     }
 
-    /// `target/console-screenshots/<name>-laptop.png` and `-phone.png`, of the page as it
-    /// is now; the window is back at a laptop's size after.
+    /// `target/console-screenshots/<name>-laptop.png` and `-phone.png`: the whole page as
+    /// it is now, laid out at each width; the window is back at a laptop's size after.
     async fn photograph(&self, name: &str) {
         let dir = screenshots();
         std::fs::create_dir_all(&dir).unwrap();
@@ -203,9 +208,21 @@ impl Browser {
             self.client.set_window_size(width, height).await.unwrap();
             // Charts redraw on resize, in the next frame.
             tokio::time::sleep(Duration::from_millis(300)).await;
+            // A window as tall as the page: a screenshot holds only what the window shows.
+            let page = self.eval("document.documentElement.scrollHeight").await;
+            let tall = page
+                .as_u64()
+                .map_or(height, |h| h as u32)
+                .clamp(height, 8000);
+            self.client.set_window_size(width, tall).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(300)).await;
             let png = self.client.screenshot().await.unwrap();
             std::fs::write(dir.join(format!("{name}-{size}.png")), png).unwrap();
         }
+        self.client
+            .set_window_size(LAPTOP.0, LAPTOP.1)
+            .await
+            .unwrap();
         self.no_errors().await;
     }
 }
@@ -264,8 +281,11 @@ async fn an_admin_signs_in_and_works_every_page() {
         )
         .await;
     browser.photograph("sign-in").await;
-    browser.type_into("input[name=token]", &admin).await;
-    browser.click("form.sign-in button[type=submit]").await;
+    // By the keyboard: Enter in the field signs in.
+    let enter = char::from(fantoccini::key::Key::Enter);
+    browser
+        .type_into("input[name=token]", &format!("{admin}{enter}"))
+        .await;
     browser.page_shows("overview").await;
 
     // The overview draws what admin/stats says.
@@ -489,6 +509,11 @@ async fn the_development_sign_in_link_signs_in() {
     };
     // An empty JWT_SECRET is an unset one: the development secret in DATA_DIR.
     let app = App::start_with(vec![("JWT_SECRET", String::new())]);
+    // Logged just after the service says it listens.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !app.log().contains("/console/#token=") && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let log = app.log();
     let link = log
         .split_whitespace()
