@@ -11,6 +11,7 @@ use crate::orders::{OrderService, OrderStore, Repricer};
 use crate::products::{CatalogFile, ProductService, Products};
 use crate::relay::leases::Leaser;
 use crate::relay::{Relay, RelayConfig};
+use crate::replays::{MemoryLog, ReplayLog, Replays, Shadows};
 use crate::replicas::{Identity, Membership};
 use crate::runtime::{Runtime, RuntimeConfig};
 use crate::store::{EmbeddedStore, MongoStore};
@@ -122,6 +123,9 @@ pub struct ServeConfig {
     pub cors_origins: Vec<String>,
 }
 
+/// How long the console's development sign-in link works, as `orderflow token`'s default.
+const CONSOLE_LINK_HOURS: u64 = 24;
+
 /// A share: a number from 0 to 1.
 fn share(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
@@ -129,9 +133,6 @@ fn share(text: &str) -> Result<f64, String> {
         _ => Err(format!("`{text}` is not a share from 0 to 1 (e.g. 0.01)")),
     }
 }
-
-/// How long the console's development sign-in link works, as `orderflow token`'s default.
-const CONSOLE_LINK_HOURS: u64 = 24;
 
 /// What `serve` and `token` share.
 #[derive(Debug, Clone, clap::Args)]
@@ -207,37 +208,39 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     // Replicas share MongoDB: the plugin registry lives there, they heartbeat there and
     // lease the outbox's shards. The embedded store is one process's, which keeps its
     // plugin versions on its disk and relays every shard.
-    let (store, shards, plugins): (Arc<dyn OrderStore>, _, _) = match &config.mongodb_url {
-        Some(url) => {
-            let mongo = Arc::new(MongoStore::connect(url, &config.database_name).await?);
-            let plugins = shared_plugins(&config, runtime, mongo.clone(), &membership).await?;
-            let serving = plugins.registry.clone();
-            tokio::spawn(
-                membership
-                    .clone()
-                    .run(mongo.clone(), move || serving.current().digests()),
-            );
-            let (leaser, shards) = Leaser::new(mongo.clone(), membership.clone());
-            if config.kafka_enabled {
-                tokio::spawn(leaser.run());
+    let (store, shards, plugins, replay_log): (Arc<dyn OrderStore>, _, _, Arc<dyn ReplayLog>) =
+        match &config.mongodb_url {
+            Some(url) => {
+                let mongo = Arc::new(MongoStore::connect(url, &config.database_name).await?);
+                let plugins = shared_plugins(&config, runtime, mongo.clone(), &membership).await?;
+                let serving = plugins.registry.clone();
+                tokio::spawn(
+                    membership
+                        .clone()
+                        .run(mongo.clone(), move || serving.current().digests()),
+                );
+                let (leaser, shards) = Leaser::new(mongo.clone(), membership.clone());
+                if config.kafka_enabled {
+                    tokio::spawn(leaser.run());
+                }
+                (mongo.clone() as Arc<dyn OrderStore>, shards, plugins, mongo)
             }
-            (mongo as Arc<dyn OrderStore>, shards, plugins)
-        }
-        None => {
-            let plugins = own_plugins(&config, runtime)?;
-            let embedded = EmbeddedStore::open_with_wal_limit(
-                &data.join("orders.db"),
-                config.wal_limit_mb * 1024 * 1024,
-            )
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-            membership.set_shards(Shards::All.numbers());
-            (
-                Arc::new(embedded) as Arc<dyn OrderStore>,
-                tokio::sync::watch::channel(Shards::All).1,
-                plugins,
-            )
-        }
-    };
+            None => {
+                let plugins = own_plugins(&config, runtime)?;
+                let embedded = EmbeddedStore::open_with_wal_limit(
+                    &data.join("orders.db"),
+                    config.wal_limit_mb * 1024 * 1024,
+                )
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                membership.set_shards(Shards::All.numbers());
+                (
+                    Arc::new(embedded) as Arc<dyn OrderStore>,
+                    tokio::sync::watch::channel(Shards::All).1,
+                    plugins,
+                    Arc::new(MemoryLog::default()),
+                )
+            }
+        };
     let Plugins {
         registry,
         deployer,
@@ -286,14 +289,24 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         Some(url) => Arc::new(UserService::new(url, neighbour_timeout)?),
         None => Arc::new(FromClaims),
     };
+    let shadows = Shadows::start();
     let orders = Arc::new(OrderService::new(
         registry.clone(),
         store.clone(),
         products,
         customers,
         &config.workflow,
+        shadows.clone(),
     ));
     let repricer = Arc::new(Repricer::new(orders.clone(), deployer.clone()));
+    let replays = Replays::new(
+        store.clone(),
+        registry.clone(),
+        deployer.clone(),
+        replay_log,
+        &membership.identity.replica,
+        Replays::workers(),
+    );
     let relay = if config.kafka_enabled {
         let relay = Relay::new(
             store,
@@ -315,6 +328,8 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         AppState::new(Services {
             orders,
             repricer,
+            replays,
+            shadows,
             auth: Arc::new(auth),
             registry,
             deployer,

@@ -58,6 +58,7 @@ fn world(workflow: &str) -> World {
             Arc::new(catalog),
             Arc::new(FromClaims),
             workflow,
+            orderflow::replays::Shadows::start(),
         )),
         _sandbox: sandbox,
     }

@@ -12,6 +12,8 @@ mod metrics;
 mod openapi;
 mod orders;
 mod plugins;
+mod replays;
+mod staging;
 pub mod server;
 
 pub use auth::Auth;
@@ -19,6 +21,7 @@ pub use error::ApiError;
 
 use crate::orders::{OrderService, Repricer};
 use crate::relay::RelayStatus;
+use crate::replays::{Replays, Shadows};
 use crate::replicas::Membership;
 use crate::workflows::{Deployer, Registry};
 use axum::Router;
@@ -57,6 +60,10 @@ impl std::ops::Deref for AppState {
 pub struct Services {
     pub orders: Arc<OrderService>,
     pub repricer: Arc<Repricer>,
+    /// Replays of stored plugin versions over past orders.
+    pub replays: Arc<Replays>,
+    /// The shadows staged plugin versions run on live orders, and what they found.
+    pub shadows: Arc<Shadows>,
     pub auth: Arc<Auth>,
     pub registry: Arc<Registry>,
     /// The registry's plugin operations (upload, activate, roll back).
@@ -131,6 +138,8 @@ pub fn router(state: AppState, cors_origins: &[String], body_timeout: Duration) 
                 .route_layer(body(BODY_LIMIT)),
         )
         .merge(plugins::router().route_layer(body(plugins::COMPONENT_LIMIT)))
+        .merge(replays::router().route_layer(body(BODY_LIMIT)))
+        .merge(staging::router().route_layer(body(BODY_LIMIT)))
         .merge(health::router())
         .merge(metrics::router());
     observed(api)

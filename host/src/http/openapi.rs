@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 description, generated from the handlers and types themselves, served at
 //! `/openapi.json` with interactive docs at `/docs`.
 
-use super::{admin, error, health, metrics, orders, plugins, replays};
+use super::{admin, error, health, metrics, orders, plugins, replays, staging};
 use std::collections::BTreeMap;
 use utoipa::Modify;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -20,6 +20,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
         plugins::list, plugins::one, plugins::upload, plugins::activate, plugins::rollback,
         plugins::history, plugins::workflows,
         replays::start, replays::list, replays::one, replays::cancel,
+        staging::shadow, staging::end_shadow, staging::shadow_report, staging::rollout, staging::end_rollout,
         health::health, metrics::metrics,
     ),
     components(schemas(error::ErrorBody)),

@@ -14,7 +14,7 @@ use crate::domain::Problem;
 use crate::replicas::Heartbeat;
 use crate::runtime::Digest;
 use crate::workflows::{
-    Action, Activation, Candidate, Change, DeployError, LoadFailure, Serving, StoredVersion,
+    Action, Activation, Candidate, Change, DeployError, LoadFailure, Serving, Share, StoredVersion,
 };
 use axum::Router;
 use axum::body::Bytes;
@@ -69,6 +69,12 @@ pub struct PluginView {
     converged: bool,
     /// What each live replica serves, from its last heartbeat (empty without replicas).
     replicas: Vec<ReplicaServing>,
+    /// A stored version deciding a share of new orders again, changing nothing.
+    shadow: Option<Share>,
+    /// A stored version deciding a share of customers' new orders.
+    rollout: Option<Share>,
+    /// Which version decides which share of new orders.
+    split: Vec<Share>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -162,7 +168,7 @@ pub(super) struct PluginName {
 }
 
 /// The API's answer to a failed operation; `field` names what was at fault.
-fn deploy_error(e: DeployError, field: Option<&str>) -> ApiError {
+pub(super) fn deploy_error(e: DeployError, field: Option<&str>) -> ApiError {
     let refused = |code: &str, message: String, field: Option<&str>| {
         ApiError::Refused(vec![Problem {
             code: code.into(),
@@ -172,6 +178,7 @@ fn deploy_error(e: DeployError, field: Option<&str>) -> ApiError {
     };
     match e {
         DeployError::BadName(_) => ApiError::bad_request(e.to_string(), Some("name".into())),
+        DeployError::NotServing(_) => ApiError::NotFound,
         DeployError::Rejected(_) => refused("plugin_rejected", e.to_string(), field),
         DeployError::UnknownVersion { .. } => refused("unknown_version", e.to_string(), field),
         DeployError::NothingToRollBack(_) => {
@@ -210,7 +217,7 @@ pub(super) fn digest(raw: &str, field: &str) -> Result<Digest, ApiError> {
 }
 
 /// Compiling and reloading take milliseconds of CPU: off the async workers.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(work)
@@ -239,7 +246,20 @@ fn plugin_view(state: &AppState, serving: &Serving, live: &[Heartbeat], name: &s
             digest: beat.plugins.get(name).cloned(),
         })
         .collect();
+    let staging = serving.staging.get(name).cloned().unwrap_or_default();
+    let rollout = staging.rollout.as_ref().map_or(0, |r| r.percent);
+    let split = (active.iter())
+        .map(|digest| Share {
+            digest: digest.clone(),
+            percent: 100 - rollout,
+        })
+        .chain(staging.rollout.clone())
+        .filter(|share| share.percent > 0)
+        .collect();
     PluginView {
+        split,
+        shadow: staging.shadow,
+        rollout: staging.rollout,
         converged: replicas.iter().all(|r| r.digest == active),
         replicas,
         name: name.to_owned(),

@@ -12,8 +12,9 @@ use super::{
 };
 use crate::domain::{LineItem, Money, OrderDraft, PricedOrder, Quote, Transition};
 use crate::products::{self, Products};
-use crate::runtime::Digest;
-use crate::workflows::Workflow;
+use crate::replays::{Answer, Verdict};
+use crate::runtime::{Decided, Digest, PluginFault, PluginKind};
+use crate::workflows::{Staged, Workflow};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -116,30 +117,60 @@ fn line_totals(items: &[LineItem]) -> Result<Vec<Money>, OrderError> {
     Ok(totals)
 }
 
+/// A shadow watching a new order: the staged version, and the live decision of its kind
+/// it is compared with, noted by [`decide`] as it is made.
+pub(super) struct Watched<'w> {
+    pub staged: &'w Staged,
+    pub seen: Option<(Verdict, u64)>,
+    /// The priced total, once priced.
+    pub total: Option<Money>,
+}
+
+/// Notes `decision` for the shadows of `kind` (a fault is not an answer to compare with).
+fn note<T: Clone + Into<Answer>>(
+    decision: &Result<Decided<T>, PluginFault>,
+    kind: PluginKind,
+    watched: &mut [Watched<'_>],
+) {
+    let Ok(decided) = decision else { return };
+    for watch in watched
+        .iter_mut()
+        .filter(|w| w.staged.plugin.kind() == kind)
+    {
+        watch.seen = Some((decided.verdict.clone().map(Into::into), decided.fuel));
+    }
+}
+
 /// Validation → pricing → the lifecycle's creation step, each recorded as it answers; the
-/// first refusal (or fault) ends it.
+/// first refusal (or fault) ends it. Each step is decided by the version serving the
+/// customer (a rollout's, for its share of customers), and noted for the `watched` shadows.
 pub(super) fn decide(
     workflow: &Workflow,
     draft: &OrderDraft,
     now: DateTime<Utc>,
+    watched: &mut [Watched<'_>],
 ) -> Result<Decision, OrderError> {
     let ms = now.timestamp_millis();
+    let customer = &draft.user_id;
     let mut log = Vec::with_capacity(3);
-    decided(
-        workflow.validation.validate(draft, ms),
-        "validate",
-        now,
-        &mut log,
-    )?;
-    let quote = decided(workflow.pricing.price(draft, ms), "price", now, &mut log)?;
-    let start = decided(
-        workflow
-            .lifecycle
-            .create(&PricedOrder::of(draft, &quote.total), ms),
-        "create",
-        now,
-        &mut log,
-    )?;
+    let validated = workflow
+        .deciding(PluginKind::Validation, customer)
+        .validate(draft, ms);
+    note(&validated, PluginKind::Validation, watched);
+    decided(validated, "validate", now, &mut log)?;
+    let priced = workflow
+        .deciding(PluginKind::Pricing, customer)
+        .price(draft, ms);
+    note(&priced, PluginKind::Pricing, watched);
+    let quote = decided(priced, "price", now, &mut log)?;
+    for watch in watched.iter_mut() {
+        watch.total = Some(quote.total);
+    }
+    let created = workflow
+        .deciding(PluginKind::Lifecycle, customer)
+        .create(&PricedOrder::of(draft, &quote.total), ms);
+    note(&created, PluginKind::Lifecycle, watched);
+    let start = decided(created, "create", now, &mut log)?;
     Ok(Decision { quote, start, log })
 }
 

@@ -13,8 +13,9 @@ use super::{
 use crate::customers::{CustomerError, Customers};
 use crate::domain::{Actor, Machine, OrderView, PaymentChange, Problem, StatusChange, Transition};
 use crate::products::Products;
-use crate::runtime::{BoundPlugin, Decided, PluginFault};
-use crate::workflows::{Registry, Workflow};
+use crate::replays::{Job, Shadows};
+use crate::runtime::{BoundPlugin, Decided, PluginFault, PluginKind};
+use crate::workflows::{Mode, Registry, Workflow};
 use chrono::{DateTime, SubsecRound, Utc};
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -91,6 +92,8 @@ pub struct OrderService {
     workflow: String,
     /// Told after every write that put events in the outbox, so the relay need not poll.
     outbox_written: Arc<Notify>,
+    /// Where sampled orders go for the shadows staged in their workflow.
+    shadows: Arc<Shadows>,
 }
 
 /// A decision's answer, or the refusal as an error, recording who decided.
@@ -131,6 +134,7 @@ impl OrderService {
         products: Arc<dyn Products>,
         customers: Arc<dyn Customers>,
         workflow: &str,
+        shadows: Arc<Shadows>,
     ) -> Self {
         OrderService {
             registry,
@@ -139,6 +143,7 @@ impl OrderService {
             customers,
             workflow: workflow.to_owned(),
             outbox_written: Arc::new(Notify::new()),
+            shadows,
         }
     }
 
@@ -194,10 +199,51 @@ impl OrderService {
         let key = key.map(|key| place::idempotency_key(&caller.user_id, key, &new));
         let gathered = place::gather(&self.products, &caller.user_id, new).await?;
         let now = clock();
-        let decision = place::decide(&workflow, &gathered.draft, now)?;
-        let (order, events) =
-            place::assemble(gathered, decision, caller, customer, &workflow, now)?;
-        self.insert(order, &events, key.as_ref(), now).await
+        let mut watched: Vec<place::Watched<'_>> = (workflow.staged.iter())
+            .filter(|s| s.mode == Mode::Shadow && s.sampled())
+            .map(|staged| place::Watched {
+                staged,
+                seen: None,
+                total: None,
+            })
+            .collect();
+        let decision = place::decide(&workflow, &gathered.draft, now, &mut watched);
+        let mut jobs: Vec<Job> = watched
+            .into_iter()
+            .filter_map(|w| {
+                let (baseline, fuel) = w.seen?;
+                Some(Job {
+                    plugin: w.staged.plugin.clone(),
+                    draft: gathered.draft.clone(),
+                    total: w.total,
+                    now: now.timestamp_millis(),
+                    baseline,
+                    baseline_fuel: Some(fuel),
+                    order_id: None,
+                    order_number: None,
+                })
+            })
+            .collect();
+        let placed = match decision {
+            Ok(decision) => {
+                let (order, events) =
+                    place::assemble(gathered, decision, caller, customer, &workflow, now)?;
+                self.insert(order, &events, key.as_ref(), now).await
+            }
+            Err(refusal) => Err(refusal),
+        };
+        // After the customer's answer is decided, never before it: the shadow sees the order
+        // as placed (or refused), and cannot hold it up.
+        if let Ok((order, true)) = &placed {
+            for job in &mut jobs {
+                job.order_id = Some(order.id);
+                job.order_number = Some(order.order_number.as_str().to_owned());
+            }
+        }
+        for job in jobs {
+            self.shadows.submit(job);
+        }
+        placed
     }
 
     /// Writes a new order with its events, under a fresh order number while the one drawn
@@ -352,7 +398,12 @@ impl OrderService {
         let actor = caller.actor();
         let mut order = current.clone();
         let transition = decided(
-            decide(&workflow.lifecycle, &view, &actor, now.timestamp_millis()),
+            decide(
+                workflow.deciding(PluginKind::Lifecycle, &current.user_id),
+                &view,
+                &actor,
+                now.timestamp_millis(),
+            ),
             call,
             now,
             &mut order.provenance.decisions,

@@ -4,13 +4,13 @@
 use super::report::{Answer, Run, Verdict};
 use crate::domain::{Money, OrderDraft, PricedOrder, Transition, UnixMillis};
 use crate::orders::Order;
-use crate::runtime::{BoundPlugin, Decided, PluginFault, PluginKind};
+use crate::runtime::{BoundPlugin, Decided, Logs, PluginFault, PluginKind};
 
 /// What a decision of any kind is given: the draft, its priced total (the lifecycle's
-/// creation step is given it) and the time it is made at.
+/// creation step is given it; none before pricing) and the time it is made at.
 pub struct Inputs<'a> {
     pub draft: &'a OrderDraft,
-    pub total: Money,
+    pub total: Option<Money>,
     pub now: UnixMillis,
 }
 
@@ -51,13 +51,13 @@ pub fn stored(order: &Order, kind: PluginKind) -> Verdict {
     })
 }
 
-/// A decision's verdict as an [`Answer`], or the fault it ended in.
-pub fn verdict<T: Into<Answer>>(
+/// A decision's verdict as an [`Answer`], or the fault it ended in; its fuel and log.
+fn verdict<T: Into<Answer>>(
     decision: Result<Decided<T>, PluginFault>,
-) -> (Result<Verdict, String>, Option<u64>) {
+) -> (Result<Verdict, String>, Option<u64>, Logs) {
     match decision {
-        Ok(d) => (Ok(d.verdict.map(Into::into)), Some(d.fuel)),
-        Err(fault) => (Err(fault.kind.to_string()), None),
+        Ok(d) => (Ok(d.verdict.map(Into::into)), Some(d.fuel), d.logs),
+        Err(fault) => (Err(fault.kind.to_string()), None, fault.logs),
     }
 }
 
@@ -76,16 +76,22 @@ impl From<crate::domain::Quote> for Answer {
 /// `plugin` decides `inputs` as the decision of its kind.
 pub fn run(plugin: &BoundPlugin, inputs: &Inputs<'_>) -> Run {
     let (draft, now) = (inputs.draft, inputs.now);
-    let (outcome, fuel) = match plugin.kind() {
+    let (outcome, fuel, logs) = match plugin.kind() {
         PluginKind::Validation => verdict(plugin.validate(draft, now)),
         PluginKind::Pricing => verdict(plugin.price(draft, now)),
-        PluginKind::Lifecycle => {
-            verdict(plugin.create(&PricedOrder::of(draft, &inputs.total), now))
-        }
+        PluginKind::Lifecycle => match &inputs.total {
+            Some(total) => verdict(plugin.create(&PricedOrder::of(draft, total), now)),
+            None => (
+                Err("the creation step needs a priced total".into()),
+                None,
+                Logs::default(),
+            ),
+        },
     };
     Run {
         outcome,
         fuel,
         budget: plugin.limits().fuel_for(draft.items.len()),
+        logs,
     }
 }

@@ -11,13 +11,15 @@
 mod decide;
 mod memory;
 mod report;
+mod shadow;
 
-pub use decide::{Inputs, call_of, run, stored, verdict};
+pub use decide::{Inputs, call_of, run, stored};
 pub use memory::MemoryLog;
 pub use report::{
     Answer, FuelPercentiles, FuelReport, Observation, OrderOutcome, Report, Run, Tally,
     TotalDifferences, Verdict, Verdicts,
 };
+pub use shadow::{Job, ShadowReport, Shadows};
 
 use crate::orders::{Order, OrderError, OrderQuery, OrderStore, Sort, StoreError};
 use crate::runtime::{BoundPlugin, Digest, LoadedComponent, PluginKind};
@@ -520,7 +522,7 @@ fn observe(order: &Order, binding: &Binding, kind: PluginKind) -> Observation {
         .find(|d| d.call == call_of(kind));
     let inputs = Inputs {
         draft: &draft,
-        total: order.pricing.total,
+        total: Some(order.pricing.total),
         now: at.map_or(order.created_at, |d| d.at).timestamp_millis(),
     };
     let candidate = run(&binding.candidate, &inputs);

@@ -5,6 +5,7 @@
 
 use crate::domain::{Currency, Money, Problem, Quote};
 use crate::orders::OrderId;
+use crate::runtime::Logs;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -41,6 +42,8 @@ pub struct Run {
     pub fuel: Option<u64>,
     /// The fuel the call was given: what `fuel` is measured against for headroom.
     pub budget: u64,
+    /// What it logged.
+    pub logs: Logs,
 }
 
 /// One order, decided by the baseline and by the candidate.
@@ -87,6 +90,9 @@ pub struct OrderOutcome {
     pub problems: Vec<Problem>,
     /// The candidate's fault.
     pub fault: Option<String>,
+    /// What the candidate logged deciding it.
+    #[serde(default, skip_serializing_if = "Logs::is_empty")]
+    pub logs: Logs,
 }
 
 /// Total differences (candidate − baseline) in one currency, over the orders both priced.
@@ -141,8 +147,8 @@ pub struct Report {
     /// The orders whose total moves most, largest first.
     pub movers: Vec<OrderOutcome>,
     pub fuel: FuelReport,
-    /// Orders the candidate decided otherwise (changed, refused, accepted or faulted), in
-    /// the order they were compared; the first [`KEPT_ORDERS`].
+    /// Orders the candidate decided otherwise (changed, refused, accepted or faulted) or
+    /// logged on, in the order they were compared; the first [`KEPT_ORDERS`].
     pub orders: Vec<OrderOutcome>,
     /// Such orders beyond the first [`KEPT_ORDERS`], counted only.
     pub orders_left_out: u64,
@@ -253,11 +259,12 @@ impl Tally {
                 _ => Vec::new(),
             },
             fault: seen.candidate.outcome.err(),
+            logs: seen.candidate.logs,
         };
         if difference.is_some_and(|d| d.minor != 0) {
             self.mover(&outcome);
         }
-        if verdict != Verdicts::Identical {
+        if verdict != Verdicts::Identical || !outcome.logs.is_empty() {
             let r = &mut self.report;
             if r.orders.len() < KEPT_ORDERS {
                 r.orders.push(outcome);
@@ -335,6 +342,7 @@ mod tests {
                 outcome: candidate,
                 fuel: Some(fuel),
                 budget: 1000,
+                logs: Logs::default(),
             },
         }
     }

@@ -9,6 +9,7 @@
 
 use super::registry::{Registry, Workflow};
 use super::shared::{Mirror, SharedRegistry};
+use super::staging::{self, Mode, Share, Staging};
 use super::versions::{Action, Change, StoredVersion, Versions, undo_target};
 use crate::domain::{Address, LineItem, Money, OrderDraft, PricedOrder, ProductSnapshot};
 use crate::orders::StoreError;
@@ -30,6 +31,8 @@ pub enum DeployError {
     UnknownVersion { plugin: String, digest: String },
     #[error("`{0}` has no earlier version to roll back to")]
     NothingToRollBack(String),
+    #[error("no plugin `{0}` serves")]
+    NotServing(String),
     /// Another replica changed the active version while this change was being made.
     #[error("the active version of `{0}` was changed by another replica meanwhile")]
     Concurrent(String),
@@ -379,16 +382,128 @@ impl Deployer {
         Ok(activation)
     }
 
+    /// Stages the stored version `digest` of `plugin` as its shadow or rollout, on
+    /// `percent` of new orders (checked as an upload is, against the workflows as they are
+    /// now), or ends the shadow or rollout (`None`). Returns what is staged for `plugin`.
+    pub fn stage(
+        &self,
+        plugin: &str,
+        mode: Mode,
+        share: Option<(Digest, u8)>,
+        by: &str,
+    ) -> Result<Staging, DeployError> {
+        check_name(plugin)?;
+        let _one_at_a_time = self.switching.lock().unwrap_or_else(|e| e.into_inner());
+        let serving = self.registry.current();
+        let active = (serving.components.get(plugin))
+            .ok_or_else(|| DeployError::NotServing(plugin.to_owned()))?
+            .digest
+            .clone();
+        let mut staging = serving.staging.get(plugin).cloned().unwrap_or_default();
+        let (action, to, bytes) = match &share {
+            Some((digest, _)) => {
+                let bytes = self.stored_bytes(plugin, digest)?;
+                self.check(plugin, &bytes)?;
+                let action = match mode {
+                    Mode::Shadow => Action::Shadowed,
+                    Mode::Rollout => Action::RolledOut,
+                };
+                (action, digest.clone(), Some(bytes))
+            }
+            None => {
+                let Some(ended) = staging.get(mode).and_then(|s| Digest::parse(&s.digest)) else {
+                    return Ok(staging);
+                };
+                let action = match mode {
+                    Mode::Shadow => Action::ShadowEnded,
+                    Mode::Rollout => Action::RolloutEnded,
+                };
+                (action, ended, None)
+            }
+        };
+        let percent = share.as_ref().map(|(_, percent)| *percent);
+        staging.set(
+            mode,
+            share.map(|(digest, percent)| Share {
+                digest: digest.full(),
+                percent,
+            }),
+        );
+        let change = Change {
+            percent,
+            ..Change::new(plugin, action, by, Some(&active), &to)
+        };
+        match &self.keeper {
+            Keeper::Local => {
+                self.stage_here(plugin, &staging, &to, bytes.as_deref())?;
+                self.versions()?.record(&change)?;
+            }
+            Keeper::Shared {
+                shared,
+                mirror,
+                replica,
+                runtime,
+            } => runtime.block_on(async {
+                shared.stage(&staging, &change.on(replica)).await?;
+                mirror.converge().await.map(drop)
+            })?,
+        }
+        let staged = self.registry.current().staging.get(plugin).cloned();
+        if staged.unwrap_or_default() != staging {
+            return Err(DeployError::Rejected(self.load_error_of(staging::FILE)));
+        }
+        Ok(staging)
+    }
+
+    /// One process: writes the staged version's bytes and the staging file, and reloads.
+    /// Should the staging not serve, the previous staging file is put back.
+    fn stage_here(
+        &self,
+        plugin: &str,
+        staging: &Staging,
+        digest: &Digest,
+        bytes: Option<&[u8]>,
+    ) -> Result<(), DeployError> {
+        let dir = self.registry.plugin_dir();
+        if let Some(bytes) = bytes {
+            super::shared::replace(&dir.join(staging::staged_file(plugin, digest)), Some(bytes))?;
+        }
+        let mut set = self.registry.current().staging.clone();
+        let previous = std::fs::read(dir.join(staging::FILE)).ok();
+        set.insert(plugin.to_owned(), staging.clone());
+        super::shared::replace(&dir.join(staging::FILE), Some(&staging::file_bytes(&set)))?;
+        self.registry.reload();
+        if self
+            .registry
+            .current()
+            .staging
+            .get(plugin)
+            .cloned()
+            .unwrap_or_default()
+            != *staging
+        {
+            let error = self.load_error_of(staging::FILE);
+            super::shared::replace(&dir.join(staging::FILE), previous.as_deref())?;
+            self.registry.reload();
+            return Err(DeployError::Rejected(error));
+        }
+        Ok(())
+    }
+
     fn serving_digest(&self, plugin: &str) -> Option<Digest> {
         let serving = self.registry.current();
         serving.components.get(plugin).map(|c| c.digest.clone())
     }
 
     fn load_error(&self, plugin: &str) -> String {
+        self.load_error_of(&file(plugin))
+    }
+
+    fn load_error_of(&self, file: &str) -> String {
         self.registry
             .current()
             .errors
-            .get(&file(plugin))
+            .get(file)
             .map_or_else(|| "it did not load".into(), |failure| failure.error.clone())
     }
 

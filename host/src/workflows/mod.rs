@@ -5,6 +5,7 @@ pub mod deploy;
 pub mod import;
 pub mod registry;
 pub mod shared;
+pub mod staging;
 pub mod versions;
 pub mod watcher;
 
@@ -13,5 +14,6 @@ pub use deploy::{Activation, Candidate, DeployError, Deployer};
 pub use import::Importer;
 pub use registry::{LoadFailure, Registry, Serving, Workflow};
 pub use shared::{Mirror, SharedRegistry};
+pub use staging::{Mode, Share, Staged, Staging, StagingSet};
 pub use versions::{Action, Change, StoredVersion, Versions};
 pub use watcher::{HotReload, watch, watch_imports};

@@ -9,6 +9,7 @@
 //! serves the version that served last, from the version archive.
 
 use super::definition::Definition;
+use super::staging::{self, Staged, StagingSet};
 use super::versions::Versions;
 use super::watcher::HotReloadState;
 use crate::domain::Machine;
@@ -32,6 +33,8 @@ pub struct Workflow {
     pub validation: Arc<BoundPlugin>,
     pub pricing: Arc<BoundPlugin>,
     pub lifecycle: Arc<BoundPlugin>,
+    /// Versions staged beside the steps' active ones (shadows and rollouts).
+    pub staged: Vec<Staged>,
     pub loaded_at: SystemTime,
 }
 
@@ -81,6 +84,11 @@ pub struct Serving {
     pub workflows: BTreeMap<String, Arc<Workflow>>,
     /// By file name; an entry disappears when the file loads again.
     pub errors: BTreeMap<String, LoadFailure>,
+    /// What is staged for each plugin, as it serves (a share whose version does not load
+    /// is left out, and reported in `errors`).
+    pub staging: StagingSet,
+    /// The staged versions, by their file in the plugin directory.
+    staged: BTreeMap<String, Arc<LoadedComponent>>,
 }
 
 impl Serving {
@@ -198,7 +206,8 @@ impl Registry {
         let old = self.serving.load_full();
         let mut errors = BTreeMap::new();
         let components = self.reload_components(&old, &mut errors);
-        let workflows = self.reload_workflows(&old, &components, &mut errors);
+        let (staging, staged) = self.reload_staging(&old, &components, &mut errors);
+        let workflows = self.reload_workflows(&old, &components, &staging, &staged, &mut errors);
         let refused = self.refused.lock().unwrap_or_else(|e| e.into_inner());
         for (file, error) in refused.iter() {
             let path = Path::new(file);
@@ -209,6 +218,7 @@ impl Registry {
         drop(refused);
         let changed = !same_arcs(&components, &old.components)
             || !same_arcs(&workflows, &old.workflows)
+            || staging != old.staging
             || errors != old.errors;
         if !changed {
             return old.generation;
@@ -225,6 +235,8 @@ impl Registry {
             components,
             workflows,
             errors,
+            staging,
+            staged,
         }));
         generation
     }
@@ -301,10 +313,71 @@ impl Registry {
         }
     }
 
+    /// Reads the staging file and loads each staged version (kept from `old` when it is
+    /// the same file). A share whose version does not load, or is of another kind than
+    /// the plugin, is left out and reported.
+    fn reload_staging(
+        &self,
+        old: &Serving,
+        components: &BTreeMap<String, Arc<LoadedComponent>>,
+        errors: &mut BTreeMap<String, LoadFailure>,
+    ) -> (StagingSet, BTreeMap<String, Arc<LoadedComponent>>) {
+        let path = self.plugin_dir.join(staging::FILE);
+        let set = staging::read(&self.plugin_dir).unwrap_or_else(|error| {
+            errors.insert(staging::FILE.into(), failure(&path, error, old));
+            StagingSet::new()
+        });
+        let mut serving = StagingSet::new();
+        let mut staged = BTreeMap::new();
+        for (plugin, staging) in set {
+            let mut kept = staging.clone();
+            for (mode, share) in staging.shares() {
+                let loaded = Digest::parse(&share.digest)
+                    .ok_or_else(|| format!("`{}` is not a digest", share.digest))
+                    .and_then(|digest| {
+                        let file = staging::staged_file(&plugin, &digest);
+                        if let Some(component) = old.staged.get(&file) {
+                            return Ok((file, component.clone()));
+                        }
+                        let bytes = std::fs::read(self.plugin_dir.join(&file))
+                            .map_err(|e| format!("{file}: {e}"))?;
+                        if Digest::of(&bytes) != digest {
+                            return Err(format!("{file} is not version {digest}"));
+                        }
+                        let component = self.runtime.load(&plugin, &bytes);
+                        Ok((file, component.map_err(|e| e.to_string())?))
+                    })
+                    .and_then(|(file, component)| match components.get(&plugin) {
+                        Some(active) if active.kind != component.kind => Err(format!(
+                            "it makes {} decisions; `{plugin}` makes {} decisions",
+                            component.kind, active.kind
+                        )),
+                        _ => Ok((file, component)),
+                    });
+                match loaded {
+                    Ok((file, component)) => {
+                        staged.insert(file, component);
+                    }
+                    Err(error) => {
+                        let error = format!("the {mode:?} of `{plugin}`: {error}");
+                        errors.insert(staging::FILE.into(), failure(&path, error, old));
+                        kept.set(mode, None);
+                    }
+                }
+            }
+            if !kept.is_empty() {
+                serving.insert(plugin, kept);
+            }
+        }
+        (serving, staged)
+    }
+
     fn reload_workflows(
         &self,
         old: &Serving,
         components: &BTreeMap<String, Arc<LoadedComponent>>,
+        staging: &StagingSet,
+        staged: &BTreeMap<String, Arc<LoadedComponent>>,
         errors: &mut BTreeMap<String, LoadFailure>,
     ) -> BTreeMap<String, Arc<Workflow>> {
         let mut workflows = BTreeMap::new();
@@ -312,7 +385,10 @@ impl Registry {
             let previous = old.workflows.get(&name);
             let loaded = std::fs::read_to_string(&path)
                 .map_err(|e| e.to_string())
-                .and_then(|text| self.load_workflow(&name, &text, previous, components, errors));
+                .and_then(|text| {
+                    let staged = Stage { staging, staged };
+                    self.load_workflow(&name, &text, previous, components, &staged, errors)
+                });
             match loaded {
                 Ok(workflow) => {
                     if previous.is_none_or(|p| !Arc::ptr_eq(p, &workflow)) {
@@ -339,8 +415,12 @@ impl Registry {
     /// Whether workflow `name` defined by `text` would load with the plugins serving now.
     pub fn check_workflow(&self, name: &str, text: &str) -> Result<(), String> {
         let serving = self.current();
-        self.load_workflow(name, text, None, &serving.components, &serving.errors)
-            .map(drop)
+        let staged = Stage {
+            staging: &serving.staging,
+            staged: &serving.staged,
+        };
+        let components = &serving.components;
+        (self.load_workflow(name, text, None, components, &staged, &serving.errors)).map(drop)
     }
 
     fn load_workflow(
@@ -349,6 +429,7 @@ impl Registry {
         text: &str,
         previous: Option<&Arc<Workflow>>,
         components: &BTreeMap<String, Arc<LoadedComponent>>,
+        stage: &Stage<'_>,
         errors: &BTreeMap<String, LoadFailure>,
     ) -> Result<Arc<Workflow>, String> {
         let digest = Digest::of(text.as_bytes());
@@ -373,36 +454,86 @@ impl Registry {
                 })
             })
             .collect::<Result<_, _>>()?;
-        // Same file, same plugin versions: keep the bound workflow and its warm instances.
-        if let Some(previous) = previous {
-            let same_plugins = previous
-                .plugins()
-                .iter()
-                .zip(&resolved)
-                .all(|(bound, c)| bound.component().digest == c.digest);
-            if previous.digest == digest && same_plugins {
-                return Ok(previous.clone());
-            }
+        // What each step has staged: (step, mode, percent, component).
+        let staged: Vec<_> = (steps.iter().enumerate())
+            .flat_map(|(i, step)| {
+                let staging = stage.staging.get(&step.plugin);
+                staging.into_iter().flat_map(move |s| {
+                    s.shares().filter_map(move |(mode, share)| {
+                        let digest = Digest::parse(&share.digest)?;
+                        let file = staging::staged_file(&step.plugin, &digest);
+                        Some((i, mode, share.percent, stage.staged.get(&file)?.clone()))
+                    })
+                })
+            })
+            .collect();
+        let same_staged = |previous: &Workflow| {
+            previous.staged.len() == staged.len()
+                && previous
+                    .staged
+                    .iter()
+                    .zip(&staged)
+                    .all(|(s, (_, mode, percent, c))| {
+                        s.mode == *mode
+                            && s.percent == *percent
+                            && s.plugin.component().digest == c.digest
+                    })
+        };
+        // Same file, same plugin versions: keep the bound steps and their warm instances.
+        let kept = previous.filter(|previous| {
+            previous.digest == digest
+                && (previous.plugins().iter())
+                    .zip(&resolved)
+                    .all(|(bound, c)| bound.component().digest == c.digest)
+        });
+        if let Some(previous) = kept
+            && same_staged(previous)
+        {
+            return Ok(previous.clone());
         }
         // `steps` come in PluginKind::ALL order: validation, pricing, lifecycle.
-        let bind = |i: usize| -> Result<Arc<BoundPlugin>, String> {
-            let step = &steps[i];
-            let limits = step.limits.resolve(resolved[i].default_limits());
-            self.runtime
-                .bind(name, resolved[i].clone(), step.kind, &step.params, limits)
-                .map_err(|e: LoadError| format!("{} plugin `{}`: {e}", step.kind, step.plugin))
+        let bind =
+            |i: usize, component: &Arc<LoadedComponent>| -> Result<Arc<BoundPlugin>, String> {
+                let step = &steps[i];
+                let limits = step.limits.resolve(component.default_limits());
+                self.runtime
+                    .bind(name, component.clone(), step.kind, &step.params, limits)
+                    .map_err(|e: LoadError| format!("{} plugin `{}`: {e}", step.kind, step.plugin))
+            };
+        let [validation, pricing, lifecycle] = match kept {
+            Some(previous) => previous.plugins().map(Arc::clone),
+            None => [
+                bind(0, resolved[0])?,
+                bind(1, resolved[1])?,
+                bind(2, resolved[2])?,
+            ],
         };
+        let staged = staged
+            .into_iter()
+            .map(|(i, mode, percent, component)| {
+                let plugin =
+                    bind(i, &component).map_err(|e| format!("the staged {mode:?}: {e}"))?;
+                Ok(Staged::new(mode, percent, plugin))
+            })
+            .collect::<Result<_, String>>()?;
         Ok(Arc::new(Workflow {
             name: name.to_owned(),
             description: definition.description,
             channels: definition.channels,
             digest,
-            validation: bind(0)?,
-            pricing: bind(1)?,
-            lifecycle: bind(2)?,
+            validation,
+            pricing,
+            lifecycle,
+            staged,
             loaded_at: SystemTime::now(),
         }))
     }
+}
+
+/// What is staged, as a reload sees it: the staging and the staged versions loaded.
+struct Stage<'a> {
+    staging: &'a StagingSet,
+    staged: &'a BTreeMap<String, Arc<LoadedComponent>>,
 }
 
 /// Files `<stem>.<extension>` of `dir`, sorted; an unreadable directory is an error.

@@ -7,6 +7,7 @@
 //! the change feed reports it.
 
 use super::Registry;
+use super::staging::{self, Staging, StagingSet};
 use super::versions::{Change, StoredVersion};
 use crate::orders::StoreError;
 use crate::runtime::Digest;
@@ -28,6 +29,8 @@ pub struct ActiveSet {
     pub plugins: BTreeMap<String, Digest>,
     /// Each workflow's definition (TOML).
     pub workflows: BTreeMap<String, String>,
+    /// What is staged beside the active versions, by plugin.
+    pub staging: StagingSet,
 }
 
 /// What the plugin operations and the mirror need of the store the replicas share.
@@ -45,6 +48,8 @@ pub trait SharedRegistry: Send + Sync + 'static {
     /// change, in one step; false (and nothing changed) when the active version is not
     /// `change.from` any more: another replica changed it first.
     async fn switch(&self, change: &Change) -> Result<bool, StoreError>;
+    /// Sets what is staged for `change.plugin` and records the change, in one step.
+    async fn stage(&self, staging: &Staging, change: &Change) -> Result<(), StoreError>;
     /// The recorded changes, oldest first: all of them, or one plugin's.
     async fn history(&self, plugin: Option<&str>) -> Result<Vec<Change>, StoreError>;
     async fn active(&self) -> Result<ActiveSet, StoreError>;
@@ -94,15 +99,36 @@ impl Mirror {
         for (workflow, text) in &set.workflows {
             wanted.insert(format!("{workflow}.toml"), Digest::of(text.as_bytes()));
         }
+        let staging_file = staging::file_bytes(&set.staging);
+        for (plugin, staging) in &set.staging {
+            for (_, share) in staging.shares() {
+                let digest = Digest::parse(&share.digest).ok_or_else(|| {
+                    StoreError::Unavailable(format!("a staged version of `{plugin}` is no digest"))
+                })?;
+                wanted.insert(staging::staged_file(plugin, &digest), digest);
+            }
+        }
+        if !set.staging.is_empty() {
+            wanted.insert(staging::FILE.into(), Digest::of(&staging_file));
+        }
         let mut writes = Vec::new();
         for (file, digest) in &wanted {
             if written.get(file) == Some(digest) {
                 continue;
             }
             let bytes = match file.strip_suffix(".wasm") {
-                Some(plugin) => self.shared.bytes(plugin, digest).await?.ok_or_else(|| {
-                    StoreError::Unavailable(format!("version {digest} of `{plugin}` is not stored"))
-                })?,
+                _ if file == staging::FILE => staging_file.clone(),
+                Some(plugin) => {
+                    // A staged version's file is `staged/<plugin>@<hex>.wasm`.
+                    let plugin = (plugin.strip_prefix(staging::DIR))
+                        .and_then(|p| p.strip_prefix('/')?.split_once('@'))
+                        .map_or(plugin, |(plugin, _)| plugin);
+                    self.shared.bytes(plugin, digest).await?.ok_or_else(|| {
+                        StoreError::Unavailable(format!(
+                            "version {digest} of `{plugin}` is not stored"
+                        ))
+                    })?
+                }
                 None => set.workflows[file.trim_end_matches(".toml")]
                     .clone()
                     .into_bytes(),
@@ -130,9 +156,9 @@ impl Mirror {
     }
 
     fn path(&self, file: &str) -> PathBuf {
-        match file.ends_with(".wasm") {
-            true => self.registry.plugin_dir().join(file),
-            false => self.registry.workflow_dir().join(file),
+        match file.ends_with(".toml") {
+            true => self.registry.workflow_dir().join(file),
+            false => self.registry.plugin_dir().join(file),
         }
     }
 
@@ -160,7 +186,10 @@ fn held(dir: &Path) -> Vec<(String, Vec<u8>)> {
     entries
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "wasm" || x == "toml"))
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "wasm" || x == "toml")
+                || p.file_name().is_some_and(|n| n == staging::FILE)
+        })
         .filter_map(|p| {
             let name = p.file_name()?.to_str()?.to_owned();
             Some((name, std::fs::read(&p).ok()?))
@@ -173,6 +202,9 @@ fn held(dir: &Path) -> Vec<(String, Vec<u8>)> {
 pub(super) fn replace(path: &Path, bytes: Option<&[u8]>) -> std::io::Result<()> {
     match bytes {
         Some(bytes) => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
             let name = path.file_name().expect("a file name").to_string_lossy();
             let partial = path.with_file_name(format!(".{name}.partial"));
             std::fs::write(&partial, bytes)?;

@@ -28,11 +28,22 @@ pub enum Action {
     RolledBack,
     /// A new file appeared in the plugin directory and now serves.
     FileDropped,
+    /// A stored version started (or changed its share of) shadowing the active one.
+    Shadowed,
+    /// The shadow ended.
+    ShadowEnded,
+    /// A stored version was set to decide a share of customers' new orders.
+    RolledOut,
+    /// The rollout ended: every order is decided by the active version again.
+    RolloutEnded,
 }
 
 impl Action {
     fn changes_the_active_version(self) -> bool {
-        self != Action::Uploaded
+        matches!(
+            self,
+            Action::Activated | Action::RolledBack | Action::FileDropped
+        )
     }
 }
 
@@ -51,6 +62,9 @@ pub struct Change {
     /// The replica it was made on, when replicas share the registry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replica: Option<String>,
+    /// A shadow's or a rollout's share of new orders, in percent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percent: Option<u8>,
 }
 
 impl Change {
@@ -64,6 +78,7 @@ impl Change {
             from: from.map(Digest::full),
             to: to.full(),
             replica: None,
+            percent: None,
         }
     }
 
@@ -224,7 +239,7 @@ impl Versions {
             .filter(|e| &e.digest == digest);
         let (action, by) =
             expected.map_or((Action::FileDropped, "file".into()), |e| (e.action, e.by));
-        self.append(&Change::new(plugin, action, &by, from.as_ref(), digest))?;
+        self.record(&Change::new(plugin, action, &by, from.as_ref(), digest))?;
         state.active.insert(plugin.to_owned(), digest.clone());
         Ok(())
     }
@@ -238,7 +253,7 @@ impl Versions {
     /// Records an upload (the active version does not change).
     pub fn uploaded(&self, plugin: &str, digest: &Digest, by: &str) -> std::io::Result<()> {
         let state = self.lock();
-        self.append(&Change::new(
+        self.record(&Change::new(
             plugin,
             Action::Uploaded,
             by,
@@ -247,7 +262,8 @@ impl Versions {
         ))
     }
 
-    fn append(&self, change: &Change) -> std::io::Result<()> {
+    /// Appends `change` to the log as it is.
+    pub fn record(&self, change: &Change) -> std::io::Result<()> {
         let mut line = serde_json::to_vec(change)?;
         line.push(b'\n');
         let mut log = std::fs::OpenOptions::new()
@@ -304,7 +320,11 @@ pub(super) fn undo_target(changes: &[Change]) -> Option<Digest> {
     let mut stack: Vec<&str> = Vec::new();
     for change in changes {
         match change.action {
-            Action::Uploaded => {}
+            Action::Uploaded
+            | Action::Shadowed
+            | Action::ShadowEnded
+            | Action::RolledOut
+            | Action::RolloutEnded => {}
             Action::RolledBack => {
                 stack.pop();
                 if stack.last() != Some(&change.to.as_str()) {

@@ -67,29 +67,34 @@ fn code_of(i: usize) -> Option<&'static str> {
     }
 }
 
-/// Places `count` orders of varied items on the `flat` channel, by four customers; each
-/// placed order's JSON, by index.
-pub async fn place_flat(app: &App, count: usize) -> Vec<Value> {
+/// Places the `i`th test order of `user` on the `flat` channel, with varied items; the
+/// placed order's JSON.
+async fn place_one(app: &App, i: usize, user: &str, code: Option<&str>) -> Value {
     let products = ["prod-widget", "prod-gadget", "prod-mug"];
+    let body = json!({
+        "items": [{"product_id": products[i % 3], "quantity": 1 + i % 7},
+                  {"product_id": products[(i + 1) % 3], "quantity": 1 + i % 3}],
+        "shipping_address": {"full_name": "Ada Lovelace", "address_line_1": "1 Market St",
+                             "city": "San Francisco", "state": "CA", "postal_code": "94105",
+                             "country": "US"},
+        "shipping_method": "standard",
+        "payment_method": "card",
+        "sales_channel": "flat",
+        "discount_code": code,
+    });
+    let (status, order) = app
+        .post("/api/v1/orders", Some(&token(user, false)), &body, None)
+        .await;
+    assert_eq!(status, 201, "{order}");
+    order
+}
+
+/// Places `count` orders on the `flat` channel by four customers, with [`code_of`] their
+/// codes; each placed order's JSON, by index.
+pub async fn place_flat(app: &App, count: usize) -> Vec<Value> {
     let mut placed = Vec::with_capacity(count);
     for i in 0..count {
-        let user = format!("customer-{}", i % 4);
-        let body = json!({
-            "items": [{"product_id": products[i % 3], "quantity": 1 + i % 7},
-                      {"product_id": products[(i + 1) % 3], "quantity": 1 + i % 3}],
-            "shipping_address": {"full_name": "Ada Lovelace", "address_line_1": "1 Market St",
-                                 "city": "San Francisco", "state": "CA", "postal_code": "94105",
-                                 "country": "US"},
-            "shipping_method": "standard",
-            "payment_method": "card",
-            "sales_channel": "flat",
-            "discount_code": code_of(i),
-        });
-        let (status, order) = app
-            .post("/api/v1/orders", Some(&token(&user, false)), &body, None)
-            .await;
-        assert_eq!(status, 201, "{order}");
-        placed.push(order);
+        placed.push(place_one(app, i, &format!("customer-{}", i % 4), code_of(i)).await);
     }
     placed
 }
@@ -345,4 +350,211 @@ async fn replay_requests_are_checked_field_by_field() {
         .await;
     assert_eq!(status, 202);
     assert_eq!(cancelled["state"], "done");
+}
+
+/// Polls `path` until `done` holds of its answer (10 s at most).
+async fn until(app: &App, admin: &str, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, body) = app.get(path, Some(admin)).await;
+        assert_eq!(status, 200, "{body}");
+        if done(&body) {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "{path} did not settle: {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The actions of the plugin's recorded changes, with their percent, oldest first.
+async fn actions(app: &App, admin: &str) -> Vec<(String, Option<u64>)> {
+    let (status, history) = app.get(&format!("{PLUGIN}/history"), Some(admin)).await;
+    assert_eq!(status, 200, "{history}");
+    (history.as_array().unwrap().iter())
+        .map(|c| {
+            (
+                c["action"].as_str().unwrap().to_owned(),
+                c["percent"].as_u64(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shadow_of_every_order_records_each_difference_and_changes_no_order() {
+    let (app, _workflows) = start();
+    let admin = token("ops", true);
+    let active = {
+        let (_, plugin) = app.get(PLUGIN, Some(&admin)).await;
+        plugin["digest"].as_str().unwrap().to_owned()
+    };
+    let candidate = upload_candidate(&app, &admin).await;
+    let (status, staged) = app
+        .post(
+            &format!("{PLUGIN}/shadow"),
+            Some(&admin),
+            &json!({"digest": candidate, "percent": 100}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{staged}");
+    assert_eq!(staged["shadow"]["digest"], candidate.as_str());
+    let (_, plugin) = app.get(PLUGIN, Some(&admin)).await;
+    assert_eq!(plugin["shadow"]["percent"], 100, "{plugin}");
+    assert_eq!(
+        plugin["split"],
+        json!([{"digest": active, "percent": 100}]),
+        "{plugin}"
+    );
+
+    let placed = place_flat(&app, 40).await;
+    // Every order, the trapping ones too, was priced by the active version alone.
+    for (i, order) in placed.iter().enumerate() {
+        assert_eq!(priced_by(order), active, "order {i}");
+        assert_eq!(minor(&order["pricing"]["discount"]), 0, "order {i}");
+    }
+    let shadow = until(&app, &admin, &format!("{PLUGIN}/shadow"), |s| {
+        s["observed"]["report"]["compared"] == 40
+    })
+    .await;
+    let r = &shadow["observed"]["report"];
+    assert_eq!(shadow["observed"]["digest"], candidate.as_str());
+    assert_eq!(shadow["observed"]["dropped"], 0);
+    assert_eq!(
+        (
+            r["changed"].as_u64(),
+            r["faults"].as_u64(),
+            r["identical"].as_u64()
+        ),
+        (Some(8), Some(2), Some(30)),
+        "{r}"
+    );
+    let mut changed: Vec<&str> = (r["orders"].as_array().unwrap().iter())
+        .filter(|o| o["verdict"] == "changed")
+        .map(|o| o["order_id"].as_str().unwrap())
+        .collect();
+    changed.sort_unstable();
+    let mut saved: Vec<&str> = (0..40)
+        .filter(|i| code_of(*i) == Some("SAVE10"))
+        .map(|i| placed[i]["id"].as_str().unwrap())
+        .collect();
+    saved.sort_unstable();
+    assert_eq!(changed, saved);
+    // The orders read back as they were placed.
+    for order in &placed {
+        let (status, stored) = app
+            .get(
+                &format!("/api/v1/orders/{}", order["id"].as_str().unwrap()),
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(stored["pricing"], order["pricing"]);
+    }
+
+    let (status, ended) = app
+        .raw("DELETE", &format!("{PLUGIN}/shadow"), Some(&admin), None)
+        .await;
+    assert_eq!(status, 200, "{ended}");
+    assert_eq!(ended["shadow"], Value::Null);
+    let history = actions(&app, &admin).await;
+    assert_eq!(
+        history[history.len() - 2..],
+        [
+            ("shadowed".to_owned(), Some(100)),
+            ("shadow_ended".to_owned(), None)
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rollout_decides_each_customers_orders_by_one_version() {
+    let (app, _workflows) = start();
+    let admin = token("ops", true);
+    let active = {
+        let (_, plugin) = app.get(PLUGIN, Some(&admin)).await;
+        plugin["digest"].as_str().unwrap().to_owned()
+    };
+    let candidate = upload_candidate(&app, &admin).await;
+    let rollout = |percent: u64| json!({"digest": candidate, "percent": percent});
+    let path = format!("{PLUGIN}/rollout");
+    for (body, status, field) in [
+        (json!({"digest": candidate, "percent": 0}), 400, "percent"),
+        (json!({"digest": candidate, "percent": 101}), 400, "percent"),
+        (
+            json!({"digest": format!("sha256:{}", "1".repeat(64)), "percent": 5}),
+            422,
+            "digest",
+        ),
+    ] {
+        let (got, error) = app.post(&path, Some(&admin), &body, None).await;
+        assert_eq!(got, status, "{body} → {error}");
+        assert_eq!(error["error"]["field"], field, "{error}");
+    }
+    let (status, _) = app
+        .post(
+            "/api/v1/plugins/nothing-here/rollout",
+            Some(&admin),
+            &rollout(5),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+
+    let (status, staged) = app.post(&path, Some(&admin), &rollout(50), None).await;
+    assert_eq!(status, 200, "{staged}");
+    let (_, plugin) = app.get(PLUGIN, Some(&admin)).await;
+    assert_eq!(
+        plugin["split"],
+        json!([{"digest": active, "percent": 50}, {"digest": candidate, "percent": 50}]),
+        "{plugin}"
+    );
+    // Twenty customers, three orders each: each customer's by one version, both in use.
+    let mut by_customer = std::collections::BTreeMap::new();
+    for i in 0..60 {
+        let user = format!("shopper-{}", i % 20);
+        let order = place_one(&app, i, &user, Some("SAVE10")).await;
+        let version = priced_by(&order).to_owned();
+        let discounted = minor(&order["pricing"]["discount"]) > 0;
+        assert_eq!(discounted, version == candidate, "{order}");
+        let first = by_customer
+            .entry(user.clone())
+            .or_insert_with(|| version.clone());
+        assert_eq!(*first, version, "{user}'s orders went to two versions");
+    }
+    let on_candidate = by_customer.values().filter(|v| **v == candidate).count();
+    assert!(
+        (4..=16).contains(&on_candidate),
+        "{on_candidate} of 20 customers on the rollout"
+    );
+
+    // Raised to everyone, then rolled back in one call.
+    let (status, _) = app.post(&path, Some(&admin), &rollout(100), None).await;
+    assert_eq!(status, 200);
+    for i in 0..5 {
+        let order = place_one(&app, i, &format!("shopper-{i}"), None).await;
+        assert_eq!(priced_by(&order), candidate);
+    }
+    let (status, ended) = app.raw("DELETE", &path, Some(&admin), None).await;
+    assert_eq!(status, 200, "{ended}");
+    assert_eq!(ended["rollout"], Value::Null);
+    for i in 0..5 {
+        let order = place_one(&app, i, &format!("shopper-{i}"), None).await;
+        assert_eq!(priced_by(&order), active);
+    }
+    let history = actions(&app, &admin).await;
+    assert_eq!(
+        history[history.len() - 3..],
+        [
+            ("rolled_out".to_owned(), Some(50)),
+            ("rolled_out".to_owned(), Some(100)),
+            ("rollout_ended".to_owned(), None)
+        ]
+    );
+    let (_, plugin) = app.get(PLUGIN, Some(&admin)).await;
+    assert_eq!(
+        plugin["digest"],
+        active.as_str(),
+        "the active version never changed"
+    );
 }

@@ -14,6 +14,7 @@ use super::documents::{date, decode, document};
 use super::{MongoStore, bounded, is_duplicate_key, unavailable};
 use crate::orders::StoreError;
 use crate::runtime::Digest;
+use crate::workflows::Staging;
 use crate::workflows::shared::{ActiveSet, SharedRegistry};
 use crate::workflows::{Change, StoredVersion};
 use async_trait::async_trait;
@@ -219,6 +220,27 @@ impl SharedRegistry for MongoStore {
         .await
     }
 
+    async fn stage(&self, staging: &Staging, change: &Change) -> Result<(), StoreError> {
+        let entry = document(change)?;
+        let staging = document(staging)?;
+        let staged = bounded(async {
+            (self.plugins)
+                .update_one(
+                    doc! { "_id": &change.plugin },
+                    doc! { "$set": { "staging": staging }, "$push": { "changes": entry } },
+                )
+                .await
+                .map_err(unavailable)
+        });
+        match staged.await?.matched_count {
+            1 => Ok(()),
+            _ => Err(unavailable(format!(
+                "no plugin `{}` is stored",
+                change.plugin
+            ))),
+        }
+    }
+
     async fn history(&self, plugin: Option<&str>) -> Result<Vec<Change>, StoreError> {
         let filter = plugin.map_or_else(Document::new, |p| doc! { "_id": p });
         let mut changes = bounded(async {
@@ -237,7 +259,7 @@ impl SharedRegistry for MongoStore {
             let mut plugins = self
                 .plugins
                 .find(doc! { "active": { "$type": "string" } })
-                .projection(doc! { "active": 1 })
+                .projection(doc! { "active": 1, "staging": 1 })
                 .await
                 .map_err(unavailable)?;
             while plugins.advance().await.map_err(unavailable)? {
@@ -246,6 +268,12 @@ impl SharedRegistry for MongoStore {
                 let digest = plugin.get_str("active").ok().and_then(Digest::parse);
                 let digest = digest.ok_or_else(|| unavailable("a corrupt active version"))?;
                 set.plugins.insert(name.to_owned(), digest);
+                if let Ok(staging) = plugin.get_document("staging") {
+                    let staging: Staging = decode(staging.clone())?;
+                    if !staging.is_empty() {
+                        set.staging.insert(name.to_owned(), staging);
+                    }
+                }
             }
             let mut workflows = self
                 .workflows

@@ -1,0 +1,151 @@
+//! Shadows: a staged version decides a share of live orders again after each has been
+//! decided for real, and the differences add up in a [`Report`], like a replay's but live.
+//!
+//! The request path only samples (a counter) and hands the order over: a bounded queue
+//! feeds one worker off the async threads. When the worker falls behind, the queue is
+//! full and the order is dropped from the shadow, counted, never waited for: a shadow must
+//! not slow the orders it watches.
+
+use super::decide::{Inputs, run};
+use super::report::{Observation, Report, Tally, Verdict};
+use crate::domain::{Money, OrderDraft, UnixMillis};
+use crate::orders::OrderId;
+use crate::runtime::BoundPlugin;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+
+/// Orders waiting for the shadow worker; more are dropped.
+const QUEUE: usize = 4096;
+
+/// One live order for a shadow to decide again.
+pub struct Job {
+    /// The staged version, bound to the order's workflow.
+    pub plugin: Arc<BoundPlugin>,
+    pub draft: OrderDraft,
+    /// The order's priced total (the lifecycle's creation step is given it).
+    pub total: Option<Money>,
+    pub now: UnixMillis,
+    /// What the order got.
+    pub baseline: Verdict,
+    pub baseline_fuel: Option<u64>,
+    /// The order, once placed (a refused one has none).
+    pub order_id: Option<OrderId>,
+    pub order_number: Option<String>,
+}
+
+/// A plugin's shadow as it runs.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ShadowReport {
+    pub plugin: String,
+    /// The shadowing version.
+    pub digest: String,
+    /// When this version's first order was compared.
+    pub since: DateTime<Utc>,
+    /// Orders the shadow could not keep up with, not compared.
+    pub dropped: u64,
+    /// Compared with what each order got.
+    pub report: Report,
+}
+
+struct Watch {
+    digest: String,
+    since: DateTime<Utc>,
+    dropped: u64,
+    tally: Tally,
+}
+
+impl Watch {
+    fn new(digest: String) -> Self {
+        Watch {
+            digest,
+            since: Utc::now(),
+            dropped: 0,
+            tally: Tally::default(),
+        }
+    }
+}
+
+/// Every plugin's shadow on this replica.
+pub struct Shadows {
+    queue: SyncSender<Job>,
+    /// By plugin: the version shadowing it and what it found.
+    watches: Arc<Mutex<HashMap<String, Watch>>>,
+}
+
+fn lock(
+    watches: &Mutex<HashMap<String, Watch>>,
+) -> std::sync::MutexGuard<'_, HashMap<String, Watch>> {
+    watches.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The watch of `job`'s plugin, started afresh when another version shadows it now.
+fn watch_of<'a>(watches: &'a mut HashMap<String, Watch>, plugin: &BoundPlugin) -> &'a mut Watch {
+    let component = plugin.component();
+    let digest = component.digest.full();
+    let watch =
+        (watches.entry(component.name.clone())).or_insert_with(|| Watch::new(digest.clone()));
+    if watch.digest != digest {
+        *watch = Watch::new(digest);
+    }
+    watch
+}
+
+impl Shadows {
+    /// The shadows of this process, with their worker. Call within the tokio runtime.
+    pub fn start() -> Arc<Self> {
+        let (queue, jobs) = std::sync::mpsc::sync_channel(QUEUE);
+        let watches = Arc::new(Mutex::new(HashMap::new()));
+        let worker = watches.clone();
+        // One blocking thread: the decisions are CPU work, and one core's worth of shadow
+        // is the most a shadow may take from the orders it watches.
+        tokio::task::spawn_blocking(move || work(&jobs, &worker));
+        Arc::new(Shadows { queue, watches })
+    }
+
+    /// Hands an order to the shadow, or drops it (counted) when the worker is behind.
+    pub fn submit(&self, job: Job) {
+        if let Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) =
+            self.queue.try_send(job)
+        {
+            let mut watches = lock(&self.watches);
+            watch_of(&mut watches, &job.plugin).dropped += 1;
+        }
+    }
+
+    /// `plugin`'s shadow so far, if it has had an order.
+    pub fn report(&self, plugin: &str) -> Option<ShadowReport> {
+        let watches = lock(&self.watches);
+        let watch = watches.get(plugin)?;
+        Some(ShadowReport {
+            plugin: plugin.to_owned(),
+            digest: watch.digest.clone(),
+            since: watch.since,
+            dropped: watch.dropped,
+            report: watch.tally.report(),
+        })
+    }
+}
+
+/// Decides every job handed over, until the service ends.
+fn work(jobs: &Receiver<Job>, watches: &Mutex<HashMap<String, Watch>>) {
+    while let Ok(job) = jobs.recv() {
+        let inputs = Inputs {
+            draft: &job.draft,
+            total: job.total,
+            now: job.now,
+        };
+        let candidate = run(&job.plugin, &inputs);
+        let seen = Observation {
+            order_id: job.order_id,
+            order_number: job.order_number,
+            baseline: job.baseline,
+            baseline_fuel: job.baseline_fuel,
+            candidate,
+        };
+        let mut watches = lock(watches);
+        watch_of(&mut watches, &job.plugin).tally.add(seen);
+    }
+}
