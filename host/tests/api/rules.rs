@@ -5,7 +5,8 @@
 //! `flat-pricing` is `hostile-pricing`'s flat rule (the subtotal alone). The candidate is
 //! `pricing-candidate`: the same, except that the code `SAVE10` takes 10 % off and the code
 //! `TRAP` traps. So exactly the orders with `SAVE10` change, by a tenth of their subtotal,
-//! and exactly the orders with `TRAP` fault.
+//! and exactly the orders with `TRAP` fault. The candidate logs two lines on each `SAVE10`
+//! order, of which the workflow's `log_lines` keeps one, and one line before it traps.
 
 use crate::harness::{App, priced_by, token};
 use orderflow::runtime::Digest;
@@ -17,6 +18,9 @@ const PLUGIN: &str = "/api/v1/plugins/flat-pricing";
 const FLAT_WORKFLOW: &str = r#"
 description = "Flat prices: the subtotal alone"
 channels = ["flat"]
+
+[limits]
+log_lines = 1
 
 [validation]
 plugin = "standard-validation"
@@ -206,6 +210,17 @@ async fn a_replay_reports_exactly_the_orders_a_candidate_decides_otherwise() {
     let mut found = changed_ids.clone();
     found.sort_unstable();
     assert_eq!(found, expected);
+    for changed in (r["orders"].as_array().unwrap().iter()).filter(|o| o["verdict"] == "changed") {
+        let logs = &changed["logs"];
+        assert_eq!(logs["lines"].as_array().unwrap().len(), 1, "{changed}");
+        assert_eq!(logs["lines"][0]["level"], "info");
+        let said = logs["lines"][0]["message"].as_str().unwrap();
+        assert!(said.starts_with("SAVE10 takes "), "{said}");
+        assert_eq!(
+            logs["cut"], 1,
+            "the second line is past log_lines: {changed}"
+        );
+    }
     let faulted: Vec<&Value> = (r["orders"].as_array().unwrap().iter())
         .filter(|o| o["verdict"] == "fault")
         .collect();
