@@ -48,12 +48,12 @@ export async function render(page, query) {
   const rows = listing.items.map((o) =>
     h('tr', { 'data-order': o.id },
       h('th', { scope: 'row' }, h('a', { href: `#/orders/${o.id}` }, o.order_number)),
-      h('td', {}, when(o.created_at)),
-      h('td', {}, o.user_id),
-      h('td', {}, h('span', { class: `badge ${o.status}` }, o.status)),
-      h('td', {}, o.payment_status),
-      h('td', { class: 'number', 'data-total': String(o.pricing.total.minor) }, money(o.pricing.total)),
-      h('td', {}, o.provenance.workflow)));
+      h('td', { 'data-label': 'created' }, when(o.created_at)),
+      h('td', { 'data-label': 'customer' }, o.user_id),
+      h('td', { 'data-label': 'status' }, h('span', { class: `badge ${o.status}` }, o.status)),
+      h('td', { 'data-label': 'payment' }, o.payment_status),
+      h('td', { class: 'number', 'data-label': 'total', 'data-total': String(o.pricing.total.minor) }, money(o.pricing.total)),
+      h('td', { 'data-label': 'workflow' }, o.provenance.workflow)));
   const pages = Math.max(1, Math.ceil(listing.total / listing.page_size));
   const at = (n) => {
     const q = new URLSearchParams(query);
