@@ -526,3 +526,56 @@ async fn the_development_sign_in_link_signs_in() {
     assert_eq!(address, json!("#/overview"));
     browser.no_errors().await;
 }
+
+/// The pages and their assets come from the binary, with their types, a policy that lets
+/// nothing but this origin's scripts and styles run, and caching by version or by ETag.
+#[tokio::test]
+async fn the_console_is_served_with_its_policy_and_cache_headers() {
+    let app = App::start(None).await;
+    let http = reqwest::Client::new();
+    let base = format!("http://{}", app.address());
+    let get = |path: &str, etag: Option<&str>| {
+        let mut request = http.get(format!("{base}{path}"));
+        if let Some(etag) = etag {
+            request = request.header("if-none-match", etag);
+        }
+        request.send()
+    };
+    let header = |response: &reqwest::Response, name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    for (path, content_type, cache) in [
+        ("/console", "text/html", "no-cache"),
+        ("/console/", "text/html", "no-cache"),
+        ("/console/app.js", "text/javascript", "no-cache"),
+        ("/console/style.css", "text/css", "no-cache"),
+        (
+            "/console/vendor/uplot-1.6.32/uPlot.esm.js",
+            "text/javascript",
+            "immutable",
+        ),
+    ] {
+        let response = get(path, None).await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        assert!(
+            header(&response, "content-type").starts_with(content_type),
+            "{path}"
+        );
+        assert!(header(&response, "cache-control").contains(cache), "{path}");
+        let policy = header(&response, "content-security-policy");
+        assert!(policy.contains("script-src 'self'"), "{path}: {policy}");
+        assert!(!policy.contains("unsafe"), "{path}: {policy}");
+        assert_eq!(header(&response, "x-content-type-options"), "nosniff");
+        let etag = header(&response, "etag");
+        let again = get(path, Some(&etag)).await.unwrap();
+        assert_eq!(again.status(), 304, "{path}");
+    }
+    let missing = get("/console/nothing.js", None).await.unwrap();
+    assert_eq!(missing.status(), 404);
+    let error: Value = serde_json::from_str(&missing.text().await.unwrap()).unwrap();
+    assert_eq!(error["error"]["code"], "not_found");
+}
