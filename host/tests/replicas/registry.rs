@@ -244,3 +244,117 @@ async fn convergence_benchmark() {
         times[times.len() - 1]
     );
 }
+
+/// Polls `replica`'s view of standard-pricing until `done` holds of it (within
+/// [`CONVERGE_WITHIN`] of `since`).
+async fn sees(replica: &Client, admin: &str, since: Instant, done: impl Fn(&Value) -> bool) {
+    loop {
+        let plugin = serving(replica, admin).await;
+        if done(&plugin) {
+            return;
+        }
+        assert!(since.elapsed() <= CONVERGE_WITHIN, "not followed: {plugin}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rollout_and_a_replay_started_on_one_replica_hold_on_every_replica() {
+    let database = format!("orderflow_staging_{}", uuid::Uuid::now_v7().simple());
+    let apps = replicas(&database, &["s1", "s2"]);
+    let (one, two) = (apps[0].client(), apps[1].client());
+    let admin = token("ops", true);
+    let standard = digest(&component("standard-pricing"));
+    let flat_bytes = component("hostile-pricing");
+    let flat = digest(&flat_bytes);
+    let (status, body) = one
+        .bytes(
+            "POST",
+            &format!("{PRICING}/versions"),
+            Some(&admin),
+            "application/wasm",
+            &flat_bytes,
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+
+    // A rollout made on one replica decides each customer's orders by one version on both.
+    let since = Instant::now();
+    let (status, staged) = one
+        .post(
+            &format!("{PRICING}/rollout"),
+            Some(&admin),
+            &json!({"digest": flat, "percent": 50}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{staged}");
+    sees(&two, &admin, since, |p| p["rollout"]["percent"] == 50).await;
+    let mut versions = std::collections::BTreeSet::new();
+    for customer in 0..12 {
+        let buyer = token(&format!("buyer-{customer}"), false);
+        let mut priced = Vec::new();
+        for replica in [&one, &two, &one] {
+            let (status, order) = replica.place(&buyer, &[("prod-widget", 2)]).await;
+            assert_eq!(status, 201, "{order}");
+            priced.push(priced_by(&order).to_owned());
+        }
+        assert!(
+            priced.iter().all(|p| *p == priced[0]),
+            "buyer-{customer}: {priced:?}"
+        );
+        versions.insert(priced[0].clone());
+    }
+    assert_eq!(
+        versions,
+        [flat.clone(), standard.clone()].into(),
+        "both versions in use"
+    );
+
+    // A replay started on one replica is read, listed and cancelled through the other.
+    let (status, started) = one
+        .post(
+            &format!("{PRICING}/replays"),
+            Some(&admin),
+            &json!({"digest": flat}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{started}");
+    let path = format!("{PRICING}/replays/{}", started["id"].as_str().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let ended = loop {
+        let (status, replay) = two.get(&path, Some(&admin)).await;
+        assert_eq!(status, 200, "{replay}");
+        if replay["state"] != "running" {
+            break replay;
+        }
+        assert!(Instant::now() < deadline, "{replay}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(ended["state"], "done", "{ended}");
+    assert_eq!(ended["replica"], "s1");
+    // The orders the standard rule priced change under the flat one; those it priced do not.
+    let flat_priced = ended["report"]["identical"].as_u64().unwrap();
+    assert_eq!(ended["report"]["compared"], 36, "{ended}");
+    assert!(flat_priced > 0 && flat_priced < 36, "{ended}");
+    let (_, listed) = two.get(&format!("{PRICING}/replays"), Some(&admin)).await;
+    assert_eq!(listed[0]["id"], started["id"]);
+    let (status, _) = two
+        .post(&format!("{path}/cancel"), Some(&admin), &json!(null), None)
+        .await;
+    assert_eq!(status, 202);
+
+    // Rolled back on the other replica: every new order on both is the active version's.
+    let since = Instant::now();
+    let (status, _) = two
+        .raw("DELETE", &format!("{PRICING}/rollout"), Some(&admin), None)
+        .await;
+    assert_eq!(status, 200);
+    sees(&one, &admin, since, |p| p["rollout"].is_null()).await;
+    for customer in 0..12 {
+        let buyer = token(&format!("buyer-{customer}"), false);
+        let (_, order) = one.place(&buyer, &[("prod-widget", 1)]).await;
+        assert_eq!(priced_by(&order), standard);
+    }
+}
