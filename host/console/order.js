@@ -109,9 +109,12 @@ function timeline(order) {
   return h('ol', { class: 'timeline', 'data-entries': String(order.status_history.length) },
     order.status_history.map((entry, i) => {
       const before = order.status_history[i - 1];
-      const what = !before ? `placed: ${entry.status}, payment ${entry.payment_status}`
-        : before.status !== entry.status ? `status ${before.status} → ${entry.status}`
-        : `payment ${before.payment_status} → ${entry.payment_status}`;
+      // One change may move both (a refund, say), or neither (a note).
+      const changes = before ? [
+        before.status !== entry.status ? `status ${before.status} → ${entry.status}` : null,
+        before.payment_status !== entry.payment_status ? `payment ${before.payment_status} → ${entry.payment_status}` : null,
+      ].filter(Boolean) : [];
+      const what = !before ? `placed: ${entry.status}, payment ${entry.payment_status}` : changes.join(', ') || 'noted';
       return h('li', { 'data-status': entry.status, 'data-payment': entry.payment_status },
         h('strong', {}, what),
         h('div', { class: 'hint' }, `${when(entry.at)} by ${entry.by} (${entry.role})`),

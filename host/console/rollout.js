@@ -30,7 +30,7 @@ export async function rollout(name, base, plugin) {
   }
   return h('section', { 'aria-labelledby': 'trying', 'data-rollout': 'true' },
     h('h2', { id: 'trying' }, 'Trying a version'),
-    replays ? [replayForm(base, others, report), report] : null,
+    replays ? [replayForm(base, plugin, others, report), report] : null,
     replays && replays.length ? [h('h3', {}, 'Replays'), table(['replay', 'version', 'state', 'done', 'started'], replays.map((r) =>
       h('tr', { 'data-replay-id': r.id },
         h('th', { scope: 'row' }, h('button', { type: 'button', class: 'link', onclick: () => watch(base, r.id, report) }, r.id.slice(0, 8))),
@@ -38,11 +38,11 @@ export async function rollout(name, base, plugin) {
     stages.map((kind) => stage(name, base, plugin, kind, others)));
 }
 
-function replayForm(base, versions, report) {
+function replayForm(base, plugin, versions, report) {
   const form = h('form', { class: 'replay', 'aria-label': 'Replay' },
     h('h3', {}, 'Replay past orders'),
     field('digest', 'Version', { options: versions }),
-    field('workflow', 'Workflow (optional)'),
+    field('workflow', 'Workflow (optional)', { suggestions: plugin.used_by }),
     field('from', 'Placed from (date)', { type: 'date' }),
     field('to', 'Placed to (date, included)', { type: 'date' }),
     field('limit', 'At most', { type: 'number', min: '1', step: '1' }),
