@@ -62,6 +62,9 @@ async function route() {
   if (ticket !== rendering) return;
   main.replaceChildren(content);
   main.dataset.page = title.toLowerCase();
+  // What had the focus went with the old page: a keyboard or screen reader user goes on
+  // from the top of the new one.
+  if (!document.activeElement || document.activeElement === document.body) main.focus({ preventScroll: true });
   document.body.dataset.ready = 'true';
 }
 

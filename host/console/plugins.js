@@ -18,11 +18,11 @@ export async function render(page) {
         return h('tr', { 'data-plugin': p.name },
           h('th', { scope: 'row' }, h('a', { href: `#/plugins/${p.name}` }, p.name)),
           h('td', {}, p.kind), h('td', {}, p.wit_version), h('td', {}, short(p.digest)),
-          h('td', {}, p.used_by.join(', ')),
+          h('td', { class: 'wrap' }, p.used_by.join(', ')),
           h('td', { class: 'number' }, String(s.decided + s.refused + s.fault)),
           h('td', { class: 'number' }, String(s.refused)), h('td', { class: 'number' }, String(s.fault)),
           h('td', {}, fuel(s.fuel.p50)), h('td', {}, fuel(s.fuel.p99)),
-          h('td', {}, p.last_change ? `${p.last_change.action} by ${p.last_change.by}, ${when(p.last_change.at)}` : '—'));
+          h('td', { class: 'wrap' }, p.last_change ? [`${p.last_change.action.replace('_', ' ')} by ${p.last_change.by}`, h('div', { class: 'hint' }, when(p.last_change.at))] : '—'));
       })),
     h('p', { class: 'hint' }, 'Calls, refusals, faults and fuel are counted by this replica since it started, over all of a plugin’s versions.'));
 }

@@ -208,8 +208,11 @@ impl Browser {
             self.client.set_window_size(width, height).await.unwrap();
             // Charts redraw on resize, in the next frame.
             tokio::time::sleep(Duration::from_millis(300)).await;
-            // A window as tall as the page: a screenshot holds only what the window shows.
-            let page = self.eval("document.documentElement.scrollHeight").await;
+            // A window as tall as the page (and the browser's own bar): a screenshot holds
+            // only what the window shows.
+            let page = self
+                .eval("document.documentElement.scrollHeight + window.outerHeight - window.innerHeight")
+                .await;
             let tall = page
                 .as_u64()
                 .map_or(height, |h| h as u32)
