@@ -33,6 +33,8 @@ const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 const TEXT: &str = "text/plain; charset=utf-8";
 
+/// `(path, bytes, content type)` of each file under `host/console/`: `include_bytes!` takes
+/// only a literal, so the table names every file once and the macro embeds it.
 macro_rules! assets {
     ($(($path:literal, $content_type:expr)),* $(,)?) => {
         [$((
