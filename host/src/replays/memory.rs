@@ -48,7 +48,7 @@ impl ReplayLog for MemoryLog {
             .filter(|(r, _)| r.plugin == plugin)
             .map(|(r, _)| r.clone())
             .collect();
-        listed.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+        listed.sort_by_key(|r| std::cmp::Reverse(r.started_at));
         listed.truncate(LISTED);
         Ok(listed)
     }

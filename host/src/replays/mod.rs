@@ -115,7 +115,7 @@ pub struct Replay {
 impl Replay {
     /// As readers should see it: a replay still marked running whose replica stopped
     /// writing is shown as failed.
-    fn as_seen(mut self, now: DateTime<Utc>) -> Self {
+    fn seen_at(mut self, now: DateTime<Utc>) -> Self {
         let quiet = (now - self.updated_at).to_std().unwrap_or_default();
         if self.state == ReplayState::Running && quiet > ABANDONED {
             self.state = ReplayState::Failed;
@@ -316,7 +316,7 @@ impl Replays {
 
     pub async fn get(&self, plugin: &str, id: Uuid) -> Result<Replay, OrderError> {
         match self.log.get(id).await? {
-            Some(replay) if replay.plugin == plugin => Ok(replay.as_seen(Utc::now())),
+            Some(replay) if replay.plugin == plugin => Ok(replay.seen_at(Utc::now())),
             _ => Err(OrderError::NotFound),
         }
     }
@@ -324,7 +324,7 @@ impl Replays {
     pub async fn list(&self, plugin: &str) -> Result<Vec<Replay>, OrderError> {
         let now = Utc::now();
         let replays = self.log.list(plugin).await?;
-        Ok(replays.into_iter().map(|r| r.as_seen(now)).collect())
+        Ok(replays.into_iter().map(|r| r.seen_at(now)).collect())
     }
 
     /// Asks a running replay to stop (it stops after the page it is deciding); a replay

@@ -2,9 +2,11 @@
 //! decided for real, and the differences add up in a [`Report`], like a replay's but live.
 //!
 //! The request path only samples (a counter) and hands the order over: a bounded queue
-//! feeds one worker off the async threads. When the worker falls behind, the queue is
-//! full and the order is dropped from the shadow, counted, never waited for: a shadow must
-//! not slow the orders it watches.
+//! feeds one worker off the async threads, which runs in the idle scheduling class: it takes
+//! only CPU time nothing else wants, so a busy service is not slowed by its shadows. When the
+//! worker falls behind, the queue is full and the order is dropped from the shadow, counted,
+//! never waited for. The staged version keeps no instances prepared ahead (the preparer
+//! thread runs at the service's priority): the worker instantiates each at its own.
 
 use super::decide::{Inputs, run};
 use super::report::{Observation, Report, Tally, Verdict};
@@ -99,9 +101,12 @@ impl Shadows {
         let (queue, jobs) = std::sync::mpsc::sync_channel(QUEUE);
         let watches = Arc::new(Mutex::new(HashMap::new()));
         let worker = watches.clone();
-        // One blocking thread: the decisions are CPU work, and one core's worth of shadow
-        // is the most a shadow may take from the orders it watches.
-        tokio::task::spawn_blocking(move || work(&jobs, &worker));
+        // One blocking thread, for good: the decisions are CPU work, and one core's idle
+        // time is the most a shadow may take.
+        tokio::task::spawn_blocking(move || {
+            idle_class();
+            work(&jobs, &worker)
+        });
         Arc::new(Shadows { queue, watches })
     }
 
@@ -126,6 +131,20 @@ impl Shadows {
             dropped: watch.dropped,
             report: watch.tally.report(),
         })
+    }
+}
+
+/// Moves the calling thread into the idle scheduling class (Linux's `SCHED_IDLE`): it runs
+/// only when a core would otherwise be idle. Elsewhere, or if refused, it runs as it is.
+fn idle_class() {
+    #[cfg(target_os = "linux")]
+    {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: a plain system call on the calling thread (pid 0), with a valid parameter.
+        let refused = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) } != 0;
+        if refused {
+            tracing::warn!(error = %std::io::Error::last_os_error(), "the shadow worker keeps the service's priority");
+        }
     }
 }
 

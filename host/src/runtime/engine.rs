@@ -160,6 +160,21 @@ impl Runtime {
         )
     }
 
+    /// [`Runtime::bind`] with nothing prepared ahead: each call instantiates on the thread
+    /// making it (a shadow's worker, which must not have the preparer work for it at the
+    /// service's priority).
+    pub fn bind_cold(
+        &self,
+        workflow: &str,
+        component: Arc<LoadedComponent>,
+        expected: PluginKind,
+        params: &Value,
+        limits: Limits,
+    ) -> Result<Arc<BoundPlugin>, LoadError> {
+        let params = params.to_string();
+        self.bind_step(workflow, component, expected, params, limits, 0)
+    }
+
     /// The same workflow step as `step` (its parameters and limits) with another version
     /// of its component, for a trial or a dry run: nothing is prepared ahead, each call
     /// instantiates.

@@ -9,7 +9,7 @@
 //! serves the version that served last, from the version archive.
 
 use super::definition::Definition;
-use super::staging::{self, Staged, StagingSet};
+use super::staging::{self, Mode, Staged, StagingSet};
 use super::versions::Versions;
 use super::watcher::HotReloadState;
 use crate::domain::Machine;
@@ -491,28 +491,34 @@ impl Registry {
         {
             return Ok(previous.clone());
         }
-        // `steps` come in PluginKind::ALL order: validation, pricing, lifecycle.
-        let bind =
-            |i: usize, component: &Arc<LoadedComponent>| -> Result<Arc<BoundPlugin>, String> {
-                let step = &steps[i];
-                let limits = step.limits.resolve(component.default_limits());
-                self.runtime
-                    .bind(name, component.clone(), step.kind, &step.params, limits)
-                    .map_err(|e: LoadError| format!("{} plugin `{}`: {e}", step.kind, step.plugin))
-            };
+        // `steps` come in PluginKind::ALL order: validation, pricing, lifecycle. A shadow's
+        // version is bound cold: its worker instantiates at the worker's own priority.
+        let bind = |i: usize,
+                    component: &Arc<LoadedComponent>,
+                    prepared: bool|
+         -> Result<Arc<BoundPlugin>, String> {
+            let step = &steps[i];
+            let limits = step.limits.resolve(component.default_limits());
+            let (component, params) = (component.clone(), &step.params);
+            match prepared {
+                true => (self.runtime).bind(name, component, step.kind, params, limits),
+                false => (self.runtime).bind_cold(name, component, step.kind, params, limits),
+            }
+            .map_err(|e: LoadError| format!("{} plugin `{}`: {e}", step.kind, step.plugin))
+        };
         let [validation, pricing, lifecycle] = match kept {
             Some(previous) => previous.plugins().map(Arc::clone),
             None => [
-                bind(0, resolved[0])?,
-                bind(1, resolved[1])?,
-                bind(2, resolved[2])?,
+                bind(0, resolved[0], true)?,
+                bind(1, resolved[1], true)?,
+                bind(2, resolved[2], true)?,
             ],
         };
         let staged = staged
             .into_iter()
             .map(|(i, mode, percent, component)| {
-                let plugin =
-                    bind(i, &component).map_err(|e| format!("the staged {mode:?}: {e}"))?;
+                let plugin = bind(i, &component, mode == Mode::Rollout)
+                    .map_err(|e| format!("the staged {mode:?}: {e}"))?;
                 Ok(Staged::new(mode, percent, plugin))
             })
             .collect::<Result<_, String>>()?;
