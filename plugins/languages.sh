@@ -26,7 +26,7 @@ echo "== plugins/standard-pricing-js" >&2
 shipped=plugins/shipped/standard-pricing-js
 # src/sdk.js is a link to host/templates/js/src/sdk.js; cat reads what it links to.
 sources=$(cd plugins/standard-pricing-js &&
-    cat package.json package-lock.json src/*.js ../../wit/since_v0.2.0/*.wit | sha256sum | cut -d' ' -f1)
+    cat package.json package-lock.json src/*.js ../../wit/since_v0.3.0/*.wit | sha256sum | cut -d' ' -f1)
 if [ "${1:-}" = --ship ]; then
     cp plugins/standard-pricing-js/standard-pricing.wasm "$shipped.wasm"
     echo "$sources" > "$shipped.sources"
@@ -79,6 +79,9 @@ echo "== orderflow plugin new --lang js|python" >&2
                 "$orderflow" plugin test "$name.wasm" fixtures | tee "$new/tried"
             )
             grep -Eq '^[1-9][0-9]* passed, 0 failed$' "$new/tried"
+            # Each kind's rules log on one of its fixtures (pricing: the refused discount
+            # code), through the host's `log` import, which `plugin test` prints under it.
+            grep -q '^       info  ' "$new/tried"
         done
     done
 )

@@ -1,10 +1,10 @@
 //! A JavaScript plugin: an npm project built into a component by jco's QuickJS backend, as
 //! `plugins/standard-pricing-js` is. Its rules are in `src/rules.js`, the glue in
-//! `src/plugin.js` (built from `src/component.js`, which links the host's `log`);
-//! `src/sdk.js` (and a lifecycle's `src/machine.js`) port what the Rust
-//! plugin SDK gives a crate. It carries the contract (`wit/`) and pins jco with every
-//! dependency (`package-lock.json`, the tree `plugins/standard-pricing-js` builds with), so
-//! it builds anywhere with Node and npm.
+//! `src/plugin.js`, and the component is built from `src/component.js`, which exports the
+//! glue with the host's `log` connected; `src/sdk.js` (and a lifecycle's `src/machine.js`)
+//! port what the Rust plugin SDK gives a crate. It carries the contract (`wit/`) and pins
+//! jco with every dependency (`package-lock.json`, the tree `plugins/standard-pricing-js`
+//! builds with), so it builds anywhere with Node and npm.
 
 use super::{Commands, File, Place, Project, WIT};
 use crate::runtime::PluginKind;

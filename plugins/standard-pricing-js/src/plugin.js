@@ -1,11 +1,12 @@
 // The component's glue: the `pricing` interface of the `pricing-plugin` world
-// (orderflow:plugins@0.2.0), exported as the bindings of jco's QuickJS backend
-// (componentize-qjs) expect it, around the rules of rules.js. It behaves as the Rust SDK's
-// glue does: `configure` keeps the rules made of the workflow's parameters, once (a second
-// call is refused as `already_configured`); a decision asked before `configure` is refused
-// as `not_configured`, never a trap. A refusal is thrown as the `problem` record itself
-// (the bindings make a thrown value the `err` of the WIT result); anything else thrown is a
-// bug, and traps (a plugin fault for the host).
+// (orderflow:plugins@0.3.0), exported as the bindings of jco's QuickJS backend
+// (componentize-qjs) expect it, around the rules of rules.js; the component is built from
+// component.js, which exports this with the host's `log` connected. It behaves as the Rust
+// SDK's glue does: `configure` keeps the rules made of the workflow's parameters, once (a
+// second call is refused as `already_configured`); a decision asked before `configure` is
+// refused as `not_configured`, never a trap. A refusal is thrown as the `problem` record
+// itself (the bindings make a thrown value the `err` of the WIT result); anything else
+// thrown is a bug, and traps (a plugin fault for the host).
 //
 // The QuickJS bindings give and take an s64 as a Number (a BigInt given back traps), so a
 // quote's amounts go back as Numbers: one beyond 2^53, which a Number cannot carry exactly,

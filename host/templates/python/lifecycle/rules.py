@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import machine
+import sdk
 from machine import ADMIN, CANCELLED, CONFIRMED, DELIVERED, PAID, PENDING, REFUNDED, SHIPPED, USER, edge
 from sdk import Refusal, boolean, optional, read_params, struct
 
@@ -75,6 +76,7 @@ def change_status(params: Params, order: Any, change: Any, by: Any, now: int) ->
     roles; then this plugin's own rule, then the shared statuses' answer."""
     machine.permitted(describe(params).status_edges, order.status, change.to, by, "status", "an order")
     if change.to == SHIPPED and params.pay_before_shipping and order.payment_status != PAID:
+        sdk.info(f"order {order.id} held: payment is {order.payment_status}, and pay_before_shipping is set")
         raise Refusal("payment_required", "an order ships once it is paid", "status")
     return machine.status_transition(order, change)
 

@@ -1,6 +1,7 @@
 """The component's glue: the `validation` interface of the `validation-plugin` world
 (orderflow:plugins@0.3.0, wit/orderflow.wit), as componentize-py's bindings (`wit_world`,
-generated when build.sh builds the component) expect it, around the rules of rules.py.
+generated when build.sh builds the component) expect it, around the rules of rules.py. It is
+the component's entry (build.sh builds `app`), so it hands the bindings' `log` to the SDK.
 
 A refusal is raised as `Err(...)`, the `err` of the WIT result: validation refuses with a
 list, a lone refusal (not configured) as a list of one. Any other exception is a bug, and

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import sdk
 from sdk import Problem, Refusal, read_params, required, sequence, string, struct, u32
 
 
@@ -66,4 +67,6 @@ def validate(params: Params, order: Any, now: int) -> list[Problem]:
                 "payment_method",
             )
         )
+    if problems:
+        sdk.info(f"{len(problems)} problems with {len(order.items)} lines paid by `{method}`")
     return problems

@@ -1,5 +1,6 @@
 // The lifecycle rules, in plain JavaScript: unit-tested natively (`npm test`), run by the
-// host through the component (src/plugin.js). A small shop's order life to start from:
+// host through the glue (src/plugin.js) of the component built from src/component.js. A
+// small shop's order life to start from:
 //
 //   pending ──▶ confirmed ──▶ shipped ──▶ delivered      (admin; shipping needs a tracking
 //      │            │                                     number, and with `pay_before_shipping`
@@ -34,7 +35,7 @@ import {
   stateMachine,
   statusTransition,
 } from "./machine.js";
-import { Refusal, boolean, optional, readParams, struct } from "./sdk.js";
+import { Refusal, boolean, log, optional, readParams, struct } from "./sdk.js";
 
 export const STATUSES = [PENDING, CONFIRMED, SHIPPED, DELIVERED, CANCELLED, REFUNDED];
 
@@ -77,6 +78,7 @@ export const create = (_p, _order, _now) => created();
 export function changeStatus(p, order, change, by, _now) {
   permitted(describe(p).statusEdges, order.status, change.to, by, "status", "an order");
   if (change.to === SHIPPED && p.pay_before_shipping && order.paymentStatus !== PAID) {
+    log.info(`order ${order.id} held: payment is ${order.paymentStatus}, and pay_before_shipping is set`);
     throw new Refusal("payment_required", "an order ships once it is paid", "status");
   }
   return statusTransition(order, change);

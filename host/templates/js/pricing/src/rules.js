@@ -1,5 +1,6 @@
 // The pricing rules, in plain JavaScript: unit-tested natively (`npm test`), run by the host
-// through the component (src/plugin.js). A flat price list to start from:
+// through the glue (src/plugin.js) of the component built from src/component.js. A flat
+// price list to start from:
 //
 // 1. subtotal = Σ unit price × quantity, at the prices the host fetched for the order;
 // 2. tax = `tax_bp` of the subtotal (basis points: 825 is 8.25 %), rounded once, half away
@@ -25,6 +26,7 @@ import {
   applyBp,
   checked,
   i64,
+  log,
   map,
   readParams,
   required,
@@ -68,6 +70,8 @@ export function parseParams(json) {
  */
 export function price(p, order, _now) {
   if (order.discountCode !== null) {
+    // The refusal names the field; the log line, for whoever runs the shop, the code.
+    log.info(`discount code \`${order.discountCode}\` refused: the flat list takes none`);
     throw new Refusal("discount_codes_not_accepted", "this price list takes no discount codes", "discount_code");
   }
   const money = (minor) => ({ minor, currency: p.currency });

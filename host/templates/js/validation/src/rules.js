@@ -1,5 +1,6 @@
 // The validation rules, in plain JavaScript: unit-tested natively (`npm test`), run by the
-// host through the component (src/plugin.js). Two rules to start from:
+// host through the glue (src/plugin.js) of the component built from src/component.js. Two
+// rules to start from:
 //
 // - at most `max_quantity` units of a product per order;
 // - only the `payment_methods` listed are accepted.
@@ -11,7 +12,7 @@
 // An order is the contract's `order-draft` as jco's bindings give it: camelCase fields
 // (`order.paymentMethod`), `null` for an absent option, a u32 or an s64 as a Number.
 
-import { Refusal, problem, readParams, required, sequence, string, struct, u32 } from "./sdk.js";
+import { Refusal, log, problem, readParams, required, sequence, string, struct, u32 } from "./sdk.js";
 
 /**
  * The `[validation.params]` table of a workflow using this plugin (fixtures/params.json for
@@ -59,6 +60,9 @@ export function validate(p, order, _now) {
         "payment_method",
       ),
     );
+  }
+  if (problems.length > 0) {
+    log.info(`${problems.length} problems with ${order.items.length} lines paid by \`${method}\``);
   }
   return problems;
 }
