@@ -11,9 +11,11 @@ use super::{
     StoredEvent,
 };
 use crate::customers::{CustomerError, Customers};
-use crate::domain::{Actor, Machine, OrderView, PaymentChange, Problem, StatusChange, Transition};
+use crate::domain::{
+    Actor, Machine, Money, OrderView, PaymentChange, Problem, StatusChange, Transition,
+};
 use crate::products::Products;
-use crate::replays::{Job, Shadows};
+use crate::replays::{Job, Shadows, Subject, Verdict};
 use crate::runtime::{BoundPlugin, Decided, PluginFault, PluginKind};
 use crate::workflows::{Mode, Registry, Workflow};
 use chrono::{DateTime, SubsecRound, Utc};
@@ -79,6 +81,9 @@ impl From<StoreError> for OrderError {
         }
     }
 }
+
+/// A shadow's version, and the live answer of its kind with its fuel and the priced total.
+type Watch = (Arc<BoundPlugin>, Verdict, u64, Option<Money>);
 
 /// Clashes of generated order numbers are retried this often before giving up.
 const NUMBER_ATTEMPTS: usize = 5;
@@ -208,42 +213,43 @@ impl OrderService {
             })
             .collect();
         let decision = place::decide(&workflow, &gathered.draft, now, &mut watched);
-        let mut jobs: Vec<Job> = watched
-            .into_iter()
+        let watched: Vec<Watch> = (watched.into_iter())
             .filter_map(|w| {
                 let (baseline, fuel) = w.seen?;
-                Some(Job {
-                    plugin: w.staged.plugin.clone(),
-                    draft: gathered.draft.clone(),
-                    total: w.total,
-                    now: now.timestamp_millis(),
-                    baseline,
-                    baseline_fuel: Some(fuel),
-                    order_id: None,
-                    order_number: None,
-                })
+                Some((w.staged.plugin.clone(), baseline, fuel, w.total))
             })
             .collect();
+        // Shadows are handed the order once the customer's answer is decided, never before:
+        // they see it as placed (or refused), and cannot hold it up.
         let placed = match decision {
             Ok(decision) => {
                 let (order, events) =
                     place::assemble(gathered, decision, caller, customer, &workflow, now)?;
                 self.insert(order, &events, key.as_ref(), now).await
             }
-            Err(refusal) => Err(refusal),
-        };
-        // After the customer's answer is decided, never before it: the shadow sees the order
-        // as placed (or refused), and cannot hold it up.
-        if let Ok((order, true)) = &placed {
-            for job in &mut jobs {
-                job.order_id = Some(order.id);
-                job.order_number = Some(order.order_number.as_str().to_owned());
+            Err(refusal) => {
+                self.shadow(watched, now, || Subject::Refused(gathered.draft.clone()));
+                return Err(refusal);
             }
-        }
-        for job in jobs {
-            self.shadows.submit(job);
+        };
+        if let Ok((order, true)) = &placed {
+            self.shadow(watched, now, || Subject::Placed(order.shared().clone()));
         }
         placed
+    }
+
+    /// Hands the order to each shadow that watched it decided.
+    fn shadow(&self, watched: Vec<Watch>, now: DateTime<Utc>, subject: impl Fn() -> Subject) {
+        for (plugin, baseline, fuel, total) in watched {
+            self.shadows.submit(Job {
+                plugin,
+                subject: subject(),
+                total,
+                now: now.timestamp_millis(),
+                baseline,
+                baseline_fuel: Some(fuel),
+            });
+        }
     }
 
     /// Writes a new order with its events, under a fresh order number while the one drawn

@@ -11,7 +11,7 @@
 use super::decide::{Inputs, run};
 use super::report::{Observation, Report, Tally, Verdict};
 use crate::domain::{Money, OrderDraft, UnixMillis};
-use crate::orders::OrderId;
+use crate::orders::Order;
 use crate::runtime::BoundPlugin;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -22,20 +22,25 @@ use std::sync::{Arc, Mutex};
 /// Orders waiting for the shadow worker; more are dropped.
 const QUEUE: usize = 4096;
 
+/// The order a shadow decides again.
+pub enum Subject {
+    /// Placed: shared with the write, its draft rebuilt by the worker (as a replay does).
+    Placed(Arc<Order>),
+    /// Refused: no order, the draft the plugins refused.
+    Refused(OrderDraft),
+}
+
 /// One live order for a shadow to decide again.
 pub struct Job {
     /// The staged version, bound to the order's workflow.
     pub plugin: Arc<BoundPlugin>,
-    pub draft: OrderDraft,
+    pub subject: Subject,
     /// The order's priced total (the lifecycle's creation step is given it).
     pub total: Option<Money>,
     pub now: UnixMillis,
     /// What the order got.
     pub baseline: Verdict,
     pub baseline_fuel: Option<u64>,
-    /// The order, once placed (a refused one has none).
-    pub order_id: Option<OrderId>,
-    pub order_number: Option<String>,
 }
 
 /// A plugin's shadow as it runs.
@@ -151,15 +156,19 @@ fn idle_class() {
 /// Decides every job handed over, until the service ends.
 fn work(jobs: &Receiver<Job>, watches: &Mutex<HashMap<String, Watch>>) {
     while let Ok(job) = jobs.recv() {
+        let (draft, order) = match job.subject {
+            Subject::Placed(order) => (order.draft(), Some(order)),
+            Subject::Refused(draft) => (draft, None),
+        };
         let inputs = Inputs {
-            draft: &job.draft,
+            draft: &draft,
             total: job.total,
             now: job.now,
         };
         let candidate = run(&job.plugin, &inputs);
         let seen = Observation {
-            order_id: job.order_id,
-            order_number: job.order_number,
+            order_id: order.as_ref().map(|o| o.id),
+            order_number: order.map(|o| o.order_number.as_str().to_owned()),
             baseline: job.baseline,
             baseline_fuel: job.baseline_fuel,
             candidate,
