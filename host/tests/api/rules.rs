@@ -8,7 +8,7 @@
 //! and exactly the orders with `TRAP` fault. The candidate logs two lines on each `SAVE10`
 //! order, of which the workflow's `log_lines` keeps one, and one line before it traps.
 
-use crate::harness::{App, priced_by, token};
+use crate::harness::{App, Client, priced_by, token};
 use orderflow::runtime::Digest;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -73,7 +73,7 @@ fn code_of(i: usize) -> Option<&'static str> {
 
 /// Places the `i`th test order of `user` on the `flat` channel, with varied items; the
 /// placed order's JSON.
-async fn place_one(app: &App, i: usize, user: &str, code: Option<&str>) -> Value {
+async fn place_one(app: &Client, i: usize, user: &str, code: Option<&str>) -> Value {
     let products = ["prod-widget", "prod-gadget", "prod-mug"];
     let body = json!({
         "items": [{"product_id": products[i % 3], "quantity": 1 + i % 7},
@@ -572,4 +572,54 @@ async fn a_rollout_decides_each_customers_orders_by_one_version() {
         active.as_str(),
         "the active version never changed"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_replay_stops_when_cancelled_and_keeps_what_it_compared() {
+    let (app, _workflows) = start();
+    let admin = token("ops", true);
+    // Three pages of orders (a replay reads 500 at a time), placed four at a time.
+    let mut placing = Vec::new();
+    for part in 0..4 {
+        let client = app.client();
+        placing.push(tokio::spawn(async move {
+            for i in (part..1_100).step_by(4) {
+                let user = format!("customer-{}", i % 4);
+                place_one(&client, i, &user, None).await;
+            }
+        }));
+    }
+    for placed in placing {
+        placed.await.unwrap();
+    }
+    let candidate = upload_candidate(&app, &admin).await;
+    let path = format!("{PLUGIN}/replays");
+    let (status, started) = app
+        .post(
+            &path,
+            Some(&admin),
+            &json!({"digest": candidate, "limit": 1_100}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{started}");
+    let replay = format!("{path}/{}", started["id"].as_str().unwrap());
+    let (status, asked) = app
+        .post(
+            &format!("{replay}/cancel"),
+            Some(&admin),
+            &json!(null),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{asked}");
+    let ended = until(&app, &admin, &replay, |r| r["state"] != "running").await;
+    assert_eq!(ended["state"], "cancelled", "{ended}");
+    let done = ended["progress"]["done"].as_u64().unwrap();
+    assert!(
+        done < 1_100 && done % 500 == 0,
+        "stops between pages: {ended}"
+    );
+    assert_eq!(ended["report"]["compared"], done, "{ended}");
+    assert!(ended["finished_at"].is_string(), "{ended}");
 }
