@@ -2,6 +2,10 @@
 //! route, plugin calls by outcome and the fuel they burn, the outbox relay's progress, and
 //! which replica answered: its id, the relay shards it holds, the plugin versions it serves.
 
+mod activity;
+
+pub use activity::{Activity, HourCount};
+
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -9,8 +13,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, LazyLock};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -72,6 +76,8 @@ pub struct Metrics {
     plugin_serving: Family<ServingLabels, Gauge>,
     /// The embedded store's files (`orderflow_store_*`), by what is measured.
     storage: Family<StorageLabels, Gauge>,
+    /// Plugin calls per hour, for the console.
+    activity: Activity,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -86,6 +92,7 @@ pub struct CallMetrics {
     refused: Counter,
     fault: Counter,
     fuel: Histogram,
+    totals: Arc<activity::Totals>,
 }
 
 impl CallMetrics {
@@ -97,6 +104,7 @@ impl CallMetrics {
             Outcome::Fault => &self.fault,
         }
         .inc();
+        self.totals.add(outcome);
         if let Some(fuel) = fuel {
             self.fuel.observe(fuel as f64);
         }
@@ -106,9 +114,9 @@ impl CallMetrics {
 /// How a plugin call ended.
 #[derive(Debug, Clone, Copy)]
 pub enum Outcome {
-    Decided,
-    Refused,
-    Fault,
+    Decided = 0,
+    Refused = 1,
+    Fault = 2,
 }
 
 fn latency_buckets() -> Histogram {
@@ -213,6 +221,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         relay_lag,
         outbox_backlog,
         outbox_oldest_age,
+        activity: Activity::default(),
     }
 });
 
@@ -262,7 +271,13 @@ impl Metrics {
                     call: call.to_owned(),
                 })
                 .clone(),
+            totals: self.activity.totals(plugin),
         }
+    }
+
+    /// Plugin calls per hour (see [`Activity`]).
+    pub fn activity(&self) -> &Activity {
+        &self.activity
     }
 
     /// An event reached the broker `lag` seconds after its order change.

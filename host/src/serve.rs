@@ -290,6 +290,14 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         None => Arc::new(FromClaims),
     };
     let shadows = Shadows::start();
+    tokio::spawn(async {
+        // Calls are put in the hour they were made in to the minute, read or not.
+        let mut minutes = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            minutes.tick().await;
+            crate::metrics::metrics().activity().sample(chrono::Utc::now());
+        }
+    });
     let orders = Arc::new(OrderService::new(
         registry.clone(),
         store.clone(),

@@ -11,6 +11,7 @@ use super::openapi::{
 };
 use super::{ApiError, AppState};
 use crate::domain::Problem;
+use crate::metrics::{HourCount, metrics};
 use crate::replicas::Heartbeat;
 use crate::runtime::Digest;
 use crate::workflows::{
@@ -75,6 +76,9 @@ pub struct PluginView {
     rollout: Option<Share>,
     /// Which version decides which share of new orders.
     split: Vec<Share>,
+    /// Its calls per hour on this replica, by outcome, over the last 48 hours (hours
+    /// without calls left out).
+    hourly: Vec<HourCount>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -257,6 +261,7 @@ fn plugin_view(state: &AppState, serving: &Serving, live: &[Heartbeat], name: &s
         .filter(|share| share.percent > 0)
         .collect();
     PluginView {
+        hourly: metrics().activity().hours(name, Utc::now()),
         split,
         shadow: staging.shadow,
         rollout: staging.rollout,

@@ -281,6 +281,17 @@ async fn a_replay_reports_exactly_the_orders_a_candidate_decides_otherwise() {
     assert_eq!(listed[0]["id"], same["id"], "newest first");
     let late = place_flat(&app, 8).await;
     assert_eq!(priced_by(&late[7]), active);
+    // Its calls, the replays' included, are counted by the hour.
+    let (_, plugin) = app.get(PLUGIN, Some(&admin)).await;
+    let hours = plugin["hourly"].as_array().unwrap();
+    let sum = |outcome: &str| {
+        hours
+            .iter()
+            .map(|h| h[outcome].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    assert!(sum("decided") >= 208 + 350, "{plugin}");
+    assert_eq!(sum("faults"), 10, "the candidate's traps: {plugin}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
