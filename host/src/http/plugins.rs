@@ -74,7 +74,8 @@ pub struct PluginView {
     shadow: Option<Share>,
     /// A stored version deciding a share of customers' new orders.
     rollout: Option<Share>,
-    /// Which version decides which share of new orders.
+    /// Which version decides which share of new orders (of the rollout's workflow, when
+    /// it names one).
     split: Vec<Share>,
     /// Its calls per hour on this replica, by outcome, over the last 48 hours (hours
     /// without calls left out).
@@ -256,6 +257,7 @@ fn plugin_view(state: &AppState, serving: &Serving, live: &[Heartbeat], name: &s
         .map(|digest| Share {
             digest: digest.clone(),
             percent: 100 - rollout,
+            workflow: None,
         })
         .chain(staging.rollout.clone())
         .filter(|share| share.percent > 0)

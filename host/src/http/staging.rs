@@ -37,6 +37,8 @@ pub struct StageBody {
     /// The share of new orders, 1 to 100.
     #[schema(minimum = 1, maximum = 100)]
     percent: u8,
+    /// Only this workflow's orders; absent: every workflow using the plugin.
+    workflow: Option<String>,
 }
 
 /// A plugin's shadow: the version staged, and what it found on this replica so far.
@@ -60,6 +62,7 @@ async fn stage(
         Some(StageBody {
             digest: raw,
             percent,
+            workflow,
         }) => {
             if !(1..=100).contains(&percent) {
                 return Err(ApiError::bad_request(
@@ -67,13 +70,17 @@ async fn stage(
                     Some("percent".into()),
                 ));
             }
-            Some((digest(&raw, "digest")?, percent))
+            Some((digest(&raw, "digest")?, percent, workflow))
         }
         None => None,
     };
     let deployer = state.deployer.clone();
+    let field = match share {
+        Some((_, _, Some(_))) => "workflow",
+        _ => "digest",
+    };
     blocking(move || {
-        (deployer.stage(&name, mode, share, &caller)).map_err(|e| deploy_error(e, Some("digest")))
+        (deployer.stage(&name, mode, share, &caller)).map_err(|e| deploy_error(e, Some(field)))
     })
     .await
     .map(axum::Json)

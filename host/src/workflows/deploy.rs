@@ -383,13 +383,14 @@ impl Deployer {
     }
 
     /// Stages the stored version `digest` of `plugin` as its shadow or rollout, on
-    /// `percent` of new orders (checked as an upload is, against the workflows as they are
-    /// now), or ends the shadow or rollout (`None`). Returns what is staged for `plugin`.
+    /// `percent` of new orders of every workflow using it or of one (checked as an upload
+    /// is, against the workflows as they are now), or ends the shadow or rollout (`None`).
+    /// Returns what is staged for `plugin`.
     pub fn stage(
         &self,
         plugin: &str,
         mode: Mode,
-        share: Option<(Digest, u8)>,
+        share: Option<(Digest, u8, Option<String>)>,
         by: &str,
     ) -> Result<Staging, DeployError> {
         check_name(plugin)?;
@@ -401,7 +402,18 @@ impl Deployer {
             .clone();
         let mut staging = serving.staging.get(plugin).cloned().unwrap_or_default();
         let (action, to, bytes) = match &share {
-            Some((digest, _)) => {
+            Some((_, _, Some(workflow)))
+                if serving
+                    .workflows
+                    .get(workflow)
+                    .and_then(|w| w.step(plugin))
+                    .is_none() =>
+            {
+                return Err(DeployError::Rejected(format!(
+                    "no workflow `{workflow}` uses `{plugin}`"
+                )));
+            }
+            Some((digest, _, _)) => {
                 let bytes = self.stored_bytes(plugin, digest)?;
                 self.check(plugin, &bytes)?;
                 let action = match mode {
@@ -421,12 +433,13 @@ impl Deployer {
                 (action, ended, None)
             }
         };
-        let percent = share.as_ref().map(|(_, percent)| *percent);
+        let percent = share.as_ref().map(|(_, percent, _)| *percent);
         staging.set(
             mode,
-            share.map(|(digest, percent)| Share {
+            share.map(|(digest, percent, workflow)| Share {
                 digest: digest.full(),
                 percent,
+                workflow,
             }),
         );
         let change = Change {

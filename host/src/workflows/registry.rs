@@ -460,6 +460,9 @@ impl Registry {
                 let staging = stage.staging.get(&step.plugin);
                 staging.into_iter().flat_map(move |s| {
                     s.shares().filter_map(move |(mode, share)| {
+                        if share.workflow.as_ref().is_some_and(|w| w != name) {
+                            return None;
+                        }
                         let digest = Digest::parse(&share.digest)?;
                         let file = staging::staged_file(&step.plugin, &digest);
                         Some((i, mode, share.percent, stage.staged.get(&file)?.clone()))

@@ -30,6 +30,9 @@ pub struct Share {
     pub digest: String,
     /// 1 to 100.
     pub percent: u8,
+    /// The workflow whose orders it decides; none: every workflow using the plugin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<String>,
 }
 
 /// What is staged for one plugin.
@@ -203,6 +206,7 @@ mod tests {
             Some(Share {
                 digest: "sha256:ab".into(),
                 percent: 10,
+                workflow: None,
             }),
         );
         set.insert("pricing".into(), staging.clone());

@@ -512,6 +512,11 @@ async fn a_rollout_decides_each_customers_orders_by_one_version() {
             422,
             "digest",
         ),
+        (
+            json!({"digest": candidate, "percent": 5, "workflow": "standard"}),
+            422,
+            "workflow",
+        ),
     ] {
         let (got, error) = app.post(&path, Some(&admin), &body, None).await;
         assert_eq!(got, status, "{body} → {error}");
@@ -554,9 +559,12 @@ async fn a_rollout_decides_each_customers_orders_by_one_version() {
         "{on_candidate} of 20 customers on the rollout"
     );
 
-    // Raised to everyone, then rolled back in one call.
-    let (status, _) = app.post(&path, Some(&admin), &rollout(100), None).await;
-    assert_eq!(status, 200);
+    // Raised to everyone (of the `flat` workflow, the one using the plugin), then rolled
+    // back in one call.
+    let everyone = json!({"digest": candidate, "percent": 100, "workflow": "flat"});
+    let (status, staged) = app.post(&path, Some(&admin), &everyone, None).await;
+    assert_eq!(status, 200, "{staged}");
+    assert_eq!(staged["rollout"]["workflow"], "flat");
     for i in 0..5 {
         let order = place_one(&app, i, &format!("shopper-{i}"), None).await;
         assert_eq!(priced_by(&order), candidate);
