@@ -5,9 +5,10 @@
 
 use super::checks;
 use super::component::{Digest, LoadError, LoadedComponent};
+use super::engine::Runtime;
 use super::fault::{FaultKind, PluginFault};
 use super::logs::{Logs, Sampler};
-use super::pool::{InstancePool, Preparer};
+use super::pool::InstancePool;
 use super::wit::{CallError, CallResult, Instance, on_version};
 use super::{InstanceState, Limits, PluginKind, wasi};
 use crate::domain::{
@@ -17,7 +18,7 @@ use crate::domain::{
 use crate::metrics::{CallMetrics, Outcome, metrics};
 use serde::Serialize;
 use std::sync::{Arc, OnceLock};
-use wasmtime::{Engine, Store};
+use wasmtime::Store;
 
 /// Which plugin version, bound to which workflow, made a decision: recorded with every order
 /// change it leads to.
@@ -89,17 +90,16 @@ impl std::fmt::Debug for BoundPlugin {
 }
 
 impl BoundPlugin {
-    /// Binds `component` and tries its parameters at once, so a bad workflow is refused at
-    /// load, not on an order; `target` instances are then prepared ahead.
+    /// Binds `component` on `runtime` (its engine, preparer and log sampler) and tries its
+    /// parameters at once, so a bad workflow is refused at load, not on an order; `target`
+    /// instances are then prepared ahead.
     pub(crate) fn new(
-        engine: &Engine,
+        runtime: &Runtime,
         workflow: &str,
         component: Arc<LoadedComponent>,
         params: String,
         limits: Limits,
         target: usize,
-        preparer: Preparer,
-        sampler: Arc<Sampler>,
     ) -> Result<Arc<Self>, LoadError> {
         let series = (component.kind.calls().iter())
             .map(|call| {
@@ -114,13 +114,20 @@ impl BoundPlugin {
             plugin: component.name.as_str().into(),
             digest: component.digest.clone(),
         };
-        let pool = InstancePool::new(engine, component, params, limits, target, preparer);
+        let pool = InstancePool::new(
+            runtime.engine(),
+            component,
+            params,
+            limits,
+            target,
+            runtime.preparer.clone(),
+        );
         let plugin = Arc::new(BoundPlugin {
             pool,
             decider,
             machine: OnceLock::new(),
             series,
-            sampler,
+            sampler: runtime.sampler.clone(),
         });
         match plugin.pool.prepare() {
             Ok(_) => {}

@@ -54,8 +54,8 @@ pub struct Runtime {
     engine: Engine,
     cache: ArtifactCache,
     config: RuntimeConfig,
-    preparer: Preparer,
-    sampler: Arc<Sampler>,
+    pub(super) preparer: Preparer,
+    pub(super) sampler: Arc<Sampler>,
 }
 
 impl Runtime {
@@ -209,16 +209,7 @@ impl Runtime {
                 limits.memory_mib, self.config.max_memory_mib
             )));
         }
-        BoundPlugin::new(
-            &self.engine,
-            workflow,
-            component,
-            params,
-            limits,
-            warm,
-            self.preparer.clone(),
-            self.sampler.clone(),
-        )
+        BoundPlugin::new(self, workflow, component, params, limits, warm)
     }
 }
 
