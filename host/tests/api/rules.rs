@@ -378,6 +378,31 @@ async fn replay_requests_are_checked_field_by_field() {
     assert_eq!(cancelled["state"], "done");
 }
 
+/// The service of [`start`], with the candidate uploaded.
+struct Staging {
+    app: App,
+    _workflows: tempfile::TempDir,
+    admin: String,
+    /// The active version of `flat-pricing`.
+    active: String,
+    candidate: String,
+}
+
+async fn staging() -> Staging {
+    let (app, _workflows) = start();
+    let admin = token("ops", true);
+    let (_, plugin) = app.get(PLUGIN, Some(&admin)).await;
+    let active = plugin["digest"].as_str().unwrap().to_owned();
+    let candidate = upload_candidate(&app, &admin).await;
+    Staging {
+        app,
+        _workflows,
+        admin,
+        active,
+        candidate,
+    }
+}
+
 /// Polls `path` until `done` holds of its answer (10 s at most).
 async fn until(app: &App, admin: &str, path: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -408,13 +433,13 @@ async fn actions(app: &App, admin: &str) -> Vec<(String, Option<u64>)> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_shadow_of_every_order_records_each_difference_and_changes_no_order() {
-    let (app, _workflows) = start();
-    let admin = token("ops", true);
-    let active = {
-        let (_, plugin) = app.get(PLUGIN, Some(&admin)).await;
-        plugin["digest"].as_str().unwrap().to_owned()
-    };
-    let candidate = upload_candidate(&app, &admin).await;
+    let Staging {
+        app,
+        _workflows,
+        admin,
+        active,
+        candidate,
+    } = staging().await;
     let (status, staged) = app
         .post(
             &format!("{PLUGIN}/shadow"),
@@ -495,13 +520,13 @@ async fn a_shadow_of_every_order_records_each_difference_and_changes_no_order() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rollout_decides_each_customers_orders_by_one_version() {
-    let (app, _workflows) = start();
-    let admin = token("ops", true);
-    let active = {
-        let (_, plugin) = app.get(PLUGIN, Some(&admin)).await;
-        plugin["digest"].as_str().unwrap().to_owned()
-    };
-    let candidate = upload_candidate(&app, &admin).await;
+    let Staging {
+        app,
+        _workflows,
+        admin,
+        active,
+        candidate,
+    } = staging().await;
     let rollout = |percent: u64| json!({"digest": candidate, "percent": percent});
     let path = format!("{PLUGIN}/rollout");
     for (body, status, field) in [
