@@ -6,6 +6,7 @@ mod activity;
 
 pub use activity::{Activity, HourCount};
 
+use crate::runtime::Digest;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -33,6 +34,9 @@ struct RouteLabels {
 struct CallLabels {
     workflow: String,
     plugin: String,
+    /// The version's digest (`sha256:…`): a staged or replayed version is counted apart
+    /// from the active one.
+    version: String,
     call: String,
     outcome: &'static str,
 }
@@ -57,6 +61,7 @@ struct ServingLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct FuelLabels {
     plugin: String,
+    version: String,
     call: String,
 }
 
@@ -249,12 +254,20 @@ impl Metrics {
 
     /// The series of one call of a bound plugin, looked up once at binding: a decision
     /// then only bumps a counter and a histogram, with no label built or hashed.
-    pub fn plugin_call(&self, workflow: &str, plugin: &str, call: &str) -> CallMetrics {
+    pub fn plugin_call(
+        &self,
+        workflow: &str,
+        plugin: &str,
+        version: &Digest,
+        call: &str,
+    ) -> CallMetrics {
+        let version = version.full();
         let calls = |outcome| {
             self.plugin_calls
                 .get_or_create(&CallLabels {
                     workflow: workflow.to_owned(),
                     plugin: plugin.to_owned(),
+                    version: version.clone(),
                     call: call.to_owned(),
                     outcome,
                 })
@@ -268,6 +281,7 @@ impl Metrics {
                 .plugin_fuel
                 .get_or_create(&FuelLabels {
                     plugin: plugin.to_owned(),
+                    version: version.clone(),
                     call: call.to_owned(),
                 })
                 .clone(),

@@ -105,7 +105,7 @@ impl BoundPlugin {
             .map(|call| {
                 (
                     *call,
-                    metrics().plugin_call(workflow, &component.name, call),
+                    metrics().plugin_call(workflow, &component.name, &component.digest, call),
                 )
             })
             .collect();
@@ -180,7 +180,7 @@ impl BoundPlugin {
 
     fn call_metrics(&self, call: &str) -> CallMetrics {
         let p = &self.decider;
-        metrics().plugin_call(&p.workflow, &p.plugin, call)
+        metrics().plugin_call(&p.workflow, &p.plugin, &p.digest, call)
     }
 
     fn fault(&self, kind: FaultKind, logs: Logs) -> PluginFault {
