@@ -68,28 +68,48 @@ export async function metrics() {
   return samples;
 }
 
+const OUTCOMES = ['decided', 'refused', 'fault'];
+
 /// Per plugin: decided, refused and fault calls, and the fuel histogram's p50 and p99 (the
-/// upper bound of the bucket each falls in, as buckets are all the exposition keeps).
+/// upper bound of the bucket each falls in, as buckets are all the exposition keeps); and
+/// the same per version (`versions`, by full digest) where the metrics carry a `version`
+/// label, null where they do not (an older service).
 export function pluginStats(samples) {
   const stats = {};
-  const of = (plugin) => (stats[plugin] ||= { decided: 0, refused: 0, fault: 0, buckets: {} });
+  const blank = () => ({ decided: 0, refused: 0, fault: 0, buckets: {} });
+  // The plugin's tally, and its version's where the sample names one.
+  const of = (labels) => {
+    const plugin = (stats[labels.plugin] ||= { ...blank(), versions: null });
+    if (labels.version === undefined) return [plugin];
+    plugin.versions ||= {};
+    return [plugin, (plugin.versions[labels.version] ||= blank())];
+  };
   for (const s of samples) {
-    if (s.name === 'orderflow_plugin_calls_total') of(s.labels.plugin)[s.labels.outcome] += s.value;
+    if (s.name === 'orderflow_plugin_calls_total' && OUTCOMES.includes(s.labels.outcome)) {
+      for (const tally of of(s.labels)) tally[s.labels.outcome] += s.value;
+    }
     if (s.name === 'orderflow_plugin_fuel_bucket') {
-      const buckets = of(s.labels.plugin).buckets;
-      buckets[s.labels.le] = (buckets[s.labels.le] || 0) + s.value;
+      for (const { buckets } of of(s.labels)) buckets[s.labels.le] = (buckets[s.labels.le] || 0) + s.value;
     }
   }
   for (const plugin of Object.values(stats)) {
-    const bounds = Object.keys(plugin.buckets).sort((a, b) => Number(a) - Number(b));
-    const total = plugin.buckets['+Inf'] || 0;
-    const quantile = (q) => {
-      if (!total) return null;
-      const bound = bounds.find((le) => plugin.buckets[le] >= q * total);
-      return bound === '+Inf' ? Infinity : Number(bound);
-    };
-    plugin.fuel = { p50: quantile(0.5), p99: quantile(0.99) };
-    delete plugin.buckets;
+    for (const tally of [plugin, ...Object.values(plugin.versions || {})]) {
+      tally.fuel = quantiles(tally.buckets);
+      delete tally.buckets;
+    }
   }
   return stats;
+}
+
+/// p50 and p99 of a histogram's cumulative buckets (`{le: count}`): the upper bound of the
+/// first bucket holding that share of the observations; null without any.
+function quantiles(buckets) {
+  const bound = (le) => (le === '+Inf' ? Infinity : Number(le));
+  const bounds = Object.keys(buckets).sort((a, b) => bound(a) - bound(b));
+  const total = buckets['+Inf'] || 0;
+  const quantile = (q) => {
+    if (!total) return null;
+    return bound(bounds.find((le) => buckets[le] >= q * total));
+  };
+  return { p50: quantile(0.5), p99: quantile(0.99) };
 }

@@ -1,9 +1,10 @@
 // Overview: orders and revenue per day over a chosen range (admin/stats), counts by status
-// and payment status, the event backlog and relay (/health), plugin refusals and faults
-// (/metrics).
+// and payment status, the event backlog and relay (/health), plugin refusals and faults per
+// hour (/api/v1/plugins).
 
-import { api, metrics, pluginStats } from '/console/api.js';
+import { api } from '/console/api.js';
 import { chart } from '/console/charts.js';
+import { HOURS, hourlyCharts } from '/console/hours.js';
 import { digits, h, money, table, when } from '/console/ui.js';
 
 const DAY = 86_400_000;
@@ -31,11 +32,11 @@ export async function render(page, query) {
     page.append(h('p', { class: 'failure', role: 'alert' }, `Choose a range of 1 to ${MAX_DAYS} days, from before to.`));
     return;
   }
-  const [stats, perDay, health, samples] = await Promise.all([
+  const [stats, perDay, health, plugins] = await Promise.all([
     api(`/api/v1/orders/admin/stats?from=${from}&to=${to}`),
     revenuePerDay(days),
     api('/health').catch((e) => ({ unavailable: e.message })),
-    metrics(),
+    api('/api/v1/plugins'),
   ]);
   const counts = Object.fromEntries(stats.per_day.map((d) => [d.day, d.orders]));
   const currencies = [...new Set(perDay.flatMap((s) => s.revenue.map((m) => m.currency)))].sort();
@@ -46,7 +47,7 @@ export async function render(page, query) {
       stats.average_order_value.map((m) => tile(`Average paid order (${m.currency})`, money(m), {}))),
     h('div', { class: 'charts' },
       chart({
-        id: 'orders-per-day', title: 'Orders per day', x: days, bars: true,
+        id: 'orders-per-day', title: 'Orders per day', x: days, bars: true, counts: true,
         series: [{ label: 'orders', values: days.map((d) => counts[d] || 0) }],
       }),
       chart({
@@ -62,7 +63,7 @@ export async function render(page, query) {
       countTable('By status', 'status', stats.by_status),
       countTable('By payment status', 'payment', stats.by_payment_status)),
     events(health),
-    plugins(samples, health));
+    pluginCalls(plugins, health));
 }
 
 function tile(label, value, data) {
@@ -106,21 +107,19 @@ function events(health) {
       details));
 }
 
-/// Refusals and faults per plugin since this replica started (the metrics are counters of
-/// the process), and per hour over that time.
-function plugins(samples, health) {
-  const stats = pluginStats(samples);
+/// Plugin refusals and faults per hour over the last 48 hours of the replica that answered,
+/// summed over plugins, and each plugin's over those hours.
+function pluginCalls(plugins, health) {
   const started = health.replica ? Date.parse(health.replica.started_at) : NaN;
-  const hours = Math.max((Date.now() - started) / 3_600_000, 1 / 60);
-  const perHour = (n) => (Number.isFinite(started) ? (n / hours).toFixed(1) : '—');
-  const rows = Object.entries(stats).sort().map(([plugin, s]) =>
-    h('tr', { 'data-plugin': plugin },
-      h('th', { scope: 'row' }, h('a', { href: `#/plugins/${plugin}` }, plugin)),
-      h('td', { 'data-refused': String(s.refused) }, String(s.refused)),
-      h('td', {}, perHour(s.refused)),
-      h('td', { 'data-faults': String(s.fault) }, String(s.fault)),
-      h('td', {}, perHour(s.fault))));
-  return h('section', {}, h('h2', {}, 'Plugin refusals and faults'),
-    h('p', { class: 'hint' }, Number.isFinite(started) ? `Since this replica started, ${when(health.replica.started_at)}.` : 'Since this replica started.'),
-    rows.length ? table(['plugin', 'refusals', 'per hour', 'faults', 'per hour'], rows) : h('p', { class: 'empty' }, 'No plugin has been called yet.'));
+  const sum = (p, k) => p.hourly.reduce((n, hour) => n + hour[k], 0);
+  const rows = plugins.filter((p) => p.hourly.length).map((p) =>
+    h('tr', { 'data-plugin': p.name },
+      h('th', { scope: 'row' }, h('a', { href: `#/plugins/${p.name}` }, p.name)),
+      ['refused', 'faults', 'decided'].map((k) => h('td', { class: 'number', [`data-${k}`]: String(sum(p, k)) }, String(sum(p, k))))));
+  const since = Number.isFinite(started) && Date.now() - started < HOURS * 3_600_000
+    ? `since it started, ${when(health.replica.started_at)}` : `over the last ${HOURS} hours`;
+  return h('section', { 'aria-labelledby': 'plugin-calls' }, h('h2', { id: 'plugin-calls' }, 'Plugin refusals and faults'),
+    h('p', { class: 'hint' }, `Counted by the replica that answered, ${since}.`),
+    hourlyCharts('plugins', plugins.flatMap((p) => p.hourly), started),
+    rows.length ? table(['plugin', 'refused', 'faults', 'decided'], rows) : h('p', { class: 'empty' }, `No plugin has been called ${since}.`));
 }

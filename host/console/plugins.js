@@ -3,10 +3,23 @@
 
 import { api, metrics, pluginStats } from '/console/api.js';
 import { refresh } from '/console/app.js';
+import { hourlyCharts } from '/console/hours.js';
 import { rollout } from '/console/rollout.js';
 import { attempt, confirmed, field, generalProblem, h, notify, short, showProblems, table, when } from '/console/ui.js';
 
 const fuel = (n) => (n === null ? '—' : n === Infinity ? 'over the largest bucket' : `≤ ${n.toLocaleString('en')}`);
+const NONE = { decided: 0, refused: 0, fault: 0, fuel: { p50: null, p99: null } };
+
+/// Calls, refusals, faults and fuel p50 and p99 of `s` (a plugin's or a version's tally) as
+/// table cells, each with its number in a data attribute (`data-fuel-p50` empty when there
+/// is none).
+const tallyCells = (s) => [
+  h('td', { class: 'number', 'data-calls': String(s.decided + s.refused + s.fault) }, String(s.decided + s.refused + s.fault)),
+  h('td', { class: 'number', 'data-refused': String(s.refused) }, String(s.refused)),
+  h('td', { class: 'number', 'data-faults': String(s.fault) }, String(s.fault)),
+  h('td', { 'data-fuel-p50': String(s.fuel.p50 ?? '') }, fuel(s.fuel.p50)),
+  h('td', { 'data-fuel-p99': String(s.fuel.p99 ?? '') }, fuel(s.fuel.p99)),
+];
 
 export async function render(page) {
   const [plugins, samples] = await Promise.all([api('/api/v1/plugins'), metrics()]);
@@ -14,14 +27,12 @@ export async function render(page) {
   page.append(h('h1', {}, 'Plugins'),
     table(['plugin', 'kind', 'contract', 'serving', 'used by', 'calls', 'refusals', 'faults', 'fuel p50', 'fuel p99', 'last change'],
       plugins.map((p) => {
-        const s = stats[p.name] || { decided: 0, refused: 0, fault: 0, fuel: { p50: null, p99: null } };
+        const s = stats[p.name] || NONE;
         return h('tr', { 'data-plugin': p.name },
           h('th', { scope: 'row' }, h('a', { href: `#/plugins/${p.name}` }, p.name)),
           h('td', {}, p.kind), h('td', {}, p.wit_version), h('td', {}, short(p.digest)),
           h('td', { class: 'wrap' }, p.used_by.join(', ')),
-          h('td', { class: 'number' }, String(s.decided + s.refused + s.fault)),
-          h('td', { class: 'number' }, String(s.refused)), h('td', { class: 'number' }, String(s.fault)),
-          h('td', {}, fuel(s.fuel.p50)), h('td', {}, fuel(s.fuel.p99)),
+          tallyCells(s),
           h('td', { class: 'wrap' }, p.last_change ? [`${p.last_change.action.replace('_', ' ')} by ${p.last_change.by}`, h('div', { class: 'hint' }, when(p.last_change.at))] : '—'));
       })),
     h('p', { class: 'hint' }, 'Calls, refusals, faults and fuel are counted by this replica since it started, over all of a plugin’s versions.'));
@@ -29,7 +40,12 @@ export async function render(page) {
 
 export async function renderPlugin(page, _query, name) {
   const base = `/api/v1/plugins/${name}`;
-  const [plugin, history] = await Promise.all([api(base), api(`${base}/history`)]);
+  const [plugin, history, samples, health] = await Promise.all([
+    api(base), api(`${base}/history`), metrics(), api('/health').catch(() => ({})),
+  ]);
+  const stats = pluginStats(samples)[name] || { ...NONE, versions: null };
+  // Per version where the metrics say which version made each call (not an older service's).
+  const perVersion = stats.versions;
   const active = plugin.digest;
   const share = (entry, digest) => (entry && entry.digest === digest ? `${entry.percent} %` : null);
   const activate = async (digest) => {
@@ -57,14 +73,20 @@ export async function renderPlugin(page, _query, name) {
       h('div', {}, h('dt', {}, 'Replicas'), h('dd', {}, plugin.converged ? 'all serve it' : 'not all serve it yet')),
       plugin.last_error ? h('div', {}, h('dt', {}, 'Last load error'), h('dd', { class: 'failure' }, plugin.last_error)) : null),
     h('section', { 'aria-labelledby': 'versions' }, h('h2', { id: 'versions' }, 'Versions'),
-      table(['version', 'size', 'stored', 'serving', ''], plugin.versions.map((v) =>
+      // What each version does and did first: the rest scrolls sideways on a phone.
+      table(['version', 'serving', ...(perVersion ? TALLY : []), 'size', 'stored', ''], plugin.versions.map((v) =>
         h('tr', { 'data-version': v.digest },
           h('th', { scope: 'row' }, short(v.digest)),
+          h('td', { 'data-serving': '' }, v.active ? 'active' : share(plugin.rollout, v.digest) ? `rollout ${share(plugin.rollout, v.digest)}` : share(plugin.shadow, v.digest) ? `shadow ${share(plugin.shadow, v.digest)}` : '—'),
+          perVersion ? tallyCells(perVersion[v.digest] || NONE) : null,
           h('td', { class: 'number' }, `${(v.size / 1024).toFixed(0)} KiB`),
           h('td', {}, when(v.stored_at)),
-          h('td', {}, v.active ? 'active' : share(plugin.rollout, v.digest) ? `rollout ${share(plugin.rollout, v.digest)}` : share(plugin.shadow, v.digest) ? `shadow ${share(plugin.shadow, v.digest)}` : '—'),
           h('td', {}, v.active ? null : h('button', { type: 'button', 'data-activate': v.digest, onclick: () => activate(v.digest) }, 'Activate'))))),
+      h('p', { class: 'hint' }, perVersion
+        ? 'Calls, refusals, faults and fuel: each version’s on this replica since it started, for orders, replays and shadows alike.'
+        : 'This service’s metrics do not say which version made a call: its calls are counted for all versions together, under Calls.'),
       h('div', { class: 'actions' }, h('button', { type: 'button', id: 'rollback', onclick: rollback }, 'Roll back'))),
+    calls(plugin, stats, health),
     upload(name, base),
     await rollout(name, base, plugin),
     h('section', { 'aria-labelledby': 'history' }, h('h2', { id: 'history' }, 'History'),
@@ -73,6 +95,18 @@ export async function renderPlugin(page, _query, name) {
           h('strong', {}, c.action.replace('_', ' ')),
           h('div', {}, c.from ? [short(c.from), ' → ', short(c.to)] : short(c.to)),
           h('div', { class: 'hint' }, `${when(c.at)} by ${c.by}${c.replica ? ` on ${c.replica}` : ''}`))))));
+}
+
+const TALLY = ['calls', 'refusals', 'faults', 'fuel p50', 'fuel p99'];
+
+/// The plugin's calls on this replica: since it started, over all its versions (from
+/// /metrics), and per hour over the last 48 hours (from the plugin's `hourly`).
+function calls(plugin, stats, health) {
+  const started = health.replica ? Date.parse(health.replica.started_at) : NaN;
+  return h('section', { 'aria-labelledby': 'calls', 'data-calls-of': plugin.name }, h('h2', { id: 'calls' }, 'Calls'),
+    h('p', { class: 'hint' }, `Counted by the replica that answered${Number.isFinite(started) ? `, which started ${when(health.replica.started_at)}` : ''}; all versions together.`),
+    table(['', ...TALLY], [h('tr', { 'data-tally': 'all' }, h('th', { scope: 'row' }, 'since it started'), tallyCells(stats))]),
+    hourlyCharts('plugin', plugin.hourly, started));
 }
 
 function upload(name, base) {

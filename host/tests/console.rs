@@ -14,6 +14,7 @@ mod harness;
 use fantoccini::{Client, ClientBuilder, Locator};
 use harness::{App, Backend, token};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -293,7 +294,7 @@ async fn an_admin_signs_in_and_works_every_page() {
 
     // The overview draws what admin/stats says.
     browser
-        .until("document.querySelectorAll('figure.chart[data-drawn]').length === 2")
+        .until("document.querySelectorAll('figure.chart[data-drawn]').length === 4")
         .await;
     let (_, stats) = app
         .get(
@@ -329,6 +330,18 @@ async fn an_admin_signs_in_and_works_every_page() {
     assert_eq!(
         browser.attr("[data-backlog]", "data-backlog").await,
         health["events"]["backlog"].to_string()
+    );
+    // Plugin calls per hour, summed over plugins, as GET /api/v1/plugins counts them.
+    let (_, plugins) = app.get("/api/v1/plugins", Some(&admin)).await;
+    let per_hour = hourly(plugins.as_array().unwrap().iter());
+    assert!(per_hour.contains_key("decided"), "{plugins}");
+    assert_eq!(
+        charted(
+            &browser,
+            "#plugins-faults-per-hour, #plugins-decided-per-hour"
+        )
+        .await,
+        per_hour
     );
     browser.photograph("overview").await;
 
@@ -478,6 +491,29 @@ async fn an_admin_signs_in_and_works_every_page() {
         .text("[data-findings=shadow] [data-replay=changed]")
         .await;
     assert_eq!(shown, observed["changed"].to_string());
+    // Each version's calls, refusals, faults and fuel, the shadow's too, as /metrics counts
+    // them; the plugin's over all of them; its calls per hour as its `hourly` says.
+    let (_, exposition) = app.text("/metrics").await;
+    for (version, role) in [(&standard, "active"), (&flat, "shadow 100 %")] {
+        let row = format!("tr[data-version='{version}']");
+        assert_eq!(browser.text(&format!("{row} td[data-serving]")).await, role);
+        let counted = tally(&exposition, "standard-pricing", Some(version));
+        assert_ne!(counted["calls"], "0", "{version} was called: {exposition}");
+        assert_eq!(shown_tally(&browser, &row).await, counted, "{version}");
+    }
+    let counted = tally(&exposition, "standard-pricing", None);
+    assert_eq!(shown_tally(&browser, "tr[data-tally=all]").await, counted);
+    let (_, plugin) = app
+        .get("/api/v1/plugins/standard-pricing", Some(&admin))
+        .await;
+    assert_eq!(
+        charted(
+            &browser,
+            "#plugin-faults-per-hour, #plugin-decided-per-hour"
+        )
+        .await,
+        hourly([&plugin].into_iter())
+    );
     browser.photograph("plugin-shadow").await;
     browser.click("[data-end=shadow]").await;
     browser.click("dialog button[value=yes]").await;
@@ -551,6 +587,122 @@ async fn an_admin_signs_in_and_works_every_page() {
         options["statuses"].as_array().unwrap().len().to_string()
     );
     browser.photograph("workflows").await;
+}
+
+/// The plugins' `hourly`, summed: `{outcome: {hour: calls}}`, the hours without any left
+/// out, each hour as the console names it (`2026-12-06T14:00:00Z`).
+fn hourly<'a>(plugins: impl Iterator<Item = &'a Value>) -> BTreeMap<String, BTreeMap<String, u64>> {
+    let mut sums: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    for hour in plugins.flat_map(|p| p["hourly"].as_array().unwrap()) {
+        let start = chrono::DateTime::parse_from_rfc3339(hour["hour"].as_str().unwrap()).unwrap();
+        let key = start.to_utc().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        for outcome in ["decided", "refused", "faults"] {
+            let n = hour[outcome].as_u64().unwrap();
+            if n > 0 {
+                *sums
+                    .entry(outcome.into())
+                    .or_default()
+                    .entry(key.clone())
+                    .or_default() += n;
+            }
+        }
+    }
+    sums
+}
+
+/// What the charts under `css` draw, in the same shape as [`hourly`].
+async fn charted(browser: &Browser, css: &str) -> BTreeMap<String, BTreeMap<String, u64>> {
+    let cells = browser
+        .eval(&format!(
+            "[...document.querySelectorAll({:?})].map(td => [td.dataset.series, td.dataset.x, Number(td.dataset.value)])",
+            css.split(", ").map(|c| format!("{c} td[data-series]")).collect::<Vec<_>>().join(", ")
+        ))
+        .await;
+    let mut sums: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    for cell in cells.as_array().unwrap() {
+        let n = cell[2].as_u64().unwrap();
+        if n > 0 {
+            let series = cell[0].as_str().unwrap().to_owned();
+            sums.entry(series)
+                .or_default()
+                .insert(cell[1].as_str().unwrap().to_owned(), n);
+        }
+    }
+    sums
+}
+
+/// A plugin's calls, refusals, faults and fuel p50 and p99 in `/metrics`, `version`'s alone
+/// if given, written as the console's data attributes write them (fuel: the upper bound of
+/// the bucket the quantile falls in, `Infinity` past the last, empty without calls).
+fn tally(exposition: &str, plugin: &str, version: Option<&str>) -> BTreeMap<&'static str, String> {
+    let mut calls = BTreeMap::<String, f64>::new();
+    let mut buckets = Vec::<(f64, f64)>::new();
+    for line in exposition.lines().filter(|l| !l.starts_with('#')) {
+        let Some((series, value)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let (name, labels) = series.split_once('{').unwrap_or((series, "}"));
+        let labels: BTreeMap<&str, &str> = labels
+            .trim_end_matches('}')
+            .split(',')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(k, v)| (k, v.trim_matches('"')))
+            .collect();
+        if labels.get("plugin") != Some(&plugin)
+            || version.is_some_and(|v| labels.get("version") != Some(&v))
+        {
+            continue;
+        }
+        let value: f64 = value.parse().unwrap();
+        match name {
+            "orderflow_plugin_calls_total" => {
+                *calls.entry(labels["outcome"].to_owned()).or_default() += value
+            }
+            "orderflow_plugin_fuel_bucket" => {
+                let le = match labels["le"] {
+                    "+Inf" => f64::INFINITY,
+                    le => le.parse().unwrap(),
+                };
+                match buckets.iter_mut().find(|(bound, _)| *bound == le) {
+                    Some((_, n)) => *n += value,
+                    None => buckets.push((le, value)),
+                }
+            }
+            _ => {}
+        }
+    }
+    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let total = buckets.last().map_or(0.0, |(_, n)| *n);
+    let quantile = |q: f64| match buckets.iter().find(|(_, n)| total > 0.0 && *n >= q * total) {
+        Some((bound, _)) if bound.is_infinite() => "Infinity".to_owned(),
+        Some((bound, _)) => bound.to_string(),
+        None => String::new(),
+    };
+    let count = |outcome: &str| calls.get(outcome).copied().unwrap_or_default();
+    BTreeMap::from([
+        (
+            "calls",
+            (count("decided") + count("refused") + count("fault")).to_string(),
+        ),
+        ("refused", count("refused").to_string()),
+        ("faults", count("fault").to_string()),
+        ("fuel-p50", quantile(0.5)),
+        ("fuel-p99", quantile(0.99)),
+    ])
+}
+
+/// The same numbers as the row `row` of a calls table shows them.
+async fn shown_tally(browser: &Browser, row: &str) -> BTreeMap<&'static str, String> {
+    let mut shown = BTreeMap::new();
+    for key in ["calls", "refused", "faults", "fuel-p50", "fuel-p99"] {
+        shown.insert(
+            key,
+            browser
+                .attr(&format!("{row} td[data-{key}]"), &format!("data-{key}"))
+                .await,
+        );
+    }
+    shown
 }
 
 /// With the development secret, the service logs a link that signs the console in; the

@@ -53,6 +53,7 @@ static ASSETS: LazyLock<HashMap<&'static str, Asset>> = LazyLock::new(|| {
         ("api.js", JS),
         ("ui.js", JS),
         ("charts.js", JS),
+        ("hours.js", JS),
         ("overview.js", JS),
         ("orders.js", JS),
         ("order.js", JS),

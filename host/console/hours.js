@@ -1,0 +1,61 @@
+// Plugin calls per hour, as `GET /api/v1/plugins` gives each plugin's (`hourly`: this
+// replica's last 48 hours by outcome, the hours without calls left out), charted hour by
+// hour with those hours as zero.
+
+import { chart } from '/console/charts.js';
+import { h } from '/console/ui.js';
+
+const HOUR = 3_600_000;
+/// The hours the API keeps.
+export const HOURS = 48;
+
+/// An hour's start as the API writes it: `2026-12-06T14:00:00Z`.
+export const hourKey = (t) => new Date(t).toISOString().replace('.000Z', 'Z');
+
+/// The hours to chart, as milliseconds: from the later of 47 hours before this one and the
+/// hour the replica started in (`started`, milliseconds, if known) to this hour, stretched
+/// to hold every hour of `hours` (this browser's clock is not the service's).
+function axis(hours, started) {
+  const now = Math.floor(Date.now() / HOUR) * HOUR;
+  let first = now - (HOURS - 1) * HOUR;
+  if (Number.isFinite(started)) first = Math.max(first, Math.floor(started / HOUR) * HOUR);
+  let last = now;
+  for (const { hour } of hours) {
+    const t = Date.parse(hour);
+    first = Math.min(first, t);
+    last = Math.max(last, t);
+  }
+  const out = [];
+  for (let t = first; t <= last; t += HOUR) out.push(t);
+  return out;
+}
+
+/// Two charts of `hourly` (one plugin's, or several plugins' concatenated, summed hour by
+/// hour): refusals and faults side by side, and the calls that decided. Their tables name
+/// each hour by its start as the API does (`data-x`), their series `refused`, `faults` and
+/// `decided`.
+export function hourlyCharts(id, hourly, started) {
+  const hours = axis(hourly, started);
+  const sums = new Map(hours.map((t) => [t, { decided: 0, refused: 0, faults: 0 }]));
+  for (const hour of hourly) {
+    const sum = sums.get(Date.parse(hour.hour));
+    for (const k of ['decided', 'refused', 'faults']) sum[k] += hour[k];
+  }
+  const values = (k) => hours.map((t) => sums.get(t)[k]);
+  const shared = {
+    x: hours.map((t) => new Date(t).toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' })),
+    keys: hours.map(hourKey),
+    tick: (_, i) => new Date(hours[i]).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }),
+    bars: true,
+    counts: true,
+  };
+  return h('div', { class: 'charts' },
+    chart({
+      ...shared, id: `${id}-faults-per-hour`, title: 'Refusals and faults per hour', legend: true,
+      series: [{ label: 'refused', values: values('refused') }, { label: 'faults', values: values('faults') }],
+    }),
+    chart({
+      ...shared, id: `${id}-decided-per-hour`, title: 'Decided calls per hour',
+      series: [{ label: 'decided', values: values('decided') }],
+    }));
+}
