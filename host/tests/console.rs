@@ -501,6 +501,21 @@ async fn an_admin_signs_in_and_works_every_page() {
         assert_ne!(counted["calls"], "0", "{version} was called: {exposition}");
         assert_eq!(shown_tally(&browser, &row).await, counted, "{version}");
     }
+    // An older service's metrics, without the version label: per plugin only.
+    let older = browser
+        .eval(
+            r#"import('/console/api.js').then(({ pluginStats }) => pluginStats([
+                { name: 'orderflow_plugin_calls_total', labels: { plugin: 'p', outcome: 'refused' }, value: 2 },
+                { name: 'orderflow_plugin_fuel_bucket', labels: { plugin: 'p', le: '1000.0' }, value: 1 },
+                { name: 'orderflow_plugin_fuel_bucket', labels: { plugin: 'p', le: '+Inf' }, value: 2 },
+            ]).p)"#,
+        )
+        .await;
+    assert_eq!(
+        older,
+        json!({"decided": 0, "refused": 2, "fault": 0, "versions": null, "fuel": {"p50": 1000, "p99": null}}),
+        "p99 past the last bucket is Infinity, which JSON writes as null"
+    );
     let counted = tally(&exposition, "standard-pricing", None);
     assert_eq!(shown_tally(&browser, "tr[data-tally=all]").await, counted);
     let (_, plugin) = app
