@@ -295,7 +295,9 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         let mut minutes = tokio::time::interval(Duration::from_secs(60));
         loop {
             minutes.tick().await;
-            crate::metrics::metrics().activity().sample(chrono::Utc::now());
+            crate::metrics::metrics()
+                .activity()
+                .sample(chrono::Utc::now());
         }
     });
     let orders = Arc::new(OrderService::new(

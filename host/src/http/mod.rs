@@ -13,8 +13,8 @@ mod openapi;
 mod orders;
 mod plugins;
 mod replays;
-mod staging;
 pub mod server;
+mod staging;
 
 pub use auth::Auth;
 pub use error::ApiError;

@@ -28,7 +28,10 @@ mod component {
                 .sum();
             let discount = match order.discount_code.as_deref() {
                 Some("SAVE10") => {
-                    log(Level::Info, &format!("SAVE10 takes {} off {subtotal}", subtotal / 10));
+                    log(
+                        Level::Info,
+                        &format!("SAVE10 takes {} off {subtotal}", subtotal / 10),
+                    );
                     log(Level::Debug, "a second line");
                     subtotal / 10
                 }
