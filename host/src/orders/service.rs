@@ -228,7 +228,9 @@ impl OrderService {
                 self.insert(order, &events, key.as_ref(), now).await
             }
             Err(refusal) => {
-                self.shadow(watched, now, || Subject::Refused(gathered.draft.clone()));
+                self.shadow(watched, now, || {
+                    Subject::Refused(Box::new(gathered.draft.clone()))
+                });
                 return Err(refusal);
             }
         };

@@ -27,7 +27,7 @@ pub enum Subject {
     /// Placed: shared with the write, its draft rebuilt by the worker (as a replay does).
     Placed(Arc<Order>),
     /// Refused: no order, the draft the plugins refused.
-    Refused(OrderDraft),
+    Refused(Box<OrderDraft>),
 }
 
 /// One live order for a shadow to decide again.
@@ -158,7 +158,7 @@ fn work(jobs: &Receiver<Job>, watches: &Mutex<HashMap<String, Watch>>) {
     while let Ok(job) = jobs.recv() {
         let (draft, order) = match job.subject {
             Subject::Placed(order) => (order.draft(), Some(order)),
-            Subject::Refused(draft) => (draft, None),
+            Subject::Refused(draft) => (*draft, None),
         };
         let inputs = Inputs {
             draft: &draft,
