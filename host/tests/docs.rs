@@ -36,7 +36,7 @@ const CARGO_RUN: &str = "cargo run -q --release -p orderflow --";
 const SECRET: &str = "the docs' shared secret";
 
 /// The shell blocks not run: the document, how the block begins, why.
-const NOT_RUN: [(&str, &str, &str); 10] = [
+const NOT_RUN: [(&str, &str, &str); 11] = [
     (
         "README.md",
         "cargo run --release -p orderflow -- serve",
@@ -69,6 +69,11 @@ const NOT_RUN: [(&str, &str, &str); 10] = [
         "docs/benchmarks.md",
         "ORDERFLOW_TEST_MONGODB_URL=… bash host/benches/http-load.sh",
         "a benchmark against a genuine MongoDB the reader names",
+    ),
+    (
+        "docs/benchmarks.md",
+        "bash host/benches/rules-load.sh 10 32 3 10000",
+        "a benchmark: a minute of both cores, and wrk",
     ),
     (
         "docs/benchmarks.md",
