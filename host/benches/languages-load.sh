@@ -30,14 +30,7 @@ print(json.dumps(body, separators=(',', ':')))")
     post_script "$servers_work/post-$channel.lua" "$order"
 done
 
-data=$servers_work/data-languages
-env DATA_DIR="$data" CATALOG_FILE="$servers_work/catalog.json" HOST=127.0.0.1 PORT=0 \
-    "$bin" serve >"$servers_work/languages.out" 2>"$servers_work/languages.err" &
-pid=$!
-server_pids+=("$pid")  # stopped, and its data removed, with the test servers
-for _ in $(seq 600); do grep -q listening "$servers_work/languages.out" && break; sleep 0.1; done
-base=$(sed -n 's/^orderflow listening on //p' "$servers_work/languages.out")
-[ -n "$base" ] || { cat "$servers_work/languages.err" >&2; exit 1; }
+serve_embedded languages
 # Both channels answer before the clock starts (the JavaScript workflow compiles on start).
 for channel in rust js; do
     lua=$servers_work/post-$channel.lua

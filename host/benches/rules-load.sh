@@ -17,14 +17,7 @@ replayed=${4:-10000}
 source host/benches/mix-load.sh
 admin=$("$bin" token --user ops --admin)
 
-data=$servers_work/data-rules
-env DATA_DIR="$data" CATALOG_FILE="$servers_work/catalog.json" HOST=127.0.0.1 PORT=0 \
-    "$bin" serve >"$servers_work/rules.out" 2>"$servers_work/rules.err" &
-pid=$!
-server_pids+=("$pid")  # stopped, and its data removed, with the test servers
-for _ in $(seq 600); do grep -q listening "$servers_work/rules.out" && break; sleep 0.1; done
-base=$(sed -n 's/^orderflow listening on //p' "$servers_work/rules.out")
-[ -n "$base" ] || { cat "$servers_work/rules.err" >&2; exit 1; }
+serve_embedded rules
 plugin=$base/api/v1/plugins/standard-pricing
 api() { curl -sf -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' "$@"; }
 field() { python3 -c "import json, sys; print(eval('json.load(sys.stdin)' + sys.argv[1]))" "$1"; }
