@@ -143,36 +143,30 @@ impl Runtime {
         params: &Value,
         limits: Limits,
     ) -> Result<Arc<BoundPlugin>, LoadError> {
-        // An interpreter's instance holds megabytes and is one of a few hundred decisions a
-        // second, not thousands: a few ready ones keep its calls off instantiation.
-        let warm = if component.size < RUNTIME_CARRYING_BYTES {
-            self.config.prepared_instances
-        } else {
-            self.config.prepared_instances.min(4)
-        };
-        self.bind_step(
-            workflow,
-            component,
-            expected,
-            params.to_string(),
-            limits,
-            warm,
-        )
+        self.bind_as(workflow, component, expected, params, limits, true)
     }
 
-    /// [`Runtime::bind`] with nothing prepared ahead: each call instantiates on the thread
-    /// making it (a shadow's worker, which must not have the preparer work for it at the
-    /// service's priority).
-    pub fn bind_cold(
+    /// [`Runtime::bind`], with instances prepared ahead or not (`prepared: false`: each
+    /// call instantiates on the thread making it, as a shadow's worker must, since the
+    /// preparer would work for it at the service's priority).
+    pub fn bind_as(
         &self,
         workflow: &str,
         component: Arc<LoadedComponent>,
         expected: PluginKind,
         params: &Value,
         limits: Limits,
+        prepared: bool,
     ) -> Result<Arc<BoundPlugin>, LoadError> {
+        // An interpreter's instance holds megabytes and is one of a few hundred decisions a
+        // second, not thousands: a few ready ones keep its calls off instantiation.
+        let warm = match prepared {
+            false => 0,
+            true if component.size < RUNTIME_CARRYING_BYTES => self.config.prepared_instances,
+            true => self.config.prepared_instances.min(4),
+        };
         let params = params.to_string();
-        self.bind_step(workflow, component, expected, params, limits, 0)
+        self.bind_step(workflow, component, expected, params, limits, warm)
     }
 
     /// The same workflow step as `step` (its parameters and limits) with another version

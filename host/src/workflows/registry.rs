@@ -502,12 +502,16 @@ impl Registry {
          -> Result<Arc<BoundPlugin>, String> {
             let step = &steps[i];
             let limits = step.limits.resolve(component.default_limits());
-            let (component, params) = (component.clone(), &step.params);
-            match prepared {
-                true => (self.runtime).bind(name, component, step.kind, params, limits),
-                false => (self.runtime).bind_cold(name, component, step.kind, params, limits),
-            }
-            .map_err(|e: LoadError| format!("{} plugin `{}`: {e}", step.kind, step.plugin))
+            (self.runtime)
+                .bind_as(
+                    name,
+                    component.clone(),
+                    step.kind,
+                    &step.params,
+                    limits,
+                    prepared,
+                )
+                .map_err(|e: LoadError| format!("{} plugin `{}`: {e}", step.kind, step.plugin))
         };
         let [validation, pricing, lifecycle] = match kept {
             Some(previous) => previous.plugins().map(Arc::clone),

@@ -328,11 +328,7 @@ async fn replay_requests_are_checked_field_by_field() {
         ),
         (json!({"digest": active, "surprise": 1}), 400, "surprise"),
     ];
-    for (body, status, field) in cases {
-        let (got, error) = app.post(&path, Some(&admin), &body, None).await;
-        assert_eq!(got, status, "{body} → {error}");
-        assert_eq!(error["error"]["field"], field, "{body} → {error}");
-    }
+    answer_naming_the_field(&app, &admin, &path, cases).await;
     let (status, _) = app
         .post(
             "/api/v1/plugins/nothing-here/replays",
@@ -400,6 +396,20 @@ async fn staging() -> Staging {
         admin,
         active,
         candidate,
+    }
+}
+
+/// Each body posted to `path` is answered with its status and an error naming its field.
+async fn answer_naming_the_field<const N: usize>(
+    app: &App,
+    admin: &str,
+    path: &str,
+    cases: [(Value, u16, &str); N],
+) {
+    for (body, status, field) in cases {
+        let (got, error) = app.post(path, Some(admin), &body, None).await;
+        assert_eq!(got, status, "{body} → {error}");
+        assert_eq!(error["error"]["field"], field, "{body} → {error}");
     }
 }
 
@@ -529,7 +539,7 @@ async fn a_rollout_decides_each_customers_orders_by_one_version() {
     } = staging().await;
     let rollout = |percent: u64| json!({"digest": candidate, "percent": percent});
     let path = format!("{PLUGIN}/rollout");
-    for (body, status, field) in [
+    let cases = [
         (json!({"digest": candidate, "percent": 0}), 400, "percent"),
         (json!({"digest": candidate, "percent": 101}), 400, "percent"),
         (
@@ -542,11 +552,8 @@ async fn a_rollout_decides_each_customers_orders_by_one_version() {
             422,
             "workflow",
         ),
-    ] {
-        let (got, error) = app.post(&path, Some(&admin), &body, None).await;
-        assert_eq!(got, status, "{body} → {error}");
-        assert_eq!(error["error"]["field"], field, "{error}");
-    }
+    ];
+    answer_naming_the_field(&app, &admin, &path, cases).await;
     let (status, _) = app
         .post(
             "/api/v1/plugins/nothing-here/rollout",
