@@ -123,12 +123,12 @@ function findings(r, id, extra) {
 async function stage(name, base, plugin, kind, versions) {
   const { title, verb, does, of, active } = STAGES[kind];
   const current = plugin[kind];
-  // A shadow's findings so far, on this replica.
+  // A shadow's findings so far, over every replica's orders.
   const seen = kind === 'shadow' && current ? await api(`${base}/shadow`) : null;
   const form = h('form', { class: kind, 'aria-label': title },
     h('h3', {}, title),
     h('p', { 'data-stage': kind }, current ? `${current.digest.slice(7, 19)} ${does} ${current.percent} % of ${of}.` : 'None.'),
-    seen && seen.observed ? [h('p', { class: 'hint' }, `Since ${when(seen.observed.since)}; ${seen.observed.dropped} orders not kept up with.`), findings(seen.observed.report, 'shadow', {})] : null,
+    seen && seen.observed ? [h('p', { class: 'hint' }, `Since ${when(seen.observed.since)}, on ${seen.observed.replicas.join(', ')}; ${seen.observed.dropped} orders not kept up with.`), findings(seen.observed.report, 'shadow', {})] : null,
     versions.length ? [
       field('digest', 'Version', { options: versions }),
       field('percent', 'Share (%)', { type: 'number', min: '1', max: '100', step: '1', required: true, value: current ? String(current.percent) : null }),

@@ -11,7 +11,7 @@ use crate::orders::{OrderService, OrderStore, Repricer};
 use crate::products::{CatalogFile, ProductService, Products};
 use crate::relay::leases::Leaser;
 use crate::relay::{Relay, RelayConfig};
-use crate::replays::{MemoryLog, ReplayLog, Replays, Shadows};
+use crate::replays::{MemoryLog, ReplayLog, Replays, ShadowBoard, Shadows};
 use crate::replicas::{Identity, Membership};
 use crate::runtime::{Runtime, RuntimeConfig};
 use crate::store::{EmbeddedStore, MongoStore};
@@ -206,9 +206,11 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     })?;
     let membership = Membership::new(Identity::resolve(config.replica_id.as_deref(), data)?);
     // Replicas share MongoDB: the plugin registry lives there, they heartbeat there and
-    // lease the outbox's shards. The embedded store is one process's, which keeps its
-    // plugin versions on its disk and relays every shard.
-    let (store, shards, plugins, replay_log): (Arc<dyn OrderStore>, _, _, Arc<dyn ReplayLog>) =
+    // lease the outbox's shards, keep replays and publish shadows' findings there. The
+    // embedded store is one process's, which keeps its plugin versions on its disk and
+    // relays every shard.
+    type Shared = (Arc<dyn ReplayLog>, Option<Arc<dyn ShadowBoard>>);
+    let (store, shards, plugins, (replay_log, shadow_board)): (Arc<dyn OrderStore>, _, _, Shared) =
         match &config.mongodb_url {
             Some(url) => {
                 let mongo = Arc::new(MongoStore::connect(url, &config.database_name).await?);
@@ -223,7 +225,8 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
                 if config.kafka_enabled {
                     tokio::spawn(leaser.run());
                 }
-                (mongo.clone() as Arc<dyn OrderStore>, shards, plugins, mongo)
+                let shared: Shared = (mongo.clone(), Some(mongo.clone()));
+                (mongo as Arc<dyn OrderStore>, shards, plugins, shared)
             }
             None => {
                 let plugins = own_plugins(&config, runtime)?;
@@ -237,7 +240,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
                     Arc::new(embedded) as Arc<dyn OrderStore>,
                     tokio::sync::watch::channel(Shards::All).1,
                     plugins,
-                    Arc::new(MemoryLog::default()),
+                    (Arc::new(MemoryLog::default()), None),
                 )
             }
         };
@@ -289,7 +292,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         Some(url) => Arc::new(UserService::new(url, neighbour_timeout)?),
         None => Arc::new(FromClaims),
     };
-    let shadows = Shadows::start();
+    let shadows = Shadows::start(&membership.identity.replica, shadow_board);
     tokio::spawn(async {
         // Calls are put in the hour they were made in to the minute, read or not.
         let mut minutes = tokio::time::interval(Duration::from_secs(60));

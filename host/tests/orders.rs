@@ -58,7 +58,7 @@ fn world(workflow: &str) -> World {
             Arc::new(catalog),
             Arc::new(FromClaims),
             workflow,
-            orderflow::replays::Shadows::start(),
+            orderflow::replays::Shadows::start("test", None),
         )),
         _sandbox: sandbox,
     }

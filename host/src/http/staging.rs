@@ -9,6 +9,7 @@ use super::extract::Json;
 use super::openapi::{BadRequest, Forbidden, JsonBody, NotFound, Unauthorized, Unavailable};
 use super::plugins::{PluginName, blocking, deploy_error, digest, plugin_name};
 use super::{ApiError, AppState};
+use crate::orders::OrderError;
 use crate::replays::ShadowReport;
 use crate::workflows::{Mode, Share, Staging};
 use axum::Router;
@@ -41,11 +42,11 @@ pub struct StageBody {
     workflow: Option<String>,
 }
 
-/// A plugin's shadow: the version staged, and what it found on this replica so far.
+/// A plugin's shadow: the version staged, and what it found so far on every replica.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ShadowView {
     shadow: Option<Share>,
-    /// Since the version started shadowing (or this replica started); none before its
+    /// Since the version started shadowing (or the replicas started); none before its
     /// first order.
     observed: Option<ShadowReport>,
 }
@@ -113,7 +114,7 @@ async fn end_shadow(
     stage(state, caller.user_id, name, Mode::Shadow, None).await
 }
 
-/// Plugin `name`'s shadow and its differences so far (this replica's orders).
+/// Plugin `name`'s shadow and its differences so far, over every replica's orders.
 #[utoipa::path(get, path = "/api/v1/plugins/{name}/shadow", tag = "plugins", params(PluginName),
     responses((status = 200, body = ShadowView), BadRequest, Unauthorized, Forbidden, NotFound),
     security(("bearer" = [])))]
@@ -128,7 +129,8 @@ async fn shadow_report(
         return Err(ApiError::NotFound);
     }
     let shadow = serving.staging.get(&name).and_then(|s| s.shadow.clone());
-    let observed = state.shadows.report(&name);
+    let digest = shadow.as_ref().map(|share| share.digest.as_str());
+    let observed = (state.shadows.report(&name, digest).await).map_err(OrderError::from)?;
     Ok(axum::Json(ShadowView { shadow, observed }))
 }
 

@@ -19,7 +19,7 @@ pub use report::{
     Answer, FuelPercentiles, FuelReport, Observation, OrderOutcome, Report, Run, Tally,
     TotalDifferences, Verdict, Verdicts,
 };
-pub use shadow::{Job, ShadowReport, Shadows, Subject};
+pub use shadow::{Job, ReplicaShadow, ShadowBoard, ShadowReport, Shadows, Subject};
 
 use crate::orders::{Order, OrderError, OrderQuery, OrderStore, Sort, StoreError};
 use crate::runtime::{BoundPlugin, Digest, LoadedComponent, PluginKind};

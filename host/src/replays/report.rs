@@ -161,23 +161,90 @@ pub const KEPT_ORDERS: usize = 100;
 const MOVERS: usize = 10;
 
 /// Samples kept for the percentiles: a shadow runs for as long as ops leave it on, so its
-/// distributions are over its first this many orders.
+/// distributions are over its first this many orders (counts, sums and extremes cover all).
 const SAMPLES: usize = 200_000;
 
-/// Observations added up; [`Tally::report`] summarises them at any time.
-#[derive(Debug, Default)]
+/// Observations added up; [`Tally::report`] summarises them at any time, and tallies of the
+/// same candidate on several replicas [`Tally::merge`] into one.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Tally {
     report: Report,
-    differences: BTreeMap<Currency, Vec<i64>>,
+    differences: BTreeMap<Currency, Differences>,
     candidate_fuel: Vec<u64>,
     active_fuel: Vec<u64>,
     movers: Vec<OrderOutcome>,
+}
+
+/// One currency's total differences: exact aggregates, and samples for the percentiles.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Differences {
+    orders: u64,
+    sum: i64,
+    min: i64,
+    max: i64,
+    samples: Vec<i64>,
+}
+
+impl Default for Differences {
+    fn default() -> Self {
+        Differences {
+            orders: 0,
+            sum: 0,
+            min: i64::MAX,
+            max: i64::MIN,
+            samples: Vec::new(),
+        }
+    }
+}
+
+impl Differences {
+    fn add(&mut self, minor: i64) {
+        self.orders += 1;
+        self.sum = self.sum.saturating_add(minor);
+        self.min = self.min.min(minor);
+        self.max = self.max.max(minor);
+        push(&mut self.samples, minor);
+    }
+
+    fn merge(&mut self, other: Differences) {
+        self.orders += other.orders;
+        self.sum = self.sum.saturating_add(other.sum);
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+        extend(&mut self.samples, other.samples);
+    }
+
+    fn summary(&self, currency: Currency) -> TotalDifferences {
+        let mut sorted = self.samples.clone();
+        sorted.sort_unstable();
+        TotalDifferences {
+            currency,
+            orders: self.orders,
+            sum: self.sum,
+            min: self.min,
+            max: self.max,
+            p50: percentile(&sorted, 50),
+            p95: percentile(&sorted, 95),
+        }
+    }
 }
 
 fn push<T>(samples: &mut Vec<T>, value: T) {
     if samples.len() < SAMPLES {
         samples.push(value);
     }
+}
+
+/// Adds `more` to `samples`, up to [`SAMPLES`].
+fn extend<T>(samples: &mut Vec<T>, more: Vec<T>) {
+    let room = SAMPLES.saturating_sub(samples.len());
+    samples.extend(more.into_iter().take(room));
+}
+
+/// Every `len / at_most`-th of `samples` (rounded up): an even sample of at most `at_most`.
+fn thin<T: Copy>(samples: &[T], at_most: usize) -> Vec<T> {
+    let step = samples.len().div_ceil(at_most.max(1)).max(1);
+    samples.iter().step_by(step).copied().collect()
 }
 
 /// The nearest-rank percentile `p` of sorted `samples`.
@@ -224,13 +291,7 @@ impl Tally {
         if let Some(fuel) = seen.candidate.fuel {
             push(&mut self.candidate_fuel, fuel);
             let used = fuel as f64 * 100.0 / seen.candidate.budget.max(1) as f64;
-            if r.fuel
-                .most_budget_used_percent
-                .is_none_or(|most| used > most)
-            {
-                r.fuel.most_budget_used_percent = Some(used);
-                r.fuel.closest_to_budget = seen.order_id;
-            }
+            self.closest_to_budget(used, seen.order_id);
         }
         if let Some(fuel) = seen.baseline_fuel {
             push(&mut self.active_fuel, fuel);
@@ -245,7 +306,7 @@ impl Tally {
             _ => None,
         };
         if let Some(d) = difference {
-            push(self.differences.entry(d.currency).or_default(), d.minor);
+            self.differences.entry(d.currency).or_default().add(d.minor);
         }
         let outcome = OrderOutcome {
             order_id: seen.order_id,
@@ -265,12 +326,68 @@ impl Tally {
             self.mover(&outcome);
         }
         if verdict != Verdicts::Identical || !outcome.logs.is_empty() {
-            let r = &mut self.report;
-            if r.orders.len() < KEPT_ORDERS {
-                r.orders.push(outcome);
-            } else {
-                r.orders_left_out += 1;
-            }
+            self.keep(outcome);
+        }
+    }
+
+    /// Adds what `other` saw, of other orders (another replica's share of a shadow).
+    pub fn merge(&mut self, other: Tally) {
+        let (r, o) = (&mut self.report, other.report);
+        r.compared += o.compared;
+        r.identical += o.identical;
+        r.changed += o.changed;
+        r.refused_now += o.refused_now;
+        r.accepted_now += o.accepted_now;
+        r.faults += o.faults;
+        r.orders_left_out += o.orders_left_out;
+        if let Some(used) = o.fuel.most_budget_used_percent {
+            self.closest_to_budget(used, o.fuel.closest_to_budget);
+        }
+        o.orders.into_iter().for_each(|outcome| self.keep(outcome));
+        for (currency, differences) in other.differences {
+            self.differences
+                .entry(currency)
+                .or_default()
+                .merge(differences);
+        }
+        extend(&mut self.candidate_fuel, other.candidate_fuel);
+        extend(&mut self.active_fuel, other.active_fuel);
+        other.movers.iter().for_each(|m| self.mover(m));
+    }
+
+    /// This tally with at most `at_most` samples per distribution, evenly taken: what a
+    /// replica publishes of its shadow (the counts, sums and extremes stay exact).
+    pub fn thinned(&self, at_most: usize) -> Tally {
+        let differences = (self.differences.iter())
+            .map(|(currency, d)| {
+                let samples = thin(&d.samples, at_most);
+                (*currency, Differences { samples, ..*d })
+            })
+            .collect();
+        Tally {
+            report: self.report.clone(),
+            differences,
+            candidate_fuel: thin(&self.candidate_fuel, at_most),
+            active_fuel: thin(&self.active_fuel, at_most),
+            movers: self.movers.clone(),
+        }
+    }
+
+    fn closest_to_budget(&mut self, used: f64, order: Option<OrderId>) {
+        let fuel = &mut self.report.fuel;
+        if fuel.most_budget_used_percent.is_none_or(|most| used > most) {
+            fuel.most_budget_used_percent = Some(used);
+            fuel.closest_to_budget = order;
+        }
+    }
+
+    /// Lists `outcome` among the first [`KEPT_ORDERS`], or counts it.
+    fn keep(&mut self, outcome: OrderOutcome) {
+        let r = &mut self.report;
+        if r.orders.len() < KEPT_ORDERS {
+            r.orders.push(outcome);
+        } else {
+            r.orders_left_out += 1;
         }
     }
 
@@ -291,19 +408,7 @@ impl Tally {
     pub fn report(&self) -> Report {
         let mut report = self.report.clone();
         report.totals = (self.differences.iter())
-            .map(|(currency, samples)| {
-                let mut sorted = samples.clone();
-                sorted.sort_unstable();
-                TotalDifferences {
-                    currency: *currency,
-                    orders: sorted.len() as u64,
-                    sum: sorted.iter().sum(),
-                    min: sorted[0],
-                    max: sorted[sorted.len() - 1],
-                    p50: percentile(&sorted, 50),
-                    p95: percentile(&sorted, 95),
-                }
-            })
+            .map(|(currency, differences)| differences.summary(*currency))
             .collect();
         report.movers = self.movers.clone();
         report.fuel.candidate = fuel_percentiles(&self.candidate_fuel);
@@ -380,6 +485,43 @@ mod tests {
         assert_eq!(report.orders.len(), 5);
         assert_eq!(report.fuel.candidate.as_ref().unwrap().p99, 900);
         assert_eq!(report.fuel.most_budget_used_percent, Some(90.0));
+    }
+
+    #[test]
+    fn tallies_of_parts_merge_into_the_tally_of_the_whole() {
+        let observations: Vec<Observation> = (0..300)
+            .map(|i: i64| match i % 10 {
+                0 => seen(quote(1000), Err("trapped".into()), 900),
+                1..=3 => seen(quote(1000 + i), Ok(quote(1000 + i)), 100 + i as u64),
+                _ => seen(quote(1000 + i), Ok(quote(1000 + 2 * i)), 100 + i as u64),
+            })
+            .collect();
+        let tally_of = |part: &[Observation]| {
+            let mut tally = Tally::default();
+            part.iter().cloned().for_each(|seen| tally.add(seen));
+            tally
+        };
+        let whole = tally_of(&observations);
+        let mut merged = tally_of(&observations[..120]);
+        merged.merge(tally_of(&observations[120..]));
+        assert_eq!(merged.report(), whole.report());
+        assert_eq!(whole.report().compared, 300);
+        assert_eq!(whole.report().orders_left_out, 210 - 100);
+
+        // Thinned, the counts, sums and extremes stay exact; the samples are fewer.
+        let thinned = whole.thinned(10);
+        assert!(thinned.candidate_fuel.len() <= 10 && thinned.active_fuel.len() <= 10);
+        let (thin, full) = (thinned.report(), whole.report());
+        assert_eq!(
+            (thin.compared, thin.changed, thin.faults, thin.movers),
+            (full.compared, full.changed, full.faults, full.movers)
+        );
+        let (t, f) = (&thin.totals[0], &full.totals[0]);
+        assert_eq!(
+            (t.orders, t.sum, t.min, t.max),
+            (f.orders, f.sum, f.min, f.max)
+        );
+        assert_eq!((f.orders, f.min, f.max), (270, 0, 299));
     }
 
     #[test]

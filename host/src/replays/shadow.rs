@@ -7,20 +7,33 @@
 //! worker falls behind, the queue is full and the order is dropped from the shadow, counted,
 //! never waited for. The staged version keeps no instances prepared ahead (the preparer
 //! thread runs at the service's priority): the worker instantiates each at its own.
+//!
+//! Replicas behave as one service: each shadows the orders it answers and publishes what it
+//! found to a [`ShadowBoard`] every second (MongoDB's `shadows`), and any replica's report
+//! is every replica's findings merged.
 
 use super::decide::{Inputs, run};
 use super::report::{Observation, Report, Tally, Verdict};
 use crate::domain::{Money, OrderDraft, UnixMillis};
-use crate::orders::Order;
+use crate::orders::{Order, StoreError};
 use crate::runtime::BoundPlugin;
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// Orders waiting for the shadow worker; more are dropped.
 const QUEUE: usize = 4096;
+
+/// How often a replica publishes its shadows' findings, when they changed.
+const PUBLISH_EVERY: Duration = Duration::from_secs(1);
+
+/// The samples per distribution a replica publishes (and a merged report's percentiles are
+/// taken over, from each replica); counts, sums and extremes are exact.
+const PUBLISHED_SAMPLES: usize = 4096;
 
 /// The order a shadow decides again.
 pub enum Subject {
@@ -53,8 +66,31 @@ pub struct ShadowReport {
     pub since: DateTime<Utc>,
     /// Orders the shadow could not keep up with, not compared.
     pub dropped: u64,
+    /// The replicas whose orders it covers.
+    pub replicas: Vec<String>,
     /// Compared with what each order got.
     pub report: Report,
+}
+
+/// What one replica's shadow of a plugin found: what it publishes for the others.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReplicaShadow {
+    pub plugin: String,
+    pub replica: String,
+    pub digest: String,
+    pub since: DateTime<Utc>,
+    pub dropped: u64,
+    pub tally: Tally,
+}
+
+/// Where replicas publish their shadows and read each other's. The shadows own the trait;
+/// MongoDB implements it (one process needs none).
+#[async_trait]
+pub trait ShadowBoard: Send + Sync + 'static {
+    /// Replaces what `shadow.replica` published of `shadow.plugin`.
+    async fn publish(&self, shadow: &ReplicaShadow) -> Result<(), StoreError>;
+    /// What every replica published of `plugin`, of whichever version each shadowed last.
+    async fn shadows(&self, plugin: &str) -> Result<Vec<ReplicaShadow>, StoreError>;
 }
 
 struct Watch {
@@ -62,6 +98,8 @@ struct Watch {
     since: DateTime<Utc>,
     dropped: u64,
     tally: Tally,
+    /// Found more since last published.
+    changed: bool,
 }
 
 impl Watch {
@@ -71,15 +109,35 @@ impl Watch {
             since: Utc::now(),
             dropped: 0,
             tally: Tally::default(),
+            changed: true,
+        }
+    }
+
+    fn on(&self, plugin: &str, replica: &str, samples: Option<usize>) -> ReplicaShadow {
+        ReplicaShadow {
+            plugin: plugin.to_owned(),
+            replica: replica.to_owned(),
+            digest: self.digest.clone(),
+            since: self.since,
+            dropped: self.dropped,
+            tally: match samples {
+                Some(at_most) => self.tally.thinned(at_most),
+                None => self.tally.clone(),
+            },
         }
     }
 }
+
+type Watches = Arc<Mutex<HashMap<String, Watch>>>;
 
 /// Every plugin's shadow on this replica.
 pub struct Shadows {
     queue: SyncSender<Job>,
     /// By plugin: the version shadowing it and what it found.
-    watches: Arc<Mutex<HashMap<String, Watch>>>,
+    watches: Watches,
+    replica: String,
+    /// Replicas' findings; none when this process is the whole service.
+    board: Option<Arc<dyn ShadowBoard>>,
 }
 
 fn lock(
@@ -97,14 +155,64 @@ fn watch_of<'a>(watches: &'a mut HashMap<String, Watch>, plugin: &BoundPlugin) -
     if watch.digest != digest {
         *watch = Watch::new(digest);
     }
+    watch.changed = true;
     watch
 }
 
+/// Publishes each shadow whose findings changed, every [`PUBLISH_EVERY`], until the service
+/// ends. A failed write is published again at the next tick.
+async fn publish(watches: Watches, replica: String, board: Arc<dyn ShadowBoard>) {
+    let mut ticks = tokio::time::interval(PUBLISH_EVERY);
+    loop {
+        ticks.tick().await;
+        let changed: Vec<ReplicaShadow> = lock(&watches)
+            .iter_mut()
+            .filter_map(|(plugin, watch)| {
+                let changed = std::mem::take(&mut watch.changed);
+                changed.then(|| watch.on(plugin, &replica, Some(PUBLISHED_SAMPLES)))
+            })
+            .collect();
+        for shadow in changed {
+            if let Err(error) = board.publish(&shadow).await {
+                tracing::warn!(%error, plugin = %shadow.plugin, "a shadow's findings were not published");
+                if let Some(watch) = lock(&watches).get_mut(&shadow.plugin) {
+                    watch.changed = true;
+                }
+            }
+        }
+    }
+}
+
+/// `parts` of one version's shadow, merged.
+fn merged(parts: Vec<ReplicaShadow>) -> Option<ShadowReport> {
+    let mut parts = parts.into_iter();
+    let first = parts.next()?;
+    let mut report = ShadowReport {
+        plugin: first.plugin,
+        digest: first.digest,
+        since: first.since,
+        dropped: first.dropped,
+        replicas: vec![first.replica],
+        report: Report::default(),
+    };
+    let mut tally = first.tally;
+    for part in parts {
+        report.since = report.since.min(part.since);
+        report.dropped += part.dropped;
+        report.replicas.push(part.replica);
+        tally.merge(part.tally);
+    }
+    report.replicas.sort();
+    report.report = tally.report();
+    Some(report)
+}
+
 impl Shadows {
-    /// The shadows of this process, with their worker. Call within the tokio runtime.
-    pub fn start() -> Arc<Self> {
+    /// The shadows of `replica`, with their worker, publishing to `board` when there is
+    /// one. Call within the tokio runtime.
+    pub fn start(replica: &str, board: Option<Arc<dyn ShadowBoard>>) -> Arc<Self> {
         let (queue, jobs) = std::sync::mpsc::sync_channel(QUEUE);
-        let watches = Arc::new(Mutex::new(HashMap::new()));
+        let watches: Watches = Arc::default();
         let worker = watches.clone();
         // One blocking thread, for good: the decisions are CPU work, and one core's idle
         // time is the most a shadow may take.
@@ -112,7 +220,15 @@ impl Shadows {
             idle_class();
             work(&jobs, &worker)
         });
-        Arc::new(Shadows { queue, watches })
+        if let Some(board) = &board {
+            tokio::spawn(publish(watches.clone(), replica.to_owned(), board.clone()));
+        }
+        Arc::new(Shadows {
+            queue,
+            watches,
+            replica: replica.to_owned(),
+            board,
+        })
     }
 
     /// Hands an order to the shadow, or drops it (counted) when the worker is behind.
@@ -125,17 +241,32 @@ impl Shadows {
         }
     }
 
-    /// `plugin`'s shadow so far, if it has had an order.
-    pub fn report(&self, plugin: &str) -> Option<ShadowReport> {
-        let watches = lock(&self.watches);
-        let watch = watches.get(plugin)?;
-        Some(ShadowReport {
-            plugin: plugin.to_owned(),
-            digest: watch.digest.clone(),
-            since: watch.since,
-            dropped: watch.dropped,
-            report: watch.tally.report(),
-        })
+    /// `plugin`'s shadow by the `staged` version (none staged: by the version shadowed most
+    /// recently), over every replica's orders so far; none before its first order.
+    pub async fn report(
+        &self,
+        plugin: &str,
+        staged: Option<&str>,
+    ) -> Result<Option<ShadowReport>, StoreError> {
+        // With a board, this replica's part is thinned like the others', so that each
+        // replica weighs the same in the percentiles.
+        let samples = self.board.as_ref().map(|_| PUBLISHED_SAMPLES);
+        let own = (lock(&self.watches).get(plugin)).map(|w| w.on(plugin, &self.replica, samples));
+        let mut parts: Vec<ReplicaShadow> = match &self.board {
+            Some(board) => board.shadows(plugin).await?,
+            None => Vec::new(),
+        };
+        parts.retain(|part| part.replica != self.replica);
+        parts.extend(own);
+        let newest = parts.iter().max_by_key(|part| part.since);
+        let Some(digest) = staged
+            .map(str::to_owned)
+            .or(newest.map(|p| p.digest.clone()))
+        else {
+            return Ok(None);
+        };
+        parts.retain(|part| part.digest == digest);
+        Ok(merged(parts))
     }
 }
 

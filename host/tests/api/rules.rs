@@ -518,6 +518,12 @@ async fn a_shadow_of_every_order_records_each_difference_and_changes_no_order() 
         .await;
     assert_eq!(status, 200, "{ended}");
     assert_eq!(ended["shadow"], Value::Null);
+    // Ended, its findings can still be read.
+    let (status, found) = app.get(&format!("{PLUGIN}/shadow"), Some(&admin)).await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["shadow"], Value::Null);
+    assert_eq!(found["observed"]["report"], *r);
+    assert_eq!(found["observed"]["replicas"].as_array().unwrap().len(), 1);
     let history = actions(&app, &admin).await;
     assert_eq!(
         history[history.len() - 2..],

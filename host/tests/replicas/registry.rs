@@ -259,7 +259,7 @@ async fn sees(replica: &Client, admin: &str, since: Instant, done: impl Fn(&Valu
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_rollout_and_a_replay_started_on_one_replica_hold_on_every_replica() {
+async fn a_rollout_a_replay_and_a_shadow_started_on_one_replica_hold_on_every_replica() {
     let database = format!("orderflow_staging_{}", uuid::Uuid::now_v7().simple());
     let apps = replicas(&database, &["s1", "s2"]);
     let (one, two) = (apps[0].client(), apps[1].client());
@@ -356,5 +356,43 @@ async fn a_rollout_and_a_replay_started_on_one_replica_hold_on_every_replica() {
         let buyer = token(&format!("buyer-{customer}"), false);
         let (_, order) = one.place(&buyer, &[("prod-widget", 1)]).await;
         assert_eq!(priced_by(&order), standard);
+    }
+
+    // A shadow staged on one replica covers both replicas' orders, read on either.
+    let since = Instant::now();
+    let (status, staged) = two
+        .post(
+            &format!("{PRICING}/shadow"),
+            Some(&admin),
+            &json!({"digest": flat, "percent": 100}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{staged}");
+    sees(&one, &admin, since, |p| p["shadow"]["percent"] == 100).await;
+    let buyer = token("buyer-shadowed", false);
+    for replica in [&one, &two].repeat(10) {
+        let (status, order) = replica.place(&buyer, &[("prod-widget", 1)]).await;
+        assert_eq!(status, 201, "{order}");
+        assert_eq!(priced_by(&order), standard);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for replica in [&one, &two] {
+        let shadow = loop {
+            let (status, shadow) = replica
+                .get(&format!("{PRICING}/shadow"), Some(&admin))
+                .await;
+            assert_eq!(status, 200, "{shadow}");
+            if shadow["observed"]["report"]["compared"] == 20 {
+                break shadow;
+            }
+            assert!(Instant::now() < deadline, "{shadow}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let observed = &shadow["observed"];
+        assert_eq!(observed["digest"], flat.as_str());
+        assert_eq!(observed["replicas"], json!(["s1", "s2"]));
+        assert_eq!(observed["report"]["changed"], 20, "{observed}");
+        assert_eq!(observed["report"]["totals"][0]["orders"], 20, "{observed}");
     }
 }

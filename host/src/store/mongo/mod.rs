@@ -33,6 +33,7 @@ mod leases;
 mod orders;
 mod registry;
 mod replays;
+mod shadows;
 #[cfg(test)]
 mod tests;
 

@@ -1,0 +1,51 @@
+//! The shadow board replicas share: `shadows`, one document per plugin and replica, holding
+//! what that replica's shadow of the plugin found (JSON text, like a replay: nothing queries
+//! inside it), replaced each time it publishes.
+
+use super::{MongoStore, bounded, unavailable};
+use crate::orders::StoreError;
+use crate::replays::{ReplicaShadow, ShadowBoard};
+use async_trait::async_trait;
+use bson::{Document, doc};
+use futures_util::TryStreamExt;
+use mongodb::Collection;
+
+impl MongoStore {
+    fn board(&self) -> Collection<Document> {
+        self.db.collection("shadows")
+    }
+}
+
+#[async_trait]
+impl ShadowBoard for MongoStore {
+    async fn publish(&self, shadow: &ReplicaShadow) -> Result<(), StoreError> {
+        let json = serde_json::to_string(shadow).map_err(unavailable)?;
+        let id = format!("{}/{}", shadow.plugin, shadow.replica);
+        bounded(async {
+            self.board()
+                .replace_one(
+                    doc! { "_id": &id },
+                    doc! { "_id": &id, "plugin": &shadow.plugin, "shadow": json },
+                )
+                .upsert(true)
+                .await
+                .map_err(unavailable)
+        })
+        .await
+        .map(drop)
+    }
+
+    async fn shadows(&self, plugin: &str) -> Result<Vec<ReplicaShadow>, StoreError> {
+        let found = bounded(async {
+            let cursor =
+                (self.board().find(doc! { "plugin": plugin }).await).map_err(unavailable)?;
+            cursor.try_collect::<Vec<_>>().await.map_err(unavailable)
+        });
+        (found.await?.iter())
+            .map(|document| {
+                let json = document.get_str("shadow").map_err(unavailable)?;
+                serde_json::from_str(json).map_err(unavailable)
+            })
+            .collect()
+    }
+}
