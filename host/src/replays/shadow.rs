@@ -91,6 +91,8 @@ pub trait ShadowBoard: Send + Sync + 'static {
     async fn publish(&self, shadow: &ReplicaShadow) -> Result<(), StoreError>;
     /// What every replica published of `plugin`, of whichever version each shadowed last.
     async fn shadows(&self, plugin: &str) -> Result<Vec<ReplicaShadow>, StoreError>;
+    /// What `replica` published, of every plugin.
+    async fn published_by(&self, replica: &str) -> Result<Vec<ReplicaShadow>, StoreError>;
 }
 
 struct Watch {
@@ -160,11 +162,24 @@ fn watch_of<'a>(watches: &'a mut HashMap<String, Watch>, plugin: &BoundPlugin) -
 }
 
 /// Publishes each shadow whose findings changed, every [`PUBLISH_EVERY`], until the service
-/// ends. A failed write is published again at the next tick.
+/// ends. A failed write is published again at the next tick. First it takes back what this
+/// replica published before it restarted: those orders were shadowed, and publishing
+/// without them would erase them.
 async fn publish(watches: Watches, replica: String, board: Arc<dyn ShadowBoard>) {
     let mut ticks = tokio::time::interval(PUBLISH_EVERY);
+    let mut resumed = false;
     loop {
         ticks.tick().await;
+        if !resumed {
+            match board.published_by(&replica).await {
+                Ok(before) => resume(&mut lock(&watches), before),
+                Err(error) => {
+                    tracing::warn!(%error, "the shadows' earlier findings were not read");
+                    continue;
+                }
+            }
+            resumed = true;
+        }
         let changed: Vec<ReplicaShadow> = lock(&watches)
             .iter_mut()
             .filter_map(|(plugin, watch)| {
@@ -179,6 +194,21 @@ async fn publish(watches: Watches, replica: String, board: Arc<dyn ShadowBoard>)
                     watch.changed = true;
                 }
             }
+        }
+    }
+}
+
+/// Adds what this replica published `before` it started to its shadows of the same versions.
+fn resume(watches: &mut HashMap<String, Watch>, before: Vec<ReplicaShadow>) {
+    for earlier in before {
+        let watch = (watches.entry(earlier.plugin)).or_insert_with(|| Watch {
+            changed: false,
+            ..Watch::new(earlier.digest.clone())
+        });
+        if watch.digest == earlier.digest {
+            watch.since = watch.since.min(earlier.since);
+            watch.dropped += earlier.dropped;
+            watch.tally.merge(earlier.tally);
         }
     }
 }

@@ -2,7 +2,8 @@
 //! database, each with its own empty `DATA_DIR`. A version uploaded and activated on one
 //! serves on the others within 2 s, a rollback on another likewise, a file dropped into
 //! one replica's plugin directory reaches all, a refused version is served by none, and a
-//! replica started later serves the active set.
+//! replica started later serves the active set. Rollouts, replays and shadows started on one
+//! replica hold on all.
 
 use crate::harness::{App, Backend, Client, priced_by, token};
 use orderflow::runtime::Digest;
@@ -261,7 +262,7 @@ async fn sees(replica: &Client, admin: &str, since: Instant, done: impl Fn(&Valu
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rollout_a_replay_and_a_shadow_started_on_one_replica_hold_on_every_replica() {
     let database = format!("orderflow_staging_{}", uuid::Uuid::now_v7().simple());
-    let apps = replicas(&database, &["s1", "s2"]);
+    let mut apps = replicas(&database, &["s1", "s2"]);
     let (one, two) = (apps[0].client(), apps[1].client());
     let admin = token("ops", true);
     let standard = digest(&component("standard-pricing"));
@@ -376,23 +377,35 @@ async fn a_rollout_a_replay_and_a_shadow_started_on_one_replica_hold_on_every_re
         assert_eq!(status, 201, "{order}");
         assert_eq!(priced_by(&order), standard);
     }
-    let deadline = Instant::now() + Duration::from_secs(10);
     for replica in [&one, &two] {
-        let shadow = loop {
-            let (status, shadow) = replica
-                .get(&format!("{PRICING}/shadow"), Some(&admin))
-                .await;
-            assert_eq!(status, 200, "{shadow}");
-            if shadow["observed"]["report"]["compared"] == 20 {
-                break shadow;
-            }
-            assert!(Instant::now() < deadline, "{shadow}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
-        let observed = &shadow["observed"];
+        let observed = shadowed(replica, &admin, 20).await;
         assert_eq!(observed["digest"], flat.as_str());
         assert_eq!(observed["replicas"], json!(["s1", "s2"]));
         assert_eq!(observed["report"]["changed"], 20, "{observed}");
         assert_eq!(observed["report"]["totals"][0]["orders"], 20, "{observed}");
+    }
+    // A replica restarted under its id carries on with what it had found.
+    apps[1].restart().await;
+    let two = apps[1].client();
+    let (status, order) = two.place(&buyer, &[("prod-widget", 1)]).await;
+    assert_eq!(status, 201, "{order}");
+    for replica in [&one, &two] {
+        let observed = shadowed(replica, &admin, 21).await;
+        assert_eq!(observed["report"]["changed"], 21, "{observed}");
+    }
+}
+
+/// `replica`'s report of standard-pricing's shadow once it has compared `orders` (within
+/// 10 s: each replica publishes every second).
+async fn shadowed(replica: &Client, admin: &str, orders: u64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, shadow) = replica.get(&format!("{PRICING}/shadow"), Some(admin)).await;
+        assert_eq!(status, 200, "{shadow}");
+        if shadow["observed"]["report"]["compared"] == orders {
+            return shadow["observed"].clone();
+        }
+        assert!(Instant::now() < deadline, "{shadow}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -14,6 +14,19 @@ impl MongoStore {
     fn board(&self) -> Collection<Document> {
         self.db.collection("shadows")
     }
+
+    async fn find_shadows(&self, filter: Document) -> Result<Vec<ReplicaShadow>, StoreError> {
+        let found = bounded(async {
+            let cursor = self.board().find(filter).await.map_err(unavailable)?;
+            cursor.try_collect::<Vec<_>>().await.map_err(unavailable)
+        });
+        (found.await?.iter())
+            .map(|document| {
+                let json = document.get_str("shadow").map_err(unavailable)?;
+                serde_json::from_str(json).map_err(unavailable)
+            })
+            .collect()
+    }
 }
 
 #[async_trait]
@@ -25,7 +38,12 @@ impl ShadowBoard for MongoStore {
             self.board()
                 .replace_one(
                     doc! { "_id": &id },
-                    doc! { "_id": &id, "plugin": &shadow.plugin, "shadow": json },
+                    doc! {
+                        "_id": &id,
+                        "plugin": &shadow.plugin,
+                        "replica": &shadow.replica,
+                        "shadow": json,
+                    },
                 )
                 .upsert(true)
                 .await
@@ -36,16 +54,10 @@ impl ShadowBoard for MongoStore {
     }
 
     async fn shadows(&self, plugin: &str) -> Result<Vec<ReplicaShadow>, StoreError> {
-        let found = bounded(async {
-            let cursor =
-                (self.board().find(doc! { "plugin": plugin }).await).map_err(unavailable)?;
-            cursor.try_collect::<Vec<_>>().await.map_err(unavailable)
-        });
-        (found.await?.iter())
-            .map(|document| {
-                let json = document.get_str("shadow").map_err(unavailable)?;
-                serde_json::from_str(json).map_err(unavailable)
-            })
-            .collect()
+        self.find_shadows(doc! { "plugin": plugin }).await
+    }
+
+    async fn published_by(&self, replica: &str) -> Result<Vec<ReplicaShadow>, StoreError> {
+        self.find_shadows(doc! { "replica": replica }).await
     }
 }
