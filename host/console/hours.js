@@ -1,9 +1,9 @@
-// Plugin calls per hour, as `GET /api/v1/plugins` gives each plugin's (`hourly`: this
-// replica's last 48 hours by outcome, the hours without calls left out), charted hour by
+// Plugin calls per hour, as `GET /api/v1/plugins` gives each plugin's (`hourly`: the live
+// replicas' last 48 hours by outcome, the hours without calls left out), charted hour by
 // hour with those hours as zero.
 
 import { chart } from '/console/charts.js';
-import { h } from '/console/ui.js';
+import { h, when } from '/console/ui.js';
 
 const HOUR = 3_600_000;
 /// The hours the API keeps.
@@ -11,6 +11,21 @@ export const HOURS = 48;
 
 /// An hour's start as the API writes it: `2026-12-06T14:00:00Z`.
 export const hourKey = (t) => new Date(t).toISOString().replace('.000Z', 'Z');
+
+/// Who counted the calls per hour, and since when: the live replicas (`/health`'s
+/// `replicas`, when the service has several) or the one that answered; `started` is the
+/// earliest start among them (milliseconds, NaN if unknown), `since` says it in words.
+export function counters(health) {
+  const live = health.replicas || [];
+  const counting = live.length ? live : health.replica ? [health.replica] : [];
+  const started = Math.min(...counting.map((r) => Date.parse(r.started_at)));
+  return {
+    who: live.length > 1 ? `the ${live.length} live replicas` : 'the replica that answered',
+    started,
+    since: Number.isFinite(started) && Date.now() - started < HOURS * HOUR
+      ? `since ${when(new Date(started).toISOString())}` : `over the last ${HOURS} hours`,
+  };
+}
 
 /// The hours to chart, as milliseconds: from the later of 47 hours before this one and the
 /// hour the replica started in (`started`, milliseconds, if known) to this hour, stretched

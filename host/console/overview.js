@@ -4,8 +4,8 @@
 
 import { api } from '/console/api.js';
 import { chart } from '/console/charts.js';
-import { HOURS, hourlyCharts } from '/console/hours.js';
-import { digits, h, money, table, when } from '/console/ui.js';
+import { counters, hourlyCharts } from '/console/hours.js';
+import { digits, h, money, table } from '/console/ui.js';
 
 const DAY = 86_400_000;
 /// Revenue per day is one stats call a day: longer ranges are refused rather than sent as
@@ -107,19 +107,17 @@ function events(health) {
       details));
 }
 
-/// Plugin refusals and faults per hour over the last 48 hours of the replica that answered,
-/// summed over plugins, and each plugin's over those hours.
+/// Plugin refusals and faults per hour over the last 48 hours of the live replicas, summed
+/// over plugins, and each plugin's over those hours.
 function pluginCalls(plugins, health) {
-  const started = health.replica ? Date.parse(health.replica.started_at) : NaN;
+  const { who, started, since } = counters(health);
   const sum = (p, k) => p.hourly.reduce((n, hour) => n + hour[k], 0);
   const rows = plugins.filter((p) => p.hourly.length).map((p) =>
     h('tr', { 'data-plugin': p.name },
       h('th', { scope: 'row' }, h('a', { href: `#/plugins/${p.name}` }, p.name)),
       ['refused', 'faults', 'decided'].map((k) => h('td', { class: 'number', [`data-${k}`]: String(sum(p, k)) }, String(sum(p, k))))));
-  const since = Number.isFinite(started) && Date.now() - started < HOURS * 3_600_000
-    ? `since it started, ${when(health.replica.started_at)}` : `over the last ${HOURS} hours`;
   return h('section', { 'aria-labelledby': 'plugin-calls' }, h('h2', { id: 'plugin-calls' }, 'Plugin refusals and faults'),
-    h('p', { class: 'hint' }, `Counted by the replica that answered, ${since}.`),
+    h('p', { class: 'hint' }, `Counted by ${who}, ${since}.`),
     hourlyCharts('plugins', plugins.flatMap((p) => p.hourly), started),
     rows.length ? table(['plugin', 'refused', 'faults', 'decided'], rows) : h('p', { class: 'empty' }, `No plugin has been called ${since}.`));
 }

@@ -3,7 +3,7 @@
 
 import { api, metrics, pluginStats } from '/console/api.js';
 import { refresh } from '/console/app.js';
-import { hourlyCharts } from '/console/hours.js';
+import { counters, hourlyCharts } from '/console/hours.js';
 import { rollout } from '/console/rollout.js';
 import { attempt, confirmed, field, generalProblem, h, notify, short, showProblems, table, when } from '/console/ui.js';
 
@@ -99,13 +99,16 @@ export async function renderPlugin(page, _query, name) {
 
 const TALLY = ['calls', 'refusals', 'faults', 'fuel p50', 'fuel p99'];
 
-/// The plugin's calls on this replica: since it started, over all its versions (from
-/// /metrics), and per hour over the last 48 hours (from the plugin's `hourly`).
+/// The plugin's calls, all versions together: on this replica since it started (from
+/// /metrics), and per hour over the last 48 hours on the live replicas (from the plugin's
+/// `hourly`).
 function calls(plugin, stats, health) {
-  const started = health.replica ? Date.parse(health.replica.started_at) : NaN;
+  const { who, started, since } = counters(health);
+  const own = health.replica ? `, which started ${when(health.replica.started_at)}` : '';
   return h('section', { 'aria-labelledby': 'calls', 'data-calls-of': plugin.name }, h('h2', { id: 'calls' }, 'Calls'),
-    h('p', { class: 'hint' }, `Counted by the replica that answered${Number.isFinite(started) ? `, which started ${when(health.replica.started_at)}` : ''}; all versions together.`),
+    h('p', { class: 'hint' }, `Counted by the replica that answered${own}; all versions together.`),
     table(['', ...TALLY], [h('tr', { 'data-tally': 'all' }, h('th', { scope: 'row' }, 'since it started'), tallyCells(stats))]),
+    h('p', { class: 'hint' }, `Per hour: counted by ${who}, ${since}.`),
     hourlyCharts('plugin', plugin.hourly, started));
 }
 

@@ -4,7 +4,7 @@
 
 mod activity;
 
-pub use activity::{Activity, HourCount};
+pub use activity::{Activity, HourCount, add_up};
 
 use crate::runtime::Digest;
 use prometheus_client::encoding::EncodeLabelSet;

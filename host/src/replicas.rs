@@ -8,6 +8,7 @@
 //! [`LIVE_WITHIN`] count as gone. On the embedded store there is one process and no
 //! heartbeat.
 
+use crate::metrics::{HourCount, metrics};
 use crate::orders::StoreError;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -76,6 +77,9 @@ pub struct Heartbeat {
     pub shards: Vec<u16>,
     /// The digest (`sha256:…`) of every plugin version it serves, by plugin name.
     pub plugins: BTreeMap<String, String>,
+    /// Its calls per hour, by plugin: what the API adds up for the whole service.
+    #[serde(skip)]
+    pub hourly: BTreeMap<String, Vec<HourCount>>,
 }
 
 /// Where heartbeats are kept: the store the replicas share.
@@ -154,6 +158,7 @@ impl Membership {
                 seen_at: Utc::now(),
                 shards: self.shards(),
                 plugins: serving(),
+                hourly: metrics().activity().all_hours(Utc::now()),
             };
             match store.beat(&beat).await {
                 Ok(live) => self.write().live = live,

@@ -11,7 +11,7 @@ use super::openapi::{
 };
 use super::{ApiError, AppState};
 use crate::domain::Problem;
-use crate::metrics::{HourCount, metrics};
+use crate::metrics::{HourCount, add_up, metrics};
 use crate::replicas::Heartbeat;
 use crate::runtime::Digest;
 use crate::workflows::{
@@ -77,8 +77,8 @@ pub struct PluginView {
     /// Which version decides which share of new orders (of the rollout's workflow, when
     /// it names one).
     split: Vec<Share>,
-    /// Its calls per hour on this replica, by outcome, over the last 48 hours (hours
-    /// without calls left out).
+    /// Its calls per hour, by outcome, over the last 48 hours (hours without calls left
+    /// out): this replica's and every other live replica's as of its last heartbeat.
     hourly: Vec<HourCount>,
 }
 
@@ -263,7 +263,13 @@ fn plugin_view(state: &AppState, serving: &Serving, live: &[Heartbeat], name: &s
         .filter(|share| share.percent > 0)
         .collect();
     PluginView {
-        hourly: metrics().activity().hours(name, Utc::now()),
+        hourly: {
+            let own = metrics().activity().hours(name, Utc::now());
+            let others = (live.iter())
+                .filter(|beat| beat.replica != state.membership.identity.replica)
+                .filter_map(|beat| beat.hourly.get(name).map(Vec::as_slice));
+            add_up(others.chain([own.as_slice()]))
+        },
         split,
         shadow: staging.shadow,
         rollout: staging.rollout,

@@ -1,12 +1,13 @@
 //! Plugin calls per hour, by outcome, over the last [`HOURS`] hours of this replica: what
 //! the console's overview charts. Prometheus keeps the long history; this costs a decision
 //! one relaxed atomic add, and a sampler (every minute, and before each read) moves what
-//! was counted into the hour it is.
+//! was counted into the hour it is. Replicas send theirs with each heartbeat, and the API
+//! adds the live replicas' up ([`add_up`]).
 
 use super::Outcome;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use serde::Serialize;
-use std::collections::{HashMap, VecDeque};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -28,7 +29,7 @@ impl Totals {
 }
 
 /// A plugin's calls in one hour.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HourCount {
     /// The hour's start.
     pub hour: DateTime<Utc>,
@@ -103,6 +104,32 @@ impl Activity {
         self.sample(now);
         (self.plugins().get(plugin)).map_or_else(Vec::new, |p| p.hours.iter().cloned().collect())
     }
+
+    /// Every plugin's calls per hour that had any, as of `now`.
+    pub fn all_hours(&self, now: DateTime<Utc>) -> BTreeMap<String, Vec<HourCount>> {
+        self.sample(now);
+        (self.plugins().iter())
+            .filter(|(_, p)| !p.hours.is_empty())
+            .map(|(name, p)| (name.clone(), p.hours.iter().cloned().collect()))
+            .collect()
+    }
+}
+
+/// Several replicas' calls per hour of one plugin, added up hour by hour, oldest first.
+pub fn add_up<'a>(parts: impl IntoIterator<Item = &'a [HourCount]>) -> Vec<HourCount> {
+    let mut hours: BTreeMap<DateTime<Utc>, HourCount> = BTreeMap::new();
+    for count in parts.into_iter().flatten() {
+        let sum = hours.entry(count.hour).or_insert_with(|| HourCount {
+            hour: count.hour,
+            decided: 0,
+            refused: 0,
+            faults: 0,
+        });
+        sum.decided += count.decided;
+        sum.refused += count.refused;
+        sum.faults += count.faults;
+    }
+    hours.into_values().collect()
 }
 
 #[cfg(test)]
@@ -134,5 +161,22 @@ mod tests {
             "the old hours are gone"
         );
         assert!(activity.hours("unknown", at(0)).is_empty());
+    }
+
+    #[test]
+    fn replicas_hours_add_up_hour_by_hour() {
+        let at = |h: i64| DateTime::from_timestamp(1_796_000_400 + h * 3600, 0).unwrap();
+        let count = |h, decided, refused, faults| HourCount {
+            hour: at(h),
+            decided,
+            refused,
+            faults,
+        };
+        let one = [count(0, 1, 2, 3), count(2, 4, 0, 0)];
+        let two = [count(1, 5, 0, 0), count(2, 1, 1, 1)];
+        assert_eq!(
+            add_up([one.as_slice(), two.as_slice(), &[]]),
+            [count(0, 1, 2, 3), count(1, 5, 0, 0), count(2, 5, 1, 1)]
+        );
     }
 }

@@ -393,6 +393,41 @@ async fn a_rollout_a_replay_and_a_shadow_started_on_one_replica_hold_on_every_re
         let observed = shadowed(replica, &admin, 21).await;
         assert_eq!(observed["report"]["changed"], 21, "{observed}");
     }
+
+    // The plugin's calls per hour are the service's: both replicas' calls, on either.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for replica in [&one, &two] {
+        loop {
+            let counted = calls(&one).await + calls(&two).await;
+            let (_, plugins) = replica.get("/api/v1/plugins", Some(&admin)).await;
+            let pricing = (plugins.as_array().unwrap().iter())
+                .find(|p| p["name"] == "standard-pricing")
+                .unwrap();
+            let hourly: u64 = (pricing["hourly"].as_array().unwrap().iter())
+                .map(|h| ["decided", "refused", "faults"].map(|k| h[k].as_u64().unwrap()))
+                .map(|outcomes| outcomes.iter().sum::<u64>())
+                .sum();
+            if hourly == counted {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{hourly} per hour, {counted} counted"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// `replica`'s calls of standard-pricing since it started, as its metrics count them.
+async fn calls(replica: &Client) -> u64 {
+    let (status, metrics) = replica.text("/metrics").await;
+    assert_eq!(status, 200);
+    (metrics.lines())
+        .filter(|line| line.starts_with("orderflow_plugin_calls_total{"))
+        .filter(|line| line.contains(r#"plugin="standard-pricing""#))
+        .map(|line| line.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum()
 }
 
 /// `replica`'s report of standard-pricing's shadow once it has compared `orders` (within

@@ -123,6 +123,7 @@ impl Heartbeats for MongoStore {
             .map(|(name, digest)| (name.clone(), Bson::String(digest.clone())))
             .collect();
         let shards: Vec<i32> = beat.shards.iter().map(|s| i32::from(*s)).collect();
+        let hourly = bson::serialize_to_bson(&beat.hourly).map_err(unavailable)?;
         let record = doc! {
             "_id": &beat.replica,
             "incarnation": &beat.incarnation,
@@ -130,6 +131,7 @@ impl Heartbeats for MongoStore {
             "seen_at": date(beat.seen_at),
             "shards": shards,
             "plugins": plugins,
+            "hourly": hourly,
         };
         let since = beat.seen_at - LIVE_WITHIN;
         bounded(async {
@@ -178,5 +180,9 @@ fn heartbeat_from(d: Document) -> Result<Heartbeat, StoreError> {
                     .collect()
             })
             .unwrap_or_default(),
+        // A replica of an earlier build sends none.
+        hourly: (d.get("hourly").cloned())
+            .map_or(Ok(Default::default()), bson::deserialize_from_bson)
+            .map_err(unavailable)?,
     })
 }

@@ -194,6 +194,16 @@ async fn replicas_are_alive_while_they_heartbeat() {
         seen_at,
         shards: vec![1, 2],
         plugins: [("standard-pricing".to_owned(), "sha256:ab".to_owned())].into(),
+        hourly: [(
+            "standard-pricing".to_owned(),
+            vec![crate::metrics::HourCount {
+                hour: base_time(),
+                decided: 3,
+                refused: 2,
+                faults: 1,
+            }],
+        )]
+        .into(),
     };
     // BSON dates keep milliseconds.
     let now = chrono::DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap();
