@@ -3,7 +3,7 @@
 //! serves on the others within 2 s, a rollback on another likewise, a file dropped into
 //! one replica's plugin directory reaches all, a refused version is served by none, and a
 //! replica started later serves the active set. Rollouts, replays and shadows started on one
-//! replica hold on all.
+//! replica hold on all, and a plugin's calls per hour are counted over all.
 
 use crate::harness::{App, Backend, Client, priced_by, token};
 use orderflow::runtime::Digest;
