@@ -38,6 +38,7 @@ let rendering = 0;
 
 async function route() {
   if (!session.token()) return signIn();
+  const shown = window.location.hash;
   const [path, query] = location();
   const page = pages.find(([pattern]) => pattern.test(path));
   if (!page) {
@@ -62,6 +63,8 @@ async function route() {
   if (ticket !== rendering) return;
   main.replaceChildren(content);
   main.dataset.page = title.toLowerCase();
+  // Which address the page shows: a link to the same page with other filters is told apart.
+  main.dataset.shown = shown;
   // What had the focus went with the old page: a keyboard or screen reader user goes on
   // from the top of the new one.
   if (!document.activeElement || document.activeElement === document.body) main.focus({ preventScroll: true });

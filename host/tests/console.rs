@@ -141,6 +141,11 @@ impl Browser {
     async fn visit(&self, route: &str, page: &str) {
         self.eval(&format!("(window.location.hash = {route:?}, true)"))
             .await;
+        // The page before may be the same page (other filters): wait for this address's.
+        self.until(&format!(
+            "document.getElementById('main').dataset.shown === {route:?}"
+        ))
+        .await;
         self.page_shows(page).await;
     }
 
@@ -353,7 +358,7 @@ async fn an_admin_signs_in_and_works_every_page() {
         .await;
     browser.click("form.filters button[type=submit]").await;
     browser
-        .until("/user_id=carol/.test(location.hash) && document.querySelectorAll('table.orders tbody tr').length === 3")
+        .until("/user_id=carol/.test(document.getElementById('main').dataset.shown) && document.querySelectorAll('table.orders tbody tr').length === 3")
         .await;
     let (_, listing) = app
         .get(
