@@ -452,6 +452,12 @@ async fn an_admin_signs_in_and_works_every_page() {
         .type_into("form.upload input[name=body]", good.to_str().unwrap())
         .await;
     browser.click("form.upload button[type=submit]").await;
+    // Kept: the page shown again lists it (the replay form offers it).
+    browser
+        .until(&format!(
+            "!!document.querySelector(\"tr[data-version='{flat}']\")"
+        ))
+        .await;
 
     // A replay of the new version over the orders placed: its counts as the API reports them.
     browser.click("form.replay button[type=submit]").await;
