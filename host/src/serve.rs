@@ -11,7 +11,7 @@ use crate::orders::{OrderService, OrderStore, Repricer};
 use crate::products::{CatalogFile, ProductService, Products};
 use crate::relay::leases::Leaser;
 use crate::relay::{Relay, RelayConfig};
-use crate::replays::{MemoryLog, ReplayLog, Replays, ShadowBoard, Shadows};
+use crate::replays::{ReplayLog, Replays, ShadowBoard, Shadows};
 use crate::replicas::{Identity, Membership};
 use crate::runtime::{Runtime, RuntimeConfig};
 use crate::store::{EmbeddedStore, MongoStore};
@@ -236,11 +236,13 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
                 )
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
                 membership.set_shards(Shards::All.numbers());
+                let embedded = Arc::new(embedded);
+                let kept: Shared = (embedded.clone(), Some(embedded.clone()));
                 (
-                    Arc::new(embedded) as Arc<dyn OrderStore>,
+                    embedded as Arc<dyn OrderStore>,
                     tokio::sync::watch::channel(Shards::All).1,
                     plugins,
-                    (Arc::new(MemoryLog::default()), None),
+                    kept,
                 )
             }
         };
@@ -292,7 +294,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         Some(url) => Arc::new(UserService::new(url, neighbour_timeout)?),
         None => Arc::new(FromClaims),
     };
-    let shadows = Shadows::start(&membership.identity.replica, shadow_board);
+    let shadows = Shadows::start(&membership.identity.replica, shadow_board).await;
     tokio::spawn(async {
         // Calls are put in the hour they were made in to the minute, read or not.
         let mut minutes = tokio::time::interval(Duration::from_secs(60));
@@ -342,7 +344,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             orders,
             repricer,
             replays,
-            shadows,
+            shadows: shadows.clone(),
             auth: Arc::new(auth),
             registry,
             deployer,
@@ -381,6 +383,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         );
     }
     server::serve(listener, app, limits, shutdown()).await;
+    shadows.publish().await;
     Ok(())
 }
 

@@ -18,7 +18,7 @@ struct World {
     _sandbox: Sandbox,
 }
 
-fn world(workflow: &str) -> World {
+async fn world(workflow: &str) -> World {
     let sandbox = Sandbox::new();
     sandbox.put_plugin(
         "hostile-pricing",
@@ -58,7 +58,7 @@ fn world(workflow: &str) -> World {
             Arc::new(catalog),
             Arc::new(FromClaims),
             workflow,
-            orderflow::replays::Shadows::start("test", None),
+            orderflow::replays::Shadows::start("test", None).await,
         )),
         _sandbox: sandbox,
     }
@@ -124,7 +124,7 @@ async fn count(service: &OrderService) -> u64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_order_is_validated_priced_stored_and_announced() {
-    let w = world("standard");
+    let w = world("standard").await;
     let (order, created) = w
         .service
         .place(
@@ -184,7 +184,7 @@ async fn an_order_is_validated_priced_stored_and_announced() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_sales_channel_chooses_the_workflow() {
-    let world = world("standard");
+    let world = world("standard").await;
     let from = |channel: Option<&str>| NewOrder {
         sales_channel: channel.map(Into::into),
         ..new_order(&[("prod-mug", 1)])
@@ -253,7 +253,7 @@ async fn the_sales_channel_chooses_the_workflow() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn refusals_name_the_field_and_write_nothing() {
-    let w = world("standard");
+    let w = world("standard").await;
     let s = &w.service;
     let e = s
         .place(
@@ -300,7 +300,7 @@ async fn refusals_name_the_field_and_write_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_faulty_plugin_fails_the_order_and_writes_nothing() {
-    let w = world("broken");
+    let w = world("broken").await;
     let e = w
         .service
         .place(&user("u1"), new_order(&[("prod-widget", 1)]), None)
@@ -315,7 +315,7 @@ async fn a_faulty_plugin_fails_the_order_and_writes_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn users_see_only_their_own_orders() {
-    let w = world("standard");
+    let w = world("standard").await;
     let s = &w.service;
     let (mine, _) = s
         .place(&user("u1"), new_order(&[("prod-mug", 1)]), None)
@@ -360,7 +360,7 @@ async fn users_see_only_their_own_orders() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_whole_lifecycle_with_its_events() {
-    let w = world("standard");
+    let w = world("standard").await;
     let s = &w.service;
     let (order, _) = s
         .place(&user("u1"), new_order(&[("prod-lamp", 1)]), None)
@@ -490,7 +490,7 @@ async fn the_whole_lifecycle_with_its_events() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn one_idempotency_key_makes_one_order() {
-    let w = world("standard");
+    let w = world("standard").await;
     let attempts: Vec<_> = (0..16)
         .map(|_| {
             let service = w.service.clone();
@@ -528,7 +528,7 @@ async fn one_idempotency_key_makes_one_order() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_changes_of_one_order_never_both_win() {
-    let w = world("standard");
+    let w = world("standard").await;
     let (placed, _) = w
         .service
         .place(&user("u1"), new_order(&[("prod-mug", 1)]), None)

@@ -9,12 +9,10 @@
 //! from any replica (with MongoDB, the log is shared).
 
 mod decide;
-mod memory;
 mod report;
 mod shadow;
 
 pub use decide::{Inputs, call_of, run, stored};
-pub use memory::MemoryLog;
 pub use report::{
     Answer, FuelPercentiles, FuelReport, Observation, OrderOutcome, Report, Run, Tally,
     TotalDifferences, Verdict, Verdicts,
@@ -130,7 +128,7 @@ impl Replay {
 }
 
 /// Where replays are kept while they run and after: the consumer owns the contract, the
-/// stores implement it ([`MemoryLog`] for one process, MongoDB for replicas).
+/// stores implement it (SQLite for one process, MongoDB for replicas).
 #[async_trait]
 pub trait ReplayLog: Send + Sync + 'static {
     /// Writes the replay as it is now (its cancellation request, if any, stays).

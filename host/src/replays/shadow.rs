@@ -9,8 +9,9 @@
 //! thread runs at the service's priority): the worker instantiates each at its own.
 //!
 //! Replicas behave as one service: each shadows the orders it answers and publishes what it
-//! found to a [`ShadowBoard`] every second (MongoDB's `shadows`), and any replica's report
-//! is every replica's findings merged.
+//! found to a [`ShadowBoard`] every second (the store's `shadows`), and any replica's report
+//! is every replica's findings merged. A process restarted under its replica id takes back
+//! what it had published, so findings outlive restarts on either store.
 
 use super::decide::{Inputs, run};
 use super::report::{Observation, Report, Tally, Verdict};
@@ -83,8 +84,8 @@ pub struct ReplicaShadow {
     pub tally: Tally,
 }
 
-/// Where replicas publish their shadows and read each other's. The shadows own the trait;
-/// MongoDB implements it (one process needs none).
+/// Where replicas publish their shadows and read each other's, and where a replica restarted
+/// finds what it had found. The shadows own the trait; both stores implement it.
 #[async_trait]
 pub trait ShadowBoard: Send + Sync + 'static {
     /// Replaces what `shadow.replica` published of `shadow.plugin`.
@@ -138,8 +139,9 @@ pub struct Shadows {
     /// By plugin: the version shadowing it and what it found.
     watches: Watches,
     replica: String,
-    /// Replicas' findings; none when this process is the whole service.
-    board: Option<Arc<dyn ShadowBoard>>,
+    /// Publishes to the replicas' board; without one, this process's findings live as
+    /// long as it does.
+    publisher: Option<Arc<Publisher>>,
 }
 
 fn lock(
@@ -161,36 +163,43 @@ fn watch_of<'a>(watches: &'a mut HashMap<String, Watch>, plugin: &BoundPlugin) -
     watch
 }
 
-/// Publishes each shadow whose findings changed, every [`PUBLISH_EVERY`], until the service
-/// ends. A failed write is published again at the next tick. First it takes back what this
-/// replica published before it restarted: those orders were shadowed, and publishing
-/// without them would erase them.
-async fn publish(watches: Watches, replica: String, board: Arc<dyn ShadowBoard>) {
-    let mut ticks = tokio::time::interval(PUBLISH_EVERY);
-    let mut resumed = false;
-    loop {
-        ticks.tick().await;
-        if !resumed {
-            match board.published_by(&replica).await {
-                Ok(before) => resume(&mut lock(&watches), before),
+/// What publishes this replica's findings to the board.
+struct Publisher {
+    watches: Watches,
+    replica: String,
+    board: Arc<dyn ShadowBoard>,
+    /// Whether what this replica published before it (re)started was taken back; held
+    /// while publishing, so a last publish at the end does not cross a periodic one.
+    resumed: tokio::sync::Mutex<bool>,
+}
+
+impl Publisher {
+    /// Publishes each shadow whose findings changed. First it takes back what this replica
+    /// published before it restarted: those orders were shadowed, and publishing without
+    /// them would erase them. A failed write is published again the next time.
+    async fn publish(&self) {
+        let mut resumed = self.resumed.lock().await;
+        if !*resumed {
+            match self.board.published_by(&self.replica).await {
+                Ok(before) => resume(&mut lock(&self.watches), before),
                 Err(error) => {
                     tracing::warn!(%error, "the shadows' earlier findings were not read");
-                    continue;
+                    return;
                 }
             }
-            resumed = true;
+            *resumed = true;
         }
-        let changed: Vec<ReplicaShadow> = lock(&watches)
+        let changed: Vec<ReplicaShadow> = lock(&self.watches)
             .iter_mut()
             .filter_map(|(plugin, watch)| {
                 let changed = std::mem::take(&mut watch.changed);
-                changed.then(|| watch.on(plugin, &replica, Some(PUBLISHED_SAMPLES)))
+                changed.then(|| watch.on(plugin, &self.replica, Some(PUBLISHED_SAMPLES)))
             })
             .collect();
         for shadow in changed {
-            if let Err(error) = board.publish(&shadow).await {
+            if let Err(error) = self.board.publish(&shadow).await {
                 tracing::warn!(%error, plugin = %shadow.plugin, "a shadow's findings were not published");
-                if let Some(watch) = lock(&watches).get_mut(&shadow.plugin) {
+                if let Some(watch) = lock(&self.watches).get_mut(&shadow.plugin) {
                     watch.changed = true;
                 }
             }
@@ -239,8 +248,9 @@ fn merged(parts: Vec<ReplicaShadow>) -> Option<ShadowReport> {
 
 impl Shadows {
     /// The shadows of `replica`, with their worker, publishing to `board` when there is
-    /// one. Call within the tokio runtime.
-    pub fn start(replica: &str, board: Option<Arc<dyn ShadowBoard>>) -> Arc<Self> {
+    /// one, having taken back what the replica published before it restarted (so a report
+    /// read as soon as it serves has it). Call within the tokio runtime.
+    pub async fn start(replica: &str, board: Option<Arc<dyn ShadowBoard>>) -> Arc<Self> {
         let (queue, jobs) = std::sync::mpsc::sync_channel(QUEUE);
         let watches: Watches = Arc::default();
         let worker = watches.clone();
@@ -250,15 +260,41 @@ impl Shadows {
             idle_class();
             work(&jobs, &worker)
         });
-        if let Some(board) = &board {
-            tokio::spawn(publish(watches.clone(), replica.to_owned(), board.clone()));
+        let publisher = board.map(|board| {
+            Arc::new(Publisher {
+                watches: watches.clone(),
+                replica: replica.to_owned(),
+                board,
+                resumed: Default::default(),
+            })
+        });
+        if let Some(publisher) = &publisher {
+            // The first tick is now: the take-back, before the service answers.
+            let mut ticks = tokio::time::interval(PUBLISH_EVERY);
+            ticks.tick().await;
+            publisher.publish().await;
+            let periodic = publisher.clone();
+            tokio::spawn(async move {
+                loop {
+                    ticks.tick().await;
+                    periodic.publish().await;
+                }
+            });
         }
         Arc::new(Shadows {
             queue,
             watches,
             replica: replica.to_owned(),
-            board,
+            publisher,
         })
+    }
+
+    /// Publishes what was found since the last tick: called as the service stops, so a
+    /// restart loses none of it.
+    pub async fn publish(&self) {
+        if let Some(publisher) = &self.publisher {
+            publisher.publish().await;
+        }
     }
 
     /// Hands an order to the shadow, or drops it (counted) when the worker is behind.
@@ -278,15 +314,15 @@ impl Shadows {
         plugin: &str,
         staged: Option<&str>,
     ) -> Result<Option<ShadowReport>, StoreError> {
-        // With a board, this replica's part is thinned like the others', so that each
-        // replica weighs the same in the percentiles.
-        let samples = self.board.as_ref().map(|_| PUBLISHED_SAMPLES);
-        let own = (lock(&self.watches).get(plugin)).map(|w| w.on(plugin, &self.replica, samples));
-        let mut parts: Vec<ReplicaShadow> = match &self.board {
-            Some(board) => board.shadows(plugin).await?,
+        let mut parts: Vec<ReplicaShadow> = match &self.publisher {
+            Some(publisher) => publisher.board.shadows(plugin).await?,
             None => Vec::new(),
         };
         parts.retain(|part| part.replica != self.replica);
+        // Beside other replicas' parts, this replica's is thinned like theirs, so that each
+        // replica weighs the same in the percentiles; alone, it is whole.
+        let samples = (!parts.is_empty()).then_some(PUBLISHED_SAMPLES);
+        let own = (lock(&self.watches).get(plugin)).map(|w| w.on(plugin, &self.replica, samples));
         parts.extend(own);
         let newest = parts.iter().max_by_key(|part| part.since);
         let Some(digest) = staged

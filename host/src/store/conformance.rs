@@ -7,6 +7,10 @@ use crate::orders::{
     Backlog, Customer, IdempotencyKey, Inserted, Order, OrderEvent, OrderId, OrderItem,
     OrderNumber, OrderQuery, OrderStore, Payment, Provenance, Shipping, Sort, StoreError,
 };
+use crate::replays::{
+    LISTED, Progress, Replay, ReplayLog, ReplayState, ReplicaShadow, Report, Selection,
+    ShadowBoard, Tally,
+};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -82,7 +86,11 @@ fn created(order: &Order) -> Vec<OrderEvent> {
 }
 
 /// Runs every conformance check, each on a fresh store from `fresh`.
-pub async fn run<S: OrderStore, F: Future<Output = S>>(mut fresh: impl FnMut() -> F) {
+pub async fn run<S, F>(mut fresh: impl FnMut() -> F)
+where
+    S: OrderStore + ReplayLog + ShadowBoard,
+    F: Future<Output = S>,
+{
     insert_get_and_events(fresh().await).await;
     compare_and_set(fresh().await).await;
     compare_and_set_races(Arc::new(fresh().await)).await;
@@ -92,6 +100,8 @@ pub async fn run<S: OrderStore, F: Future<Output = S>>(mut fresh: impl FnMut() -
     statistics(fresh().await).await;
     outbox(fresh().await).await;
     no_change_without_its_events(fresh().await).await;
+    replay_log(fresh().await).await;
+    shadow_board(fresh().await).await;
 }
 
 async fn insert_get_and_events(store: impl OrderStore) {
@@ -531,4 +541,95 @@ async fn no_change_without_its_events(store: impl OrderStore) {
     assert!(store.insert(&other, &reusing, None).await.is_err());
     assert_eq!(store.get(other.id).await.unwrap(), None);
     assert_eq!(store.events(other.id).await.unwrap().len(), 0);
+}
+
+/// A running replay of `plugin`'s candidate, started `minutes` after [`base_time`].
+fn sample_replay(plugin: &str, minutes: i64) -> Replay {
+    let at = base_time() + Duration::minutes(minutes);
+    Replay {
+        id: uuid::Uuid::now_v7(),
+        plugin: plugin.into(),
+        kind: "pricing".into(),
+        digest: "sha256:candidate".into(),
+        active: "sha256:active".into(),
+        selection: Selection::default(),
+        state: ReplayState::Running,
+        error: None,
+        progress: Progress::default(),
+        by: "ops".into(),
+        replica: "r1".into(),
+        started_at: at,
+        updated_at: at,
+        finished_at: None,
+        orders_per_second: None,
+        report: Report::default(),
+    }
+}
+
+async fn replay_log(store: impl ReplayLog) {
+    let unknown = uuid::Uuid::now_v7();
+    assert_eq!(store.get(unknown).await.unwrap(), None);
+    assert!(!store.cancel(unknown).await.unwrap());
+    assert!(!store.cancelling(unknown).await.unwrap());
+
+    let (mut first, second) = (sample_replay("p", 0), sample_replay("p", 1));
+    let other = sample_replay("q", 2);
+    for replay in [&first, &second, &other] {
+        store.save(replay).await.unwrap();
+    }
+    let listed = |replays: Vec<Replay>| replays.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(
+        listed(store.list("p").await.unwrap()),
+        [second.id, first.id]
+    );
+    assert_eq!(listed(store.list("q").await.unwrap()), [other.id]);
+
+    // A cancel outlives the saves of the replay's progress that follow it.
+    assert!(store.cancel(first.id).await.unwrap());
+    first.progress.done = 500;
+    store.save(&first).await.unwrap();
+    assert!(store.cancelling(first.id).await.unwrap());
+    assert!(!store.cancelling(second.id).await.unwrap());
+    assert_eq!(store.get(first.id).await.unwrap(), Some(first));
+
+    for minutes in 0..LISTED as i64 {
+        store.save(&sample_replay("many", minutes)).await.unwrap();
+    }
+    let newest = sample_replay("many", LISTED as i64);
+    store.save(&newest).await.unwrap();
+    let many = store.list("many").await.unwrap();
+    assert_eq!(many.len(), LISTED);
+    assert_eq!(many[0], newest);
+}
+
+async fn shadow_board(store: impl ShadowBoard) {
+    let part = |plugin: &str, replica: &str, dropped| ReplicaShadow {
+        plugin: plugin.into(),
+        replica: replica.into(),
+        digest: "sha256:candidate".into(),
+        since: base_time(),
+        dropped,
+        tally: Tally::default(),
+    };
+    for (plugin, replica) in [("p", "r1"), ("p", "r2"), ("q", "r1")] {
+        store.publish(&part(plugin, replica, 0)).await.unwrap();
+    }
+    // Published again, a part replaces what its replica published of the plugin.
+    store.publish(&part("p", "r1", 7)).await.unwrap();
+    let named = |parts: Vec<ReplicaShadow>| {
+        let mut named: Vec<_> = (parts.into_iter())
+            .map(|s| (s.plugin, s.replica, s.dropped))
+            .collect();
+        named.sort();
+        named
+    };
+    assert_eq!(
+        named(store.shadows("p").await.unwrap()),
+        [("p".into(), "r1".into(), 7), ("p".into(), "r2".into(), 0)]
+    );
+    assert_eq!(
+        named(store.published_by("r1").await.unwrap()),
+        [("p".into(), "r1".into(), 7), ("q".into(), "r1".into(), 0)]
+    );
+    assert!(store.shadows("none").await.unwrap().is_empty());
 }

@@ -534,6 +534,65 @@ async fn a_shadow_of_every_order_records_each_difference_and_changes_no_order() 
     );
 }
 
+/// Replays and what a shadow found are kept by the store: a restart loses neither, not
+/// even the findings of the last second before it, and the shadow counts on from them.
+#[tokio::test(flavor = "multi_thread")]
+async fn replays_and_shadow_findings_outlive_a_restart() {
+    let Staging {
+        mut app,
+        _workflows,
+        admin,
+        candidate,
+        ..
+    } = staging().await;
+    place_flat(&app, 10).await;
+    let replayed = replay(
+        &app,
+        &admin,
+        json!({"digest": candidate, "workflow": "flat"}),
+    )
+    .await;
+    assert_eq!(replayed["report"]["compared"], 10, "{replayed}");
+    let shadow_path = format!("{PLUGIN}/shadow");
+    let (status, staged) = app
+        .post(
+            &shadow_path,
+            Some(&admin),
+            &json!({"digest": candidate, "percent": 100}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{staged}");
+    place_flat(&app, 10).await;
+    let shadowed = until(&app, &admin, &shadow_path, |s| {
+        s["observed"]["report"]["compared"] == 10
+    })
+    .await;
+
+    app.restart().await;
+    let id = replayed["id"].as_str().unwrap();
+    let (status, kept) = app
+        .get(&format!("{PLUGIN}/replays/{id}"), Some(&admin))
+        .await;
+    assert_eq!(status, 200, "{kept}");
+    assert_eq!(kept, replayed);
+    let (_, listed) = app.get(&format!("{PLUGIN}/replays"), Some(&admin)).await;
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["id"], id, "{listed}");
+    let (status, shadow) = app.get(&shadow_path, Some(&admin)).await;
+    assert_eq!(status, 200, "{shadow}");
+    assert_eq!(shadow["observed"], shadowed["observed"]);
+    place_flat(&app, 1).await;
+    let counted_on = until(&app, &admin, &shadow_path, |s| {
+        s["observed"]["report"]["compared"] == 11
+    })
+    .await;
+    assert_eq!(
+        counted_on["observed"]["report"]["changed"], 3,
+        "{counted_on}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rollout_decides_each_customers_orders_by_one_version() {
     let Staging {

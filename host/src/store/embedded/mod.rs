@@ -41,6 +41,7 @@
 //! process that stops cleanly leaves the database file alone.
 
 mod orders;
+mod replays;
 mod rows;
 mod schema;
 mod sqlite;

@@ -77,6 +77,22 @@ const MIGRATIONS: &[&str] = &[
          doc TEXT NOT NULL,
          PRIMARY KEY (order_id, version)
      );",
+    // Replays and what shadows found outlive the process, as they do on MongoDB: each is
+    // kept as the JSON the API shows (nothing queries inside it) beside what finds it.
+    "CREATE TABLE replays (
+         id TEXT PRIMARY KEY,
+         plugin TEXT NOT NULL,
+         started_at INTEGER NOT NULL,
+         cancel INTEGER NOT NULL DEFAULT 0,
+         replay TEXT NOT NULL
+     );
+     CREATE INDEX replays_plugin ON replays (plugin, started_at);
+     CREATE TABLE shadows (
+         plugin TEXT NOT NULL,
+         replica TEXT NOT NULL,
+         shadow TEXT NOT NULL,
+         PRIMARY KEY (plugin, replica)
+     );",
 ];
 
 /// Brings a database up to the current schema, each step in a transaction of its own.
