@@ -16,6 +16,7 @@ use harness::{App, Backend, token};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -36,7 +37,10 @@ struct Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
+        // Chromium is chromedriver's child, in its process group: killing the group stops
+        // both, where killing chromedriver alone left Chromium running after the tests.
+        // SAFETY: a plain system call, on the group `browser` started.
+        unsafe { libc::kill(-(self.driver.id() as i32), libc::SIGKILL) };
         let _ = self.driver.wait();
     }
 }
@@ -64,6 +68,7 @@ async fn browser() -> Option<Browser> {
         .unwrap()
         .port();
     let driver = Command::new(CHROMEDRIVER)
+        .process_group(0)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
