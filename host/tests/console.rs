@@ -15,8 +15,8 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use harness::{App, Backend, token};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
