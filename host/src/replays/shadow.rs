@@ -139,8 +139,8 @@ pub struct Shadows {
     /// By plugin: the version shadowing it and what it found.
     watches: Watches,
     replica: String,
-    /// Publishes to the replicas' board; without one, this process's findings live as
-    /// long as it does.
+    /// Publishes to the store's board (every replica's findings); without one, this
+    /// process's findings live as long as it does.
     publisher: Option<Arc<Publisher>>,
 }
 
