@@ -27,7 +27,7 @@ pub async fn read_body(State(limits): State<BodyLimits>, request: Request, next:
         limit: limits.max_bytes,
     };
     match declared_length(&parts.headers) {
-        Some(length) if length > limits.max_bytes as u64 => return too_large.into_response(),
+        Some(length) if length > limits.max_bytes as u64 => return unread(too_large),
         Some(0) => return next.run(Request::from_parts(parts, body)).await,
         None if !parts.headers.contains_key(header::TRANSFER_ENCODING) => {
             return next.run(Request::from_parts(parts, body)).await;
@@ -40,10 +40,22 @@ pub async fn read_body(State(limits): State<BodyLimits>, request: Request, next:
             next.run(Request::from_parts(parts, Body::from(bytes)))
                 .await
         }
-        Ok(Err(e)) if is_length_limit(&e) => too_large.into_response(),
-        Ok(Err(_)) => ApiError::bad_request("the body could not be read", None).into_response(),
-        Err(_) => ApiError::Timeout(limits.timeout.as_millis()).into_response(),
+        Ok(Err(e)) if is_length_limit(&e) => unread(too_large),
+        Ok(Err(_)) => unread(ApiError::bad_request("the body could not be read", None)),
+        Err(_) => unread(ApiError::Timeout(limits.timeout.as_millis())),
     }
+}
+
+/// The answer to a request whose body was left (partly) unread: the connection cannot carry
+/// another request after it, and says so, so that a client does not send its next request
+/// on a connection about to close (it would see it fail, not answered).
+fn unread(error: ApiError) -> Response {
+    let mut response = error.into_response();
+    (response.headers_mut()).insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
+    response
 }
 
 fn declared_length(headers: &HeaderMap) -> Option<u64> {

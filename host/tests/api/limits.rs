@@ -412,6 +412,13 @@ async fn bodies_over_the_limit_are_413_with_or_without_a_length() {
         .await
         .expect("an answer");
     assert_error(&response, 413, "payload_too_large");
+    // The body is left unread: the answer says the connection closes, so that no client
+    // sends another request on it (the health check below would have, when pooled).
+    assert!(
+        response.head.to_ascii_lowercase().contains("connection: close"),
+        "{}",
+        response.head
+    );
     assert_eq!(app.get("/health", None).await.0, 200);
 }
 
