@@ -415,7 +415,10 @@ async fn bodies_over_the_limit_are_413_with_or_without_a_length() {
     // The body is left unread: the answer says the connection closes, so that no client
     // sends another request on it (the health check below would have, when pooled).
     assert!(
-        response.head.to_ascii_lowercase().contains("connection: close"),
+        response
+            .head
+            .to_ascii_lowercase()
+            .contains("connection: close"),
         "{}",
         response.head
     );
