@@ -413,6 +413,20 @@ async fn answer_naming_the_field<const N: usize>(
     }
 }
 
+/// Stages `candidate` as a shadow of every order; the plugin as the answer shows it.
+async fn shadow_every_order(app: &App, admin: &str, candidate: &str) -> Value {
+    let (status, staged) = app
+        .post(
+            &format!("{PLUGIN}/shadow"),
+            Some(admin),
+            &json!({"digest": candidate, "percent": 100}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{staged}");
+    staged
+}
+
 /// Polls `path` until `done` holds of its answer (10 s at most).
 async fn until(app: &App, admin: &str, path: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -450,15 +464,7 @@ async fn a_shadow_of_every_order_records_each_difference_and_changes_no_order() 
         active,
         candidate,
     } = staging().await;
-    let (status, staged) = app
-        .post(
-            &format!("{PLUGIN}/shadow"),
-            Some(&admin),
-            &json!({"digest": candidate, "percent": 100}),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200, "{staged}");
+    let staged = shadow_every_order(&app, &admin, &candidate).await;
     assert_eq!(staged["shadow"]["digest"], candidate.as_str());
     let (_, plugin) = app.get(PLUGIN, Some(&admin)).await;
     assert_eq!(plugin["shadow"]["percent"], 100, "{plugin}");
@@ -554,15 +560,7 @@ async fn replays_and_shadow_findings_outlive_a_restart() {
     .await;
     assert_eq!(replayed["report"]["compared"], 10, "{replayed}");
     let shadow_path = format!("{PLUGIN}/shadow");
-    let (status, staged) = app
-        .post(
-            &shadow_path,
-            Some(&admin),
-            &json!({"digest": candidate, "percent": 100}),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200, "{staged}");
+    shadow_every_order(&app, &admin, &candidate).await;
     place_flat(&app, 10).await;
     let shadowed = until(&app, &admin, &shadow_path, |s| {
         s["observed"]["report"]["compared"] == 10
