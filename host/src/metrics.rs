@@ -6,7 +6,7 @@ mod activity;
 
 pub use activity::{Activity, HourCount, add_up};
 
-use crate::runtime::Digest;
+use crate::domain::Digest;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -317,7 +317,7 @@ impl Metrics {
         replica: &str,
         incarnation: &str,
         shards: &[u16],
-        serving: &BTreeMap<String, String>,
+        serving: &BTreeMap<String, Digest>,
     ) {
         self.replica.clear();
         self.replica
@@ -337,7 +337,7 @@ impl Metrics {
             self.plugin_serving
                 .get_or_create(&ServingLabels {
                     plugin: plugin.clone(),
-                    digest: digest.clone(),
+                    digest: digest.full(),
                 })
                 .set(1);
         }

@@ -2,22 +2,27 @@
 //! HTTP server.
 
 use crate::customers::{Customers, FromClaims, UserService};
-use crate::http::auth::{Claims, TokenRules, mint};
+use crate::http::auth::{Claims, mint};
+use crate::http::claims::TokenRules;
 use crate::http::jwks::Jwks;
 use crate::http::server::{self, ServerLimits};
 use crate::http::{self, AppState, Auth, Services};
+use crate::operations::deploy::Deployer;
+use crate::operations::dry_run::Repricer;
+use crate::operations::import::{Importer, watch_imports};
+use crate::operations::mirror::{Mirror, SharedRegistry};
+use crate::operations::replays::{ReplayLog, Replays};
+use crate::operations::shadows::{ShadowBoard, Shadows};
 use crate::orders::outbox::Shards;
-use crate::orders::{OrderService, OrderStore, Repricer};
+use crate::orders::{OrderService, OrderStore};
+use crate::plugins::reload::{HotReload, watch};
+use crate::plugins::{Registry, Versions};
+use crate::plugins::{Runtime, RuntimeConfig};
 use crate::products::{CatalogFile, ProductService, Products};
 use crate::relay::leases::Leaser;
 use crate::relay::{Relay, RelayConfig};
-use crate::replays::{ReplayLog, Replays, ShadowBoard, Shadows};
 use crate::replicas::{Identity, Membership};
-use crate::runtime::{Runtime, RuntimeConfig};
 use crate::store::{EmbeddedStore, MongoStore};
-use crate::workflows::{
-    Deployer, HotReload, Importer, Mirror, Registry, SharedRegistry, Versions, watch, watch_imports,
-};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -453,7 +458,7 @@ async fn shared_plugins(
         config.workflow_dir.clone(),
     ));
     let starting = importer.clone();
-    tokio::task::spawn_blocking(move || starting.start(&known)).await?;
+    starting.start(&known).await;
     tokio::spawn(mirror.run());
     let imports = [config.plugin_dir.clone(), config.workflow_dir.clone()];
     let hot_reload = watch_imports(registry.clone(), &imports, importer)

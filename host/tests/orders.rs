@@ -8,9 +8,9 @@ use orderflow::customers::FromClaims;
 use orderflow::domain::{Address, PaymentChange, StatusChange};
 use orderflow::orders::OrderQuery;
 use orderflow::orders::{Caller, NewItem, NewOrder, Order, OrderError, OrderService};
+use orderflow::plugins::Registry;
 use orderflow::products::CatalogFile;
 use orderflow::store::EmbeddedStore;
-use orderflow::workflows::Registry;
 use std::sync::Arc;
 
 struct World {
@@ -58,7 +58,7 @@ async fn world(workflow: &str) -> World {
             Arc::new(catalog),
             Arc::new(FromClaims),
             workflow,
-            orderflow::replays::Shadows::start("test", None).await,
+            orderflow::operations::shadows::Shadows::start("test", None).await,
         )),
         _sandbox: sandbox,
     }

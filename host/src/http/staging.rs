@@ -6,12 +6,11 @@
 
 use super::auth::AdminUser;
 use super::extract::Json;
-use super::openapi::{BadRequest, Forbidden, JsonBody, NotFound, Unauthorized, Unavailable};
-use super::plugins::{PluginName, blocking, deploy_error, digest, plugin_name};
+use super::params::{PluginPath, digest, plugin_name};
+use super::responses::{BadRequest, Forbidden, JsonBody, NotFound, Unauthorized, Unavailable};
 use super::{ApiError, AppState};
-use crate::orders::OrderError;
-use crate::replays::ShadowReport;
-use crate::workflows::{Mode, Share, Staging};
+use crate::operations::shadows::ShadowReport;
+use crate::plugins::{Mode, Share, Staging};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::post;
@@ -75,53 +74,51 @@ async fn stage(
         }
         None => None,
     };
-    let deployer = state.deployer.clone();
     let field = match share {
         Some((_, _, Some(_))) => "workflow",
         _ => "digest",
     };
-    blocking(move || {
-        (deployer.stage(&name, mode, share, &caller)).map_err(|e| deploy_error(e, Some(field)))
-    })
-    .await
-    .map(axum::Json)
+    let staged = state.deployer.stage(&name, mode, share, &caller).await;
+    staged
+        .map(axum::Json)
+        .map_err(|e| ApiError::deploy(e, Some(field)))
 }
 
 /// Shadow plugin `name` with a stored version on `percent` of new orders: each such order
 /// is decided again by it after it has been decided for real; the order never changes.
-#[utoipa::path(post, path = "/api/v1/plugins/{name}/shadow", tag = "plugins", params(PluginName), request_body = StageBody,
+#[utoipa::path(post, path = "/api/v1/plugins/{name}/shadow", tag = "plugins", params(PluginPath), request_body = StageBody,
     responses((status = 200, body = Staging), BadRequest, Unauthorized, Forbidden, JsonBody, NotFound, Unavailable,
         (status = 422, description = "No such stored version, or it cannot serve with the workflows as they are now", body = super::error::ErrorBody)),
     security(("bearer" = [])))]
 async fn shadow(
     State(state): State<AppState>,
     AdminUser(caller): AdminUser,
-    Path(PluginName { name }): Path<PluginName>,
+    Path(PluginPath { name }): Path<PluginPath>,
     Json(body): Json<StageBody>,
 ) -> Result<axum::Json<Staging>, ApiError> {
     stage(state, caller.user_id, name, Mode::Shadow, Some(body)).await
 }
 
 /// End plugin `name`'s shadow.
-#[utoipa::path(delete, path = "/api/v1/plugins/{name}/shadow", tag = "plugins", params(PluginName),
+#[utoipa::path(delete, path = "/api/v1/plugins/{name}/shadow", tag = "plugins", params(PluginPath),
     responses((status = 200, body = Staging), BadRequest, Unauthorized, Forbidden, NotFound, Unavailable),
     security(("bearer" = [])))]
 async fn end_shadow(
     State(state): State<AppState>,
     AdminUser(caller): AdminUser,
-    Path(PluginName { name }): Path<PluginName>,
+    Path(PluginPath { name }): Path<PluginPath>,
 ) -> Result<axum::Json<Staging>, ApiError> {
     stage(state, caller.user_id, name, Mode::Shadow, None).await
 }
 
 /// Plugin `name`'s shadow and its differences so far, over every replica's orders.
-#[utoipa::path(get, path = "/api/v1/plugins/{name}/shadow", tag = "plugins", params(PluginName),
+#[utoipa::path(get, path = "/api/v1/plugins/{name}/shadow", tag = "plugins", params(PluginPath),
     responses((status = 200, body = ShadowView), BadRequest, Unauthorized, Forbidden, NotFound),
     security(("bearer" = [])))]
 async fn shadow_report(
     State(state): State<AppState>,
     _: AdminUser,
-    Path(PluginName { name }): Path<PluginName>,
+    Path(PluginPath { name }): Path<PluginPath>,
 ) -> Result<axum::Json<ShadowView>, ApiError> {
     let name = plugin_name(name)?;
     let serving = state.registry.current();
@@ -129,35 +126,35 @@ async fn shadow_report(
         return Err(ApiError::NotFound);
     }
     let shadow = serving.staging.get(&name).and_then(|s| s.shadow.clone());
-    let digest = shadow.as_ref().map(|share| share.digest.as_str());
-    let observed = (state.shadows.report(&name, digest).await).map_err(OrderError::from)?;
+    let digest = shadow.as_ref().map(|share| share.digest.full());
+    let observed = state.shadows.report(&name, digest.as_deref()).await?;
     Ok(axum::Json(ShadowView { shadow, observed }))
 }
 
 /// Roll a stored version of plugin `name` out to `percent` of customers: their new orders
 /// are decided by it (each customer's by one version, the same on every replica); the
 /// same call with another percent raises or lowers the share.
-#[utoipa::path(post, path = "/api/v1/plugins/{name}/rollout", tag = "plugins", params(PluginName), request_body = StageBody,
+#[utoipa::path(post, path = "/api/v1/plugins/{name}/rollout", tag = "plugins", params(PluginPath), request_body = StageBody,
     responses((status = 200, body = Staging), BadRequest, Unauthorized, Forbidden, JsonBody, NotFound, Unavailable,
         (status = 422, description = "No such stored version, or it cannot serve with the workflows as they are now", body = super::error::ErrorBody)),
     security(("bearer" = [])))]
 async fn rollout(
     State(state): State<AppState>,
     AdminUser(caller): AdminUser,
-    Path(PluginName { name }): Path<PluginName>,
+    Path(PluginPath { name }): Path<PluginPath>,
     Json(body): Json<StageBody>,
 ) -> Result<axum::Json<Staging>, ApiError> {
     stage(state, caller.user_id, name, Mode::Rollout, Some(body)).await
 }
 
 /// Roll back a rollout in one call: every new order is decided by the active version again.
-#[utoipa::path(delete, path = "/api/v1/plugins/{name}/rollout", tag = "plugins", params(PluginName),
+#[utoipa::path(delete, path = "/api/v1/plugins/{name}/rollout", tag = "plugins", params(PluginPath),
     responses((status = 200, body = Staging), BadRequest, Unauthorized, Forbidden, NotFound, Unavailable),
     security(("bearer" = [])))]
 async fn end_rollout(
     State(state): State<AppState>,
     AdminUser(caller): AdminUser,
-    Path(PluginName { name }): Path<PluginName>,
+    Path(PluginPath { name }): Path<PluginPath>,
 ) -> Result<axum::Json<Staging>, ApiError> {
     stage(state, caller.user_id, name, Mode::Rollout, None).await
 }

@@ -1,5 +1,7 @@
 use super::{OrderId, OrderNumber};
-use crate::domain::{Address, LineItem, Money, OrderDraft, ProductSnapshot, Quote};
+use crate::domain::{
+    Actor, Address, LineItem, Money, OrderDraft, ProductSnapshot, Quote, Transition,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -95,6 +97,34 @@ pub struct DecisionRecord {
 }
 
 impl Order {
+    /// Applies a lifecycle decision: statuses, timestamps, history.
+    pub(super) fn apply(
+        &mut self,
+        t: &Transition,
+        by: &Actor,
+        note: Option<String>,
+        now: DateTime<Utc>,
+    ) {
+        self.status = t.status.clone();
+        self.payment_status = t.payment_status.clone();
+        for stamp in &t.stamps {
+            self.timestamps.insert(stamp.clone(), now);
+        }
+        if t.stamps.iter().any(|s| s == "paid_at") {
+            self.payment.paid_at = Some(now);
+        }
+        self.status_history.push(StatusEntry {
+            status: t.status.clone(),
+            payment_status: t.payment_status.clone(),
+            at: now,
+            by: by.id.clone(),
+            role: by.role.clone(),
+            note,
+            events: t.events.clone(),
+        });
+        self.updated_at = now;
+    }
+
     /// The order as its plugins decided it: the draft it was placed as, with each product's
     /// snapshot as sold. The snapshot's stock is not kept with the order: it reads as the
     /// quantity sold, which the product had then.

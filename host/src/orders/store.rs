@@ -11,6 +11,7 @@
 
 use super::outbox::Shards;
 use super::{Order, OrderEvent, OrderId};
+use crate::domain::StoreError;
 use crate::domain::{Currency, Money};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -18,26 +19,6 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use uuid::Uuid;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// Someone else changed the order since it was read.
-    #[error("the order was changed concurrently")]
-    Conflict,
-    /// The generated order number is taken; the caller generates another.
-    #[error("order number already taken")]
-    DuplicateNumber,
-    /// The idempotency key was used before for a different request.
-    #[error("idempotency key reused with a different request")]
-    KeyReused,
-    /// A relay's lease on a shard expired or passed to another replica: it may not mark
-    /// that shard's events any more.
-    #[error("the relay lease on a shard was lost")]
-    LeaseLost,
-    /// The backend failed; the message is for logs, never for clients.
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
-}
 
 /// A client's `Idempotency-Key`, scoped to its user, with a fingerprint of the request so
 /// a key reused for a different request is refused rather than silently replayed.

@@ -7,7 +7,7 @@
 //! builds with), so it builds anywhere with Node and npm.
 
 use super::{Commands, File, Place, Project, WIT};
-use crate::runtime::PluginKind;
+use crate::plugins::PluginKind;
 
 /// What every kind's project holds besides its rules, glue and tests.
 const COMMON: &[File] = files![

@@ -21,7 +21,7 @@ mod python;
 mod rust;
 mod workspace;
 
-use crate::runtime::PluginKind;
+use crate::plugins::PluginKind;
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
 

@@ -1,15 +1,16 @@
 //! The behaviour every store must have, written once: a backend's tests call [`run`] with
 //! a factory of fresh, empty stores.
 
+use crate::domain::StoreError;
 use crate::domain::{Address, Money, Quote};
+use crate::operations::replays::{
+    LISTED, Progress, Replay, ReplayLog, ReplayState, Report, Selection, Tally,
+};
+use crate::operations::shadows::{ReplicaShadow, ShadowBoard};
 use crate::orders::outbox::Shards;
 use crate::orders::{
     Backlog, Customer, IdempotencyKey, Inserted, Order, OrderEvent, OrderId, OrderItem,
-    OrderNumber, OrderQuery, OrderStore, Payment, Provenance, Shipping, Sort, StoreError,
-};
-use crate::replays::{
-    LISTED, Progress, Replay, ReplayLog, ReplayState, ReplicaShadow, Report, Selection,
-    ShadowBoard, Tally,
+    OrderNumber, OrderQuery, OrderStore, Payment, Provenance, Shipping, Sort,
 };
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::collections::BTreeMap;

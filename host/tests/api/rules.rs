@@ -9,7 +9,7 @@
 //! order, of which the workflow's `log_lines` keeps one, and one line before it traps.
 
 use crate::harness::{App, Client, priced_by, token};
-use orderflow::runtime::Digest;
+use orderflow::domain::Digest;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
