@@ -10,7 +10,7 @@ mod common;
 use common::{NOW, Sandbox, built, draft, repo_root};
 use orderflow::domain::Digest;
 use orderflow::domain::{OrderDraft, PricedOrder};
-use orderflow::plugins::reload::watch;
+use orderflow::plugins::hot_reload::watch;
 use orderflow::plugins::{BoundPlugin, Runtime, RuntimeConfig};
 use orderflow::plugins::{Definition, Registry, Workflow};
 use orderflow_plugin_sdk::machine::Lifecycle;

@@ -344,7 +344,7 @@ impl Metrics {
     }
 
     /// The embedded store's files now; set before each exposition.
-    pub fn storage(&self, storage: &crate::orders::Storage) {
+    pub fn storage(&self, storage: &crate::domain::Storage) {
         for (file, bytes) in [
             ("database", storage.database_bytes),
             ("wal", storage.wal_bytes),

@@ -6,7 +6,7 @@ mod common;
 use common::{NOW, Sandbox, built, draft};
 use orderflow::domain::Digest;
 use orderflow::plugins::Registry;
-use orderflow::plugins::reload::watch;
+use orderflow::plugins::hot_reload::watch;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

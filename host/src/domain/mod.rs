@@ -18,7 +18,7 @@ pub use money::{Currency, Money, MoneyError};
 pub use names::{BadPluginName, PluginName};
 pub use order::{Address, LineItem, OrderDraft, ProductSnapshot};
 pub use pricing::{AppliedRule, Quote};
-pub use storage::StoreError;
+pub use storage::{Storage, StoreError};
 
 use serde::{Deserialize, Serialize};
 

@@ -2,10 +2,10 @@
 //! `{"error": {"code", "message", "field"?, "problems"?}}`. Internal failures are logged
 //! with their detail and answered with a generic message: a 5xx never leaks internals.
 
-use crate::customers::CustomerError;
 use crate::domain::Problem;
 use crate::domain::StoreError;
 use crate::operations::deploy::DeployError;
+use crate::orders::CustomerError;
 use crate::orders::OrderError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

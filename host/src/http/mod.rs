@@ -17,7 +17,7 @@ mod plugins;
 mod replays;
 mod responses;
 pub mod server;
-mod staging;
+mod trials;
 mod workflows;
 
 pub use auth::Auth;
@@ -147,7 +147,7 @@ pub fn router(state: AppState, cors_origins: &[String], body_timeout: Duration) 
         )
         .merge(plugins::router().route_layer(body(plugins::COMPONENT_LIMIT)))
         .merge(replays::router().route_layer(body(BODY_LIMIT)))
-        .merge(staging::router().route_layer(body(BODY_LIMIT)))
+        .merge(trials::router().route_layer(body(BODY_LIMIT)))
         .merge(workflows::router().route_layer(body(BODY_LIMIT)))
         .merge(health::router())
         .merge(metrics::router());

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 description, generated from the handlers and types themselves, served at
 //! `/openapi.json` with interactive docs at `/docs`.
 
-use super::{admin, error, health, metrics, orders, plugins, replays, staging, workflows};
+use super::{admin, error, health, metrics, orders, plugins, replays, trials, workflows};
 use utoipa::Modify;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
@@ -18,7 +18,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         plugins::list, plugins::one, plugins::upload, plugins::activate, plugins::rollback,
         plugins::history, workflows::list,
         replays::start, replays::list, replays::one, replays::cancel,
-        staging::shadow, staging::end_shadow, staging::shadow_report, staging::rollout, staging::end_rollout,
+        trials::shadow, trials::end_shadow, trials::shadow_report, trials::rollout, trials::end_rollout,
         health::health, metrics::metrics,
     ),
     components(schemas(error::ErrorBody)),

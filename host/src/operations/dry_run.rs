@@ -15,7 +15,7 @@ use std::sync::Arc;
 pub struct PricedBy {
     pub workflow: String,
     pub plugin: String,
-    pub digest: String,
+    pub digest: Digest,
     pub quote: Quote,
 }
 

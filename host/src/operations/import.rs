@@ -12,7 +12,7 @@ use super::deploy::{DeployError, Deployer};
 use super::mirror::ActiveSet;
 use crate::domain::Digest;
 use crate::plugins::Registry;
-use crate::plugins::reload::{self, HotReload};
+use crate::plugins::hot_reload::{self, HotReload};
 use bytes::Bytes;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -168,5 +168,5 @@ pub fn watch_imports(
             importer.scan().await;
         }
     });
-    reload::watch_dirs(registry, dirs, move || changed.notify_one())
+    hot_reload::watch_dirs(registry, dirs, move || changed.notify_one())
 }

@@ -6,11 +6,11 @@
 //! snapshot per order) and converges on every change within [`RESYNC`] of it, sooner when
 //! the change feed reports it.
 
-use super::deploy::replace;
 use crate::domain::Digest;
 use crate::domain::StoreError;
 use crate::plugins::Registry;
-use crate::plugins::trials::{self, Staging, StagingSet};
+use crate::plugins::registry::replace;
+use crate::plugins::trials::{self, TrialSet, Trials};
 use crate::plugins::versions::{Change, StoredVersion};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -31,7 +31,7 @@ pub struct ActiveSet {
     /// Each workflow's definition (TOML).
     pub workflows: BTreeMap<String, String>,
     /// What is staged beside the active versions, by plugin.
-    pub staging: StagingSet,
+    pub staging: TrialSet,
 }
 
 /// What the plugin operations and the mirror need of the store the replicas share.
@@ -50,7 +50,7 @@ pub trait SharedRegistry: Send + Sync + 'static {
     /// `change.from` any more: another replica changed it first.
     async fn switch(&self, change: &Change) -> Result<bool, StoreError>;
     /// Sets what is staged for `change.plugin` and records the change, in one step.
-    async fn stage(&self, staging: &Staging, change: &Change) -> Result<(), StoreError>;
+    async fn stage(&self, staging: &Trials, change: &Change) -> Result<(), StoreError>;
     /// The recorded changes, oldest first: all of them, or one plugin's.
     async fn history(&self, plugin: Option<&str>) -> Result<Vec<Change>, StoreError>;
     async fn active(&self) -> Result<ActiveSet, StoreError>;

@@ -4,6 +4,7 @@
 //! ([`Observer`]), implemented from outside.
 
 mod change;
+mod customers;
 mod event;
 mod ids;
 mod model;
@@ -14,6 +15,7 @@ mod place;
 mod service;
 mod store;
 
+pub use customers::{CustomerError, Customers};
 pub use event::OrderEvent;
 pub use ids::{OrderId, OrderNumber};
 pub use model::{
@@ -25,5 +27,5 @@ pub use service::{Caller, OrderError, OrderService, clock, decided, refused};
 pub(crate) use store::follows;
 pub use store::{
     Backlog, DayCount, IdempotencyKey, Inserted, OrderJson, OrderQuery, OrderStore, Page,
-    Serialized, Sort, Stats, Storage, StoredEvent,
+    Serialized, Sort, Stats, StoredEvent,
 };

@@ -1,6 +1,6 @@
 use super::{OrderId, OrderNumber};
 use crate::domain::{
-    Actor, Address, LineItem, Money, OrderDraft, ProductSnapshot, Quote, Transition,
+    Actor, Address, Digest, LineItem, Money, OrderDraft, ProductSnapshot, Quote, Transition,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -82,7 +82,7 @@ pub struct Shipping {
 pub struct Provenance {
     pub workflow: String,
     /// SHA-256 of the workflow file in force.
-    pub workflow_digest: String,
+    pub workflow_digest: Digest,
     pub decisions: Vec<DecisionRecord>,
 }
 
@@ -92,7 +92,7 @@ pub struct DecisionRecord {
     /// `validate`, `price`, `create`, `change_status`, `change_payment`.
     pub call: String,
     pub plugin: String,
-    pub digest: String,
+    pub digest: Digest,
     pub at: DateTime<Utc>,
 }
 

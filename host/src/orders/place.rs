@@ -301,7 +301,7 @@ fn assemble(
         updated_at: now,
         provenance: Provenance {
             workflow: workflow.name.clone(),
-            workflow_digest: workflow.digest.full(),
+            workflow_digest: workflow.digest.clone(),
             decisions: log,
         },
         version: 1,

@@ -4,11 +4,11 @@
 //! them; nothing is written unless every decision said yes, and every decision is recorded
 //! in the order's provenance.
 
+use super::customers::{CustomerError, Customers};
 use super::observe::Observer;
 use super::{
     Customer, DecisionRecord, Order, OrderId, OrderQuery, OrderStore, Page, Stats, StoredEvent,
 };
-use crate::customers::{CustomerError, Customers};
 use crate::domain::{Actor, Machine, Problem, StoreError};
 use crate::plugins::{Decided, PluginFault, Registry, Workflow};
 use crate::products::Products;
@@ -100,7 +100,7 @@ pub fn decided<T>(
     log.push(DecisionRecord {
         call: call.into(),
         plugin: decided.by.plugin.to_string(),
-        digest: decided.by.digest.full(),
+        digest: decided.by.digest,
         at,
     });
     decided.verdict.map_err(OrderError::Refused)

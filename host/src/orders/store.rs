@@ -11,8 +11,8 @@
 
 use super::outbox::Shards;
 use super::{Order, OrderEvent, OrderId};
-use crate::domain::StoreError;
 use crate::domain::{Currency, Money};
+use crate::domain::{Storage, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -191,21 +191,6 @@ impl Backlog {
         self.oldest
             .map(|at| (Utc::now() - at).num_milliseconds().max(0) as f64 / 1000.0)
     }
-}
-
-/// What a store on this machine's files (the embedded store) says of them, for `/health`
-/// and `/metrics`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Storage {
-    pub database_bytes: u64,
-    /// The write-ahead log's file.
-    pub wal_bytes: u64,
-    /// What the WAL is kept under.
-    pub wal_limit_bytes: u64,
-    /// Committed bytes the last checkpoint had not copied into the database file yet.
-    pub checkpoint_lag_bytes: u64,
-    /// How often the WAL was started over to keep it under its limit.
-    pub wal_restarts: u64,
 }
 
 #[async_trait]

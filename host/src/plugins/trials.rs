@@ -1,4 +1,4 @@
-//! Staged versions: a stored version of a plugin that decides beside the active one, on a
+//! Trial versions: a stored version of a plugin that decides beside the active one, on a
 //! share of new orders. As a *shadow* it decides them again after the customer has been
 //! answered and changes nothing (the differences are summarised, `replays::Shadows`); in a
 //! *rollout* it decides them instead of the active version, for a share of customers chosen
@@ -38,14 +38,14 @@ pub struct Share {
 
 /// What is staged for one plugin.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Staging {
+pub struct Trials {
     /// Decides a share of new orders again after they are answered, changing nothing.
     pub shadow: Option<Share>,
     /// Decides a share of customers' new orders instead of the active version.
     pub rollout: Option<Share>,
 }
 
-impl Staging {
+impl Trials {
     pub fn is_empty(&self) -> bool {
         self.shadow.is_none() && self.rollout.is_none()
     }
@@ -72,7 +72,7 @@ impl Staging {
 }
 
 /// Every plugin's staging, by plugin name.
-pub type StagingSet = BTreeMap<String, Staging>;
+pub type TrialSet = BTreeMap<String, Trials>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -87,17 +87,17 @@ pub fn staged_file(plugin: &str, digest: &Digest) -> String {
 }
 
 /// The staging file of `plugin_dir`; none is nothing staged.
-pub fn read(plugin_dir: &Path) -> Result<StagingSet, String> {
+pub fn read(plugin_dir: &Path) -> Result<TrialSet, String> {
     match std::fs::read(plugin_dir.join(FILE)) {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| format!("{FILE}: {e}")),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(StagingSet::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(TrialSet::new()),
         Err(e) => Err(format!("{FILE}: {e}")),
     }
 }
 
 /// The staging file's bytes for `set` (plugins with nothing staged left out).
-pub fn file_bytes(set: &StagingSet) -> Vec<u8> {
-    let kept: StagingSet = (set.iter())
+pub fn file_bytes(set: &TrialSet) -> Vec<u8> {
+    let kept: TrialSet = (set.iter())
         .filter(|(_, s)| !s.is_empty())
         .map(|(p, s)| (p.clone(), s.clone()))
         .collect();
@@ -113,7 +113,7 @@ pub fn bucket(plugin: &str, customer: &str) -> u8 {
 }
 
 /// A staged version bound to a workflow's step.
-pub struct Staged {
+pub struct Trial {
     pub mode: Mode,
     pub percent: u8,
     pub plugin: Arc<BoundPlugin>,
@@ -121,15 +121,15 @@ pub struct Staged {
     seen: AtomicU64,
 }
 
-impl std::fmt::Debug for Staged {
+impl std::fmt::Debug for Trial {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{:?} {}% {:?}", self.mode, self.percent, self.plugin)
     }
 }
 
-impl Staged {
+impl Trial {
     pub fn new(mode: Mode, percent: u8, plugin: Arc<BoundPlugin>) -> Self {
-        Staged {
+        Trial {
             mode,
             percent,
             plugin,
@@ -183,8 +183,8 @@ mod tests {
 
     #[test]
     fn shares_serialise_as_the_staging_file_holds_them() {
-        let mut set = StagingSet::new();
-        let mut staging = Staging::default();
+        let mut set = TrialSet::new();
+        let mut staging = Trials::default();
         staging.set(
             Mode::Rollout,
             Some(Share {
@@ -194,8 +194,8 @@ mod tests {
             }),
         );
         set.insert("pricing".into(), staging.clone());
-        set.insert("empty".into(), Staging::default());
-        let read: StagingSet = serde_json::from_slice(&file_bytes(&set)).unwrap();
+        set.insert("empty".into(), Trials::default());
+        let read: TrialSet = serde_json::from_slice(&file_bytes(&set)).unwrap();
         assert_eq!(read.len(), 1);
         assert_eq!(read["pricing"], staging);
         assert_eq!(read["pricing"].shares().count(), 1);

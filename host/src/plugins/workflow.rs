@@ -4,7 +4,7 @@
 
 use super::decisions::BoundPlugin;
 use super::runtime::PluginKind;
-use super::trials::{Mode, Staged};
+use super::trials::{Mode, Trial};
 use crate::domain::{Digest, Machine};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -21,7 +21,7 @@ pub struct Workflow {
     pub pricing: Arc<BoundPlugin>,
     pub lifecycle: Arc<BoundPlugin>,
     /// Versions staged beside the steps' active ones (shadows and rollouts).
-    pub staged: Vec<Staged>,
+    pub staged: Vec<Trial>,
     pub loaded_at: SystemTime,
 }
 
@@ -66,7 +66,7 @@ impl Workflow {
     }
 
     /// The shadow of decisions of `kind`, if one is staged.
-    pub fn shadow(&self, kind: PluginKind) -> Option<&Staged> {
+    pub fn shadow(&self, kind: PluginKind) -> Option<&Trial> {
         (self.staged.iter()).find(|s| s.mode == Mode::Shadow && s.plugin.kind() == kind)
     }
 }

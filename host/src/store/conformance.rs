@@ -2,7 +2,7 @@
 //! a factory of fresh, empty stores.
 
 use crate::domain::StoreError;
-use crate::domain::{Address, Money, Quote};
+use crate::domain::{Address, Digest, Money, Quote};
 use crate::operations::replays::{
     LISTED, Progress, Replay, ReplayLog, ReplayState, Report, Selection, Tally,
 };
@@ -69,7 +69,7 @@ pub fn sample_order(user: &str, total: i64) -> Order {
         updated_at: at,
         provenance: Provenance {
             workflow: "standard".into(),
-            workflow_digest: "sha256:0".into(),
+            workflow_digest: Digest::of(b"workflow"),
             decisions: vec![],
         },
         version: 1,
@@ -551,8 +551,8 @@ fn sample_replay(plugin: &str, minutes: i64) -> Replay {
         id: uuid::Uuid::now_v7(),
         plugin: plugin.into(),
         kind: "pricing".into(),
-        digest: "sha256:candidate".into(),
-        active: "sha256:active".into(),
+        digest: Digest::of(b"candidate"),
+        active: Digest::of(b"active"),
         selection: Selection::default(),
         state: ReplayState::Running,
         error: None,

@@ -5,12 +5,12 @@
 
 use super::{DeployError, VersionStore, blocking};
 use crate::domain::Digest;
-use crate::plugins::trials::{self, Staging};
+use crate::plugins::registry::replace;
+use crate::plugins::trials::{self, Trials};
 use crate::plugins::versions::{Change, StoredVersion, Versions};
 use crate::plugins::{Registry, Serving};
 use async_trait::async_trait;
 use bytes::Bytes;
-use std::path::Path;
 use std::sync::Arc;
 
 pub(super) struct Files {
@@ -114,7 +114,7 @@ impl VersionStore for Files {
     /// staging not serve, the previous staging file is put back.
     async fn stage(
         &self,
-        staging: Staging,
+        staging: Trials,
         change: Change,
         bytes: Option<Vec<u8>>,
     ) -> Result<(), DeployError> {
@@ -177,24 +177,4 @@ pub(super) fn file(plugin: &str) -> String {
 fn publish(registry: &Registry, plugin: &str, bytes: &[u8]) -> Result<(), DeployError> {
     let path = registry.plugin_dir().join(file(plugin));
     Ok(replace(&path, Some(bytes))?)
-}
-
-/// Puts `bytes` at `path` whole (written beside it under a name the registry ignores, then
-/// renamed), or removes the file for `None`.
-pub(crate) fn replace(path: &Path, bytes: Option<&[u8]>) -> std::io::Result<()> {
-    match bytes {
-        Some(bytes) => {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            let name = path.file_name().expect("a file name").to_string_lossy();
-            let partial = path.with_file_name(format!(".{name}.partial"));
-            std::fs::write(&partial, bytes)?;
-            std::fs::rename(&partial, path)
-        }
-        None => match std::fs::remove_file(path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        },
-    }
 }

@@ -11,12 +11,10 @@ mod check;
 mod files;
 mod shared;
 
-pub(crate) use files::replace;
-
 use crate::domain::{BadPluginName, Digest, PluginName, StoreError};
 use crate::operations::mirror::{Mirror, SharedRegistry};
 use crate::orders::{OrderError, refused};
-use crate::plugins::trials::{self, Mode, Share, Staging};
+use crate::plugins::trials::{self, Mode, Share, Trials};
 use crate::plugins::versions::{Action, Change, StoredVersion, undo_target};
 use crate::plugins::{BoundPlugin, LoadError, LoadedComponent, PluginKind, Registry, Workflow};
 use async_trait::async_trait;
@@ -126,7 +124,7 @@ pub trait VersionStore: Send + Sync {
     /// and records `change`.
     async fn stage(
         &self,
-        staging: Staging,
+        staging: Trials,
         change: Change,
         bytes: Option<Vec<u8>>,
     ) -> Result<(), DeployError>;
@@ -286,7 +284,7 @@ impl Deployer {
         mode: Mode,
         share: Option<(Digest, u8, Option<String>)>,
         by: &str,
-    ) -> Result<Staging, DeployError> {
+    ) -> Result<Trials, DeployError> {
         PluginName::parse(plugin)?;
         let _one_at_a_time = self.switching.lock().await;
         let serving = self.registry.current();

@@ -5,7 +5,7 @@
 use super::{DeployError, VersionStore};
 use crate::domain::Digest;
 use crate::operations::mirror::{Mirror, SharedRegistry};
-use crate::plugins::trials::Staging;
+use crate::plugins::trials::Trials;
 use crate::plugins::versions::{Action, Change, StoredVersion};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -64,7 +64,7 @@ impl VersionStore for Shared {
 
     async fn stage(
         &self,
-        staging: Staging,
+        staging: Trials,
         change: Change,
         _: Option<Vec<u8>>,
     ) -> Result<(), DeployError> {

@@ -9,23 +9,24 @@
 //! from any replica (with MongoDB, the log is shared).
 
 mod decide;
+mod log;
 mod report;
 
 pub use decide::{Inputs, call_of, run, stored};
+pub use log::{
+    DEFAULT_LIMIT, LISTED, MAX_LIMIT, Progress, Replay, ReplayLog, ReplayState, Selection,
+};
 pub use report::{
     FuelPercentiles, FuelReport, Observation, OrderOutcome, Report, Run, Tally, TotalDifferences,
     Verdicts,
 };
 
 use crate::domain::Digest;
-use crate::domain::StoreError;
 use crate::operations::deploy::Deployer;
 use crate::orders::{Order, OrderError, OrderQuery, OrderStore, Sort};
 use crate::plugins::{BoundPlugin, LoadedComponent, PluginKind};
 use crate::plugins::{Registry, Serving};
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::Utc;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,114 +38,6 @@ const PAGE: u32 = 500;
 
 /// Progress is written at most this often (and at the end).
 const SAVE_EVERY: Duration = Duration::from_millis(250);
-
-/// A running replay whose log was not written for this long belongs to a replica that
-/// stopped: it is shown as failed.
-const ABANDONED: Duration = Duration::from_secs(30);
-
-/// The orders replayed unless the request says otherwise, and the most it may ask for.
-pub const DEFAULT_LIMIT: u32 = 1_000;
-pub const MAX_LIMIT: u32 = 100_000;
-
-/// Which past orders a replay decides again.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Selection {
-    /// Orders placed through this workflow only.
-    pub workflow: Option<String>,
-    /// Orders of the workflow serving this sales channel only.
-    pub channel: Option<String>,
-    /// Orders in this status only.
-    pub status: Option<String>,
-    /// Placed at or after.
-    pub from: Option<DateTime<Utc>>,
-    /// Placed before (at most the replay's start).
-    pub to: Option<DateTime<Utc>>,
-    /// The newest this many orders that match.
-    pub limit: u32,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ReplayState {
-    Running,
-    Done,
-    Cancelled,
-    Failed,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Progress {
-    /// Orders the selection is expected to hold (known once the first page is read).
-    pub selected: u64,
-    /// Orders decided and compared so far.
-    pub done: u64,
-    /// Orders of the date range and status that another plugin, or a workflow no longer
-    /// loaded, decided: not replayed.
-    pub skipped: u64,
-}
-
-/// A replay, as it runs and once it ended.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Replay {
-    pub id: Uuid,
-    pub plugin: String,
-    /// `validation`, `pricing` or `lifecycle`.
-    pub kind: String,
-    /// The candidate version.
-    pub digest: String,
-    /// The version active when the replay started, whose fuel the report compares with.
-    pub active: String,
-    pub selection: Selection,
-    pub state: ReplayState,
-    /// Why it failed.
-    pub error: Option<String>,
-    pub progress: Progress,
-    /// Who started it.
-    pub by: String,
-    /// The replica running it.
-    pub replica: String,
-    pub started_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub finished_at: Option<DateTime<Utc>>,
-    pub orders_per_second: Option<f64>,
-    /// The orders are compared with what each was given when it was placed.
-    pub report: Report,
-}
-
-impl Replay {
-    /// As readers should see it: a replay still marked running whose replica stopped
-    /// writing is shown as failed.
-    fn seen_at(mut self, now: DateTime<Utc>) -> Self {
-        let quiet = (now - self.updated_at).to_std().unwrap_or_default();
-        if self.state == ReplayState::Running && quiet > ABANDONED {
-            self.state = ReplayState::Failed;
-            self.error = Some(format!(
-                "replica {} stopped writing its progress {}s ago",
-                self.replica,
-                quiet.as_secs()
-            ));
-        }
-        self
-    }
-}
-
-/// Where replays are kept while they run and after: the consumer owns the contract, the
-/// stores implement it (SQLite for one process, MongoDB for replicas).
-#[async_trait]
-pub trait ReplayLog: Send + Sync + 'static {
-    /// Writes the replay as it is now (its cancellation request, if any, stays).
-    async fn save(&self, replay: &Replay) -> Result<(), StoreError>;
-    async fn get(&self, id: Uuid) -> Result<Option<Replay>, StoreError>;
-    /// The replays of `plugin`, newest first, at most [`LISTED`].
-    async fn list(&self, plugin: &str) -> Result<Vec<Replay>, StoreError>;
-    /// Asks replay `id` to stop; false when there is no such replay.
-    async fn cancel(&self, id: Uuid) -> Result<bool, StoreError>;
-    /// Whether replay `id` was asked to stop.
-    async fn cancelling(&self, id: Uuid) -> Result<bool, StoreError>;
-}
-
-/// The replays a listing shows.
-pub const LISTED: usize = 50;
 
 /// The replay use cases: start, read, list, cancel.
 pub struct Replays {
@@ -280,8 +173,8 @@ impl Replays {
             id: Uuid::new_v4(),
             plugin: plugin.to_owned(),
             kind: active.kind.to_string(),
-            digest: digest.full(),
-            active: active.digest.full(),
+            digest: digest.clone(),
+            active: active.digest.clone(),
             selection,
             state: ReplayState::Running,
             error: None,

@@ -15,7 +15,7 @@ use super::{MongoStore, bounded, is_duplicate_key, unavailable};
 use crate::domain::Digest;
 use crate::domain::StoreError;
 use crate::operations::mirror::{ActiveSet, SharedRegistry};
-use crate::plugins::Staging;
+use crate::plugins::Trials;
 use crate::plugins::{Change, StoredVersion};
 use async_trait::async_trait;
 use bson::{Bson, Document, doc};
@@ -222,7 +222,7 @@ impl SharedRegistry for MongoStore {
         .await
     }
 
-    async fn stage(&self, staging: &Staging, change: &Change) -> Result<(), StoreError> {
+    async fn stage(&self, staging: &Trials, change: &Change) -> Result<(), StoreError> {
         let entry = document(change)?;
         let staging = document(staging)?;
         let staged = bounded(async {
@@ -271,7 +271,7 @@ impl SharedRegistry for MongoStore {
                 let digest = digest.ok_or_else(|| unavailable("a corrupt active version"))?;
                 set.plugins.insert(name.to_owned(), digest);
                 if let Ok(staging) = plugin.get_document("staging") {
-                    let staging: Staging = decode(staging.clone())?;
+                    let staging: Trials = decode(staging.clone())?;
                     if !staging.is_empty() {
                         set.staging.insert(name.to_owned(), staging);
                     }

@@ -10,7 +10,7 @@ use super::params::{PluginPath, digest, plugin_name};
 use super::responses::{BadRequest, Forbidden, JsonBody, NotFound, Unauthorized, Unavailable};
 use super::{ApiError, AppState};
 use crate::operations::shadows::ShadowReport;
-use crate::plugins::{Mode, Share, Staging};
+use crate::plugins::{Mode, Share, Trials};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::post;
@@ -56,7 +56,7 @@ async fn stage(
     name: String,
     mode: Mode,
     body: Option<StageBody>,
-) -> Result<axum::Json<Staging>, ApiError> {
+) -> Result<axum::Json<Trials>, ApiError> {
     let name = plugin_name(name)?;
     let share = match body {
         Some(StageBody {
@@ -87,7 +87,7 @@ async fn stage(
 /// Shadow plugin `name` with a stored version on `percent` of new orders: each such order
 /// is decided again by it after it has been decided for real; the order never changes.
 #[utoipa::path(post, path = "/api/v1/plugins/{name}/shadow", tag = "plugins", params(PluginPath), request_body = StageBody,
-    responses((status = 200, body = Staging), BadRequest, Unauthorized, Forbidden, JsonBody, NotFound, Unavailable,
+    responses((status = 200, body = Trials), BadRequest, Unauthorized, Forbidden, JsonBody, NotFound, Unavailable,
         (status = 422, description = "No such stored version, or it cannot serve with the workflows as they are now", body = super::error::ErrorBody)),
     security(("bearer" = [])))]
 async fn shadow(
@@ -95,19 +95,19 @@ async fn shadow(
     AdminUser(caller): AdminUser,
     Path(PluginPath { name }): Path<PluginPath>,
     Json(body): Json<StageBody>,
-) -> Result<axum::Json<Staging>, ApiError> {
+) -> Result<axum::Json<Trials>, ApiError> {
     stage(state, caller.user_id, name, Mode::Shadow, Some(body)).await
 }
 
 /// End plugin `name`'s shadow.
 #[utoipa::path(delete, path = "/api/v1/plugins/{name}/shadow", tag = "plugins", params(PluginPath),
-    responses((status = 200, body = Staging), BadRequest, Unauthorized, Forbidden, NotFound, Unavailable),
+    responses((status = 200, body = Trials), BadRequest, Unauthorized, Forbidden, NotFound, Unavailable),
     security(("bearer" = [])))]
 async fn end_shadow(
     State(state): State<AppState>,
     AdminUser(caller): AdminUser,
     Path(PluginPath { name }): Path<PluginPath>,
-) -> Result<axum::Json<Staging>, ApiError> {
+) -> Result<axum::Json<Trials>, ApiError> {
     stage(state, caller.user_id, name, Mode::Shadow, None).await
 }
 
@@ -135,7 +135,7 @@ async fn shadow_report(
 /// are decided by it (each customer's by one version, the same on every replica); the
 /// same call with another percent raises or lowers the share.
 #[utoipa::path(post, path = "/api/v1/plugins/{name}/rollout", tag = "plugins", params(PluginPath), request_body = StageBody,
-    responses((status = 200, body = Staging), BadRequest, Unauthorized, Forbidden, JsonBody, NotFound, Unavailable,
+    responses((status = 200, body = Trials), BadRequest, Unauthorized, Forbidden, JsonBody, NotFound, Unavailable,
         (status = 422, description = "No such stored version, or it cannot serve with the workflows as they are now", body = super::error::ErrorBody)),
     security(("bearer" = [])))]
 async fn rollout(
@@ -143,18 +143,18 @@ async fn rollout(
     AdminUser(caller): AdminUser,
     Path(PluginPath { name }): Path<PluginPath>,
     Json(body): Json<StageBody>,
-) -> Result<axum::Json<Staging>, ApiError> {
+) -> Result<axum::Json<Trials>, ApiError> {
     stage(state, caller.user_id, name, Mode::Rollout, Some(body)).await
 }
 
 /// Roll back a rollout in one call: every new order is decided by the active version again.
 #[utoipa::path(delete, path = "/api/v1/plugins/{name}/rollout", tag = "plugins", params(PluginPath),
-    responses((status = 200, body = Staging), BadRequest, Unauthorized, Forbidden, NotFound, Unavailable),
+    responses((status = 200, body = Trials), BadRequest, Unauthorized, Forbidden, NotFound, Unavailable),
     security(("bearer" = [])))]
 async fn end_rollout(
     State(state): State<AppState>,
     AdminUser(caller): AdminUser,
     Path(PluginPath { name }): Path<PluginPath>,
-) -> Result<axum::Json<Staging>, ApiError> {
+) -> Result<axum::Json<Trials>, ApiError> {
     stage(state, caller.user_id, name, Mode::Rollout, None).await
 }

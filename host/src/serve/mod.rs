@@ -1,22 +1,20 @@
 //! `orderflow serve`: configuration (the established environment names), wiring, and the
 //! HTTP server.
 
-use crate::customers::{Customers, FromClaims, UserService};
+mod plugins;
+
+use crate::customers::{FromClaims, UserService};
 use crate::http::auth::{Claims, mint};
 use crate::http::claims::TokenRules;
 use crate::http::jwks::Jwks;
 use crate::http::server::{self, ServerLimits};
 use crate::http::{self, AppState, Auth, Services};
-use crate::operations::deploy::Deployer;
 use crate::operations::dry_run::Repricer;
-use crate::operations::import::{Importer, watch_imports};
-use crate::operations::mirror::{Mirror, SharedRegistry};
 use crate::operations::replays::{ReplayLog, Replays};
 use crate::operations::shadows::{ShadowBoard, Shadows};
+use crate::orders::Customers;
 use crate::orders::outbox::Shards;
 use crate::orders::{OrderService, OrderStore};
-use crate::plugins::reload::{HotReload, watch};
-use crate::plugins::{Registry, Versions};
 use crate::plugins::{Runtime, RuntimeConfig};
 use crate::products::{CatalogFile, ProductService, Products};
 use crate::relay::leases::Leaser;
@@ -24,6 +22,7 @@ use crate::relay::{Relay, RelayConfig};
 use crate::replicas::{Identity, Membership};
 use crate::store::{EmbeddedStore, MongoStore};
 use anyhow::Context;
+use plugins::{Plugins, own_plugins, shared_plugins};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -390,84 +389,6 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     server::serve(listener, app, limits, shutdown()).await;
     shadows.publish().await;
     Ok(())
-}
-
-/// What serves and how it changes: the registry, its plugin operations, and the watch on
-/// the plugin and workflow directories (kept alive as long as the service runs).
-struct Plugins {
-    registry: Arc<Registry>,
-    deployer: Arc<Deployer>,
-    hot_reload: HotReload,
-}
-
-/// One process: the registry loads the plugin and workflow directories and keeps every
-/// version in `DATA_DIR/plugin-versions`.
-fn own_plugins(config: &ServeConfig, runtime: Arc<Runtime>) -> anyhow::Result<Plugins> {
-    let data = &config.common.data_dir;
-    let versions = Versions::open(&data.join("plugin-versions"))
-        .with_context(|| format!("opening the plugin versions in {}", data.display()))?;
-    let registry = Registry::open(
-        runtime,
-        config.plugin_dir.clone(),
-        config.workflow_dir.clone(),
-        Some(versions),
-    );
-    let hot_reload =
-        watch(registry.clone()).context("watching the plugin and workflow directories")?;
-    Ok(Plugins {
-        deployer: Arc::new(Deployer::new(registry.clone())),
-        registry,
-        hot_reload,
-    })
-}
-
-/// Replicas: the registry serves a mirror (in `DATA_DIR/registry`) of the one they share
-/// in MongoDB; files in the plugin and workflow directories are imported into it.
-async fn shared_plugins(
-    config: &ServeConfig,
-    runtime: Arc<Runtime>,
-    mongo: Arc<MongoStore>,
-    membership: &Membership,
-) -> anyhow::Result<Plugins> {
-    let mirrored = config.common.data_dir.join("registry");
-    let dirs = [mirrored.join("plugins"), mirrored.join("workflows")];
-    for dir in &dirs {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    let [plugin_dir, workflow_dir] = dirs;
-    let registry = Registry::open(runtime, plugin_dir, workflow_dir, None);
-    let mirror = Mirror::new(mongo.clone(), registry.clone());
-    mirror
-        .converge()
-        .await
-        .context("reading the shared plugin registry")?;
-    let deployer = Arc::new(Deployer::shared(
-        registry.clone(),
-        mongo.clone(),
-        mirror.clone(),
-        &membership.identity.replica,
-    ));
-    let known = mongo
-        .active()
-        .await
-        .context("reading the shared plugin registry")?;
-    let importer = Arc::new(Importer::new(
-        deployer.clone(),
-        registry.clone(),
-        config.plugin_dir.clone(),
-        config.workflow_dir.clone(),
-    ));
-    let starting = importer.clone();
-    starting.start(&known).await;
-    tokio::spawn(mirror.run());
-    let imports = [config.plugin_dir.clone(), config.workflow_dir.clone()];
-    let hot_reload = watch_imports(registry.clone(), &imports, importer)
-        .context("watching the plugin and workflow directories")?;
-    Ok(Plugins {
-        registry,
-        deployer,
-        hot_reload,
-    })
 }
 
 /// The issuer's key set, fetched once now so a wrong URL shows in the log at start-up; an

@@ -8,54 +8,26 @@
 //! file that fails before any version of it is loaded (a restart with a bad file in place)
 //! serves the version that served last, from the version archive.
 
+mod files;
+mod serving;
+
+pub use files::replace;
+use files::{failure, file_name, files};
+pub use serving::{LoadFailure, Serving};
+
 use super::definition::Definition;
-use super::reload::HotReloadState;
-use super::trials::{self, Mode, Staged, StagingSet};
+use super::hot_reload::HotReloadState;
+use super::trials::{self, Mode, Trial, TrialSet};
 use super::versions::Versions;
 use super::workflow::Workflow;
 use crate::domain::Digest;
 use crate::plugins::LoadError;
 use crate::plugins::{BoundPlugin, LoadedComponent, Runtime};
 use arc_swap::ArcSwap;
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
-
-/// Why a file is not serving in its current version.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct LoadFailure {
-    pub file: String,
-    pub error: String,
-    pub at: chrono::DateTime<chrono::Utc>,
-}
-
-/// What serves now: one consistent view of every plugin and workflow loaded.
-#[derive(Default)]
-pub struct Serving {
-    /// Increases with every reload that changed something.
-    pub generation: u64,
-    pub components: BTreeMap<String, Arc<LoadedComponent>>,
-    pub workflows: BTreeMap<String, Arc<Workflow>>,
-    /// By file name; an entry disappears when the file loads again.
-    pub errors: BTreeMap<String, LoadFailure>,
-    /// What is staged for each plugin, as it serves (a share whose version does not load
-    /// is left out, and reported in `errors`).
-    pub staging: StagingSet,
-    /// The staged versions, by their file in the plugin directory.
-    staged: BTreeMap<String, Arc<LoadedComponent>>,
-}
-
-impl Serving {
-    /// The digest (`sha256:…`) of every plugin version serving, by plugin name.
-    pub fn digests(&self) -> BTreeMap<String, Digest> {
-        self.components
-            .iter()
-            .map(|(name, c)| (name.clone(), c.digest.clone()))
-            .collect()
-    }
-}
 
 pub struct Registry {
     runtime: Arc<Runtime>,
@@ -277,13 +249,13 @@ impl Registry {
         old: &Serving,
         components: &BTreeMap<String, Arc<LoadedComponent>>,
         errors: &mut BTreeMap<String, LoadFailure>,
-    ) -> (StagingSet, BTreeMap<String, Arc<LoadedComponent>>) {
+    ) -> (TrialSet, BTreeMap<String, Arc<LoadedComponent>>) {
         let path = self.plugin_dir.join(trials::FILE);
         let set = trials::read(&self.plugin_dir).unwrap_or_else(|error| {
             errors.insert(trials::FILE.into(), failure(&path, error, old));
-            StagingSet::new()
+            TrialSet::new()
         });
-        let mut serving = StagingSet::new();
+        let mut serving = TrialSet::new();
         let mut staged = BTreeMap::new();
         for (plugin, staging) in set {
             let mut kept = staging.clone();
@@ -331,7 +303,7 @@ impl Registry {
         &self,
         old: &Serving,
         components: &BTreeMap<String, Arc<LoadedComponent>>,
-        staging: &StagingSet,
+        staging: &TrialSet,
         staged: &BTreeMap<String, Arc<LoadedComponent>>,
         errors: &mut BTreeMap<String, LoadFailure>,
     ) -> BTreeMap<String, Arc<Workflow>> {
@@ -480,7 +452,7 @@ impl Registry {
             .map(|(i, mode, percent, component)| {
                 let plugin = bind(i, &component, mode == Mode::Rollout)
                     .map_err(|e| format!("the staged {mode:?}: {e}"))?;
-                Ok(Staged::new(mode, percent, plugin))
+                Ok(Trial::new(mode, percent, plugin))
             })
             .collect::<Result<_, String>>()?;
         Ok(Arc::new(Workflow {
@@ -499,58 +471,8 @@ impl Registry {
 
 /// What is staged, as a reload sees it: the staging and the staged versions loaded.
 struct Stage<'a> {
-    staging: &'a StagingSet,
+    staging: &'a TrialSet,
     staged: &'a BTreeMap<String, Arc<LoadedComponent>>,
-}
-
-/// Files `<stem>.<extension>` of `dir`, sorted; an unreadable directory is an error.
-fn files(
-    dir: &Path,
-    extension: &str,
-    errors: &mut BTreeMap<String, LoadFailure>,
-) -> Vec<(String, PathBuf)> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) => {
-            let file = dir.display().to_string();
-            errors.insert(
-                file.clone(),
-                LoadFailure {
-                    file,
-                    error: e.to_string(),
-                    at: chrono::Utc::now(),
-                },
-            );
-            return Vec::new();
-        }
-    };
-    let mut found: Vec<(String, PathBuf)> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == extension))
-        .filter_map(|p| Some((p.file_stem()?.to_str()?.to_owned(), p)))
-        .collect();
-    found.sort();
-    found
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
-/// A failure record, keeping the first time it was seen while the error stays the same.
-fn failure(path: &Path, error: String, old: &Serving) -> LoadFailure {
-    let file = file_name(path);
-    match old.errors.get(&file) {
-        Some(seen) if seen.error == error => seen.clone(),
-        _ => LoadFailure {
-            file,
-            error,
-            at: chrono::Utc::now(),
-        },
-    }
 }
 
 fn same_arcs<T>(a: &BTreeMap<String, Arc<T>>, b: &BTreeMap<String, Arc<T>>) -> bool {
