@@ -5,7 +5,7 @@ mod common;
 
 use common::{Sandbox, built, repo_root};
 use orderflow::customers::FromClaims;
-use orderflow::domain::{Address, PaymentChange, StatusChange};
+use orderflow::domain::{Address, PaymentChange, StatusChange, UserId};
 use orderflow::orders::OrderQuery;
 use orderflow::orders::{Caller, NewItem, NewOrder, Order, OrderError, OrderService};
 use orderflow::plugins::Registry;
@@ -66,7 +66,7 @@ async fn world(workflow: &str) -> World {
 
 fn user(id: &str) -> Caller {
     Caller {
-        user_id: id.into(),
+        user_id: UserId::parse(id).unwrap(),
         admin: false,
         customer: Default::default(),
         token: String::new(),
@@ -75,7 +75,7 @@ fn user(id: &str) -> Caller {
 
 fn admin() -> Caller {
     Caller {
-        user_id: "admin-1".into(),
+        user_id: UserId::parse("admin-1").unwrap(),
         admin: true,
         customer: Default::default(),
         token: String::new(),

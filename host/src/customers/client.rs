@@ -46,7 +46,7 @@ impl Customers for UserService {
                     .map_err(|e| CustomerError::Unavailable(e.to_string()))?;
                 let profile: Profile = serde_json::from_slice(&body)
                     .map_err(|e| CustomerError::Unavailable(format!("malformed profile: {e}")))?;
-                if profile.id != caller.user_id {
+                if profile.id != caller.user_id.as_str() {
                     return Err(CustomerError::Rejected);
                 }
                 Ok(Customer {

@@ -15,7 +15,7 @@ pub use lifecycle::{
     Actor, Edge, Machine, OrderView, PaymentChange, PricedOrder, StatusChange, Transition,
 };
 pub use money::{Currency, Money, MoneyError};
-pub use names::{BadPluginName, PluginName};
+pub use names::{BadPluginName, PluginName, UserId};
 pub use order::{Address, LineItem, OrderDraft, ProductSnapshot};
 pub use pricing::{AppliedRule, Quote};
 pub use storage::{Storage, StoreError};

@@ -47,9 +47,53 @@ impl AsRef<str> for PluginName {
     }
 }
 
+/// Who a caller is: a token's subject, never empty. Orders, changes and plugin operations
+/// record it as the one who acted.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UserId(String);
+
+impl UserId {
+    /// A subject with something besides spaces in it.
+    pub fn parse(text: impl Into<String>) -> Option<Self> {
+        let text = text.into();
+        (!text.trim().is_empty()).then_some(UserId(text))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for UserId {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<&str> for UserId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::PluginName;
+    use super::{PluginName, UserId};
+
+    #[test]
+    fn a_user_id_is_never_blank() {
+        assert_eq!(UserId::parse("u1").unwrap(), "u1");
+        assert_eq!(UserId::parse(" "), None);
+        assert_eq!(UserId::parse(""), None);
+    }
 
     #[test]
     fn plugin_names_keep_to_a_file_safe_alphabet() {

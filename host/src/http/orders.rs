@@ -3,10 +3,11 @@
 use super::auth::AuthUser;
 use super::error::ErrorBody;
 use super::extract::{Json, OptionalJson, Query};
+use super::params::{order_id, paging};
 use super::responses::{BadRequest, JsonBody, Unauthorized, Unavailable};
 use super::{ApiError, AppState};
 use crate::domain::{Machine, StatusChange};
-use crate::orders::{NewOrder, Order, OrderId, check_change_texts, limits};
+use crate::orders::{NewOrder, Order, check_change_texts, limits};
 use crate::orders::{OrderQuery, Page, StoredEvent};
 use axum::Router;
 use axum::extract::{Path, State};
@@ -23,30 +24,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/orders/{order_id}", get(one))
         .route("/api/v1/orders/{order_id}/cancel", patch(cancel))
         .route("/api/v1/orders/{order_id}/events", get(events))
-}
-
-/// Ids that cannot be an order are not found, like ids of someone else's orders.
-pub(super) fn order_id(raw: &str) -> Result<OrderId, ApiError> {
-    raw.parse().map_err(|_| ApiError::NotFound)
-}
-
-/// Page and page size, checked: 1-based pages of 1 to 100 orders.
-pub(super) fn paging(page: Option<u32>, page_size: Option<u32>) -> Result<(u32, u32), ApiError> {
-    let page = page.unwrap_or(1);
-    let size = page_size.unwrap_or(20);
-    if page == 0 {
-        return Err(ApiError::bad_request(
-            "page starts at 1",
-            Some("page".into()),
-        ));
-    }
-    if !(1..=100).contains(&size) {
-        return Err(ApiError::bad_request(
-            "page_size must be between 1 and 100",
-            Some("page_size".into()),
-        ));
-    }
-    Ok((page, size))
 }
 
 /// Place an order: products are checked, then the workflow's plugins validate, price and
@@ -127,7 +104,7 @@ async fn list(
 ) -> Result<axum::Json<Page<Order>>, ApiError> {
     let (page, page_size) = paging(params.page, params.page_size)?;
     let query = OrderQuery {
-        user_id: Some(caller.user_id.clone()),
+        user_id: Some(caller.user_id.to_string()),
         status: params.status,
         page,
         page_size,

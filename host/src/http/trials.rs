@@ -9,6 +9,7 @@ use super::extract::Json;
 use super::params::{PluginPath, digest, plugin_name};
 use super::responses::{BadRequest, Forbidden, JsonBody, NotFound, Unauthorized, Unavailable};
 use super::{ApiError, AppState};
+use crate::domain::UserId;
 use crate::operations::shadows::ShadowReport;
 use crate::plugins::{Mode, Share, Trials};
 use axum::Router;
@@ -52,7 +53,7 @@ pub struct ShadowView {
 
 async fn stage(
     state: AppState,
-    caller: String,
+    caller: UserId,
     name: String,
     mode: Mode,
     body: Option<StageBody>,

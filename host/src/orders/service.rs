@@ -9,7 +9,7 @@ use super::observe::Observer;
 use super::{
     Customer, DecisionRecord, Order, OrderId, OrderQuery, OrderStore, Page, Stats, StoredEvent,
 };
-use crate::domain::{Actor, Machine, Problem, StoreError};
+use crate::domain::{Actor, Machine, Problem, StoreError, UserId};
 use crate::plugins::{Decided, PluginFault, Registry, Workflow};
 use crate::products::Products;
 use chrono::{DateTime, SubsecRound, Utc};
@@ -19,7 +19,7 @@ use tokio::sync::Notify;
 /// Who is asking.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Caller {
-    pub user_id: String,
+    pub user_id: UserId,
     pub admin: bool,
     /// The profile the token's claims give.
     pub customer: Customer,
@@ -31,12 +31,12 @@ pub struct Caller {
 impl Caller {
     /// Users see their own orders; admins see all.
     fn may_see(&self, owner: &str) -> bool {
-        self.admin || owner == self.user_id
+        self.admin || owner == self.user_id.as_str()
     }
 
     pub(super) fn actor(&self) -> Actor {
         Actor {
-            id: self.user_id.clone(),
+            id: self.user_id.to_string(),
             role: if self.admin { "admin" } else { "user" }.into(),
         }
     }
@@ -209,7 +209,7 @@ impl OrderService {
         mut query: OrderQuery,
     ) -> Result<Page<Order>, OrderError> {
         if !caller.admin {
-            query.user_id = Some(caller.user_id.clone());
+            query.user_id = Some(caller.user_id.to_string());
         }
         Ok(self.store.list(&query).await?)
     }

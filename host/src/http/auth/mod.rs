@@ -4,6 +4,7 @@
 use super::claims::TokenRules;
 use super::jwks::{Jwks, VerifyingKey};
 use super::{ApiError, AppState};
+use crate::domain::UserId;
 use crate::orders::{Caller, Customer};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -208,9 +209,9 @@ impl Auth {
         {
             return Err(ApiError::Unauthorized("the token was issued in the future"));
         }
-        if claims.sub.trim().is_empty() {
+        let Some(user_id) = UserId::parse(claims.sub.clone()) else {
             return Err(ApiError::Unauthorized("the token has no subject"));
-        }
+        };
         let valid_from = claims.nbf.max(claims.iat).unwrap_or(0);
         let caller = Caller {
             admin: claims.admin(),
@@ -218,7 +219,7 @@ impl Auth {
                 email: claims.email.clone(),
                 full_name: claims.name.clone(),
             },
-            user_id: claims.sub,
+            user_id,
             token: token.to_owned(),
         };
         self.verified.keep(token, &caller, valid_from, claims.exp);

@@ -35,7 +35,7 @@ fn hs(secret: &[u8], claims: &serde_json::Value) -> String {
 fn verified_tokens_count_only_while_valid_and_stay_bounded() {
     let verified = VerifiedTokens::default();
     let caller = Caller {
-        user_id: "u1".into(),
+        user_id: UserId::parse("u1").unwrap(),
         admin: false,
         customer: Customer::default(),
         token: "valid".into(),
