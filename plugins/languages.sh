@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 fixtures=plugins/standard-pricing/fixtures
 cargo build -q -p orderflow --bin orderflow
-orderflow=$PWD/target/debug/orderflow
+orderflow=$(realpath target/debug/orderflow)
 
 echo "== plugins/standard-pricing-js" >&2
 (cd plugins/standard-pricing-js && npm ci --no-fund --no-audit --loglevel=error && npm test && npm run build)
@@ -50,8 +50,8 @@ bash plugins/standard-pricing-py/build.sh --unstubbed "$unstubbed/py.wasm"
 
 echo "== orderflow plugin new --lang js|python" >&2
 # Each kind's JavaScript and Python project as `plugin new` writes it, outside the
-# repository: the test and build commands it prints, then its fixtures through its
-# component. npm's cache and the toolchains' componentize-py keep installs and builds short.
+# repository: the test and build commands it prints, then the `plugin test` of its fixtures
+# through its component, which must be this orderflow's. npm's cache and the toolchains' componentize-py keep installs and builds short.
 (
     new=$(mktemp -d)
     trap 'rm -rf "$new"' EXIT
@@ -68,15 +68,13 @@ echo "== orderflow plugin new --lang js|python" >&2
             printed=$("$orderflow" plugin new "$kind" "$name" --lang "$lang" --dir "$new/$lang")
             # The three commands after "next, from …:": test, build, try.
             mapfile -t next < <(sed -n '/^next, /,$p' <<<"$printed" | sed -n 's/^  //p')
-            case ${next[2]} in
-                *" plugin test $name.wasm fixtures") ;;
-                *) echo "plugin new printed: $printed" >&2 && exit 1 ;;
-            esac
+            [ "${next[2]}" = "$orderflow plugin test $name.wasm fixtures" ] ||
+                { echo "plugin new printed: $printed" >&2 && exit 1; }
             (
                 cd "$new/$lang/$name"
                 bash -c "${next[0]}"
                 bash -c "${next[1]}"
-                "$orderflow" plugin test "$name.wasm" fixtures | tee "$new/tried"
+                bash -c "${next[2]}" | tee "$new/tried"
             )
             grep -Eq '^[1-9][0-9]* passed, 0 failed$' "$new/tried"
             # Each kind's rules log on one of its fixtures (pricing: the refused discount

@@ -151,16 +151,23 @@ fn every_kind_in_javascript_and_python_is_a_project_of_its_own() {
             assert!(build_text.contains(&format!("{name}.wasm")), "{build_text}");
 
             let next = format!(
-                "next, from the project's directory, {}:\n  {test}\n  {build}\n  cargo run \
-                 --manifest-path {} -p orderflow -- plugin test {name}.wasm fixtures\n",
+                "next, from the project's directory, {}:\n  {test}\n  {build}\n  {} plugin \
+                 test {name}.wasm fixtures\n",
                 dir.display(),
-                repo.canonicalize().unwrap().join("Cargo.toml").display(),
+                this_orderflow().display(),
             );
             assert!(out.ends_with(&next), "{out}");
         }
     }
     let package = read(&parent.path().join("js/my-pricing/package.json"));
     assert!(package.contains(r#""name": "my-pricing","#), "{package}");
+}
+
+/// The binary the tests run, which `plugin new` prints the commands of.
+fn this_orderflow() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_orderflow"))
+        .canonicalize()
+        .unwrap()
 }
 
 #[test]

@@ -105,6 +105,8 @@ struct Place {
     dir: PathBuf,
     /// In the workspace's `plugins/`.
     in_workspace: bool,
+    /// The command that runs orderflow, as the plugin's commands run it.
+    orderflow: String,
 }
 
 /// A new plugin as its language has it.
@@ -160,8 +162,10 @@ pub fn new_plugin(
     std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     let repo = repo_root()?;
     let parent = parent.canonicalize()?;
+    let in_workspace = parent == repo.join("plugins");
     let place = Place {
-        in_workspace: parent == repo.join("plugins"),
+        orderflow: orderflow_command(&repo, in_workspace),
+        in_workspace,
         dir: parent.join(name),
         repo,
     };
@@ -248,19 +252,39 @@ impl Commands {
             from: format!("the project's directory, {}", place.dir.display()),
             test: test.into(),
             build: build.into(),
-            orderflow: orderflow_outside(&place.repo),
+            orderflow: place.orderflow.clone(),
             wasm: format!("{name}.wasm"),
             fixtures: "fixtures".into(),
         }
     }
 }
 
-/// This checkout's orderflow, run from outside its workspace.
-fn orderflow_outside(repo: &Path) -> String {
-    format!(
-        "cargo run --manifest-path {} -p orderflow --",
-        repo.join("Cargo.toml").display()
-    )
+/// The command that runs orderflow for the new plugin's commands: this binary, which is
+/// built already (a `cargo run` of the workspace would first build the whole service, in
+/// debug unless told otherwise), or, if where it is cannot be told, a release build of the
+/// checkout it was built from.
+fn orderflow_command(repo: &Path, in_workspace: bool) -> String {
+    match std::env::current_exe() {
+        Ok(exe) => shell_word(&exe.to_string_lossy()),
+        // From the workspace (or a directory of it), cargo finds its manifest.
+        Err(_) if in_workspace => "cargo run --release -p orderflow --".into(),
+        Err(_) => format!(
+            "cargo run --release --manifest-path {} -p orderflow --",
+            shell_word(&repo.join("Cargo.toml").to_string_lossy())
+        ),
+    }
+}
+
+/// `word` as a shell reads it back: as it is if nothing in it is special to a shell, else
+/// single-quoted.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && (word.bytes()).all(|b| b.is_ascii_alphanumeric() || b"/._-+:@%,=".contains(&b));
+    if plain {
+        word.into()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
 }
 
 /// The checkout this binary was built from, which holds the SDK a Rust plugin links and
@@ -383,6 +407,7 @@ mod tests {
                 repo: "/r".into(),
                 dir: if in_workspace { "/r/plugins/x" } else { "/x" }.into(),
                 in_workspace,
+                orderflow: "/r/target/release/orderflow".into(),
             };
             let project = project(lang, kind, "x", &place);
             let values = project.values("x", kind);
@@ -398,5 +423,16 @@ mod tests {
         for text in &on_disk {
             assert!(used.contains(&text.as_str()), "unused template:\n{text}");
         }
+    }
+
+    #[test]
+    fn a_command_is_written_as_a_shell_reads_it() {
+        let exe = "/home/me/orderflow/target/release/orderflow";
+        assert_eq!(shell_word(exe), exe);
+        assert_eq!(
+            shell_word("/home/me/my rules/it's/orderflow"),
+            r"'/home/me/my rules/it'\''s/orderflow'"
+        );
+        assert_eq!(shell_word(""), "''");
     }
 }

@@ -83,7 +83,7 @@ fn commands(name: &str, place: &Place) -> Commands {
             build: format!(
                 "cargo build -p {name} --target wasm32-unknown-unknown --profile plugin"
             ),
-            orderflow: "cargo run -p orderflow --".into(),
+            orderflow: place.orderflow.clone(),
             wasm: format!("target/wasm32-unknown-unknown/plugin/{artifact}.wasm"),
             fixtures: format!("plugins/{name}/fixtures"),
         }
@@ -92,7 +92,7 @@ fn commands(name: &str, place: &Place) -> Commands {
             from: format!("the crate's directory, {}", place.dir.display()),
             test: "cargo test".into(),
             build: "cargo build --target wasm32-unknown-unknown --release".into(),
-            orderflow: super::orderflow_outside(&place.repo),
+            orderflow: place.orderflow.clone(),
             wasm: format!("target/wasm32-unknown-unknown/release/{artifact}.wasm"),
             fixtures: "fixtures".into(),
         }
