@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# The plugins written in JavaScript and Python: installs their pinned toolchains (jco from
-# the plugin's package-lock.json, componentize-py by plugins/toolchains.sh, cached in
-# ~/.cache/orderflow), runs each plugin's unit tests in its language's own runner, builds
-# its component, and runs the standard pricing fixtures through the component with
-# `orderflow plugin test`, as the host would run it; then builds each again without the
-# toolchain's WASI stubs and runs the fixtures through that too (the host grants such a
-# component deterministic stand-ins: host/src/runtime/wasi.rs). Last, it tests, builds and
-# tries each kind's project that `orderflow plugin new --lang js|python` writes. tests/run.sh
-# calls this before the Rust suite.
+# The plugins written in JavaScript and Python: runs the unit tests of their SDKs
+# (plugins/sdk-js, plugins/sdk-py); installs their pinned toolchains (jco from the plugin's
+# package-lock.json, componentize-py by plugins/toolchains.sh, cached in ~/.cache/orderflow),
+# runs each plugin's unit tests in its language's own runner, builds its component, and runs
+# the standard pricing fixtures through the component with `orderflow plugin test`, as the
+# host would run it; then builds each again without the toolchain's WASI stubs and runs the
+# fixtures through that too (the host grants such a component deterministic stand-ins:
+# host/src/runtime/wasi.rs). Last, it tests, builds and tries each kind's project that
+# `orderflow plugin new --lang js|python` writes. tests/run.sh calls this before the Rust
+# suite.
 #   bash plugins/languages.sh [--ship]
 # Needs Node.js ≥ 20.19 with npm, and Python ≥ 3.11.
 set -euo pipefail
@@ -15,6 +16,10 @@ cd "$(dirname "$0")/.."
 fixtures=plugins/standard-pricing/fixtures
 cargo build -q -p orderflow --bin orderflow
 orderflow=$(realpath target/debug/orderflow)
+
+echo "== plugins/sdk-js, plugins/sdk-py" >&2
+(cd plugins/sdk-js && npm test)
+(cd plugins/sdk-py && python3 -m unittest)
 
 echo "== plugins/standard-pricing-js" >&2
 (cd plugins/standard-pricing-js && npm ci --no-fund --no-audit --loglevel=error && npm test && npm run build)
@@ -24,9 +29,10 @@ echo "== plugins/standard-pricing-js" >&2
 # that it was built from these sources (their digest, recorded beside it) and that it
 # passes the fixtures. `bash plugins/languages.sh --ship` replaces it with this build.
 shipped=plugins/shipped/standard-pricing-js
-# src/sdk.js is a link to host/templates/js/src/sdk.js; cat reads what it links to.
+# The component is built of the port's modules and the SDK's (plugins/sdk-js).
 sources=$(cd plugins/standard-pricing-js &&
-    cat package.json package-lock.json src/*.js ../../wit/since_v0.3.0/*.wit | sha256sum | cut -d' ' -f1)
+    cat package.json package-lock.json src/*.js ../sdk-js/package.json ../sdk-js/*.js \
+        ../../wit/since_v0.3.0/*.wit | sha256sum | cut -d' ' -f1)
 if [ "${1:-}" = --ship ]; then
     cp plugins/standard-pricing-js/standard-pricing.wasm "$shipped.wasm"
     echo "$sources" > "$shipped.sources"
@@ -43,7 +49,8 @@ trap 'rm -rf "$unstubbed"' EXIT
 
 echo "== plugins/standard-pricing-py" >&2
 bash plugins/standard-pricing-py/build.sh
-(cd plugins/standard-pricing-py && python3 -m unittest)
+# Its tests take the SDK from plugins/sdk-py, as build.sh packs it.
+(cd plugins/standard-pricing-py && PYTHONPATH=../sdk-py python3 -m unittest)
 "$orderflow" plugin test plugins/standard-pricing-py/standard-pricing.wasm "$fixtures"
 bash plugins/standard-pricing-py/build.sh --unstubbed "$unstubbed/py.wasm"
 "$orderflow" plugin test "$unstubbed/py.wasm" "$fixtures"

@@ -5,13 +5,20 @@
 //!
 //! A kind's plugin starts with the same rules in every language and is held to the same
 //! fixture files (`host/templates/<kind>/fixtures`), so the three answer alike.
+//!
+//! The plugins in JavaScript and Python depend on their language's SDK, the package
+//! `plugins/sdk-js` or `plugins/sdk-py`, which each project carries a copy of.
 
-/// Template files, each `"path in the plugin" <- "path under host/templates/"`.
+/// Files of this repository, each `"path in the plugin" <- "path"`, the path under
+/// `host/templates/` or, after `in "dir";`, under `dir` (relative to `host/`).
 macro_rules! files {
     ($($to:literal <- $from:literal),* $(,)?) => {
+        files!(in "templates"; $($to <- $from),*)
+    };
+    (in $dir:literal; $($to:literal <- $from:literal),* $(,)?) => {
         &[$((
             $to,
-            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/", $from)),
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/", $dir, "/", $from)),
         )),*]
     };
 }
@@ -25,7 +32,7 @@ use crate::runtime::PluginKind;
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
 
-/// A template file: where it goes in the new plugin, and its text.
+/// A file of this repository: where it goes in the new plugin, and its text.
 type File = (&'static str, &'static str);
 
 /// The language a plugin is written in.
