@@ -7,8 +7,9 @@
 # host would run it; then builds each again without the toolchain's WASI stubs and runs the
 # fixtures through that too (the host grants such a component deterministic stand-ins:
 # host/src/runtime/wasi.rs). Last, it tests, builds and tries each kind's project that
-# `orderflow plugin new --lang js|python` writes. tests/run.sh calls this before the Rust
-# suite.
+# `orderflow plugin new --lang js|python` writes, and the standard pricing rule as `plugin new
+# --from standard-pricing` writes it in Rust, JavaScript and Python, each outside the
+# repository. tests/run.sh calls this before the Rust suite.
 #   bash plugins/languages.sh [--ship]
 # Needs Node.js ≥ 20.19 with npm, and Python ≥ 3.11.
 set -euo pipefail
@@ -55,10 +56,13 @@ bash plugins/standard-pricing-py/build.sh
 bash plugins/standard-pricing-py/build.sh --unstubbed "$unstubbed/py.wasm"
 "$orderflow" plugin test "$unstubbed/py.wasm" "$fixtures"
 
-echo "== orderflow plugin new --lang js|python" >&2
-# Each kind's JavaScript and Python project as `plugin new` writes it, outside the
+echo "== orderflow plugin new" >&2
+# Each kind's JavaScript and Python project as `plugin new` writes it, and the standard
+# pricing rule in each language as `plugin new --from standard-pricing` does, outside the
 # repository: the test and build commands it prints, then the `plugin test` of its fixtures
-# through its component, which must be this orderflow's. npm's cache and the toolchains' componentize-py keep installs and builds short.
+# through its component, which must be this orderflow's. npm's cache and the toolchains'
+# componentize-py keep installs and builds short; a Rust crate builds offline (the crates it
+# needs are those the workspace's build fetched) into a target directory kept in target/.
 (
     new=$(mktemp -d)
     trap 'rm -rf "$new"' EXIT
@@ -67,26 +71,41 @@ echo "== orderflow plugin new --lang js|python" >&2
     install_componentize_py
     export COMPONENTIZE_PY=$ORDERFLOW_COMPONENTIZE_PY
     export npm_config_prefer_offline=true npm_config_audit=false npm_config_fund=false \
-        npm_config_loglevel=error
+        npm_config_loglevel=error CARGO_NET_OFFLINE=true
+    crates=$PWD/target/languages-plugin-new
+    mkdir -p "$crates"
+    # plugin_new KIND NAME ARGS…: writes the plugin into $new and tries it.
+    plugin_new() {
+        local kind=$1 name=$2
+        shift 2
+        echo "== plugin new $kind $name $*" >&2
+        local printed
+        printed=$("$orderflow" plugin new "$kind" "$name" "$@" --dir "$new")
+        # The three commands after "next, from …:": test, build, try.
+        mapfile -t next < <(sed -n '/^next, /,$p' <<<"$printed" | sed -n 's/^  //p')
+        case ${next[2]} in
+            "$orderflow plugin test "*" fixtures") ;;
+            *) echo "plugin new printed: $printed" >&2 && return 1 ;;
+        esac
+        (
+            cd "$new/$name"
+            [ ! -f Cargo.toml ] || ln -s "$crates" target
+            bash -c "${next[0]}"
+            bash -c "${next[1]}"
+            bash -c "${next[2]}" | tee "$new/tried"
+        )
+        grep -Eq '^[1-9][0-9]* passed, 0 failed$' "$new/tried"
+    }
     for lang in js python; do
         for kind in validation pricing lifecycle; do
-            name=my-$kind
-            echo "== $lang $name" >&2
-            printed=$("$orderflow" plugin new "$kind" "$name" --lang "$lang" --dir "$new/$lang")
-            # The three commands after "next, from …:": test, build, try.
-            mapfile -t next < <(sed -n '/^next, /,$p' <<<"$printed" | sed -n 's/^  //p')
-            [ "${next[2]}" = "$orderflow plugin test $name.wasm fixtures" ] ||
-                { echo "plugin new printed: $printed" >&2 && exit 1; }
-            (
-                cd "$new/$lang/$name"
-                bash -c "${next[0]}"
-                bash -c "${next[1]}"
-                bash -c "${next[2]}" | tee "$new/tried"
-            )
-            grep -Eq '^[1-9][0-9]* passed, 0 failed$' "$new/tried"
-            # Each kind's rules log on one of its fixtures (pricing: the refused discount
-            # code), through the host's `log` import, which `plugin test` prints under it.
+            plugin_new "$kind" "my-$kind-$lang" --lang "$lang"
+            # Each kind's template logs on one of its fixtures (pricing: the refused
+            # discount code), through the host's `log` import, which `plugin test` prints
+            # under it.
             grep -q '^       info  ' "$new/tried"
         done
+    done
+    for lang in rust js python; do
+        plugin_new pricing "standard-pricing-$lang" --lang "$lang" --from standard-pricing
     done
 )

@@ -1,6 +1,7 @@
-"""The component's glue (app.py) run on the bindings' own records, which build.sh writes into
-bindings/, and the build tool pinned as plugins/toolchains.sh pins it (`python3 -m
-unittest`, with the SDK on the path)."""
+"""What this port has beyond the project `orderflow plugin new --from standard-pricing --lang
+python` makes of it (`python3 -m unittest`, with the SDK on the path): the component's glue
+(app.py) run on the bindings' own records, which build.sh writes into bindings/, and the
+build tool pinned as plugins/toolchains.sh pins it."""
 
 from __future__ import annotations
 

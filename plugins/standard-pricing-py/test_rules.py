@@ -13,8 +13,9 @@ from orderflow_sdk.testing import check_fixtures, record
 import rules
 from rules import Refusal, apply_bp, parse_params, price
 
-# Where the rule's fixtures/ and unit-params.json are: beside the Rust rule, whose ports
-# share them.
+# Where the rule's fixtures/ and unit-params.json are: in orderflow's repository, beside the
+# Rust rule, whose ports share them; in a project `orderflow plugin new --from
+# standard-pricing` wrote, in the project.
 RULE = Path(__file__).resolve().parent.parent / "standard-pricing"
 
 

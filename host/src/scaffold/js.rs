@@ -6,7 +6,7 @@
 //! the contract (`wit/`) too, and pins jco with every dependency (`package-lock.json`, the
 //! tree `plugins/standard-pricing-js` builds with), so it builds anywhere with Node and npm.
 
-use super::{Commands, File, Place, Project, WIT};
+use super::{Commands, File, Place, Port, Project, Start, WIT, borrowed};
 use crate::runtime::PluginKind;
 
 /// What every project holds besides its rules, glue and tests.
@@ -32,13 +32,19 @@ const SDK: &[File] = files![in "../plugins/sdk-js";
     "sdk/testing.js" <- "testing.js",
 ];
 
-pub(super) fn project(kind: PluginKind, name: &str, place: &Place) -> Project {
-    let files = (COMMON.iter().chain(COMPONENT).chain(SDK).chain([&WIT]))
-        .chain(sources(kind))
-        .chain(FIXTURES_TEST);
+pub(super) fn project(kind: PluginKind, name: &str, place: &Place, start: Start) -> Project {
+    let own: Vec<_> = match start {
+        Start::Template => (sources(kind).iter().chain(FIXTURES_TEST))
+            .map(borrowed)
+            .collect(),
+        Start::Standard => port(kind)
+            .expect("a standard rule written in JavaScript")
+            .files(),
+    };
+    let files = (COMMON.iter().chain(COMPONENT).chain(SDK).chain([&WIT])).map(borrowed);
     Project {
         what: "a JavaScript project",
-        files: files.copied().collect(),
+        files: files.chain(own).collect(),
         own_values: Vec::new(),
         commands: Commands::in_project(name, place, "npm ci && npm test", "npm run build"),
     }
@@ -65,6 +71,25 @@ fn sources(kind: PluginKind) -> &'static [File] {
             "src/plugin.js" <- "js/lifecycle/src/plugin.js",
             "test/rules.test.js" <- "js/lifecycle/test/rules.test.js",
         ],
+    }
+}
+
+/// The standard rule of `kind` in JavaScript, if it is written in it: its rules, glue and
+/// tests (which run its fixtures too).
+pub(super) fn port(kind: PluginKind) -> Option<Port> {
+    match kind {
+        PluginKind::Pricing => Some(Port {
+            files: files![in "../plugins/standard-pricing-js";
+                "src/rules.js" <- "src/rules.js",
+                "src/plugin.js" <- "src/plugin.js",
+                "test/rules.test.js" <- "test/rules.test.js",
+            ],
+            rule: (
+                r#"new URL("../../standard-pricing/", import.meta.url)"#,
+                r#"new URL("../", import.meta.url)"#,
+            ),
+        }),
+        PluginKind::Validation | PluginKind::Lifecycle => None,
     }
 }
 

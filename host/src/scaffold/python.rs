@@ -5,7 +5,7 @@
 //! by version and wheel hashes (`requirements.txt`, those plugins/toolchains.sh installs), so
 //! it builds anywhere with Python.
 
-use super::{Commands, File, Place, Project, WIT};
+use super::{Commands, File, Place, Port, Project, Start, WIT, borrowed};
 use crate::runtime::PluginKind;
 
 /// What every project holds besides its rules, glue and tests.
@@ -23,15 +23,22 @@ const SDK: &[File] = files![in "../plugins/sdk-py";
     "orderflow_sdk/testing.py" <- "orderflow_sdk/testing.py",
 ];
 
-pub(super) fn project(kind: PluginKind, name: &str, place: &Place) -> Project {
-    let (rules, glue) = sources(kind);
-    let files = (COMMON.iter().chain(SDK).chain([&WIT]))
-        .chain(rules)
-        .chain(glue)
-        .chain(FIXTURES_TEST);
+pub(super) fn project(kind: PluginKind, name: &str, place: &Place, start: Start) -> Project {
+    let own: Vec<_> = match start {
+        Start::Template => {
+            let (rules, glue) = sources(kind);
+            (rules.iter().chain(glue).chain(FIXTURES_TEST))
+                .map(borrowed)
+                .collect()
+        }
+        Start::Standard => port(kind)
+            .expect("a standard rule written in Python")
+            .files(),
+    };
+    let files = (COMMON.iter().chain(SDK).chain([&WIT])).map(borrowed);
     Project {
         what: "a Python project",
-        files: files.copied().collect(),
+        files: files.chain(own).collect(),
         own_values: Vec::new(),
         commands: Commands::in_project(name, place, "python3 -m unittest", "bash build.sh"),
     }
@@ -65,6 +72,25 @@ fn sources(kind: PluginKind) -> (&'static [File], &'static [File]) {
             ],
             files!["app.py" <- "python/lifecycle/app.py"],
         ),
+    }
+}
+
+/// The standard rule of `kind` in Python, if it is written in it: its rules, glue and tests
+/// (which run its fixtures too).
+pub(super) fn port(kind: PluginKind) -> Option<Port> {
+    match kind {
+        PluginKind::Pricing => Some(Port {
+            files: files![in "../plugins/standard-pricing-py";
+                "rules.py" <- "rules.py",
+                "app.py" <- "app.py",
+                "test_rules.py" <- "test_rules.py",
+            ],
+            rule: (
+                r#"Path(__file__).resolve().parent.parent / "standard-pricing""#,
+                "Path(__file__).resolve().parent",
+            ),
+        }),
+        PluginKind::Validation | PluginKind::Lifecycle => None,
     }
 }
 

@@ -10,8 +10,9 @@ import { testFixtures } from "@orderflow/sdk/testing";
 import { makePricing } from "../src/plugin.js";
 import { Refusal, applyBp, parseParams, price } from "../src/rules.js";
 
-// Where the rule's fixtures/ and unit-params.json are: beside the Rust rule, whose ports
-// share them.
+// Where the rule's fixtures/ and unit-params.json are: in orderflow's repository, beside the
+// Rust rule, whose ports share them; in a project `orderflow plugin new --from
+// standard-pricing` wrote, in the project.
 const rule = new URL("../../standard-pricing/", import.meta.url);
 const sharedParams = readFileSync(new URL("fixtures/params.json", rule), "utf8");
 
