@@ -5,7 +5,8 @@
 //! `plugins/*` are built for `wasm32-unknown-unknown`: a core module that imports nothing,
 //! with its WIT world embedded by wit-bindgen, which the host wraps into a component when it
 //! loads it. The test suite's `tests/hostile/*` are built for `wasm32-wasip2`, as components
-//! that import WASI (which the host refuses to provide), so both kinds of file stay covered.
+//! that import WASI (which the host grants only as stand-ins that reach nothing real:
+//! `host/src/plugins/runtime/wasi.rs`), so both kinds of file stay covered.
 //!
 //! Components of plugins written in other languages are built by their own toolchains and
 //! kept built in `plugins/shipped/`; they are published beside the crates' plugins.

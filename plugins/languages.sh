@@ -6,7 +6,7 @@
 # the standard pricing fixtures through the component with `orderflow plugin test`, as the
 # host would run it; then builds each again without the toolchain's WASI stubs and runs the
 # fixtures through that too (the host grants such a component deterministic stand-ins:
-# host/src/runtime/wasi.rs). Last, it tests, builds and tries each kind's project that
+# host/src/plugins/runtime/wasi.rs). Last, it tests, builds and tries each kind's project that
 # `orderflow plugin new --lang js|python` writes, and the standard pricing rule as `plugin new
 # --from standard-pricing` writes it in Rust, JavaScript and Python, each outside the
 # repository. tests/run.sh calls this before the Rust suite.

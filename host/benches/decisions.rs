@@ -8,9 +8,11 @@
 mod common;
 
 use common::{NOW, Sandbox, built, draft, repo_root};
+use orderflow::domain::Digest;
 use orderflow::domain::{OrderDraft, PricedOrder};
-use orderflow::runtime::{BoundPlugin, Digest, Runtime, RuntimeConfig};
-use orderflow::workflows::{Definition, Registry, Workflow, watch};
+use orderflow::plugins::hot_reload::watch;
+use orderflow::plugins::{BoundPlugin, Runtime, RuntimeConfig};
+use orderflow::plugins::{Definition, Registry, Workflow};
 use orderflow_plugin_sdk::machine::Lifecycle;
 use std::hint::black_box;
 use std::sync::Arc;
@@ -282,7 +284,7 @@ fn languages(order: &OrderDraft) {
         let decided = hot.price(order, NOW).unwrap();
         assert!(decided.verdict.is_ok(), "{language}: {:?}", decided.verdict);
         // Interpreted calls take milliseconds: fewer samples.
-        let n = if component.size < orderflow::runtime::RUNTIME_CARRYING_BYTES {
+        let n = if component.size < orderflow::plugins::runtime::RUNTIME_CARRYING_BYTES {
             SAMPLES
         } else {
             SAMPLES / 20

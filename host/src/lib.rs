@@ -4,17 +4,16 @@ pub mod customers;
 pub mod domain;
 pub mod http;
 pub mod metrics;
+pub mod operations;
 pub mod orders;
 pub mod plugin_test;
+pub mod plugins;
 pub mod products;
 pub mod relay;
-pub mod replays;
 pub mod replicas;
-pub mod runtime;
 pub mod scaffold;
 pub mod serve;
 pub mod store;
-pub mod workflows;
 
 /// What a caught panic said (`panic!` with a literal or a formatted message): the host
 /// catches panics where untrusted input meets a library (loading a plugin), around the

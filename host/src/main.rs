@@ -4,7 +4,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use orderflow::http::auth::{Claims, mint};
 use orderflow::plugin_test;
-use orderflow::runtime::{LimitsOverride, PluginKind, Runtime, RuntimeConfig};
+use orderflow::plugins::{LimitsOverride, PluginKind, Runtime, RuntimeConfig};
 use orderflow::scaffold::{self, Lang};
 use orderflow::serve::{CommonConfig, ServeConfig, serve};
 use std::path::PathBuf;
@@ -229,7 +229,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn load(
     runtime: &Runtime,
     path: &PathBuf,
-) -> anyhow::Result<std::sync::Arc<orderflow::runtime::LoadedComponent>> {
+) -> anyhow::Result<std::sync::Arc<orderflow::plugins::LoadedComponent>> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let name = path
         .file_stem()

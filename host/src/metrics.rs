@@ -6,7 +6,7 @@ mod activity;
 
 pub use activity::{Activity, HourCount, add_up};
 
-use crate::runtime::Digest;
+use crate::domain::Digest;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -317,7 +317,7 @@ impl Metrics {
         replica: &str,
         incarnation: &str,
         shards: &[u16],
-        serving: &BTreeMap<String, String>,
+        serving: &BTreeMap<String, Digest>,
     ) {
         self.replica.clear();
         self.replica
@@ -337,14 +337,14 @@ impl Metrics {
             self.plugin_serving
                 .get_or_create(&ServingLabels {
                     plugin: plugin.clone(),
-                    digest: digest.clone(),
+                    digest: digest.full(),
                 })
                 .set(1);
         }
     }
 
     /// The embedded store's files now; set before each exposition.
-    pub fn storage(&self, storage: &crate::orders::Storage) {
+    pub fn storage(&self, storage: &crate::domain::Storage) {
         for (file, bytes) in [
             ("database", storage.database_bytes),
             ("wal", storage.wal_bytes),

@@ -3,8 +3,8 @@
 //! plugin's native unit tests, so both paths are held to the same cases.
 
 use crate::domain::PricedOrder;
-use crate::runtime::wit;
-use crate::runtime::{Decided, Limits, LoadedComponent, Logs, PluginFault, PluginKind, Runtime};
+use crate::plugins::runtime::wit;
+use crate::plugins::{Decided, Limits, LoadedComponent, Logs, PluginFault, PluginKind, Runtime};
 use plugin_fixtures::{Expected, Fixture, Suite, arg};
 use serde::Serialize;
 use serde_json::Value;

@@ -8,8 +8,8 @@
 //! [`LIVE_WITHIN`] count as gone. On the embedded store there is one process and no
 //! heartbeat.
 
+use crate::domain::{Digest, StoreError};
 use crate::metrics::{HourCount, metrics};
-use crate::orders::StoreError;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -75,8 +75,8 @@ pub struct Heartbeat {
     pub seen_at: DateTime<Utc>,
     /// The outbox shards it relays.
     pub shards: Vec<u16>,
-    /// The digest (`sha256:…`) of every plugin version it serves, by plugin name.
-    pub plugins: BTreeMap<String, String>,
+    /// The version of every plugin it serves, by plugin name.
+    pub plugins: BTreeMap<String, Digest>,
     /// Its calls per hour, by plugin: what the API adds up for the whole service.
     #[serde(skip)]
     pub hourly: BTreeMap<String, Vec<HourCount>>,
@@ -146,7 +146,7 @@ impl Membership {
     pub async fn run(
         self: Arc<Self>,
         store: Arc<dyn Heartbeats>,
-        serving: impl Fn() -> BTreeMap<String, String> + Send + 'static,
+        serving: impl Fn() -> BTreeMap<String, Digest> + Send + 'static,
     ) {
         let mut tick = tokio::time::interval(HEARTBEAT);
         loop {

@@ -452,7 +452,7 @@ async fn an_admin_signs_in_and_works_every_page() {
         .await;
     browser.photograph("plugin-upload-refused").await;
     let good = common::built("hostile-pricing");
-    let flat = orderflow::runtime::Digest::of(&std::fs::read(&good).unwrap()).full();
+    let flat = orderflow::domain::Digest::of(&std::fs::read(&good).unwrap()).full();
     browser
         .type_into("form.upload input[name=body]", good.to_str().unwrap())
         .await;

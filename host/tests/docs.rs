@@ -249,6 +249,49 @@ fn every_shell_block_runs_or_says_why_not() {
     );
 }
 
+/// The paths the README's layout names: each line's names (before the description, which
+/// starts after two spaces), a line indented by two relative to the unindented one above
+/// it; a line indented further continues a description.
+fn layout_paths(readme: &str) -> Vec<String> {
+    let block = readme.split("## Layout").nth(1).expect("a layout section");
+    let block = block.split("```\n").nth(1).expect("a code block in it");
+    let mut paths = Vec::new();
+    let mut parent = String::new();
+    for line in block.lines().filter(|l| !l.trim().is_empty()) {
+        let indent = line.len() - line.trim_start().len();
+        if indent > 2 {
+            continue; // a description's continuation
+        }
+        let indented = indent == 2;
+        let names = line.trim_start().split("  ").next().unwrap_or_default();
+        for name in names.split(", ").map(str::trim) {
+            match indented {
+                true => paths.push(format!("{parent}{name}")),
+                false => paths.push(name.to_owned()),
+            }
+        }
+        if !indented {
+            parent = names.trim().to_owned();
+        }
+    }
+    paths
+}
+
+#[test]
+fn the_readme_layout_names_only_what_the_tree_holds() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let paths = layout_paths(&readme);
+    assert!(paths.len() > 20, "{paths:?}");
+    assert!(paths.contains(&"host/src/plugins/".to_owned()), "{paths:?}");
+    let missing: Vec<&String> = (paths.iter())
+        .filter(|p| !repo_root().join(p).exists())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "the layout names what is not there: {missing:?}"
+    );
+}
+
 #[test]
 fn the_readme_tour_runs_against_a_live_service() {
     walk(&TOUR);

@@ -4,8 +4,9 @@
 mod common;
 
 use common::{NOW, Sandbox, built, draft};
-use orderflow::runtime::Digest;
-use orderflow::workflows::{Registry, watch};
+use orderflow::domain::Digest;
+use orderflow::plugins::Registry;
+use orderflow::plugins::hot_reload::watch;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

@@ -6,8 +6,8 @@ mod common;
 use common::{NOW, built, draft, load, runtime};
 use orderflow::domain::{Actor, OrderView, PaymentChange, PricedOrder, StatusChange};
 use orderflow::plugin_test;
-use orderflow::runtime::component::LoadError;
-use orderflow::runtime::{FaultKind, Limits, LogLevel, LogLine, Logs, PluginKind};
+use orderflow::plugins::LoadError;
+use orderflow::plugins::{FaultKind, Limits, LogLevel, LogLine, Logs, PluginKind};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -368,6 +368,15 @@ fn a_wrong_total_is_caught() {
 }
 
 #[test]
+fn a_subtotal_that_is_not_the_sum_of_the_lines_is_caught() {
+    let (kind, _, message) = hostile_price("wrong_subtotal", Limits::default());
+    assert!(
+        matches!(kind, FaultKind::BadOutput(ref why) if why.contains("not the sum of the lines")),
+        "{message}"
+    );
+}
+
+#[test]
 fn an_unknown_state_or_a_nameless_refusal_is_caught() {
     let runtime = runtime();
     let plugin = runtime
@@ -475,7 +484,7 @@ fn decisions_say_who_made_them() {
 
 #[test]
 fn compiled_components_are_cached_on_disk_and_a_bad_artifact_is_recompiled() {
-    use orderflow::runtime::{Runtime, RuntimeConfig};
+    use orderflow::plugins::{Runtime, RuntimeConfig};
     let cache = tempfile::tempdir().unwrap();
     let runtime = || {
         Runtime::new(RuntimeConfig {
@@ -611,7 +620,7 @@ fn standard_pricing_params() -> serde_json::Value {
 fn logging(
     params: serde_json::Value,
     limits: Limits,
-) -> std::sync::Arc<orderflow::runtime::BoundPlugin> {
+) -> std::sync::Arc<orderflow::plugins::BoundPlugin> {
     let runtime = runtime();
     let component = load(&runtime, "logging-pricing");
     runtime

@@ -1,5 +1,5 @@
-use super::{CustomerError, Customers};
 use crate::orders::{Caller, Customer};
+use crate::orders::{CustomerError, Customers};
 use async_trait::async_trait;
 use serde::Deserialize;
 use std::time::Duration;

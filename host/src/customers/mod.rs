@@ -1,4 +1,5 @@
-//! Customers: the profile an order records of who placed it. From the user service over
+//! Customers: the profile an order records of who placed it ([`Customers`], the seam the
+//! order use case owns). From the user service over
 //! HTTP when `USER_SERVICE_URL` is set, else from the caller's own token claims.
 //!
 //! The user service's contract: `GET {base}/api/v1/users/me` with the caller's bearer token
@@ -9,23 +10,8 @@ mod client;
 
 pub use client::UserService;
 
-use crate::orders::{Caller, Customer};
+use crate::orders::{Caller, Customer, CustomerError, Customers};
 use async_trait::async_trait;
-
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum CustomerError {
-    /// The token is valid here but its user is unknown there (or someone else).
-    #[error("the user service rejected the token")]
-    Rejected,
-    #[error("user service unavailable: {0}")]
-    Unavailable(String),
-}
-
-#[async_trait]
-pub trait Customers: Send + Sync + 'static {
-    /// The profile of the caller, as it is now.
-    async fn profile(&self, caller: &Caller) -> Result<Customer, CustomerError>;
-}
 
 /// Profiles as the token's claims give them (`email`, `name`): no user service asked.
 pub struct FromClaims;

@@ -2,17 +2,23 @@
 //! per WIT version (`runtime::wit`), so everything else speaks these and nothing else.
 //! Their JSON form is the fixture format of `orderflow plugin test`.
 
+mod digest;
 mod lifecycle;
 mod money;
+mod names;
 mod order;
 mod pricing;
+mod storage;
 
+pub use digest::Digest;
 pub use lifecycle::{
     Actor, Edge, Machine, OrderView, PaymentChange, PricedOrder, StatusChange, Transition,
 };
 pub use money::{Currency, Money, MoneyError};
+pub use names::{BadPluginName, PluginName};
 pub use order::{Address, LineItem, OrderDraft, ProductSnapshot};
 pub use pricing::{AppliedRule, Quote};
+pub use storage::{Storage, StoreError};
 
 use serde::{Deserialize, Serialize};
 

@@ -3,12 +3,12 @@
 use super::auth::AdminUser;
 use super::error::ErrorBody;
 use super::extract::{Json, OptionalJson, Query};
-use super::openapi::{BadRequest, Forbidden, JsonBody, Unauthorized, Unavailable};
-use super::orders::{order_id, paging};
-use super::plugins::digest;
+use super::params::{digest, order_id, paging};
+use super::responses::{BadRequest, Forbidden, JsonBody, Unauthorized, Unavailable};
 use super::{ApiError, AppState};
 use crate::domain::{PaymentChange, StatusChange};
-use crate::orders::{Order, Repricing, check_change_texts, limits};
+use crate::operations::dry_run::Repricing;
+use crate::orders::{Order, check_change_texts, limits};
 use crate::orders::{OrderQuery, Page, Sort, Stats};
 use axum::Router;
 use axum::extract::{Path, State};

@@ -2,8 +2,10 @@
 //! `{"error": {"code", "message", "field"?, "problems"?}}`. Internal failures are logged
 //! with their detail and answered with a generic message: a 5xx never leaks internals.
 
-use crate::customers::CustomerError;
 use crate::domain::Problem;
+use crate::domain::StoreError;
+use crate::operations::deploy::DeployError;
+use crate::orders::CustomerError;
 use crate::orders::OrderError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -55,11 +57,53 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// The API's answer to a failed operation; `field` names what was at fault.
+    pub fn deploy(e: DeployError, field: Option<&str>) -> ApiError {
+        let refused = |code: &str, message: String, field: Option<&str>| {
+            ApiError::Refused(vec![Problem {
+                code: code.into(),
+                message,
+                field: field.map(Into::into),
+            }])
+        };
+        match e {
+            DeployError::BadName(_) => ApiError::bad_request(e.to_string(), Some("name".into())),
+            DeployError::NotServing(_) => ApiError::NotFound,
+            DeployError::Rejected(_) => refused("plugin_rejected", e.to_string(), field),
+            DeployError::UnknownVersion { .. } => refused("unknown_version", e.to_string(), field),
+            DeployError::NothingToRollBack(_) => {
+                ApiError::Conflict("there is no earlier version to roll back to")
+            }
+            DeployError::Concurrent(_) => ApiError::Conflict(
+                "another replica changed the active version meanwhile; read it again and retry",
+            ),
+            DeployError::NoArchive | DeployError::Archive(_) => ApiError::Unavailable {
+                code: "plugin_archive_unavailable",
+                public: "the plugin version archive is unavailable; nothing was changed".into(),
+                detail: e.to_string(),
+            },
+        }
+    }
+
     pub fn bad_request(message: impl Into<String>, field: Option<String>) -> Self {
         ApiError::BadRequest {
             message: message.into(),
             field,
         }
+    }
+}
+
+/// A failed operation with no field of the request to blame.
+impl From<DeployError> for ApiError {
+    fn from(e: DeployError) -> Self {
+        ApiError::deploy(e, None)
+    }
+}
+
+/// A store failing is the service unavailable, as for an order.
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::from(OrderError::from(e))
     }
 }
 

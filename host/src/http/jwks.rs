@@ -3,7 +3,7 @@
 //! `kid` (the issuer rotated its keys) refetches the set, at most once per `min_refresh`, so a
 //! stream of forged `kid`s cannot turn into a stream of requests to the issuer.
 
-use super::auth::TokenRules;
+use super::claims::TokenRules;
 use arc_swap::ArcSwap;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};

@@ -2,6 +2,7 @@
 
 mod admin;
 pub mod auth;
+pub mod claims;
 pub mod console;
 mod edge;
 mod error;
@@ -11,19 +12,26 @@ pub mod jwks;
 mod metrics;
 mod openapi;
 mod orders;
+mod params;
 mod plugins;
 mod replays;
+mod responses;
 pub mod server;
-mod staging;
+mod trials;
+mod workflows;
 
 pub use auth::Auth;
 pub use error::ApiError;
 
-use crate::orders::{OrderService, Repricer};
+use crate::orders::OrderService;
+
+use crate::operations::deploy::Deployer;
+use crate::operations::dry_run::Repricer;
+use crate::operations::replays::Replays;
+use crate::operations::shadows::Shadows;
+use crate::plugins::Registry;
 use crate::relay::RelayStatus;
-use crate::replays::{Replays, Shadows};
 use crate::replicas::Membership;
-use crate::workflows::{Deployer, Registry};
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue};
 use edge::BodyLimits;
@@ -139,7 +147,8 @@ pub fn router(state: AppState, cors_origins: &[String], body_timeout: Duration) 
         )
         .merge(plugins::router().route_layer(body(plugins::COMPONENT_LIMIT)))
         .merge(replays::router().route_layer(body(BODY_LIMIT)))
-        .merge(staging::router().route_layer(body(BODY_LIMIT)))
+        .merge(trials::router().route_layer(body(BODY_LIMIT)))
+        .merge(workflows::router().route_layer(body(BODY_LIMIT)))
         .merge(health::router())
         .merge(metrics::router());
     observed(api)

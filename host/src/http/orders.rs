@@ -3,7 +3,7 @@
 use super::auth::AuthUser;
 use super::error::ErrorBody;
 use super::extract::{Json, OptionalJson, Query};
-use super::openapi::{BadRequest, JsonBody, Unauthorized, Unavailable};
+use super::responses::{BadRequest, JsonBody, Unauthorized, Unavailable};
 use super::{ApiError, AppState};
 use crate::domain::{Machine, StatusChange};
 use crate::orders::{NewOrder, Order, OrderId, check_change_texts, limits};

@@ -6,17 +6,16 @@
 use super::auth::AdminUser;
 use super::error::ErrorBody;
 use super::extract::{Json, Query};
-use super::openapi::{
+use super::params::{PluginPath, digest, plugin_name};
+use super::responses::{
     BadRequest, BodyLimits, Forbidden, JsonBody, NotFound, Unauthorized, Unavailable,
 };
 use super::{ApiError, AppState};
-use crate::domain::Problem;
+use crate::domain::Digest;
 use crate::metrics::{HourCount, add_up, metrics};
+use crate::operations::deploy::{Activation, Candidate, DeployError};
+use crate::plugins::{Action, Change, LoadFailure, Serving, Share, StoredVersion};
 use crate::replicas::Heartbeat;
-use crate::runtime::Digest;
-use crate::workflows::{
-    Action, Activation, Candidate, Change, DeployError, LoadFailure, Serving, Share, StoredVersion,
-};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
@@ -25,7 +24,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 
@@ -41,7 +39,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/plugins/{name}/activate", post(activate))
         .route("/api/v1/plugins/{name}/rollback", post(rollback))
         .route("/api/v1/plugins/{name}/history", get(history))
-        .route("/api/v1/workflows", get(workflows))
         .layer(DefaultBodyLimit::max(COMPONENT_LIMIT))
 }
 
@@ -53,7 +50,7 @@ pub struct PluginView {
     kind: Option<String>,
     wit_version: Option<String>,
     /// The active version.
-    digest: Option<String>,
+    digest: Option<Digest>,
     size: Option<u64>,
     /// The file it serves from.
     source: String,
@@ -86,7 +83,7 @@ pub struct PluginView {
 pub struct ReplicaServing {
     replica: String,
     /// The version it serves; none if it serves no version of the plugin.
-    digest: Option<String>,
+    digest: Option<Digest>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -110,27 +107,6 @@ pub struct Uploaded {
     candidate: Candidate,
     /// Whether it serves now (`?activate=true`).
     active: bool,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct WorkflowView {
-    name: String,
-    description: String,
-    channels: Vec<String>,
-    /// Of the workflow file.
-    digest: String,
-    source: String,
-    loaded_at: DateTime<Utc>,
-    /// The plugin of each decision and the version it serves with.
-    plugins: Vec<StepView>,
-    last_error: Option<LoadFailure>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct StepView {
-    kind: String,
-    plugin: String,
-    digest: String,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -163,86 +139,21 @@ impl utoipa::PartialSchema for ComponentBytes {
 
 impl utoipa::ToSchema for ComponentBytes {}
 
-/// The `{name}` of every plugin route, as the deployer checks it (it becomes a file name).
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Path)]
-pub(super) struct PluginName {
-    /// Lowercase letters, digits, `-` and `_`, at most 64 characters.
-    #[param(pattern = "^[a-z0-9_-]{1,64}$")]
-    pub(super) name: String,
-}
-
-/// The API's answer to a failed operation; `field` names what was at fault.
-pub(super) fn deploy_error(e: DeployError, field: Option<&str>) -> ApiError {
-    let refused = |code: &str, message: String, field: Option<&str>| {
-        ApiError::Refused(vec![Problem {
-            code: code.into(),
-            message,
-            field: field.map(Into::into),
-        }])
-    };
-    match e {
-        DeployError::BadName(_) => ApiError::bad_request(e.to_string(), Some("name".into())),
-        DeployError::NotServing(_) => ApiError::NotFound,
-        DeployError::Rejected(_) => refused("plugin_rejected", e.to_string(), field),
-        DeployError::UnknownVersion { .. } => refused("unknown_version", e.to_string(), field),
-        DeployError::NothingToRollBack(_) => {
-            ApiError::Conflict("there is no earlier version to roll back to")
-        }
-        DeployError::Concurrent(_) => ApiError::Conflict(
-            "another replica changed the active version meanwhile; read it again and retry",
-        ),
-        DeployError::NoArchive | DeployError::Archive(_) => ApiError::Unavailable {
-            code: "plugin_archive_unavailable",
-            public: "the plugin version archive is unavailable; nothing was changed".into(),
-            detail: e.to_string(),
-        },
-    }
-}
-
-/// The deployer checks a name where it writes; the reading routes check it here, before it
-/// becomes a path to read (`..` would be one), by the same rule the schema states.
-pub(super) fn plugin_name(name: String) -> Result<String, ApiError> {
-    let safe = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-    if safe {
-        Ok(name)
-    } else {
-        Err(deploy_error(DeployError::BadName(name), None))
-    }
-}
-
-/// A version as the API names it; a malformed one is a 400 naming `field`.
-pub(super) fn digest(raw: &str, field: &str) -> Result<Digest, ApiError> {
-    Digest::parse(raw)
-        .ok_or_else(|| ApiError::bad_request("expected sha256:<64 hex digits>", Some(field.into())))
-}
-
-/// Compiling and reloading take milliseconds of CPU: off the async workers.
-pub(super) async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| ApiError::Unavailable {
-            code: "internal",
-            public: "the operation failed; nothing was changed".into(),
-            detail: e.to_string(),
-        })?
-}
-
-/// Reads the change log: run it off the async workers.
-fn plugin_view(state: &AppState, serving: &Serving, live: &[Heartbeat], name: &str) -> PluginView {
+/// Plugin `name` as it serves; `history` holds its recorded changes (and maybe others').
+fn plugin_view(
+    state: &AppState,
+    serving: &Serving,
+    live: &[Heartbeat],
+    history: &[Change],
+    name: &str,
+) -> PluginView {
     let component = serving.components.get(name);
-    let active = component.map(|c| c.digest.full());
-    let history = state.deployer.history(Some(name)).unwrap_or_default();
-    let last_change = history
-        .into_iter()
-        .rev()
-        .find(|c| c.action != Action::Uploaded && Some(&c.to) == active.as_ref());
+    let active = component.map(|c| c.digest.clone());
+    let last_change = (history.iter().rev())
+        .find(|c| {
+            c.plugin == name && c.action != Action::Uploaded && Some(&c.to) == active.as_ref()
+        })
+        .cloned();
     let registry = &state.registry;
     let replicas: Vec<ReplicaServing> = live
         .iter()
@@ -305,68 +216,67 @@ async fn list(
     State(state): State<AppState>,
     _: AdminUser,
 ) -> Result<axum::Json<Vec<PluginView>>, ApiError> {
-    blocking(move || {
-        let serving = state.registry.current();
-        let live = state.membership.live();
-        let failed = serving
-            .errors
-            .keys()
-            .filter_map(|file| file.strip_suffix(".wasm"));
-        let mut names: Vec<&str> = serving
-            .components
-            .keys()
-            .map(String::as_str)
-            .chain(failed)
-            .collect();
-        names.sort_unstable();
-        names.dedup();
-        Ok(axum::Json(
-            names
-                .into_iter()
-                .map(|name| plugin_view(&state, &serving, &live, name))
-                .collect(),
-        ))
-    })
-    .await
+    let history = state.deployer.history(None).await.unwrap_or_default();
+    let serving = state.registry.current();
+    let live = state.membership.live();
+    let failed = serving
+        .errors
+        .keys()
+        .filter_map(|file| file.strip_suffix(".wasm"));
+    let mut names: Vec<&str> = serving
+        .components
+        .keys()
+        .map(String::as_str)
+        .chain(failed)
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    Ok(axum::Json(
+        (names.into_iter())
+            .map(|name| plugin_view(&state, &serving, &live, &history, name))
+            .collect(),
+    ))
 }
 
 /// One plugin, with every stored version.
-#[utoipa::path(get, path = "/api/v1/plugins/{name}", tag = "plugins", params(PluginName),
+#[utoipa::path(get, path = "/api/v1/plugins/{name}", tag = "plugins", params(PluginPath),
     responses((status = 200, body = PluginDetail), BadRequest, Unauthorized, Forbidden, NotFound, Unavailable),
     security(("bearer" = [])))]
 async fn one(
     State(state): State<AppState>,
     _: AdminUser,
-    Path(PluginName { name }): Path<PluginName>,
+    Path(PluginPath { name }): Path<PluginPath>,
 ) -> Result<axum::Json<PluginDetail>, ApiError> {
     let name = plugin_name(name)?;
-    blocking(move || {
-        let serving = state.registry.current();
-        let stored = match state.deployer.stored(&name) {
-            Err(DeployError::NoArchive) => Vec::new(),
-            stored => stored.map_err(|e| deploy_error(e, None))?,
-        };
-        let plugin = plugin_view(&state, &serving, &state.membership.live(), &name);
-        if plugin.kind.is_none() && plugin.last_error.is_none() && stored.is_empty() {
-            return Err(ApiError::NotFound);
-        }
-        let versions = stored
-            .into_iter()
-            .map(|version| VersionView {
-                active: plugin.digest.as_ref() == Some(&version.digest),
-                version,
-            })
-            .collect();
-        Ok(axum::Json(PluginDetail { plugin, versions }))
-    })
-    .await
+    let stored = match state.deployer.stored(&name).await {
+        Err(DeployError::NoArchive) => Vec::new(),
+        stored => stored?,
+    };
+    let history = state
+        .deployer
+        .history(Some(&name))
+        .await
+        .unwrap_or_default();
+    let serving = state.registry.current();
+    let plugin = plugin_view(&state, &serving, &state.membership.live(), &history, &name);
+    if plugin.kind.is_none() && plugin.last_error.is_none() && stored.is_empty() {
+        return Err(ApiError::NotFound);
+    }
+    let versions = stored
+        .into_iter()
+        .map(|version| VersionView {
+            active: plugin.digest.as_ref() == Some(&version.digest),
+            version,
+        })
+        .collect();
+    Ok(axum::Json(PluginDetail { plugin, versions }))
 }
 
 /// Upload a version of plugin `name` (the component's bytes as the body). It is compiled,
 /// checked against every workflow that uses the plugin and tried on a trial order before
 /// it is kept; `?activate=true` also makes it serve.
 #[utoipa::path(post, path = "/api/v1/plugins/{name}/versions", tag = "plugins",
-    params(PluginName, ("activate" = Option<bool>, Query, description = "Make it the active version too")),
+    params(PluginPath, ("activate" = Option<bool>, Query, description = "Make it the active version too")),
     request_body(description = "The component (.wasm)",
         content((inline(ComponentBytes) = "application/wasm"), (inline(ComponentBytes) = "application/octet-stream"))),
     responses((status = 201, body = Uploaded), Unauthorized, Forbidden, BodyLimits, Unavailable,
@@ -377,7 +287,7 @@ async fn one(
 async fn upload(
     State(state): State<AppState>,
     AdminUser(caller): AdminUser,
-    Path(PluginName { name }): Path<PluginName>,
+    Path(PluginPath { name }): Path<PluginPath>,
     Query(query): Query<UploadQuery>,
     headers: HeaderMap,
     body: Bytes,
@@ -395,50 +305,45 @@ async fn upload(
             "the body must be the component's bytes (Content-Type: application/wasm)",
         ));
     }
-    let deployer = state.deployer.clone();
-    let uploaded = blocking(move || {
-        let candidate = deployer
-            .upload(&name, &body, &caller.user_id)
-            .map_err(|e| deploy_error(e, Some("body")))?;
-        if query.activate {
-            let digest = Digest::parse(&candidate.digest).expect("a digest we printed");
-            deployer
-                .activate(&name, &digest, &caller.user_id)
-                .map_err(|e| deploy_error(e, Some("body")))?;
-        }
-        Ok(Uploaded {
-            candidate,
-            active: query.activate,
-        })
-    })
-    .await?;
+    let on_body = |e| ApiError::deploy(e, Some("body"));
+    let deployer = &state.deployer;
+    let candidate = (deployer.upload(&name, body, &caller.user_id).await).map_err(on_body)?;
+    if query.activate {
+        (deployer
+            .activate(&name, &candidate.digest, &caller.user_id)
+            .await)
+            .map_err(on_body)?;
+    }
+    let uploaded = Uploaded {
+        candidate,
+        active: query.activate,
+    };
     Ok((StatusCode::CREATED, axum::Json(uploaded)))
 }
 
 /// Make a stored version the active one; the next decision uses it.
-#[utoipa::path(post, path = "/api/v1/plugins/{name}/activate", tag = "plugins", params(PluginName), request_body = ActivateBody,
+#[utoipa::path(post, path = "/api/v1/plugins/{name}/activate", tag = "plugins", params(PluginPath), request_body = ActivateBody,
     responses((status = 200, body = Activation), BadRequest, Unauthorized, Forbidden, JsonBody, Unavailable,
         (status = 422, description = "No such stored version, or it cannot serve with the workflows as they are now", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn activate(
     State(state): State<AppState>,
     AdminUser(caller): AdminUser,
-    Path(PluginName { name }): Path<PluginName>,
+    Path(PluginPath { name }): Path<PluginPath>,
     Json(body): Json<ActivateBody>,
 ) -> Result<axum::Json<Activation>, ApiError> {
     let digest = digest(&body.digest, "digest")?;
-    let deployer = state.deployer.clone();
-    blocking(move || {
-        deployer
-            .activate(&name, &digest, &caller.user_id)
-            .map_err(|e| deploy_error(e, Some("digest")))
-    })
-    .await
-    .map(axum::Json)
+    let activated = state
+        .deployer
+        .activate(&name, &digest, &caller.user_id)
+        .await;
+    activated
+        .map(axum::Json)
+        .map_err(|e| ApiError::deploy(e, Some("digest")))
 }
 
 /// Make the version active before the current one active again. Rollbacks undo in turn.
-#[utoipa::path(post, path = "/api/v1/plugins/{name}/rollback", tag = "plugins", params(PluginName),
+#[utoipa::path(post, path = "/api/v1/plugins/{name}/rollback", tag = "plugins", params(PluginPath),
     responses((status = 200, body = Activation), BadRequest, Unauthorized, Forbidden, Unavailable,
         (status = 409, description = "No earlier version", body = ErrorBody),
         (status = 422, description = "The earlier version cannot serve with the workflows as they are now", body = ErrorBody)),
@@ -446,68 +351,23 @@ async fn activate(
 async fn rollback(
     State(state): State<AppState>,
     AdminUser(caller): AdminUser,
-    Path(PluginName { name }): Path<PluginName>,
+    Path(PluginPath { name }): Path<PluginPath>,
 ) -> Result<axum::Json<Activation>, ApiError> {
-    let deployer = state.deployer.clone();
-    blocking(move || {
-        deployer
-            .rollback(&name, &caller.user_id)
-            .map_err(|e| deploy_error(e, None))
-    })
-    .await
-    .map(axum::Json)
+    Ok(axum::Json(
+        state.deployer.rollback(&name, &caller.user_id).await?,
+    ))
 }
 
 /// Every recorded change of a plugin, oldest first: uploads, activations, rollbacks and
 /// files dropped into the plugin directory, with who and when.
-#[utoipa::path(get, path = "/api/v1/plugins/{name}/history", tag = "plugins", params(PluginName),
+#[utoipa::path(get, path = "/api/v1/plugins/{name}/history", tag = "plugins", params(PluginPath),
     responses((status = 200, body = Vec<Change>), BadRequest, Unauthorized, Forbidden, Unavailable),
     security(("bearer" = [])))]
 async fn history(
     State(state): State<AppState>,
     _: AdminUser,
-    Path(PluginName { name }): Path<PluginName>,
+    Path(PluginPath { name }): Path<PluginPath>,
 ) -> Result<axum::Json<Vec<Change>>, ApiError> {
     let name = plugin_name(name)?;
-    blocking(move || {
-        state
-            .deployer
-            .history(Some(&name))
-            .map(axum::Json)
-            .map_err(|e| deploy_error(e, None))
-    })
-    .await
-}
-
-/// Every workflow: its file, its channels and the plugin version of each decision.
-#[utoipa::path(get, path = "/api/v1/workflows", tag = "plugins",
-    responses((status = 200, body = Vec<WorkflowView>), Unauthorized, Forbidden),
-    security(("bearer" = [])))]
-async fn workflows(State(state): State<AppState>, _: AdminUser) -> axum::Json<Vec<WorkflowView>> {
-    let serving: Arc<Serving> = state.registry.current();
-    let dir = state.registry.workflow_dir();
-    axum::Json(
-        serving
-            .workflows
-            .values()
-            .map(|w| WorkflowView {
-                name: w.name.clone(),
-                description: w.description.clone(),
-                channels: w.channels.clone(),
-                digest: w.digest.full(),
-                source: dir.join(format!("{}.toml", w.name)).display().to_string(),
-                loaded_at: w.loaded_at.into(),
-                plugins: w
-                    .plugins()
-                    .iter()
-                    .map(|p| StepView {
-                        kind: p.kind().to_string(),
-                        plugin: p.component().name.clone(),
-                        digest: p.component().digest.full(),
-                    })
-                    .collect(),
-                last_error: serving.errors.get(&format!("{}.toml", w.name)).cloned(),
-            })
-            .collect(),
-    )
+    Ok(axum::Json(state.deployer.history(Some(&name)).await?))
 }

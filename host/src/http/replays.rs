@@ -3,10 +3,10 @@
 
 use super::auth::AdminUser;
 use super::extract::Json;
-use super::openapi::{BadRequest, Forbidden, JsonBody, NotFound, Unauthorized, Unavailable};
-use super::plugins::{PluginName, digest, plugin_name};
+use super::params::{PluginPath, digest, plugin_name};
+use super::responses::{BadRequest, Forbidden, JsonBody, NotFound, Unauthorized, Unavailable};
 use super::{ApiError, AppState};
-use crate::replays::{DEFAULT_LIMIT, MAX_LIMIT, Replay, Selection};
+use crate::operations::replays::{DEFAULT_LIMIT, MAX_LIMIT, Replay, Selection};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -64,14 +64,14 @@ impl ReplayPath {
 /// Replay a stored version of plugin `name` over past orders: each order is decided again
 /// on its own recorded inputs (its items as sold, its address and code, the `now` it was
 /// decided at) and compared with what it got. Answers at once; the replay runs on.
-#[utoipa::path(post, path = "/api/v1/plugins/{name}/replays", tag = "plugins", params(PluginName), request_body = ReplayBody,
+#[utoipa::path(post, path = "/api/v1/plugins/{name}/replays", tag = "plugins", params(PluginPath), request_body = ReplayBody,
     responses((status = 202, description = "Started", body = Replay), BadRequest, Unauthorized, Forbidden, JsonBody, NotFound, Unavailable,
         (status = 422, description = "No such stored version, an unknown workflow or channel, or a selection that cannot hold the plugin's orders", body = super::error::ErrorBody)),
     security(("bearer" = [])))]
 async fn start(
     State(state): State<AppState>,
     AdminUser(caller): AdminUser,
-    Path(PluginName { name }): Path<PluginName>,
+    Path(PluginPath { name }): Path<PluginPath>,
     Json(body): Json<ReplayBody>,
 ) -> Result<(StatusCode, axum::Json<Replay>), ApiError> {
     let name = plugin_name(name)?;
@@ -107,13 +107,13 @@ async fn start(
 }
 
 /// The replays of plugin `name`, newest first (the last 50).
-#[utoipa::path(get, path = "/api/v1/plugins/{name}/replays", tag = "plugins", params(PluginName),
+#[utoipa::path(get, path = "/api/v1/plugins/{name}/replays", tag = "plugins", params(PluginPath),
     responses((status = 200, body = Vec<Replay>), BadRequest, Unauthorized, Forbidden, Unavailable),
     security(("bearer" = [])))]
 async fn list(
     State(state): State<AppState>,
     _: AdminUser,
-    Path(PluginName { name }): Path<PluginName>,
+    Path(PluginPath { name }): Path<PluginPath>,
 ) -> Result<axum::Json<Vec<Replay>>, ApiError> {
     let name = plugin_name(name)?;
     Ok(axum::Json(state.replays.list(&name).await?))

@@ -1,26 +1,31 @@
 //! Orders: the aggregate the service stores, changes through plugin decisions, and
-//! announces through events.
+//! announces through events. The use cases (`place`, `change`) read top to bottom; the
+//! seams they need are theirs: the store ([`OrderStore`]) and the observers of new orders
+//! ([`Observer`]), implemented from outside.
 
+mod change;
+mod customers;
 mod event;
 mod ids;
 mod model;
 mod new;
+mod observe;
 pub mod outbox;
 mod place;
-mod repricing;
 mod service;
 mod store;
 
+pub use customers::{CustomerError, Customers};
 pub use event::OrderEvent;
 pub use ids::{OrderId, OrderNumber};
 pub use model::{
     Customer, DecisionRecord, Order, OrderItem, Payment, Provenance, Shipping, StatusEntry,
 };
 pub use new::{NewItem, NewOrder, check_change_texts, limits};
-pub use repricing::{PricedBy, QuoteDifference, Repricer, Repricing};
-pub use service::{Caller, OrderError, OrderService};
+pub use observe::{Observer, Placement, Witness};
+pub use service::{Caller, OrderError, OrderService, clock, decided, refused};
 pub(crate) use store::follows;
 pub use store::{
     Backlog, DayCount, IdempotencyKey, Inserted, OrderJson, OrderQuery, OrderStore, Page,
-    Serialized, Sort, Stats, Storage, StoreError, StoredEvent,
+    Serialized, Sort, Stats, StoredEvent,
 };

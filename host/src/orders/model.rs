@@ -1,5 +1,7 @@
 use super::{OrderId, OrderNumber};
-use crate::domain::{Address, LineItem, Money, OrderDraft, ProductSnapshot, Quote};
+use crate::domain::{
+    Actor, Address, Digest, LineItem, Money, OrderDraft, ProductSnapshot, Quote, Transition,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -80,7 +82,7 @@ pub struct Shipping {
 pub struct Provenance {
     pub workflow: String,
     /// SHA-256 of the workflow file in force.
-    pub workflow_digest: String,
+    pub workflow_digest: Digest,
     pub decisions: Vec<DecisionRecord>,
 }
 
@@ -90,11 +92,39 @@ pub struct DecisionRecord {
     /// `validate`, `price`, `create`, `change_status`, `change_payment`.
     pub call: String,
     pub plugin: String,
-    pub digest: String,
+    pub digest: Digest,
     pub at: DateTime<Utc>,
 }
 
 impl Order {
+    /// Applies a lifecycle decision: statuses, timestamps, history.
+    pub(super) fn apply(
+        &mut self,
+        t: &Transition,
+        by: &Actor,
+        note: Option<String>,
+        now: DateTime<Utc>,
+    ) {
+        self.status = t.status.clone();
+        self.payment_status = t.payment_status.clone();
+        for stamp in &t.stamps {
+            self.timestamps.insert(stamp.clone(), now);
+        }
+        if t.stamps.iter().any(|s| s == "paid_at") {
+            self.payment.paid_at = Some(now);
+        }
+        self.status_history.push(StatusEntry {
+            status: t.status.clone(),
+            payment_status: t.payment_status.clone(),
+            at: now,
+            by: by.id.clone(),
+            role: by.role.clone(),
+            note,
+            events: t.events.clone(),
+        });
+        self.updated_at = now;
+    }
+
     /// The order as its plugins decided it: the draft it was placed as, with each product's
     /// snapshot as sold. The snapshot's stock is not kept with the order: it reads as the
     /// quantity sold, which the product had then.

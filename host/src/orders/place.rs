@@ -1,27 +1,105 @@
-//! The steps of placing an order, which [`OrderService::place`] runs in turn: gather the
-//! products (the draft the plugins decide on, and each line's total), decide (validation →
-//! pricing → the lifecycle's creation step), assemble the order from what was gathered and
-//! decided. The service then inserts it with its events under a fresh order number.
-//!
-//! [`OrderService::place`]: super::OrderService::place
+//! Placing an order, top to bottom: the customer's profile, the request checked, its
+//! workflow (held for the whole order: one version of every plugin decides it), the
+//! products gathered (the draft the plugins decide on), the decisions (validation →
+//! pricing → the lifecycle's creation step), the order assembled from what was gathered
+//! and decided, then one atomic write of the order with its events under a fresh order
+//! number. An observer's witness sees the decisions and, once the answer is decided, the
+//! order.
 
-use super::service::{Caller, OrderError, apply, decided, refused};
+use super::observe::{Placement, Witness};
+use super::service::{clock, decided, refused};
 use super::{
-    Customer, DecisionRecord, IdempotencyKey, NewOrder, Order, OrderId, OrderItem, OrderNumber,
-    Payment, Provenance, Shipping,
+    Caller, Customer, DecisionRecord, IdempotencyKey, Inserted, NewOrder, Order, OrderError,
+    OrderEvent, OrderId, OrderItem, OrderNumber, OrderService, Payment, Provenance, Serialized,
+    Shipping,
 };
-use crate::domain::{LineItem, Money, OrderDraft, PricedOrder, Quote, Transition};
+use crate::domain::{
+    Digest, LineItem, Money, OrderDraft, PricedOrder, Quote, StoreError, Transition,
+};
+use crate::plugins::{Answer, Decided, PluginFault, PluginKind, Workflow};
 use crate::products::{self, Products};
-use crate::replays::{Answer, Verdict};
-use crate::runtime::{Decided, Digest, PluginFault, PluginKind};
-use crate::workflows::{Staged, Workflow};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
+/// Clashes of generated order numbers are retried this often before giving up.
+const NUMBER_ATTEMPTS: usize = 5;
+
+impl OrderService {
+    /// Places an order, and answers with it serialised (once, for the store and the caller
+    /// alike). With an idempotency key, a retry returns the first order (`false`: not
+    /// created now) instead of placing a second one.
+    pub async fn place(
+        &self,
+        caller: &Caller,
+        new: NewOrder,
+        key: Option<String>,
+    ) -> Result<(Serialized, bool), OrderError> {
+        let customer = self.customers.profile(caller).await?;
+        let new = new.checked()?;
+        // Held for the whole order: one version of every plugin decides it.
+        let workflow = self.workflow_for(new.sales_channel.as_deref())?;
+        let key = key.map(|key| idempotency_key(&caller.user_id, key, &new));
+        let gathered = gather(&self.products, &caller.user_id, new).await?;
+        let now = clock();
+        let mut witnessed = self.observer.witness(&workflow);
+        let decision = decide(&workflow, &gathered.draft, now, &mut witnessed);
+        let decision = match decision {
+            Ok(decision) => decision,
+            Err(refusal) => {
+                if let Some(witness) = witnessed {
+                    witness.finished(Placement::Refused(Box::new(gathered.draft)), now);
+                }
+                return Err(refusal);
+            }
+        };
+        let (order, events) = assemble(gathered, decision, caller, customer, &workflow, now)?;
+        let placed = self.insert(order, &events, key.as_ref(), now).await;
+        if let (Ok((order, true)), Some(witness)) = (&placed, witnessed) {
+            witness.finished(Placement::Placed(order.shared().clone()), now);
+        }
+        placed
+    }
+
+    /// Writes a new order with its events, under a fresh order number while the one drawn
+    /// is taken (`false`: a retry found the order its key placed first).
+    async fn insert(
+        &self,
+        mut order: Order,
+        events: &[String],
+        key: Option<&IdempotencyKey>,
+        now: DateTime<Utc>,
+    ) -> Result<(Serialized, bool), OrderError> {
+        for _ in 0..NUMBER_ATTEMPTS {
+            let serialized = Serialized::new(order)?;
+            let events = OrderEvent::all(serialized.shared().clone(), events, now);
+            match self
+                .store
+                .insert_serialized(&serialized, &events, key)
+                .await
+            {
+                Ok(Inserted::Created) => {
+                    self.outbox_written.notify_one();
+                    return Ok((serialized, true));
+                }
+                Ok(Inserted::Replayed(first)) => return Ok((Serialized::new(*first)?, false)),
+                Err(StoreError::DuplicateNumber) => {
+                    drop(events); // they share the order: now it is taken back uncopied
+                    order = serialized.into_order();
+                    order.order_number = OrderNumber::generate(now);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(OrderError::StoreUnavailable(
+            "no free order number after several attempts".into(),
+        ))
+    }
+}
+
 /// A new order with its products found.
-pub(super) struct Gathered {
+struct Gathered {
     /// What the plugins decide on.
-    pub draft: OrderDraft,
+    draft: OrderDraft,
     /// Unit price × quantity of each line, computed once here and carried to the order; or
     /// the refusal of the first line too large to total, which waits until the plugins have
     /// decided, so that their refusal of such an order comes first (as it always has).
@@ -31,7 +109,7 @@ pub(super) struct Gathered {
 }
 
 /// What the plugins decided of a new order.
-pub(super) struct Decision {
+struct Decision {
     quote: Quote,
     /// The lifecycle's creation step: the order's first statuses, and its events.
     start: Transition,
@@ -41,7 +119,7 @@ pub(super) struct Decision {
 
 /// The key under which a retry finds the order placed first: the caller's key, and what
 /// makes two requests the same request.
-pub(super) fn idempotency_key(user_id: &str, key: String, new: &NewOrder) -> IdempotencyKey {
+fn idempotency_key(user_id: &str, key: String, new: &NewOrder) -> IdempotencyKey {
     let canonical = serde_json::to_vec(new).expect("a new order serialises");
     IdempotencyKey {
         user_id: user_id.to_owned(),
@@ -52,7 +130,7 @@ pub(super) fn idempotency_key(user_id: &str, key: String, new: &NewOrder) -> Ide
 
 /// Looks every product of `new` up (concurrently) and drafts the order with their
 /// snapshots; an unknown product is refused by its line.
-pub(super) async fn gather(
+async fn gather(
     products: &Arc<dyn Products>,
     user_id: &str,
     new: NewOrder,
@@ -117,38 +195,25 @@ fn line_totals(items: &[LineItem]) -> Result<Vec<Money>, OrderError> {
     Ok(totals)
 }
 
-/// A shadow watching a new order: the staged version, and the live decision of its kind
-/// it is compared with, noted by [`decide`] as it is made.
-pub(super) struct Watched<'w> {
-    pub staged: &'w Staged,
-    pub seen: Option<(Verdict, u64)>,
-    /// The priced total, once priced.
-    pub total: Option<Money>,
-}
-
-/// Notes `decision` for the shadows of `kind` (a fault is not an answer to compare with).
-fn note<T: Clone + Into<Answer>>(
-    decision: &Result<Decided<T>, PluginFault>,
+/// Tells the witness, if any, what a decision answered.
+fn witness<T: Clone + Into<Answer>>(
+    witness: &mut Option<Box<dyn Witness>>,
     kind: PluginKind,
-    watched: &mut [Watched<'_>],
+    decision: &Result<Decided<T>, PluginFault>,
 ) {
-    let Ok(decided) = decision else { return };
-    for watch in watched
-        .iter_mut()
-        .filter(|w| w.staged.plugin.kind() == kind)
-    {
-        watch.seen = Some((decided.verdict.clone().map(Into::into), decided.fuel));
+    if let (Some(witness), Ok(decided)) = (witness, decision) {
+        witness.decided(kind, decided.verdict.clone().map(Into::into), decided.fuel);
     }
 }
 
 /// Validation → pricing → the lifecycle's creation step, each recorded as it answers; the
 /// first refusal (or fault) ends it. Each step is decided by the version serving the
-/// customer (a rollout's, for its share of customers), and noted for the `watched` shadows.
-pub(super) fn decide(
+/// customer (a rollout's, for its share of customers), and told to the order's witness.
+fn decide(
     workflow: &Workflow,
     draft: &OrderDraft,
     now: DateTime<Utc>,
-    watched: &mut [Watched<'_>],
+    witnessed: &mut Option<Box<dyn Witness>>,
 ) -> Result<Decision, OrderError> {
     let ms = now.timestamp_millis();
     let customer = &draft.user_id;
@@ -156,27 +221,24 @@ pub(super) fn decide(
     let validated = workflow
         .deciding(PluginKind::Validation, customer)
         .validate(draft, ms);
-    note(&validated, PluginKind::Validation, watched);
+    witness(witnessed, PluginKind::Validation, &validated);
     decided(validated, "validate", now, &mut log)?;
     let priced = workflow
         .deciding(PluginKind::Pricing, customer)
         .price(draft, ms);
-    note(&priced, PluginKind::Pricing, watched);
+    witness(witnessed, PluginKind::Pricing, &priced);
     let quote = decided(priced, "price", now, &mut log)?;
-    for watch in watched.iter_mut() {
-        watch.total = Some(quote.total);
-    }
     let created = workflow
         .deciding(PluginKind::Lifecycle, customer)
         .create(&PricedOrder::of(draft, &quote.total), ms);
-    note(&created, PluginKind::Lifecycle, watched);
+    witness(witnessed, PluginKind::Lifecycle, &created);
     let start = decided(created, "create", now, &mut log)?;
     Ok(Decision { quote, start, log })
 }
 
 /// The order as gathered and decided, in its first statuses, with the events its creation
 /// announces. The draft is taken apart into it: nothing is copied twice.
-pub(super) fn assemble(
+fn assemble(
     gathered: Gathered,
     decision: Decision,
     caller: &Caller,
@@ -239,11 +301,11 @@ pub(super) fn assemble(
         updated_at: now,
         provenance: Provenance {
             workflow: workflow.name.clone(),
-            workflow_digest: workflow.digest.full(),
+            workflow_digest: workflow.digest.clone(),
             decisions: log,
         },
         version: 1,
     };
-    apply(&mut order, &start, &caller.actor(), None, now);
+    order.apply(&start, &caller.actor(), None, now);
     Ok((order, start.events))
 }

@@ -12,32 +12,13 @@
 use super::outbox::Shards;
 use super::{Order, OrderEvent, OrderId};
 use crate::domain::{Currency, Money};
+use crate::domain::{Storage, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use uuid::Uuid;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// Someone else changed the order since it was read.
-    #[error("the order was changed concurrently")]
-    Conflict,
-    /// The generated order number is taken; the caller generates another.
-    #[error("order number already taken")]
-    DuplicateNumber,
-    /// The idempotency key was used before for a different request.
-    #[error("idempotency key reused with a different request")]
-    KeyReused,
-    /// A relay's lease on a shard expired or passed to another replica: it may not mark
-    /// that shard's events any more.
-    #[error("the relay lease on a shard was lost")]
-    LeaseLost,
-    /// The backend failed; the message is for logs, never for clients.
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
-}
 
 /// A client's `Idempotency-Key`, scoped to its user, with a fingerprint of the request so
 /// a key reused for a different request is refused rather than silently replayed.
@@ -210,21 +191,6 @@ impl Backlog {
         self.oldest
             .map(|at| (Utc::now() - at).num_milliseconds().max(0) as f64 / 1000.0)
     }
-}
-
-/// What a store on this machine's files (the embedded store) says of them, for `/health`
-/// and `/metrics`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Storage {
-    pub database_bytes: u64,
-    /// The write-ahead log's file.
-    pub wal_bytes: u64,
-    /// What the WAL is kept under.
-    pub wal_limit_bytes: u64,
-    /// Committed bytes the last checkpoint had not copied into the database file yet.
-    pub checkpoint_lag_bytes: u64,
-    /// How often the WAL was started over to keep it under its limit.
-    pub wal_restarts: u64,
 }
 
 #[async_trait]

@@ -10,7 +10,7 @@
 //! increases its fencing token, which the store checks on every mark
 //! ([`OrderStore::mark_published`](crate::orders::OrderStore::mark_published)).
 
-use crate::orders::StoreError;
+use crate::domain::StoreError;
 use crate::orders::outbox::{Lease, SHARDS, Shards};
 use crate::replicas::Membership;
 use async_trait::async_trait;

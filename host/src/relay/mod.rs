@@ -16,9 +16,10 @@
 
 pub mod leases;
 
+use crate::domain::StoreError;
 use crate::metrics::metrics;
 use crate::orders::outbox::Shards;
-use crate::orders::{OrderEvent, OrderStore, StoreError};
+use crate::orders::{OrderEvent, OrderStore};
 use chrono::Utc;
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};

@@ -7,7 +7,7 @@
 //! tree `plugins/standard-pricing-js` builds with), so it builds anywhere with Node and npm.
 
 use super::{Commands, File, Place, Port, Project, Start, WIT, borrowed};
-use crate::runtime::PluginKind;
+use crate::plugins::PluginKind;
 
 /// What every project holds besides its rules, glue and tests.
 const COMMON: &[File] = files![

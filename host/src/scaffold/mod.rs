@@ -31,7 +31,7 @@ mod rust;
 mod standard;
 mod workspace;
 
-use crate::runtime::PluginKind;
+use crate::plugins::PluginKind;
 use anyhow::{Context, bail};
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};

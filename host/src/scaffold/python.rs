@@ -6,7 +6,7 @@
 //! it builds anywhere with Python.
 
 use super::{Commands, File, Place, Port, Project, Start, WIT, borrowed};
-use crate::runtime::PluginKind;
+use crate::plugins::PluginKind;
 
 /// What every project holds besides its rules, glue and tests.
 const COMMON: &[File] = files![

@@ -7,7 +7,7 @@
 //! dependencies point at this checkout's SDK and fixture crates.
 
 use super::{Commands, File, Place, Project, Start, borrowed};
-use crate::runtime::PluginKind;
+use crate::plugins::PluginKind;
 
 const README: File = ("README.md", include_str!("../../templates/README.md"));
 const WORKSPACE_MANIFEST: &str = include_str!("../../templates/Cargo.workspace.toml");

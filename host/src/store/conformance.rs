@@ -1,15 +1,16 @@
 //! The behaviour every store must have, written once: a backend's tests call [`run`] with
 //! a factory of fresh, empty stores.
 
-use crate::domain::{Address, Money, Quote};
+use crate::domain::StoreError;
+use crate::domain::{Address, Digest, Money, Quote};
+use crate::operations::replays::{
+    LISTED, Progress, Replay, ReplayLog, ReplayState, Report, Selection, Tally,
+};
+use crate::operations::shadows::{ReplicaShadow, ShadowBoard};
 use crate::orders::outbox::Shards;
 use crate::orders::{
     Backlog, Customer, IdempotencyKey, Inserted, Order, OrderEvent, OrderId, OrderItem,
-    OrderNumber, OrderQuery, OrderStore, Payment, Provenance, Shipping, Sort, StoreError,
-};
-use crate::replays::{
-    LISTED, Progress, Replay, ReplayLog, ReplayState, ReplicaShadow, Report, Selection,
-    ShadowBoard, Tally,
+    OrderNumber, OrderQuery, OrderStore, Payment, Provenance, Shipping, Sort,
 };
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::collections::BTreeMap;
@@ -68,7 +69,7 @@ pub fn sample_order(user: &str, total: i64) -> Order {
         updated_at: at,
         provenance: Provenance {
             workflow: "standard".into(),
-            workflow_digest: "sha256:0".into(),
+            workflow_digest: Digest::of(b"workflow"),
             decisions: vec![],
         },
         version: 1,
@@ -550,8 +551,8 @@ fn sample_replay(plugin: &str, minutes: i64) -> Replay {
         id: uuid::Uuid::now_v7(),
         plugin: plugin.into(),
         kind: "pricing".into(),
-        digest: "sha256:candidate".into(),
-        active: "sha256:active".into(),
+        digest: Digest::of(b"candidate"),
+        active: Digest::of(b"active"),
         selection: Selection::default(),
         state: ReplayState::Running,
         error: None,

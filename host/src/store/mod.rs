@@ -1,9 +1,11 @@
-//! The order store's backends: each implements [`crate::orders::OrderStore`], the contract
-//! the order use cases own, and passes the same conformance suite (`conformance`, built
+//! The stores' backends: each implements [`crate::orders::OrderStore`], the contract the
+//! order use cases own (and the other seams' traits: the relay's leases, the replay log,
+//! the shadow board, the shared registry), and passes the same conformance suite (`conformance`, built
 //! with the tests only).
 //!
 //! - [`EmbeddedStore`]: SQLite in `DATA_DIR`, the default: one process owns the data.
-//! - [`MongoStore`]: MongoDB (`MONGODB_URL`), multi-document transactions for the outbox.
+//! - [`MongoStore`]: MongoDB (`MONGODB_URL`): each order change one single-document write,
+//!   the order with its unpublished events in its outbox, so replicas share one store.
 
 #[cfg(test)]
 pub mod conformance;

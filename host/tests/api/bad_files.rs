@@ -3,7 +3,7 @@
 //! reported (`/health`, `/api/v1/plugins`), and the last good version of the plugin serves.
 
 use crate::harness::{App, order_body, priced_by, token};
-use orderflow::runtime::Digest;
+use orderflow::domain::Digest;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 

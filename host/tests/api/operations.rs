@@ -2,7 +2,7 @@
 //! kept, activation, rollback, the change record, and orders priced during a change.
 
 use crate::harness::{App, Backend, priced_by, token};
-use orderflow::runtime::Digest;
+use orderflow::domain::Digest;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 

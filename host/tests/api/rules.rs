@@ -9,7 +9,7 @@
 //! order, of which the workflow's `log_lines` keeps one, and one line before it traps.
 
 use crate::harness::{App, Client, priced_by, token};
-use orderflow::runtime::Digest;
+use orderflow::domain::Digest;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -375,7 +375,7 @@ async fn replay_requests_are_checked_field_by_field() {
 }
 
 /// The service of [`start`], with the candidate uploaded.
-struct Staging {
+struct Trials {
     app: App,
     _workflows: tempfile::TempDir,
     admin: String,
@@ -384,13 +384,13 @@ struct Staging {
     candidate: String,
 }
 
-async fn staging() -> Staging {
+async fn staging() -> Trials {
     let (app, _workflows) = start();
     let admin = token("ops", true);
     let (_, plugin) = app.get(PLUGIN, Some(&admin)).await;
     let active = plugin["digest"].as_str().unwrap().to_owned();
     let candidate = upload_candidate(&app, &admin).await;
-    Staging {
+    Trials {
         app,
         _workflows,
         admin,
@@ -457,7 +457,7 @@ async fn actions(app: &App, admin: &str) -> Vec<(String, Option<u64>)> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_shadow_of_every_order_records_each_difference_and_changes_no_order() {
-    let Staging {
+    let Trials {
         app,
         _workflows,
         admin,
@@ -544,7 +544,7 @@ async fn a_shadow_of_every_order_records_each_difference_and_changes_no_order() 
 /// even the findings of the last second before it, and the shadow counts on from them.
 #[tokio::test(flavor = "multi_thread")]
 async fn replays_and_shadow_findings_outlive_a_restart() {
-    let Staging {
+    let Trials {
         mut app,
         _workflows,
         admin,
@@ -593,7 +593,7 @@ async fn replays_and_shadow_findings_outlive_a_restart() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rollout_decides_each_customers_orders_by_one_version() {
-    let Staging {
+    let Trials {
         app,
         _workflows,
         admin,

@@ -166,7 +166,7 @@ async fn the_whole_api_through_an_order_lifecycle() {
     let (status, metrics) = app.text("/metrics").await;
     assert_eq!(status, 200);
     let pricing = std::fs::read(crate::common::built("standard-pricing")).unwrap();
-    let version = orderflow::runtime::Digest::of(&pricing).full();
+    let version = orderflow::domain::Digest::of(&pricing).full();
     for expected in [
         r#"orderflow_http_requests_total{method="POST",route="/api/v1/orders/",status="201"} 1"#,
         r#"orderflow_http_requests_total{method="PATCH",route="/api/v1/orders/{order_id}/status",status="422"} 1"#,

@@ -3,7 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 use orderflow::domain::{Address, LineItem, Money, OrderDraft, ProductSnapshot};
-use orderflow::runtime::{LoadedComponent, Runtime, RuntimeConfig};
+use orderflow::plugins::{LoadedComponent, Runtime, RuntimeConfig};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

@@ -6,7 +6,7 @@
 //! replica hold on all, and a plugin's calls per hour are counted over all.
 
 use crate::harness::{App, Backend, Client, priced_by, token};
-use orderflow::runtime::Digest;
+use orderflow::domain::Digest;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 

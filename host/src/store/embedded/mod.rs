@@ -50,7 +50,8 @@ mod tests;
 mod wal;
 mod writer;
 
-use crate::orders::{Storage, StoreError};
+use crate::domain::Storage;
+use crate::domain::StoreError;
 use rusqlite::{Connection, OpenFlags};
 use schema::migrate;
 use sqlite::{ONE_PROCESS, held_elsewhere, without_memory_statistics};

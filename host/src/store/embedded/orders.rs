@@ -6,10 +6,12 @@ use super::rows::{
     millis, order_by_id, parse,
 };
 use super::{EmbeddedStore, unavailable};
+use crate::domain::Storage;
+use crate::domain::StoreError;
 use crate::orders::outbox::Shards;
 use crate::orders::{
     Backlog, DayCount, IdempotencyKey, Inserted, OrderJson, OrderQuery, OrderStore, Page,
-    Serialized, Sort, Stats, Storage, StoreError, StoredEvent, follows,
+    Serialized, Sort, Stats, StoredEvent, follows,
 };
 use crate::orders::{Order, OrderEvent, OrderId};
 use async_trait::async_trait;

@@ -4,8 +4,9 @@
 
 use super::rows::millis;
 use super::{EmbeddedStore, unavailable};
-use crate::orders::StoreError;
-use crate::replays::{LISTED, Replay, ReplayLog, ReplicaShadow, ShadowBoard};
+use crate::domain::StoreError;
+use crate::operations::replays::{LISTED, Replay, ReplayLog};
+use crate::operations::shadows::{ReplicaShadow, ShadowBoard};
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 use serde::de::DeserializeOwned;

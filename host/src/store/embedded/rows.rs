@@ -2,7 +2,7 @@
 //! carry, times as milliseconds.
 
 use super::unavailable;
-use crate::orders::StoreError;
+use crate::domain::StoreError;
 use crate::orders::{Order, OrderEvent};
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OptionalExtension, params};

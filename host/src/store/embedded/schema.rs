@@ -1,7 +1,7 @@
 //! The database's schema, as the migrations that made it, and how a database is brought up to it.
 
 use super::unavailable;
-use crate::orders::StoreError;
+use crate::domain::StoreError;
 use rusqlite::Connection;
 
 /// The first schema, as databases made before `MIGRATIONS` were counted have it.

@@ -2,7 +2,7 @@
 //! process alone.
 
 use super::unavailable;
-use crate::orders::StoreError;
+use crate::domain::StoreError;
 use std::path::Path;
 
 /// SQLite keeps memory statistics by default, taking one process-wide mutex on every

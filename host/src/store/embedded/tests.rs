@@ -2,9 +2,10 @@
 
 use super::schema::FIRST_SCHEMA;
 use super::{EmbeddedStore, unavailable};
+use crate::domain::StoreError;
 use crate::orders::OrderEvent;
+use crate::orders::OrderStore;
 use crate::orders::outbox::Shards;
-use crate::orders::{OrderStore, StoreError};
 use rusqlite::{Connection, params};
 use std::path::Path;
 use std::sync::atomic::Ordering;

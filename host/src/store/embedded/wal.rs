@@ -15,7 +15,7 @@
 //! should one commit ever take it past that, and the last checkpoint, as the store closes,
 //! truncates it to nothing.
 
-use crate::orders::Storage;
+use crate::domain::Storage;
 use rusqlite::Connection;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};

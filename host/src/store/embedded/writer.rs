@@ -1,7 +1,7 @@
 //! The writer thread: every write runs there, in groups that share one transaction and one commit.
 
 use super::wal::Wal;
-use crate::orders::StoreError;
+use crate::domain::StoreError;
 use rusqlite::Connection;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};

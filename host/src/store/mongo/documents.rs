@@ -2,8 +2,9 @@
 //! listing filters, aggregation results.
 
 use super::unavailable;
+use crate::domain::StoreError;
 use crate::orders::{Order, OrderEvent};
-use crate::orders::{OrderQuery, StoreError, StoredEvent};
+use crate::orders::{OrderQuery, StoredEvent};
 use bson::{Bson, Document, doc};
 use chrono::{DateTime, SecondsFormat, Utc};
 use mongodb::Cursor;

@@ -3,7 +3,7 @@
 
 use super::documents::date;
 use super::{MongoStore, bounded, is_duplicate_key, unavailable};
-use crate::orders::StoreError;
+use crate::domain::{Digest, StoreError};
 use crate::relay::leases::{LeaseRecord, LeaseStore};
 use crate::replicas::{Heartbeat, Heartbeats, LIVE_WITHIN};
 use async_trait::async_trait;
@@ -120,7 +120,7 @@ impl Heartbeats for MongoStore {
         let plugins: Document = beat
             .plugins
             .iter()
-            .map(|(name, digest)| (name.clone(), Bson::String(digest.clone())))
+            .map(|(name, digest)| (name.clone(), Bson::String(digest.full())))
             .collect();
         let shards: Vec<i32> = beat.shards.iter().map(|s| i32::from(*s)).collect();
         let hourly = bson::serialize_to_bson(&beat.hourly).map_err(unavailable)?;
@@ -176,7 +176,7 @@ fn heartbeat_from(d: Document) -> Result<Heartbeat, StoreError> {
             .get_document("plugins")
             .map(|p| {
                 p.iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                    .filter_map(|(k, v)| Some((k.clone(), Digest::parse(v.as_str()?)?)))
                     .collect()
             })
             .unwrap_or_default(),

@@ -37,7 +37,7 @@ mod shadows;
 #[cfg(test)]
 mod tests;
 
-use crate::orders::StoreError;
+use crate::domain::StoreError;
 use crate::orders::outbox::shard_of;
 use crate::orders::{Order, OrderId};
 use bson::{Bson, Document, doc};

@@ -7,10 +7,11 @@ use super::documents::{
     order_from, outbox_entries, outbox_event, stored_event,
 };
 use super::{MongoStore, bounded, is_duplicate_key, unavailable};
+use crate::domain::StoreError;
 use crate::orders::outbox::{Shards, shard_of};
 use crate::orders::{
     Backlog, DayCount, IdempotencyKey, Inserted, OrderJson, OrderQuery, OrderStore, Page, Sort,
-    Stats, StoreError, StoredEvent, follows,
+    Stats, StoredEvent, follows,
 };
 use crate::orders::{Order, OrderEvent, OrderId};
 use async_trait::async_trait;

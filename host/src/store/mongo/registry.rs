@@ -12,11 +12,11 @@
 
 use super::documents::{date, decode, document};
 use super::{MongoStore, bounded, is_duplicate_key, unavailable};
-use crate::orders::StoreError;
-use crate::runtime::Digest;
-use crate::workflows::Staging;
-use crate::workflows::shared::{ActiveSet, SharedRegistry};
-use crate::workflows::{Change, StoredVersion};
+use crate::domain::Digest;
+use crate::domain::StoreError;
+use crate::operations::mirror::{ActiveSet, SharedRegistry};
+use crate::plugins::Trials;
+use crate::plugins::{Change, StoredVersion};
 use async_trait::async_trait;
 use bson::{Bson, Document, doc};
 use chrono::Utc;
@@ -162,7 +162,9 @@ impl SharedRegistry for MongoStore {
                 .map_err(unavailable)?;
             super::documents::all(cursor, |version| {
                 Ok(StoredVersion {
-                    digest: version.get_str("digest").map_err(unavailable)?.to_owned(),
+                    digest: (version.get_str("digest").map_err(unavailable)?)
+                        .parse()
+                        .map_err(unavailable)?,
                     size: version.get_i64("size").map_err(unavailable)? as u64,
                     stored_at: version
                         .get_datetime("stored_at")
@@ -196,14 +198,14 @@ impl SharedRegistry for MongoStore {
 
     async fn switch(&self, change: &Change) -> Result<bool, StoreError> {
         let entry = document(change)?;
-        let from = change.from.clone().map_or(Bson::Null, Bson::String);
+        let from = (change.from.as_ref()).map_or(Bson::Null, |d| Bson::String(d.full()));
         bounded(async {
             let switched = self
                 .plugins
                 .update_one(
                     doc! { "_id": &change.plugin, "active": from },
                     doc! {
-                        "$set": { "active": &change.to, "changed_at": date(change.at) },
+                        "$set": { "active": change.to.full(), "changed_at": date(change.at) },
                         "$push": { "changes": entry },
                     },
                 )
@@ -220,7 +222,7 @@ impl SharedRegistry for MongoStore {
         .await
     }
 
-    async fn stage(&self, staging: &Staging, change: &Change) -> Result<(), StoreError> {
+    async fn stage(&self, staging: &Trials, change: &Change) -> Result<(), StoreError> {
         let entry = document(change)?;
         let staging = document(staging)?;
         let staged = bounded(async {
@@ -269,7 +271,7 @@ impl SharedRegistry for MongoStore {
                 let digest = digest.ok_or_else(|| unavailable("a corrupt active version"))?;
                 set.plugins.insert(name.to_owned(), digest);
                 if let Ok(staging) = plugin.get_document("staging") {
-                    let staging: Staging = decode(staging.clone())?;
+                    let staging: Trials = decode(staging.clone())?;
                     if !staging.is_empty() {
                         set.staging.insert(name.to_owned(), staging);
                     }

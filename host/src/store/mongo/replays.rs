@@ -5,8 +5,8 @@
 
 use super::documents::date;
 use super::{MongoStore, bounded, unavailable};
-use crate::orders::StoreError;
-use crate::replays::{LISTED, Replay, ReplayLog};
+use crate::domain::StoreError;
+use crate::operations::replays::{LISTED, Replay, ReplayLog};
 use async_trait::async_trait;
 use bson::{Document, doc};
 use futures_util::TryStreamExt;

@@ -3,8 +3,8 @@
 //! inside it), replaced each time it publishes.
 
 use super::{MongoStore, bounded, unavailable};
-use crate::orders::StoreError;
-use crate::replays::{ReplicaShadow, ShadowBoard};
+use crate::domain::StoreError;
+use crate::operations::shadows::{ReplicaShadow, ShadowBoard};
 use async_trait::async_trait;
 use bson::{Document, doc};
 use futures_util::TryStreamExt;

@@ -2,8 +2,9 @@
 //! documents look.
 
 use super::MongoStore;
+use crate::domain::{Digest, StoreError};
 use crate::orders::outbox::{Lease, SHARDS, Shards, shard_of};
-use crate::orders::{OrderEvent, OrderStore, StoreError};
+use crate::orders::{OrderEvent, OrderStore};
 use crate::relay::leases::LeaseStore;
 use crate::replicas::{Heartbeat, Heartbeats};
 use crate::store::conformance::{base_time, run, sample_order};
@@ -193,7 +194,7 @@ async fn replicas_are_alive_while_they_heartbeat() {
         started_at: base_time(),
         seen_at,
         shards: vec![1, 2],
-        plugins: [("standard-pricing".to_owned(), "sha256:ab".to_owned())].into(),
+        plugins: [("standard-pricing".to_owned(), Digest::of(b"a version"))].into(),
         hourly: [(
             "standard-pricing".to_owned(),
             vec![crate::metrics::HourCount {
@@ -217,9 +218,9 @@ async fn replicas_are_alive_while_they_heartbeat() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shared_registry_switches_once_records_every_change_and_reports_it() {
-    use crate::runtime::Digest;
-    use crate::workflows::shared::SharedRegistry;
-    use crate::workflows::{Action, Change};
+    use crate::domain::Digest;
+    use crate::operations::mirror::SharedRegistry;
+    use crate::plugins::{Action, Change};
     let store = fresh().await;
     let changed = std::sync::Arc::new(tokio::sync::Notify::new());
     let following = store.clone();
@@ -272,7 +273,7 @@ async fn the_shared_registry_switches_once_records_every_change_and_reports_it()
         [Action::FileDropped, Action::Uploaded, Action::Activated]
     );
     assert_eq!(history[0].replica.as_deref(), Some("r1"));
-    assert_eq!(history[2].from, Some(a.full()));
+    assert_eq!(history[2].from, Some(a.clone()));
     assert_eq!(store.history(None).await.unwrap().len(), 3);
 }
 

@@ -1,5 +1,6 @@
 //! A pricing plugin that misbehaves on demand. Its `behaviour` parameter picks how:
-//! `loop`, `hog` (allocate until the cap), `panic`, `wrong_total`, `probe` (refuse with
+//! `loop`, `hog` (allocate until the cap), `panic`, `wrong_total`, `wrong_subtotal` (a
+//! subtotal one unit over the lines' sum, with a total that adds up to it), `probe` (refuse with
 //! what it sees of the clocks, environment, files and network, reaching for each; `port`
 //! names where it tries to connect), `sleep` (for five seconds), `refuse` (refuse its
 //! parameters), or `flat` (the default: a correct quote of the subtotal alone, so the
@@ -121,19 +122,23 @@ mod component {
                         field: None,
                     })
                 }
-                behaviour => Ok(Quote {
-                    subtotal: money(subtotal),
-                    tax: money(0),
-                    shipping: money(0),
-                    discount: money(0),
-                    // One minor unit too many: the host must catch it.
-                    total: money(subtotal + i64::from(behaviour == "wrong_total")),
-                    applied: vec![AppliedRule {
-                        rule: "flat".into(),
-                        description: "subtotal only".into(),
-                        amount: money(subtotal),
-                    }],
-                }),
+                behaviour => {
+                    // One minor unit too many in the subtotal (the total following it) or in
+                    // the total alone: the host must catch either.
+                    let subtotal = subtotal + i64::from(behaviour == "wrong_subtotal");
+                    Ok(Quote {
+                        subtotal: money(subtotal),
+                        tax: money(0),
+                        shipping: money(0),
+                        discount: money(0),
+                        total: money(subtotal + i64::from(behaviour == "wrong_total")),
+                        applied: vec![AppliedRule {
+                            rule: "flat".into(),
+                            description: "subtotal only".into(),
+                            amount: money(subtotal),
+                        }],
+                    })
+                }
             }
         }
     }

@@ -58,16 +58,20 @@ mod component {
                 .first()
                 .map(|i| i.product.unit_price.currency.clone())
                 .unwrap_or_default();
-            let zero = || Money {
-                minor: 0,
+            let money = |minor| Money {
+                minor,
                 currency: currency.clone(),
             };
+            // The lines' sum and nothing else: what the host checks a subtotal against.
+            let lines = (order.items.iter())
+                .map(|i| i.product.unit_price.minor * i64::from(i.quantity))
+                .sum();
             Ok(Quote {
-                subtotal: zero(),
-                tax: zero(),
-                shipping: zero(),
-                discount: zero(),
-                total: zero(),
+                subtotal: money(lines),
+                tax: money(0),
+                shipping: money(0),
+                discount: money(0),
+                total: money(lines),
                 applied: vec![],
             })
         }

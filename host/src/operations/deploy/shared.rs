@@ -1,0 +1,86 @@
+//! Replicas' versions: the registry they share ([`SharedRegistry`], MongoDB) keeps every
+//! version and says which is active for every replica; this replica's [`Mirror`] converges
+//! on it before an operation answers, so the answer is true here too.
+
+use super::{DeployError, VersionStore};
+use crate::domain::Digest;
+use crate::operations::mirror::{Mirror, SharedRegistry};
+use crate::plugins::trials::Trials;
+use crate::plugins::versions::{Action, Change, StoredVersion};
+use async_trait::async_trait;
+use bytes::Bytes;
+use std::sync::Arc;
+
+pub(super) struct Shared {
+    pub(super) shared: Arc<dyn SharedRegistry>,
+    pub(super) mirror: Arc<Mirror>,
+    pub(super) replica: String,
+}
+
+#[async_trait]
+impl VersionStore for Shared {
+    async fn upload(
+        &self,
+        plugin: &str,
+        digest: &Digest,
+        bytes: Bytes,
+        by: &str,
+    ) -> Result<(), DeployError> {
+        self.shared.keep(plugin, digest, &bytes).await?;
+        let from = self.active(plugin).await?;
+        let change = Change::new(plugin, Action::Uploaded, by, from.as_ref(), digest);
+        Ok(self.shared.record(&change.on(&self.replica)).await?)
+    }
+
+    async fn import(&self, plugin: &str, digest: &Digest, bytes: Bytes) -> Result<(), DeployError> {
+        Ok(self.shared.keep(plugin, digest, &bytes).await?)
+    }
+
+    async fn bytes(&self, plugin: &str, digest: &Digest) -> Result<Option<Vec<u8>>, DeployError> {
+        Ok(self.shared.bytes(plugin, digest).await?)
+    }
+
+    async fn stored(&self, plugin: &str) -> Result<Vec<StoredVersion>, DeployError> {
+        Ok(self.shared.stored(plugin).await?)
+    }
+
+    async fn history(&self, plugin: Option<&str>) -> Result<Vec<Change>, DeployError> {
+        Ok(self.shared.history(plugin).await?)
+    }
+
+    async fn active(&self, plugin: &str) -> Result<Option<Digest>, DeployError> {
+        Ok(self.shared.active().await?.plugins.remove(plugin))
+    }
+
+    /// Switches the active version for every replica, unless another replica switched it
+    /// first; the deployer then converges and checks that it serves here.
+    async fn switch(&self, change: Change, _: Vec<u8>) -> Result<(), DeployError> {
+        let plugin = change.plugin.clone();
+        match self.shared.switch(&change.on(&self.replica)).await? {
+            true => Ok(()),
+            false => Err(DeployError::Concurrent(plugin)),
+        }
+    }
+
+    async fn stage(
+        &self,
+        staging: Trials,
+        change: Change,
+        _: Option<Vec<u8>>,
+    ) -> Result<(), DeployError> {
+        (self.shared)
+            .stage(&staging, &change.on(&self.replica))
+            .await?;
+        self.settle().await
+    }
+
+    async fn put_workflow(&self, name: &str, text: &str) -> Result<(), DeployError> {
+        let by = format!("file@{}", self.replica);
+        self.shared.put_workflow(name, text, &by).await?;
+        self.settle().await
+    }
+
+    async fn settle(&self) -> Result<(), DeployError> {
+        Ok(self.mirror.converge().await.map(drop)?)
+    }
+}
