@@ -86,6 +86,11 @@ enum PluginCommand {
         /// (componentize-py) project.
         #[arg(long, value_enum, default_value_t = Lang::Rust)]
         lang: Lang,
+        /// Start from a standard rule of the kind (standard-validation, standard-pricing,
+        /// standard-lifecycle), with its fixtures and the standard workflow's parameters,
+        /// rather than from a small template.
+        #[arg(long, value_name = "RULE")]
+        from: Option<String>,
     },
 }
 
@@ -143,8 +148,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             name,
             dir,
             lang,
+            from,
         }) => {
-            let created = scaffold::new_plugin(kind, &name, lang, &dir)?;
+            let created = scaffold::new_plugin(kind, &name, lang, from.as_deref(), &dir)?;
             println!("created {}, {}:", created.dir.display(), created.what);
             for file in &created.files {
                 println!("  {file}");

@@ -1,9 +1,10 @@
 //! `orderflow plugin new`, as a plugin author meets it: each kind's crate, generated outside
 //! the workspace, passes its own tests natively, builds into a plugin, and the plugin passes
 //! the crate's fixtures through `orderflow plugin test`. A JavaScript or Python project
-//! (`--lang js|python`) is checked here for what it holds and what `plugin new` says of it;
-//! plugins/languages.sh, which has Node and Python, tests and builds each and runs its
-//! fixtures through its component.
+//! (`--lang js|python`), and a plugin started from a standard rule (`--from`), are checked
+//! here for what they hold and what `plugin new` says of them; plugins/languages.sh, which
+//! has Node and Python, tests and builds each language's projects and the standard pricing
+//! rule's, and runs their fixtures through their components.
 
 mod common;
 
@@ -151,16 +152,136 @@ fn every_kind_in_javascript_and_python_is_a_project_of_its_own() {
             assert!(build_text.contains(&format!("{name}.wasm")), "{build_text}");
 
             let next = format!(
-                "next, from the project's directory, {}:\n  {test}\n  {build}\n  cargo run \
-                 --manifest-path {} -p orderflow -- plugin test {name}.wasm fixtures\n",
+                "next, from the project's directory, {}:\n  {test}\n  {build}\n  {} plugin \
+                 test {name}.wasm fixtures\n",
                 dir.display(),
-                repo.canonicalize().unwrap().join("Cargo.toml").display(),
+                this_orderflow().display(),
             );
             assert!(out.ends_with(&next), "{out}");
         }
     }
     let package = read(&parent.path().join("js/my-pricing/package.json"));
     assert!(package.contains(r#""name": "my-pricing","#), "{package}");
+}
+
+/// The binary the tests run, which `plugin new` prints the commands of.
+fn this_orderflow() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_orderflow"))
+        .canonicalize()
+        .unwrap()
+}
+
+/// Every file under `dir`, relative to it.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(d).unwrap().flatten() {
+            if entry.path().is_dir() {
+                stack.push(entry.path());
+            } else {
+                files.push(entry.path().strip_prefix(dir).unwrap().to_path_buf());
+            }
+        }
+    }
+    files
+}
+
+/// A plugin started from a standard rule (`--from standard-<kind>`) has the rule's sources
+/// and fixtures, and the standard workflow's parameters, which the rule's own plugin passes
+/// its fixtures with; in JavaScript and Python, the port's sources, the project's own copy
+/// of the SDK, and no path into this repository.
+#[test]
+fn a_plugin_started_from_a_standard_rule_has_the_rule() {
+    let parent = tempfile::tempdir().unwrap();
+    let repo = repo_root();
+    let read = |path: &Path| std::fs::read_to_string(path).unwrap();
+    for kind in ["validation", "pricing", "lifecycle"] {
+        let (rule, name) = (format!("standard-{kind}"), format!("my-{kind}"));
+        let dir = parent.path().to_str().unwrap();
+        let (code, out) = orderflow(&["plugin", "new", kind, &name, "--from", &rule, "--dir", dir]);
+        assert_eq!(code, 0, "{out}");
+        assert!(
+            out.contains(&format!(
+                "a workspace of its own of the standard {kind} rule"
+            )),
+            "{out}"
+        );
+        let crate_dir = parent.path().join(&name);
+        let ours = repo.join("plugins").join(&rule);
+        for file in files(&ours.join("src")) {
+            let (theirs, mine) = (
+                ours.join("src").join(&file),
+                crate_dir.join("src").join(&file),
+            );
+            assert_eq!(read(&mine), read(&theirs), "{}", file.display());
+        }
+        let readme = read(&crate_dir.join("README.md"));
+        let started = format!("started with `orderflow plugin new {kind} {name} --from {rule}`");
+        assert!(readme.contains(&started), "{readme}");
+
+        let fixtures = crate_dir.join("fixtures");
+        let built = built(&rule);
+        let args = [
+            "plugin",
+            "test",
+            built.to_str().unwrap(),
+            fixtures.to_str().unwrap(),
+        ];
+        let (code, out) = orderflow(&args);
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains(" passed, 0 failed"), "{out}");
+    }
+
+    for (lang, port, sdk, sources) in [
+        (
+            "js",
+            "standard-pricing-js",
+            ("sdk", "sdk-js"),
+            ["src/rules.js", "src/plugin.js", "src/component.js"],
+        ),
+        (
+            "python",
+            "standard-pricing-py",
+            ("orderflow_sdk", "sdk-py/orderflow_sdk"),
+            ["rules.py", "app.py", "build.sh"],
+        ),
+    ] {
+        let name = format!("my-pricing-{lang}");
+        let dir = parent.path().to_str().unwrap();
+        let args = ["plugin", "new", "pricing", &name, "--lang", lang];
+        let (code, out) =
+            orderflow(&[&args[..], &["--from", "standard-pricing", "--dir", dir]].concat());
+        assert_eq!(code, 0, "{out}");
+        let project = parent.path().join(&name);
+        for source in &sources[..2] {
+            let port = repo.join("plugins").join(port).join(source);
+            assert_eq!(read(&project.join(source)), read(&port), "{source}");
+        }
+        let (copy, package) = sdk;
+        for file in files(&project.join(copy)) {
+            let original = repo.join("plugins").join(package).join(&file);
+            assert_eq!(read(&project.join(copy).join(&file)), read(&original));
+        }
+        assert!(project.join(sources[2]).is_file());
+        let unit = read(&project.join("unit-params.json"));
+        assert_eq!(
+            unit,
+            read(&repo.join("plugins/standard-pricing/unit-params.json"))
+        );
+        assert_eq!(
+            files(&project.join("fixtures")).len(),
+            files(&repo.join("plugins/standard-pricing/fixtures")).len()
+        );
+        for file in files(&project) {
+            let text = read(&project.join(&file));
+            assert!(
+                !text.contains("../.."),
+                "{lang} {}: a path into the repository",
+                file.display()
+            );
+        }
+    }
 }
 
 #[test]
@@ -186,6 +307,36 @@ fn plugin_new_refuses_what_it_cannot_create() {
         let (code, out) = orderflow(&["plugin", "new", kind, name, "--lang", lang, "--dir", dir]);
         assert_eq!(code, 2, "{args:?}: {out}");
         assert!(out.contains(why), "{args:?}: {out}");
+    }
+    // A standard rule to start from is one of the plugin's kind, written in its language;
+    // else every rule there is, with its kind and languages, is named.
+    let available = "--from takes standard-validation (a validation rule, in rust), \
+                     standard-pricing (a pricing rule, in rust, js, python), \
+                     standard-lifecycle (a lifecycle rule, in rust)";
+    for (args, why) in [
+        (
+            ["pricing", "mine", "rust", "premium-pricing"],
+            "`premium-pricing` is not a standard rule",
+        ),
+        (
+            ["pricing", "mine", "rust", "standard-lifecycle"],
+            "standard-lifecycle is not a pricing rule",
+        ),
+        (
+            ["validation", "mine", "js", "standard-validation"],
+            "standard-validation is not written in js",
+        ),
+        (
+            ["lifecycle", "mine", "python", "standard-lifecycle"],
+            "standard-lifecycle is not written in python",
+        ),
+    ] {
+        let [kind, name, lang, from] = args;
+        let (code, out) = orderflow(&[
+            "plugin", "new", kind, name, "--lang", lang, "--from", from, "--dir", dir,
+        ]);
+        assert_eq!(code, 2, "{args:?}: {out}");
+        assert_eq!(out, format!("error: {why}: {available}\n"), "{args:?}");
     }
     assert_eq!(std::fs::read_dir(parent.path()).unwrap().count(), before);
 }

@@ -22,8 +22,8 @@ minor unit (tax and percentage discounts are the only divisions): `apply_bp`.
 
 `price` reads an order with the attribute names of the WIT contract's records as
 componentize-py's bindings give them (`order.shipping_address.country`, ...), and answers
-with sdk.py's `Quote`, or raises a `Refusal` carrying the problem. The module imports
-nothing of the bindings, so it runs as it is under `python -m unittest`.
+with the SDK's `Quote`, or raises a `Refusal` carrying the problem. The module imports
+nothing of the bindings, so it runs as it is under `python3 -m unittest`.
 """
 
 from __future__ import annotations
@@ -32,12 +32,12 @@ import string
 from dataclasses import dataclass
 from typing import Any, Optional
 
-import sdk
-from sdk import AppliedRule, Money, Problem, Quote, Refusal, apply_bp, checked
+import orderflow_sdk as sdk
+from orderflow_sdk import AppliedRule, Money, Problem, Quote, Refusal, apply_bp, checked
 
 # The refusal, exact money and the quote (re-exported for app.py and the tests) and the
-# parameters' readers are those of the projects `orderflow plugin new --lang python` writes:
-# sdk.py is host/templates/python/sdk.py (a link).
+# parameters' readers are the SDK's (orderflow_sdk, plugins/sdk-py), as in the projects
+# `orderflow plugin new --lang python` writes.
 
 
 # Strings as Rust compares and changes them.

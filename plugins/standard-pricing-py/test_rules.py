@@ -1,151 +1,27 @@
-"""The rules run directly, in CPython (`python -m unittest`, from this directory): the
-shared fixtures of the Rust rule (plugins/standard-pricing/fixtures) through the rules, and
-through the component's glue (app.py) when build.sh has written the bindings into
-bindings/; and the Rust rule's own unit tests, ported. `orderflow plugin test` runs the
-same fixtures through the built component."""
+"""The rules run directly, in CPython (`python3 -m unittest`, with the SDK on the path): the
+Rust rule's fixtures through the rules, and the Rust rule's own unit tests
+(plugins/standard-pricing/src/rules.rs), ported. `orderflow plugin test` runs the same
+fixtures through the built component."""
 
 from __future__ import annotations
 
-import dataclasses
-import importlib
-import json
-import re
-import sys
 import unittest
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any
+
+from orderflow_sdk.testing import check_fixtures, record
 
 import rules
 from rules import Refusal, apply_bp, parse_params, price
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
-FIXTURES = REPO / "plugins" / "standard-pricing" / "fixtures"
-SHARED_PARAMS = (FIXTURES / "params.json").read_text()
-
-
-def _no_float(text: str) -> Any:
-    raise AssertionError(f"a fixture holds a float: {text}")
-
-
-def load(path: Path) -> dict:
-    """A fixture; its integers are ints, and a float in one is a mistake."""
-    return json.loads(path.read_text(), parse_float=_no_float)
-
-
-def namespace(value: Any) -> Any:
-    """JSON as objects with attributes, as the bindings give records (same snake_case names)."""
-    if isinstance(value, dict):
-        return SimpleNamespace(**{k: namespace(v) for k, v in value.items()})
-    if isinstance(value, list):
-        return [namespace(v) for v in value]
-    return value
-
-
-def outcome(decide) -> dict:
-    """An outcome as a fixture writes it: {"ok": quote} or {"err": problem}."""
-    try:
-        return {"ok": dataclasses.asdict(decide())}
-    except Refusal as refusal:
-        return {"err": dataclasses.asdict(refusal.problem)}
-
-
-FIXTURE_PATHS = sorted(p for p in FIXTURES.glob("*.json") if p.name != "params.json")
-
-
-def fixture_params(fixture: dict) -> str:
-    return SHARED_PARAMS if "params" not in fixture else json.dumps(fixture["params"])
+# Where the rule's fixtures/ and unit-params.json are: in orderflow's repository, beside the
+# Rust rule, whose ports share them; in a project `orderflow plugin new --from
+# standard-pricing` wrote, in the project.
+RULE = Path(__file__).resolve().parent.parent / "standard-pricing"
 
 
 class Fixtures(unittest.TestCase):
-    def test_the_nine_cases(self):
-        self.assertEqual(len(FIXTURE_PATHS), 9)
-
-    def test_fixtures_through_the_rules(self):
-        for path in FIXTURE_PATHS:
-            with self.subTest(fixture=path.stem):
-                f = load(path)
-                self.assertEqual(f["call"], "price")
-                got = outcome(
-                    lambda: price(parse_params(fixture_params(f)), namespace(f["args"]["order"]), f["now"])
-                )
-                self.assertEqual(got, f["expect"])
-
-
-BINDINGS = HERE / "bindings"
-
-
-@unittest.skipUnless((BINDINGS / "wit_world").is_dir(), "no bindings/: run build.sh first")
-class Glue(unittest.TestCase):
-    """app.py with the bindings' own records, as the component runs it."""
-
-    def setUp(self):
-        if str(BINDINGS) not in sys.path:
-            sys.path.insert(0, str(BINDINGS))
-        self.types = importlib.import_module("wit_world.imports.types")
-        self.Err = importlib.import_module("componentize_py_types").Err
-        sys.modules.pop("app", None)  # a fresh instance: its module state unconfigured
-        self.app = importlib.import_module("app")
-
-    def order(self, raw: dict) -> Any:
-        t = self.types
-
-        def money(m):
-            return t.Money(minor=m["minor"], currency=m["currency"])
-
-        return t.OrderDraft(
-            user_id=raw["user_id"],
-            items=[
-                t.LineItem(
-                    product=t.ProductSnapshot(
-                        **{**i["product"], "unit_price": money(i["product"]["unit_price"])}
-                    ),
-                    quantity=i["quantity"],
-                )
-                for i in raw["items"]
-            ],
-            shipping_address=t.Address(**raw["shipping_address"]),
-            shipping_method=raw["shipping_method"],
-            payment_method=raw["payment_method"],
-            discount_code=raw["discount_code"],
-        )
-
-    def decide(self, plugin, order, now) -> dict:
-        try:
-            return {"ok": dataclasses.asdict(plugin.price(order, now))}
-        except self.Err as err:
-            self.assertIsInstance(err.value, self.types.Problem)
-            return {"err": dataclasses.asdict(err.value)}
-
-    def test_fixtures_through_the_glue(self):
-        for path in FIXTURE_PATHS:
-            with self.subTest(fixture=path.stem):
-                sys.modules.pop("app", None)
-                app = importlib.import_module("app")
-                f = load(path)
-                plugin = app.Pricing()
-                plugin.configure(fixture_params(f))
-                self.assertEqual(self.decide(plugin, self.order(f["args"]["order"]), f["now"]), f["expect"])
-
-    def test_configured_once_before_any_decision(self):
-        plugin = self.app.Pricing()
-        order = self.order(load(FIXTURE_PATHS[0])["args"]["order"])
-        self.assertEqual(
-            self.decide(plugin, order, 0)["err"],
-            {"code": "not_configured", "message": "configure was not called", "field": None},
-        )
-        with self.assertRaises(self.Err) as refused:
-            plugin.configure("{}")
-        self.assertEqual(refused.exception.value.code, "invalid_params")
-        # A refused configure configures nothing.
-        self.assertEqual(self.decide(plugin, order, 0)["err"]["code"], "not_configured")
-        plugin.configure(SHARED_PARAMS)
-        with self.assertRaises(self.Err) as twice:
-            plugin.configure(SHARED_PARAMS)
-        self.assertEqual(twice.exception.value.code, "already_configured")
-        # The configuration outlives the object (however the bindings make them).
-        self.assertEqual(self.decide(self.app.Pricing(), order, 0)["ok"]["total"]["minor"], 4352)
+    def test_every_fixture(self):
+        check_fixtures(self, RULE / "fixtures", rules)
 
 
 # The Rust rule's unit tests (plugins/standard-pricing/src/rules.rs), ported.
@@ -154,12 +30,12 @@ NOW = 1_764_000_000_000
 
 
 def params() -> rules.Params:
-    # The Rust rule's unit-test parameters, shared by the ports.
-    return parse_params((REPO / "plugins" / "standard-pricing" / "unit-params.json").read_text())
+    # The Rust rule's unit-test parameters.
+    return parse_params((RULE / "unit-params.json").read_text())
 
 
 def order(lines, state, method, code=None):
-    return namespace(
+    return record(
         {
             "user_id": "u1",
             "items": [
@@ -330,17 +206,6 @@ class Rules(unittest.TestCase):
         self.assertEqual(p.tax, [])
         self.assertEqual(p.discounts["X"].fixed, 9007199254740993)
         self.assertEqual(p.discounts["X"].min_subtotal, 0)
-
-
-class Toolchain(unittest.TestCase):
-    def test_toolchains_sh_pins_the_requirements_version_and_hashes(self):
-        sh = (REPO / "plugins" / "toolchains.sh").read_text()
-        requirements = (HERE / "requirements.txt").read_text()
-        version = re.search(r"^componentize_py_version=(\S+)$", sh, re.M).group(1)
-        self.assertIn(f"componentize-py=={version} ", requirements)
-        hashes = lambda text: sorted(set(re.findall(r"sha256:[0-9a-f]{64}", text)))
-        self.assertEqual(hashes(sh), hashes(requirements))
-        self.assertEqual(len(hashes(requirements)), 5)
 
 
 if __name__ == "__main__":

@@ -4,14 +4,23 @@
 //! tests) and through the component (`orderflow plugin test`).
 //!
 //! A kind's plugin starts with the same rules in every language and is held to the same
-//! fixture files (`host/templates/<kind>/fixtures`), so the three answer alike.
+//! fixture files (`host/templates/<kind>/fixtures`), so the three answer alike. With
+//! `--from standard-<kind>` it starts from the workspace's standard rule of its kind instead,
+//! in a language it is written in (`standard.rs`).
+//!
+//! The plugins in JavaScript and Python depend on their language's SDK, the package
+//! `plugins/sdk-js` or `plugins/sdk-py`, which each project carries a copy of.
 
-/// Template files, each `"path in the plugin" <- "path under host/templates/"`.
+/// Files of this repository, each `"path in the plugin" <- "path"`, the path under
+/// `host/templates/` or, after `in "dir";`, under `dir` (relative to `host/`).
 macro_rules! files {
     ($($to:literal <- $from:literal),* $(,)?) => {
+        files!(in "templates"; $($to <- $from),*)
+    };
+    (in $dir:literal; $($to:literal <- $from:literal),* $(,)?) => {
         &[$((
             $to,
-            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/", $from)),
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/", $dir, "/", $from)),
         )),*]
     };
 }
@@ -19,14 +28,19 @@ macro_rules! files {
 mod js;
 mod python;
 mod rust;
+mod standard;
 mod workspace;
 
 use crate::plugins::PluginKind;
 use anyhow::{Context, bail};
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
-/// A template file: where it goes in the new plugin, and its text.
+/// A file of this repository: where it goes in the new plugin, and its text.
 type File = (&'static str, &'static str);
+
+/// A file of the new plugin: where it goes, and its text (a [`File`]'s, or one made for it).
+type Written = (&'static str, Cow<'static, str>);
 
 /// The language a plugin is written in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -37,6 +51,14 @@ pub enum Lang {
     Js,
     /// A project built with componentize-py (CPython).
     Python,
+}
+
+impl Lang {
+    /// As `--lang` names it.
+    fn name(self) -> String {
+        let value = clap::ValueEnum::to_possible_value(&self).expect("no language is skipped");
+        value.get_name().to_owned()
+    }
 }
 
 /// The contract, copied into a JavaScript or Python project, which builds against it and so
@@ -75,6 +97,41 @@ fn fixtures(kind: PluginKind) -> &'static [File] {
     }
 }
 
+/// What a new plugin starts from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Start {
+    /// The kind's template: a small rule, to make one's own.
+    Template,
+    /// The workspace's standard rule of the kind (`plugins/standard-<kind>`), or its port to
+    /// the plugin's language.
+    Standard,
+}
+
+/// A standard rule written in JavaScript or Python, as a project has it: its files, as they
+/// are but for the expression with which its tests find the rule's fixtures and unit-test
+/// parameters: `rule.0`, beside the Rust rule in this repository (its ports share them),
+/// becomes `rule.1`, the project's root, where the project has them.
+struct Port {
+    files: &'static [File],
+    rule: (&'static str, &'static str),
+}
+
+impl Port {
+    fn files(&self) -> Vec<Written> {
+        let (here, there) = self.rule;
+        (self.files.iter())
+            .map(|&(path, text)| {
+                let text = if text.contains(here) {
+                    Cow::Owned(text.replace(here, there))
+                } else {
+                    Cow::Borrowed(text)
+                };
+                (path, text)
+            })
+            .collect()
+    }
+}
+
 /// Parses a plugin kind as the command line names it.
 pub fn kind(name: &str) -> Result<PluginKind, String> {
     PluginKind::ALL
@@ -105,14 +162,16 @@ struct Place {
     dir: PathBuf,
     /// In the workspace's `plugins/`.
     in_workspace: bool,
+    /// The command that runs orderflow, as the plugin's commands run it.
+    orderflow: String,
 }
 
 /// A new plugin as its language has it.
 struct Project {
     /// What it is, as `plugin new` says.
     what: &'static str,
-    /// Its files but the kind's fixtures, which every language's plugin has.
-    files: Vec<File>,
+    /// Its files.
+    files: Vec<Written>,
     /// Values of its own placeholders, besides those of [`Commands::values`].
     own_values: Vec<(&'static str, String)>,
     commands: Commands,
@@ -131,25 +190,53 @@ impl Project {
     }
 }
 
-fn project(lang: Lang, kind: PluginKind, name: &str, place: &Place) -> Project {
-    match lang {
-        Lang::Rust => rust::project(kind, name, place),
-        Lang::Js => js::project(kind, name, place),
-        Lang::Python => python::project(kind, name, place),
+/// The plugin `name` of `kind` in `lang`, from `start`, which [`standard::check`] has found
+/// written in `lang`: its language's files, and the fixtures every language's plugin of
+/// the start has alike.
+fn project(
+    lang: Lang,
+    kind: PluginKind,
+    name: &str,
+    place: &Place,
+    start: Start,
+) -> anyhow::Result<Project> {
+    let mut project = match lang {
+        Lang::Rust => rust::project(kind, name, place, start),
+        Lang::Js => js::project(kind, name, place, start),
+        Lang::Python => python::project(kind, name, place, start),
+    };
+    project.files.extend(match start {
+        Start::Template => fixtures(kind).iter().map(borrowed).collect(),
+        Start::Standard => standard::data(kind)?,
+    });
+    let mut new = format!("orderflow plugin new {kind} {name}");
+    if lang != Lang::Rust {
+        new += &format!(" --lang {}", lang.name());
     }
+    if start == Start::Standard {
+        new += &format!(" --from {}", standard::name(kind));
+    }
+    project.own_values.push(("new", new));
+    Ok(project)
 }
 
-/// Writes the plugin `name` of `kind` in `lang` to `parent/name`; a project that is no crate
-/// written into the workspace's `plugins/` is added to the workspace's `exclude`
-/// (`workspace.rs`). Refuses a name that is not a plain lowercase crate name and a directory
-/// that exists already; writes nothing then.
+/// Writes the plugin `name` of `kind` in `lang` to `parent/name`, from the kind's template
+/// or, with `from`, from the standard rule so named; a project that is no crate written into
+/// the workspace's `plugins/` is added to the workspace's `exclude` (`workspace.rs`).
+/// Refuses a name that is not a plain lowercase crate name, a directory that exists already
+/// and a standard rule that is not of `kind` or not written in `lang`; writes nothing then.
 pub fn new_plugin(
     kind: PluginKind,
     name: &str,
     lang: Lang,
+    from: Option<&str>,
     parent: &Path,
 ) -> anyhow::Result<Created> {
     check_name(name)?;
+    let start = match from {
+        Some(from) => standard::check(from, kind, lang).map(|()| Start::Standard)?,
+        None => Start::Template,
+    };
     let dir = parent.join(name);
     if dir.exists() {
         bail!(
@@ -160,21 +247,23 @@ pub fn new_plugin(
     std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     let repo = repo_root()?;
     let parent = parent.canonicalize()?;
+    let in_workspace = parent == repo.join("plugins");
     let place = Place {
-        in_workspace: parent == repo.join("plugins"),
+        orderflow: orderflow_command(&repo, in_workspace),
+        in_workspace,
         dir: parent.join(name),
         repo,
     };
-    let project = project(lang, kind, name, &place);
+    let project = project(lang, kind, name, &place, start)?;
     let values = project.values(name, kind);
-    let all: Vec<File> = (project.files.iter().chain(fixtures(kind)).copied()).collect();
+    let files = &project.files;
     // Cargo takes every directory of the workspace's `plugins/*` for a member crate, and
     // fails on one without a `Cargo.toml`.
-    let excluded = place.in_workspace && !all.iter().any(|(path, _)| *path == "Cargo.toml");
+    let excluded = place.in_workspace && !files.iter().any(|(path, _)| *path == "Cargo.toml");
 
     // create_dir, not create_dir_all: whoever creates the directory first owns it.
     std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let written = all
+    let written = files
         .iter()
         .try_for_each(|(path, text)| {
             let to = dir.join(path);
@@ -193,16 +282,18 @@ pub fn new_plugin(
         let _ = std::fs::remove_dir_all(&dir);
         return Err(e);
     }
-    let what = if excluded {
-        format!("{}, excluded from the cargo workspace", project.what)
-    } else {
-        project.what.into()
-    };
+    let mut what = project.what.to_owned();
+    if start == Start::Standard {
+        what += &format!(" of the standard {kind} rule");
+    }
+    if excluded {
+        what += ", excluded from the cargo workspace";
+    }
     let commands = project.commands;
     Ok(Created {
         dir,
         what,
-        files: all.iter().map(|(path, _)| *path).collect(),
+        files: files.iter().map(|(path, _)| *path).collect(),
         commands: [
             commands.test,
             commands.build,
@@ -248,19 +339,44 @@ impl Commands {
             from: format!("the project's directory, {}", place.dir.display()),
             test: test.into(),
             build: build.into(),
-            orderflow: orderflow_outside(&place.repo),
+            orderflow: place.orderflow.clone(),
             wasm: format!("{name}.wasm"),
             fixtures: "fixtures".into(),
         }
     }
 }
 
-/// This checkout's orderflow, run from outside its workspace.
-fn orderflow_outside(repo: &Path) -> String {
-    format!(
-        "cargo run --manifest-path {} -p orderflow --",
-        repo.join("Cargo.toml").display()
-    )
+/// The command that runs orderflow for the new plugin's commands: this binary, which is
+/// built already (a `cargo run` of the workspace would first build the whole service, in
+/// debug unless told otherwise), or, if where it is cannot be told, a release build of the
+/// checkout it was built from.
+fn orderflow_command(repo: &Path, in_workspace: bool) -> String {
+    match std::env::current_exe() {
+        Ok(exe) => shell_word(&exe.to_string_lossy()),
+        // From the workspace (or a directory of it), cargo finds its manifest.
+        Err(_) if in_workspace => "cargo run --release -p orderflow --".into(),
+        Err(_) => format!(
+            "cargo run --release --manifest-path {} -p orderflow --",
+            shell_word(&repo.join("Cargo.toml").to_string_lossy())
+        ),
+    }
+}
+
+/// `word` as a shell reads it back: as it is if nothing in it is special to a shell, else
+/// single-quoted.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && (word.bytes()).all(|b| b.is_ascii_alphanumeric() || b"/._-+:@%,=".contains(&b));
+    if plain {
+        word.into()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// A [`File`] as it is written.
+fn borrowed(&(path, text): &File) -> Written {
+    (path, Cow::Borrowed(text))
 }
 
 /// The checkout this binary was built from, which holds the SDK a Rust plugin links and
@@ -351,7 +467,8 @@ mod tests {
     }
 
     /// Every template file is used, and every placeholder of each is given a value, in every
-    /// language, for every kind, in the workspace and out of it.
+    /// language, for every kind, from every start the language has, in the workspace and out
+    /// of it.
     #[test]
     fn templates_are_complete() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
@@ -370,33 +487,65 @@ mod tests {
                 }
             }
         }
-        let mut used: Vec<&str> = Vec::new();
-        for (lang, kind, in_workspace) in <Lang as clap::ValueEnum>::value_variants()
-            .iter()
-            .flat_map(|&lang| {
-                PluginKind::ALL
+        let mut used: Vec<String> = Vec::new();
+        for &lang in <Lang as clap::ValueEnum>::value_variants() {
+            for kind in PluginKind::ALL {
+                let starts = [Start::Template, Start::Standard]
                     .into_iter()
-                    .flat_map(move |kind| [(lang, kind, false), (lang, kind, true)])
-            })
-        {
-            let place = Place {
-                repo: "/r".into(),
-                dir: if in_workspace { "/r/plugins/x" } else { "/x" }.into(),
-                in_workspace,
-            };
-            let project = project(lang, kind, "x", &place);
-            let values = project.values("x", kind);
-            for (path, text) in project.files.iter().chain(fixtures(kind)) {
-                let rendered = render(text, &values);
-                assert!(
-                    !rendered.contains("{{"),
-                    "{lang:?} {kind} {path}: {rendered}"
-                );
-                used.push(text);
+                    .filter(|&start| start == Start::Template || standard::written_in(kind, lang));
+                for (start, in_workspace) in starts.flat_map(|s| [(s, false), (s, true)]) {
+                    let place = Place {
+                        repo: "/r".into(),
+                        dir: if in_workspace { "/r/plugins/x" } else { "/x" }.into(),
+                        in_workspace,
+                        orderflow: "/r/target/release/orderflow".into(),
+                    };
+                    let project = project(lang, kind, "x", &place, start).unwrap();
+                    let values = project.values("x", kind);
+                    for (path, text) in &project.files {
+                        let rendered = render(text, &values);
+                        assert!(
+                            !rendered.contains("{{"),
+                            "{lang:?} {kind} {start:?} {path}: {rendered}"
+                        );
+                        used.push(text.to_string());
+                    }
+                }
             }
         }
         for text in &on_disk {
-            assert!(used.contains(&text.as_str()), "unused template:\n{text}");
+            assert!(used.contains(text), "unused template:\n{text}");
         }
+    }
+
+    /// A port's tests find the rule's data with one expression, which the project's have
+    /// pointing at the project's root.
+    #[test]
+    fn a_ports_tests_find_the_rules_data_in_the_project() {
+        for port in PluginKind::ALL
+            .into_iter()
+            .flat_map(|kind| [js::port(kind), python::port(kind)])
+            .flatten()
+        {
+            let (here, there) = port.rule;
+            let found: usize = (port.files.iter())
+                .map(|(_, text)| text.matches(here).count())
+                .sum();
+            assert_eq!(found, 1, "{here}");
+            let files = port.files();
+            assert!(files.iter().all(|(_, text)| !text.contains(here)));
+            assert!(files.iter().any(|(_, text)| text.contains(there)));
+        }
+    }
+
+    #[test]
+    fn a_command_is_written_as_a_shell_reads_it() {
+        let exe = "/home/me/orderflow/target/release/orderflow";
+        assert_eq!(shell_word(exe), exe);
+        assert_eq!(
+            shell_word("/home/me/my rules/it's/orderflow"),
+            r"'/home/me/my rules/it'\''s/orderflow'"
+        );
+        assert_eq!(shell_word(""), "''");
     }
 }

@@ -1,11 +1,12 @@
 //! A Rust plugin: a crate of orderflow's plugin SDK. Its rules are in `src/rules.rs`, the
-//! glue in `src/lib.rs` is one macro of the SDK.
+//! glue in `src/lib.rs` is one macro of the SDK. Started from a standard rule, it has the
+//! sources of the workspace's crate of that rule.
 //!
 //! In this workspace's `plugins/` the crate takes the workspace's settings (and `build.rs`
 //! builds it with the others); anywhere else it is a workspace of its own, whose path
 //! dependencies point at this checkout's SDK and fixture crates.
 
-use super::{Commands, File, Place, Project};
+use super::{Commands, File, Place, Project, Start, borrowed};
 use crate::plugins::PluginKind;
 
 const README: File = ("README.md", include_str!("../../templates/README.md"));
@@ -19,9 +20,12 @@ const STANDALONE_CARGO_CONFIG: File = (
 );
 
 /// The crate of `kind`: its manifest, README, the workspace's settings if it is a workspace
-/// of its own, and its sources.
-pub(super) fn project(kind: PluginKind, name: &str, place: &Place) -> Project {
-    let (sources, call) = sources(kind);
+/// of its own, and its sources, the template's or the standard rule's.
+pub(super) fn project(kind: PluginKind, name: &str, place: &Place, start: Start) -> Project {
+    let (sources, call) = match start {
+        Start::Template => sources(kind),
+        Start::Standard => (standard_sources(kind), None),
+    };
     let manifest = if place.in_workspace {
         WORKSPACE_MANIFEST
     } else {
@@ -37,9 +41,8 @@ pub(super) fn project(kind: PluginKind, name: &str, place: &Place) -> Project {
         } else {
             "a workspace of its own"
         },
-        files: files
-            .chain(standalone)
-            .chain(sources.iter().copied())
+        files: (files.chain(standalone).chain(sources.iter().copied()))
+            .map(|file| borrowed(&file))
             .collect(),
         own_values: [("repo", repo)].into_iter().chain(call).collect(),
         commands: commands(name, place),
@@ -74,6 +77,25 @@ fn sources(kind: PluginKind) -> (&'static [File], Option<&'static str>) {
     }
 }
 
+/// The sources of the workspace's crate of the standard rule of `kind`.
+pub(super) fn standard_sources(kind: PluginKind) -> &'static [File] {
+    match kind {
+        PluginKind::Validation => files![in "../plugins/standard-validation";
+            "src/lib.rs" <- "src/lib.rs",
+            "src/rules.rs" <- "src/rules.rs",
+            "src/postal.rs" <- "src/postal.rs",
+        ],
+        PluginKind::Pricing => files![in "../plugins/standard-pricing";
+            "src/lib.rs" <- "src/lib.rs",
+            "src/rules.rs" <- "src/rules.rs",
+        ],
+        PluginKind::Lifecycle => files![in "../plugins/standard-lifecycle";
+            "src/lib.rs" <- "src/lib.rs",
+            "src/rules.rs" <- "src/rules.rs",
+        ],
+    }
+}
+
 fn commands(name: &str, place: &Place) -> Commands {
     let artifact = name.replace('-', "_");
     if place.in_workspace {
@@ -83,7 +105,7 @@ fn commands(name: &str, place: &Place) -> Commands {
             build: format!(
                 "cargo build -p {name} --target wasm32-unknown-unknown --profile plugin"
             ),
-            orderflow: "cargo run -p orderflow --".into(),
+            orderflow: place.orderflow.clone(),
             wasm: format!("target/wasm32-unknown-unknown/plugin/{artifact}.wasm"),
             fixtures: format!("plugins/{name}/fixtures"),
         }
@@ -92,7 +114,7 @@ fn commands(name: &str, place: &Place) -> Commands {
             from: format!("the crate's directory, {}", place.dir.display()),
             test: "cargo test".into(),
             build: "cargo build --target wasm32-unknown-unknown --release".into(),
-            orderflow: super::orderflow_outside(&place.repo),
+            orderflow: place.orderflow.clone(),
             wasm: format!("target/wasm32-unknown-unknown/release/{artifact}.wasm"),
             fixtures: "fixtures".into(),
         }

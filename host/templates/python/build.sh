@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds {{name}}.wasm, a component of the {{kind}}-plugin world of wit/orderflow.wit
-# (orderflow:plugins@0.3.0), of this directory's modules (all but the tests) with
-# componentize-py: `$COMPONENTIZE_PY` if set, else the one requirements.txt pins, installed
+# (orderflow:plugins@0.3.0), of this directory's modules (all but the tests) and the SDK's
+# package (orderflow_sdk/) with componentize-py: `$COMPONENTIZE_PY` if set, else the one requirements.txt pins, installed
 # by hash into .venv on the first build. Every WASI import of the component (CPython's) is a
 # stub that traps: the rules need none, and an instance without WASI is cheaper to make.
 #   bash build.sh   (from anywhere)
@@ -22,8 +22,8 @@ if [ -z "${COMPONENTIZE_PY:-}" ]; then
     COMPONENTIZE_PY=.venv/bin/componentize-py
 fi
 # componentize-py packs the files of its Python path into the component, so the path is a
-# scratch directory holding the modules and nothing else (not the tests, .venv/ or
-# __pycache__/), and never an active virtualenv's site-packages.
+# scratch directory holding the modules and the SDK's and nothing else (not the tests, .venv/
+# or __pycache__/), and never an active virtualenv's site-packages.
 unset VIRTUAL_ENV
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
@@ -33,6 +33,8 @@ for module in *.py; do
         *) cp "$module" "$stage/" ;;
     esac
 done
+mkdir "$stage/orderflow_sdk"
+cp orderflow_sdk/*.py "$stage/orderflow_sdk/"
 "$COMPONENTIZE_PY" -q -d wit -w {{kind}}-plugin componentize --stub-wasi -p "$stage" app \
     -o {{name}}.wasm
 ls -l {{name}}.wasm

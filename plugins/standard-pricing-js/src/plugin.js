@@ -19,7 +19,7 @@
 // therefore prices ~2,000 lines (the standard workflow's validation takes 100 at most).
 
 import { Refusal, parseParams, price } from "./rules.js";
-import { toS64 } from "./sdk.js";
+import { toS64 } from "@orderflow/sdk";
 
 const money = ({ minor, currency }) => ({ minor: toS64(minor), currency });
 

@@ -24,8 +24,8 @@
 // The records are those of the WIT contract as JS bindings give them (camelCase fields,
 // `null` for an absent option); a refusal is thrown as a `Refusal` carrying the problem.
 
-// The refusal and the parameters' readers are those of the projects `orderflow plugin new
-// --lang js` writes: src/sdk.js is host/templates/js/src/sdk.js (a link).
+// The refusal, exact money and the parameters' readers are the SDK's (@orderflow/sdk,
+// plugins/sdk-js), as in the projects `orderflow plugin new --lang js` writes.
 import {
   Refusal,
   applyBp,
@@ -41,7 +41,7 @@ import {
   string,
   struct,
   u32,
-} from "./sdk.js";
+} from "@orderflow/sdk";
 
 export { Refusal, applyBp, s64 };
 

@@ -1,43 +1,24 @@
-// The rules run directly, in Node (`npm test`, i.e. `node --test`): the shared fixtures of
-// the Rust rule (plugins/standard-pricing/fixtures), through the rules and through the
-// component's glue as the QuickJS bindings call it, and the Rust rule's own unit tests,
-// ported. `orderflow plugin test` runs the same fixtures through the built component.
+// The rules run directly, in Node (`npm test`, i.e. `node --test`): the Rust rule's fixtures
+// through the component's glue as the QuickJS bindings call it, and the Rust rule's own unit
+// tests (plugins/standard-pricing/src/rules.rs), ported. `orderflow plugin test` runs the
+// same fixtures through the built component.
 
 import assert from "node:assert/strict";
-import { readFileSync, readdirSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
-import { JsonObject, parseExactly, parseJson, parseNatively } from "../src/json.js";
+import { testFixtures } from "@orderflow/sdk/testing";
 import { makePricing } from "../src/plugin.js";
 import { Refusal, applyBp, parseParams, price } from "../src/rules.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = join(here, "..", "..", "..");
-const fixturesDir = join(repo, "plugins", "standard-pricing", "fixtures");
+// Where the rule's fixtures/ and unit-params.json are: in orderflow's repository, beside the
+// Rust rule, whose ports share them; in a project `orderflow plugin new --from
+// standard-pricing` wrote, in the project.
+const rule = new URL("../../standard-pricing/", import.meta.url);
+const sharedParams = readFileSync(new URL("fixtures/params.json", rule), "utf8");
 
-/** Plain JS of exactly parsed JSON: objects as objects, integers still BigInts. */
-function plain(value) {
-  if (value instanceof JsonObject) {
-    return Object.fromEntries(value.entries.map(([k, v]) => [k, plain(v)]));
-  }
-  if (Array.isArray(value)) return value.map(plain);
-  return value;
-}
+testFixtures(new URL("fixtures/", rule), makePricing);
 
-const camel = (key) => key.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
-const snake = (key) => key.replace(/([A-Z])/g, "_$1").replace(/([a-z])([0-9])/g, "$1_$2").toLowerCase();
-
-/** A value with its record fields renamed (the fixtures are snake_case, the bindings camelCase). */
-function renamed(value, rename) {
-  if (Array.isArray(value)) return value.map((v) => renamed(v, rename));
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [rename(k), renamed(v, rename)]));
-  }
-  return value;
-}
-
-/** Every BigInt a Number, as the QuickJS bindings give an s64 (the fixtures' are all safe). */
+/** Every BigInt a Number, as the QuickJS bindings give an s64. */
 function numbers(value) {
   if (typeof value === "bigint") return Number(value);
   if (Array.isArray(value)) return value.map(numbers);
@@ -47,56 +28,12 @@ function numbers(value) {
   return value;
 }
 
-const fixtureNames = readdirSync(fixturesDir)
-  .filter((name) => name.endsWith(".json") && name !== "params.json")
-  .sort();
-const sharedParams = readFileSync(join(fixturesDir, "params.json"), "utf8");
-
-function load(name) {
-  const fixture = plain(parseJson(readFileSync(join(fixturesDir, name), "utf8")));
-  assert.equal(fixture.call, "price", `${name}: a pricing fixture`);
-  const params = fixture.params === undefined ? sharedParams : JSON.stringify(numbers(fixture.params));
-  return { ...fixture, params, order: renamed(fixture.args.order, camel) };
-}
-
-/** An outcome as a fixture writes it: `{ok: quote}` or `{err: problem}`, snake_case. */
-function outcome(decide) {
-  try {
-    return { ok: renamed(decide(), snake) };
-  } catch (e) {
-    if (e instanceof Refusal) return { err: e.problem };
-    if (e !== null && typeof e === "object" && "code" in e && !(e instanceof Error)) return { err: e };
-    throw e;
-  }
-}
-
-test("the fixtures have the nine cases", () => {
-  assert.equal(fixtureNames.length, 9);
-});
-
-for (const name of fixtureNames) {
-  test(`fixture ${name}: the rules`, () => {
-    const f = load(name);
-    const got = outcome(() => price(parseParams(f.params), f.order, f.now));
-    assert.deepEqual(got, f.expect);
-  });
-
-  test(`fixture ${name}: the glue, as the QuickJS bindings call it`, () => {
-    const f = load(name);
-    const plugin = makePricing();
-    plugin.configure(f.params);
-    const got = outcome(() => plugin.price(numbers(f.order), Number(f.now)));
-    assert.deepEqual(got, numbers(f.expect));
-  });
-}
-
 // The Rust rule's unit tests (plugins/standard-pricing/src/rules.rs), ported.
 
 const NOW = 1_764_000_000_000n;
 
-// The Rust rule's unit-test parameters, shared by the ports.
-const params = () =>
-  parseParams(readFileSync(join(repo, "plugins", "standard-pricing", "unit-params.json"), "utf8"));
+// The Rust rule's unit-test parameters.
+const params = () => parseParams(readFileSync(new URL("unit-params.json", rule), "utf8"));
 
 function order(lines, state, method, code = null) {
   return {
@@ -295,45 +232,4 @@ test("the glue: an amount a Number cannot carry exactly is refused", () => {
   plugin.configure(sharedParams);
   const o = numbers(order([[2 ** 52, 2]], "NY", "express")); // 2^53 of subtotal
   assert.throws(() => plugin.price(o, 0), { code: "amount_overflow" });
-});
-
-test("JSON.parse's reading is taken only where it is the exact one", () => {
-  const fast = [
-    sharedParams,
-    readFileSync(join(fixturesDir, "params.json"), "utf8"),
-    '{"a": [1, -2, 0, 9007199254740991], "b": {"c": null, "d": true, "e": "x\\":1.5e3"}}',
-    '{"code \\u0041": {"fixed": 500}, "s": "\\\\", "n": -9007199254740991}',
-    "[]",
-    '"text"',
-  ];
-  for (const text of fast) {
-    const native = parseNatively(text);
-    assert.notEqual(native, null, text);
-    assert.deepStrictEqual(native, parseExactly(text), text);
-    assert.deepStrictEqual(parseJson(text), parseExactly(text), text);
-  }
-  const exactOnly = [
-    '{"a": 1, "a": 2}', // a repeated key: JSON.parse keeps the last only
-    '{"a": {"b": 1}, "c": {"b": 2, "b": 3}}',
-    '{"a": 5.0}', // a float, refused where an integer is wanted
-    '{"a": 1e3}',
-    '{"a": -0}',
-    '{"a": 9007199254740993}', // beyond 2^53: JSON.parse would round it
-    '{"a": -9007199254740992}',
-    '{"10": 1, "2": 2}', // index-like keys: a JS object reorders them
-    '{"a": 1', // not JSON: the exact reader says where
-  ];
-  for (const text of exactOnly) {
-    assert.equal(parseNatively(text), null, text);
-  }
-  assert.deepStrictEqual(parseJson('{"a": 1, "a": 2}').entries, [["a", 1n], ["a", 2n]]);
-  assert.equal(parseJson('{"a": 9007199254740993}').entries[0][1], 9007199254740993n);
-  assert.throws(() => parseJson('{"a": 1'), SyntaxError);
-});
-
-test("toolchains.sh pins the jco this package builds with", () => {
-  const pkg = JSON.parse(readFileSync(join(here, "..", "package.json"), "utf8"));
-  const sh = readFileSync(join(repo, "plugins", "toolchains.sh"), "utf8");
-  const pinned = /^jco_version=(\S+)$/m.exec(sh)?.[1];
-  assert.equal(pkg.devDependencies["@bytecodealliance/jco"], pinned);
 });

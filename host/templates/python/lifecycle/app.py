@@ -17,10 +17,10 @@ from wit_world import exports
 from wit_world.exports import lifecycle
 from wit_world.imports import log, types
 
-import machine
+import orderflow_sdk as sdk
+from orderflow_sdk import Configured, Refusal, machine
+
 import rules
-from sdk import Configured, Refusal
-import sdk
 
 sdk.log_to(log)
 

@@ -10,9 +10,9 @@ the host through the component (app.py). A small shop's order life to start from
 
 The host checks every answer against `describe`: a status or payment status it does not
 list, or a move along no edge, is a fault. Statuses, events (`order.<name>`) and timestamps
-(`<name>_at`) are yours to name; machine.py names the statuses the shipped workflows share
-and has their rules: how an order is created, what each status stamps and announces,
-payments, refunds, shipping. Add a fixture for each rule in fixtures/.
+(`<name>_at`) are yours to name; the SDK's `orderflow_sdk.machine` names the statuses the
+shipped workflows share and has their rules: how an order is created, what each status
+stamps and announces, payments, refunds, shipping. Add a fixture for each rule in fixtures/.
 
 Records are read with the attribute names componentize-py's bindings give them
 (`order.payment_status`, None for an absent option).
@@ -23,10 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import machine
-import sdk
-from machine import ADMIN, CANCELLED, CONFIRMED, DELIVERED, PAID, PENDING, REFUNDED, SHIPPED, USER, edge
-from sdk import Refusal, boolean, optional, read_params, struct
+import orderflow_sdk as sdk
+from orderflow_sdk import Refusal, boolean, machine, optional, read_params, struct
+from orderflow_sdk.machine import ADMIN, CANCELLED, CONFIRMED, DELIVERED, PAID, PENDING, REFUNDED, SHIPPED, USER, edge
 
 STATUSES = [PENDING, CONFIRMED, SHIPPED, DELIVERED, CANCELLED, REFUNDED]
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import unittest
 from types import SimpleNamespace
 
+from orderflow_sdk import Refusal
+
 from rules import change_payment, change_status, describe, parse_params
-from sdk import Refusal
 
 ADMIN = SimpleNamespace(id="admin-1", role="admin")
 

@@ -26,8 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import sdk
-from sdk import (
+import orderflow_sdk as sdk
+from orderflow_sdk import (
     AppliedRule,
     Money,
     Quote,

@@ -6,8 +6,9 @@ from __future__ import annotations
 import unittest
 from types import SimpleNamespace
 
+from orderflow_sdk import Refusal, apply_bp
+
 from rules import parse_params, price
-from sdk import Refusal, apply_bp
 
 PARAMS = '{"currency": "USD", "tax_bp": 825, "shipping": {"standard": 500}}'
 

@@ -14,9 +14,10 @@ from componentize_py_types import Err
 from wit_world import exports
 from wit_world.imports import log, types
 
+import orderflow_sdk as sdk
+from orderflow_sdk import Configured, Problem, Refusal
+
 import rules
-from sdk import Configured, Problem, Refusal
-import sdk
 
 sdk.log_to(log)
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import sdk
-from sdk import Problem, Refusal, read_params, required, sequence, string, struct, u32
+import orderflow_sdk as sdk
+from orderflow_sdk import Problem, Refusal, read_params, required, sequence, string, struct, u32
 
 
 @dataclass

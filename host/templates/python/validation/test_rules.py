@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import unittest
 
+from orderflow_sdk import Configured, Refusal
+
 from rules import parse_params
-from sdk import Configured, Refusal
 
 
 class Rules(unittest.TestCase):

@@ -5,7 +5,7 @@
 // with the host's `log` connected; the unit tests import this file. `describe` before
 // `configure` shows the machine of the default parameters.
 
-import { answer, configured } from "./sdk.js";
+import { answer, configured } from "@orderflow/sdk";
 import { changePayment, changeStatus, create, describe, parseParams } from "./rules.js";
 
 /** One plugin instance: the `lifecycle` interface, with its own configured rules. */

@@ -11,9 +11,10 @@
 //
 // The host checks every answer against `describe`: a status or payment status it does not
 // list, or a move along no edge, is a fault. Statuses, events (`order.<name>`) and
-// timestamps (`<name>_at`) are yours to name; src/machine.js names the statuses the shipped
-// workflows share and has their rules: how an order is created, what each status stamps and
-// announces, payments, refunds, shipping. Add a fixture for each rule in fixtures/.
+// timestamps (`<name>_at`) are yours to name; the SDK's `@orderflow/sdk/machine` names the
+// statuses the shipped workflows share and has their rules: how an order is created, what
+// each status stamps and announces, payments, refunds, shipping. Add a fixture for each rule
+// in fixtures/.
 //
 // Records are the contract's as jco's bindings give and take them: camelCase fields
 // (`order.paymentStatus`), `null` for an absent option.
@@ -34,8 +35,8 @@ import {
   permitted,
   stateMachine,
   statusTransition,
-} from "./machine.js";
-import { Refusal, boolean, log, optional, readParams, struct } from "./sdk.js";
+} from "@orderflow/sdk/machine";
+import { Refusal, boolean, log, optional, readParams, struct } from "@orderflow/sdk";
 
 export const STATUSES = [PENDING, CONFIRMED, SHIPPED, DELIVERED, CANCELLED, REFUNDED];
 

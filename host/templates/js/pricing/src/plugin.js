@@ -6,9 +6,8 @@
 // s64 as a Number (a BigInt given back traps), so the quote's BigInt amounts go back as
 // Numbers, exactly (`toS64`).
 
-import { answer, configured } from "./sdk.js";
+import { answer, configured, toS64 } from "@orderflow/sdk";
 import { parseParams, price } from "./rules.js";
-import { toS64 } from "./sdk.js";
 
 const money = ({ minor, currency }) => ({ minor: toS64(minor), currency });
 

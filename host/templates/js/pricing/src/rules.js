@@ -34,7 +34,7 @@ import {
   string,
   struct,
   u32,
-} from "./sdk.js";
+} from "@orderflow/sdk";
 
 /**
  * The `[pricing.params]` table of a workflow using this plugin (fixtures/params.json for

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { makePlugin } from "../src/plugin.js";
-import { Refusal, applyBp } from "../src/sdk.js";
+import { Refusal, applyBp } from "@orderflow/sdk";
 import { parseParams, price } from "../src/rules.js";
 
 /** The problem `decide` refuses with. */

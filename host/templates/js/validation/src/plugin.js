@@ -6,7 +6,7 @@
 // the problems are thrown as the `err` of the WIT result, a lone refusal (not configured)
 // as a list of one.
 
-import { answer, configured } from "./sdk.js";
+import { answer, configured } from "@orderflow/sdk";
 import { parseParams, validate } from "./rules.js";
 
 /** One plugin instance: the `validation` interface, with its own configured rules. */

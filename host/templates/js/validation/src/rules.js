@@ -12,7 +12,7 @@
 // An order is the contract's `order-draft` as jco's bindings give it: camelCase fields
 // (`order.paymentMethod`), `null` for an absent option, a u32 or an s64 as a Number.
 
-import { Refusal, log, problem, readParams, required, sequence, string, struct, u32 } from "./sdk.js";
+import { Refusal, log, problem, readParams, required, sequence, string, struct, u32 } from "@orderflow/sdk";
 
 /**
  * The `[validation.params]` table of a workflow using this plugin (fixtures/params.json for

@@ -4,7 +4,7 @@ as there (the same edges, stamps, events and refusals).
 
 Records are read with the attribute names componentize-py's bindings give them
 (`order.payment_status`, None for an absent option); answers are the dataclasses below,
-which app.py makes the bindings' records.
+which the glue (app.py) makes the bindings' records. `from orderflow_sdk import machine`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sdk import Refusal
+from orderflow_sdk import Refusal
 
 ADMIN = "admin"
 USER = "user"

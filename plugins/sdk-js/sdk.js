@@ -1,8 +1,8 @@
 // What every orderflow plugin needs whatever its rules, as orderflow's Rust plugin SDK has it:
 // the refusal (the contract's `problem`, thrown), the workflow's parameters read as the SDK
 // reads them (as serde does: unknown fields refused, integers exact and in range, nothing
-// else taken for an integer), and the state of the component's glue (`configure` once,
-// before any decision).
+// else taken for an integer), exact money, the state of the component's glue (`configure`
+// once, before any decision) and the plugin's log lines. `import { … } from "@orderflow/sdk"`.
 
 import { JsonFloat, JsonObject, parseJson } from "./json.js";
 

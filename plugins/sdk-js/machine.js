@@ -1,6 +1,7 @@
 // Building blocks of a lifecycle plugin's state machine and answers: orderflow's Rust plugin
 // SDK's `machine` module, ported, so that the statuses the shipped workflows share behave
 // here as there (the same edges, stamps, events and refusals).
+// `import { … } from "@orderflow/sdk/machine"`.
 //
 // Records are the contract's as jco's bindings give and take them: camelCase fields
 // (`order.paymentStatus`, `machine.statusEdges`), `null` for an absent option.

@@ -1,8 +1,10 @@
 """What every orderflow plugin needs whatever its rules, as orderflow's Rust plugin SDK has
 it: the refusal (the contract's `problem`, raised), the workflow's parameters read as the SDK
 reads them (as serde does: unknown fields refused, integers exact and in range, nothing else
-taken for an integer), and the state of the component's glue (`configure` once, before any
-decision).
+taken for an integer), exact money and a pricing plugin's answer, the state of the
+component's glue (`configure` once, before any decision) and the plugin's log lines.
+`import orderflow_sdk as sdk`; a lifecycle's building blocks are in `orderflow_sdk.machine`,
+the fixtures' native run in `orderflow_sdk.testing`.
 
 Nothing here imports the bindings, so the rules run as they are under
 `python3 -m unittest`.

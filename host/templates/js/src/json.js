@@ -1,1 +1,0 @@
-../../../../plugins/standard-pricing-js/src/json.js

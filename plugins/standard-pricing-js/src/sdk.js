@@ -1,1 +1,0 @@
-../../../host/templates/js/src/sdk.js

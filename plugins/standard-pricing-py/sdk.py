@@ -1,1 +1,0 @@
-../../host/templates/python/sdk.py
