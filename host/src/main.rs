@@ -65,6 +65,11 @@ enum PluginCommand {
         /// Memory cap per instance, MiB [default: the component's].
         #[arg(long)]
         memory_mib: Option<u32>,
+        /// A workflow file whose step for this component's decision gives the parameters
+        /// (in place of params.json; a fixture's own `params` still wins) and the limits
+        /// (under --fuel and --memory-mib), as the service would run it.
+        #[arg(long)]
+        workflow: Option<PathBuf>,
     },
     /// Say which decision a component makes, its contract version and digest.
     Inspect { component: PathBuf },
@@ -166,13 +171,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             fixtures: dir,
             fuel,
             memory_mib,
+            workflow,
         }) => {
             let runtime = Runtime::new(RuntimeConfig {
                 prepared_instances: 0,
                 ..RuntimeConfig::default()
             })?;
             let loaded = load(&runtime, &component)?;
-            let suite = plugin_fixtures::load(&dir)?;
+            let mut suite = plugin_fixtures::load(&dir)?;
+            let step = match &workflow {
+                Some(path) => Some(plugin_test::workflow_step(path, loaded.kind)?),
+                None => None,
+            };
             println!(
                 "{}: {} plugin, wit {}, {}",
                 component.display(),
@@ -180,12 +190,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 loaded.contract,
                 loaded.digest
             );
-            let limits = LimitsOverride {
+            let mut limits = LimitsOverride {
                 fuel,
                 memory_mib,
                 ..LimitsOverride::default()
+            };
+            if let (Some(step), Some(path)) = (&step, &workflow) {
+                println!(
+                    "parameters and limits: the {} step of {} (plugin {})",
+                    step.kind,
+                    path.display(),
+                    step.plugin
+                );
+                limits = limits.or(step.limits);
+                for (fixture, params) in &mut suite.cases {
+                    if fixture.params.is_none() {
+                        *params = step.params.clone();
+                    }
+                }
             }
-            .resolve(loaded.default_limits());
+            let limits = limits.resolve(loaded.default_limits());
             println!(
                 "limits: {} fuel, {} MiB, {} log lines of {} bytes a call",
                 limits.fuel, limits.memory_mib, limits.log_lines, limits.log_bytes
@@ -203,7 +227,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     o.name, o.elapsed, o.description
                 );
                 if let Err(why) = &o.result {
-                    println!("       {why}");
+                    for line in why.lines() {
+                        println!("       {line}");
+                    }
                 }
                 for line in &o.logs.lines {
                     println!("       {:5} {}", line.level.as_str(), line.message);

@@ -3,8 +3,11 @@
 //! plugin's native unit tests, so both paths are held to the same cases.
 
 use crate::domain::PricedOrder;
+use crate::plugins::definition::StepSpec;
 use crate::plugins::runtime::wit;
-use crate::plugins::{Decided, Limits, LoadedComponent, Logs, PluginFault, PluginKind, Runtime};
+use crate::plugins::{
+    Decided, Definition, Limits, LoadedComponent, Logs, PluginFault, PluginKind, Runtime,
+};
 use plugin_fixtures::{Expected, Fixture, Suite, arg};
 use serde::Serialize;
 use serde_json::Value;
@@ -41,11 +44,7 @@ pub fn run(
             let (result, cost, logs) = match outcome {
                 Ok((actual, cost, logs)) if actual == fixture.expect => (Ok(()), Some(cost), logs),
                 Ok((actual, cost, logs)) => (
-                    Err(format!(
-                        "expected {}\n got      {}",
-                        compact(&fixture.expect),
-                        compact(&actual)
-                    )),
+                    Err(differences(&fixture.expect, &actual).join("\n")),
                     Some(cost),
                     logs,
                 ),
@@ -64,8 +63,58 @@ pub fn run(
         .collect()
 }
 
-fn compact(e: &Expected) -> String {
-    serde_json::to_string(e).unwrap_or_default()
+/// What differs between the expected and the actual outcome, a line per field (its path,
+/// then expected and got), so that a wrong amount reads as one line, not two long JSON
+/// documents to compare by eye.
+pub fn differences(expected: &Expected, actual: &Expected) -> Vec<String> {
+    let value = |e: &Expected| serde_json::to_value(e).unwrap_or_default();
+    let mut lines = Vec::new();
+    differ(&value(expected), &value(actual), String::new(), &mut lines);
+    lines
+}
+
+fn differ(expected: &Value, actual: &Value, path: String, lines: &mut Vec<String>) {
+    let at = |key: &str| match path.is_empty() {
+        true => key.to_owned(),
+        false => format!("{path}.{key}"),
+    };
+    match (expected, actual) {
+        (Value::Object(e), Value::Object(a)) => {
+            let keys: std::collections::BTreeSet<&String> = e.keys().chain(a.keys()).collect();
+            for key in keys {
+                let (e, a) = (e.get(key), a.get(key));
+                match (e, a) {
+                    (Some(e), Some(a)) => differ(e, a, at(key), lines),
+                    (Some(e), None) => {
+                        lines.push(format!("{}: expected {e}, got nothing", at(key)))
+                    }
+                    (None, Some(a)) => {
+                        lines.push(format!("{}: expected nothing, got {a}", at(key)))
+                    }
+                    (None, None) => {}
+                }
+            }
+        }
+        (Value::Array(e), Value::Array(a)) if e.len() == a.len() => {
+            for (i, (e, a)) in e.iter().zip(a).enumerate() {
+                differ(e, a, format!("{path}[{i}]"), lines);
+            }
+        }
+        (e, a) if e != a => lines.push(format!("{path}: expected {e}, got {a}")),
+        _ => {}
+    }
+}
+
+/// The parameters and limits a workflow file gives the step that makes `kind`'s decision:
+/// `plugin test --workflow` runs the fixtures as the service would run them.
+pub fn workflow_step(path: &std::path::Path, kind: PluginKind) -> anyhow::Result<StepSpec> {
+    use anyhow::Context;
+    let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+    let definition = Definition::parse(&text)
+        .and_then(|d| d.steps())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let step = definition.into_iter().find(|step| step.kind == kind);
+    step.ok_or_else(|| anyhow::anyhow!("{}: no {kind} step", path.display()))
 }
 
 /// What a case decided, its cost (fuel, memory) and its log lines; or why it did not.

@@ -56,6 +56,54 @@ fn plugin_test_fails_on_a_mismatch_and_shows_it() {
     );
 }
 
+/// `plugin test --workflow` takes the workflow's parameters and limits (no params.json
+/// needed), and a mismatch reads field by field: which amount, expected and got.
+#[test]
+fn plugin_test_runs_as_a_workflow_would_and_shows_the_fields_that_differ() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = repo_root().join("plugins/standard-pricing/fixtures");
+    std::fs::copy(
+        source.join("06-unknown-code.json"),
+        dir.path().join("06-unknown-code.json"),
+    )
+    .unwrap();
+    let tampered = std::fs::read_to_string(source.join("01-regional-tax.json"))
+        .unwrap()
+        .replace("4352", "4353");
+    std::fs::write(dir.path().join("01-regional-tax.json"), tampered).unwrap();
+    let (workflow, component) = (
+        repo_root().join("workflows/standard.toml"),
+        built("standard-pricing"),
+    );
+    let test = |extra: &[&str]| {
+        let mut args = vec![
+            "plugin",
+            "test",
+            component.to_str().unwrap(),
+            dir.path().to_str().unwrap(),
+            "--workflow",
+            workflow.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        orderflow(&args)
+    };
+    let (code, out) = test(&[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("the pricing step of"), "{out}");
+    assert!(
+        out.contains("\n       ok.total.minor: expected 4353, got 4352\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ok   06-unknown-code") && out.contains("1 passed, 1 failed"),
+        "{out}"
+    );
+    assert!(!out.contains("expected {"), "no whole documents: {out}");
+    // The command line's limits still win over the workflow's.
+    let (_, out) = test(&["--fuel", "1000"]);
+    assert!(out.contains("limits: 1000 fuel"), "{out}");
+}
+
 /// `plugin test` prints the lines a case logged, indented under it, and how many were not
 /// kept whole.
 #[test]
