@@ -38,8 +38,8 @@ pub struct StepView {
 }
 
 /// Every workflow: its file, its channels and the plugin version of each decision.
-#[utoipa::path(get, path = "/api/v1/workflows", tag = "plugins", operation_id = "workflows",
-    responses((status = 200, body = Vec<WorkflowView>), Unauthorized, Forbidden),
+#[utoipa::path(get, path = "/api/v1/workflows", tag = "plugins", operation_id = "list_workflows",
+    responses((status = 200, description = "Every workflow that serves", body = Vec<WorkflowView>), Unauthorized, Forbidden),
     security(("bearer" = [])))]
 async fn list(State(state): State<AppState>, _: AdminUser) -> axum::Json<Vec<WorkflowView>> {
     let serving: Arc<Serving> = state.registry.current();

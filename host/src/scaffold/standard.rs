@@ -8,8 +8,8 @@
 //! become the fixtures' `params.json`; and the pricing rule's unit-test parameters.
 
 use super::{Lang, Written, borrowed, js, python};
-use crate::plugins::PluginKind;
 use crate::plugins::Definition;
+use crate::plugins::PluginKind;
 use anyhow::{Context, bail};
 use std::borrow::Cow;
 

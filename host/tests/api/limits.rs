@@ -13,7 +13,7 @@ use tokio::net::TcpStream;
 const ORDERS: &str = "/api/v1/orders/";
 
 /// The body of the seed README's `curl` example, exactly, with a product of the catalog.
-const SEED_EXAMPLE: &str = r#"{
+pub(crate) const SEED_EXAMPLE: &str = r#"{
     "items": [
       {
         "product_id": "prod-widget",
