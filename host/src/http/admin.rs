@@ -94,11 +94,29 @@ struct RepriceBody {
     /// A stored version of that pricing plugin (`sha256:…`, e.g. one just uploaded and not
     /// active yet); absent, the active one.
     #[schema(pattern = r"^(sha256:)?[0-9A-Fa-f]{64}$")]
+    digest: Option<String>,
+    /// Deprecated: the former name of `digest`, still read (not both at once).
+    #[schema(pattern = r"^(sha256:)?[0-9A-Fa-f]{64}$", deprecated)]
     version: Option<String>,
 }
 
-/// Dry run: the order priced again by a workflow's current pricing plugin, beside its own
-/// price and the difference. Nothing is written.
+impl RepriceBody {
+    /// The stored version asked for, as written, and the field the client wrote it in.
+    fn digest(&self) -> Result<Option<(&str, &'static str)>, ApiError> {
+        match (&self.digest, &self.version) {
+            (Some(_), Some(_)) => Err(ApiError::bad_request(
+                "give the version as `digest` (`version` is its former name), not both",
+                Some("version".into()),
+            )),
+            (Some(raw), None) => Ok(Some((raw, "digest"))),
+            (None, Some(raw)) => Ok(Some((raw, "version"))),
+            (None, None) => Ok(None),
+        }
+    }
+}
+
+/// Dry run: the order priced again by a workflow's current pricing plugin, or by a stored
+/// version of it (`digest`), beside its own price and the difference. Nothing is written.
 #[utoipa::path(post, path = "/api/v1/orders/{order_id}/reprice", operation_id = "reprice_order", tag = "admin", params(("order_id" = String, Path, description = "The order id (UUID)")),
     request_body(content = Option<RepriceBody>, description = "Optional: no body, or `null`, asks the order's own workflow's active version"),
     responses((status = 200, description = "The order priced again beside its own price, and the difference; nothing was written", body = Repricing), BadRequest, Unauthorized, Forbidden, JsonBody, Unavailable,
@@ -111,11 +129,10 @@ async fn reprice(
     Path(id): Path<String>,
     OptionalJson(body): OptionalJson<RepriceBody>,
 ) -> Result<axum::Json<Repricing>, ApiError> {
-    let version = body
-        .version
-        .as_deref()
-        .map(|raw| digest(raw, "version"))
-        .transpose()?;
+    let version = match body.digest()? {
+        Some((raw, field)) => Some((digest(raw, field)?, field)),
+        None => None,
+    };
     Ok(axum::Json(
         state
             .repricer
@@ -123,7 +140,7 @@ async fn reprice(
                 &caller,
                 order_id(&id)?,
                 body.workflow.as_deref(),
-                version.as_ref(),
+                version.as_ref().map(|(digest, field)| (digest, *field)),
             )
             .await?,
     ))
