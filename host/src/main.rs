@@ -30,7 +30,8 @@ struct Cli {
 enum Command {
     /// Run the order service.
     Serve(Box<ServeConfig>),
-    /// Mint a bearer token for development (HS256, with the server's secret).
+    /// Mint a bearer token for development (HS256, with the service's secret: JWT_SECRET,
+    /// or the development secret the service keeps in DATA_DIR). Says on stderr which.
     Token {
         /// The user id (`sub`).
         #[arg(long, default_value = "dev-user")]
@@ -43,6 +44,10 @@ enum Command {
         /// Validity in hours.
         #[arg(long, default_value_t = 24)]
         hours: u64,
+        /// Create the development secret if DATA_DIR has none (otherwise that is an error:
+        /// the service, which creates it when it first starts, would not know it).
+        #[arg(long)]
+        create_secret: bool,
         #[command(flatten)]
         common: CommonConfig,
     },
@@ -121,10 +126,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             admin,
             email,
             hours,
+            create_secret,
             common,
         } => {
             let claims = Claims::development(user, admin, email, hours);
-            println!("{}", mint(&common.secret()?, &claims)?);
+            let (secret, said) = common.token_secret(create_secret)?;
+            println!("{}", mint(&secret, &claims)?);
+            eprintln!("orderflow token: {said}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Plugin(PluginCommand::Inspect { component }) => {
