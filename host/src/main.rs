@@ -7,6 +7,7 @@ use orderflow::plugin_test;
 use orderflow::plugins::{LimitsOverride, PluginKind, Runtime, RuntimeConfig};
 use orderflow::scaffold::{self, Lang};
 use orderflow::serve::{CommonConfig, ServeConfig, serve};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -100,11 +101,15 @@ enum PluginCommand {
 }
 
 fn main() -> ExitCode {
+    // Colours for a person at a terminal only: a log file, a pipe or a collector gets plain
+    // text, with no escape codes to strip (and none at all with NO_COLOR set).
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .init();
     match run(Cli::parse()) {
         Ok(code) => code,

@@ -126,7 +126,9 @@ fn plugin_inspect_and_bad_input() {
 struct Served {
     child: std::process::Child,
     url: String,
-    log: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    /// Reads the log as it comes, so that a full pipe never stops the service; all of it
+    /// once the service has stopped.
+    log: Option<std::thread::JoinHandle<Vec<u8>>>,
 }
 
 impl Served {
@@ -168,23 +170,25 @@ impl Served {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start orderflow serve");
-        // Read as it comes, so that a full pipe never stops the service.
-        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let mut stderr = child.stderr.take().unwrap();
-        let kept = log.clone();
-        std::thread::spawn(move || {
-            let mut chunk = [0u8; 4096];
-            while let Ok(n @ 1..) = stderr.read(&mut chunk) {
-                kept.lock().unwrap().extend_from_slice(&chunk[..n]);
-            }
+        let log = std::thread::spawn(move || {
+            let mut log = Vec::new();
+            let _ = stderr.read_to_end(&mut log);
+            log
         });
         let url = common::listening_url(&mut child, &dir.join("no log file: stderr is piped"));
-        Served { child, url, log }
+        Served {
+            child,
+            url,
+            log: Some(log),
+        }
     }
 
-    /// What the service logged so far, as it came through the pipe.
-    fn log(&self) -> Vec<u8> {
-        self.log.lock().unwrap().clone()
+    /// Stops the service: all it logged, as it came through the pipe.
+    fn stop(mut self) -> Vec<u8> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.log.take().unwrap().join().unwrap()
     }
 
     /// The status and error message of `GET /api/v1/orders/` with `token`.
@@ -307,4 +311,22 @@ async fn token_says_which_secret_it_signs_with_and_creates_none_unasked() {
     assert_eq!(code, 0, "{said}");
     assert!(said.contains("signed with JWT_SECRET"), "{said}");
     assert_eq!(service.orders(&token).await.0, 401);
+}
+
+/// The service's log read through a pipe, as a log collector or `2>file` reads it: plain
+/// text, not one terminal escape code.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_log_through_a_pipe_has_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = Served::start(dir.path(), &[]);
+    // A refused token logs nothing; a request does at info, and start-up already has.
+    assert_eq!(service.orders("not.a.token").await.0, 401);
+    let log = service.stop();
+    let text = String::from_utf8_lossy(&log);
+    assert!(text.contains(" INFO ") && text.contains(" WARN "), "{text}");
+    assert!(
+        !log.contains(&0x1b),
+        "escape codes in the log: {}",
+        text.escape_debug()
+    );
 }
