@@ -66,9 +66,15 @@ fn plugin_test_shows_what_each_case_logged() {
     let source = repo_root().join("plugins/standard-pricing/fixtures/01-regional-tax.json");
     let mut fixture: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(source).unwrap()).unwrap();
-    let zero = serde_json::json!({"minor": 0, "currency": "USD"});
-    fixture["expect"] = serde_json::json!({"ok": {"subtotal": zero, "tax": zero,
-        "shipping": zero, "discount": zero, "total": zero, "applied": []}});
+    // The plugin quotes the lines' sum and nothing else.
+    let lines: i64 = (fixture["args"]["order"]["items"].as_array().unwrap().iter())
+        .map(|i| {
+            i["product"]["unit_price"]["minor"].as_i64().unwrap() * i["quantity"].as_i64().unwrap()
+        })
+        .sum();
+    let usd = |minor: i64| serde_json::json!({"minor": minor, "currency": "USD"});
+    fixture["expect"] = serde_json::json!({"ok": {"subtotal": usd(lines), "tax": usd(0),
+        "shipping": usd(0), "discount": usd(0), "total": usd(lines), "applied": []}});
     fixture["description"] = "logs two lines".into();
     let write = |name: &str, value: &serde_json::Value| {
         std::fs::write(dir.path().join(name), value.to_string()).unwrap();
