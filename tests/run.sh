@@ -13,6 +13,8 @@ source tests/servers.sh
 [ -n "${ORDERFLOW_TEST_MONGODB_URL:-}" ] || start_mongodb
 [ -n "${ORDERFLOW_TEST_TANSU:-}" ] || install_tansu
 [ -n "${ORDERFLOW_TEST_SCHEMATHESIS:-}" ] || install_schemathesis
+[ -n "${ORDERFLOW_TEST_OPENAPI_VALIDATOR:-}" ] || install_openapi_validator
+[ -n "${ORDERFLOW_TEST_OPENAPI_CLIENT:-}" ] || install_openapi_client
 
 bash plugins/languages.sh
 cargo test --workspace --locked "$@"

@@ -10,11 +10,16 @@
 #   only installs it and names the binary.
 # - schemathesis (from PyPI, in a virtualenv): the contract test runs it against the
 #   service's /openapi.json.
+# - openapi-spec-validator and openapi-python-client (from PyPI, a virtualenv each): the
+#   contract tests validate /openapi.json as OpenAPI 3.1 with the first, and generate a
+#   Python client from it with the second, which they drive an order through.
 
 tools=${ORDERFLOW_TOOLS:-$HOME/.cache/orderflow}
 secantusdb_version=0.7.0b3
 tansu_version=0.6.0
 schemathesis_version=4.32.5
+openapi_spec_validator_version=0.9.0
+openapi_python_client_version=0.29.1
 servers_work=$(mktemp -d)
 server_pids=()
 
@@ -80,4 +85,31 @@ install_schemathesis() {
         "$venv/bin/pip" install --quiet "schemathesis==$schemathesis_version"
     fi
     export ORDERFLOW_TEST_SCHEMATHESIS=$venv/bin/schemathesis
+}
+
+# Installs openapi-spec-validator if needed and sets ORDERFLOW_TEST_OPENAPI_VALIDATOR to
+# its command.
+install_openapi_validator() {
+    local venv=$tools/openapi-spec-validator-$openapi_spec_validator_version
+    if [ ! -x "$venv/bin/openapi-spec-validator" ]; then
+        echo "installing openapi-spec-validator $openapi_spec_validator_version into $venv" >&2
+        rm -rf "$venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet "openapi-spec-validator==$openapi_spec_validator_version"
+    fi
+    export ORDERFLOW_TEST_OPENAPI_VALIDATOR=$venv/bin/openapi-spec-validator
+}
+
+# Installs openapi-python-client if needed and sets ORDERFLOW_TEST_OPENAPI_CLIENT to its
+# command; the generated client runs on the same virtualenv's python (httpx and attrs come
+# with the generator).
+install_openapi_client() {
+    local venv=$tools/openapi-python-client-$openapi_python_client_version
+    if [ ! -x "$venv/bin/openapi-python-client" ]; then
+        echo "installing openapi-python-client $openapi_python_client_version into $venv" >&2
+        rm -rf "$venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet "openapi-python-client==$openapi_python_client_version"
+    fi
+    export ORDERFLOW_TEST_OPENAPI_CLIENT=$venv/bin/openapi-python-client
 }

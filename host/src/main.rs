@@ -7,6 +7,7 @@ use orderflow::plugin_test;
 use orderflow::plugins::{LimitsOverride, PluginKind, Runtime, RuntimeConfig};
 use orderflow::scaffold::{self, Lang};
 use orderflow::serve::{CommonConfig, ServeConfig, serve};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -30,7 +31,8 @@ struct Cli {
 enum Command {
     /// Run the order service.
     Serve(Box<ServeConfig>),
-    /// Mint a bearer token for development (HS256, with the server's secret).
+    /// Mint a bearer token for development (HS256, with the service's secret: JWT_SECRET,
+    /// or the development secret the service keeps in DATA_DIR). Says on stderr which.
     Token {
         /// The user id (`sub`).
         #[arg(long, default_value = "dev-user")]
@@ -43,6 +45,10 @@ enum Command {
         /// Validity in hours.
         #[arg(long, default_value_t = 24)]
         hours: u64,
+        /// Create the development secret if DATA_DIR has none (otherwise that is an error:
+        /// the service, which creates it when it first starts, would not know it).
+        #[arg(long)]
+        create_secret: bool,
         #[command(flatten)]
         common: CommonConfig,
     },
@@ -100,11 +106,15 @@ enum PluginCommand {
 }
 
 fn main() -> ExitCode {
+    // Colours for a person at a terminal only: a log file, a pipe or a collector gets plain
+    // text, with no escape codes to strip (and none at all with NO_COLOR set).
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .init();
     match run(Cli::parse()) {
         Ok(code) => code,
@@ -126,10 +136,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             admin,
             email,
             hours,
+            create_secret,
             common,
         } => {
             let claims = Claims::development(user, admin, email, hours);
-            println!("{}", mint(&common.secret()?, &claims)?);
+            let (secret, said) = common.token_secret(create_secret)?;
+            println!("{}", mint(&secret, &claims)?);
+            eprintln!("orderflow token: {said}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Plugin(PluginCommand::Inspect { component }) => {

@@ -28,8 +28,11 @@ pub struct Address {
     pub address_line_2: Option<String>,
     #[schema(min_length = 1, max_length = 100)]
     pub city: String,
-    /// State or province: required where the post uses it (US, CA).
-    #[schema(max_length = 100)]
+    /// State or province: required where the post uses it (the standard validation plugin
+    /// asks for it in the US and Canada only). Elsewhere it may be left out, `null` or `""`;
+    /// an order shows it as `""` then, and the plugins see `""`.
+    #[serde(default, deserialize_with = "absent_as_empty")]
+    #[schema(max_length = 100, nullable, required = false)]
     pub state: String,
     #[schema(min_length = 1, max_length = 20)]
     pub postal_code: String,
@@ -39,6 +42,12 @@ pub struct Address {
     pub country: String,
     #[schema(max_length = 40)]
     pub phone: Option<String>,
+}
+
+/// A text a client may leave out or send as `null`: both read as `""`, as the plugins'
+/// contract carries it.
+fn absent_as_empty<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 impl Address {
@@ -66,4 +75,31 @@ pub struct OrderDraft {
     pub shipping_method: String,
     pub payment_method: String,
     pub discount_code: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_left_out_or_null_reads_as_empty() {
+        let mut address = serde_json::json!({"full_name": "Ada Lovelace", "address_line_1": "Unter den Linden 1",
+            "city": "Berlin", "postal_code": "10117", "country": "DE"});
+        for (state, read) in [
+            (None, ""),
+            (Some(serde_json::Value::Null), ""),
+            (Some("".into()), ""),
+            (Some("BE".into()), "BE"),
+        ] {
+            match &state {
+                Some(value) => address["state"] = value.clone(),
+                None => drop(address.as_object_mut().unwrap().remove("state")),
+            }
+            let parsed: Address = serde_json::from_value(address.clone()).unwrap();
+            assert_eq!(parsed.state, read, "{state:?}");
+        }
+        // Anything else is still malformed.
+        address["state"] = 7.into();
+        assert!(serde_json::from_value::<Address>(address).is_err());
+    }
 }

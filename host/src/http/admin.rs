@@ -41,8 +41,8 @@ struct StatusBody {
 }
 
 /// Move an order to a status, as the order's lifecycle plugin allows.
-#[utoipa::path(patch, path = "/api/v1/orders/{order_id}/status", tag = "admin", params(("order_id" = String, Path, description = "The order id (UUID)")), request_body = StatusBody,
-    responses((status = 200, body = Order), BadRequest, Unauthorized, Forbidden, JsonBody, Unavailable,
+#[utoipa::path(patch, path = "/api/v1/orders/{order_id}/status", operation_id = "set_order_status", tag = "admin", params(("order_id" = String, Path, description = "The order id (UUID)")), request_body = StatusBody,
+    responses((status = 200, description = "The order in its new status", body = Order), BadRequest, Unauthorized, Forbidden, JsonBody, Unavailable,
         (status = 404, description = "No such order", body = ErrorBody),
         (status = 409, description = "Changed concurrently", body = ErrorBody),
         (status = 422, description = "Not allowed in its state, or a text too long", body = ErrorBody)),
@@ -94,14 +94,32 @@ struct RepriceBody {
     /// A stored version of that pricing plugin (`sha256:…`, e.g. one just uploaded and not
     /// active yet); absent, the active one.
     #[schema(pattern = r"^(sha256:)?[0-9A-Fa-f]{64}$")]
+    digest: Option<String>,
+    /// Deprecated: the former name of `digest`, still read (not both at once).
+    #[schema(pattern = r"^(sha256:)?[0-9A-Fa-f]{64}$", deprecated)]
     version: Option<String>,
 }
 
-/// Dry run: the order priced again by a workflow's current pricing plugin, beside its own
-/// price and the difference. Nothing is written.
-#[utoipa::path(post, path = "/api/v1/orders/{order_id}/reprice", tag = "admin", params(("order_id" = String, Path, description = "The order id (UUID)")),
+impl RepriceBody {
+    /// The stored version asked for, as written, and the field the client wrote it in.
+    fn digest(&self) -> Result<Option<(&str, &'static str)>, ApiError> {
+        match (&self.digest, &self.version) {
+            (Some(_), Some(_)) => Err(ApiError::bad_request(
+                "give the version as `digest` (`version` is its former name), not both",
+                Some("version".into()),
+            )),
+            (Some(raw), None) => Ok(Some((raw, "digest"))),
+            (None, Some(raw)) => Ok(Some((raw, "version"))),
+            (None, None) => Ok(None),
+        }
+    }
+}
+
+/// Dry run: the order priced again by a workflow's current pricing plugin, or by a stored
+/// version of it (`digest`), beside its own price and the difference. Nothing is written.
+#[utoipa::path(post, path = "/api/v1/orders/{order_id}/reprice", operation_id = "reprice_order", tag = "admin", params(("order_id" = String, Path, description = "The order id (UUID)")),
     request_body(content = Option<RepriceBody>, description = "Optional: no body, or `null`, asks the order's own workflow's active version"),
-    responses((status = 200, body = Repricing), BadRequest, Unauthorized, Forbidden, JsonBody, Unavailable,
+    responses((status = 200, description = "The order priced again beside its own price, and the difference; nothing was written", body = Repricing), BadRequest, Unauthorized, Forbidden, JsonBody, Unavailable,
         (status = 404, description = "No such order", body = ErrorBody),
         (status = 422, description = "Unknown workflow or version, or the plugin refused the order", body = ErrorBody)),
     security(("bearer" = [])))]
@@ -111,11 +129,10 @@ async fn reprice(
     Path(id): Path<String>,
     OptionalJson(body): OptionalJson<RepriceBody>,
 ) -> Result<axum::Json<Repricing>, ApiError> {
-    let version = body
-        .version
-        .as_deref()
-        .map(|raw| digest(raw, "version"))
-        .transpose()?;
+    let version = match body.digest()? {
+        Some((raw, field)) => Some((digest(raw, field)?, field)),
+        None => None,
+    };
     Ok(axum::Json(
         state
             .repricer
@@ -123,15 +140,15 @@ async fn reprice(
                 &caller,
                 order_id(&id)?,
                 body.workflow.as_deref(),
-                version.as_ref(),
+                version.as_ref().map(|(digest, field)| (digest, *field)),
             )
             .await?,
     ))
 }
 
 /// Record a payment outcome, as the order's lifecycle plugin allows.
-#[utoipa::path(patch, path = "/api/v1/orders/{order_id}/payment", tag = "admin", params(("order_id" = String, Path, description = "The order id (UUID)")), request_body = PaymentBody,
-    responses((status = 200, body = Order), BadRequest, Unauthorized, Forbidden, JsonBody, Unavailable,
+#[utoipa::path(patch, path = "/api/v1/orders/{order_id}/payment", operation_id = "set_order_payment", tag = "admin", params(("order_id" = String, Path, description = "The order id (UUID)")), request_body = PaymentBody,
+    responses((status = 200, description = "The order with its new payment status", body = Order), BadRequest, Unauthorized, Forbidden, JsonBody, Unavailable,
         (status = 404, description = "No such order", body = ErrorBody),
         (status = 409, description = "Changed concurrently", body = ErrorBody),
         (status = 422, description = "Not allowed in its state, or a text too long", body = ErrorBody)),
@@ -252,8 +269,8 @@ struct StatsParams {
 }
 
 /// Statistics over orders created from `from` (default: 30 days ago) to `to` (default: now).
-#[utoipa::path(get, path = "/api/v1/orders/admin/stats", tag = "admin", params(StatsParams),
-    responses((status = 200, body = Stats), BadRequest, Unauthorized, Forbidden, Unavailable),
+#[utoipa::path(get, path = "/api/v1/orders/admin/stats", operation_id = "get_order_stats", tag = "admin", params(StatsParams),
+    responses((status = 200, description = "The statistics of the window", body = Stats), BadRequest, Unauthorized, Forbidden, Unavailable),
     security(("bearer" = [])))]
 async fn stats(
     State(state): State<AppState>,
@@ -311,8 +328,8 @@ fn sort_schema() -> Object {
 }
 
 /// Every order, filtered, sorted (`newest`, `oldest`, `total_desc`, `total_asc`) and paged.
-#[utoipa::path(get, path = "/api/v1/orders/admin/all", tag = "admin", params(AllParams),
-    responses((status = 200, body = Page<Order>), BadRequest, Unauthorized, Forbidden, Unavailable),
+#[utoipa::path(get, path = "/api/v1/orders/admin/all", operation_id = "list_all_orders", tag = "admin", params(AllParams),
+    responses((status = 200, description = "A page of the orders that match", body = Page<Order>), BadRequest, Unauthorized, Forbidden, Unavailable),
     security(("bearer" = [])))]
 async fn all(
     State(state): State<AppState>,

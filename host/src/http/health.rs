@@ -13,7 +13,7 @@ pub fn router() -> Router<AppState> {
 
 /// Store, plugin and event relay status. The relay's state does not make the service
 /// unhealthy: orders are still accepted while the broker is away, their events wait.
-#[utoipa::path(get, path = "/health", tag = "operations",
+#[utoipa::path(get, path = "/health", operation_id = "get_health", tag = "operations",
     responses((status = 200, description = "Serving"), (status = 503, description = "The store does not answer, or no workflow is loaded")))]
 async fn health(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_json::Value>) {
     let store = state.orders.store().ping().await;

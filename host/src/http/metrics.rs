@@ -10,7 +10,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Prometheus metrics (OpenMetrics text).
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "application/openmetrics-text", body = String)))]
+#[utoipa::path(get, path = "/metrics", operation_id = "get_metrics", tag = "operations", responses((status = 200, description = "The metrics, in the OpenMetrics text format", content_type = "application/openmetrics-text", body = String)))]
 async fn metrics(State(state): State<AppState>) -> impl axum::response::IntoResponse {
     let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
     let metrics = crate::metrics::metrics();

@@ -28,7 +28,7 @@ pub fn router() -> Router<AppState> {
 
 /// Place an order: products are checked, then the workflow's plugins validate, price and
 /// create it; the order and its `order.created` event are written together.
-#[utoipa::path(post, path = "/api/v1/orders/", tag = "orders", request_body = NewOrder,
+#[utoipa::path(post, path = "/api/v1/orders/", operation_id = "place_order", tag = "orders", request_body = NewOrder,
     // What the handler reads: visible ASCII, spaces and tabs only inside (HTTP trims them at
     // either end, and so does the handler), 1 to 255 characters.
     params(("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = r"^[!-~]([\t -~]*[!-~])?$",
@@ -94,8 +94,8 @@ struct ListParams {
 }
 
 /// The caller's orders, newest first.
-#[utoipa::path(get, path = "/api/v1/orders/", tag = "orders", params(ListParams),
-    responses((status = 200, body = Page<Order>), BadRequest, Unauthorized, Unavailable),
+#[utoipa::path(get, path = "/api/v1/orders/", operation_id = "list_orders", tag = "orders", params(ListParams),
+    responses((status = 200, description = "A page of the caller's orders, newest first", body = Page<Order>), BadRequest, Unauthorized, Unavailable),
     security(("bearer" = [])))]
 async fn list(
     State(state): State<AppState>,
@@ -114,8 +114,8 @@ async fn list(
 }
 
 /// One of the caller's orders (any order, for an admin).
-#[utoipa::path(get, path = "/api/v1/orders/{order_id}", tag = "orders", params(("order_id" = String, Path, description = "The order id (UUID)")),
-    responses((status = 200, body = Order), BadRequest, Unauthorized, Unavailable,
+#[utoipa::path(get, path = "/api/v1/orders/{order_id}", operation_id = "get_order", tag = "orders", params(("order_id" = String, Path, description = "The order id (UUID)")),
+    responses((status = 200, description = "The order", body = Order), BadRequest, Unauthorized, Unavailable,
         (status = 404, description = "No such order, or not yours", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn one(
@@ -139,9 +139,9 @@ struct CancelBody {
 }
 
 /// Cancel an order; the lifecycle plugin decides whether it still may be.
-#[utoipa::path(patch, path = "/api/v1/orders/{order_id}/cancel", tag = "orders", params(("order_id" = String, Path, description = "The order id (UUID)")),
+#[utoipa::path(patch, path = "/api/v1/orders/{order_id}/cancel", operation_id = "cancel_order", tag = "orders", params(("order_id" = String, Path, description = "The order id (UUID)")),
     request_body(content = Option<CancelBody>, description = "Optional: no body, or `null`, is no reason"),
-    responses((status = 200, body = Order), BadRequest, Unauthorized, JsonBody, Unavailable,
+    responses((status = 200, description = "The order, cancelled", body = Order), BadRequest, Unauthorized, JsonBody, Unavailable,
         (status = 404, description = "No such order, or not yours", body = ErrorBody),
         (status = 409, description = "Changed concurrently", body = ErrorBody),
         (status = 422, description = "Not allowed in its state", body = ErrorBody)),
@@ -168,8 +168,8 @@ async fn cancel(
 }
 
 /// The order's events, oldest first, with when each was published.
-#[utoipa::path(get, path = "/api/v1/orders/{order_id}/events", tag = "orders", params(("order_id" = String, Path, description = "The order id (UUID)")),
-    responses((status = 200, body = Vec<StoredEvent>), BadRequest, Unauthorized, Unavailable,
+#[utoipa::path(get, path = "/api/v1/orders/{order_id}/events", operation_id = "list_order_events", tag = "orders", params(("order_id" = String, Path, description = "The order id (UUID)")),
+    responses((status = 200, description = "The order's events, oldest first", body = Vec<StoredEvent>), BadRequest, Unauthorized, Unavailable,
         (status = 404, description = "No such order, or not yours", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn events(
@@ -199,8 +199,8 @@ struct StatusOptions {
 }
 
 /// The states and allowed moves of the workflow new orders follow (of a sales channel's).
-#[utoipa::path(get, path = "/api/v1/orders/status/options", tag = "orders", params(OptionsParams),
-    responses((status = 200, body = StatusOptions), BadRequest, Unavailable,
+#[utoipa::path(get, path = "/api/v1/orders/status/options", operation_id = "get_status_options", tag = "orders", params(OptionsParams),
+    responses((status = 200, description = "The workflow's states and allowed moves", body = StatusOptions), BadRequest, Unavailable,
         (status = 422, description = "No workflow serves that sales channel", body = ErrorBody)))]
 async fn status_options(
     State(state): State<AppState>,

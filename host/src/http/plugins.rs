@@ -209,8 +209,8 @@ fn plugin_view(
 }
 
 /// Every plugin: the active version of each, where it serves from, how it got there.
-#[utoipa::path(get, path = "/api/v1/plugins", tag = "plugins",
-    responses((status = 200, body = Vec<PluginView>), Unauthorized, Forbidden, Unavailable),
+#[utoipa::path(get, path = "/api/v1/plugins", operation_id = "list_plugins", tag = "plugins",
+    responses((status = 200, description = "Every plugin, as it serves", body = Vec<PluginView>), Unauthorized, Forbidden, Unavailable),
     security(("bearer" = [])))]
 async fn list(
     State(state): State<AppState>,
@@ -239,8 +239,8 @@ async fn list(
 }
 
 /// One plugin, with every stored version.
-#[utoipa::path(get, path = "/api/v1/plugins/{name}", tag = "plugins", params(PluginPath),
-    responses((status = 200, body = PluginDetail), BadRequest, Unauthorized, Forbidden, NotFound, Unavailable),
+#[utoipa::path(get, path = "/api/v1/plugins/{name}", operation_id = "get_plugin", tag = "plugins", params(PluginPath),
+    responses((status = 200, description = "The plugin, with every stored version", body = PluginDetail), BadRequest, Unauthorized, Forbidden, NotFound, Unavailable),
     security(("bearer" = [])))]
 async fn one(
     State(state): State<AppState>,
@@ -275,11 +275,11 @@ async fn one(
 /// Upload a version of plugin `name` (the component's bytes as the body). It is compiled,
 /// checked against every workflow that uses the plugin and tried on a trial order before
 /// it is kept; `?activate=true` also makes it serve.
-#[utoipa::path(post, path = "/api/v1/plugins/{name}/versions", tag = "plugins",
+#[utoipa::path(post, path = "/api/v1/plugins/{name}/versions", operation_id = "upload_plugin_version", tag = "plugins",
     params(PluginPath, ("activate" = Option<bool>, Query, description = "Make it the active version too")),
     request_body(description = "The component (.wasm)",
         content((inline(ComponentBytes) = "application/wasm"), (inline(ComponentBytes) = "application/octet-stream"))),
-    responses((status = 201, body = Uploaded), Unauthorized, Forbidden, BodyLimits, Unavailable,
+    responses((status = 201, description = "Stored (and serving, with `?activate=true`)", body = Uploaded), Unauthorized, Forbidden, BodyLimits, Unavailable,
         (status = 400, description = "A bad name or parameter", body = ErrorBody),
         (status = 415, description = "A body not of type `application/wasm` (or `application/octet-stream`)", body = ErrorBody),
         (status = 422, description = "It cannot serve: the reason says why", body = ErrorBody)),
@@ -322,8 +322,8 @@ async fn upload(
 }
 
 /// Make a stored version the active one; the next decision uses it.
-#[utoipa::path(post, path = "/api/v1/plugins/{name}/activate", tag = "plugins", params(PluginPath), request_body = ActivateBody,
-    responses((status = 200, body = Activation), BadRequest, Unauthorized, Forbidden, JsonBody, Unavailable,
+#[utoipa::path(post, path = "/api/v1/plugins/{name}/activate", operation_id = "activate_plugin_version", tag = "plugins", params(PluginPath), request_body = ActivateBody,
+    responses((status = 200, description = "The version that serves now, and the one it replaced", body = Activation), BadRequest, Unauthorized, Forbidden, JsonBody, Unavailable,
         (status = 422, description = "No such stored version, or it cannot serve with the workflows as they are now", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn activate(
@@ -343,8 +343,8 @@ async fn activate(
 }
 
 /// Make the version active before the current one active again. Rollbacks undo in turn.
-#[utoipa::path(post, path = "/api/v1/plugins/{name}/rollback", tag = "plugins", params(PluginPath),
-    responses((status = 200, body = Activation), BadRequest, Unauthorized, Forbidden, Unavailable,
+#[utoipa::path(post, path = "/api/v1/plugins/{name}/rollback", operation_id = "roll_back_plugin", tag = "plugins", params(PluginPath),
+    responses((status = 200, description = "The version that serves now, and the one it replaced", body = Activation), BadRequest, Unauthorized, Forbidden, Unavailable,
         (status = 409, description = "No earlier version", body = ErrorBody),
         (status = 422, description = "The earlier version cannot serve with the workflows as they are now", body = ErrorBody)),
     security(("bearer" = [])))]
@@ -360,8 +360,8 @@ async fn rollback(
 
 /// Every recorded change of a plugin, oldest first: uploads, activations, rollbacks and
 /// files dropped into the plugin directory, with who and when.
-#[utoipa::path(get, path = "/api/v1/plugins/{name}/history", tag = "plugins", params(PluginPath),
-    responses((status = 200, body = Vec<Change>), BadRequest, Unauthorized, Forbidden, Unavailable),
+#[utoipa::path(get, path = "/api/v1/plugins/{name}/history", operation_id = "get_plugin_history", tag = "plugins", params(PluginPath),
+    responses((status = 200, description = "Every recorded change, oldest first", body = Vec<Change>), BadRequest, Unauthorized, Forbidden, Unavailable),
     security(("bearer" = [])))]
 async fn history(
     State(state): State<AppState>,

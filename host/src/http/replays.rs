@@ -64,7 +64,7 @@ impl ReplayPath {
 /// Replay a stored version of plugin `name` over past orders: each order is decided again
 /// on its own recorded inputs (its items as sold, its address and code, the `now` it was
 /// decided at) and compared with what it got. Answers at once; the replay runs on.
-#[utoipa::path(post, path = "/api/v1/plugins/{name}/replays", tag = "plugins", params(PluginPath), request_body = ReplayBody,
+#[utoipa::path(post, path = "/api/v1/plugins/{name}/replays", operation_id = "start_replay", tag = "plugins", params(PluginPath), request_body = ReplayBody,
     responses((status = 202, description = "Started", body = Replay), BadRequest, Unauthorized, Forbidden, JsonBody, NotFound, Unavailable,
         (status = 422, description = "No such stored version, an unknown workflow or channel, or a selection that cannot hold the plugin's orders", body = super::error::ErrorBody)),
     security(("bearer" = [])))]
@@ -107,8 +107,8 @@ async fn start(
 }
 
 /// The replays of plugin `name`, newest first (the last 50).
-#[utoipa::path(get, path = "/api/v1/plugins/{name}/replays", tag = "plugins", params(PluginPath),
-    responses((status = 200, body = Vec<Replay>), BadRequest, Unauthorized, Forbidden, Unavailable),
+#[utoipa::path(get, path = "/api/v1/plugins/{name}/replays", operation_id = "list_replays", tag = "plugins", params(PluginPath),
+    responses((status = 200, description = "The plugin's replays, newest first", body = Vec<Replay>), BadRequest, Unauthorized, Forbidden, Unavailable),
     security(("bearer" = [])))]
 async fn list(
     State(state): State<AppState>,
@@ -120,8 +120,8 @@ async fn list(
 }
 
 /// One replay, as far as it has run: its progress and its report so far.
-#[utoipa::path(get, path = "/api/v1/plugins/{name}/replays/{id}", tag = "plugins", params(ReplayPath),
-    responses((status = 200, body = Replay), BadRequest, Unauthorized, Forbidden, NotFound, Unavailable),
+#[utoipa::path(get, path = "/api/v1/plugins/{name}/replays/{id}", operation_id = "get_replay", tag = "plugins", params(ReplayPath),
+    responses((status = 200, description = "The replay: its progress, and its report once done", body = Replay), BadRequest, Unauthorized, Forbidden, NotFound, Unavailable),
     security(("bearer" = [])))]
 async fn one(
     State(state): State<AppState>,
@@ -134,7 +134,7 @@ async fn one(
 
 /// Stops a running replay after the page of orders it is deciding; its report keeps what
 /// it compared. A replay that ended is answered as it is.
-#[utoipa::path(post, path = "/api/v1/plugins/{name}/replays/{id}/cancel", tag = "plugins", params(ReplayPath),
+#[utoipa::path(post, path = "/api/v1/plugins/{name}/replays/{id}/cancel", operation_id = "cancel_replay", tag = "plugins", params(ReplayPath),
     responses((status = 202, description = "Asked to stop", body = Replay), BadRequest, Unauthorized, Forbidden, NotFound, Unavailable),
     security(("bearer" = [])))]
 async fn cancel(

@@ -87,8 +87,8 @@ async fn stage(
 
 /// Shadow plugin `name` with a stored version on `percent` of new orders: each such order
 /// is decided again by it after it has been decided for real; the order never changes.
-#[utoipa::path(post, path = "/api/v1/plugins/{name}/shadow", tag = "plugins", params(PluginPath), request_body = StageBody,
-    responses((status = 200, body = Trials), BadRequest, Unauthorized, Forbidden, JsonBody, NotFound, Unavailable,
+#[utoipa::path(post, path = "/api/v1/plugins/{name}/shadow", operation_id = "start_shadow", tag = "plugins", params(PluginPath), request_body = StageBody,
+    responses((status = 200, description = "The plugin's shadow and rollout, as staged now", body = Trials), BadRequest, Unauthorized, Forbidden, JsonBody, NotFound, Unavailable,
         (status = 422, description = "No such stored version, or it cannot serve with the workflows as they are now", body = super::error::ErrorBody)),
     security(("bearer" = [])))]
 async fn shadow(
@@ -101,8 +101,8 @@ async fn shadow(
 }
 
 /// End plugin `name`'s shadow.
-#[utoipa::path(delete, path = "/api/v1/plugins/{name}/shadow", tag = "plugins", params(PluginPath),
-    responses((status = 200, body = Trials), BadRequest, Unauthorized, Forbidden, NotFound, Unavailable),
+#[utoipa::path(delete, path = "/api/v1/plugins/{name}/shadow", operation_id = "end_shadow", tag = "plugins", params(PluginPath),
+    responses((status = 200, description = "The plugin's shadow and rollout, as staged now", body = Trials), BadRequest, Unauthorized, Forbidden, NotFound, Unavailable),
     security(("bearer" = [])))]
 async fn end_shadow(
     State(state): State<AppState>,
@@ -113,8 +113,8 @@ async fn end_shadow(
 }
 
 /// Plugin `name`'s shadow and its differences so far, over every replica's orders.
-#[utoipa::path(get, path = "/api/v1/plugins/{name}/shadow", tag = "plugins", params(PluginPath),
-    responses((status = 200, body = ShadowView), BadRequest, Unauthorized, Forbidden, NotFound),
+#[utoipa::path(get, path = "/api/v1/plugins/{name}/shadow", operation_id = "get_shadow_report", tag = "plugins", params(PluginPath),
+    responses((status = 200, description = "The shadow and what it found, over every replica's orders", body = ShadowView), BadRequest, Unauthorized, Forbidden, NotFound),
     security(("bearer" = [])))]
 async fn shadow_report(
     State(state): State<AppState>,
@@ -135,8 +135,8 @@ async fn shadow_report(
 /// Roll a stored version of plugin `name` out to `percent` of customers: their new orders
 /// are decided by it (each customer's by one version, the same on every replica); the
 /// same call with another percent raises or lowers the share.
-#[utoipa::path(post, path = "/api/v1/plugins/{name}/rollout", tag = "plugins", params(PluginPath), request_body = StageBody,
-    responses((status = 200, body = Trials), BadRequest, Unauthorized, Forbidden, JsonBody, NotFound, Unavailable,
+#[utoipa::path(post, path = "/api/v1/plugins/{name}/rollout", operation_id = "start_rollout", tag = "plugins", params(PluginPath), request_body = StageBody,
+    responses((status = 200, description = "The plugin's shadow and rollout, as staged now", body = Trials), BadRequest, Unauthorized, Forbidden, JsonBody, NotFound, Unavailable,
         (status = 422, description = "No such stored version, or it cannot serve with the workflows as they are now", body = super::error::ErrorBody)),
     security(("bearer" = [])))]
 async fn rollout(
@@ -149,8 +149,8 @@ async fn rollout(
 }
 
 /// Roll back a rollout in one call: every new order is decided by the active version again.
-#[utoipa::path(delete, path = "/api/v1/plugins/{name}/rollout", tag = "plugins", params(PluginPath),
-    responses((status = 200, body = Trials), BadRequest, Unauthorized, Forbidden, NotFound, Unavailable),
+#[utoipa::path(delete, path = "/api/v1/plugins/{name}/rollout", operation_id = "end_rollout", tag = "plugins", params(PluginPath),
+    responses((status = 200, description = "The plugin's shadow and rollout, as staged now", body = Trials), BadRequest, Unauthorized, Forbidden, NotFound, Unavailable),
     security(("bearer" = [])))]
 async fn end_rollout(
     State(state): State<AppState>,

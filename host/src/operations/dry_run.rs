@@ -72,13 +72,14 @@ impl Repricer {
     }
 
     /// Prices order `id` again with the pricing plugin of `workflow` (default: the order's
-    /// own workflow) as it is now, or with its stored `version`. Writes nothing.
+    /// own workflow) as it is now, or with its stored `version`: the digest, and the field
+    /// the client named it by, which a refusal of it names. Writes nothing.
     pub async fn reprice(
         &self,
         caller: &Caller,
         id: OrderId,
         workflow: Option<&str>,
-        version: Option<&Digest>,
+        version: Option<(&Digest, &str)>,
     ) -> Result<Repricing, OrderError> {
         let order = self.orders.get(caller, id).await?;
         let workflow = match workflow {
@@ -93,10 +94,10 @@ impl Repricer {
         };
         let pricing = match version {
             None => workflow.pricing.clone(),
-            Some(digest) => (self.deployer)
+            Some((digest, field)) => (self.deployer)
                 .bind_version(&workflow, PluginKind::Pricing, digest)
                 .await
-                .map_err(|e| e.refusal("version"))?,
+                .map_err(|e| e.refusal(field))?,
         };
         let at = order.created_at.timestamp_millis();
         let mut decisions = Vec::with_capacity(1);

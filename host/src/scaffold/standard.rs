@@ -90,6 +90,11 @@ fn fixtures(kind: PluginKind) -> &'static [super::File] {
             "fixtures/05-order-value.json" <- "fixtures/05-order-value.json",
             "fixtures/06-canada.json" <- "fixtures/06-canada.json",
             "fixtures/07-split-lines.json" <- "fixtures/07-split-lines.json",
+            "fixtures/08-germany-without-state.json" <- "fixtures/08-germany-without-state.json",
+            "fixtures/09-britain-without-state.json" <- "fixtures/09-britain-without-state.json",
+            "fixtures/10-us-without-state.json" <- "fixtures/10-us-without-state.json",
+            "fixtures/11-canada-without-province.json"
+                <- "fixtures/11-canada-without-province.json",
         ],
         PluginKind::Pricing => files![in "../plugins/standard-pricing";
             "unit-params.json" <- "unit-params.json",

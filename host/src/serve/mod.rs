@@ -155,6 +155,46 @@ impl CommonConfig {
         self.jwt_secret.as_deref().filter(|s| !s.is_empty())
     }
 
+    /// The development secret's file, `DATA_DIR/dev-jwt-secret`, as an absolute path.
+    pub fn development_secret_file(&self) -> PathBuf {
+        let path = self.data_dir.join("dev-jwt-secret");
+        std::path::absolute(&path).unwrap_or(path)
+    }
+
+    /// What `orderflow token` signs with, and a sentence saying which secret that is:
+    /// JWT_SECRET, or the development secret the service keeps in DATA_DIR. That one is
+    /// created only when `create` says so: made anywhere else than where the service runs,
+    /// it would sign tokens the service refuses.
+    pub fn token_secret(&self, create: bool) -> anyhow::Result<(Vec<u8>, String)> {
+        if self.configured_secret().is_some() {
+            let said = "signed with JWT_SECRET: the service takes it if it has the same JWT_SECRET";
+            return Ok((self.secret()?, said.into()));
+        }
+        let file = self.development_secret_file();
+        let data_dir = file.parent().unwrap_or(&file).display().to_string();
+        let existed = file.exists();
+        anyhow::ensure!(
+            existed || create,
+            "there is no development secret at {}. `orderflow serve` creates it in its DATA_DIR \
+             when it first starts, and refuses tokens signed with any other: run this where the \
+             service runs, or set DATA_DIR to its data directory (or JWT_SECRET to its secret); \
+             --create-secret creates one here, for a service yet to start with DATA_DIR={data_dir}",
+            file.display()
+        );
+        let secret = self.secret()?;
+        let what = if existed {
+            "signed with"
+        } else {
+            "created and signed with"
+        };
+        let said = format!(
+            "{what} the development secret {}: the service takes it if it runs with \
+             DATA_DIR={data_dir} and no JWT_SECRET",
+            file.display()
+        );
+        Ok((secret, said))
+    }
+
     /// The HS256 secret: JWT_SECRET, or a random one created once in the data directory
     /// so `orderflow token` and the server agree with no set-up.
     pub fn secret(&self) -> anyhow::Result<Vec<u8>> {

@@ -65,6 +65,23 @@ fn serving(health: &Value) -> Vec<(&str, &str)> {
         .collect()
 }
 
+/// Workflow `name` as `/api/v1/workflows` lists it.
+async fn listed_workflow(app: &App, name: &str) -> Value {
+    let (status, workflows) = app
+        .get("/api/v1/workflows", Some(&token("ops", true)))
+        .await;
+    assert_eq!(status, 200, "{workflows}");
+    let all = workflows.as_array().unwrap();
+    let names: Vec<&str> = all.iter().map(|w| w["name"].as_str().unwrap()).collect();
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    assert_eq!(names, sorted, "listed by name");
+    (all.iter())
+        .find(|w| w["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("{name} is not listed: {workflows}"))
+}
+
 /// `plugin` as `/api/v1/plugins` lists it.
 async fn listed(app: &App, plugin: &str) -> Value {
     let (status, plugins) = app.get("/api/v1/plugins", Some(&token("ops", true))).await;
@@ -202,6 +219,19 @@ async fn a_plugin_that_never_loaded_makes_only_its_workflows_unavailable() {
     let lifecycle = listed(&app, "b2b-lifecycle").await;
     assert!(lifecycle["digest"].is_null(), "{lifecycle}");
     assert!(lifecycle["last_error"].is_object(), "{lifecycle}");
+    // The workflows' listing has the file too, with its error and no plugins, as /health.
+    let b2b = listed_workflow(&app, "b2b").await;
+    assert_eq!(b2b["last_error"], *workflow, "{b2b}");
+    assert_eq!(
+        (&b2b["plugins"], &b2b["digest"], &b2b["loaded_at"]),
+        (&serde_json::json!([]), &Value::Null, &Value::Null),
+        "{b2b}"
+    );
+    assert!(
+        b2b["source"].as_str().unwrap().ends_with("b2b.toml"),
+        "{b2b}"
+    );
+    assert!(listed_workflow(&app, "standard").await["last_error"].is_null());
 
     for channel in [None, Some("sale")] {
         let (status, order) = place(&app, channel).await;
@@ -218,4 +248,7 @@ async fn a_plugin_that_never_loaded_makes_only_its_workflows_unavailable() {
     .await;
     let (status, order) = place(&app, Some("b2b")).await;
     assert_eq!(status, 201, "{order}");
+    let b2b = listed_workflow(&app, "b2b").await;
+    assert!(b2b["last_error"].is_null(), "{b2b}");
+    assert_eq!(b2b["plugins"].as_array().unwrap().len(), 3, "{b2b}");
 }

@@ -175,3 +175,147 @@ parameters = {{ name = "standard-pricing" }}
     );
     assert_eq!(app.get("/health", None).await.0, 200);
 }
+
+/// The command a test needs from `tests/run.sh`, which installs it and names it in `variable`.
+fn installed(variable: &str, what: &str) -> std::path::PathBuf {
+    std::env::var_os(variable)
+        .unwrap_or_else(|| {
+            panic!(
+                "{variable} must name {what}: run the tests with tests/run.sh, which installs it"
+            )
+        })
+        .into()
+}
+
+/// `/openapi.json` of a running service, as served, saved to `dir`.
+async fn served_document(app: &App, dir: &std::path::Path) -> (Value, std::path::PathBuf) {
+    let (status, doc) = app.get("/openapi.json", None).await;
+    assert_eq!(status, 200, "{doc}");
+    let path = dir.join("openapi.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+    (doc, path)
+}
+
+/// A standard validator (openapi-spec-validator) finds the document valid OpenAPI 3.1: every
+/// response described, every operation id unique.
+#[tokio::test(flavor = "multi_thread")]
+async fn contract_the_document_is_valid_openapi_3_1() {
+    let validator = installed(
+        "ORDERFLOW_TEST_OPENAPI_VALIDATOR",
+        "openapi-spec-validator's command",
+    );
+    let app = App::start(None).await;
+    let work = tempfile::tempdir().unwrap();
+    let (doc, path) = served_document(&app, work.path()).await;
+    assert_eq!(doc["openapi"], "3.1.0");
+    let output = Command::new(&validator)
+        .args(["--schema", "3.1", "--validation-errors", "all"])
+        .arg(&path)
+        .output()
+        .expect("run openapi-spec-validator");
+    let said = String::from_utf8_lossy(&output.stdout) + String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && said.contains(": OK"),
+        "the document is not valid OpenAPI 3.1 ({}):\n{said}",
+        output.status
+    );
+    // What a client generator names its functions by, and what the validator says of them
+    // only in passing: every operation has an id of its own.
+    let mut ids = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let id = operation["operationId"].as_str();
+            let id = id.unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            ids.push(id.to_owned());
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                assert!(
+                    response["description"]
+                        .as_str()
+                        .is_some_and(|d| !d.is_empty()),
+                    "{method} {path} {status} has no description"
+                );
+            }
+        }
+    }
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(ids.len(), unique.len(), "operation ids repeat: {ids:?}");
+}
+
+/// What openapi-python-client may not turn into code: a component upload's body (it has no
+/// type for `application/wasm`) and the metrics' text format. Anything else it warns about
+/// is the document's fault.
+const GENERATOR_CANNOT: [&str; 2] = [
+    "WARNING parsing POST /api/v1/plugins/{name}/versions",
+    "WARNING parsing GET /metrics",
+];
+
+/// A client generated from the document (openapi-python-client) places the seed's example
+/// order, reads it back, lists it, and reads a refusal as the document's typed error.
+#[tokio::test(flavor = "multi_thread")]
+async fn contract_a_client_generated_from_the_document_drives_an_order() {
+    let generator = installed(
+        "ORDERFLOW_TEST_OPENAPI_CLIENT",
+        "openapi-python-client's command",
+    );
+    let app = App::start(None).await;
+    let work = tempfile::tempdir().unwrap();
+    let (_, path) = served_document(&app, work.path()).await;
+    // No formatter run over the code: ruff is not the test's business.
+    let config = work.path().join("generator.yaml");
+    std::fs::write(&config, "post_hooks: []\n").unwrap();
+    let output = Command::new(&generator)
+        .args(["generate", "--meta", "none", "--path"])
+        .arg(&path)
+        .arg("--config")
+        .arg(&config)
+        .current_dir(work.path())
+        .output()
+        .expect("run openapi-python-client");
+    let said = String::from_utf8_lossy(&output.stdout) + String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && work.path().join("orderflow_client").is_dir(),
+        "no client was generated ({}):\n{said}",
+        output.status
+    );
+    let unexpected: Vec<&str> = (said.lines())
+        .filter(|line| line.starts_with("WARNING"))
+        .filter(|line| !GENERATOR_CANNOT.iter().any(|known| line.starts_with(known)))
+        .collect();
+    assert!(unexpected.is_empty(), "{unexpected:?}:\n{said}");
+
+    let python = generator.with_file_name("python");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/generated_client.py");
+    let base = format!("http://{}", app.address());
+    let output = Command::new(python)
+        .arg(script)
+        .args([&base, &token("u1", false), crate::limits::SEED_EXAMPLE])
+        .env("PYTHONPATH", work.path())
+        .output()
+        .expect("run the generated client");
+    assert!(
+        output.status.success(),
+        "the generated client failed ({}):\n{}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    let saw: Value = serde_json::from_slice(&output.stdout).expect("the script's JSON");
+    assert_eq!(saw["placed"], saw["read"], "{saw}");
+    assert_eq!(saw["country"], "US", "{saw}");
+    assert!(saw["total"]["minor"].as_i64().unwrap() > 0, "{saw}");
+    let refused = &saw["refused"];
+    assert_eq!(refused["code"], "insufficient_stock", "{saw}");
+    assert_eq!(refused["field"], "items[0].quantity", "{saw}");
+    assert_eq!(
+        refused["problems"][0]["code"], "insufficient_stock",
+        "{saw}"
+    );
+    // The order is the service's, not the script's say-so.
+    let id = saw["placed"].as_str().unwrap();
+    let (status, order) = app
+        .get(&format!("/api/v1/orders/{id}"), Some(&token("u1", false)))
+        .await;
+    assert_eq!(status, 200, "{order}");
+}

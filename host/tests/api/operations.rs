@@ -271,15 +271,17 @@ async fn only_a_good_upload_serves_and_rollback_restores_the_previous_version() 
 
     // Dry run of the new version on a real order: the difference, the order untouched.
     let order_path = format!("/api/v1/orders/{}", before["id"].as_str().unwrap());
-    let (status, dry) = app
-        .post(
-            &format!("{order_path}/reprice"),
-            Some(&admin),
-            &json!({ "version": flat }),
-            None,
-        )
-        .await;
+    let reprice = |body: Value| {
+        let (app, admin, path) = (&app, &admin, format!("{order_path}/reprice"));
+        async move { app.post(&path, Some(admin), &body, None).await }
+    };
+    let (status, dry) = reprice(json!({ "digest": flat })).await;
     assert_eq!(status, 200, "{dry}");
+    // `version`, the field's former name, is still read, and answered alike.
+    assert_eq!(
+        reprice(json!({ "version": flat })).await,
+        (200, dry.clone())
+    );
     assert_eq!(
         (
             dry["current"]["digest"].as_str(),
@@ -295,19 +297,28 @@ async fn only_a_good_upload_serves_and_rollback_restores_the_previous_version() 
         app.get(&order_path, Some(&buyer)).await,
         (200, before.clone())
     );
+    // A refusal names the field the client wrote.
     let unknown = digest(b"never uploaded");
-    let (status, answer) = app
-        .post(
-            &format!("{order_path}/reprice"),
-            Some(&admin),
-            &json!({ "version": unknown }),
-            None,
-        )
-        .await;
+    for field in ["digest", "version"] {
+        for (value, expected) in [(unknown.as_str(), 422), ("sha256:nope", 400)] {
+            let (status, answer) = reprice(json!({ field: value })).await;
+            assert_eq!(
+                (status, &answer["error"]["field"]),
+                (expected, &json!(field)),
+                "{field}: {value}: {answer}"
+            );
+        }
+    }
+    let (status, answer) = reprice(json!({ "digest": flat, "version": flat })).await;
     assert_eq!(
         (status, &answer["error"]["field"]),
-        (422, &json!("version"))
+        (400, &json!("version")),
+        "{answer}"
     );
+    let (_, doc) = app.get("/openapi.json", None).await;
+    let body = &doc["components"]["schemas"]["RepriceBody"]["properties"];
+    assert!(body["digest"].is_object(), "{body}");
+    assert_eq!(body["version"]["deprecated"], true, "{body}");
 
     // Activated: the next order is priced by it.
     let (status, activation) = activate(&app, &admin, &flat).await;

@@ -371,6 +371,35 @@ mod tests {
         assert_eq!(violations(&o), vec![]);
     }
 
+    /// A state or province only where the post uses one: the host hands a state a client
+    /// left out, or sent as null, on as "".
+    #[test]
+    fn a_state_is_asked_for_in_the_us_and_canada_only() {
+        for (country, city, postal_code) in [
+            ("DE", "Berlin", "10117"),
+            ("GB", "London", "SW1A 2AA"),
+            ("FR", "Paris", "75008"),
+            ("JP", "Tokyo", "100-0001"),
+        ] {
+            let mut o = order(vec![item(1, 1)]);
+            let a = &mut o.shipping_address;
+            (a.country, a.city, a.postal_code) = (country.into(), city.into(), postal_code.into());
+            a.state = String::new();
+            assert_eq!(violations(&o), vec![], "{country}");
+        }
+        for (country, postal_code) in [("US", "94105"), ("CA", "K1A 0B1")] {
+            let mut o = order(vec![item(1, 1)]);
+            let a = &mut o.shipping_address;
+            (a.country, a.postal_code) = (country.into(), postal_code.into());
+            a.state = "  ".into();
+            assert_eq!(
+                violations(&o),
+                vec![pair("required", "shipping_address.state")],
+                "{country}"
+            );
+        }
+    }
+
     #[test]
     fn country_and_postal_code() {
         let mut o = order(vec![item(1, 1)]);

@@ -187,7 +187,7 @@ impl Auth {
                         public: "the token issuer's signing keys cannot be fetched".into(),
                         detail: e.to_string(),
                     })?
-                    .ok_or(ApiError::Unauthorized("the token is not valid"))
+                    .ok_or(ApiError::Unauthorized(UNKNOWN_KEY))
             }
         }
     }
@@ -227,6 +227,10 @@ impl Auth {
     }
 }
 
+/// A token whose signature no key of this service verifies (or that names a key it does
+/// not have).
+const UNKNOWN_KEY: &str = "the token is signed with a key this service does not know";
+
 /// What a client is told about a token jsonwebtoken refused.
 fn refusal(kind: &ErrorKind) -> &'static str {
     match kind {
@@ -236,6 +240,9 @@ fn refusal(kind: &ErrorKind) -> &'static str {
         ErrorKind::InvalidIssuer => "the token is from another issuer",
         ErrorKind::MissingRequiredClaim(claim) if claim == "aud" => "the token names no audience",
         ErrorKind::MissingRequiredClaim(claim) if claim == "iss" => "the token names no issuer",
+        // Well-formed and of the right algorithm, but someone else's signature: most often a
+        // development token minted with another secret than the service's.
+        ErrorKind::InvalidSignature => UNKNOWN_KEY,
         _ => "the token is not valid",
     }
 }

@@ -123,6 +123,34 @@ async fn expired_and_unsigned_tokens_are_refused() {
     );
 }
 
+/// A signature no key of the service verifies is told apart from an expired or malformed
+/// token: a development token minted with another secret is the usual case.
+#[tokio::test]
+async fn a_token_signed_with_another_key_says_so() {
+    let auth = Auth::hs256(SECRET, &TokenRules::default());
+    let other = b"the secret of another data directory";
+    let unknown = Err("the token is signed with a key this service does not know");
+    assert_eq!(
+        verdict(&auth, &hs(other, &claims(serde_json::json!({})))).await,
+        unknown
+    );
+    // Even expired: the signature is what is wrong with it first.
+    let expired = claims(serde_json::json!({"exp": now() - 600}));
+    assert_eq!(verdict(&auth, &hs(other, &expired)).await, unknown);
+    assert_eq!(
+        verdict(&auth, &hs(SECRET, &expired)).await,
+        Err("the token has expired")
+    );
+    let no_expiry = hs(SECRET, &serde_json::json!({"sub": "u1"}));
+    for malformed in ["not.a.token", "abc", &no_expiry] {
+        assert_eq!(
+            verdict(&auth, malformed).await,
+            Err("the token is not valid"),
+            "{malformed}"
+        );
+    }
+}
+
 /// Ok, or the message a token is refused with.
 async fn verdict(auth: &Auth, token: &str) -> Result<(), &'static str> {
     match auth.caller(token).await {
