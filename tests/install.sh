@@ -35,8 +35,11 @@ install_axe() {
         local partial=$root.partial.$$
         rm -rf "$partial"
         mkdir -p "$partial"
-        npm install --prefix "$partial" --no-save --no-audit --no-fund --loglevel=error \
-            "axe-core@$axe_version" >&2
+        if ! npm install --prefix "$partial" --no-save --no-audit --no-fund --loglevel=error \
+            "axe-core@$axe_version" >&2; then
+            rm -rf "$partial"
+            return 1
+        fi
         rm -rf "$root"
         mv "$partial" "$root"
     fi
