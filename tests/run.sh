@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# The whole test suite: starts the servers the integration tests talk to (tests/servers.sh),
-# builds and tests the JavaScript and Python plugins (plugins/languages.sh), runs `cargo
-# test --workspace`, stops the servers. Extra arguments go to cargo test.
+# The whole test suite: installs what the tests need (tests/install.sh: Chromium,
+# chromedriver and axe-core for the console's browser tests), starts the servers the
+# integration tests talk to (tests/servers.sh), builds and tests the JavaScript and Python
+# plugins (plugins/languages.sh), runs `cargo test --workspace`, stops the servers. Extra
+# arguments go to cargo test. Each install is done once and takes no time after.
 #
 # To test against a genuine MongoDB replica set instead of the test server, set
 # ORDERFLOW_TEST_MONGODB_URL, e.g. to the compose file's mongo:
 #   ORDERFLOW_TEST_MONGODB_URL='mongodb://localhost:27017/?directConnection=true' bash tests/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source tests/install.sh
 source tests/servers.sh
+
+install_browser
+[ -n "${ORDERFLOW_TEST_AXE:-}" ] || install_axe
 
 [ -n "${ORDERFLOW_TEST_MONGODB_URL:-}" ] || start_mongodb
 [ -n "${ORDERFLOW_TEST_TANSU:-}" ] || install_tansu

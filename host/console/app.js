@@ -35,6 +35,8 @@ export function location() {
 }
 
 let rendering = 0;
+/// Whether a page has been shown since the console loaded.
+let shownOnce = false;
 
 async function route() {
   if (!session.token()) return signIn();
@@ -59,15 +61,18 @@ async function route() {
   } catch (e) {
     content.replaceChildren(h('p', { class: 'failure', role: 'alert' }, `This page could not be shown: ${e.message}`));
   }
-  // A newer navigation wins over a slow one.
-  if (ticket !== rendering) return;
+  // A newer navigation wins over a slow one, and so does the sign-in form (a 401 while the
+  // page loaded: the token expired).
+  if (ticket !== rendering || !session.token()) return;
   main.replaceChildren(content);
   main.dataset.page = title.toLowerCase();
   // Which address the page shows: a link to the same page with other filters is told apart.
   main.dataset.shown = shown;
   // What had the focus went with the old page: a keyboard or screen reader user goes on
-  // from the top of the new one.
-  if (!document.activeElement || document.activeElement === document.body) main.focus({ preventScroll: true });
+  // from the top of the new one. Not on the first page shown: its first Tab is the skip
+  // link's.
+  if (shownOnce && (!document.activeElement || document.activeElement === document.body)) main.focus({ preventScroll: true });
+  shownOnce = true;
   document.body.dataset.ready = 'true';
 }
 
@@ -82,12 +87,18 @@ function signedIn(yes) {
 }
 
 function signIn(reason) {
+  // Whatever page was loading is dropped; the address stays, so that signing in again
+  // goes back to it.
+  rendering++;
   signedIn(false);
+  document.title = 'Sign in · orderflow console';
+  const back = pages.find(([pattern]) => pattern.test(location()[0]));
   const form = h('form', { class: 'sign-in', 'aria-labelledby': 'sign-in-title' },
     h('h1', { id: 'sign-in-title' }, 'Sign in'),
     h('p', {}, 'Paste an admin token (a JWT whose role is admin). It is kept by this tab only, until you sign out or close it.'),
     field('token', 'Admin token', { type: 'password', autocomplete: 'off', required: true }),
     generalProblem(),
+    reason && back ? h('p', { class: 'hint', 'data-back': back[2] }, `Signing in takes you back to this ${back[2].toLowerCase()} page.`) : null,
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Sign in')),
     h('p', { class: 'hint' }, 'On a service using the development secret (no JWT_SECRET set), open the sign-in link it logs at start, or paste the output of ',
       h('code', {}, 'orderflow token --user you --admin'), '.'));
@@ -103,9 +114,13 @@ function signIn(reason) {
   form.elements.token.focus();
 }
 
+/// While a token is tried, its 401 is the try's answer, not a signing out.
+let trying = false;
+
 /// Keeps `token` if the API takes it as an admin's; otherwise says why, on `form`.
 async function tryToken(token, form) {
   session.keep(token);
+  trying = true;
   try {
     await api('/api/v1/workflows');
   } catch (e) {
@@ -114,15 +129,26 @@ async function tryToken(token, form) {
     if (form) showProblems(form, { message: why, problems: [{ field: 'token', message: why }] });
     else signIn(`The sign-in link did not work: ${why}`);
     return;
+  } finally {
+    trying = false;
   }
   signedIn(true);
   if (!location()[0].startsWith('#/')) window.location.hash = '#/overview';
   else route();
 }
 
+// A 401 from any call: the token expired or is no longer taken. Back to the sign-in form,
+// once however many calls were under way.
 window.addEventListener('console:signed-out', (e) => {
+  if (trying || !session.token()) return;
   session.forget();
-  signIn(`Signed out: ${e.detail}`);
+  signIn(`Signed out: ${e.detail}. Sign in again to go on.`);
+});
+// The skip link moves the focus to the page's content; followed as a link, it would change
+// the address, which names the page shown.
+document.querySelector('a.skip').addEventListener('click', (e) => {
+  e.preventDefault();
+  main.focus();
 });
 document.getElementById('sign-out').addEventListener('click', () => {
   session.forget();

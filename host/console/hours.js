@@ -58,19 +58,22 @@ export function hourlyCharts(id, hourly, started) {
   }
   const values = (k) => hours.map((t) => sums.get(t)[k]);
   const shared = {
-    x: hours.map((t) => new Date(t).toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' })),
+    // Every hour of the console is a UTC hour, as its days are.
+    x: hours.map((t) => `${hourKey(t).slice(0, 10)} ${hourKey(t).slice(11, 16)} UTC`),
     keys: hours.map(hourKey),
-    tick: (_, i) => new Date(hours[i]).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }),
+    tick: (_, i) => hourKey(hours[i]).slice(11, 16),
+    xTitle: 'hour starting (UTC)',
+    yTitle: 'calls',
     bars: true,
     counts: true,
   };
   return h('div', { class: 'charts' },
     chart({
       ...shared, id: `${id}-faults-per-hour`, title: 'Refusals and faults per hour', legend: true,
-      series: [{ label: 'refused', values: values('refused') }, { label: 'faults', values: values('faults') }],
+      series: [{ label: 'refusals', key: 'refused', values: values('refused') }, { label: 'faults', values: values('faults') }],
     }),
     chart({
-      ...shared, id: `${id}-decided-per-hour`, title: 'Decided calls per hour',
-      series: [{ label: 'decided', values: values('decided') }],
+      ...shared, id: `${id}-decided-per-hour`, title: 'Decided calls per hour', legend: true,
+      series: [{ label: 'decided calls', key: 'decided', values: values('decided') }],
     }));
 }

@@ -5,18 +5,48 @@ import { api } from '/console/api.js';
 import { refresh } from '/console/app.js';
 import { clearProblems, field, generalProblem, h, money, notify, short, showProblems, table, when } from '/console/ui.js';
 
-/// What each kind of change sends besides its target (the PATCH bodies of the API).
+/// The two kinds of change, by the PATCH of the API that makes them.
 const CHANGES = {
-  status: { path: 'status', target: 'status', fields: [['tracking_number', 'Tracking number'], ['carrier', 'Carrier'], ['notes', 'Note']] },
-  payment: { path: 'payment', target: 'payment_status', fields: [['transaction_id', 'Transaction id'], ['notes', 'Note']] },
+  status: { path: 'status', target: 'status' },
+  payment: { path: 'payment', target: 'payment_status' },
 };
 
+const NOTE = ['notes', 'Note (optional, kept in the timeline)', { maxlength: 1000 }];
+const REASON = ['notes', 'Reason (kept in the timeline)', { maxlength: 1000 }];
+
+/// What a move asks for, and a line saying why: `{fields: [[name, label, attributes]],
+/// about}`. The workflow's description (status/options) says which moves there are, not
+/// what each carries; these are the shipped lifecycle rules' (the plugin SDK's
+/// machine.rs, which standard-lifecycle and b2b-lifecycle follow): shipping needs a
+/// tracking number, with its carrier; a payment marked paid takes its transaction id; a
+/// cancellation, a refund or a failed payment its reason; any other move a note. The
+/// plugin still decides: what it refuses is shown beside the field it names.
+function asks(change, to) {
+  if (change === CHANGES.status && to === 'shipped') {
+    return {
+      about: 'Shipping needs the parcel’s tracking number; name its carrier too.',
+      fields: [['tracking_number', 'Tracking number', { maxlength: 200, autocomplete: 'off' }], ['carrier', 'Carrier', { maxlength: 200, suggestions: ['UPS', 'FedEx', 'USPS', 'DHL'] }], NOTE],
+    };
+  }
+  if (change === CHANGES.payment && to === 'paid') {
+    return { about: 'The payment provider’s id for the payment, if there is one.', fields: [['transaction_id', 'Transaction id', { maxlength: 200, autocomplete: 'off' }], NOTE] };
+  }
+  if (to === 'refunded') return { about: 'A refund moves the order and its payment to refunded; only a paid order can be refunded.', fields: [REASON] };
+  if (to === 'cancelled') return { about: 'The order is cancelled for good, except for a refund.', fields: [REASON] };
+  if (to === 'failed') return { about: 'The payment is marked failed; it can still be paid later.', fields: [REASON] };
+  return { about: 'Nothing else is needed.', fields: [NOTE] };
+}
+
 export async function render(page, _query, id) {
-  const [order, events, workflows] = await Promise.all([
+  const [order, events, workflows, health] = await Promise.all([
     api(`/api/v1/orders/${id}`),
     api(`/api/v1/orders/${id}/events`),
     api('/api/v1/workflows'),
+    api('/health').catch(() => null),
   ]);
+  // Without Kafka (KAFKA_ENABLED unset) nothing publishes the events: say so rather than
+  // "not yet", which would never change.
+  const relayOff = health?.events?.relay?.state === 'disabled';
   const machine = await machineOf(order.provenance.workflow, workflows);
   page.append(
     h('h1', {}, `Order ${order.order_number}`),
@@ -24,19 +54,41 @@ export async function render(page, _query, id) {
       fact('Status', h('span', { class: `badge ${order.status}`, 'data-status': order.status }, order.status)),
       fact('Payment', h('span', { 'data-payment': order.payment_status }, order.payment_status)),
       fact('Total', money(order.pricing.total)),
-      fact('Customer', `${order.user_id}${order.customer.email ? ` <${order.customer.email}>` : ''}`),
-      fact('Created', when(order.created_at)),
-      order.shipping.tracking_number ? fact('Tracking', `${order.shipping.tracking_number}${order.shipping.carrier ? ` (${order.shipping.carrier})` : ''}`) : null),
+      fact('Created', when(order.created_at), 'created')),
+    customer(order),
     moves(order, machine),
     h('div', { class: 'columns' },
       h('section', { 'aria-labelledby': 'timeline' }, h('h2', { id: 'timeline' }, 'Timeline'), timeline(order)),
-      h('section', { 'aria-labelledby': 'events' }, h('h2', { id: 'events' }, 'Events'), eventList(events))),
+      h('section', { 'aria-labelledby': 'events' }, h('h2', { id: 'events' }, 'Events'), eventList(events, relayOff))),
     h('section', { 'aria-labelledby': 'price' }, h('h2', { id: 'price' }, 'Price'), price(order)),
     h('section', { 'aria-labelledby': 'provenance' }, h('h2', { id: 'provenance' }, 'Provenance'), provenance(order)));
 }
 
-function fact(term, value) {
-  return h('div', {}, h('dt', {}, term), h('dd', {}, value));
+function fact(term, value, name, wide = false) {
+  return h('div', { class: wide ? 'wide' : null }, h('dt', {}, term), h('dd', { 'data-fact': name }, value));
+}
+
+/// Who ordered and where it goes: what support is asked about first.
+function customer(order) {
+  const { address } = order.shipping;
+  const { full_name: name, email } = order.customer;
+  const tracking = order.shipping.tracking_number;
+  return h('section', { 'aria-labelledby': 'customer' }, h('h2', { id: 'customer' }, 'Customer and delivery'),
+    h('dl', { class: 'facts' },
+      fact('Customer (user id)', order.user_id, 'user'),
+      fact('Name', name || '—', 'name'),
+      fact('Email', email ? h('a', { href: `mailto:${email}` }, email) : '—', 'email'),
+      fact('Ship to', [
+        address.full_name, address.address_line_1, address.address_line_2,
+        [address.city, [address.state, address.postal_code].filter(Boolean).join(' ')].filter(Boolean).join(', '),
+        address.country,
+      ].filter(Boolean).map((line) => h('div', {}, line)), 'address', true),
+      fact('Phone', address.phone || '—', 'phone'),
+      fact('Shipping method', order.shipping.method, 'shipping-method'),
+      fact('Payment method', order.payment.method, 'payment-method'),
+      fact('Transaction id', order.payment.transaction_id || '—', 'transaction'),
+      fact('Discount code', order.discount_code || 'none', 'discount-code'),
+      fact('Tracking', tracking ? `${tracking}${order.shipping.carrier ? ` (${order.shipping.carrier})` : ''}` : 'not shipped', 'tracking')));
 }
 
 /// The state machine of the order's workflow, as its lifecycle plugin describes it: asked
@@ -71,12 +123,16 @@ function moves(order, machine) {
 }
 
 function openMove(panel, order, change, to, label) {
+  const { about, fields } = asks(change, to);
   const submit = h('button', { type: 'submit', class: 'primary' }, label);
+  // A refusal is said here, where the focus goes, and announced.
+  const refusal = h('p', { class: 'refusal', role: 'alert', tabindex: '-1' });
   const form = h('form', { class: 'move', 'data-move-form': `${change.target}:${to}`, 'aria-label': label },
     h('h3', {}, label),
-    h('p', { class: 'hint' }, 'Fill in what this move needs; the workflow’s lifecycle plugin says if something is missing.'),
+    refusal,
+    h('p', { class: 'hint' }, `${about} The workflow’s lifecycle plugin decides.`),
     h('span', { class: 'problem', 'data-for': change.target }),
-    change.fields.map(([name, text]) => field(name, text, name === 'notes' ? { maxlength: 1000 } : { maxlength: 200 })),
+    fields.map(([name, text, attrs]) => field(name, text, attrs)),
     generalProblem(),
     h('div', { class: 'actions' },
       h('button', { type: 'button', onclick: () => panel.replaceChildren() }, 'Cancel'),
@@ -84,8 +140,9 @@ function openMove(panel, order, change, to, label) {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     clearProblems(form);
+    refusal.textContent = '';
     const body = { [change.target]: to };
-    for (const [name] of change.fields) {
+    for (const [name] of fields) {
       const value = form.elements[name].value.trim();
       if (value) body[name] = value;
     }
@@ -94,9 +151,15 @@ function openMove(panel, order, change, to, label) {
       await api(`/api/v1/orders/${order.id}/${change.path}`, { method: 'PATCH', json: body });
     } catch (failure) {
       submit.disabled = false;
-      if (failure.status !== 409) return showProblems(form, failure);
-      notify('Someone changed this order meanwhile: it is shown as it is now; try the move again.');
-      return refresh();
+      if (failure.status === 409) {
+        notify('Someone changed this order meanwhile: it is shown as it is now; try the move again.');
+        return refresh();
+      }
+      showProblems(form, failure);
+      const problems = failure.problems.length ? failure.problems.map((p) => p.message).join('; ') : failure.message;
+      refusal.textContent = `Refused: ${problems}.`;
+      refusal.focus();
+      return;
     }
     notify(`${order.order_number}: ${label.toLowerCase()} done.`, 'ok');
     refresh();
@@ -123,12 +186,15 @@ function timeline(order) {
     }));
 }
 
-function eventList(events) {
-  return table(['event', 'occurred', 'published'], events.map(({ event, published_at }) =>
-    h('tr', { 'data-event': event.event_type },
-      h('th', { scope: 'row' }, event.event_type),
-      h('td', {}, when(event.occurred_at)),
-      h('td', { 'data-published': String(Boolean(published_at)) }, published_at ? when(published_at) : 'not yet'))));
+function eventList(events, relayOff) {
+  const unpublished = relayOff ? 'relay off' : 'not yet';
+  return h('div', {},
+    table(['event', 'occurred', 'published'], events.map(({ event, published_at }) =>
+      h('tr', { 'data-event': event.event_type },
+        h('th', { scope: 'row' }, event.event_type),
+        h('td', {}, when(event.occurred_at)),
+        h('td', { 'data-published': String(Boolean(published_at)) }, published_at ? when(published_at) : unpublished)))),
+    relayOff ? h('p', { class: 'hint', 'data-relay-off': '' }, 'This service relays no events (Kafka is off: KAFKA_ENABLED is not set); they wait in its outbox.') : null);
 }
 
 function price(order) {

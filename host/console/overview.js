@@ -13,13 +13,15 @@ const DAY = 86_400_000;
 const MAX_DAYS = 92;
 
 const iso = (t) => new Date(t).toISOString().slice(0, 10);
+/// What a day's axis tick says: `12-07` (the table under the chart has the whole date).
+const monthDay = (day) => day.slice(5);
 
 export async function render(page, query) {
   const to = query.get('to') || iso(Date.now());
   const from = query.get('from') || iso(Date.parse(to) - 29 * DAY);
   const range = h('form', { class: 'filters', 'aria-label': 'Range' },
-    h('div', { class: 'field' }, h('label', { for: 'from' }, 'From'), h('input', { id: 'from', name: 'from', type: 'date', value: from, required: true })),
-    h('div', { class: 'field' }, h('label', { for: 'to' }, 'To'), h('input', { id: 'to', name: 'to', type: 'date', value: to, required: true })),
+    h('div', { class: 'field' }, h('label', { for: 'from' }, 'From (UTC day)'), h('input', { id: 'from', name: 'from', type: 'date', value: from, required: true })),
+    h('div', { class: 'field' }, h('label', { for: 'to' }, 'To (UTC day, included)'), h('input', { id: 'to', name: 'to', type: 'date', value: to, required: true })),
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Show')));
   range.addEventListener('submit', (e) => {
     e.preventDefault();
@@ -47,11 +49,15 @@ export async function render(page, query) {
       stats.average_order_value.map((m) => tile(`Average paid order (${m.currency})`, money(m), {}))),
     h('div', { class: 'charts' },
       chart({
-        id: 'orders-per-day', title: 'Orders per day', x: days, bars: true, counts: true,
-        series: [{ label: 'orders', values: days.map((d) => counts[d] || 0) }],
+        id: 'orders-per-day', title: 'Orders per day', x: days, bars: true, counts: true, tick: monthDay,
+        xTitle: 'day (UTC)', yTitle: 'orders', legend: true,
+        series: [{ label: 'orders placed', key: 'orders', values: days.map((d) => counts[d] || 0) }],
       }),
       chart({
-        id: 'revenue-per-day', title: 'Revenue per day (paid orders)', x: days, legend: true,
+        id: 'revenue-per-day', title: 'Revenue per day (paid orders)', x: days, legend: true, tick: monthDay,
+        xTitle: 'day (UTC)',
+        yTitle: currencies.length === 1 ? `revenue (${currencies[0]})` : 'revenue (in each currency)',
+        empty: stats.orders ? 'No paid orders in this range.' : 'No orders in this range.',
         series: currencies.map((currency) => ({
           label: currency,
           values: perDay.map((s) => (s.revenue.find((m) => m.currency === currency) || { minor: 0 }).minor),
@@ -89,7 +95,7 @@ function countTable(title, kind, counts) {
   const rows = Object.entries(counts).map(([name, n]) =>
     h('tr', {}, h('th', { scope: 'row' }, h('a', { href: `#/orders?${kind === 'status' ? 'status' : 'payment_status'}=${encodeURIComponent(name)}` }, name)),
       h('td', { 'data-count': kind, 'data-name': name, 'data-value': String(n) }, String(n))));
-  return h('section', {}, h('h2', {}, title), rows.length ? table(['', 'orders'], rows) : h('p', { class: 'empty' }, 'No orders in this range.'));
+  return h('section', {}, h('h2', {}, title), rows.length ? table([kind === 'status' ? 'status' : 'payment status', 'orders'], rows) : h('p', { class: 'empty' }, 'No orders in this range.'));
 }
 
 function events(health) {
@@ -103,7 +109,7 @@ function events(health) {
     h('dl', { class: 'facts' },
       h('div', {}, h('dt', {}, 'Waiting in the outbox'), h('dd', { 'data-backlog': String(health.events.backlog) }, String(health.events.backlog))),
       h('div', {}, h('dt', {}, 'Oldest waiting'), h('dd', {}, health.events.oldest_age_seconds == null ? '—' : `${Math.round(health.events.oldest_age_seconds)} s`)),
-      h('div', {}, h('dt', {}, 'Relay'), h('dd', { 'data-relay': relay.state || 'unknown' }, relay.state || 'unknown')),
+      h('div', {}, h('dt', {}, 'Relay'), h('dd', { 'data-relay': relay.state || 'unknown' }, relay.state === 'disabled' ? 'off (Kafka is not enabled): events are not published' : relay.state || 'unknown')),
       details));
 }
 

@@ -34,7 +34,7 @@ export async function render(page) {
           h('td', { class: 'wrap' }, p.used_by.join(', ')),
           tallyCells(s),
           h('td', { class: 'wrap' }, p.last_change ? [`${p.last_change.action.replace('_', ' ')} by ${p.last_change.by}`, h('div', { class: 'hint' }, when(p.last_change.at))] : '—'));
-      })),
+      }), { class: 'plugins cards' }),
     h('p', { class: 'hint' }, 'Calls, refusals, faults and fuel are counted by this replica since it started, over all of a plugin’s versions.'));
 }
 
@@ -56,9 +56,11 @@ export async function renderPlugin(page, _query, name) {
       refresh();
     }
   };
+  // What a rollback would serve again: none when the history has no earlier activation.
+  const previous = undoTarget(history);
   const rollback = async () => {
     const ok = await confirmed(`Roll back ${name}?`,
-      `${name} stops serving ${active}; the version active before it serves again from the next decision, in ${plugin.used_by.join(', ') || 'no workflow'}.`, 'Roll back');
+      `${name} stops serving ${active}; ${previous}, the version active before it, serves again from the next decision, in ${plugin.used_by.join(', ') || 'no workflow'}.`, 'Roll back');
     if (ok && await attempt(() => api(`${base}/rollback`, { method: 'POST' }), `Rolling back ${name}`)) {
       notify(`${name} rolled back.`, 'ok');
       refresh();
@@ -74,7 +76,7 @@ export async function renderPlugin(page, _query, name) {
       plugin.last_error ? h('div', {}, h('dt', {}, 'Last load error'), h('dd', { class: 'failure' }, plugin.last_error)) : null),
     h('section', { 'aria-labelledby': 'versions' }, h('h2', { id: 'versions' }, 'Versions'),
       // What each version does and did first: the rest scrolls sideways on a phone.
-      table(['version', 'serving', ...(perVersion ? TALLY : []), 'size', 'stored', ''], plugin.versions.map((v) =>
+      table(['version', 'serving', ...(perVersion ? TALLY : []), 'size', 'stored', 'action'], plugin.versions.map((v) =>
         h('tr', { 'data-version': v.digest },
           h('th', { scope: 'row' }, short(v.digest)),
           h('td', { 'data-serving': '' }, v.active ? 'active' : share(plugin.rollout, v.digest) ? `rollout ${share(plugin.rollout, v.digest)}` : share(plugin.shadow, v.digest) ? `shadow ${share(plugin.shadow, v.digest)}` : '—'),
@@ -85,7 +87,9 @@ export async function renderPlugin(page, _query, name) {
       h('p', { class: 'hint' }, perVersion
         ? 'Calls, refusals, faults and fuel: each version’s on this replica since it started, for orders, replays and shadows alike.'
         : 'This service’s metrics do not say which version made a call: its calls are counted for all versions together, under Calls.'),
-      h('div', { class: 'actions' }, h('button', { type: 'button', id: 'rollback', onclick: rollback }, 'Roll back'))),
+      previous
+        ? h('div', { class: 'actions' }, h('button', { type: 'button', id: 'rollback', 'data-to': previous, onclick: rollback }, 'Roll back to ', short(previous)))
+        : h('p', { class: 'hint', 'data-no-rollback': '' }, 'Nothing to roll back to: no version served before this one (activate another to have one).')),
     calls(plugin, stats, health),
     upload(name, base),
     await rollout(name, base, plugin),
@@ -99,6 +103,22 @@ export async function renderPlugin(page, _query, name) {
 
 const TALLY = ['calls', 'refusals', 'faults', 'fuel p50', 'fuel p99'];
 
+/// The version a rollback would make serve again, as the service works it out from the
+/// history (oldest first): each activation or file dropped stacks its version, a rollback
+/// takes the top one off; the one under the top is the answer, or null.
+export function undoTarget(history) {
+  let stack = [];
+  for (const change of history) {
+    if (change.action === 'activated' || change.action === 'file_dropped') stack.push(change.to);
+    if (change.action === 'rolled_back') {
+      stack.pop();
+      // A log begun mid-history: start again from where it went back to.
+      if (stack[stack.length - 1] !== change.to) stack = [change.to];
+    }
+  }
+  return stack.length >= 2 ? stack[stack.length - 2] : null;
+}
+
 /// The plugin's calls, all versions together: on this replica since it started (from
 /// /metrics), and per hour over the last 48 hours on the live replicas (from the plugin's
 /// `hourly`).
@@ -107,7 +127,7 @@ function calls(plugin, stats, health) {
   const own = health.replica ? `, which started ${when(health.replica.started_at)}` : '';
   return h('section', { 'aria-labelledby': 'calls', 'data-calls-of': plugin.name }, h('h2', { id: 'calls' }, 'Calls'),
     h('p', { class: 'hint' }, `Counted by the replica that answered${own}; all versions together.`),
-    table(['', ...TALLY], [h('tr', { 'data-tally': 'all' }, h('th', { scope: 'row' }, 'since it started'), tallyCells(stats))]),
+    table(['counted', ...TALLY], [h('tr', { 'data-tally': 'all' }, h('th', { scope: 'row' }, 'since it started'), tallyCells(stats))]),
     h('p', { class: 'hint' }, `Per hour: counted by ${who}, ${since}.`),
     hourlyCharts('plugin', plugin.hourly, started));
 }

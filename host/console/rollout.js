@@ -6,7 +6,7 @@
 import { api } from '/console/api.js';
 import { refresh } from '/console/app.js';
 import { chart } from '/console/charts.js';
-import { attempt, confirmed, field, generalProblem, h, money, notify, short, showProblems, table, when } from '/console/ui.js';
+import { attempt, confirmed, digits, field, generalProblem, h, money, notify, short, showProblems, table, when } from '/console/ui.js';
 
 const POLL_MS = 1000;
 const DAY = 86_400_000;
@@ -54,8 +54,8 @@ function replayForm(base, plugin, versions, report) {
     h('h3', {}, 'Replay past orders'),
     field('digest', 'Version', { options: versions }),
     field('workflow', 'Workflow (optional)', { suggestions: plugin.used_by }),
-    field('from', 'Placed from (date)', { type: 'date' }),
-    field('to', 'Placed to (date, included)', { type: 'date' }),
+    field('from', 'Placed from (UTC day)', { type: 'date' }),
+    field('to', 'Placed to (UTC day, included)', { type: 'date' }),
     field('limit', 'At most', { type: 'number', min: '1', step: '1' }),
     generalProblem(),
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Start replay')));
@@ -108,10 +108,11 @@ function findings(r, id, extra) {
           ['sum', 'min', 'p50', 'p95', 'max'].map((k) => h('td', { class: 'number' }, money({ minor: t[k], currency: t.currency }))))))] : null,
     movers.length ? chart({
       id: `${id}-movers`, title: 'The orders that move most: total difference', bars: true,
+      xTitle: 'order', yTitle: `difference (${movers[0].difference.currency})`,
       // Order numbers end in what tells them apart.
       tick: (number) => `…${number.slice(-5)}`,
       x: movers.map((m) => m.order_number || '?'),
-      series: [{ label: 'difference', values: movers.map((m) => m.difference.minor), format: (minor) => money({ minor, currency: movers[0].difference.currency }) }],
+      series: [{ label: 'difference', values: movers.map((m) => m.difference.minor), format: (minor) => money({ minor, currency: movers[0].difference.currency }), scale: (minor) => minor / 10 ** digits(movers[0].difference.currency) }],
     }) : null,
     movers.length ? table(['order', 'before', 'after', 'difference'], movers.map((m) =>
       h('tr', {}, h('th', { scope: 'row' }, m.order_id ? h('a', { href: `#/orders/${m.order_id}` }, m.order_number) : m.order_number || '—'),

@@ -36,8 +36,12 @@ export function money(m) {
   return `${sign}${grouped}${fraction} ${m.currency}`;
 }
 
+/// An instant for display, in UTC as every day and hour of the console is (the API's days
+/// are UTC days): `2026-12-07 14:05:09 UTC`.
 export function when(iso) {
-  return iso ? new Date(iso).toLocaleString() : '—';
+  if (!iso) return '—';
+  const t = new Date(iso);
+  return Number.isNaN(t.getTime()) ? String(iso) : `${t.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
 
 /// The first 12 hex digits of a `sha256:` digest, the whole one in its title.
@@ -45,17 +49,60 @@ export function short(digest) {
   return digest ? h('code', { title: digest }, digest.replace('sha256:', '').slice(0, 12)) : '—';
 }
 
+/// A table of `rows` (`tr` elements) under `headings`, in a box that scrolls sideways
+/// ([`scrolling`]). Each cell is labelled with its column's heading (`data-label`), which a
+/// table laid out as cards on a phone shows (the `cards` class).
 export function table(headings, rows, attrs = {}) {
-  return h('div', { class: 'scroll' },
-    h('table', attrs,
-      h('thead', {}, h('tr', {}, headings.map((t) => h('th', { scope: 'col' }, t)))),
-      h('tbody', {}, rows)));
+  for (const row of rows.flat().filter(Boolean)) {
+    [...row.children].forEach((cell, i) => {
+      if (cell.tagName === 'TD' && !cell.dataset.label && headings[i]) cell.dataset.label = headings[i];
+    });
+  }
+  return scrolling(h('table', attrs,
+    h('thead', {}, h('tr', {}, headings.map((t) => h('th', { scope: 'col' }, t)))),
+    h('tbody', {}, rows)));
+}
+
+/// `content` in a box that scrolls sideways when it is wider than the page. While it does,
+/// the box takes the focus (so that the keyboard scrolls it), is a region named after the
+/// section it is in, and a hint above it says so; none of that while the content fits.
+export function scrolling(content) {
+  const scroller = h('div', { class: 'scroll' }, content);
+  const hint = h('p', { class: 'scroll-hint', hidden: true }, 'Scroll sideways for more →');
+  // Measured in the next frame: showing the hint changes sizes that the observer would
+  // otherwise report within its own notification.
+  new ResizeObserver(() => requestAnimationFrame(() => overflows(scroller, hint))).observe(scroller);
+  return h('div', { class: 'scrolling' }, hint, scroller);
+}
+
+function overflows(scroller, hint) {
+  if (!scroller.isConnected) return;
+  const wide = scroller.scrollWidth > scroller.clientWidth + 1;
+  hint.hidden = !wide;
+  scroller.dataset.overflows = String(wide);
+  if (!wide) {
+    for (const name of ['tabindex', 'role', 'aria-label']) scroller.removeAttribute(name);
+    return;
+  }
+  // Named by the headings of the sections it is in, and a table by its first columns:
+  // several such regions on a page are told apart.
+  const headings = [];
+  for (let el = scroller.parentElement; el && el !== document.body; el = el.parentElement) {
+    if (!el.matches('section, figure, form, .page')) continue;
+    const heading = el.querySelector(':scope > h1, :scope > h2, :scope > h3, :scope > figcaption');
+    if (heading) headings.unshift(heading.textContent);
+  }
+  const columns = [...scroller.querySelectorAll(':scope > table > thead th')].map((th) => th.textContent).filter(Boolean);
+  const what = columns.length ? `table of ${columns.slice(0, 3).join(', ')}${columns.length > 3 ? '…' : ''}` : 'drawing';
+  scroller.setAttribute('tabindex', '0');
+  scroller.setAttribute('role', 'region');
+  scroller.setAttribute('aria-label', `${[...headings, what].join(': ')}, scrolls sideways`);
 }
 
 /// Shows a failure to the person, in the notice area that screen readers announce.
 export function notify(message, kind = 'error') {
   const notices = document.getElementById('notices');
-  const close = h('button', { type: 'button', class: 'link', 'aria-label': 'Dismiss' }, '×');
+  const close = h('button', { type: 'button', class: 'link', title: 'Dismiss' }, h('span', { 'aria-hidden': 'true' }, '×'), h('span', { class: 'sr-only' }, 'Dismiss'));
   const note = h('div', { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, h('span', {}, message), close);
   close.addEventListener('click', () => note.remove());
   notices.append(note);
@@ -121,7 +168,7 @@ export function clearProblems(form) {
 /// that offers them.
 export function field(name, label, { options, suggestions, ...attrs } = {}) {
   const id = `field-${name}-${Math.random().toString(36).slice(2, 8)}`;
-  const described = { 'aria-describedby': `${id}-problem` };
+  const described = { 'aria-describedby': [attrs['aria-describedby'], `${id}-problem`].filter(Boolean).join(' ') };
   const control = options
     ? h('select', { id, name, ...described }, options.map(([value, text]) => h('option', { value }, text)))
     : h('input', { id, name, type: 'text', list: suggestions ? `${id}-list` : null, ...attrs, ...described });

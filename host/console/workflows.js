@@ -3,9 +3,13 @@
 
 import dagre from '/console/vendor/dagre-3.1.4/dagre.esm.js';
 import { api } from '/console/api.js';
-import { h, short, table } from '/console/ui.js';
+import { h, scrolling, short, table } from '/console/ui.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
+/// The moves' labels' size (style.css: `svg.machine .move-label`), the smallest text of a
+/// graph, and the least it may be shrunk to on a narrow screen: a wider graph scrolls.
+const LABEL_PX = 12;
+const LEAST_PX = 11;
 
 export async function render(page) {
   const workflows = await api('/api/v1/workflows');
@@ -44,12 +48,14 @@ function graph(title, states, edges, finals) {
   g.setGraph({ rankdir: 'TB', nodesep: 24, ranksep: 40, edgesep: 12, marginx: 8, marginy: 8 });
   g.setDefaultEdgeLabel(() => ({}));
   for (const s of states) g.setNode(s, { label: s, width: s.length * 8 + 28, height: 32 });
-  edges.forEach((e, i) => g.setEdge(e.from, e.to, { label: e.roles.join(', '), width: e.roles.join(', ').length * 6, height: 14, labelpos: 'c' }, `e${i}`));
+  edges.forEach((e, i) => g.setEdge(e.from, e.to, { label: e.roles.join(', '), width: e.roles.join(', ').length * 7, height: 16, labelpos: 'c' }, `e${i}`));
   dagre.layout(g);
   const { width, height } = g.graph();
   const id = `arrow-${title.replace(/\W/g, '')}`;
-  // Drawn at its own size, and shrunk to fit a narrower screen, never blown up.
+  // Drawn at its own size, and shrunk to fit a narrower screen, never blown up, nor shrunk
+  // so far that its labels go under LEAST_PX: then it scrolls sideways.
   const drawing = svg('svg', { viewBox: `0 0 ${width} ${height}`, width, height, class: 'machine', role: 'img', 'aria-label': `${title}: ${states.length} states, ${edges.length} moves`, 'data-states': String(states.length), 'data-moves': String(edges.length) });
+  drawing.style.minWidth = `${Math.ceil((width * LEAST_PX) / LABEL_PX)}px`;
   const marker = svg('marker', { id, viewBox: '0 0 10 10', refX: '9', refY: '5', markerWidth: '7', markerHeight: '7', orient: 'auto-start-reverse' });
   marker.append(svg('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead' }));
   const defs = svg('defs');
@@ -71,7 +77,7 @@ function graph(title, states, edges, finals) {
   }
   return h('figure', { class: 'graph' },
     h('figcaption', {}, title),
-    drawing,
+    scrolling(drawing),
     h('details', {}, h('summary', {}, 'Moves as text'),
       h('ul', {}, edges.map((e) => h('li', {}, `${e.from} → ${e.to} (${e.roles.join(', ')})`)))));
 }

@@ -1,11 +1,14 @@
 //! The ops console (`/console`) in a real browser: Debian's Chromium, headless, driven over
-//! WebDriver by chromedriver, against the real service binary. `.ci/run` installs both;
-//! without them these tests fail and say so, unless `ORDERFLOW_SKIP_BROWSER=1` is set.
+//! WebDriver by chromedriver, against the real service binary, with axe-core checking each
+//! page's accessibility. `tests/run.sh` installs all three (tests/install.sh) and names
+//! axe-core's script in `ORDERFLOW_TEST_AXE`; without them these tests fail and say so,
+//! unless `ORDERFLOW_SKIP_BROWSER=1` is set.
 //!
 //! Every page is checked against the API's own answers, every page must finish with no
 //! script error, failed load or blocked resource (the console keeps them in
-//! `window.consoleErrors`), and each is photographed at a laptop's and a phone's width into
-//! `target/console-screenshots/` for a person to look at.
+//! `window.consoleErrors`) and with no serious or critical axe-core finding, and each is
+//! photographed at a laptop's and a phone's width into `target/console-screenshots/` for a
+//! person to look at.
 
 mod common;
 #[path = "api/harness.rs"]
@@ -33,6 +36,8 @@ struct Browser {
     client: Client,
     driver: Child,
     _profile: tempfile::TempDir,
+    /// axe-core's script (`axe.min.js`), put into each page the tests check.
+    axe: String,
 }
 
 impl Drop for Browser {
@@ -45,23 +50,37 @@ impl Drop for Browser {
     }
 }
 
-/// The browser, or None when `ORDERFLOW_SKIP_BROWSER=1` says to skip.
-async fn browser() -> Option<Browser> {
-    let missing: Vec<_> = [CHROMIUM, CHROMEDRIVER]
+/// axe-core's script, once Chromium, chromedriver and axe-core are installed; None when
+/// one is missing and `ORDERFLOW_SKIP_BROWSER=1` says to skip.
+fn installed() -> Option<PathBuf> {
+    let axe = std::env::var("ORDERFLOW_TEST_AXE").unwrap_or_default();
+    let mut missing: Vec<_> = [CHROMIUM, CHROMEDRIVER]
         .into_iter()
         .filter(|p| !std::path::Path::new(p).exists())
+        .map(String::from)
         .collect();
+    if !std::path::Path::new(&axe).is_file() {
+        missing.push(format!("axe-core (ORDERFLOW_TEST_AXE={axe:?})"));
+    }
     if !missing.is_empty() {
         if std::env::var("ORDERFLOW_SKIP_BROWSER").as_deref() == Ok("1") {
             eprintln!("ORDERFLOW_SKIP_BROWSER=1: the console's browser tests are skipped");
             return None;
         }
         panic!(
-            "{} missing: run .ci/run, which installs Debian's chromium and chromium-driver \
-             (or set ORDERFLOW_SKIP_BROWSER=1 to skip the browser tests)",
-            missing.join(" and ")
+            "{} missing: run the tests with bash tests/run.sh, which installs Debian's \
+             chromium and chromium-driver and axe-core (tests/install.sh) and sets \
+             ORDERFLOW_TEST_AXE; or `source tests/install.sh && install_browser && \
+             install_axe` first (or set ORDERFLOW_SKIP_BROWSER=1 to skip the browser tests)",
+            missing.join(", ")
         );
     }
+    Some(PathBuf::from(axe))
+}
+
+/// The browser, or None when `ORDERFLOW_SKIP_BROWSER=1` says to skip.
+async fn browser() -> Option<Browser> {
+    let axe = std::fs::read_to_string(installed()?).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -109,6 +128,7 @@ async fn browser() -> Option<Browser> {
         client,
         driver,
         _profile: profile,
+        axe,
     })
 }
 
@@ -199,6 +219,99 @@ impl Browser {
         text.as_str().unwrap_or_default().to_owned()
     }
 
+    /// Presses and releases `key` wherever the focus is.
+    async fn press(&self, key: fantoccini::key::Key) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let value = char::from(key);
+        let keys = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value })
+            .then(KeyAction::Up { value });
+        self.client.perform_actions(keys).await.unwrap();
+    }
+
+    /// Whether each of the elements `css` names is displayed (laid out, not `display: none`
+    /// itself or in an ancestor).
+    async fn shown(&self, css: &[&str]) -> Vec<bool> {
+        let mut shown = vec![];
+        for css in css {
+            self.until(&format!("!!document.querySelector({css:?})"))
+                .await;
+            let laid_out = self
+                .eval(&format!(
+                    "document.querySelector({css:?}).getClientRects().length > 0"
+                ))
+                .await;
+            shown.push(laid_out == Value::Bool(true));
+        }
+        shown
+    }
+
+    /// Every element `css` names is displayed within the window's width.
+    async fn fits(&self, css: &str) {
+        let outside = self
+            .eval(&format!(
+                "[...document.querySelectorAll({css:?})].filter((e) => {{ \
+                   const r = e.getBoundingClientRect(); \
+                   return !e.getClientRects().length || r.left < 0 || r.right > document.documentElement.clientWidth; \
+                 }}).map((e) => e.outerHTML.slice(0, 120))"
+            ))
+            .await;
+        assert_eq!(outside, json!([]), "{css} outside the window");
+        assert_ne!(
+            self.eval(&format!("document.querySelectorAll({css:?}).length"))
+                .await,
+            json!(0),
+            "{css}"
+        );
+    }
+
+    /// Each chart drawn is as wide as its box (not drawn narrower, waiting for a resize),
+    /// names its series in its legend (no "Value: --"), and titles both axes, the days'
+    /// and hours' x axis saying they are UTC ones.
+    async fn charts_fit(&self, page: &str) {
+        self.until(
+            "[...document.querySelectorAll('figure.chart[data-drawn]')].every((f) => \
+               f.dataset.width === String(f.querySelector('.plot').clientWidth))",
+        )
+        .await;
+        let charts = self
+            .eval(
+                "[...document.querySelectorAll('figure.chart[data-drawn]')].map((f) => [f.id, \
+                   f.querySelector('.plot').clientWidth, f.querySelector('.uplot').offsetWidth, \
+                   f.querySelector('.u-legend')?.textContent ?? '', f.dataset.xTitle, f.dataset.yTitle])",
+            )
+            .await;
+        for chart in charts.as_array().unwrap() {
+            let (id, boxed, drawn) = (&chart[0], &chart[1], &chart[2]);
+            assert!(boxed.as_u64().unwrap() > 250, "{page} {id}: {chart}");
+            assert_eq!(
+                boxed, drawn,
+                "{page} {id} is drawn as wide as its box: {chart}"
+            );
+            let legend = chart[3].as_str().unwrap();
+            assert!(
+                !legend.is_empty() && !legend.contains("Value") && !legend.contains("--"),
+                "{page} {id}'s legend: {legend:?}"
+            );
+            let x_title = chart[4].as_str().unwrap();
+            assert!(x_title.ends_with("(UTC)"), "{page} {id}: {x_title}");
+            assert!(!chart[5].as_str().unwrap().is_empty(), "{page} {id}");
+        }
+    }
+
+    /// Opens the form of move `mv` (`status:shipped`) on an order's page and lists the
+    /// fields it asks for.
+    async fn move_fields(&self, mv: &str) -> Value {
+        self.click(&format!("button[data-move='{mv}']")).await;
+        let form = format!("form[data-move-form='{mv}']");
+        self.until(&format!("!!document.querySelector({form:?})"))
+            .await;
+        self.eval(&format!(
+            "[...document.querySelector({form:?}).elements].filter((e) => e.name && e.tagName !== 'BUTTON').map((e) => e.name)"
+        ))
+        .await
+    }
+
     /// No script error, failed load or blocked resource so far, and no value written as
     /// JavaScript's placeholders for a missing one.
     async fn no_errors(&self) {
@@ -210,15 +323,56 @@ impl Browser {
         assert_eq!(glitches, Value::Null, "the page shows placeholders");
     }
 
+    /// The window at `size`, and the page laid out again for it (charts and scrolling boxes
+    /// follow their boxes' size in the next frame).
+    async fn resize(&self, (width, height): (u32, u32)) {
+        self.client.set_window_size(width, height).await.unwrap();
+        self.until(&format!("window.innerWidth === {width}")).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
+    /// No serious or critical finding of axe-core in the page as it is now (`what` says
+    /// which, in the failure): its script is put into the page once, then run over the
+    /// whole document.
+    async fn accessible(&self, what: &str) {
+        if self.eval("typeof window.axe === 'undefined'").await == Value::Bool(true) {
+            // As the body of the script WebDriver runs: not an inline script or eval, which
+            // the page's content security policy forbids.
+            self.client
+                .execute(&format!("{}\nreturn true;", self.axe), vec![])
+                .await
+                .unwrap();
+        }
+        let findings = self
+            .eval(
+                r"axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations
+                    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+                    .map((v) => `${v.impact} ${v.id}: ${v.help}\n` + v.nodes.slice(0, 5)
+                        .map((n) => `  ${n.target.join(' ')}: ${n.failureSummary.replaceAll('\n', ' ')}`).join('\n')))",
+            )
+            .await;
+        let findings: Vec<&str> = findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_str().unwrap())
+            .collect();
+        assert!(
+            findings.is_empty(),
+            "axe-core, {what}:\n{}",
+            findings.join("\n")
+        );
+    }
+
     /// `target/console-screenshots/<name>-laptop.png` and `-phone.png`: the whole page as
-    /// it is now, laid out at each width; the window is back at a laptop's size after.
+    /// it is now, laid out at each width, each checked by axe-core first; the window is
+    /// back at a laptop's size after.
     async fn photograph(&self, name: &str) {
         let dir = screenshots();
         std::fs::create_dir_all(&dir).unwrap();
         for ((width, height), size) in [(PHONE, "phone"), (LAPTOP, "laptop")] {
-            self.client.set_window_size(width, height).await.unwrap();
-            // Charts redraw on resize, in the next frame.
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            self.resize((width, height)).await;
+            self.accessible(&format!("{name} at {size} width")).await;
             // A window as tall as the page (and the browser's own bar): a screenshot holds
             // only what the window shows.
             let page = self
@@ -233,10 +387,7 @@ impl Browser {
             let png = self.client.screenshot().await.unwrap();
             std::fs::write(dir.join(format!("{name}-{size}.png")), png).unwrap();
         }
-        self.client
-            .set_window_size(LAPTOP.0, LAPTOP.1)
-            .await
-            .unwrap();
+        self.resize(LAPTOP).await;
         self.no_errors().await;
     }
 }
@@ -261,15 +412,21 @@ async fn an_admin_signs_in_and_works_every_page() {
     let Some(browser) = browser().await else {
         return;
     };
-    let app = App::start(None).await;
     let (admin, buyer) = (token("ops", true), token("carol", false));
+    // Customers' names and emails come from a user service, as in production.
+    let users = harness::user_service(vec![(buyer.clone(), "carol", "carol@example.com")]).await;
+    let app = App::start_with(vec![("USER_SERVICE_URL", users)]);
     let mut placed = vec![];
-    for items in [
-        &[("prod-widget", 2)][..],
-        &[("prod-gadget", 1)],
-        &[("prod-widget", 5)],
+    for (items, discount) in [
+        (&[("prod-widget", 2)][..], None),
+        (&[("prod-gadget", 3)], Some("WELCOME10")),
+        (&[("prod-widget", 5)], None),
     ] {
-        let (status, order) = app.place(&buyer, items).await;
+        let mut body = harness::order_body(items);
+        if let Some(code) = discount {
+            body["discount_code"] = json!(code);
+        }
+        let (status, order) = app.post("/api/v1/orders/", Some(&buyer), &body, None).await;
         assert_eq!(status, 201, "{order}");
         placed.push(order);
     }
@@ -284,9 +441,11 @@ async fn an_admin_signs_in_and_works_every_page() {
     assert_eq!(status, 200, "{answer}");
     let base = format!("http://{}", app.address());
 
-    // Sign in: a user's token is refused with the reason, an admin's kept.
+    // Sign in: a user's token is refused with the reason, an admin's kept. Signed out, the
+    // pages' navigation and Sign out are not shown.
     browser.open(&format!("{base}/console")).await;
     browser.page_shows("sign-in").await;
+    assert_eq!(browser.shown(&["#nav", "#sign-out"]).await, [false, false]);
     browser.type_into("input[name=token]", &buyer).await;
     browser.click("form.sign-in button[type=submit]").await;
     browser
@@ -301,11 +460,13 @@ async fn an_admin_signs_in_and_works_every_page() {
         .type_into("input[name=token]", &format!("{admin}{enter}"))
         .await;
     browser.page_shows("overview").await;
+    assert_eq!(browser.shown(&["#nav", "#sign-out"]).await, [true, true]);
 
     // The overview draws what admin/stats says.
     browser
         .until("document.querySelectorAll('figure.chart[data-drawn]').length === 4")
         .await;
+    browser.charts_fit("overview").await;
     let (_, stats) = app
         .get(
             &format!("/api/v1/orders/admin/stats?from={0}&to={0}", today()),
@@ -341,6 +502,9 @@ async fn an_admin_signs_in_and_works_every_page() {
         browser.attr("[data-backlog]", "data-backlog").await,
         health["events"]["backlog"].to_string()
     );
+    // Kafka is off in these tests: the relay says so.
+    assert_eq!(health["events"]["relay"]["state"], "disabled");
+    assert!(browser.text("[data-relay]").await.starts_with("off"));
     // Plugin calls per hour, summed over plugins, as GET /api/v1/plugins counts them.
     let (_, plugins) = app.get("/api/v1/plugins", Some(&admin)).await;
     let per_hour = hourly(plugins.as_array().unwrap().iter());
@@ -354,6 +518,15 @@ async fn an_admin_signs_in_and_works_every_page() {
         per_hour
     );
     browser.photograph("overview").await;
+    // A range without orders: the revenue chart says so rather than draw an empty axis.
+    browser
+        .visit("#/overview?from=2020-01-01&to=2020-01-31", "overview")
+        .await;
+    assert_eq!(
+        browser.text("#revenue-per-day[data-empty] .empty").await,
+        "No orders in this range."
+    );
+    browser.photograph("overview-empty").await;
 
     // Orders: filtered by customer and the highest total first, then one opened.
     browser.visit("#/orders", "orders").await;
@@ -382,10 +555,139 @@ async fn an_admin_signs_in_and_works_every_page() {
         .collect();
     assert_eq!(shown.as_array().unwrap().iter().collect::<Vec<_>>(), listed);
     browser.photograph("orders").await;
+    // On a phone the filters wait behind their button, and the orders are on the first
+    // screen, each a card with every field in view.
+    browser.resize(PHONE).await;
+    assert_eq!(
+        browser.shown(&[".filter-fields", ".filters-toggle"]).await,
+        [false, true]
+    );
+    let first = browser
+        .eval("(window.scrollTo(0, 0), document.querySelector('table.orders tbody tr').getBoundingClientRect().bottom <= window.innerHeight)")
+        .await;
+    assert_eq!(first, json!(true), "the first order is on the first screen");
+    browser.fits("table.orders td[data-label]").await;
+    browser.click(".filters-toggle").await;
+    assert_eq!(
+        browser.attr(".filters-toggle", "aria-expanded").await,
+        "true"
+    );
+    assert_eq!(browser.shown(&[".filter-fields"]).await, [true]);
+    browser.resize(LAPTOP).await;
+
+    // The search: any part of an order number, or a customer's id, name or email, in any
+    // case, over the orders the filters (here carol's) select.
+    let ids =
+        |orders: &[&Value]| -> Vec<Value> { orders.iter().map(|o| o["id"].clone()).collect() };
+    let number = placed[1]["order_number"].as_str().unwrap();
+    for (search, expected) in [
+        (
+            number[number.len() - 7..].to_lowercase(),
+            ids(&[&placed[1]]),
+        ),
+        (
+            "Carol@EXAMPLE".to_owned(),
+            ids(&[&placed[0], &placed[1], &placed[2]]),
+        ),
+        (
+            "lovelace".to_owned(),
+            ids(&[&placed[0], &placed[1], &placed[2]]),
+        ),
+        ("nobody at all".to_owned(), vec![]),
+    ] {
+        browser.type_into("input[name=q]", &search).await;
+        browser
+            .click("form.filters .search button[type=submit]")
+            .await;
+        browser
+            .until(&format!(
+                "new URLSearchParams(location.hash.split('?')[1]).get('q') === {search:?} \
+                 && document.getElementById('main').dataset.shown === location.hash \
+                 && document.getElementById('main').dataset.page === 'orders'"
+            ))
+            .await;
+        let mut shown: Vec<Value> = browser
+            .eval(
+                "[...document.querySelectorAll('table.orders tbody tr')].map(r => r.dataset.order)",
+            )
+            .await
+            .as_array()
+            .unwrap()
+            .clone();
+        let mut expected = expected;
+        shown.sort_by_key(|v| v.to_string());
+        expected.sort_by_key(|v| v.to_string());
+        assert_eq!(shown, expected, "searching {search:?}");
+        assert_eq!(
+            browser.attr("[data-matches]", "data-matches").await,
+            expected.len().to_string()
+        );
+        if expected.is_empty() {
+            let hint = browser.text("[data-no-match]").await;
+            assert!(hint.contains("No order matches"), "{hint}");
+            browser.photograph("orders-no-match").await;
+        }
+    }
+    browser
+        .visit("#/orders?user_id=carol&sort=total_desc", "orders")
+        .await;
     let id = placed[1]["id"].as_str().unwrap();
     browser.click(&format!("tr[data-order='{id}'] a")).await;
     browser.page_shows("order").await;
     assert_eq!(browser.attr("ol.timeline", "data-entries").await, "1");
+
+    // What support needs first: who, where to, how, with which code; every time in UTC.
+    let order = &placed[1];
+    assert_eq!(order["customer"]["email"], "carol@example.com", "{order}");
+    assert_eq!(order["discount_code"], "WELCOME10", "{order}");
+    let created = chrono::DateTime::parse_from_rfc3339(order["created_at"].as_str().unwrap())
+        .unwrap()
+        .to_utc()
+        .format("%Y-%m-%d %H:%M:%S UTC")
+        .to_string();
+    for (fact, expected) in [
+        ("user", "carol".to_owned()),
+        ("name", "Ada Lovelace".to_owned()),
+        ("email", "carol@example.com".to_owned()),
+        ("shipping-method", "standard".to_owned()),
+        ("payment-method", "card".to_owned()),
+        ("discount-code", "WELCOME10".to_owned()),
+        ("created", created),
+    ] {
+        assert_eq!(
+            browser.text(&format!("[data-fact={fact}]")).await,
+            expected,
+            "{fact}"
+        );
+    }
+    let address = browser.text("[data-fact=address]").await;
+    for line in [
+        "Ada Lovelace",
+        "1 Market St",
+        "San Francisco, CA 94105",
+        "US",
+    ] {
+        assert!(address.contains(line), "{address}");
+    }
+    // Kafka is off: the events will not be published, and the page says so.
+    let unpublished = browser
+        .eval(
+            "[...document.querySelectorAll('td[data-published=false]')].map(td => td.textContent)",
+        )
+        .await;
+    assert_eq!(unpublished, json!(["relay off"]));
+    browser.attr("[data-relay-off]", "class").await;
+    // Each move asks for what it needs: a cancellation or a failed payment its reason.
+    for (mv, names) in [
+        ("status:cancelled", json!(["notes"])),
+        ("payment_status:failed", json!(["notes"])),
+    ] {
+        assert_eq!(browser.move_fields(mv).await, names, "{mv}");
+        let label = browser
+            .text(&format!("form[data-move-form='{mv}'] label"))
+            .await;
+        assert!(label.starts_with("Reason"), "{mv}: {label}");
+    }
 
     // Through its lifecycle by the buttons; shipping without a tracking number is refused
     // by the plugin, its problem shown beside the field.
@@ -402,7 +704,12 @@ async fn an_admin_signs_in_and_works_every_page() {
     .into_iter()
     .enumerate()
     {
-        browser.click(&format!("button[data-move='{mv}']")).await;
+        let asked: Vec<&str> = fields
+            .iter()
+            .map(|(name, _)| *name)
+            .chain(["notes"])
+            .collect();
+        assert_eq!(browser.move_fields(mv).await, json!(asked), "{mv}");
         let form = format!("form[data-move-form='{mv}']");
         if mv == "status:shipped" {
             browser.click(&format!("{form} button[type=submit]")).await;
@@ -411,6 +718,14 @@ async fn an_admin_signs_in_and_works_every_page() {
                     "/tracking number/.test(document.querySelector(\"{form} .problem[data-for=tracking_number]\").textContent)"
                 ))
                 .await;
+            // The refusal is announced, and the focus is on it.
+            let focused = browser
+                .eval("[document.activeElement.matches('.refusal[role=alert]'), document.activeElement.textContent]")
+                .await;
+            assert_eq!(
+                focused,
+                json!([true, "Refused: shipping needs a tracking number."])
+            );
             browser.photograph("order-refused").await;
         }
         for (name, value) in fields {
@@ -435,11 +750,28 @@ async fn an_admin_signs_in_and_works_every_page() {
         (order["status"].as_str(), order["payment_status"].as_str()),
         (Some("delivered"), Some("paid"))
     );
+    assert_eq!(browser.text("[data-fact=tracking]").await, "1Z999 (UPS)");
+    // A refund asks for its reason only.
+    assert_eq!(
+        browser.move_fields("status:refunded").await,
+        json!(["notes"])
+    );
     browser.photograph("order").await;
 
     // Plugins: a bad upload refused with the reason, a good one kept, activated, rolled back.
     browser.visit("#/plugins/standard-pricing", "plugin").await;
     let standard = browser.attr("[data-active]", "data-active").await;
+    // Only the version its file brought has served: nothing to roll back to.
+    browser.attr("[data-no-rollback]", "class").await;
+    assert_eq!(
+        browser.eval("!document.getElementById('rollback')").await,
+        json!(true)
+    );
+    // Its charts fill their boxes from the first draw, not at 240 px until a resize.
+    browser
+        .until("document.querySelectorAll('figure.chart[data-drawn]').length === 2")
+        .await;
+    browser.charts_fit("plugin").await;
     let files = tempfile::tempdir().unwrap();
     let bad = files.path().join("bad.wasm");
     std::fs::write(&bad, b"not a component").unwrap();
@@ -576,6 +908,8 @@ async fn an_admin_signs_in_and_works_every_page() {
             "document.querySelector('[data-active]')?.dataset.active === '{flat}'"
         ))
         .await;
+    // Now there is an earlier version to go back to, which the button names.
+    assert_eq!(browser.attr("#rollback", "data-to").await, standard);
     browser.click("#rollback").await;
     browser.click("dialog button[value=yes]").await;
     browser
@@ -602,9 +936,39 @@ async fn an_admin_signs_in_and_works_every_page() {
         [json!("rolled_back"), json!("activated")]
     );
     assert!(actions.as_array().unwrap().contains(&json!("uploaded")));
+    // Rolled back to the first version: nothing earlier to go back to again.
+    browser.attr("[data-no-rollback]", "class").await;
+    // On a phone, the versions table scrolls sideways in a box that takes the focus, is
+    // named, and says so.
+    browser.resize(PHONE).await;
+    let versions = "section[aria-labelledby=versions] .scroll";
+    browser
+        .until(&format!(
+            "document.querySelector({versions:?}).dataset.overflows === 'true'"
+        ))
+        .await;
+    assert_eq!(browser.attr(versions, "tabindex").await, "0");
+    assert_eq!(browser.attr(versions, "role").await, "region");
+    let label = browser.attr(versions, "aria-label").await;
+    assert!(
+        label.contains("Versions") && label.contains("scrolls sideways"),
+        "{label}"
+    );
+    assert_eq!(
+        browser
+            .shown(&["section[aria-labelledby=versions] .scroll-hint"])
+            .await,
+        [true]
+    );
+    browser.resize(LAPTOP).await;
+    browser.charts_fit("plugin").await;
     browser.photograph("plugin").await;
 
     browser.visit("#/plugins", "plugins").await;
+    // On a phone, each plugin is a card with its counts in view.
+    browser.resize(PHONE).await;
+    browser.fits("table.plugins td[data-calls], table.plugins td[data-refused], table.plugins td[data-faults]").await;
+    browser.resize(LAPTOP).await;
     browser.photograph("plugins").await;
 
     // Each workflow's state machine, as its lifecycle plugin describes it.
@@ -617,7 +981,101 @@ async fn an_admin_signs_in_and_works_every_page() {
         states,
         options["statuses"].as_array().unwrap().len().to_string()
     );
+    // The graphs' labels are at least 11 px on a phone: a graph wider than the screen
+    // scrolls rather than shrinks further.
+    browser.resize(PHONE).await;
+    let smallest = browser
+        .eval(
+            "Math.min(...[...document.querySelectorAll('svg.machine text')].map((t) => { \
+               const svg = t.ownerSVGElement; \
+               return parseFloat(getComputedStyle(t).fontSize) * svg.getBoundingClientRect().width / svg.viewBox.baseVal.width; }))",
+        )
+        .await;
+    assert!(smallest.as_f64().unwrap() >= 11.0, "{smallest}");
+    browser.resize(LAPTOP).await;
     browser.photograph("workflows").await;
+}
+
+/// A token that stops being valid brings the sign-in form back over whatever page was
+/// shown, with the reason, the navigation hidden; signing in again goes back to that page.
+/// The skip link moves the focus to the content.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_token_signs_out_where_the_person_was() {
+    let Some(browser) = browser().await else {
+        return;
+    };
+    let app = App::start(None).await;
+    let admin = token("ops", true);
+    let now = chrono::Utc::now().timestamp();
+    let expired = harness::token_with(
+        &json!({"sub": "ops", "role": "admin", "exp": now - 600, "iat": now - 4200}),
+    );
+    let base = format!("http://{}", app.address());
+    browser.open(&format!("{base}/console")).await;
+    browser.page_shows("sign-in").await;
+    let enter = char::from(fantoccini::key::Key::Enter);
+    browser
+        .type_into("input[name=token]", &format!("{admin}{enter}"))
+        .await;
+    browser.page_shows("overview").await;
+
+    // The first Tab reaches "Skip to content", which takes the focus to the page without
+    // changing the address.
+    browser.open(&format!("{base}/console/#/overview")).await;
+    browser.page_shows("overview").await;
+    browser.press(fantoccini::key::Key::Tab).await;
+    let skip = browser
+        .eval("[document.activeElement.textContent, document.activeElement.getBoundingClientRect().left >= 0]")
+        .await;
+    assert_eq!(skip, json!(["Skip to content", true]));
+    browser.press(fantoccini::key::Key::Enter).await;
+    browser
+        .until("document.activeElement.id === 'main' && location.hash === '#/overview'")
+        .await;
+
+    for (route, page) in [
+        ("#/orders", "orders"),
+        ("#/plugins", "plugins"),
+        ("#/workflows", "workflows"),
+    ] {
+        browser.visit(route, page).await;
+        // The token expires: the next page load is answered 401.
+        browser
+            .eval(&format!(
+                "(sessionStorage.setItem('orderflow.console.token', {expired:?}), true)"
+            ))
+            .await;
+        browser
+            .eval("(window.dispatchEvent(new HashChangeEvent('hashchange')), true)")
+            .await;
+        browser.page_shows("sign-in").await;
+        let reason = browser.text(".problem[data-for='']").await;
+        assert!(reason.contains("expired"), "{reason}");
+        assert_eq!(browser.shown(&["#nav", "#sign-out"]).await, [false, false]);
+        // Still there after the page's other calls have come back.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(
+            browser
+                .eval("document.getElementById('main').dataset.page")
+                .await,
+            "sign-in"
+        );
+        assert_eq!(browser.eval("location.hash").await, route);
+        if page == "orders" {
+            browser.photograph("signed-out").await;
+        }
+        browser
+            .type_into("input[name=token]", &format!("{admin}{enter}"))
+            .await;
+        browser.page_shows(page).await;
+        assert_eq!(browser.shown(&["#nav", "#sign-out"]).await, [true, true]);
+    }
+
+    // Sign out: the form, without the navigation.
+    browser.click("#sign-out").await;
+    browser.page_shows("sign-in").await;
+    assert_eq!(browser.shown(&["#nav", "#sign-out"]).await, [false, false]);
+    browser.no_errors().await;
 }
 
 /// The plugins' `hourly`, summed: `{outcome: {hour: calls}}`, the hours without any left
@@ -814,4 +1272,85 @@ async fn the_console_is_served_with_its_policy_and_cache_headers() {
     assert_eq!(missing.status(), 404);
     let error: Value = serde_json::from_str(&missing.text().await.unwrap()).unwrap();
     assert_eq!(error["error"]["code"], "not_found");
+}
+
+/// `tests/install.sh` run again with everything installed does nothing: no package manager
+/// is called (each is replaced by one that fails and says so), no installed file changes,
+/// and it is done at once; it names the same axe-core script.
+#[test]
+fn installing_again_does_nothing() {
+    let Some(axe) = installed() else {
+        return;
+    };
+    // `$ORDERFLOW_TOOLS/axe-core-<version>/node_modules/axe-core/axe.min.js`
+    let Some(tools) = axe.ancestors().nth(4) else {
+        panic!(
+            "{} is not where tests/install.sh puts axe-core",
+            axe.display()
+        );
+    };
+    let installed = axe.ancestors().nth(3).unwrap();
+    let stubs = tempfile::tempdir().unwrap();
+    let called = stubs.path().join("called");
+    for tool in ["apt-get", "sudo", "npm", "npx"] {
+        let stub = stubs.path().join(tool);
+        std::fs::write(
+            &stub,
+            format!(
+                "#!/bin/sh\necho {tool} \"$@\" >> {}\nexit 1\n",
+                called.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&stub, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+    }
+    let files = |root: &std::path::Path| -> BTreeMap<PathBuf, std::time::SystemTime> {
+        let mut found = BTreeMap::new();
+        let mut todo = vec![root.to_path_buf()];
+        while let Some(dir) = todo.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let entry = entry.unwrap();
+                let meta = entry.metadata().unwrap();
+                if meta.is_dir() {
+                    todo.push(entry.path());
+                }
+                found.insert(entry.path(), meta.modified().unwrap());
+            }
+        }
+        found
+    };
+    let before = files(installed);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/install.sh");
+    let started = Instant::now();
+    let out = Command::new("bash")
+        .args([
+            "-c",
+            &format!("set -e; source {script}; install_browser; install_axe; echo \"$ORDERFLOW_TEST_AXE\""),
+        ])
+        .env("ORDERFLOW_TOOLS", tools)
+        .env(
+            "PATH",
+            format!("{}:{}", stubs.path().display(), std::env::var("PATH").unwrap()),
+        )
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        !called.exists(),
+        "{}",
+        std::fs::read_to_string(&called).unwrap_or_default()
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        axe.to_str().unwrap()
+    );
+    assert_eq!(stderr, "", "a second install says nothing");
+    assert_eq!(files(installed), before, "a second install changes no file");
+    assert!(
+        took < Duration::from_secs(2),
+        "a second install took {took:?}"
+    );
 }
