@@ -13,6 +13,10 @@ cd "$(dirname "$0")/.."
 source tests/install.sh
 source tests/servers.sh
 
+# host/build.rs builds the plugins for wasm32-unknown-unknown, the test suite's for
+# wasm32-wasip2; plugins/languages.sh builds a Rust plugin outside the workspace.
+rustup target add wasm32-unknown-unknown wasm32-wasip2 >/dev/null 2>&1 ||
+    rustup target add wasm32-unknown-unknown wasm32-wasip2
 install_browser
 [ -n "${ORDERFLOW_TEST_AXE:-}" ] || install_axe
 
