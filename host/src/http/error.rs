@@ -115,6 +115,7 @@ impl From<OrderError> for ApiError {
             OrderError::Conflict => {
                 ApiError::Conflict("the order was changed by someone else; reload it and try again")
             }
+            OrderError::ChangeClosed(why) => ApiError::Conflict(why),
             OrderError::KeyReused => {
                 ApiError::Conflict("this Idempotency-Key was used for a different request")
             }

@@ -2,6 +2,7 @@
 
 mod admin;
 pub mod auth;
+mod changes;
 pub mod claims;
 pub mod console;
 mod edge;
@@ -143,6 +144,7 @@ pub fn router(state: AppState, cors_origins: &[String], body_timeout: Duration) 
         .merge(
             orders::router()
                 .merge(admin::router())
+                .merge(changes::router())
                 .route_layer(body(BODY_LIMIT)),
         )
         .merge(plugins::router().route_layer(body(plugins::COMPONENT_LIMIT)))

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 description, generated from the handlers and types themselves, served at
 //! `/openapi.json` with interactive docs at `/docs`.
 
-use super::{admin, error, health, metrics, orders, plugins, replays, trials, workflows};
+use super::{admin, changes, error, health, metrics, orders, plugins, replays, trials, workflows};
 use utoipa::Modify;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
@@ -14,6 +14,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
     ),
     paths(
         orders::create, orders::list, orders::one, orders::cancel, orders::events, orders::status_options,
+        changes::request, changes::list, changes::confirm, changes::decline, changes::cancel,
         admin::set_status, admin::set_payment, admin::reprice, admin::stats, admin::all,
         plugins::list, plugins::one, plugins::upload, plugins::activate, plugins::rollback,
         plugins::history, workflows::list,

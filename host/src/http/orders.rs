@@ -3,7 +3,7 @@
 use super::auth::AuthUser;
 use super::error::ErrorBody;
 use super::extract::{Json, OptionalJson, Query};
-use super::params::{order_id, paging};
+use super::params::{idempotency_key, order_id, paging};
 use super::responses::{BadRequest, JsonBody, Unauthorized, Unavailable};
 use super::{ApiError, AppState};
 use crate::domain::{Machine, StatusChange};
@@ -46,25 +46,7 @@ async fn create(
     headers: HeaderMap,
     Json(new): Json<NewOrder>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let key = match headers.get("idempotency-key") {
-        None => None,
-        Some(value) => {
-            let key = value
-                .to_str()
-                .ok()
-                .map(str::trim)
-                .filter(|k| !k.is_empty() && k.len() <= 255);
-            Some(
-                key.ok_or_else(|| {
-                    ApiError::bad_request(
-                        "Idempotency-Key must be 1 to 255 visible characters",
-                        Some("Idempotency-Key".into()),
-                    )
-                })?
-                .to_owned(),
-            )
-        }
-    };
+    let key = idempotency_key(&headers)?;
     let (order, created) = state.orders.place(&caller, new, key).await?;
     let replayed = if created { "false" } else { "true" };
     Ok((

@@ -52,3 +52,27 @@ pub(super) fn digest(raw: &str, field: &str) -> Result<Digest, ApiError> {
     Digest::parse(raw)
         .ok_or_else(|| ApiError::bad_request("expected sha256:<64 hex digits>", Some(field.into())))
 }
+
+/// The `Idempotency-Key` header, if sent: 1 to 255 visible characters (spaces and tabs only
+/// inside), trimmed.
+pub(super) fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, ApiError> {
+    Ok(match headers.get("idempotency-key") {
+        None => None,
+        Some(value) => {
+            let key = value
+                .to_str()
+                .ok()
+                .map(str::trim)
+                .filter(|k| !k.is_empty() && k.len() <= 255);
+            Some(
+                key.ok_or_else(|| {
+                    ApiError::bad_request(
+                        "Idempotency-Key must be 1 to 255 visible characters",
+                        Some("Idempotency-Key".into()),
+                    )
+                })?
+                .to_owned(),
+            )
+        }
+    })
+}

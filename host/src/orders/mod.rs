@@ -3,11 +3,12 @@
 //! seams they need are theirs: the store ([`OrderStore`]) and the observers of new orders
 //! ([`Observer`]), implemented from outside.
 
-mod change;
+mod changes;
 mod customers;
 mod event;
 mod ids;
 mod model;
+mod moves;
 mod new;
 mod observe;
 pub mod outbox;
@@ -15,6 +16,9 @@ mod place;
 mod service;
 mod store;
 
+pub use changes::{
+    ChangeAction, ChangeRequest, ChangeState, Ending, OrderChange, Proposal, Settlement,
+};
 pub use customers::{CustomerError, Customers};
 pub use event::OrderEvent;
 pub use ids::{OrderId, OrderNumber};

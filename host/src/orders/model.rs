@@ -1,4 +1,4 @@
-use super::{OrderId, OrderNumber};
+use super::{OrderChange, OrderId, OrderNumber};
 use crate::domain::{
     Actor, Address, Digest, LineItem, Money, OrderDraft, ProductSnapshot, Quote, Transition,
 };
@@ -32,6 +32,9 @@ pub struct Order {
     pub provenance: Provenance,
     /// Incremented by every change: updates are compare-and-set on it.
     pub version: u64,
+    /// Changes asked for since it was placed, oldest first (`orders/changes`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<OrderChange>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -97,13 +97,13 @@ impl OrderService {
 }
 
 /// A new order with its products found.
-struct Gathered {
+pub(super) struct Gathered {
     /// What the plugins decide on.
-    draft: OrderDraft,
+    pub(super) draft: OrderDraft,
     /// Unit price × quantity of each line, computed once here and carried to the order; or
     /// the refusal of the first line too large to total, which waits until the plugins have
     /// decided, so that their refusal of such an order comes first (as it always has).
-    line_totals: Result<Vec<Money>, OrderError>,
+    pub(super) line_totals: Result<Vec<Money>, OrderError>,
     /// Only the stored order needs them.
     notes: Option<String>,
 }
@@ -130,7 +130,7 @@ fn idempotency_key(user_id: &str, key: String, new: &NewOrder) -> IdempotencyKey
 
 /// Looks every product of `new` up (concurrently) and drafts the order with their
 /// snapshots; an unknown product is refused by its line.
-async fn gather(
+pub(super) async fn gather(
     products: &Arc<dyn Products>,
     user_id: &str,
     new: NewOrder,
@@ -218,22 +218,51 @@ fn decide(
     let ms = now.timestamp_millis();
     let customer = &draft.user_id;
     let mut log = Vec::with_capacity(3);
-    let validated = workflow
-        .deciding(PluginKind::Validation, customer)
-        .validate(draft, ms);
-    witness(witnessed, PluginKind::Validation, &validated);
-    decided(validated, "validate", now, &mut log)?;
-    let priced = workflow
-        .deciding(PluginKind::Pricing, customer)
-        .price(draft, ms);
-    witness(witnessed, PluginKind::Pricing, &priced);
-    let quote = decided(priced, "price", now, &mut log)?;
+    let quote = validate_and_price(workflow, draft, now, witnessed, &mut log)?;
     let created = workflow
         .deciding(PluginKind::Lifecycle, customer)
         .create(&PricedOrder::of(draft, &quote.total), ms);
     witness(witnessed, PluginKind::Lifecycle, &created);
     let start = decided(created, "create", now, &mut log)?;
     Ok(Decision { quote, start, log })
+}
+
+/// Validation, then pricing, of `draft` (a new order, or an order as a change would make it),
+/// each recorded in `log` as it answers.
+pub(super) fn validate_and_price(
+    workflow: &Workflow,
+    draft: &OrderDraft,
+    now: DateTime<Utc>,
+    witnessed: &mut Option<Box<dyn Witness>>,
+    log: &mut Vec<DecisionRecord>,
+) -> Result<Quote, OrderError> {
+    let (ms, customer) = (now.timestamp_millis(), &draft.user_id);
+    let validated = workflow
+        .deciding(PluginKind::Validation, customer)
+        .validate(draft, ms);
+    witness(witnessed, PluginKind::Validation, &validated);
+    decided(validated, "validate", now, log)?;
+    let priced = workflow
+        .deciding(PluginKind::Pricing, customer)
+        .price(draft, ms);
+    witness(witnessed, PluginKind::Pricing, &priced);
+    decided(priced, "price", now, log)
+}
+
+/// The lines of an order: each gathered line with its total.
+pub(super) fn order_items(items: Vec<LineItem>, line_totals: Vec<Money>) -> Vec<OrderItem> {
+    items
+        .into_iter()
+        .zip(line_totals)
+        .map(|(line, line_total)| OrderItem {
+            product_id: line.product.product_id,
+            name: line.product.name,
+            sku: line.product.sku,
+            unit_price: line.product.unit_price,
+            quantity: line.quantity,
+            line_total,
+        })
+        .collect()
 }
 
 /// The order as gathered and decided, in its first statuses, with the events its creation
@@ -261,18 +290,7 @@ fn assemble(
         payment_method,
         discount_code,
     } = draft;
-    let items = items
-        .into_iter()
-        .zip(line_totals)
-        .map(|(line, line_total)| OrderItem {
-            product_id: line.product.product_id,
-            name: line.product.name,
-            sku: line.product.sku,
-            unit_price: line.product.unit_price,
-            quantity: line.quantity,
-            line_total,
-        })
-        .collect();
+    let items = order_items(items, line_totals);
     let mut order = Order {
         id: OrderId::new(),
         order_number: OrderNumber::generate(now),
@@ -305,6 +323,7 @@ fn assemble(
             decisions: log,
         },
         version: 1,
+        changes: Vec::new(),
     };
     order.apply(&start, &caller.actor(), None, now);
     Ok((order, start.events))

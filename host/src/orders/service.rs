@@ -7,7 +7,8 @@
 use super::customers::{CustomerError, Customers};
 use super::observe::Observer;
 use super::{
-    Customer, DecisionRecord, Order, OrderId, OrderQuery, OrderStore, Page, Stats, StoredEvent,
+    Customer, DecisionRecord, Order, OrderEvent, OrderId, OrderQuery, OrderStore, Page, Stats,
+    StoredEvent,
 };
 use crate::domain::{Actor, Machine, Problem, StoreError, UserId};
 use crate::plugins::{Decided, PluginFault, Registry, Workflow};
@@ -64,6 +65,9 @@ pub enum OrderError {
     NoWorkflow(String),
     #[error("{0}")]
     StoreUnavailable(String),
+    /// A change that cannot be confirmed, declined or cancelled any more: the message says why.
+    #[error("{0}")]
+    ChangeClosed(&'static str),
 }
 
 impl From<StoreError> for OrderError {
@@ -216,5 +220,24 @@ impl OrderService {
 
     pub async fn stats(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Stats, OrderError> {
         Ok(self.store.stats(from, to).await?)
+    }
+}
+
+impl OrderService {
+    /// Writes `order`, changed from its version `from`, with the events it announces, if
+    /// nobody changed it meanwhile (compare-and-set on the version).
+    pub(super) async fn update(
+        &self,
+        mut order: Order,
+        from: u64,
+        events: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Order, OrderError> {
+        order.version = from + 1;
+        order.updated_at = now;
+        let events = OrderEvent::all(order.clone(), events, now);
+        self.store.update(&order, from, &events).await?;
+        self.outbox_written.notify_one();
+        Ok(order)
     }
 }

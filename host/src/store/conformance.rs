@@ -73,6 +73,7 @@ pub fn sample_order(user: &str, total: i64) -> Order {
             decisions: vec![],
         },
         version: 1,
+        changes: Vec::new(),
     }
 }
 

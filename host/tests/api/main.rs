@@ -1,6 +1,7 @@
 //! The end-to-end scenarios with the service on the embedded store.
 
 mod bad_files;
+mod changes;
 mod claims;
 #[path = "../common/mod.rs"]
 mod common;

@@ -2,6 +2,8 @@
 //! the plugin registry is the one replicas share): the server at
 //! `ORDERFLOW_TEST_MONGODB_URL` (`tests/run.sh` starts one), a fresh database per service.
 
+#[path = "../api/changes.rs"]
+mod changes;
 #[path = "../common/mod.rs"]
 mod common;
 #[path = "../api/harness.rs"]

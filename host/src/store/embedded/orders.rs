@@ -127,6 +127,11 @@ impl OrderStore for EmbeddedStore {
             order.payment_status.clone(),
             order.version as i64,
         );
+        // A change of the order's lines changes its total, which listings filter and sort on.
+        let (total, currency) = (
+            order.pricing.total.minor,
+            order.pricing.total.currency.to_string(),
+        );
         // A conflict changes nothing (see `Left`): the snapshot is copied under the same
         // version condition as the update, so neither statement touches a row then.
         self.write(move |tx| {
@@ -135,8 +140,8 @@ impl OrderStore for EmbeddedStore {
                 .and_then(|mut s| s.execute(params![id, expected_version as i64]))
                 .map_err(unavailable)?;
             let changed = tx
-                .prepare_cached("UPDATE orders SET status = ?1, payment_status = ?2, version = ?3, doc = ?4 WHERE id = ?5 AND version = ?6")
-                .and_then(|mut s| s.execute(params![status, payment, version, doc, id, expected_version as i64]))
+                .prepare_cached("UPDATE orders SET status = ?1, payment_status = ?2, version = ?3, doc = ?4, total_minor = ?5, currency = ?6 WHERE id = ?7 AND version = ?8")
+                .and_then(|mut s| s.execute(params![status, payment, version, doc, total, currency, id, expected_version as i64]))
                 .map_err(unavailable)?;
             if changed == 0 {
                 return Err(StoreError::Conflict);

@@ -1,9 +1,9 @@
-//! Moving an order along its lifecycle: a status or a payment change, decided by the
+//! Moves along an order's lifecycle: a status or a payment change, decided by the
 //! lifecycle plugin of the order's own workflow, then written with its events only if
 //! nobody changed the order meanwhile (compare-and-set on its version).
 
 use super::service::{clock, decided};
-use super::{Caller, Order, OrderError, OrderEvent, OrderId, OrderService};
+use super::{Caller, Order, OrderError, OrderId, OrderService};
 use crate::domain::{Actor, OrderView, PaymentChange, StatusChange, Transition};
 use crate::plugins::{BoundPlugin, Decided, PluginFault, PluginKind};
 
@@ -95,10 +95,7 @@ impl OrderService {
         )?;
         let note = details(&mut order);
         order.apply(&transition, &actor, note, now);
-        order.version = current.version + 1;
-        let events = OrderEvent::all(order.clone(), &transition.events, now);
-        self.store.update(&order, current.version, &events).await?;
-        self.outbox_written.notify_one();
-        Ok(order)
+        self.update(order, current.version, &transition.events, now)
+            .await
     }
 }

@@ -1,0 +1,427 @@
+//! Changes to placed orders, end to end on the real binary (once per store): previews,
+//! requests, confirmations with the difference to pay or refund, the default rules of what
+//! may change when, problems named by the action that caused them, idempotent requests,
+//! declines and cancellations, and racing confirmations of which exactly one applies.
+
+use crate::harness::{App, product_service};
+use serde_json::{Value, json};
+
+/// The standard workflow's price of an order shipped to California by standard shipping:
+/// 7.25 % tax rounded half up, 5.99 shipping under 50.00 (free from there), in cents.
+fn california_total(subtotal: i64) -> i64 {
+    let tax = (subtotal * 725 + 5_000) / 10_000;
+    let shipping = if subtotal >= 5_000 { 0 } else { 599 };
+    subtotal + tax + shipping
+}
+
+fn total(value: &Value) -> i64 {
+    value["minor"].as_i64().unwrap()
+}
+
+fn changes_of(id: &str) -> String {
+    format!("/api/v1/orders/{id}/changes")
+}
+
+async fn events(app: &App, id: &str) -> Vec<String> {
+    let stored = app.stored_events(&[id.to_owned()]).await;
+    (stored[id].iter())
+        .map(|e| e["event_type"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_edit_is_previewed_requested_and_confirmed_with_what_is_due() {
+    let products = product_service().await;
+    let app = App::start(Some(&products.url)).await;
+    let user = app.token("u1", false);
+    let (_, order) = app.place(&user, &[("widget", 2), ("gadget", 1)]).await;
+    let id = order["id"].as_str().unwrap().to_owned();
+    assert_eq!(total(&order["pricing"]["total"]), california_total(3499));
+
+    let add = json!({"actions": [{"type": "add_item", "product_id": "widget", "quantity": 1}]});
+    let mut preview = add.clone();
+    preview["dry_run"] = json!(true);
+    let (status, previewed) = app
+        .post(&changes_of(&id), Some(&user), &preview, None)
+        .await;
+    assert_eq!(status, 200, "{previewed}");
+    // 3 × 12.50 + 9.99 = 47.49: still under free shipping.
+    let after = california_total(4749);
+    assert_eq!(total(&previewed["after"]["total"]), after);
+    assert_eq!(total(&previewed["before"]["total"]), california_total(3499));
+    assert_eq!(
+        total(&previewed["difference"]),
+        after - california_total(3499)
+    );
+    assert_eq!(previewed["settlement"], "due");
+    assert_eq!(previewed["proposal"]["items"][0]["quantity"], 3);
+    assert_eq!(
+        app.get(&changes_of(&id), Some(&user)).await,
+        (200, json!([]))
+    );
+
+    let (status, requested) = app.post(&changes_of(&id), Some(&user), &add, None).await;
+    assert_eq!(
+        (status, requested["state"].as_str()),
+        (201, Some("requested")),
+        "{requested}"
+    );
+    let (_, unchanged) = app.get(&format!("/api/v1/orders/{id}"), Some(&user)).await;
+    assert_eq!(
+        total(&unchanged["pricing"]["total"]),
+        california_total(3499)
+    );
+    assert!(
+        requested["decisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["digest"].as_str().unwrap().starts_with("sha256:")),
+        "{requested}"
+    );
+
+    let cid = requested["id"].as_str().unwrap();
+    let confirm = format!("{}/{cid}/confirm", changes_of(&id));
+    let (status, confirmed) = app.post(&confirm, Some(&user), &json!({}), None).await;
+    assert_eq!(status, 200, "{confirmed}");
+    assert_eq!(confirmed["change"]["state"], "confirmed");
+    let changed = &confirmed["order"];
+    assert_eq!(total(&changed["pricing"]["total"]), after);
+    assert_eq!(changed["items"][0]["quantity"], 3);
+    assert_eq!(total(&changed["items"][0]["line_total"]), 3750);
+    assert_eq!(
+        app.get(&format!("/api/v1/orders/{id}"), Some(&user)).await,
+        (200, changed.clone())
+    );
+    // A second confirm finds it confirmed.
+    let (status, again) = app.post(&confirm, Some(&user), &json!({}), None).await;
+    assert_eq!(status, 409, "{again}");
+    assert_eq!(
+        events(&app, &id).await,
+        ["order.created", "order.change_requested", "order.changed"]
+    );
+    // The listing and the stats see the new total.
+    let admin = app.token("ops", true);
+    let (_, listed) = app
+        .get(
+            &format!("/api/v1/orders/admin/all?min_total={after}"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(listed["total"], 1, "{listed}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_paid_order_that_loses_a_line_is_owed_a_refund() {
+    let products = product_service().await;
+    let app = App::start(Some(&products.url)).await;
+    let (user, admin) = (app.token("u1", false), app.token("ops", true));
+    let (_, order) = app.place(&user, &[("widget", 2), ("gadget", 1)]).await;
+    let id = order["id"].as_str().unwrap().to_owned();
+    let pay = json!({"payment_status": "paid", "transaction_id": "tx-1"});
+    let (status, _) = app
+        .patch(
+            &format!("/api/v1/orders/{id}/payment"),
+            Some(&admin),
+            Some(&pay),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let remove = json!({"actions": [{"type": "remove_item", "product_id": "gadget"}],
+                        "reason": "changed my mind"});
+    let (status, requested) = app.post(&changes_of(&id), Some(&user), &remove, None).await;
+    assert_eq!(status, 201, "{requested}");
+    let difference = california_total(2500) - california_total(3499);
+    assert_eq!(
+        (
+            total(&requested["difference"]),
+            requested["settlement"].as_str()
+        ),
+        (difference, Some("refund"))
+    );
+    assert_eq!(requested["reason"], "changed my mind");
+    let cid = requested["id"].as_str().unwrap();
+    let (status, confirmed) = app
+        .post(
+            &format!("{}/{cid}/confirm", changes_of(&id)),
+            Some(&admin),
+            &json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{confirmed}");
+    assert_eq!(confirmed["order"]["items"].as_array().unwrap().len(), 1);
+    assert_eq!(confirmed["order"]["payment_status"], "paid");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn what_may_change_follows_the_order_along_its_lifecycle() {
+    let products = product_service().await;
+    let app = App::start(Some(&products.url)).await;
+    let (user, admin) = (app.token("u1", false), app.token("ops", true));
+    let (_, order) = app.place(&user, &[("widget", 1)]).await;
+    let id = order["id"].as_str().unwrap().to_owned();
+    let status_to = |to: &str| json!({"status": to, "tracking_number": "1Z999"});
+    for to in ["confirmed", "processing"] {
+        let path = format!("/api/v1/orders/{id}/status");
+        assert_eq!(
+            app.patch(&path, Some(&admin), Some(&status_to(to))).await.0,
+            200
+        );
+    }
+    let more = json!({"actions": [{"type": "set_quantity", "product_id": "widget", "quantity": 2}],
+                      "dry_run": true});
+    let (status, refused) = app.post(&changes_of(&id), Some(&user), &more, None).await;
+    assert_eq!(status, 422, "{refused}");
+    let problem = &refused["error"]["problems"][0];
+    assert_eq!(
+        (problem["code"].as_str(), problem["field"].as_str()),
+        (Some("change_not_allowed"), Some("actions[0]"))
+    );
+    let address = json!({"full_name": "Ada Lovelace", "address_line_1": "2 Pine St",
+        "city": "New York", "state": "NY", "postal_code": "10001", "country": "US"});
+    let move_it = json!({"actions": [{"type": "set_shipping_address", "address": address}]});
+    let (status, requested) = app
+        .post(&changes_of(&id), Some(&user), &move_it, None)
+        .await;
+    assert_eq!(status, 201, "{requested}");
+    // New York's 8.88 % on 12.50: the tax follows the address.
+    let ny = 1250 + (1250 * 888 + 5_000) / 10_000 + 599;
+    assert_eq!(total(&requested["after"]["total"]), ny);
+    let path = format!("/api/v1/orders/{id}/status");
+    assert_eq!(
+        app.patch(&path, Some(&admin), Some(&status_to("shipped")))
+            .await
+            .0,
+        200
+    );
+    let cid = requested["id"].as_str().unwrap();
+    let (status, late) = app
+        .post(
+            &format!("{}/{cid}/confirm", changes_of(&id)),
+            Some(&user),
+            &json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 422, "shipped meanwhile: {late}");
+    assert!(
+        late.to_string().contains("until the order is `shipped`"),
+        "{late}"
+    );
+    let (status, _) = app
+        .post(&changes_of(&id), Some(&user), &move_it, None)
+        .await;
+    assert_eq!(status, 422);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_change_names_the_action_and_its_field() {
+    let products = product_service().await;
+    let app = App::start(Some(&products.url)).await;
+    let user = app.token("u1", false);
+    let (_, order) = app.place(&user, &[("widget", 1), ("gadget", 1)]).await;
+    let id = order["id"].as_str().unwrap().to_owned();
+    let cases = [
+        // Over the 100 in stock: the validation plugin's problem, named by the action.
+        (
+            json!([{"type": "set_method", "method": "x"}]),
+            400,
+            "actions[0]",
+        ),
+        (
+            json!([{"type": "set_shipping_method", "method": "standard"},
+                   {"type": "set_quantity", "product_id": "gadget", "quantity": 150}]),
+            422,
+            "actions[1].quantity",
+        ),
+        (
+            json!([{"type": "add_item", "product_id": "gizmo", "quantity": 1}]),
+            422,
+            "actions[0].product_id",
+        ),
+        (
+            json!([{"type": "remove_item", "product_id": "gizmo"}]),
+            422,
+            "actions[0].product_id",
+        ),
+        (
+            json!([{"type": "add_item", "product_id": "widget", "quantity": 0}]),
+            422,
+            "actions[0].quantity",
+        ),
+        (
+            json!([{"type": "set_shipping_method", "method": "teleport"}]),
+            422,
+            "actions[0].method",
+        ),
+        (
+            json!([{"type": "set_discount_code", "code": "NOPE"}]),
+            422,
+            "actions[0].code",
+        ),
+        (json!([]), 422, "actions"),
+    ];
+    for (actions, expected, field) in cases {
+        let body = json!({"actions": actions, "dry_run": true});
+        let (status, refused) = app.post(&changes_of(&id), Some(&user), &body, None).await;
+        assert_eq!(status, expected, "{actions}: {refused}");
+        let named = refused
+            .to_string()
+            .contains(&format!("\"field\":\"{field}"));
+        assert!(named, "{actions}: {refused}");
+    }
+    let (_, kept) = app.get(&format!("/api/v1/orders/{id}"), Some(&user)).await;
+    assert_eq!(kept, order, "nothing was written");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_request_retried_with_its_key_is_recorded_once() {
+    let products = product_service().await;
+    let app = App::start(Some(&products.url)).await;
+    let user = app.token("u1", false);
+    let (_, order) = app.place(&user, &[("widget", 1)]).await;
+    let id = order["id"].as_str().unwrap().to_owned();
+    let add = json!({"actions": [{"type": "add_item", "product_id": "gadget", "quantity": 1}]});
+    let (first, second) = (
+        app.post(&changes_of(&id), Some(&user), &add, Some("k-1"))
+            .await,
+        app.post(&changes_of(&id), Some(&user), &add, Some("k-1"))
+            .await,
+    );
+    assert_eq!((first.0, second.0), (201, 200), "{second:?}");
+    assert_eq!(first.1["id"], second.1["id"]);
+    let other = json!({"actions": [{"type": "add_item", "product_id": "gadget", "quantity": 2}]});
+    let (status, reused) = app
+        .post(&changes_of(&id), Some(&user), &other, Some("k-1"))
+        .await;
+    assert_eq!(status, 409, "{reused}");
+    let (_, listed) = app.get(&changes_of(&id), Some(&user)).await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn changes_are_declined_by_admins_and_cancelled_by_their_requester() {
+    let products = product_service().await;
+    let app = App::start(Some(&products.url)).await;
+    let (user, other, admin) = (
+        app.token("u1", false),
+        app.token("u2", false),
+        app.token("ops", true),
+    );
+    let (_, order) = app.place(&user, &[("widget", 1)]).await;
+    let id = order["id"].as_str().unwrap().to_owned();
+    let add = json!({"actions": [{"type": "add_item", "product_id": "gadget", "quantity": 1}]});
+    let path = changes_of(&id);
+    let request = || app.post(&path, Some(&user), &add, None);
+    let (first, second) = (request().await.1, request().await.1);
+    let path = |change: &Value, end: &str| {
+        format!(
+            "{}/{}/{end}",
+            changes_of(&id),
+            change["id"].as_str().unwrap()
+        )
+    };
+    let why = json!({"reason": "out of season"});
+    assert_eq!(
+        app.post(&path(&first, "decline"), Some(&user), &why, None)
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        app.post(&path(&first, "cancel"), Some(&other), &why, None)
+            .await
+            .0,
+        404
+    );
+    let (status, declined) = app
+        .post(&path(&first, "decline"), Some(&admin), &why, None)
+        .await;
+    assert_eq!(
+        (
+            status,
+            declined["state"].as_str(),
+            declined["end_reason"].as_str()
+        ),
+        (200, Some("declined"), Some("out of season"))
+    );
+    let (status, cancelled) = app
+        .post(&path(&second, "cancel"), Some(&user), &json!({}), None)
+        .await;
+    assert_eq!(
+        (status, cancelled["state"].as_str()),
+        (200, Some("cancelled"))
+    );
+    for (change, end) in [
+        (&first, "confirm"),
+        (&second, "confirm"),
+        (&first, "cancel"),
+    ] {
+        let (status, closed) = app
+            .post(&path(change, end), Some(&admin), &json!({}), None)
+            .await;
+        assert_eq!(status, 409, "{end}: {closed}");
+    }
+    let (_, unchanged) = app.get(&format!("/api/v1/orders/{id}"), Some(&user)).await;
+    assert_eq!(unchanged["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        events(&app, &id).await,
+        [
+            "order.created",
+            "order.change_requested",
+            "order.change_requested",
+            "order.change_declined",
+            "order.change_cancelled"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn of_racing_confirmations_of_two_changes_exactly_one_applies() {
+    let products = product_service().await;
+    let app = App::start(Some(&products.url)).await;
+    let user = app.token("u1", false);
+    let (_, order) = app.place(&user, &[("widget", 1), ("gadget", 1)]).await;
+    let id = order["id"].as_str().unwrap().to_owned();
+    let mut confirms = Vec::new();
+    for action in [
+        json!({"type": "add_item", "product_id": "widget", "quantity": 1}),
+        json!({"type": "set_quantity", "product_id": "gadget", "quantity": 3}),
+    ] {
+        let body = json!({"actions": [action]});
+        let (status, change) = app.post(&changes_of(&id), Some(&user), &body, None).await;
+        assert_eq!(status, 201, "{change}");
+        confirms.push(format!(
+            "{}/{}/confirm",
+            changes_of(&id),
+            change["id"].as_str().unwrap()
+        ));
+    }
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let (app, user, path) = (app.client(), user.clone(), confirms[i % 2].clone());
+            tokio::spawn(async move { app.post(&path, Some(&user), &json!({}), None).await })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap().0);
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| [200, 409].contains(s)),
+        "{statuses:?}"
+    );
+    let (_, changes) = app.get(&changes_of(&id), Some(&user)).await;
+    let confirmed = (changes.as_array().unwrap().iter())
+        .filter(|c| c["state"] == "confirmed")
+        .count();
+    assert_eq!(confirmed, 1, "{changes}");
+    let changed = events(&app, &id).await;
+    assert_eq!(changed.iter().filter(|e| *e == "order.changed").count(), 1);
+}
