@@ -126,7 +126,7 @@ struct Walk {
 }
 
 const TOUR: Walk = Walk {
-    docs: &["README.md"],
+    docs: &["README.md", "docs/order-changes.md"],
     prints: &[],
     within: Duration::from_secs(120),
 };

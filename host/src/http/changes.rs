@@ -140,8 +140,9 @@ async fn confirm(
 /// Decline a requested change (admin).
 #[utoipa::path(post, path = "/api/v1/orders/{order_id}/changes/{change_id}/decline", operation_id = "decline_order_change", tag = "admin",
     params(ChangePath), request_body(content = Option<EndBody>, description = "Optional: why"),
-    responses((status = 200, description = "Declined", body = OrderChange), Unauthorized, Forbidden, NotFound, JsonBody, Unavailable,
-        (status = 409, description = "Not requested any more, or the order changed meanwhile", body = ErrorBody)),
+    responses((status = 200, description = "Declined", body = OrderChange), BadRequest, Unauthorized, Forbidden, NotFound, JsonBody, Unavailable,
+        (status = 409, description = "Not requested any more, or the order changed meanwhile", body = ErrorBody),
+        (status = 422, description = "A reason over 1,000 characters", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn decline(
     State(state): State<AppState>,
@@ -155,9 +156,9 @@ async fn decline(
 /// Cancel a requested change (its requester, or an admin).
 #[utoipa::path(post, path = "/api/v1/orders/{order_id}/changes/{change_id}/cancel", operation_id = "cancel_order_change", tag = "orders",
     params(ChangePath), request_body(content = Option<EndBody>, description = "Optional: why"),
-    responses((status = 200, description = "Cancelled", body = OrderChange), Unauthorized, NotFound, JsonBody, Unavailable,
+    responses((status = 200, description = "Cancelled", body = OrderChange), BadRequest, Unauthorized, NotFound, JsonBody, Unavailable,
         (status = 409, description = "Not requested any more, or the order changed meanwhile", body = ErrorBody),
-        (status = 422, description = "Someone else's change", body = ErrorBody)),
+        (status = 422, description = "Someone else's change, or a reason over 1,000 characters", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn cancel(
     State(state): State<AppState>,
