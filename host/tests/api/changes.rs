@@ -425,3 +425,82 @@ async fn of_racing_confirmations_of_two_changes_exactly_one_applies() {
     let changed = events(&app, &id).await;
     assert_eq!(changed.iter().filter(|e| *e == "order.changed").count(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn part_of_a_paid_order_in_processing_is_cancelled_and_the_rest_goes_on() {
+    let products = product_service().await;
+    let app = App::start(Some(&products.url)).await;
+    let (user, admin) = (app.token("u1", false), app.token("ops", true));
+    let (_, order) = app.place(&user, &[("widget", 3), ("gadget", 2)]).await;
+    let id = order["id"].as_str().unwrap().to_owned();
+    let pay = json!({"payment_status": "paid", "transaction_id": "tx-1"});
+    let path = format!("/api/v1/orders/{id}/payment");
+    assert_eq!(app.patch(&path, Some(&admin), Some(&pay)).await.0, 200);
+    for to in ["confirmed", "processing"] {
+        let path = format!("/api/v1/orders/{id}/status");
+        assert_eq!(
+            app.patch(&path, Some(&admin), Some(&json!({"status": to})))
+                .await
+                .0,
+            200
+        );
+    }
+    // Adding is over (processing); cancelling a unit of widgets and the gadgets is not.
+    let cancel = json!({"actions": [
+        {"type": "cancel_item", "product_id": "widget", "quantity": 1},
+        {"type": "cancel_item", "product_id": "gadget"}]});
+    let (status, requested) = app.post(&changes_of(&id), Some(&user), &cancel, None).await;
+    assert_eq!(status, 201, "{requested}");
+    // 3 × 12.50 + 2 × 9.99 = 57.48 (free shipping) → 2 × 12.50 = 25.00.
+    let difference = california_total(2500) - california_total(5748);
+    assert_eq!(
+        (
+            total(&requested["difference"]),
+            requested["settlement"].as_str()
+        ),
+        (difference, Some("refund"))
+    );
+    let cid = requested["id"].as_str().unwrap();
+    let (status, confirmed) = app
+        .post(
+            &format!("{}/{cid}/confirm", changes_of(&id)),
+            Some(&user),
+            &json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{confirmed}");
+    let rest = &confirmed["order"];
+    assert_eq!(
+        (
+            rest["status"].as_str(),
+            rest["items"].as_array().unwrap().len()
+        ),
+        (Some("processing"), 1)
+    );
+    assert_eq!(rest["items"][0]["quantity"], 2);
+    // More units than the line has, and any cancellation once shipped, are refused.
+    let too_many = json!({"actions": [{"type": "cancel_item", "product_id": "widget", "quantity": 3}],
+                          "dry_run": true});
+    let (status, refused) = app
+        .post(&changes_of(&id), Some(&user), &too_many, None)
+        .await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(
+        refused
+            .to_string()
+            .contains("\"field\":\"actions[0].quantity\""),
+        "{refused}"
+    );
+    let shipped = json!({"status": "shipped", "tracking_number": "1Z999"});
+    let path = format!("/api/v1/orders/{id}/status");
+    assert_eq!(app.patch(&path, Some(&admin), Some(&shipped)).await.0, 200);
+    let one = json!({"actions": [{"type": "cancel_item", "product_id": "widget", "quantity": 1}]});
+    let (status, late) = app.post(&changes_of(&id), Some(&user), &one, None).await;
+    assert_eq!(status, 422, "{late}");
+    assert!(
+        late.to_string()
+            .contains("items may be cancelled until the order is `shipped`"),
+        "{late}"
+    );
+}

@@ -46,6 +46,13 @@ pub enum ChangeAction {
         #[schema(minimum = 1)]
         quantity: u32,
     },
+    /// Cancels `quantity` units of a line (all of it when absent): a partial cancellation,
+    /// allowed longer than other edits of the lines (until the order ships).
+    CancelItem {
+        product_id: String,
+        #[schema(minimum = 1)]
+        quantity: Option<u32>,
+    },
     SetShippingAddress {
         address: Address,
     },
@@ -65,6 +72,8 @@ pub enum Touches {
     Items,
     /// Where and how it ships.
     Delivery,
+    /// Units the customer no longer wants, before they ship.
+    Cancellation,
 }
 
 impl ChangeAction {
@@ -77,6 +86,7 @@ impl ChangeAction {
             ChangeAction::SetShippingAddress { .. } | ChangeAction::SetShippingMethod { .. } => {
                 Touches::Delivery
             }
+            ChangeAction::CancelItem { .. } => Touches::Cancellation,
         }
     }
 }

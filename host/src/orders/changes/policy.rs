@@ -4,7 +4,8 @@
 //! - the order's owner and admins may change an order; no one else sees it;
 //! - the lines and the discount code may change until the order is `processing` (while
 //!   its status comes before `processing` in the workflow's machine);
-//! - the shipping address and method may change until it is `shipped`;
+//! - the shipping address and method may change, and lines or units be cancelled, until it
+//!   is `shipped`;
 //! - nothing changes in a final status (`cancelled`, `delivered`, …);
 //! - in a machine without those statuses, anything may change until a final status.
 
@@ -20,15 +21,16 @@ pub fn refusal(machine: &Machine, status: &str, touches: Touches) -> Option<Stri
     }
     let until = match touches {
         Touches::Items => "processing",
-        Touches::Delivery => "shipped",
+        Touches::Delivery | Touches::Cancellation => "shipped",
     };
     let position = |name: &str| machine.statuses.iter().position(|s| s == name);
     match (position(status), position(until)) {
         (Some(now), Some(limit)) if now >= limit => Some(format!(
-            "{} may change until the order is `{until}`; it is `{status}`",
+            "{} until the order is `{until}`; it is `{status}`",
             match touches {
-                Touches::Items => "the items and the discount code",
-                Touches::Delivery => "the shipping address and method",
+                Touches::Items => "the items and the discount code may change",
+                Touches::Delivery => "the shipping address and method may change",
+                Touches::Cancellation => "items may be cancelled",
             }
         )),
         _ => None,
@@ -65,6 +67,8 @@ mod tests {
         }
         assert!(refusal(&m, "processing", Touches::Items).is_some());
         assert_eq!(refusal(&m, "processing", Touches::Delivery), None);
+        assert_eq!(refusal(&m, "processing", Touches::Cancellation), None);
+        assert!(refusal(&m, "shipped", Touches::Cancellation).is_some());
         let shipped = refusal(&m, "shipped", Touches::Delivery).unwrap();
         assert!(
             shipped.contains("until the order is `shipped`"),

@@ -217,6 +217,30 @@ fn requested(order: &Order, actions: &[ChangeAction]) -> Result<(NewOrder, Blame
                 items[line].quantity = *quantity;
                 blame.lines[line] = Some(i);
             }
+            ChangeAction::CancelItem {
+                product_id,
+                quantity,
+            } => {
+                let line = line_of(&items, i, product_id)?;
+                match quantity {
+                    Some(0) => return Err(at_least_one(i)),
+                    Some(cancelled) if *cancelled < items[line].quantity => {
+                        items[line].quantity -= cancelled;
+                        blame.lines[line] = Some(i);
+                    }
+                    Some(cancelled) if *cancelled > items[line].quantity => {
+                        return Err(refused(
+                            "invalid_quantity",
+                            format!("the line has {} units", items[line].quantity),
+                            format!("actions[{i}].quantity"),
+                        ));
+                    }
+                    _ => {
+                        items.remove(line);
+                        blame.lines.remove(line);
+                    }
+                }
+            }
             ChangeAction::SetShippingAddress { address: to } => {
                 address = to.clone();
                 blame.address = Some(i);
