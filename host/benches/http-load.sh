@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # HTTP throughput of the service with the standard plugins, driven by wrk over loopback:
 # POST /api/v1/orders/ (the fixed body of post-order.sh, then the varied orders of
-# traffic-mix.sh) and GET /api/v1/orders/{id}, on each store in turn, then POST and GET
+# traffic-mix.sh), a change of an order previewed (POST …/changes, dry run) and
+# GET /api/v1/orders/{id}, on each store in turn, then POST and GET
 # against a bare axum server (host/examples/bare-http.rs) in the same run. This
 # machine's speed varies from run to run, so the summary gives each figure as a share of
 # the bare server's too, and the server's CPU time per request (steadier than the rate on a
@@ -23,6 +24,8 @@ bare=$PWD/target/release/examples/bare-http
 summary=()
 source host/benches/post-order.sh
 source host/benches/traffic-mix.sh
+post_script "$servers_work/preview.lua" \
+    '{"actions":[{"type":"add_item","product_id":"prod-widget","quantity":1}],"dry_run":true}'
 
 # Starts the service on a fresh data directory (and database) with the given environment,
 # loads it, stops it.
@@ -66,6 +69,12 @@ measure() {
         echo "## $name: POST /api/v1/orders/, varied orders (${seconds}s, $connections connections)"
         load_one "$name" POST-varied "$pid" -s "$servers_work/mix.lua" "$base" -- 0
     fi
+    if [ "$name" != bare ]; then
+        # An order change previewed: the order as it would be, gathered, validated and
+        # priced again (docs/order-changes.md), nothing written.
+        echo "## $name: POST /api/v1/orders/{id}/changes, a preview (${seconds}s, $connections connections)"
+        load_one "$name" POST-change-preview "$pid" -s "$servers_work/preview.lua" "$base/api/v1/orders/$id/changes"
+    fi
     echo "## $name: GET /api/v1/orders/{id} (${seconds}s, $connections connections)"
     load_one "$name" GET "$pid" -H "Authorization: Bearer $token" "$base/api/v1/orders/$id"
 }
@@ -102,7 +111,7 @@ for row in "${summary[@]}"; do
     read -r name request rate cpu <<<"$row"
     for base in "${summary[@]}"; do
         read -r bname brequest brate _ <<<"$base"
-        if [ "$bname" = bare ] && [ "$brequest" = "${request%-varied}" ]; then
+        if [ "$bname" = bare ] && [ "$brequest" = "${request%%-*}" ]; then
             awk -v n="$name" -v r="$request" -v a="$rate" -v b="$brate" -v c="$cpu" \
                 'BEGIN { printf "| %s | %s | %.0f | %.1f %% | %s |\n", n, r, a, 100 * a / b, c }'
         fi
