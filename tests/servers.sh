@@ -75,41 +75,33 @@ install_tansu() {
     export ORDERFLOW_TEST_TANSU=$root/bin/tansu
 }
 
-# Installs schemathesis if needed and sets ORDERFLOW_TEST_SCHEMATHESIS to its binary.
+# Installs the PyPI package $1 at version $2 into a virtualenv of its own if needed, and
+# sets the variable $3 to its command $1.
+install_pip_tool() {
+    local venv=$tools/$1-$2
+    if [ ! -x "$venv/bin/$1" ]; then
+        echo "installing $1 $2 into $venv" >&2
+        rm -rf "$venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet "$1==$2"
+    fi
+    export "$3=$venv/bin/$1"
+}
+
+# ORDERFLOW_TEST_SCHEMATHESIS: the contract test's schemathesis.
 install_schemathesis() {
-    local venv=$tools/schemathesis-$schemathesis_version
-    if [ ! -x "$venv/bin/schemathesis" ]; then
-        echo "installing schemathesis $schemathesis_version into $venv" >&2
-        rm -rf "$venv"
-        python3 -m venv "$venv"
-        "$venv/bin/pip" install --quiet "schemathesis==$schemathesis_version"
-    fi
-    export ORDERFLOW_TEST_SCHEMATHESIS=$venv/bin/schemathesis
+    install_pip_tool schemathesis "$schemathesis_version" ORDERFLOW_TEST_SCHEMATHESIS
 }
 
-# Installs openapi-spec-validator if needed and sets ORDERFLOW_TEST_OPENAPI_VALIDATOR to
-# its command.
+# ORDERFLOW_TEST_OPENAPI_VALIDATOR: openapi-spec-validator.
 install_openapi_validator() {
-    local venv=$tools/openapi-spec-validator-$openapi_spec_validator_version
-    if [ ! -x "$venv/bin/openapi-spec-validator" ]; then
-        echo "installing openapi-spec-validator $openapi_spec_validator_version into $venv" >&2
-        rm -rf "$venv"
-        python3 -m venv "$venv"
-        "$venv/bin/pip" install --quiet "openapi-spec-validator==$openapi_spec_validator_version"
-    fi
-    export ORDERFLOW_TEST_OPENAPI_VALIDATOR=$venv/bin/openapi-spec-validator
+    install_pip_tool openapi-spec-validator "$openapi_spec_validator_version" \
+        ORDERFLOW_TEST_OPENAPI_VALIDATOR
 }
 
-# Installs openapi-python-client if needed and sets ORDERFLOW_TEST_OPENAPI_CLIENT to its
-# command; the generated client runs on the same virtualenv's python (httpx and attrs come
-# with the generator).
+# ORDERFLOW_TEST_OPENAPI_CLIENT: openapi-python-client; the generated client runs on the
+# same virtualenv's python (httpx and attrs come with the generator).
 install_openapi_client() {
-    local venv=$tools/openapi-python-client-$openapi_python_client_version
-    if [ ! -x "$venv/bin/openapi-python-client" ]; then
-        echo "installing openapi-python-client $openapi_python_client_version into $venv" >&2
-        rm -rf "$venv"
-        python3 -m venv "$venv"
-        "$venv/bin/pip" install --quiet "openapi-python-client==$openapi_python_client_version"
-    fi
-    export ORDERFLOW_TEST_OPENAPI_CLIENT=$venv/bin/openapi-python-client
+    install_pip_tool openapi-python-client "$openapi_python_client_version" \
+        ORDERFLOW_TEST_OPENAPI_CLIENT
 }
