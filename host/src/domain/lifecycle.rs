@@ -91,3 +91,56 @@ impl Machine {
             .find(|e| e.from == from && e.to == to)
     }
 }
+
+/// The part of a placed order a change touches: what the lifecycle's `allow-change`
+/// (contract 0.4.0) is asked about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// The lines or the discount code: what the order costs.
+    Items,
+    /// Where and how it ships.
+    Delivery,
+    /// Units the customer no longer wants, before they ship.
+    Cancellation,
+    /// Delivered units sent back, for a refund.
+    Return,
+}
+
+/// Units of one line sent back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReturnedLine {
+    pub product_id: String,
+    pub quantity: u32,
+    pub unit_price: Money,
+    pub reason: Option<String>,
+}
+
+/// A return, with what the order cost: what the lifecycle's `refund` decides on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReturnRequest {
+    pub lines: Vec<ReturnedLine>,
+    pub delivered_at: Option<UnixMillis>,
+    pub subtotal: Money,
+    pub tax: Money,
+    pub shipping: Money,
+    pub discount: Money,
+    /// Refunded so far, by earlier returns or edits.
+    pub refunded: Money,
+    /// Whether these lines are every unit of the order not returned yet.
+    pub everything: bool,
+}
+
+/// What a return refunds: total = items + tax + shipping − restocking fee.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Refund {
+    /// The returned units' part of what was paid for the lines, their discount share off.
+    pub items: Money,
+    /// Their part of the tax.
+    pub tax: Money,
+    /// Shipping given back, if the rules give it back.
+    pub shipping: Money,
+    /// Kept back for taking the units into stock again.
+    pub restocking_fee: Money,
+    pub total: Money,
+}

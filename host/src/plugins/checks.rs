@@ -1,7 +1,7 @@
 //! The host never trusts a plugin's answer: these checks turn nonsense into a fault
 //! before it can reach an order.
 
-use crate::domain::{Machine, Money, OrderDraft, Problem, Quote, Transition};
+use crate::domain::{Machine, Money, OrderDraft, Problem, Quote, Refund, ReturnRequest, Transition};
 
 /// A refusal must say something.
 pub fn problems(list: &[Problem]) -> Result<(), String> {
@@ -67,6 +67,52 @@ pub fn quote(order: &OrderDraft, q: &Quote) -> Result<(), String> {
             "total {} is not subtotal + tax + shipping − discount = {}",
             q.total,
             Money::new(expected.minor, currency)
+        ));
+    }
+    Ok(())
+}
+
+/// total = items + tax + shipping − restocking fee; nothing negative; the order's currency;
+/// no more than what is left of the payment.
+pub fn refund(request: &ReturnRequest, r: &Refund) -> Result<(), String> {
+    let currency = request.subtotal.currency;
+    let named = [
+        ("items", r.items),
+        ("tax", r.tax),
+        ("shipping", r.shipping),
+        ("restocking_fee", r.restocking_fee),
+        ("total", r.total),
+    ];
+    for (name, amount) in named {
+        if amount.currency != currency {
+            return Err(format!(
+                "{name} is in {}, the order in {currency}",
+                amount.currency
+            ));
+        }
+        if amount.minor < 0 {
+            return Err(format!("{name} is negative ({amount})"));
+        }
+    }
+    let expected = (r.items.checked_add(r.tax))
+        .and_then(|m| m.checked_add(r.shipping))
+        .and_then(|m| m.checked_sub(r.restocking_fee))
+        .map_err(|e| format!("refund arithmetic: {e}"))?;
+    if r.total != expected {
+        return Err(format!(
+            "total {} is not items + tax + shipping − restocking fee = {expected}",
+            r.total
+        ));
+    }
+    let paid = (request.subtotal.checked_add(request.tax))
+        .and_then(|m| m.checked_add(request.shipping))
+        .and_then(|m| m.checked_sub(request.discount))
+        .and_then(|m| m.checked_sub(request.refunded))
+        .map_err(|e| format!("refund arithmetic: {e}"))?;
+    if r.total.minor > paid.minor {
+        return Err(format!(
+            "total {} is more than what is left of the payment, {paid}",
+            r.total
         ));
     }
     Ok(())

@@ -12,8 +12,8 @@ use super::runtime::{
     PluginKind, RUNTIME_CARRYING_BYTES, Runtime, wasi,
 };
 use crate::domain::{
-    Actor, Machine, OrderDraft, OrderView, PaymentChange, PricedOrder, Problem, Quote,
-    StatusChange, Transition, UnixMillis,
+    Actor, ChangeKind, Machine, OrderDraft, OrderView, PaymentChange, PricedOrder, Problem,
+    Quote, Refund, ReturnRequest, StatusChange, Transition, UnixMillis,
 };
 use crate::metrics::{CallMetrics, Outcome, metrics};
 use serde_json::Value;
@@ -348,6 +348,43 @@ impl BoundPlugin {
             |i, s| on_version!(i, i => i.change_payment(s, order, change, by, now)),
             |t| self.check_transition(from, t),
         )
+    }
+
+    /// Whether `by` may change this part of `order` now; `None` when the plugin's contract
+    /// predates the decision (the caller applies the documented default).
+    pub fn allow_change(
+        &self,
+        order: &OrderView,
+        kind: ChangeKind,
+        by: &Actor,
+        now: UnixMillis,
+    ) -> Option<Result<Decided<()>, PluginFault>> {
+        self.pool.component.contract.decides_changes().then(|| {
+            self.decide(
+                Call::of("allow_change", now),
+                |i, s| i.allow_change(s, order, kind, by, now),
+                |_| Ok(()),
+            )
+        })
+    }
+
+    /// What a return refunds; `None` when the plugin's contract predates the decision.
+    pub fn refund(
+        &self,
+        order: &OrderView,
+        request: &ReturnRequest,
+        now: UnixMillis,
+    ) -> Option<Result<Decided<Refund>, PluginFault>> {
+        self.pool.component.contract.decides_changes().then(|| {
+            self.decide(
+                Call {
+                    lines: request.lines.len(),
+                    ..Call::of("refund", now)
+                },
+                |i, s| i.refund(s, order, request, now),
+                |r| checks::refund(request, r),
+            )
+        })
     }
 }
 

@@ -59,7 +59,14 @@ impl PluginKind {
         match self {
             PluginKind::Validation => &["validate"],
             PluginKind::Pricing => &["price"],
-            PluginKind::Lifecycle => &["describe", "create", "change_status", "change_payment"],
+            PluginKind::Lifecycle => &[
+                "describe",
+                "create",
+                "change_status",
+                "change_payment",
+                "allow_change",
+                "refund",
+            ],
         }
     }
 }

@@ -11,8 +11,11 @@ mod binding;
 pub mod since_v0_1_0;
 pub mod since_v0_2_0;
 pub mod since_v0_3_0;
+pub mod since_v0_4_0;
 
-use crate::domain::{Money, OrderDraft, Problem};
+use crate::domain::{
+    Actor, ChangeKind, Money, OrderDraft, OrderView, Problem, Refund, ReturnRequest, UnixMillis,
+};
 use crate::plugins::PluginKind;
 use crate::plugins::runtime::InstanceState;
 use serde::Serialize;
@@ -30,14 +33,16 @@ pub enum ContractVersion {
     V0_1_0,
     V0_2_0,
     V0_3_0,
+    V0_4_0,
 }
 
 impl ContractVersion {
     /// Every version this host accepts, oldest first.
-    pub const ALL: [ContractVersion; 3] = [
+    pub const ALL: [ContractVersion; 4] = [
         ContractVersion::V0_1_0,
         ContractVersion::V0_2_0,
         ContractVersion::V0_3_0,
+        ContractVersion::V0_4_0,
     ];
 
     /// The version as the WIT package states it (`0.2.0`).
@@ -46,6 +51,7 @@ impl ContractVersion {
             ContractVersion::V0_1_0 => since_v0_1_0::VERSION,
             ContractVersion::V0_2_0 => since_v0_2_0::VERSION,
             ContractVersion::V0_3_0 => since_v0_3_0::VERSION,
+            ContractVersion::V0_4_0 => since_v0_4_0::VERSION,
         }
     }
 
@@ -55,6 +61,7 @@ impl ContractVersion {
             ContractVersion::V0_1_0 => since_v0_1_0::link(linker),
             ContractVersion::V0_2_0 => since_v0_2_0::link(linker),
             ContractVersion::V0_3_0 => since_v0_3_0::link(linker),
+            ContractVersion::V0_4_0 => since_v0_4_0::link(linker),
         }
     }
 
@@ -80,6 +87,7 @@ pub enum Pre {
     V0_1(since_v0_1_0::Pre),
     V0_2(since_v0_2_0::Pre),
     V0_3(since_v0_3_0::Pre),
+    V0_4(since_v0_4_0::Pre),
 }
 
 /// A live instance, in its contract version; used for one decision only (see `runtime::pool`).
@@ -87,6 +95,7 @@ pub enum Instance {
     V0_1(since_v0_1_0::Instance),
     V0_2(since_v0_2_0::Instance),
     V0_3(since_v0_3_0::Instance),
+    V0_4(since_v0_4_0::Instance),
 }
 
 impl Pre {
@@ -100,6 +109,7 @@ impl Pre {
             ContractVersion::V0_1_0 => Pre::V0_1(since_v0_1_0::Pre::new(kind, pre)?),
             ContractVersion::V0_2_0 => Pre::V0_2(since_v0_2_0::Pre::new(kind, pre)?),
             ContractVersion::V0_3_0 => Pre::V0_3(since_v0_3_0::Pre::new(kind, pre)?),
+            ContractVersion::V0_4_0 => Pre::V0_4(since_v0_4_0::Pre::new(kind, pre)?),
         })
     }
 
@@ -108,6 +118,7 @@ impl Pre {
             Pre::V0_1(pre) => Instance::V0_1(pre.instantiate(store)?),
             Pre::V0_2(pre) => Instance::V0_2(pre.instantiate(store)?),
             Pre::V0_3(pre) => Instance::V0_3(pre.instantiate(store)?),
+            Pre::V0_4(pre) => Instance::V0_4(pre.instantiate(store)?),
         })
     }
 }
@@ -120,10 +131,56 @@ macro_rules! on_version {
             $crate::plugins::runtime::wit::Instance::V0_1($i) => $call,
             $crate::plugins::runtime::wit::Instance::V0_2($i) => $call,
             $crate::plugins::runtime::wit::Instance::V0_3($i) => $call,
+            $crate::plugins::runtime::wit::Instance::V0_4($i) => $call,
         }
     };
 }
 pub(crate) use on_version;
+
+impl ContractVersion {
+    /// Whether plugins of this version decide about placed orders' changes
+    /// (`allow-change`, `refund`); for older ones the host applies its defaults.
+    pub fn decides_changes(self) -> bool {
+        self >= ContractVersion::V0_4_0
+    }
+}
+
+impl Instance {
+    /// `allow-change`, on a version that has it (see [`ContractVersion::decides_changes`]).
+    pub fn allow_change(
+        &self,
+        store: &mut Store<InstanceState>,
+        order: &OrderView,
+        kind: ChangeKind,
+        by: &Actor,
+        now: UnixMillis,
+    ) -> CallResult<()> {
+        match self {
+            Instance::V0_4(i) => i.allow_change(store, order, kind, by, now),
+            _ => Err(before_0_4("allow-change")),
+        }
+    }
+
+    /// `refund`, on a version that has it.
+    pub fn refund(
+        &self,
+        store: &mut Store<InstanceState>,
+        order: &OrderView,
+        request: &ReturnRequest,
+        now: UnixMillis,
+    ) -> CallResult<Refund> {
+        match self {
+            Instance::V0_4(i) => i.refund(store, order, request, now),
+            _ => Err(before_0_4("refund")),
+        }
+    }
+}
+
+fn before_0_4(call: &str) -> CallError {
+    CallError::Wasm(wasmtime::format_err!(
+        "`{call}` is a decision of contract 0.4.0 and later"
+    ))
+}
 
 /// Why a call produced no usable answer; the plugin layer turns it into a `PluginFault`.
 pub enum CallError {
@@ -180,6 +237,7 @@ fn exports(component: &Component, kind: PluginKind, version: ContractVersion) ->
         ContractVersion::V0_1_0 => since_v0_1_0::exports(component, kind),
         ContractVersion::V0_2_0 => since_v0_2_0::exports(component, kind),
         ContractVersion::V0_3_0 => since_v0_3_0::exports(component, kind),
+        ContractVersion::V0_4_0 => since_v0_4_0::exports(component, kind),
     }
 }
 
@@ -193,5 +251,6 @@ pub fn creation_fixture(
         ContractVersion::V0_1_0 => since_v0_1_0::creation_fixture(fixture),
         ContractVersion::V0_2_0 => since_v0_2_0::creation_fixture(fixture),
         ContractVersion::V0_3_0 => since_v0_3_0::creation_fixture(fixture),
+        ContractVersion::V0_4_0 => since_v0_4_0::creation_fixture(fixture),
     }
 }
