@@ -1,6 +1,7 @@
 use super::{OrderChange, OrderId, OrderNumber};
 use crate::domain::{
-    Actor, Address, Digest, LineItem, Money, OrderDraft, ProductSnapshot, Quote, Transition,
+    Actor, Address, Digest, LineItem, Money, OrderDraft, OrderView, ProductSnapshot, Quote,
+    Transition,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -52,6 +53,13 @@ pub struct OrderItem {
     pub unit_price: Money,
     pub quantity: u32,
     pub line_total: Money,
+    /// Units sent back by confirmed returns (`docs/order-changes.md`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub returned_quantity: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -71,6 +79,9 @@ pub struct Payment {
     pub method: String,
     pub transaction_id: Option<String>,
     pub paid_at: Option<DateTime<Utc>>,
+    /// Given back so far, by returns and by changes that lowered a paid total.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refunded: Option<Money>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -100,6 +111,19 @@ pub struct DecisionRecord {
 }
 
 impl Order {
+    /// What a lifecycle decision sees of the order.
+    pub fn view(&self) -> OrderView {
+        OrderView {
+            id: self.id.to_string(),
+            user_id: self.user_id.clone(),
+            status: self.status.clone(),
+            payment_status: self.payment_status.clone(),
+            total: self.pricing.total,
+            created_at: self.created_at.timestamp_millis(),
+            tracking_number: self.shipping.tracking_number.clone(),
+        }
+    }
+
     /// Applies a lifecycle decision: statuses, timestamps, history.
     pub(super) fn apply(
         &mut self,

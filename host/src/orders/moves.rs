@@ -71,15 +71,7 @@ impl OrderService {
         let current = self.get(caller, id).await?;
         let workflow = self.workflow(&current.provenance.workflow)?;
         let now = clock();
-        let view = OrderView {
-            id: current.id.to_string(),
-            user_id: current.user_id.clone(),
-            status: current.status.clone(),
-            payment_status: current.payment_status.clone(),
-            total: current.pricing.total,
-            created_at: current.created_at.timestamp_millis(),
-            tracking_number: current.shipping.tracking_number.clone(),
-        };
+        let view = current.view();
         let actor = caller.actor();
         let mut order = current.clone();
         let transition = decided(

@@ -261,6 +261,7 @@ pub(super) fn order_items(items: Vec<LineItem>, line_totals: Vec<Money>) -> Vec<
             unit_price: line.product.unit_price,
             quantity: line.quantity,
             line_total,
+            returned_quantity: 0,
         })
         .collect()
 }
@@ -306,6 +307,7 @@ fn assemble(
             method: payment_method,
             transaction_id: None,
             paid_at: None,
+            refunded: None,
         },
         shipping: Shipping {
             method: shipping_method,

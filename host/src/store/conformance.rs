@@ -39,6 +39,7 @@ pub fn sample_order(user: &str, total: i64) -> Order {
             unit_price: usd,
             quantity: 1,
             line_total: usd,
+            returned_quantity: 0,
         }],
         pricing: Quote {
             subtotal: usd,
@@ -56,6 +57,7 @@ pub fn sample_order(user: &str, total: i64) -> Order {
             method: "card".into(),
             transaction_id: None,
             paid_at: None,
+            refunded: None,
         },
         shipping: Shipping {
             method: "standard".into(),

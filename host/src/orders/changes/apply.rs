@@ -1,10 +1,13 @@
-//! A change's life: requested (recorded with the order, `order.change_requested`),
-//! confirmed (applied to the order, `order.changed`), declined (`order.change_declined`)
-//! or cancelled (`order.change_cancelled`). Each is one compare-and-set write of the order
-//! with its change and its event, so nothing is ever half-applied.
+//! A change's life: requested (recorded with the order, `order.change_requested`, or
+//! `order.return_requested` for a return), confirmed (applied to the order, `order.changed`;
+//! a return's units received, `order.return_received`; with `order.refunded` when money goes
+//! back), declined (`order.change_declined`) or cancelled (`order.change_cancelled`). Each is
+//! one compare-and-set write of the order with its change and its events, so nothing is ever
+//! half-applied.
 
-use super::{ChangeAction, ChangeKey, ChangeState, OrderChange, confirmed};
-use crate::domain::Digest;
+use super::returns::refunded_by_returns;
+use super::{ChangeAction, ChangeKey, ChangeState, OrderChange, Settlement, confirmed};
+use crate::domain::{Digest, Machine, Money, Transition};
 use crate::orders::service::{clock, refused};
 use crate::orders::{Caller, Order, OrderError, OrderId, OrderService};
 use serde::{Deserialize, Serialize};
@@ -56,7 +59,9 @@ impl OrderService {
                 false => Err(OrderError::KeyReused),
             };
         }
-        let mut change = (self.propose(caller, &current, request.actions, request.reason)).await?;
+        let mut change = self
+            .propose(caller, &current, request.actions, request.reason, clock())
+            .await?;
         if request.dry_run {
             return Ok((change, false));
         }
@@ -64,8 +69,12 @@ impl OrderService {
         let now = change.requested_at;
         let mut order = current.clone();
         order.changes.push(change.clone());
-        let events = ["order.change_requested".to_owned()];
-        self.update(order, current.version, &events, now).await?;
+        let event = match change.is_return() {
+            true => "order.return_requested",
+            false => "order.change_requested",
+        };
+        self.update(order, current.version, &[event.to_owned()], now)
+            .await?;
         Ok((change, true))
     }
 
@@ -78,17 +87,30 @@ impl OrderService {
         change: Uuid,
     ) -> Result<(Order, OrderChange), OrderError> {
         let current = self.get(caller, id).await?;
-        let at = open_change(&current, change)?;
-        let asked = &current.changes[at];
+        let at_index = open_change(&current, change)?;
+        let asked = &current.changes[at_index];
         if asked.base != confirmed(&current.changes) {
             return Err(OrderError::ChangeClosed(
                 "another change was applied since this one was priced: request it again",
             ));
         }
+        // A return's units are received by the shop; its refund was decided when it was
+        // asked for, and is decided again as of then (the return window does not close on
+        // a parcel in transit).
+        let at = match asked.is_return() {
+            true if !caller.admin => {
+                return Err(not_yours("an admin confirms a return, when its units arrive"));
+            }
+            true => asked.requested_at,
+            false => clock(),
+        };
         let again = self
-            .propose(caller, &current, asked.actions.clone(), None)
+            .propose(caller, &current, asked.actions.clone(), None, at)
             .await?;
-        if again.after != asked.after || again.proposal != asked.proposal {
+        if again.after != asked.after
+            || again.proposal != asked.proposal
+            || again.refund != asked.refund
+        {
             return Err(OrderError::ChangeClosed(
                 "the order's products or prices moved since this change was priced: request it again",
             ));
@@ -102,12 +124,28 @@ impl OrderService {
         order.discount_code = proposal.discount_code;
         order.pricing = again.after;
         order.provenance.decisions.extend(again.decisions);
-        let done = &mut order.changes[at];
+        let done = &mut order.changes[at_index];
         done.state = ChangeState::Confirmed;
         done.ended_by = Some(caller.user_id.to_string());
         done.ended_at = Some(now);
         let done = done.clone();
-        let events = ["order.changed".to_owned()];
+        let mut events = vec![match done.is_return() {
+            true => "order.return_received".to_owned(),
+            false => "order.changed".to_owned(),
+        }];
+        if done.settlement == Settlement::Refund {
+            let workflow = self.workflow(&order.provenance.workflow)?;
+            refunded(&mut order, workflow.machine(), -done.difference.minor);
+            events.push("order.refunded".to_owned());
+        }
+        let transition = Transition {
+            status: order.status.clone(),
+            payment_status: order.payment_status.clone(),
+            stamps: vec![],
+            events: events.clone(),
+        };
+        let note = format!("change {}", done.id);
+        order.apply(&transition, &caller.actor(), Some(note), now);
         let order = self.update(order, current.version, &events, now).await?;
         Ok((order, done))
     }
@@ -152,6 +190,22 @@ impl OrderService {
         id: OrderId,
     ) -> Result<Vec<OrderChange>, OrderError> {
         Ok(self.get(caller, id).await?.changes)
+    }
+}
+
+/// Counts `minor` given back on `order`'s payment, whose status becomes `refunded` once its
+/// returns gave back all it costs, `partially_refunded` before, if its machine has them.
+fn refunded(order: &mut Order, machine: &Machine, minor: i64) {
+    let currency = order.pricing.total.currency;
+    let before = order.payment.refunded.map_or(0, |m| m.minor);
+    order.payment.refunded = Some(Money::new(before + minor, currency));
+    let everything = refunded_by_returns(order).minor >= order.pricing.total.minor;
+    let status = match everything {
+        true => "refunded",
+        false => "partially_refunded",
+    };
+    if machine.payment_statuses.iter().any(|s| s == status) {
+        order.payment_status = status.to_owned();
     }
 }
 

@@ -11,17 +11,24 @@
 //! priced on the order as it was), and confirming an outdated change is a 409: request it
 //! again.
 //!
-//! Who may change what, and when, is the workflow's: until the lifecycle contract decides it,
-//! the documented default applies ([`policy`]).
+//! Who may change what, and when, and what a return refunds, is the workflow's: its
+//! lifecycle plugin decides (`allow-change` and `refund`, contract 0.4.0), and for plugins of
+//! older contracts the documented defaults apply ([`policy`]).
+//!
+//! A return is a change of its own (its actions are all `return_item`): the order's lines
+//! and price stay as they were, the returned units are counted on their lines when an admin
+//! confirms their receipt, and the refund is what the rules decided.
 
 mod apply;
 pub mod policy;
 mod propose;
+mod returns;
+mod rules;
 
 pub use apply::{ChangeRequest, Ending};
 
 use super::{DecisionRecord, OrderItem};
-use crate::domain::{Address, Money, Quote};
+use crate::domain::{Address, ChangeKind, Money, Quote, Refund};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -63,30 +70,31 @@ pub enum ChangeAction {
     SetDiscountCode {
         code: Option<String>,
     },
-}
-
-/// What a change touches, for the rules of who may change what when.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Touches {
-    /// The lines or the discount: what the order costs.
-    Items,
-    /// Where and how it ships.
-    Delivery,
-    /// Units the customer no longer wants, before they ship.
-    Cancellation,
+    /// Sends back `quantity` delivered units of a line (all those not returned yet when
+    /// absent), for a refund.
+    ReturnItem {
+        product_id: String,
+        #[schema(minimum = 1)]
+        quantity: Option<u32>,
+        /// Why, as the customer says.
+        #[schema(max_length = 500)]
+        reason: Option<String>,
+    },
 }
 
 impl ChangeAction {
-    pub fn touches(&self) -> Touches {
+    /// The part of the order it touches, for the rules of who may change what when.
+    pub fn kind(&self) -> ChangeKind {
         match self {
             ChangeAction::AddItem { .. }
             | ChangeAction::RemoveItem { .. }
             | ChangeAction::SetQuantity { .. }
-            | ChangeAction::SetDiscountCode { .. } => Touches::Items,
+            | ChangeAction::SetDiscountCode { .. } => ChangeKind::Items,
             ChangeAction::SetShippingAddress { .. } | ChangeAction::SetShippingMethod { .. } => {
-                Touches::Delivery
+                ChangeKind::Delivery
             }
-            ChangeAction::CancelItem { .. } => Touches::Cancellation,
+            ChangeAction::CancelItem { .. } => ChangeKind::Cancellation,
+            ChangeAction::ReturnItem { .. } => ChangeKind::Return,
         }
     }
 }
@@ -143,8 +151,11 @@ pub struct OrderChange {
     /// The price of the order before the change, and as the change makes it.
     pub before: Quote,
     pub after: Quote,
-    /// After minus before: positive to pay, negative to refund.
+    /// After minus before: positive to pay, negative to refund (a return's: its refund).
     pub difference: Money,
+    /// A return's refund, as the rules decided it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund: Option<Refund>,
     pub settlement: Settlement,
     pub proposal: Proposal,
     /// The plugin versions that validated and priced the change.
@@ -162,6 +173,12 @@ pub struct OrderChange {
 pub struct ChangeKey {
     pub key: String,
     pub fingerprint: String,
+}
+
+impl OrderChange {
+    pub fn is_return(&self) -> bool {
+        self.refund.is_some()
+    }
 }
 
 /// Confirmed changes of `changes`: what a new change is priced on.

@@ -3,24 +3,28 @@
 //! validated and priced by the order's own workflow, exactly as a new order is. A problem
 //! with a line or field an action touched is named by that action (`actions[1].quantity`).
 
-use super::{ChangeAction, OrderChange, Proposal, Settlement, confirmed, policy};
-use crate::domain::{Address, Money, Problem};
+use super::returns::{PAID, propose_return};
+use super::{ChangeAction, OrderChange, Proposal, Settlement, confirmed, rules};
+use crate::domain::{Address, ChangeKind, Money, Problem, Quote};
 use crate::orders::place::{gather, order_items, validate_and_price};
-use crate::orders::service::{clock, refused};
-use crate::orders::{Caller, NewItem, NewOrder, Order, OrderError, OrderService};
+use crate::orders::service::refused;
+use crate::orders::{Caller, DecisionRecord, NewItem, NewOrder, Order, OrderError, OrderService};
+use crate::plugins::Workflow;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 /// The most actions one change may carry.
 const MAX_ACTIONS: usize = 100;
 
 impl OrderService {
-    /// The change `actions` would make to `order`, as `caller` asks it, decided now.
+    /// The change `actions` would make to `order`, as `caller` asks it, decided at `now`.
     pub(super) async fn propose(
         &self,
         caller: &Caller,
         order: &Order,
         actions: Vec<ChangeAction>,
         reason: Option<String>,
+        now: DateTime<Utc>,
     ) -> Result<OrderChange, OrderError> {
         if actions.is_empty() || actions.len() > MAX_ACTIONS {
             return Err(refused(
@@ -30,38 +34,39 @@ impl OrderService {
             ));
         }
         let workflow = self.workflow(&order.provenance.workflow)?;
-        let not_allowed: Vec<Problem> = (actions.iter().enumerate())
-            .filter_map(|(i, action)| {
-                let why = policy::refusal(workflow.machine(), &order.status, action.touches())?;
-                Some(Problem {
-                    code: "change_not_allowed".into(),
-                    message: why,
-                    field: Some(format!("actions[{i}]")),
-                })
-            })
-            .collect();
-        if !not_allowed.is_empty() {
-            return Err(OrderError::Refused(not_allowed));
-        }
-        let (new, blame) = requested(order, &actions)?;
-        let new = new.checked().map_err(|e| blame.on(e))?;
-        let gathered =
-            (gather(&self.products, &order.user_id, new).await).map_err(|e| blame.on(e))?;
-        let now = clock();
-        let mut decisions = Vec::with_capacity(2);
-        let after = validate_and_price(&workflow, &gathered.draft, now, &mut None, &mut decisions)
-            .map_err(|e| blame.on(e))?;
-        let line_totals = gathered.line_totals.map_err(|e| blame.on(e))?;
-        let draft = gathered.draft;
-        let difference = (after.total.checked_sub(order.pricing.total)).map_err(|_| {
-            refused(
-                "currency_differs",
-                "the change prices the order in another currency".into(),
-                "actions".into(),
-            )
-        })?;
+        let mut decisions = Vec::with_capacity(3);
+        let by = caller.actor();
+        rules::allowed(&workflow, order, &by, &actions, now, &mut decisions)?;
+        let (after, proposal, refund) = match actions.iter().any(|a| a.kind() == ChangeKind::Return) {
+            true => {
+                let (refund, items) =
+                    propose_return(&workflow, order, &actions, now, &mut decisions)?;
+                let proposal = Proposal {
+                    items,
+                    shipping_address: order.shipping.address.clone(),
+                    shipping_method: order.shipping.method.clone(),
+                    discount_code: order.discount_code.clone(),
+                };
+                (order.pricing.clone(), proposal, Some(refund))
+            }
+            false => {
+                let (after, proposal) =
+                    (self.edited(&workflow, order, &actions, now, &mut decisions)).await?;
+                (after, proposal, None)
+            }
+        };
+        let difference = match &refund {
+            Some(refund) => Money::new(-refund.total.minor, refund.total.currency),
+            None => (after.total.checked_sub(order.pricing.total)).map_err(|_| {
+                refused(
+                    "currency_differs",
+                    "the change prices the order in another currency".into(),
+                    "actions".into(),
+                )
+            })?,
+        };
         // Unpaid, a lower total is simply what will be paid: nothing to refund.
-        let paid = order.payment_status == "paid";
+        let paid = PAID.contains(&order.payment_status.as_str());
         let settlement = match difference.minor.signum() {
             1 => Settlement::Due,
             -1 if paid => Settlement::Refund,
@@ -72,7 +77,7 @@ impl OrderService {
             state: super::ChangeState::Requested,
             actions,
             requested_by: caller.user_id.to_string(),
-            role: caller.actor().role,
+            role: by.role,
             requested_at: now,
             reason,
             ended_by: None,
@@ -80,18 +85,47 @@ impl OrderService {
             end_reason: None,
             before: order.pricing.clone(),
             after,
-            difference: Money::new(difference.minor, difference.currency),
+            difference,
+            refund,
             settlement,
-            proposal: Proposal {
-                items: order_items(draft.items, line_totals),
-                shipping_address: draft.shipping_address,
-                shipping_method: draft.shipping_method,
-                discount_code: draft.discount_code,
-            },
+            proposal,
             decisions,
             base: confirmed(&order.changes),
             key: None,
         })
+    }
+
+    /// The order as edit `actions` would make it, validated and priced as a new order.
+    async fn edited(
+        &self,
+        workflow: &Workflow,
+        order: &Order,
+        actions: &[ChangeAction],
+        now: DateTime<Utc>,
+        decisions: &mut Vec<DecisionRecord>,
+    ) -> Result<(Quote, Proposal), OrderError> {
+        let (new, blame) = requested(order, actions)?;
+        let new = new.checked().map_err(|e| blame.on(e))?;
+        let gathered =
+            (gather(&self.products, &order.user_id, new).await).map_err(|e| blame.on(e))?;
+        let after = validate_and_price(workflow, &gathered.draft, now, &mut None, decisions)
+            .map_err(|e| blame.on(e))?;
+        let line_totals = gathered.line_totals.map_err(|e| blame.on(e))?;
+        let draft = gathered.draft;
+        let mut items = order_items(draft.items, line_totals);
+        // Units returned stay returned, where rules let the lines change after a return.
+        for line in &mut items {
+            let before = order.items.iter().find(|l| l.product_id == line.product_id);
+            let returned = before.map_or(0, |l| l.returned_quantity);
+            line.returned_quantity = returned.min(line.quantity);
+        }
+        let proposal = Proposal {
+            items,
+            shipping_address: draft.shipping_address,
+            shipping_method: draft.shipping_method,
+            discount_code: draft.discount_code,
+        };
+        Ok((after, proposal))
     }
 }
 
@@ -252,6 +286,13 @@ fn requested(order: &Order, actions: &[ChangeAction]) -> Result<(NewOrder, Blame
             ChangeAction::SetDiscountCode { code: to } => {
                 code = to.clone();
                 blame.code = Some(i);
+            }
+            ChangeAction::ReturnItem { .. } => {
+                return Err(refused(
+                    "return_alone",
+                    "a return is a change of its own: its actions are all `return_item`".into(),
+                    format!("actions[{i}]"),
+                ));
             }
         }
     }
