@@ -96,9 +96,9 @@ fn components_declare_their_decision_and_contract_version() {
     assert!(is_core_module("standard-pricing"));
     assert!(!is_core_module("hostile-pricing"));
     for (name, kind, version) in [
-        ("standard-validation", PluginKind::Validation, "0.3.0"),
-        ("standard-pricing", PluginKind::Pricing, "0.3.0"),
-        ("standard-lifecycle", PluginKind::Lifecycle, "0.3.0"),
+        ("standard-validation", PluginKind::Validation, "0.4.0"),
+        ("standard-pricing", PluginKind::Pricing, "0.4.0"),
+        ("standard-lifecycle", PluginKind::Lifecycle, "0.4.0"),
         // The hostile test components are still built against the first contract.
         ("hostile-lifecycle", PluginKind::Lifecycle, "0.1.0"),
         ("hostile-pricing", PluginKind::Pricing, "0.1.0"),
@@ -578,7 +578,7 @@ fn fuel_per_line_lets_a_rule_that_fits_small_orders_price_large_ones() {
 }
 
 /// Components of every contract version load side by side in one runtime and decide; only
-/// 0.3.0's can log, and one that never does gets empty logs.
+/// 0.3.0's and later can log, and one that never does gets empty logs.
 #[test]
 fn components_of_every_contract_version_decide_side_by_side() {
     let runtime = runtime();
@@ -587,7 +587,7 @@ fn components_of_every_contract_version_decide_side_by_side() {
         ("hostile-pricing", "0.1.0"),
         ("pricing-v0-2", "0.2.0"),
         ("logging-pricing", "0.3.0"),
-        ("standard-pricing", "0.3.0"),
+        ("standard-pricing", "0.4.0"),
     ] {
         let component = load(&runtime, name);
         assert_eq!(component.contract.as_str(), version, "{name}");
@@ -609,6 +609,62 @@ fn components_of_every_contract_version_decide_side_by_side() {
         assert!(decided.verdict.is_ok(), "{name}: {:?}", decided.verdict);
         assert_eq!(decided.logs, Logs::default(), "{name}");
     }
+}
+
+/// A lifecycle of contract 0.4.0 decides about changes; one of an older contract has no
+/// such decision, and the service applies its defaults instead.
+#[test]
+fn only_lifecycles_of_contract_0_4_decide_about_changes() {
+    use orderflow::domain::{ChangeKind, Money, OrderView, ReturnRequest, ReturnedLine};
+    let runtime = runtime();
+    let usd = |minor| Money::new(minor, "USD".parse().unwrap());
+    let view = |status: &str| OrderView {
+        id: "o1".into(),
+        user_id: "u1".into(),
+        status: status.into(),
+        payment_status: "paid".into(),
+        total: usd(4352),
+        created_at: NOW,
+        tracking_number: None,
+    };
+    let by = orderflow::domain::Actor {
+        id: "u1".into(),
+        role: "user".into(),
+    };
+    let request = ReturnRequest {
+        lines: vec![ReturnedLine {
+            product_id: "prod-widget".into(),
+            quantity: 1,
+            unit_price: usd(1999),
+            reason: None,
+        }],
+        delivered_at: Some(NOW),
+        subtotal: usd(3998),
+        tax: usd(330),
+        shipping: usd(599),
+        discount: usd(0),
+        refunded: usd(0),
+        everything: false,
+    };
+    let bind = |name, params| {
+        let component = load(&runtime, name);
+        (runtime.bind("w", component, PluginKind::Lifecycle, &params, Limits::default()))
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    let params = json!({ "restocking_fee_bp": 1000 });
+    let standard = bind("standard-lifecycle", params);
+    let allowed = standard.allow_change(&view("confirmed"), ChangeKind::Items, &by, NOW);
+    assert_eq!(allowed.unwrap().unwrap().verdict, Ok(()));
+    let refused = standard.allow_change(&view("shipped"), ChangeKind::Delivery, &by, NOW);
+    let problems = refused.unwrap().unwrap().verdict.unwrap_err();
+    assert_eq!(problems[0].code, "change_not_allowed");
+    let refund = standard.refund(&view("delivered"), &request, NOW).unwrap().unwrap();
+    let refund = refund.verdict.unwrap();
+    // 19.99 of 39.98 and half the tax, less 10 % of 19.99.
+    assert_eq!(refund.total, usd(1999 + 165 - 199));
+    let old = bind("hostile-lifecycle", json!({}));
+    assert!(old.allow_change(&view("confirmed"), ChangeKind::Items, &by, NOW).is_none());
+    assert!(old.refund(&view("delivered"), &request, NOW).is_none());
 }
 
 fn standard_pricing_params() -> serde_json::Value {

@@ -184,6 +184,26 @@ macro_rules! export_lifecycle {
             > {
                 $crate::machine::Lifecycle::change_payment(RULES.rules()?, &order, &change, &by)
             }
+
+            fn allow_change(
+                order: $crate::lifecycle::exports::orderflow::plugins::lifecycle::OrderView,
+                change: $crate::lifecycle::exports::orderflow::plugins::lifecycle::ChangeKind,
+                by: $crate::lifecycle::exports::orderflow::plugins::lifecycle::Actor,
+                now: $crate::lifecycle::orderflow::plugins::types::Timestamp,
+            ) -> Result<(), $crate::lifecycle::orderflow::plugins::types::Problem> {
+                $crate::machine::Lifecycle::allow_change(RULES.rules()?, &order, change, &by, now)
+            }
+
+            fn refund(
+                order: $crate::lifecycle::exports::orderflow::plugins::lifecycle::OrderView,
+                request: $crate::lifecycle::exports::orderflow::plugins::lifecycle::ReturnRequest,
+                now: $crate::lifecycle::orderflow::plugins::types::Timestamp,
+            ) -> Result<
+                $crate::lifecycle::exports::orderflow::plugins::lifecycle::RefundQuote,
+                $crate::lifecycle::orderflow::plugins::types::Problem,
+            > {
+                $crate::machine::Lifecycle::refund(RULES.rules()?, &order, &request, now)
+            }
         }
     };
 }

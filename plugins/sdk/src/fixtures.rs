@@ -9,6 +9,7 @@
 //! `export_*!` allows (with the world's `Problem` or a message); a refusal fails the
 //! fixture. Native only: the component is tested by `orderflow plugin test`.
 
+use crate::lifecycle::exports::orderflow::plugins::lifecycle;
 use crate::lifecycle::orderflow::plugins::types as lifecycle_types;
 use crate::pricing::exports::orderflow::plugins::pricing::Quote;
 use crate::pricing::orderflow::plugins::types as pricing_types;
@@ -71,7 +72,7 @@ pub fn pricing<T, R>(
 }
 
 /// Runs a lifecycle plugin's fixtures (calls `describe`, `create`, `change_status`,
-/// `change_payment`): the rules as for [`export_lifecycle!`](crate::export_lifecycle).
+/// `change_payment`, `allow_change`, `refund`): the rules as for [`export_lifecycle!`](crate::export_lifecycle).
 pub fn lifecycle<L, R>(manifest_dir: &str, from_json: impl Fn(&str) -> Result<L, R>)
 where
     L: crate::machine::Lifecycle,
@@ -92,9 +93,31 @@ where
                 &arg(fixture, "change")?,
                 &arg(fixture, "by")?,
             )),
+            "allow_change" => Expected::from_result(&rules.allow_change(
+                &arg(fixture, "order")?,
+                change_kind(&arg::<String>(fixture, "change")?)?,
+                &arg(fixture, "by")?,
+                fixture.now,
+            )),
+            "refund" => Expected::from_result(&rules.refund(
+                &arg(fixture, "order")?,
+                &arg(fixture, "request")?,
+                fixture.now,
+            )),
             other => return Err(no_call("lifecycle", other)),
         })
     });
+}
+
+/// A `change-kind` as fixtures write it (`"items"`, `"return"`), as the host's JSON does.
+fn change_kind(name: &str) -> Result<lifecycle::ChangeKind, String> {
+    Ok(match name {
+        "items" => lifecycle::ChangeKind::Items,
+        "delivery" => lifecycle::ChangeKind::Delivery,
+        "cancellation" => lifecycle::ChangeKind::Cancellation,
+        "return" => lifecycle::ChangeKind::Return,
+        other => return Err(format!("`{other}` is not a change kind")),
+    })
 }
 
 /// The rules `from_json` makes of a fixture's parameters.

@@ -1,9 +1,10 @@
 //! Building blocks of a lifecycle plugin's state machine and answers.
 
 use crate::lifecycle::exports::orderflow::plugins::lifecycle::{
-    Actor, Edge, Machine, OrderView, PaymentChange, PricedOrder, StatusChange, Transition,
+    Actor, ChangeKind, Edge, Machine, OrderView, PaymentChange, PricedOrder, RefundQuote,
+    ReturnRequest, StatusChange, Transition,
 };
-use crate::lifecycle::orderflow::plugins::types::Problem;
+use crate::lifecycle::orderflow::plugins::types::{Money, Problem, Timestamp};
 use crate::lifecycle::problem;
 
 pub const ADMIN: &str = "admin";
@@ -21,10 +22,15 @@ pub const REFUNDED: &str = "refunded";
 /// Statuses no status change leaves (but a refund).
 pub const FINAL_STATUSES: [&str; 3] = [DELIVERED, CANCELLED, REFUNDED];
 
-// A payment is `PENDING` first and may end `REFUNDED`, as an order does.
+// A payment is `PENDING` first and may end `REFUNDED`, as an order does; returns and
+// changes that lower a paid total leave it `PARTIALLY_REFUNDED` on the way.
 pub const PAID: &str = "paid";
 pub const FAILED: &str = "failed";
-pub const PAYMENT_STATUSES: [&str; 4] = [PENDING, PAID, FAILED, REFUNDED];
+pub const PARTIALLY_REFUNDED: &str = "partially_refunded";
+pub const PAYMENT_STATUSES: [&str; 5] = [PENDING, PAID, FAILED, PARTIALLY_REFUNDED, REFUNDED];
+
+/// How long after delivery units are returned, by default.
+pub const RETURN_WINDOW_DAYS: u32 = 30;
 
 /// A lifecycle plugin's rules, configured with a workflow's parameters: what
 /// [`export_lifecycle!`](crate::export_lifecycle) exports. The type also has the
@@ -84,6 +90,108 @@ pub trait Lifecycle {
         by: &Actor,
     ) -> Result<Transition, Problem> {
         change_payment(&self.machine().payment_edges, order, change, by)
+    }
+
+    /// Whether `change` may be made to `order` now: by default, the items until
+    /// `processing`, the delivery and cancellations until `shipped`, returns once
+    /// `delivered` ([`allow_change`]).
+    fn allow_change(
+        &self,
+        order: &OrderView,
+        change: ChangeKind,
+        _by: &Actor,
+        _now: Timestamp,
+    ) -> Result<(), Problem> {
+        allow_change(&self.machine(), &order.status, change, PROCESSING, SHIPPED)
+    }
+
+    /// What a return refunds: by default, within [`RETURN_WINDOW_DAYS`] of delivery, the
+    /// returned units' share of the lines and of the tax ([`returned_share`]), no shipping
+    /// and no restocking fee.
+    fn refund(
+        &self,
+        _order: &OrderView,
+        request: &ReturnRequest,
+        now: Timestamp,
+    ) -> Result<RefundQuote, Problem> {
+        within_window(request, now, RETURN_WINDOW_DAYS)?;
+        Ok(returned_share(request))
+    }
+}
+
+/// Whether `change` may be made in `status` of `machine`: nothing in a final status but a
+/// return, which only a `delivered` order takes; the items while the status comes before
+/// `items_until`, the delivery and cancellations before `delivery_until` (when the machine
+/// has those statuses).
+pub fn allow_change(
+    machine: &Machine,
+    status: &str,
+    change: ChangeKind,
+    items_until: &str,
+    delivery_until: &str,
+) -> Result<(), Problem> {
+    let refuse = |message: String| Err(problem("change_not_allowed", &message, None));
+    if change == ChangeKind::Return {
+        return match status {
+            DELIVERED => Ok(()),
+            _ => refuse(format!(
+                "only a delivered order's items are returned; it is `{status}`"
+            )),
+        };
+    }
+    if machine.final_statuses.iter().any(|s| s == status) {
+        return refuse(format!("an order that is `{status}` does not change any more"));
+    }
+    let (until, what) = match change {
+        ChangeKind::Items => (items_until, "the items and the discount code may change"),
+        ChangeKind::Delivery => (delivery_until, "the shipping address and method may change"),
+        _ => (delivery_until, "items may be cancelled"),
+    };
+    let position = |name: &str| machine.statuses.iter().position(|s| s == name);
+    match (position(status), position(until)) {
+        (Some(now), Some(limit)) if now >= limit => refuse(format!(
+            "{what} until the order is `{until}`; it is `{status}`"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses a return asked for more than `days` after delivery.
+pub fn within_window(request: &ReturnRequest, now: Timestamp, days: u32) -> Result<(), Problem> {
+    let window = i64::from(days) * 24 * 60 * 60 * 1000;
+    match request.delivered_at {
+        Some(delivered) if now > delivered.saturating_add(window) => Err(problem(
+            "return_window_closed",
+            &format!("units are returned within {days} days of delivery"),
+            Some("lines"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The returned units' share of what was paid: their lines with their share of the
+/// discount off, and their share of the tax, each rounded down to the minor unit; no
+/// shipping, no restocking fee.
+pub fn returned_share(request: &ReturnRequest) -> RefundQuote {
+    let gross: i128 = (request.lines.iter())
+        .map(|line| i128::from(line.unit_price.minor) * i128::from(line.quantity))
+        .sum();
+    let share = |of: &Money| match request.subtotal.minor {
+        0 => 0,
+        subtotal => (i128::from(of.minor) * gross / i128::from(subtotal)) as i64,
+    };
+    let items = gross as i64 - share(&request.discount);
+    let tax = share(&request.tax);
+    let money = |minor: i64| Money {
+        minor,
+        currency: request.subtotal.currency.clone(),
+    };
+    RefundQuote {
+        items: money(items),
+        tax: money(tax),
+        shipping: money(0),
+        restocking_fee: money(0),
+        total: money(items + tax),
     }
 }
 
@@ -185,13 +293,16 @@ pub fn permitted(
 }
 
 /// The payment lifecycle the shipped workflows share (admin only):
-/// pending → paid | failed, failed → paid, paid → refunded.
+/// pending → paid | failed, failed → paid, paid | partially_refunded → refunded. The host
+/// sets `partially_refunded` (and `refunded`) itself when a return or change gives money
+/// back.
 fn payment_edges() -> Vec<Edge> {
     vec![
         edge(PENDING, PAID, &[ADMIN]),
         edge(PENDING, FAILED, &[ADMIN]),
         edge(FAILED, PAID, &[ADMIN]),
         edge(PAID, REFUNDED, &[ADMIN]),
+        edge(PARTIALLY_REFUNDED, REFUNDED, &[ADMIN]),
     ]
 }
 
@@ -222,9 +333,9 @@ pub fn change_payment(
 }
 
 /// A refund, asked for as a status or a payment status (`field`): both become
-/// `refunded`, and only a paid order can be.
+/// `refunded`, and only a paid (or partly refunded) order can be.
 pub fn refund(order: &OrderView, field: &str) -> Result<Transition, Problem> {
-    if order.payment_status != PAID {
+    if ![PAID, PARTIALLY_REFUNDED].contains(&order.payment_status.as_str()) {
         return Err(problem(
             "refund_requires_payment",
             "only a paid order can be refunded",

@@ -9,13 +9,21 @@
 //! ```
 //! Delivered and cancelled are final except for a refund. A refund, asked for either as
 //! an order status or as a payment status, moves both to `refunded`.
+//!
+//! Changes of a placed order follow the parameters: the items until `items_until`, the
+//! delivery and cancellations until `delivery_until`; a delivered order's units are
+//! returned within `return_window_days`, except products in `non_returnable`, less a
+//! restocking fee of `restocking_fee_bp` of their price, with the shipping given back
+//! when the whole order is returned if `refund_shipping`.
 
-use crate::exports::orderflow::plugins::lifecycle::Machine;
-use crate::orderflow::plugins::types::Problem;
+use crate::exports::orderflow::plugins::lifecycle::{
+    Actor, ChangeKind, Machine, OrderView, RefundQuote, ReturnRequest,
+};
+use crate::orderflow::plugins::types::{Problem, Timestamp};
 use orderflow_plugin_sdk::lifecycle::problem;
 use orderflow_plugin_sdk::machine::{
     self, ADMIN, CANCELLED, CONFIRMED, DELIVERED, Lifecycle, PENDING, PROCESSING, REFUNDED,
-    SHIPPED, USER, edge,
+    RETURN_WINDOW_DAYS, SHIPPED, USER, edge,
 };
 use serde::Deserialize;
 
@@ -30,10 +38,41 @@ pub struct Params {
     /// Statuses from which the customer may still cancel.
     #[serde(default = "user_cancellable")]
     pub user_cancellable: Vec<String>,
+    /// The status from which an order's items and discount code no longer change.
+    #[serde(default = "items_until")]
+    pub items_until: String,
+    /// The status from which its address and method no longer change, nor units are
+    /// cancelled.
+    #[serde(default = "delivery_until")]
+    pub delivery_until: String,
+    /// Days after delivery during which units are returned.
+    #[serde(default = "return_window_days")]
+    pub return_window_days: u32,
+    /// Kept back of a returned unit's price, in basis points (1000 = 10 %).
+    #[serde(default)]
+    pub restocking_fee_bp: u32,
+    /// Products that are not taken back.
+    #[serde(default)]
+    pub non_returnable: Vec<String>,
+    /// Whether returning the whole order gives its shipping back.
+    #[serde(default)]
+    pub refund_shipping: bool,
 }
 
 fn user_cancellable() -> Vec<String> {
     vec![PENDING.into(), CONFIRMED.into()]
+}
+
+fn items_until() -> String {
+    PROCESSING.into()
+}
+
+fn delivery_until() -> String {
+    SHIPPED.into()
+}
+
+fn return_window_days() -> u32 {
+    RETURN_WINDOW_DAYS
 }
 
 /// The rules of a workflow's parameters: its state machine depends on them.
@@ -44,11 +83,7 @@ pub struct Rules {
 
 impl Default for Rules {
     fn default() -> Self {
-        Rules {
-            params: Params {
-                user_cancellable: user_cancellable(),
-            },
-        }
+        Rules::from_json("{}").expect("the default parameters are valid")
     }
 }
 
@@ -65,6 +100,25 @@ impl Rules {
             return Err(problem(
                 "invalid_params",
                 &format!("user_cancellable: a customer cannot cancel a `{bad}` order"),
+                None,
+            ));
+        }
+        for (name, status) in [
+            ("items_until", &params.items_until),
+            ("delivery_until", &params.delivery_until),
+        ] {
+            if !STATUSES.contains(&status.as_str()) {
+                return Err(problem(
+                    "invalid_params",
+                    &format!("{name}: `{status}` is not a status of the standard lifecycle"),
+                    None,
+                ));
+            }
+        }
+        if params.restocking_fee_bp > 10_000 {
+            return Err(problem(
+                "invalid_params",
+                "restocking_fee_bp: at most 10000 (100 %)",
                 None,
             ));
         }
@@ -97,6 +151,54 @@ impl Lifecycle for Rules {
             status_edges.push(edge(from, CANCELLED, who));
         }
         machine::state_machine(&STATUSES, status_edges)
+    }
+
+    fn allow_change(
+        &self,
+        order: &OrderView,
+        change: ChangeKind,
+        _by: &Actor,
+        _now: Timestamp,
+    ) -> Result<(), Problem> {
+        let p = &self.params;
+        machine::allow_change(
+            &self.machine(),
+            &order.status,
+            change,
+            &p.items_until,
+            &p.delivery_until,
+        )
+    }
+
+    fn refund(
+        &self,
+        _order: &OrderView,
+        request: &ReturnRequest,
+        now: Timestamp,
+    ) -> Result<RefundQuote, Problem> {
+        let p = &self.params;
+        machine::within_window(request, now, p.return_window_days)?;
+        if let Some(i) = (request.lines.iter())
+            .position(|line| p.non_returnable.contains(&line.product_id))
+        {
+            let product = &request.lines[i].product_id;
+            return Err(problem(
+                "not_returnable",
+                &format!("product {product} is not taken back"),
+                Some(&format!("lines[{i}].product_id")),
+            ));
+        }
+        let mut quote = machine::returned_share(request);
+        let gross: i64 = (request.lines.iter())
+            .map(|line| line.unit_price.minor * i64::from(line.quantity))
+            .sum();
+        quote.restocking_fee.minor = gross * i64::from(p.restocking_fee_bp) / 10_000;
+        if p.refund_shipping && request.everything {
+            quote.shipping.minor = request.shipping.minor;
+        }
+        quote.total.minor = quote.items.minor + quote.tax.minor + quote.shipping.minor
+            - quote.restocking_fee.minor;
+        Ok(quote)
     }
 }
 
