@@ -178,14 +178,28 @@ fn run_case(
             outcome(decided.map_err(fault)?, true)
         }
         (PluginKind::Lifecycle, call @ "allow_change") => {
-            let asked = (arg(fixture, "order")?, arg(fixture, "change")?, arg(fixture, "by")?);
+            let asked = (
+                arg(fixture, "order")?,
+                arg(fixture, "change")?,
+                arg(fixture, "by")?,
+            );
             let decided = plugin.allow_change(&asked.0, asked.1, &asked.2, now);
-            outcome(decided.ok_or_else(|| before_0_4(component, call))?.map_err(fault)?, true)
+            outcome(
+                decided
+                    .ok_or_else(|| before_0_4(component, call))?
+                    .map_err(fault)?,
+                true,
+            )
         }
         (PluginKind::Lifecycle, call @ "refund") => {
             let (order, request) = (arg(fixture, "order")?, arg(fixture, "request")?);
             let decided = plugin.refund(&order, &request, now);
-            outcome(decided.ok_or_else(|| before_0_4(component, call))?.map_err(fault)?, true)
+            outcome(
+                decided
+                    .ok_or_else(|| before_0_4(component, call))?
+                    .map_err(fault)?,
+                true,
+            )
         }
         (kind, call) => Err(format!("a {kind} plugin has no call `{call}`").into()),
     }
@@ -193,7 +207,8 @@ fn run_case(
 
 fn before_0_4(component: &LoadedComponent, call: &str) -> Failed {
     let version = component.contract;
-    format!("`{call}` is a decision of contract 0.4.0; the plugin is built against {version}").into()
+    format!("`{call}` is a decision of contract 0.4.0; the plugin is built against {version}")
+        .into()
 }
 
 /// The actual outcome in fixture form. Pricing and lifecycle refuse with one problem,

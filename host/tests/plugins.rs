@@ -648,8 +648,14 @@ fn only_lifecycles_of_contract_0_4_decide_about_changes() {
     };
     let bind = |name, params| {
         let component = load(&runtime, name);
-        (runtime.bind("w", component, PluginKind::Lifecycle, &params, Limits::default()))
-            .unwrap_or_else(|e| panic!("{name}: {e}"))
+        (runtime.bind(
+            "w",
+            component,
+            PluginKind::Lifecycle,
+            &params,
+            Limits::default(),
+        ))
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
     };
     let params = json!({ "restocking_fee_bp": 1000 });
     let standard = bind("standard-lifecycle", params);
@@ -658,12 +664,18 @@ fn only_lifecycles_of_contract_0_4_decide_about_changes() {
     let refused = standard.allow_change(&view("shipped"), ChangeKind::Delivery, &by, NOW);
     let problems = refused.unwrap().unwrap().verdict.unwrap_err();
     assert_eq!(problems[0].code, "change_not_allowed");
-    let refund = standard.refund(&view("delivered"), &request, NOW).unwrap().unwrap();
+    let refund = standard
+        .refund(&view("delivered"), &request, NOW)
+        .unwrap()
+        .unwrap();
     let refund = refund.verdict.unwrap();
     // 19.99 of 39.98 and half the tax, less 10 % of 19.99.
     assert_eq!(refund.total, usd(1999 + 165 - 199));
     let old = bind("hostile-lifecycle", json!({}));
-    assert!(old.allow_change(&view("confirmed"), ChangeKind::Items, &by, NOW).is_none());
+    assert!(
+        old.allow_change(&view("confirmed"), ChangeKind::Items, &by, NOW)
+            .is_none()
+    );
     assert!(old.refund(&view("delivered"), &request, NOW).is_none());
 }
 

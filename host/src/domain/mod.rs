@@ -12,8 +12,8 @@ mod storage;
 
 pub use digest::Digest;
 pub use lifecycle::{
-    Actor, ChangeKind, Edge, Machine, OrderView, PaymentChange, PricedOrder, Refund,
-    ReturnRequest, ReturnedLine, StatusChange, Transition,
+    Actor, ChangeKind, Edge, Machine, OrderView, PaymentChange, PricedOrder, Refund, ReturnRequest,
+    ReturnedLine, StatusChange, Transition,
 };
 pub use money::{Currency, Money, MoneyError};
 pub use names::{BadPluginName, PluginName, UserId};

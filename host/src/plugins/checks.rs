@@ -1,7 +1,9 @@
 //! The host never trusts a plugin's answer: these checks turn nonsense into a fault
 //! before it can reach an order.
 
-use crate::domain::{Machine, Money, OrderDraft, Problem, Quote, Refund, ReturnRequest, Transition};
+use crate::domain::{
+    Machine, Money, OrderDraft, Problem, Quote, Refund, ReturnRequest, Transition,
+};
 
 /// A refusal must say something.
 pub fn problems(list: &[Problem]) -> Result<(), String> {

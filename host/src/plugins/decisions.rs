@@ -12,8 +12,8 @@ use super::runtime::{
     PluginKind, RUNTIME_CARRYING_BYTES, Runtime, wasi,
 };
 use crate::domain::{
-    Actor, ChangeKind, Machine, OrderDraft, OrderView, PaymentChange, PricedOrder, Problem,
-    Quote, Refund, ReturnRequest, StatusChange, Transition, UnixMillis,
+    Actor, ChangeKind, Machine, OrderDraft, OrderView, PaymentChange, PricedOrder, Problem, Quote,
+    Refund, ReturnRequest, StatusChange, Transition, UnixMillis,
 };
 use crate::metrics::{CallMetrics, Outcome, metrics};
 use serde_json::Value;

@@ -150,8 +150,16 @@ async fn a_paid_order_that_loses_a_line_is_owed_a_refund() {
         )
         .await;
     assert_eq!(status, 200, "{confirmed}");
-    assert_eq!(confirmed["order"]["items"].as_array().unwrap().len(), 1);
-    assert_eq!(confirmed["order"]["payment_status"], "paid");
+    let order = &confirmed["order"];
+    assert_eq!(order["items"].as_array().unwrap().len(), 1);
+    // The difference went back: the payment is partly refunded, and says by how much.
+    assert_eq!(order["payment_status"], "partially_refunded");
+    assert_eq!(total(&order["payment"]["refunded"]), -difference);
+    let events = events(&app, &id).await;
+    assert_eq!(
+        events[events.len() - 2..],
+        ["order.changed", "order.refunded"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -503,4 +511,150 @@ async fn part_of_a_paid_order_in_processing_is_cancelled_and_the_rest_goes_on() 
             .contains("items may be cancelled until the order is `shipped`"),
         "{late}"
     );
+}
+
+/// Pays order `id` and moves it to `delivered`.
+async fn paid_and_delivered(app: &App, id: &str, admin: &str) {
+    let pay = json!({"payment_status": "paid", "transaction_id": "tx-1"});
+    let path = format!("/api/v1/orders/{id}/payment");
+    assert_eq!(app.patch(&path, Some(admin), Some(&pay)).await.0, 200);
+    app.deliver(id, admin).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delivered_order_is_returned_for_a_refund_less_the_restocking_fee() {
+    let products = product_service().await;
+    let app = App::start(Some(&products.url)).await;
+    let (user, admin) = (app.token("u1", false), app.token("ops", true));
+    let (_, order) = app.place(&user, &[("widget", 2), ("gadget", 1)]).await;
+    let id = order["id"].as_str().unwrap().to_owned();
+    // 2 × 12.50 + 9.99 = 34.99; tax 2.54 (7.25 %, half up); shipping 5.99: 43.52.
+    assert_eq!(total(&order["pricing"]["total"]), 4352);
+    // Not delivered yet: nothing is returned.
+    let one = json!({"actions": [{"type": "return_item", "product_id": "widget", "quantity": 1,
+                                  "reason": "too small"}]});
+    let (status, early) = app.post(&changes_of(&id), Some(&user), &one, None).await;
+    assert_eq!(status, 422, "{early}");
+    assert!(
+        early.to_string().contains("only a delivered order"),
+        "{early}"
+    );
+    paid_and_delivered(&app, &id, &admin).await;
+    let (status, asked) = app.post(&changes_of(&id), Some(&user), &one, None).await;
+    assert_eq!(status, 201, "{asked}");
+    // The standard workflow: a widget's share of the lines (12.50) and of the tax
+    // (2.54 × 1250 / 3499, rounded down: 0.90), less 10 % of 12.50 kept for restocking.
+    let refund = &asked["refund"];
+    let amounts =
+        ["items", "tax", "shipping", "restocking_fee", "total"].map(|k| total(&refund[k]));
+    assert_eq!(amounts, [1250, 90, 0, 125, 1215], "{asked}");
+    assert_eq!(total(&asked["difference"]), -1215);
+    assert_eq!(asked["settlement"], "refund");
+    assert_eq!(
+        asked["after"], order["pricing"],
+        "a return does not reprice the order"
+    );
+    let cid = asked["id"].as_str().unwrap();
+    let confirm = format!("{}/{cid}/confirm", changes_of(&id));
+    // The customer sent it; the shop confirms it arrived.
+    let (status, refused) = app.post(&confirm, Some(&user), &json!({}), None).await;
+    assert_eq!(status, 422, "{refused}");
+    let (status, received) = app.post(&confirm, Some(&admin), &json!({}), None).await;
+    assert_eq!(status, 200, "{received}");
+    let order = &received["order"];
+    assert_eq!(order["payment_status"], "partially_refunded");
+    assert_eq!(total(&order["payment"]["refunded"]), 1215);
+    assert_eq!(order["items"][0]["returned_quantity"], 1);
+    assert_eq!(order["status"], "delivered");
+    // What is left comes back too: the last widget and the gadget, and with them the
+    // shipping (the whole order is back). 22.49 of lines, 1.63 of tax, 5.99 of shipping,
+    // less 2.24 of restocking.
+    let rest = json!({"actions": [{"type": "return_item", "product_id": "widget"},
+                                  {"type": "return_item", "product_id": "gadget"}]});
+    let (status, asked) = app.post(&changes_of(&id), Some(&user), &rest, None).await;
+    assert_eq!(status, 201, "{asked}");
+    let amounts =
+        ["items", "tax", "shipping", "restocking_fee", "total"].map(|k| total(&asked["refund"][k]));
+    assert_eq!(amounts, [2249, 163, 599, 224, 2787], "{asked}");
+    let cid = asked["id"].as_str().unwrap();
+    let confirm = format!("{}/{cid}/confirm", changes_of(&id));
+    let (status, received) = app.post(&confirm, Some(&admin), &json!({}), None).await;
+    assert_eq!(status, 200, "{received}");
+    assert_eq!(received["order"]["payment_status"], "refunded");
+    assert_eq!(
+        total(&received["order"]["payment"]["refunded"]),
+        1215 + 2787
+    );
+    // Nothing is left to return, nor to refund.
+    let again = json!({"actions": [{"type": "return_item", "product_id": "gadget"}]});
+    let (status, none) = app.post(&changes_of(&id), Some(&user), &again, None).await;
+    assert_eq!(status, 422, "{none}");
+    assert_eq!(none["error"]["code"], "not_paid", "{none}");
+    // After order.created, payment_completed, confirmed, shipped and delivered:
+    assert_eq!(
+        events(&app, &id).await[5..],
+        [
+            "order.return_requested",
+            "order.return_received",
+            "order.refunded",
+            "order.return_requested",
+            "order.return_received",
+            "order.refunded",
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn returns_outside_the_window_or_of_products_not_taken_back_are_refused() {
+    let products = product_service().await;
+    // The standard workflow with gadgets not taken back, and beside it the same rules with a
+    // window of 0 days for the `late` channel.
+    let workflows = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(crate::common::repo_root().join("workflows")).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let name = path.file_name().unwrap();
+        if name == "standard.toml" {
+            let late = text.replacen("\n[limits]", "\nchannels = [\"late\"]\n[limits]", 1);
+            let late = late.replace("return_window_days = 30", "return_window_days = 0");
+            std::fs::write(workflows.path().join("late.toml"), late).unwrap();
+        }
+        let text = text.replace("non_returnable = []", "non_returnable = [\"gadget\"]");
+        std::fs::write(workflows.path().join(name), text).unwrap();
+    }
+    let settings = vec![
+        ("PRODUCT_SERVICE_URL", products.url.clone()),
+        ("WORKFLOW_DIR", workflows.path().display().to_string()),
+    ];
+    let app = App::start_prepared(crate::BACKEND, settings, |_| {});
+    let (user, admin) = (app.token("u1", false), app.token("ops", true));
+    let (_, order) = app.place(&user, &[("widget", 2), ("gadget", 1)]).await;
+    let id = order["id"].as_str().unwrap().to_owned();
+    paid_and_delivered(&app, &id, &admin).await;
+    let both = json!({"actions": [{"type": "return_item", "product_id": "widget", "quantity": 1},
+                                  {"type": "return_item", "product_id": "gadget"}]});
+    let (status, refused) = app.post(&changes_of(&id), Some(&user), &both, None).await;
+    assert_eq!(status, 422, "{refused}");
+    let problem = &refused["error"]["problems"][0];
+    assert_eq!(problem["code"], "not_returnable", "{refused}");
+    assert_eq!(problem["field"], "actions[1].product_id", "{refused}");
+    let mut body = crate::harness::order_body(&[("widget", 1)]);
+    body["sales_channel"] = json!("late");
+    let (status, late) = app.post("/api/v1/orders/", Some(&user), &body, None).await;
+    assert_eq!(status, 201, "{late}");
+    let late = late["id"].as_str().unwrap().to_owned();
+    paid_and_delivered(&app, &late, &admin).await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let widget = json!({"actions": [{"type": "return_item", "product_id": "widget"}]});
+    let (status, refused) = app
+        .post(&changes_of(&late), Some(&user), &widget, None)
+        .await;
+    assert_eq!(status, 422, "{refused}");
+    let problem = &refused["error"]["problems"][0];
+    assert_eq!(problem["code"], "return_window_closed", "{refused}");
+    assert_eq!(problem["field"], "actions", "{refused}");
+    for order in [&id, &late] {
+        let (_, changes) = app.get(&changes_of(order), Some(&user)).await;
+        assert_eq!(changes.as_array().map(Vec::len), Some(0), "{changes}");
+    }
 }

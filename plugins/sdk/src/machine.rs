@@ -140,7 +140,9 @@ pub fn allow_change(
         };
     }
     if machine.final_statuses.iter().any(|s| s == status) {
-        return refuse(format!("an order that is `{status}` does not change any more"));
+        return refuse(format!(
+            "an order that is `{status}` does not change any more"
+        ));
     }
     let (until, what) = match change {
         ChangeKind::Items => (items_until, "the items and the discount code may change"),

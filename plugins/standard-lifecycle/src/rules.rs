@@ -178,8 +178,8 @@ impl Lifecycle for Rules {
     ) -> Result<RefundQuote, Problem> {
         let p = &self.params;
         machine::within_window(request, now, p.return_window_days)?;
-        if let Some(i) = (request.lines.iter())
-            .position(|line| p.non_returnable.contains(&line.product_id))
+        if let Some(i) =
+            (request.lines.iter()).position(|line| p.non_returnable.contains(&line.product_id))
         {
             let product = &request.lines[i].product_id;
             return Err(problem(
@@ -196,8 +196,8 @@ impl Lifecycle for Rules {
         if p.refund_shipping && request.everything {
             quote.shipping.minor = request.shipping.minor;
         }
-        quote.total.minor = quote.items.minor + quote.tax.minor + quote.shipping.minor
-            - quote.restocking_fee.minor;
+        quote.total.minor =
+            quote.items.minor + quote.tax.minor + quote.shipping.minor - quote.restocking_fee.minor;
         Ok(quote)
     }
 }

@@ -99,7 +99,9 @@ impl OrderService {
         // a parcel in transit).
         let at = match asked.is_return() {
             true if !caller.admin => {
-                return Err(not_yours("an admin confirms a return, when its units arrive"));
+                return Err(not_yours(
+                    "an admin confirms a return, when its units arrive",
+                ));
             }
             true => asked.requested_at,
             false => clock(),
@@ -193,13 +195,18 @@ impl OrderService {
     }
 }
 
-/// Counts `minor` given back on `order`'s payment, whose status becomes `refunded` once its
-/// returns gave back all it costs, `partially_refunded` before, if its machine has them.
+/// Counts `minor` given back on `order`'s payment, whose status becomes `refunded` once
+/// every unit is returned (or its returns gave back all it costs), `partially_refunded`
+/// before, if its machine has them.
 fn refunded(order: &mut Order, machine: &Machine, minor: i64) {
     let currency = order.pricing.total.currency;
     let before = order.payment.refunded.map_or(0, |m| m.minor);
     order.payment.refunded = Some(Money::new(before + minor, currency));
-    let everything = refunded_by_returns(order).minor >= order.pricing.total.minor;
+    let everything = order
+        .items
+        .iter()
+        .all(|l| l.returned_quantity == l.quantity)
+        || refunded_by_returns(order).minor >= order.pricing.total.minor;
     let status = match everything {
         true => "refunded",
         false => "partially_refunded",

@@ -37,7 +37,8 @@ impl OrderService {
         let mut decisions = Vec::with_capacity(3);
         let by = caller.actor();
         rules::allowed(&workflow, order, &by, &actions, now, &mut decisions)?;
-        let (after, proposal, refund) = match actions.iter().any(|a| a.kind() == ChangeKind::Return) {
+        let (after, proposal, refund) = match actions.iter().any(|a| a.kind() == ChangeKind::Return)
+        {
             true => {
                 let (refund, items) =
                     propose_return(&workflow, order, &actions, now, &mut decisions)?;

@@ -103,7 +103,10 @@ pub(super) fn propose_return(
 /// What the order's confirmed returns refunded: what a new return's refund is bounded by,
 /// with the order's price (a change of its lines reprices it instead).
 pub fn refunded_by_returns(order: &Order) -> Money {
-    let confirmed = order.changes.iter().filter(|c| c.state == ChangeState::Confirmed);
+    let confirmed = order
+        .changes
+        .iter()
+        .filter(|c| c.state == ChangeState::Confirmed);
     let total = (confirmed.filter_map(|c: &OrderChange| c.refund.as_ref()))
         .map(|r| r.total.minor)
         .sum();

@@ -71,8 +71,7 @@ pub(super) fn refund(
     let lifecycle = workflow.deciding(PluginKind::Lifecycle, &order.user_id);
     match lifecycle.refund(&order.view(), request, now.timestamp_millis()) {
         Some(decision) => decided(decision, "refund", now, decisions),
-        None => {
-            policy::refund(request, now.timestamp_millis()).map_err(|p| OrderError::Refused(vec![p]))
-        }
+        None => policy::refund(request, now.timestamp_millis())
+            .map_err(|p| OrderError::Refused(vec![p])),
     }
 }
