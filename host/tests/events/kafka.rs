@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 /// The topics the shipped workflows publish to (the relay creates them with 3 partitions):
 /// the standard events, and those of the B2B workflow's approval step.
-const EVENT_TYPES: [&str; 10] = [
+const EVENT_TYPES: [&str; 17] = [
     "order.created",
     "order.confirmed",
     "order.cancelled",
@@ -31,6 +31,13 @@ const EVENT_TYPES: [&str; 10] = [
     "order.approval_requested",
     "order.approved",
     "order.rejected",
+    "order.change_requested",
+    "order.changed",
+    "order.change_declined",
+    "order.change_cancelled",
+    "order.return_requested",
+    "order.return_received",
+    "order.refunded",
 ];
 const PARTITIONS: i32 = 3;
 

@@ -150,6 +150,121 @@ async fn every_action_publishes_exactly_its_events() {
     }
 }
 
+/// Posts `body` to `path` as `by`, asserting the status; the answer's `id`, if any.
+async fn post(app: &App, path: &str, by: &str, body: Value, expected: u16) -> String {
+    let (status, answer) = app.post(path, Some(by), &body, None).await;
+    assert_eq!(status, expected, "{path}: {answer}");
+    answer["id"].as_str().unwrap_or_default().to_owned()
+}
+
+/// Changes and returns go out through the outbox like every other event: each once, in the
+/// order they happened, every snapshot's version one above the last.
+#[tokio::test(flavor = "multi_thread")]
+async fn changes_and_returns_publish_their_events_in_order() {
+    for backend in BACKENDS {
+        let broker = Broker::start();
+        let prefix = kafka::unique_prefix();
+        let consumer = Consumer::new(&broker, &prefix).await;
+        let app = start(backend, &broker, &prefix);
+        let (user, admin) = (token("u1", false), token("ops", true));
+        let id = place(&app, "u1").await;
+        let changes = format!("/api/v1/orders/{id}/changes");
+        let add =
+            json!({"actions": [{"type": "add_item", "product_id": "prod-mug", "quantity": 1}]});
+        let cid = post(&app, &changes, &user, add.clone(), 201).await;
+        post(
+            &app,
+            &format!("{changes}/{cid}/confirm"),
+            &user,
+            json!({}),
+            200,
+        )
+        .await;
+        let cid = post(&app, &changes, &user, add.clone(), 201).await;
+        let decline = json!({"reason": "out of mugs"});
+        post(
+            &app,
+            &format!("{changes}/{cid}/decline"),
+            &admin,
+            decline,
+            200,
+        )
+        .await;
+        let cid = post(&app, &changes, &user, add, 201).await;
+        post(
+            &app,
+            &format!("{changes}/{cid}/cancel"),
+            &user,
+            json!({}),
+            200,
+        )
+        .await;
+        change(
+            &app,
+            &id,
+            "payment",
+            json!({"payment_status": "paid", "transaction_id": "tx-1"}),
+        )
+        .await;
+        for to in ["confirmed", "processing", "shipped", "delivered"] {
+            let body = json!({"status": to, "tracking_number": "1Z999"});
+            change(&app, &id, "status", body).await;
+        }
+        let back =
+            json!({"actions": [{"type": "return_item", "product_id": "prod-mug", "quantity": 1}]});
+        let rid = post(&app, &changes, &user, back, 201).await;
+        post(
+            &app,
+            &format!("{changes}/{rid}/confirm"),
+            &admin,
+            json!({}),
+            200,
+        )
+        .await;
+
+        let stored = app.stored_events(std::slice::from_ref(&id)).await;
+        let types: Vec<&str> = (stored[&id].iter())
+            .map(|e| e["event_type"].as_str().unwrap())
+            .filter(|t| t.contains("change") || t.contains("return") || *t == "order.refunded")
+            .collect();
+        assert_eq!(
+            types,
+            [
+                "order.change_requested",
+                "order.changed",
+                "order.change_requested",
+                "order.change_declined",
+                "order.change_requested",
+                "order.change_cancelled",
+                "order.return_requested",
+                "order.return_received",
+                "order.refunded",
+            ]
+        );
+        let consumed = consumer
+            .until_seen(&event_ids(&stored), Duration::from_secs(60))
+            .await;
+        kafka::assert_published(&prefix, &stored, &consumed);
+        // Across topics, the snapshots' versions put them back in order; the events of one
+        // write (the return received and its refund) share its version.
+        let version = |t: &str| {
+            let m = consumed.iter().find(|m| m.topic.ends_with(t)).unwrap();
+            m.envelope["order"]["version"].as_u64().unwrap()
+        };
+        assert!(version("order.change_requested") < version("order.changed"));
+        assert!(version("order.changed") < version("order.return_requested"));
+        assert_eq!(version("order.return_received"), version("order.refunded"));
+        let last = consumed
+            .iter()
+            .find(|m| m.topic.ends_with("order.refunded"))
+            .unwrap();
+        assert_eq!(
+            last.envelope["order"]["payment_status"],
+            "partially_refunded"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn events_wait_out_a_broker_outage() {
     for backend in BACKENDS {
