@@ -9,7 +9,9 @@ mod common;
 
 use common::{NOW, Sandbox, built, draft, repo_root};
 use orderflow::domain::Digest;
-use orderflow::domain::{OrderDraft, PricedOrder};
+use orderflow::domain::{
+    Actor, ChangeKind, Money, OrderDraft, OrderView, PricedOrder, ReturnRequest, ReturnedLine,
+};
 use orderflow::plugins::hot_reload::watch;
 use orderflow::plugins::{BoundPlugin, Runtime, RuntimeConfig};
 use orderflow::plugins::{Definition, Registry, Workflow};
@@ -106,10 +108,25 @@ fn main() {
     let (_registry, hot) = standard(RuntimeConfig::default().prepared_instances);
     let plugins = [&hot.validation, &hot.pricing, &hot.lifecycle];
     let settled = || settle(&plugins);
+    let (view, by, request) = placed(&order, &total);
+    let confirmed = OrderView {
+        status: "confirmed".into(),
+        ..view.clone()
+    };
     let fuel = [
         hot.validation.validate(&order, NOW).unwrap().fuel,
         hot.pricing.price(&order, NOW).unwrap().fuel,
         hot.lifecycle.create(&priced, NOW).unwrap().fuel,
+        (hot.lifecycle
+            .allow_change(&confirmed, ChangeKind::Items, &by, NOW))
+        .unwrap()
+        .unwrap()
+        .fuel,
+        hot.lifecycle
+            .refund(&view, &request, NOW)
+            .unwrap()
+            .unwrap()
+            .fuel,
     ];
     let hot_validate = sample(SAMPLES, settled, || {
         drop(black_box(hot.validation.validate(&order, NOW).unwrap()))
@@ -131,6 +148,19 @@ fn main() {
         })
     };
     let hot_all = all_three(&order);
+    // The decisions about a placed order's changes (contract 0.4.0): may its items change,
+    // and what a return of all 10 lines refunds.
+    let hot_allow = sample(SAMPLES, settled, || {
+        let decided = hot
+            .lifecycle
+            .allow_change(&confirmed, ChangeKind::Items, &by, NOW);
+        drop(black_box(decided.unwrap().unwrap()))
+    });
+    let hot_refund = sample(SAMPLES, settled, || {
+        drop(black_box(
+            hot.lifecycle.refund(&view, &request, NOW).unwrap().unwrap(),
+        ))
+    });
     let hot_all_small = all_three(&draft(2));
 
     // ---- wasm, instantiate + configure + call: no prepared instances.
@@ -149,6 +179,28 @@ fn main() {
         SAMPLES / 4,
         || {},
         || drop(black_box(cold.lifecycle.create(&priced, NOW).unwrap())),
+    );
+    let cold_allow = sample(
+        SAMPLES / 4,
+        || {},
+        || {
+            let decided = cold
+                .lifecycle
+                .allow_change(&confirmed, ChangeKind::Items, &by, NOW);
+            drop(black_box(decided.unwrap().unwrap()))
+        },
+    );
+    let cold_refund = sample(
+        SAMPLES / 4,
+        || {},
+        || {
+            drop(black_box(
+                cold.lifecycle
+                    .refund(&view, &request, NOW)
+                    .unwrap()
+                    .unwrap(),
+            ))
+        },
     );
 
     // ---- the same rules, native.
@@ -194,6 +246,25 @@ fn main() {
             black_box(&l_order),
         )))
     });
+    let (l_view, l_by, l_request) = (as_plugin(&view), as_plugin(&by), as_plugin(&request));
+    let l_confirmed = as_plugin(&confirmed);
+    let native_allow = sample_native(|| {
+        drop(black_box(Lifecycle::allow_change(
+            black_box(&native_lifecycle),
+            black_box(&l_confirmed),
+            standard_lifecycle::exports::orderflow::plugins::lifecycle::ChangeKind::Items,
+            &l_by,
+            NOW,
+        )))
+    });
+    let native_refund = sample_native(|| {
+        drop(black_box(Lifecycle::refund(
+            black_box(&native_lifecycle),
+            &l_view,
+            black_box(&l_request),
+            NOW,
+        )))
+    });
 
     println!("## Plugin decisions, 10-item order ({SAMPLES} samples each)\n");
     println!(
@@ -215,6 +286,20 @@ fn main() {
             &cold_create,
             &native_create,
             fuel[2],
+        ),
+        (
+            "lifecycle (allow_change)",
+            &hot_allow,
+            &cold_allow,
+            &native_allow,
+            fuel[3],
+        ),
+        (
+            "lifecycle (refund, 10 lines)",
+            &hot_refund,
+            &cold_refund,
+            &native_refund,
+            fuel[4],
         ),
     ];
     for (name, hot, cold, native, fuel) in rows {
@@ -238,6 +323,52 @@ fn main() {
 
     languages(&order);
     swap_latency();
+}
+
+/// `value` as a plugin crate's generated type: the JSON of both is the contract's.
+fn as_plugin<T: serde::de::DeserializeOwned>(value: &impl serde::Serialize) -> T {
+    serde_json::from_value(serde_json::to_value(value).unwrap()).unwrap()
+}
+
+/// `order` placed, paid and delivered as the lifecycle sees it, its customer, and a return
+/// of every unit.
+fn placed(order: &OrderDraft, total: &Money) -> (OrderView, Actor, ReturnRequest) {
+    let currency = total.currency;
+    let subtotal = (order.items.iter())
+        .map(|l| l.product.unit_price.minor * i64::from(l.quantity))
+        .sum();
+    let view = OrderView {
+        id: "order-1".into(),
+        user_id: order.user_id.clone(),
+        status: "delivered".into(),
+        payment_status: "paid".into(),
+        total: *total,
+        created_at: NOW,
+        tracking_number: Some("1Z999".into()),
+    };
+    let by = Actor {
+        id: order.user_id.clone(),
+        role: "user".into(),
+    };
+    let lines = (order.items.iter())
+        .map(|l| ReturnedLine {
+            product_id: l.product.product_id.clone(),
+            quantity: l.quantity,
+            unit_price: l.product.unit_price,
+            reason: None,
+        })
+        .collect();
+    let request = ReturnRequest {
+        lines,
+        delivered_at: Some(NOW),
+        subtotal: Money::new(subtotal, currency),
+        tax: Money::new(total.minor - subtotal, currency),
+        shipping: Money::new(0, currency),
+        discount: Money::new(0, currency),
+        refunded: Money::new(0, currency),
+        everything: true,
+    };
+    (view, by, request)
 }
 
 /// The standard pricing rule in each language, on the same 10-item order with the standard

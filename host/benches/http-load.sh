@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # HTTP throughput of the service with the standard plugins, driven by wrk over loopback:
 # POST /api/v1/orders/ (the fixed body of post-order.sh, then the varied orders of
-# traffic-mix.sh), a change of an order previewed (POST …/changes, dry run) and
+# traffic-mix.sh), a change of an order previewed (POST …/changes, dry run), changes
+# confirmed (…/changes/{id}/confirm, each on an order of its own) and
 # GET /api/v1/orders/{id}, on each store in turn, then POST and GET
 # against a bare axum server (host/examples/bare-http.rs) in the same run. This
 # machine's speed varies from run to run, so the summary gives each figure as a share of
@@ -24,8 +25,32 @@ bare=$PWD/target/release/examples/bare-http
 summary=()
 source host/benches/post-order.sh
 source host/benches/traffic-mix.sh
-post_script "$servers_work/preview.lua" \
-    '{"actions":[{"type":"add_item","product_id":"prod-widget","quantity":1}],"dry_run":true}'
+change='{"actions":[{"type":"add_item","product_id":"prod-widget","quantity":1}]}'
+post_script "$servers_work/preview.lua" "${change%\}},\"dry_run\":true}"
+# Confirms the changes listed in the file args[1], each once: thread i of args[2] takes
+# every args[2]-th line from the i-th.
+cat >"$servers_work/confirm.lua" <<LUA
+local threads = 0
+function setup(thread)
+    thread:set("index", threads)
+    threads = threads + 1
+end
+function init(args)
+    paths, next = {}, 1
+    local n = 0
+    for line in io.lines(args[1]) do
+        if n % tonumber(args[2]) == index then table.insert(paths, line) end
+        n = n + 1
+    end
+    wrk.method = "POST"
+    wrk.headers["Authorization"] = "Bearer $token"
+end
+function request()
+    local path = paths[next] or paths[#paths]
+    next = next + 1
+    return wrk.format(nil, path)
+end
+LUA
 
 # Starts the service on a fresh data directory (and database) with the given environment,
 # loads it, stops it.
@@ -74,6 +99,16 @@ measure() {
         # priced again (docs/order-changes.md), nothing written.
         echo "## $name: POST /api/v1/orders/{id}/changes, a preview (${seconds}s, $connections connections)"
         load_one "$name" POST-change-preview "$pid" -s "$servers_work/preview.lua" "$base/api/v1/orders/$id/changes"
+        # Changes confirmed: each decided again and written with its order and events. A
+        # change confirms once, so the run is sized to end well before the requested
+        # changes do, at the preview's rate (a run past the list's end would confirm its
+        # last change again: a 409, which wrk reports as a non-2xx response).
+        local count=4000 rate run
+        python3 host/benches/requested-changes.py "$base" "$token" "$count" "$body" "$change" >"$servers_work/confirm.paths"
+        rate=$(awk '{print $3}' <<<"${summary[-1]}")
+        run=$(awk -v c="$count" -v r="$rate" 'BEGIN { s = int(c / r / 1.5); print (s < 1 ? 1 : s) }')
+        echo "## $name: POST /api/v1/orders/{id}/changes/{id}/confirm (${run}s, $connections connections)"
+        load_one "$name" POST-change-confirm "$pid" -d "${run}s" -s "$servers_work/confirm.lua" "$base" -- "$servers_work/confirm.paths" 2
     fi
     echo "## $name: GET /api/v1/orders/{id} (${seconds}s, $connections connections)"
     load_one "$name" GET "$pid" -H "Authorization: Bearer $token" "$base/api/v1/orders/$id"
