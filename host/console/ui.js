@@ -44,6 +44,16 @@ export function when(iso) {
   return Number.isNaN(t.getTime()) ? String(iso) : `${t.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
 
+/// An address for display, a line each: name, street, city with state and postal code,
+/// country.
+export function addressLines(address) {
+  return [
+    address.full_name, address.address_line_1, address.address_line_2,
+    [address.city, [address.state, address.postal_code].filter(Boolean).join(' ')].filter(Boolean).join(', '),
+    address.country,
+  ].filter(Boolean);
+}
+
 /// The first 12 hex digits of a `sha256:` digest, the whole one in its title.
 export function short(digest) {
   return digest ? h('code', { title: digest }, digest.replace('sha256:', '').slice(0, 12)) : '—';
