@@ -1080,10 +1080,8 @@ async fn support_previews_requests_and_confirms_a_change() {
 
     // One more widget: the preview says what it costs, as the API's preview does.
     browser.type_into(&product, "prod-widget").await;
-    browser.type_into(&quantity, "1").await;
-    browser
-        .click(&format!("{form} button[value=preview]"))
-        .await;
+    // By the keyboard: Enter in a field previews.
+    browser.type_into(&quantity, &format!("1{enter}")).await;
     browser
         .until("!!document.querySelector('[data-preview]:not([data-stale])')")
         .await;
@@ -1131,6 +1129,13 @@ async fn support_previews_requests_and_confirms_a_change() {
         "Preview (nothing recorded)"
     );
     browser.photograph("order-change-preview").await;
+    // An edit after the preview says it is out of date.
+    browser
+        .type_into(&format!("{form} input[name=reason]"), "asked by phone")
+        .await;
+    browser
+        .until("!!document.querySelector('[data-preview][data-stale] [data-stale-hint]')")
+        .await;
 
     // Requested: recorded, listed, the focus on it; its request carried a fresh UUID as its
     // Idempotency-Key, the previews none.
@@ -1145,12 +1150,15 @@ async fn support_previews_requests_and_confirms_a_change() {
     assert_eq!(listed.len(), 1, "{listed:?}");
     let requested = &listed[0];
     assert_eq!(requested["actions"], add["actions"]);
+    assert_eq!(requested["reason"], "asked by phone");
     let cid = requested["id"].as_str().unwrap();
     let change = format!("li[data-change='{cid}']");
     assert_eq!(
         browser.text(&format!("{change} ul.change-actions")).await,
         "add 1 × prod-widget"
     );
+    let facts = browser.text(&format!("{change} dl")).await;
+    assert!(facts.contains("“asked by phone”"), "{facts}");
     assert_eq!(
         browser.eval("document.activeElement.id").await,
         format!("change-{cid}")
