@@ -98,7 +98,8 @@ function item(order, change, n) {
       `${when(change.ended_at)} by ${change.ended_by}${change.end_reason ? `: “${change.end_reason}”` : ''}`,
       { 'data-ended': change.ended_by })
     : null;
-  return h('li', { 'data-change': change.id, 'data-state': change.state },
+  // A section, named by its heading: its tables' scrolling regions are named after it.
+  return h('li', { 'data-change': change.id, 'data-state': change.state }, h('section', { 'aria-labelledby': heading },
     h('h3', { id: heading, tabindex: '-1' }, `Change ${n} `, h('span', { class: `badge ${change.state}` }, change.state)),
     h('p', { class: 'refusal', role: 'alert', tabindex: '-1' }),
     h('ul', { class: 'change-actions' }, change.actions.map((a) => h('li', { 'data-type': a.type }, describe(a)))),
@@ -108,16 +109,16 @@ function item(order, change, n) {
       change.reason ? fact('Reason', `“${change.reason}”`) : null,
       ended),
     h('details', {}, h('summary', {}, 'Price and lines before and after'), decided(change)),
-    change.state === 'requested' ? decisions(order, change, heading) : null);
+    change.state === 'requested' ? decisions(order, change, n, heading) : null));
 }
 
 /// Confirm, Decline (which asks why) and Cancel for a requested change.
-function decisions(order, change, heading) {
+function decisions(order, change, n, heading) {
   const panel = h('div', {});
   const button = (verb, text, onclick, primary = false) =>
     h('button', { type: 'button', class: primary ? 'primary' : null, 'data-change-action': verb, 'aria-describedby': heading, onclick }, text);
   const decline = button('decline', 'Decline', () => {
-    const form = h('form', { class: 'move', 'aria-label': 'Decline the change' },
+    const form = h('form', { class: 'move', 'aria-label': `Decline change ${n}` },
       field('reason', 'Reason for declining (kept with the change)', { required: true, maxlength: 1000 }),
       generalProblem(),
       h('div', { class: 'actions' },
@@ -189,7 +190,8 @@ function decided(change) {
     table(['item', 'unit price', 'quantity', 'line total'], p.items.map((i) =>
       h('tr', { 'data-product': i.product_id },
         h('th', { scope: 'row' }, `${i.name} (${i.sku})`), h('td', { class: 'number' }, money(i.unit_price)),
-        h('td', { class: 'number', 'data-quantity': String(i.quantity) }, String(i.quantity)), h('td', { class: 'number' }, money(i.line_total))))),
+        h('td', { class: 'number', 'data-quantity': String(i.quantity) }, String(i.quantity)), h('td', { class: 'number' }, money(i.line_total)))),
+    { class: 'cards' }),
     h('dl', { class: 'facts' },
       fact('Ship to', addressLines(p.shipping_address).join(', ')),
       fact('Shipping method', p.shipping_method),

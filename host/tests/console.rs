@@ -1321,7 +1321,7 @@ async fn support_previews_requests_and_confirms_a_change() {
     assert_eq!(shown, json!(states));
 
     // The form builds every action, a shipping address prefilled with the order's; on a
-    // phone the changes and the form fit the screen.
+    // phone the changes (their prices and lines open) and the form fit the screen.
     for kind in [
         "set_quantity",
         "remove_item",
@@ -1355,9 +1355,12 @@ async fn support_previews_requests_and_confirms_a_change() {
             .await,
         "San Francisco"
     );
+    browser
+        .eval("(document.querySelectorAll('li[data-change] details').forEach((d) => (d.open = true)), true)")
+        .await;
     browser.resize(PHONE).await;
     browser
-        .fits("ol.change-list > li, form.change-form fieldset, form.change-form button")
+        .fits("ol.change-list > li, li[data-change] tr[data-product] td, form.change-form fieldset, form.change-form button")
         .await;
     browser.resize(LAPTOP).await;
     browser.photograph("order-changes").await;
