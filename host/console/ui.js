@@ -1,5 +1,5 @@
-// Small DOM helpers shared by the pages: elements, money and dates for display, notices,
-// confirmations, and a refusal's problems put next to the fields they name.
+// Small DOM helpers shared by the pages: elements, money, dates and addresses for display,
+// notices, confirmations, and a refusal's problems put next to the fields they name.
 
 /// An element: `h('a', {href: '#/x', class: 'y'}, 'text', child)`. Attributes starting
 /// with `on` are listeners; `data` is an object of data attributes.
