@@ -20,10 +20,11 @@ export class ApiFailure extends Error {
   }
 }
 
-/// `json` is sent as JSON; `bytes` with its `type`. A 401 signs the person out (the token
-/// expired or was never valid): the app listens for `console:signed-out`.
-export async function api(path, { method = 'GET', json, bytes, type } = {}) {
-  const headers = {};
+/// `json` is sent as JSON; `bytes` with its `type`; `headers` besides. A 401 signs the
+/// person out (the token expired or was never valid): the app listens for
+/// `console:signed-out`.
+export async function api(path, { method = 'GET', json, bytes, type, headers: extra = {} } = {}) {
+  const headers = { ...extra };
   const token = session.token();
   if (token) headers.Authorization = `Bearer ${token}`;
   let body;

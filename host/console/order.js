@@ -1,9 +1,11 @@
 // One order: the moves its lifecycle plugin allows from where it is (as buttons, each
-// asking for what that kind of change carries), its timeline, events, price and provenance.
+// asking for what that kind of change carries), its changes (changes.js), its timeline,
+// events, price and provenance.
 
 import { api } from '/console/api.js';
 import { refresh } from '/console/app.js';
-import { clearProblems, field, generalProblem, h, money, notify, short, showProblems, table, when } from '/console/ui.js';
+import { changesSection } from '/console/changes.js';
+import { addressLines, clearProblems, field, generalProblem, h, money, notify, short, showProblems, table, when } from '/console/ui.js';
 
 /// The two kinds of change, by the PATCH of the API that makes them.
 const CHANGES = {
@@ -38,8 +40,9 @@ function asks(change, to) {
 }
 
 export async function render(page, _query, id) {
-  const [order, events, workflows, health] = await Promise.all([
+  const [order, changes, events, workflows, health] = await Promise.all([
     api(`/api/v1/orders/${id}`),
+    api(`/api/v1/orders/${id}/changes`),
     api(`/api/v1/orders/${id}/events`),
     api('/api/v1/workflows'),
     api('/health').catch(() => null),
@@ -53,10 +56,11 @@ export async function render(page, _query, id) {
     h('dl', { class: 'facts' },
       fact('Status', h('span', { class: `badge ${order.status}`, 'data-status': order.status }, order.status)),
       fact('Payment', h('span', { 'data-payment': order.payment_status }, order.payment_status)),
-      fact('Total', money(order.pricing.total)),
+      fact('Total', money(order.pricing.total), 'total'),
       fact('Created', when(order.created_at), 'created')),
     customer(order),
     moves(order, machine),
+    changesSection(order, changes),
     h('div', { class: 'columns' },
       h('section', { 'aria-labelledby': 'timeline' }, h('h2', { id: 'timeline' }, 'Timeline'), timeline(order)),
       h('section', { 'aria-labelledby': 'events' }, h('h2', { id: 'events' }, 'Events'), eventList(events, relayOff))),
@@ -78,11 +82,7 @@ function customer(order) {
       fact('Customer (user id)', order.user_id, 'user'),
       fact('Name', name || '—', 'name'),
       fact('Email', email ? h('a', { href: `mailto:${email}` }, email) : '—', 'email'),
-      fact('Ship to', [
-        address.full_name, address.address_line_1, address.address_line_2,
-        [address.city, [address.state, address.postal_code].filter(Boolean).join(' ')].filter(Boolean).join(', '),
-        address.country,
-      ].filter(Boolean).map((line) => h('div', {}, line)), 'address', true),
+      fact('Ship to', addressLines(address).map((line) => h('div', {}, line)), 'address', true),
       fact('Phone', address.phone || '—', 'phone'),
       fact('Shipping method', order.shipping.method, 'shipping-method'),
       fact('Payment method', order.payment.method, 'payment-method'),

@@ -1,5 +1,5 @@
-// Small DOM helpers shared by the pages: elements, money and dates for display, notices,
-// confirmations, and a refusal's problems put next to the fields they name.
+// Small DOM helpers shared by the pages: elements, money, dates and addresses for display,
+// notices, confirmations, and a refusal's problems put next to the fields they name.
 
 /// An element: `h('a', {href: '#/x', class: 'y'}, 'text', child)`. Attributes starting
 /// with `on` are listeners; `data` is an object of data attributes.
@@ -42,6 +42,16 @@ export function when(iso) {
   if (!iso) return '—';
   const t = new Date(iso);
   return Number.isNaN(t.getTime()) ? String(iso) : `${t.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+}
+
+/// An address for display, a line each: name, street, city with state and postal code,
+/// country.
+export function addressLines(address) {
+  return [
+    address.full_name, address.address_line_1, address.address_line_2,
+    [address.city, [address.state, address.postal_code].filter(Boolean).join(' ')].filter(Boolean).join(', '),
+    address.country,
+  ].filter(Boolean);
 }
 
 /// The first 12 hex digits of a `sha256:` digest, the whole one in its title.

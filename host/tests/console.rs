@@ -996,6 +996,376 @@ async fn an_admin_signs_in_and_works_every_page() {
     browser.photograph("workflows").await;
 }
 
+/// Support changes an order from its page: a refused preview names the action and the field,
+/// a good one shows what the change costs, and the change is requested (with an
+/// Idempotency-Key), confirmed, and the order shown again at the API's new total. A confirm
+/// refused as outdated is announced in the change with the focus on it; a change declined
+/// with its reason, another cancelled.
+#[tokio::test(flavor = "multi_thread")]
+async fn support_previews_requests_and_confirms_a_change() {
+    let Some(browser) = browser().await else {
+        return;
+    };
+    let app = App::start(None).await;
+    let (admin, buyer) = (token("ops", true), token("carol", false));
+    let (status, order) = app.place(&buyer, &[("prod-widget", 2)]).await;
+    assert_eq!(status, 201, "{order}");
+    let id = order["id"].as_str().unwrap();
+    let changes = format!("/api/v1/orders/{id}/changes");
+    let base = format!("http://{}", app.address());
+    browser.open(&format!("{base}/console")).await;
+    browser.page_shows("sign-in").await;
+    let enter = char::from(fantoccini::key::Key::Enter);
+    browser
+        .type_into("input[name=token]", &format!("{admin}{enter}"))
+        .await;
+    browser.page_shows("overview").await;
+    browser.visit(&format!("#/orders/{id}"), "order").await;
+    assert_eq!(
+        browser.text("section.changes > .empty").await,
+        "None asked for yet."
+    );
+    // What the console sends, to read its requests' headers.
+    browser
+        .eval(
+            "(window.sent = [], window.fetch = ((fetch) => (url, init = {}) => \
+               (window.sent.push({ url: String(url), method: init.method || 'GET', headers: init.headers || {}, body: init.body || null }), \
+                fetch(url, init)))(window.fetch), true)",
+        )
+        .await;
+
+    // Five chairs, three in stock: refused, the problem named by its action and field, beside
+    // that field, announced, with the focus on it.
+    let form = "form.change-form";
+    let product = format!("{form} input[name='actions[0].product_id']");
+    let quantity = format!("{form} input[name='actions[0].quantity']");
+    browser.type_into(&product, "prod-chair").await;
+    browser.type_into(&quantity, "5").await;
+    browser
+        .click(&format!("{form} button[value=preview]"))
+        .await;
+    let chairs = json!({"actions": [{"type": "add_item", "product_id": "prod-chair", "quantity": 5}], "dry_run": true});
+    let (status, refused) = app.post(&changes, Some(&admin), &chairs, None).await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(
+        refused["error"]["field"], "actions[0].quantity",
+        "{refused}"
+    );
+    let message = refused["error"]["message"].as_str().unwrap();
+    browser
+        .until(&format!(
+            "document.querySelector('{form} .refusal').textContent !== ''"
+        ))
+        .await;
+    let focused = browser
+        .eval(&format!(
+            "[document.activeElement.matches('{form} .refusal[role=alert]'), document.activeElement.textContent]"
+        ))
+        .await;
+    assert_eq!(
+        focused,
+        json!([
+            true,
+            format!("Preview refused: action 1 (add 5 × prod-chair), quantity: {message}.")
+        ])
+    );
+    assert_eq!(
+        browser
+            .text(&format!("{form} .problem[data-for='actions[0].quantity']"))
+            .await,
+        message
+    );
+    assert_eq!(browser.attr(&quantity, "aria-invalid").await, "true");
+    browser.photograph("order-change-refused").await;
+
+    // One more widget: the preview says what it costs, as the API's preview does.
+    browser.type_into(&product, "prod-widget").await;
+    // By the keyboard: Enter in a field previews.
+    browser.type_into(&quantity, &format!("1{enter}")).await;
+    browser
+        .until("!!document.querySelector('[data-preview]:not([data-stale])')")
+        .await;
+    let add =
+        json!({"actions": [{"type": "add_item", "product_id": "prod-widget", "quantity": 1}]});
+    let mut dry = add.clone();
+    dry["dry_run"] = json!(true);
+    let (status, previewed) = app.post(&changes, Some(&admin), &dry, None).await;
+    assert_eq!(status, 200, "{previewed}");
+    let preview = "[data-preview]";
+    for (css, expected) in [
+        (
+            "[data-total=before]",
+            &previewed["before"]["total"]["minor"],
+        ),
+        ("[data-total=after]", &previewed["after"]["total"]["minor"]),
+        ("[data-difference]", &previewed["difference"]["minor"]),
+    ] {
+        let attr = if css == "[data-difference]" {
+            "data-difference"
+        } else {
+            "data-minor"
+        };
+        let shown = browser.attr(&format!("{preview} {css}"), attr).await;
+        assert_eq!(shown, expected.to_string(), "{css}");
+    }
+    assert_eq!(
+        browser
+            .attr(&format!("{preview} [data-settlement]"), "data-settlement")
+            .await,
+        "due"
+    );
+    assert_eq!(previewed["settlement"], "due");
+    assert_eq!(
+        browser
+            .attr(
+                &format!("{preview} tr[data-product=prod-widget] td[data-quantity]"),
+                "data-quantity"
+            )
+            .await,
+        "3"
+    );
+    assert_eq!(
+        browser.eval("document.activeElement.textContent").await,
+        "Preview (nothing recorded)"
+    );
+    browser.photograph("order-change-preview").await;
+    // An edit after the preview says it is out of date.
+    browser
+        .type_into(&format!("{form} input[name=reason]"), "asked by phone")
+        .await;
+    browser
+        .until("!!document.querySelector('[data-preview][data-stale] [data-stale-hint]')")
+        .await;
+
+    // Requested: recorded, listed, the focus on it; its request carried a fresh UUID as its
+    // Idempotency-Key, the previews none.
+    browser
+        .click(&format!("{form} button[value=request]"))
+        .await;
+    browser
+        .until("!!document.querySelector('li[data-change][data-state=requested]')")
+        .await;
+    let (_, listed) = app.get(&changes, Some(&admin)).await;
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let requested = &listed[0];
+    assert_eq!(requested["actions"], add["actions"]);
+    assert_eq!(requested["reason"], "asked by phone");
+    let cid = requested["id"].as_str().unwrap();
+    let change = format!("li[data-change='{cid}']");
+    assert_eq!(
+        browser.text(&format!("{change} ul.change-actions")).await,
+        "add 1 × prod-widget"
+    );
+    let facts = browser.text(&format!("{change} dl")).await;
+    assert!(facts.contains("“asked by phone”"), "{facts}");
+    assert_eq!(
+        browser.eval("document.activeElement.id").await,
+        format!("change-{cid}")
+    );
+    let sent = browser
+        .eval(&format!(
+            "window.sent.filter((r) => r.method === 'POST' && r.url.endsWith({:?})).map((r) => [JSON.parse(r.body).dry_run === true, r.headers['Idempotency-Key'] || ''])",
+            changes
+        ))
+        .await;
+    let sent = sent.as_array().unwrap();
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    assert!(
+        sent[..2].iter().all(|s| s == &json!([true, ""])),
+        "{sent:?}"
+    );
+    let key = sent[2][1].as_str().unwrap();
+    let uuid = uuid::Uuid::parse_str(key).unwrap_or_else(|e| panic!("{key}: {e}"));
+    assert_eq!(uuid.get_version_num(), 4, "{key}");
+    assert_eq!(sent[2][0], json!(false));
+
+    // Confirmed: the order is shown again at the new total, the change as confirmed by ops.
+    browser
+        .click(&format!("{change} button[data-change-action=confirm]"))
+        .await;
+    browser
+        .until(&format!(
+            "document.querySelector(\"{change}\")?.dataset.state === 'confirmed'"
+        ))
+        .await;
+    let (_, changed) = app.get(&format!("/api/v1/orders/{id}"), Some(&admin)).await;
+    let total = &changed["pricing"]["total"]["minor"];
+    assert_eq!(total, &requested["after"]["total"]["minor"]);
+    assert_ne!(total, &order["pricing"]["total"]["minor"]);
+    assert_eq!(
+        browser.attr("[data-amount=total]", "data-minor").await,
+        total.to_string()
+    );
+    let shown_total = browser.text("[data-fact=total]").await;
+    let formatted = browser
+        .eval(&format!(
+            "import('/console/ui.js').then(({{ money }}) => money({}))",
+            changed["pricing"]["total"]
+        ))
+        .await;
+    assert_eq!(json!(shown_total), formatted);
+    assert_eq!(
+        browser
+            .attr(&format!("{change} [data-ended]"), "data-ended")
+            .await,
+        "ops"
+    );
+    assert_eq!(
+        browser
+            .eval(&format!(
+                "!document.querySelector(\"{change} button[data-change-action]\")"
+            ))
+            .await,
+        json!(true),
+        "a confirmed change offers nothing more"
+    );
+    assert_eq!(
+        browser.eval("document.activeElement.id").await,
+        format!("change-{cid}")
+    );
+
+    // Two more, requested through the API; one confirmed there, the other is outdated: its
+    // confirm is refused in the change, announced, the focus on it. Then it is declined with
+    // its reason, and a third cancelled.
+    let mut ids = vec![];
+    for product in ["prod-gadget", "prod-mug", "prod-lamp"] {
+        let body = json!({"actions": [{"type": "add_item", "product_id": product, "quantity": 1}]});
+        let (status, requested) = app.post(&changes, Some(&buyer), &body, None).await;
+        assert_eq!(status, 201, "{requested}");
+        ids.push(requested["id"].as_str().unwrap().to_owned());
+    }
+    browser.visit("#/orders", "orders").await;
+    browser.visit(&format!("#/orders/{id}"), "order").await;
+    let (status, confirmed) = app
+        .post(
+            &format!("{changes}/{}/confirm", ids[0]),
+            Some(&admin),
+            &json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{confirmed}");
+    let outdated = format!("li[data-change='{}']", ids[1]);
+    browser
+        .click(&format!("{outdated} button[data-change-action=confirm]"))
+        .await;
+    browser
+        .until(&format!(
+            "document.activeElement.matches(\"{outdated} .refusal[role=alert]\")"
+        ))
+        .await;
+    let (status, again) = app
+        .post(
+            &format!("{changes}/{}/confirm", ids[1]),
+            Some(&admin),
+            &json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 409, "{again}");
+    assert_eq!(
+        browser.eval("document.activeElement.textContent").await,
+        format!(
+            "Not confirmed: {}.",
+            again["error"]["message"].as_str().unwrap()
+        )
+    );
+    // The page shows the order as it is now: the change confirmed through the API too.
+    assert_eq!(
+        browser
+            .attr(&format!("li[data-change='{}']", ids[0]), "data-state")
+            .await,
+        "confirmed"
+    );
+    browser.photograph("order-change-outdated").await;
+    browser
+        .click(&format!("{outdated} button[data-change-action=decline]"))
+        .await;
+    browser
+        .type_into(
+            &format!("{outdated} input[name=reason]"),
+            "priced on an older order",
+        )
+        .await;
+    browser
+        .click(&format!("{outdated} form button[type=submit]"))
+        .await;
+    browser
+        .until(&format!(
+            "document.querySelector(\"{outdated}\")?.dataset.state === 'declined'"
+        ))
+        .await;
+    let ended = browser.text(&format!("{outdated} [data-ended]")).await;
+    assert!(
+        ended.ends_with("by ops: “priced on an older order”"),
+        "{ended}"
+    );
+    let cancelled = format!("li[data-change='{}']", ids[2]);
+    browser
+        .click(&format!("{cancelled} button[data-change-action=cancel]"))
+        .await;
+    browser
+        .until(&format!(
+            "document.querySelector(\"{cancelled}\")?.dataset.state === 'cancelled'"
+        ))
+        .await;
+    let (_, listed) = app.get(&changes, Some(&admin)).await;
+    let states: Vec<&str> = (listed.as_array().unwrap().iter())
+        .map(|c| c["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["confirmed", "confirmed", "declined", "cancelled"]);
+    let shown = browser
+        .eval("[...document.querySelectorAll('li[data-change]')].map((li) => li.dataset.state)")
+        .await;
+    assert_eq!(shown, json!(states));
+
+    // The form builds every action, a shipping address prefilled with the order's; on a
+    // phone the changes (their prices and lines open) and the form fit the screen.
+    for kind in [
+        "set_quantity",
+        "remove_item",
+        "cancel_item",
+        "return_item",
+        "set_shipping_method",
+        "set_discount_code",
+        "set_shipping_address",
+    ] {
+        browser
+            .eval(&format!(
+                "(document.querySelector('{form} select[name=action-type]').value = '{kind}', true)"
+            ))
+            .await;
+        browser
+            .click(&format!("{form} button[data-add-action]"))
+            .await;
+    }
+    let rows = browser
+        .eval(&format!(
+            "[...document.querySelectorAll('{form} ol.action-rows > li')].map((li) => li.querySelector('legend').textContent)"
+        ))
+        .await;
+    assert_eq!(rows.as_array().unwrap().len(), 8, "{rows}");
+    assert_eq!(rows[7], "Action 8: Set shipping address");
+    assert_eq!(
+        browser
+            .eval(&format!(
+                "document.querySelector(\"{form} input[name='actions[7].address.city']\").value"
+            ))
+            .await,
+        "San Francisco"
+    );
+    browser
+        .eval("(document.querySelectorAll('li[data-change] details').forEach((d) => (d.open = true)), true)")
+        .await;
+    browser.resize(PHONE).await;
+    browser
+        .fits("ol.change-list > li, li[data-change] tr[data-product] td, form.change-form fieldset, form.change-form button")
+        .await;
+    browser.resize(LAPTOP).await;
+    browser.photograph("order-changes").await;
+}
+
 /// A token that stops being valid brings the sign-in form back over whatever page was
 /// shown, with the reason, the navigation hidden; signing in again goes back to that page.
 /// The skip link moves the focus to the content.

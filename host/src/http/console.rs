@@ -57,6 +57,7 @@ static ASSETS: LazyLock<HashMap<&'static str, Asset>> = LazyLock::new(|| {
         ("overview.js", JS),
         ("orders.js", JS),
         ("order.js", JS),
+        ("changes.js", JS),
         ("plugins.js", JS),
         ("rollout.js", JS),
         ("workflows.js", JS),
