@@ -48,6 +48,11 @@ struct ReplicaLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CommandLabels {
+    command: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ShardLabels {
     shard: u16,
 }
@@ -76,6 +81,7 @@ pub struct Metrics {
     relay_lag: Histogram,
     outbox_backlog: Gauge,
     outbox_oldest_age: Gauge<f64, AtomicU64>,
+    store_commands: Family<CommandLabels, Counter>,
     replica: Family<ReplicaLabels, Gauge>,
     relay_shards: Family<ShardLabels, Gauge>,
     plugin_serving: Family<ServingLabels, Gauge>,
@@ -187,6 +193,12 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Age of the oldest event waiting in the outbox",
         outbox_oldest_age.clone(),
     );
+    let store_commands = Family::default();
+    registry.register(
+        "store_commands",
+        "Commands sent to MongoDB, by name: what this replica costs the database",
+        store_commands.clone(),
+    );
     let replica = Family::default();
     let relay_shards = Family::default();
     let plugin_serving = Family::default();
@@ -226,6 +238,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         relay_lag,
         outbox_backlog,
         outbox_oldest_age,
+        store_commands,
         activity: Activity::default(),
     }
 });
@@ -298,6 +311,14 @@ impl Metrics {
     pub fn event_published(&self, lag: f64) {
         self.events_published.inc();
         self.relay_lag.observe(lag);
+    }
+
+    /// A command was sent to MongoDB (the driver's command monitoring reports each).
+    pub fn store_command(&self, command: &str) {
+        let labels = CommandLabels {
+            command: command.to_owned(),
+        };
+        self.store_commands.get_or_create(&labels).inc();
     }
 
     pub fn relay_failed(&self) {

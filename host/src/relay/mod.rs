@@ -36,11 +36,10 @@ use uuid::Uuid;
 
 /// Events taken from the outbox per pass.
 const BATCH: u32 = 500;
-/// How often the outbox is looked at when no write announced anything (another process, a
-/// restart, a pass that failed).
-const POLL: Duration = Duration::from_millis(500);
-/// How often the backlog gauges are refreshed.
-const REPORT_EVERY: Duration = Duration::from_secs(1);
+/// How often the outbox is looked at when no write announced anything: a safety net. Writes
+/// announce themselves (this process's directly, other replicas' through the outbox's
+/// change feed), so an idle relay costs the store one read per this.
+const POLL: Duration = Duration::from_secs(10);
 /// Pause after a failed pass, so a broker outage is not a busy loop.
 const BACKOFF: Duration = Duration::from_secs(1);
 
@@ -76,8 +75,6 @@ pub struct Relay {
     admin: AdminClient<DefaultClientContext>,
     config: RelayConfig,
     topics: HashSet<String>,
-    /// When the backlog gauges were last refreshed (a count of the outbox: not every pass).
-    reported: Option<Instant>,
     status: Arc<Mutex<RelayStatus>>,
 }
 
@@ -131,7 +128,6 @@ impl Relay {
             admin,
             config,
             topics: HashSet::new(),
-            reported: None,
             status: Arc::new(Mutex::new(RelayStatus {
                 state: "starting",
                 ..RelayStatus::default()
@@ -213,7 +209,6 @@ impl Relay {
 
     /// Publishes one batch; the number of events taken (0: nothing to relay).
     async fn pass(&mut self) -> Result<usize, String> {
-        self.report_backlog().await;
         let shards = self.shards();
         if shards.is_empty() {
             return Ok(0);
@@ -256,17 +251,6 @@ impl Relay {
                 self.set_status("publishing", None);
                 Ok(events.len())
             }
-        }
-    }
-
-    /// Refreshes the backlog gauges, at most every [`REPORT_EVERY`].
-    async fn report_backlog(&mut self) {
-        if self.reported.is_some_and(|at| at.elapsed() < REPORT_EVERY) {
-            return;
-        }
-        self.reported = Some(Instant::now());
-        if let Ok(backlog) = self.store.backlog().await {
-            metrics().outbox(backlog.events, backlog.oldest_age_seconds().unwrap_or(0.0));
         }
     }
 

@@ -254,6 +254,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     // embedded store is one process's, which keeps its plugin versions on its disk and
     // relays every shard.
     type Shared = (Arc<dyn ReplayLog>, Option<Arc<dyn ShadowBoard>>);
+    let mut outbox_feed = None;
     let (store, shards, plugins, (replay_log, shadow_board)): (Arc<dyn OrderStore>, _, _, Shared) =
         match &config.mongodb_url {
             Some(url) => {
@@ -268,6 +269,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
                 let (leaser, shards) = Leaser::new(mongo.clone(), membership.clone());
                 if config.kafka_enabled {
                     tokio::spawn(leaser.run());
+                    outbox_feed = Some(mongo.clone());
                 }
                 let shared: Shared = (mongo.clone(), Some(mongo.clone()));
                 (mongo as Arc<dyn OrderStore>, shards, plugins, shared)
@@ -378,6 +380,12 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             },
         )?;
         let status = relay.status();
+        // Other replicas' writes reach this one's relay through the outbox's change feed;
+        // its own writes notify it directly.
+        if let Some(mongo) = outbox_feed {
+            let written = orders.outbox_written();
+            tokio::spawn(async move { mongo.follow_outbox(written).await });
+        }
         tokio::spawn(relay.run(orders.outbox_written()));
         Some(status)
     } else {

@@ -14,6 +14,7 @@
 mod common;
 #[path = "../api/harness.rs"]
 mod harness;
+mod idle;
 #[path = "../events/kafka.rs"]
 mod kafka;
 mod registry;

@@ -29,6 +29,7 @@
 
 mod batch;
 mod documents;
+mod feed;
 mod leases;
 mod orders;
 mod registry;
@@ -38,10 +39,12 @@ mod shadows;
 mod tests;
 
 use crate::domain::StoreError;
+use crate::metrics::metrics;
 use crate::orders::outbox::shard_of;
 use crate::orders::{Order, OrderId};
 use bson::{Bson, Document, doc};
 use documents::{entry_from_archived, order_fields, order_from};
+use mongodb::event::{EventHandler, command::CommandEvent};
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Collection, IndexModel};
 use std::future::Future;
@@ -113,6 +116,15 @@ impl MongoStore {
         database: &str,
     ) -> anyhow::Result<Self> {
         options.app_name.get_or_insert_with(|| "orderflow".into());
+        // Every command counted by name: what an idle replica costs the database is a
+        // budget (docs/replicas.md), and this is how it is watched.
+        options.command_event_handler.get_or_insert_with(|| {
+            EventHandler::callback(|event| {
+                if let CommandEvent::Started(started) = event {
+                    metrics().store_command(&started.command_name);
+                }
+            })
+        });
         options
             .server_selection_timeout
             .get_or_insert(Duration::from_secs(5));

@@ -20,17 +20,12 @@ use crate::plugins::{Change, StoredVersion};
 use async_trait::async_trait;
 use bson::{Bson, Document, doc};
 use chrono::Utc;
-use futures_util::StreamExt;
 use futures_util::io::{AsyncReadExt, AsyncWriteExt};
-use mongodb::change_stream::event::ResumeToken;
 use mongodb::gridfs::GridFsBucket;
 use mongodb::options::GridFsBucketOptions;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
-
-/// A broken change feed is reopened after this.
-const REOPEN: Duration = Duration::from_secs(1);
 
 /// Moving a component's megabytes may take longer than one operation is given.
 const TRANSFER_TIMEOUT: Duration = Duration::from_secs(60);
@@ -316,36 +311,7 @@ impl SharedRegistry for MongoStore {
     }
 
     async fn follow(&self, changed: Arc<Notify>) {
-        let mut resume: Option<ResumeToken> = None;
-        loop {
-            let watched = self
-                .db
-                .watch()
-                .pipeline([doc! { "$match": {
-                    "ns.coll": { "$in": [self.plugins.name(), self.workflows.name()] },
-                } }])
-                .resume_after(resume.clone())
-                .await;
-            match watched {
-                Ok(mut feed) => {
-                    while let Some(event) = feed.next().await {
-                        match event {
-                            Ok(_) => changed.notify_one(),
-                            Err(e) => {
-                                tracing::warn!(error = %e, "the plugin registry's change feed broke; reopening");
-                                break;
-                            }
-                        }
-                    }
-                    resume = feed.resume_token().or(resume);
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "the plugin registry's change feed is unavailable; re-reading every second");
-                    // A resume token the server no longer knows would fail forever.
-                    resume = None;
-                }
-            }
-            tokio::time::sleep(REOPEN).await;
-        }
+        let collections = [self.plugins.name(), self.workflows.name()];
+        (self.follow_collections(&collections, changed, "plugin registry")).await
     }
 }
