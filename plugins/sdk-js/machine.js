@@ -6,7 +6,7 @@
 // Records are the contract's as jco's bindings give and take them: camelCase fields
 // (`order.paymentStatus`, `machine.statusEdges`), `null` for an absent option.
 
-import { Refusal } from "./sdk.js";
+import { Refusal, checked, s64 } from "./sdk.js";
 
 export const ADMIN = "admin";
 export const USER = "user";
@@ -141,6 +141,84 @@ export function refund(order, field) {
     throw new Refusal("refund_requires_payment", "only a paid order can be refunded", field);
   }
   return transition(REFUNDED, REFUNDED, ["refunded_at"], ["order.refunded"]);
+}
+
+// The parts of a placed order a change touches: the contract's `change-kind`, as the bindings
+// give it (a string of the case's name).
+export const ITEMS = "items";
+export const DELIVERY = "delivery";
+export const CANCELLATION = "cancellation";
+export const RETURN = "return";
+
+/** Of each kind but a return: the status from which it may no longer change, and what it is. */
+const CHANGES_UNTIL = {
+  [ITEMS]: [PROCESSING, "the items and the discount code may change"],
+  [DELIVERY]: [SHIPPED, "the shipping address and method may change"],
+  [CANCELLATION]: [SHIPPED, "items may be cancelled"],
+};
+
+const changeNotAllowed = (message) => new Refusal("change_not_allowed", message);
+
+/**
+ * May `change` (one of the kinds above) be made to `order` in `machine`? The shared rule,
+ * the host's for lifecycles that predate the decision: nothing changes in a final status,
+ * but a return, which only a delivered order takes; the items and the discount code change
+ * while the order's status comes before `processing` in the machine's statuses, its
+ * delivery and cancellations while it comes before `shipped` (with no such status in the
+ * machine, until a final status). Whoever asks, the answer is the same: the host lets only
+ * the order's owner and admins reach it. Refused as `change_not_allowed`.
+ */
+export function allowChange(machine, order, change) {
+  const status = order.status;
+  if (change === RETURN) {
+    if (status !== DELIVERED) throw changeNotAllowed("only a delivered order's items are returned");
+    return;
+  }
+  if (machine.finalStatuses.includes(status)) {
+    throw changeNotAllowed(`an order that is \`${status}\` does not change any more`);
+  }
+  const [until, what] = CHANGES_UNTIL[change];
+  const [at, limit] = [machine.statuses.indexOf(status), machine.statuses.indexOf(until)];
+  if (at >= 0 && limit >= 0 && at >= limit) {
+    throw changeNotAllowed(`${what} until the order is \`${until}\`; it is \`${status}\``);
+  }
+}
+
+/** How long after its delivery an order's units may be returned: 30 days, in milliseconds. */
+export const RETURN_WINDOW_MS = 30n * 24n * 60n * 60n * 1000n;
+
+/** `a / b` rounded down (a BigInt's `/` rounds toward zero). */
+function floorDiv(a, b) {
+  const q = a / b;
+  return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
+}
+
+/**
+ * What a return refunds by the shared rule, the host's for lifecycles that predate the
+ * decision: within `RETURN_WINDOW_MS` of the delivery (when the order's was stamped), the
+ * returned units' gross (unit price × quantity), less their share of the order's discount,
+ * and their share of its tax, each share of the subtotal rounded down; no shipping back and
+ * no restocking fee. Amounts are BigInts, exact, in the order's currency; the glue gives
+ * them back as the bindings take an s64 (`toS64`).
+ */
+export function refundQuote(order, request, now) {
+  if (request.deliveredAt !== null && s64(now) > s64(request.deliveredAt) + RETURN_WINDOW_MS) {
+    throw new Refusal("return_window_closed", "units are returned within 30 days of the delivery", "lines");
+  }
+  const gross = request.lines.reduce((sum, l) => sum + s64(l.unitPrice.minor) * BigInt(l.quantity), 0n);
+  const subtotal = s64(request.subtotal.minor);
+  const share = (amount) => floorDiv(s64(amount.minor) * gross, subtotal);
+  // A subtotal of 0 paid nothing for the lines, so nothing of it is given back.
+  const [items, tax] =
+    subtotal === 0n ? [0n, 0n] : [checked(gross - share(request.discount)), checked(share(request.tax))];
+  const money = (minor) => ({ minor, currency: order.total.currency });
+  return {
+    items: money(items),
+    tax: money(tax),
+    shipping: money(0n),
+    restockingFee: money(0n),
+    total: money(checked(items + tax)),
+  };
 }
 
 /**

@@ -4,17 +4,26 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
   ADMIN,
+  CANCELLATION,
   CANCELLED,
   CONFIRMED,
+  DELIVERED,
+  DELIVERY,
+  ITEMS,
   PAID,
   PENDING,
+  PROCESSING,
   REFUNDED,
+  RETURN,
+  RETURN_WINDOW_MS,
   SHIPPED,
   USER,
+  allowChange,
   changePayment,
   created,
   edge,
   permitted,
+  refundQuote,
   stateMachine,
   statusTransition,
 } from "../machine.js";
@@ -86,4 +95,79 @@ test("payments and refunds", () => {
   const unpaid = refusal(() => statusTransition(order(SHIPPED, PENDING), change(REFUNDED)));
   assert.equal(unpaid.code, "refund_requires_payment");
   assert.equal(pay(SHIPPED, PAID, REFUNDED, admin).status, REFUNDED);
+});
+
+test("what may change when: the items until processing, delivery and cancellations until shipped", () => {
+  const full = stateMachine([PENDING, CONFIRMED, PROCESSING, SHIPPED, DELIVERED, CANCELLED, REFUNDED], []);
+  const refused = (m, status, kind) => refusal(() => allowChange(m, order(status, PAID), kind));
+  const ok = (m, status, kind) => assert.equal(allowChange(m, order(status, PAID), kind), undefined);
+  for (const status of [PENDING, CONFIRMED]) ok(full, status, ITEMS);
+  assert.deepEqual(refused(full, PROCESSING, ITEMS), {
+    code: "change_not_allowed",
+    message: "the items and the discount code may change until the order is `processing`; it is `processing`",
+    field: null,
+  });
+  ok(full, PROCESSING, DELIVERY);
+  ok(full, PROCESSING, CANCELLATION);
+  assert.match(refused(full, SHIPPED, DELIVERY).message, /until the order is `shipped`; it is `shipped`/);
+  assert.equal(refused(full, SHIPPED, CANCELLATION).code, "change_not_allowed");
+  for (const status of [DELIVERED, CANCELLED, REFUNDED]) {
+    assert.equal(refused(full, status, DELIVERY).message, `an order that is \`${status}\` does not change any more`);
+  }
+  // A status the machine does not list is not after any.
+  ok(full, "on_hold", ITEMS);
+  // Without `processing`, the items change until a final status.
+  ok(machine, SHIPPED, ITEMS);
+  assert.equal(refused(machine, CANCELLED, ITEMS).code, "change_not_allowed");
+});
+
+test("only a delivered order's units are returned, final as it is", () => {
+  const full = stateMachine([PENDING, SHIPPED, DELIVERED, REFUNDED], []);
+  assert.equal(allowChange(full, order(DELIVERED, PAID), RETURN), undefined);
+  for (const status of [SHIPPED, REFUNDED]) {
+    assert.deepEqual(refusal(() => allowChange(full, order(status, PAID), RETURN)), {
+      code: "change_not_allowed",
+      message: "only a delivered order's items are returned",
+      field: null,
+    });
+  }
+});
+
+const usd = (minor) => ({ minor, currency: "USD" });
+const returned = (lines, deliveredAt, [subtotal, tax, discount]) => ({
+  lines: lines.map(([unit, quantity]) => ({ productId: "p", quantity, unitPrice: usd(unit), reason: null })),
+  deliveredAt,
+  subtotal: usd(subtotal),
+  tax: usd(tax),
+  shipping: usd(500),
+  discount: usd(discount),
+  refunded: usd(0),
+  everything: false,
+});
+const delivered = { status: DELIVERED, paymentStatus: PAID, total: usd(0) };
+const amounts = (q) => [q.items, q.tax, q.shipping, q.restockingFee, q.total].map((m) => m.minor);
+
+test("a return refunds its units' gross less their discount share, and their tax share, rounded down", () => {
+  // 2 × 1500 of a 10000 subtotal: 3/10 of the discount (299.7) and of the tax (247.5).
+  const q = refundQuote(delivered, returned([[1500, 2]], 0, [10000, 825, 999]), 0);
+  assert.deepEqual(amounts(q), [2701n, 247n, 0n, 0n, 2948n]);
+  assert.deepEqual(q.restockingFee, { minor: 0n, currency: "USD" });
+  const free = refundQuote(delivered, returned([[1500, 1]], null, [0, 825, 0]), 0);
+  assert.deepEqual(amounts(free), [0n, 0n, 0n, 0n, 0n]);
+  // Exact beyond a Number's 2^53: 3 units of 2^53 + 1, of a subtotal of twice that and 7.
+  const big = 2n ** 53n + 1n;
+  const subtotal = 6n * big + 7n;
+  const exact = refundQuote(delivered, returned([[big, 3]], null, [subtotal, subtotal / 10n + 3n, subtotal / 4n + 1n]), 0);
+  assert.deepEqual(amounts(exact), [20266198323167234n, 2702159776422299n, 0n, 0n, 22968358099589533n]);
+});
+
+test("units are returned within 30 days of the delivery", () => {
+  const at = 1795608000000;
+  const request = returned([[1500, 1]], at, [1500, 0, 0]);
+  assert.equal(refundQuote(delivered, request, at + Number(RETURN_WINDOW_MS)).total.minor, 1500n);
+  assert.deepEqual(refusal(() => refundQuote(delivered, request, at + Number(RETURN_WINDOW_MS) + 1)), {
+    code: "return_window_closed",
+    message: "units are returned within 30 days of the delivery",
+    field: "lines",
+  });
 });
