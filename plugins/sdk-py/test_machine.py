@@ -6,21 +6,30 @@ from __future__ import annotations
 import unittest
 from types import SimpleNamespace
 
-from orderflow_sdk import Problem, Refusal
+from orderflow_sdk import Money, Problem, Refusal
 from orderflow_sdk.machine import (
     ADMIN,
+    CANCELLATION,
     CANCELLED,
     CONFIRMED,
+    DELIVERED,
+    DELIVERY,
+    ITEMS,
     PAID,
     PENDING,
+    PROCESSING,
     REFUNDED,
+    RETURN,
+    RETURN_WINDOW_MS,
     SHIPPED,
     USER,
     Transition,
+    allow_change,
     change_payment,
     created,
     edge,
     permitted,
+    refund_quote,
     state_machine,
     status_transition,
 )
@@ -91,6 +100,95 @@ class Machine(unittest.TestCase):
             "refund_requires_payment",
         )
         self.assertEqual(change_payment(edges, order(SHIPPED, PAID), change(REFUNDED), ADMIN_).status, REFUNDED)
+
+
+    def test_what_may_change_when(self):
+        """The items until processing, delivery and cancellations until shipped."""
+        full = state_machine([PENDING, CONFIRMED, PROCESSING, SHIPPED, DELIVERED, CANCELLED, REFUNDED], [])
+        refused = lambda m, status, kind: self.refusal(lambda: allow_change(m, order(status, PAID), kind))
+        ok = lambda m, status, kind: self.assertIsNone(allow_change(m, order(status, PAID), kind))
+        for status in [PENDING, CONFIRMED]:
+            ok(full, status, ITEMS)
+        self.assertEqual(
+            refused(full, PROCESSING, ITEMS),
+            Problem(
+                "change_not_allowed",
+                "the items and the discount code may change until the order is `processing`; it is `processing`",
+            ),
+        )
+        ok(full, PROCESSING, DELIVERY)
+        ok(full, PROCESSING, CANCELLATION)
+        self.assertIn("until the order is `shipped`; it is `shipped`", refused(full, SHIPPED, DELIVERY).message)
+        self.assertEqual(refused(full, SHIPPED, CANCELLATION).code, "change_not_allowed")
+        for status in [DELIVERED, CANCELLED, REFUNDED]:
+            final = f"an order that is `{status}` does not change any more"
+            self.assertEqual(refused(full, status, DELIVERY).message, final)
+        # A status the machine does not list is not after any.
+        ok(full, "on_hold", ITEMS)
+        # Without `processing`, the items change until a final status.
+        ok(MACHINE, SHIPPED, ITEMS)
+        self.assertEqual(refused(MACHINE, CANCELLED, ITEMS).code, "change_not_allowed")
+
+    def test_only_a_delivered_order_s_units_are_returned(self):
+        full = state_machine([PENDING, SHIPPED, DELIVERED, REFUNDED], [])
+        self.assertIsNone(allow_change(full, order(DELIVERED, PAID), RETURN))
+        for status in [SHIPPED, REFUNDED]:
+            self.assertEqual(
+                self.refusal(lambda: allow_change(full, order(status, PAID), RETURN)),
+                Problem("change_not_allowed", "only a delivered order's items are returned"),
+            )
+
+    def test_a_return_refunds_its_units_gross_less_their_discount_share_and_their_tax_share(self):
+        """Each share rounded down."""
+        # 2 × 1500 of a 10000 subtotal: 3/10 of the discount (299.7) and of the tax (247.5).
+        quote = refund_quote(DELIVERED_, returned([(1500, 2)], 0, (10000, 825, 999)), 0)
+        self.assertEqual(amounts(quote), [2701, 247, 0, 0, 2948])
+        self.assertEqual(quote.restocking_fee, Money(0, "USD"))
+        free = refund_quote(DELIVERED_, returned([(1500, 1)], None, (0, 825, 0)), 0)
+        self.assertEqual(amounts(free), [0, 0, 0, 0, 0])
+        # Exact beyond a double's 2^53: 3 units of 2^53 + 1, of a subtotal of twice that and 7.
+        big = 2**53 + 1
+        subtotal = 6 * big + 7
+        request = returned([(big, 3)], None, (subtotal, subtotal // 10 + 3, subtotal // 4 + 1))
+        exact = refund_quote(DELIVERED_, request, 0)
+        self.assertEqual(amounts(exact), [20266198323167234, 2702159776422299, 0, 0, 22968358099589533])
+
+    def test_units_are_returned_within_30_days_of_the_delivery(self):
+        at = 1795608000000
+        request = returned([(1500, 1)], at, (1500, 0, 0))
+        self.assertEqual(refund_quote(DELIVERED_, request, at + RETURN_WINDOW_MS).total.minor, 1500)
+        self.assertEqual(
+            self.refusal(lambda: refund_quote(DELIVERED_, request, at + RETURN_WINDOW_MS + 1)),
+            Problem("return_window_closed", "units are returned within 30 days of the delivery", "lines"),
+        )
+
+
+def usd(minor: int) -> SimpleNamespace:
+    return SimpleNamespace(minor=minor, currency="USD")
+
+
+DELIVERED_ = SimpleNamespace(status=DELIVERED, payment_status=PAID, total=usd(0))
+
+
+def returned(lines, delivered_at, amounts) -> SimpleNamespace:
+    subtotal, tax, discount = amounts
+    return SimpleNamespace(
+        lines=[
+            SimpleNamespace(product_id="p", quantity=quantity, unit_price=usd(unit), reason=None)
+            for unit, quantity in lines
+        ],
+        delivered_at=delivered_at,
+        subtotal=usd(subtotal),
+        tax=usd(tax),
+        shipping=usd(500),
+        discount=usd(discount),
+        refunded=usd(0),
+        everything=False,
+    )
+
+
+def amounts(quote) -> list[int]:
+    return [m.minor for m in (quote.items, quote.tax, quote.shipping, quote.restocking_fee, quote.total)]
 
 
 if __name__ == "__main__":

@@ -157,7 +157,8 @@ test("a return refunds its units' gross less their discount share, and their tax
   // Exact beyond a Number's 2^53: 3 units of 2^53 + 1, of a subtotal of twice that and 7.
   const big = 2n ** 53n + 1n;
   const subtotal = 6n * big + 7n;
-  const exact = refundQuote(delivered, returned([[big, 3]], null, [subtotal, subtotal / 10n + 3n, subtotal / 4n + 1n]), 0);
+  const request = returned([[big, 3]], null, [subtotal, subtotal / 10n + 3n, subtotal / 4n + 1n]);
+  const exact = refundQuote(delivered, request, 0);
   assert.deepEqual(amounts(exact), [20266198323167234n, 2702159776422299n, 0n, 0n, 22968358099589533n]);
 });
 

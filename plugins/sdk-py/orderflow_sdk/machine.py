@@ -3,8 +3,9 @@ SDK's `machine` module, ported, so that the statuses the shipped workflows share
 as there (the same edges, stamps, events and refusals).
 
 Records are read with the attribute names componentize-py's bindings give them
-(`order.payment_status`, None for an absent option); answers are the dataclasses below,
-which the glue (app.py) makes the bindings' records. `from orderflow_sdk import machine`.
+(`order.payment_status`, None for an absent option), a change's kind as one of the strings
+below; answers are the dataclasses below, which the glue (app.py) makes the bindings'
+records. `from orderflow_sdk import machine`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from orderflow_sdk import Refusal
+from orderflow_sdk import Money, Refusal, checked
 
 ADMIN = "admin"
 USER = "user"
@@ -153,6 +154,87 @@ def refund(order: Any, field: str) -> Transition:
     if order.payment_status != PAID:
         raise Refusal("refund_requires_payment", "only a paid order can be refunded", field)
     return Transition(REFUNDED, REFUNDED, ["refunded_at"], ["order.refunded"])
+
+
+# The parts of a placed order a change touches: the contract's `change-kind`, as the case's
+# name (the glue gives the bindings' `ChangeKind` so).
+ITEMS = "items"
+DELIVERY = "delivery"
+CANCELLATION = "cancellation"
+RETURN = "return"
+
+# Of each kind but a return: the status from which it may no longer change, and what it is.
+_CHANGES_UNTIL = {
+    ITEMS: (PROCESSING, "the items and the discount code may change"),
+    DELIVERY: (SHIPPED, "the shipping address and method may change"),
+    CANCELLATION: (SHIPPED, "items may be cancelled"),
+}
+
+
+def _change_not_allowed(message: str) -> Refusal:
+    return Refusal("change_not_allowed", message)
+
+
+def allow_change(machine: Machine, order: Any, change: str) -> None:
+    """May `change` (one of the kinds above) be made to `order` in `machine`? The shared
+    rule, the host's for lifecycles that predate the decision: nothing changes in a final
+    status, but a return, which only a delivered order takes; the items and the discount
+    code change while the order's status comes before `processing` in the machine's
+    statuses, its delivery and cancellations while it comes before `shipped` (with no such
+    status in the machine, until a final status). Whoever asks, the answer is the same: the
+    host lets only the order's owner and admins reach it. Refused as `change_not_allowed`."""
+    status = order.status
+    if change == RETURN:
+        if status != DELIVERED:
+            raise _change_not_allowed("only a delivered order's items are returned")
+        return
+    if status in machine.final_statuses:
+        raise _change_not_allowed(f"an order that is `{status}` does not change any more")
+    until, what = _CHANGES_UNTIL[change]
+    statuses = machine.statuses
+    if status in statuses and until in statuses and statuses.index(status) >= statuses.index(until):
+        raise _change_not_allowed(f"{what} until the order is `{until}`; it is `{status}`")
+
+
+# How long after its delivery an order's units may be returned: 30 days, in milliseconds.
+RETURN_WINDOW_MS = 30 * 24 * 60 * 60 * 1000
+
+
+@dataclass
+class RefundQuote:
+    """What a return refunds: total = items + tax + shipping - restocking_fee."""
+
+    items: Money
+    tax: Money
+    shipping: Money
+    restocking_fee: Money
+    total: Money
+
+
+def refund_quote(order: Any, request: Any, now: int) -> RefundQuote:
+    """What a return refunds by the shared rule, the host's for lifecycles that predate the
+    decision: within `RETURN_WINDOW_MS` of the delivery (when the order's was stamped), the
+    returned units' gross (unit price × quantity), less their share of the order's discount,
+    and their share of its tax, each share of the subtotal rounded down; no shipping back
+    and no restocking fee. Exact (ints), in the order's currency."""
+    if request.delivered_at is not None and now > request.delivered_at + RETURN_WINDOW_MS:
+        raise Refusal("return_window_closed", "units are returned within 30 days of the delivery", "lines")
+    gross = sum(line.unit_price.minor * line.quantity for line in request.lines)
+    subtotal = request.subtotal.minor
+    # A subtotal of 0 paid nothing for the lines, so nothing of it is given back.
+    if subtotal == 0:
+        items = tax = 0
+    else:
+        items = checked(gross - request.discount.minor * gross // subtotal)
+        tax = checked(request.tax.minor * gross // subtotal)
+    currency = order.total.currency
+    return RefundQuote(
+        items=Money(items, currency),
+        tax=Money(tax, currency),
+        shipping=Money(0, currency),
+        restocking_fee=Money(0, currency),
+        total=Money(checked(items + tax), currency),
+    )
 
 
 # White space as Rust's `str::trim` has it, Unicode's White_Space property (not
