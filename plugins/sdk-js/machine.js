@@ -171,8 +171,8 @@ const changeNotAllowed = (message) => new Refusal("change_not_allowed", message)
 export function allowChange(machine, order, change) {
   const status = order.status;
   if (change === RETURN) {
-    if (status !== DELIVERED) throw changeNotAllowed("only a delivered order's items are returned");
-    return;
+    if (status === DELIVERED) return;
+    throw changeNotAllowed(`only a delivered order's items are returned; it is \`${status}\``);
   }
   if (machine.finalStatuses.includes(status)) {
     throw changeNotAllowed(`an order that is \`${status}\` does not change any more`);
@@ -187,31 +187,25 @@ export function allowChange(machine, order, change) {
 /** How long after its delivery an order's units may be returned: 30 days, in milliseconds. */
 export const RETURN_WINDOW_MS = 30n * 24n * 60n * 60n * 1000n;
 
-/** `a / b` rounded down (a BigInt's `/` rounds toward zero). */
-function floorDiv(a, b) {
-  const q = a / b;
-  return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
-}
-
 /**
  * What a return refunds by the shared rule, the host's for lifecycles that predate the
  * decision: within `RETURN_WINDOW_MS` of the delivery (when the order's was stamped), the
  * returned units' gross (unit price × quantity), less their share of the order's discount,
- * and their share of its tax, each share of the subtotal rounded down; no shipping back and
- * no restocking fee. Amounts are BigInts, exact, in the order's currency; the glue gives
- * them back as the bindings take an s64 (`toS64`).
+ * and their share of its tax, each share (gross / subtotal; none of a subtotal of 0) rounded
+ * down; no shipping back and no restocking fee. Amounts are BigInts, exact, in the order's
+ * currency (its quote's); the glue gives them back as the bindings take an s64 (`toS64`).
  */
-export function refundQuote(order, request, now) {
+export function refundQuote(request, now) {
   if (request.deliveredAt !== null && s64(now) > s64(request.deliveredAt) + RETURN_WINDOW_MS) {
-    throw new Refusal("return_window_closed", "units are returned within 30 days of the delivery", "lines");
+    throw new Refusal("return_window_closed", "units are returned within 30 days of delivery", "lines");
   }
   const gross = request.lines.reduce((sum, l) => sum + s64(l.unitPrice.minor) * BigInt(l.quantity), 0n);
   const subtotal = s64(request.subtotal.minor);
-  const share = (amount) => floorDiv(s64(amount.minor) * gross, subtotal);
-  // A subtotal of 0 paid nothing for the lines, so nothing of it is given back.
-  const [items, tax] =
-    subtotal === 0n ? [0n, 0n] : [checked(gross - share(request.discount)), checked(share(request.tax))];
-  const money = (minor) => ({ minor, currency: order.total.currency });
+  // A BigInt's division rounds toward zero, which is down: no amount of a quote is negative.
+  const share = (amount) => (subtotal === 0n ? 0n : (s64(amount.minor) * gross) / subtotal);
+  const items = checked(gross - share(request.discount));
+  const tax = checked(share(request.tax));
+  const money = (minor) => ({ minor, currency: request.subtotal.currency });
   return {
     items: money(items),
     tax: money(tax),

@@ -185,9 +185,9 @@ def allow_change(machine: Machine, order: Any, change: str) -> None:
     host lets only the order's owner and admins reach it. Refused as `change_not_allowed`."""
     status = order.status
     if change == RETURN:
-        if status != DELIVERED:
-            raise _change_not_allowed("only a delivered order's items are returned")
-        return
+        if status == DELIVERED:
+            return
+        raise _change_not_allowed(f"only a delivered order's items are returned; it is `{status}`")
     if status in machine.final_statuses:
         raise _change_not_allowed(f"an order that is `{status}` does not change any more")
     until, what = _CHANGES_UNTIL[change]
@@ -211,23 +211,24 @@ class RefundQuote:
     total: Money
 
 
-def refund_quote(order: Any, request: Any, now: int) -> RefundQuote:
+def refund_quote(request: Any, now: int) -> RefundQuote:
     """What a return refunds by the shared rule, the host's for lifecycles that predate the
     decision: within `RETURN_WINDOW_MS` of the delivery (when the order's was stamped), the
     returned units' gross (unit price × quantity), less their share of the order's discount,
-    and their share of its tax, each share of the subtotal rounded down; no shipping back
-    and no restocking fee. Exact (ints), in the order's currency."""
+    and their share of its tax, each share (gross / subtotal; none of a subtotal of 0)
+    rounded down; no shipping back and no restocking fee. Exact (ints), in the order's
+    currency (its quote's)."""
     if request.delivered_at is not None and now > request.delivered_at + RETURN_WINDOW_MS:
-        raise Refusal("return_window_closed", "units are returned within 30 days of the delivery", "lines")
+        raise Refusal("return_window_closed", "units are returned within 30 days of delivery", "lines")
     gross = sum(line.unit_price.minor * line.quantity for line in request.lines)
     subtotal = request.subtotal.minor
-    # A subtotal of 0 paid nothing for the lines, so nothing of it is given back.
-    if subtotal == 0:
-        items = tax = 0
-    else:
-        items = checked(gross - request.discount.minor * gross // subtotal)
-        tax = checked(request.tax.minor * gross // subtotal)
-    currency = order.total.currency
+
+    def share(amount: Any) -> int:
+        return 0 if subtotal == 0 else amount.minor * gross // subtotal
+
+    items = checked(gross - share(request.discount))
+    tax = checked(share(request.tax))
+    currency = request.subtotal.currency
     return RefundQuote(
         items=Money(items, currency),
         tax=Money(tax, currency),

@@ -99,4 +99,4 @@ def allow_change(params: Params, order: Any, change: str, by: Any, now: int) -> 
 
 def refund(params: Params, order: Any, request: Any, now: int) -> machine.RefundQuote:
     """What a return refunds: the shared rule (30 days from the delivery, no restocking fee)."""
-    return machine.refund_quote(order, request, now)
+    return machine.refund_quote(request, now)

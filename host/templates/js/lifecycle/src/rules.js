@@ -103,4 +103,4 @@ export const changePayment = (p, order, change, by, _now) =>
 export const allowChange = (p, order, change, _by, _now) => sharedAllowChange(describe(p), order, change);
 
 /** What a return refunds: the shared rule (30 days from the delivery, no restocking fee). */
-export const refund = (_p, order, request, now) => refundQuote(order, request, now);
+export const refund = (_p, _order, request, now) => refundQuote(request, now);
