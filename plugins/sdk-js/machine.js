@@ -23,10 +23,15 @@ export const REFUNDED = "refunded";
 /** Statuses no status change leaves (but a refund). */
 export const FINAL_STATUSES = [DELIVERED, CANCELLED, REFUNDED];
 
-// A payment is `PENDING` first and may end `REFUNDED`, as an order does.
+// A payment is `PENDING` first and may end `REFUNDED`, as an order does; returns and changes
+// that lower a paid total leave it `PARTIALLY_REFUNDED` on the way.
 export const PAID = "paid";
 export const FAILED = "failed";
-export const PAYMENT_STATUSES = [PENDING, PAID, FAILED, REFUNDED];
+export const PARTIALLY_REFUNDED = "partially_refunded";
+export const PAYMENT_STATUSES = [PENDING, PAID, FAILED, PARTIALLY_REFUNDED, REFUNDED];
+
+/** How long after delivery units are returned, by default. */
+export const RETURN_WINDOW_DAYS = 30;
 
 /** A move `from → to` that the given roles may make. */
 export const edge = (from, to, roles) => ({ from, to, roles: [...roles] });
@@ -105,13 +110,15 @@ export function permitted(edges, from, to, by, field, what) {
 
 /**
  * The payment lifecycle the shipped workflows share (admin only): pending → paid | failed,
- * failed → paid, paid → refunded.
+ * failed → paid, paid | partially_refunded → refunded. The host sets `partially_refunded`
+ * (and `refunded`) itself when a return or change gives money back.
  */
 const paymentEdges = () => [
   edge(PENDING, PAID, [ADMIN]),
   edge(PENDING, FAILED, [ADMIN]),
   edge(FAILED, PAID, [ADMIN]),
   edge(PAID, REFUNDED, [ADMIN]),
+  edge(PARTIALLY_REFUNDED, REFUNDED, [ADMIN]),
 ];
 
 /** A payment change along `edges`: paid (not for a closed order), failed, or a refund. */
@@ -134,10 +141,10 @@ export function changePayment(edges, order, change, by) {
 
 /**
  * A refund, asked for as a status or a payment status (`field`): both become `refunded`, and
- * only a paid order can be.
+ * only a paid (or partly refunded) order can be.
  */
 export function refund(order, field) {
-  if (order.paymentStatus !== PAID) {
+  if (order.paymentStatus !== PAID && order.paymentStatus !== PARTIALLY_REFUNDED) {
     throw new Refusal("refund_requires_payment", "only a paid order can be refunded", field);
   }
   return transition(REFUNDED, REFUNDED, ["refunded_at"], ["order.refunded"]);
@@ -150,55 +157,47 @@ export const DELIVERY = "delivery";
 export const CANCELLATION = "cancellation";
 export const RETURN = "return";
 
-/** Of each kind but a return: the status from which it may no longer change, and what it is. */
-const CHANGES_UNTIL = {
-  [ITEMS]: [PROCESSING, "the items and the discount code may change"],
-  [DELIVERY]: [SHIPPED, "the shipping address and method may change"],
-  [CANCELLATION]: [SHIPPED, "items may be cancelled"],
-};
-
-const changeNotAllowed = (message) => new Refusal("change_not_allowed", message);
-
 /**
- * May `change` (one of the kinds above) be made to `order` in `machine`? The shared rule,
- * the host's for lifecycles that predate the decision: nothing changes in a final status,
- * but a return, which only a delivered order takes; the items and the discount code change
- * while the order's status comes before `processing` in the machine's statuses, its
- * delivery and cancellations while it comes before `shipped` (with no such status in the
- * machine, until a final status). Whoever asks, the answer is the same: the host lets only
- * the order's owner and admins reach it. Refused as `change_not_allowed`.
+ * Whether `change` (one of the kinds above) may be made in `status` of `machine`: nothing in
+ * a final status but a return, which only a `delivered` order takes; the items while the
+ * status comes before `itemsUntil`, the delivery and cancellations before `deliveryUntil`
+ * (when the machine has those statuses). The default rule passes `PROCESSING` and `SHIPPED`.
+ * Refused as `change_not_allowed`.
  */
-export function allowChange(machine, order, change) {
-  const status = order.status;
+export function allowChange(machine, status, change, itemsUntil, deliveryUntil) {
+  const refusal = (message) => new Refusal("change_not_allowed", message);
   if (change === RETURN) {
     if (status === DELIVERED) return;
-    throw changeNotAllowed(`only a delivered order's items are returned; it is \`${status}\``);
+    throw refusal(`only a delivered order's items are returned; it is \`${status}\``);
   }
-  if (machine.finalStatuses.includes(status)) {
-    throw changeNotAllowed(`an order that is \`${status}\` does not change any more`);
-  }
-  const [until, what] = CHANGES_UNTIL[change];
+  if (machine.finalStatuses.includes(status)) throw refusal(`an order that is \`${status}\` does not change any more`);
+  const [until, what] = {
+    [ITEMS]: [itemsUntil, "the items and the discount code may change"],
+    [DELIVERY]: [deliveryUntil, "the shipping address and method may change"],
+    [CANCELLATION]: [deliveryUntil, "items may be cancelled"],
+  }[change];
   const [at, limit] = [machine.statuses.indexOf(status), machine.statuses.indexOf(until)];
   if (at >= 0 && limit >= 0 && at >= limit) {
-    throw changeNotAllowed(`${what} until the order is \`${until}\`; it is \`${status}\``);
+    throw refusal(`${what} until the order is \`${until}\`; it is \`${status}\``);
   }
 }
 
-/** How long after its delivery an order's units may be returned: 30 days, in milliseconds. */
-export const RETURN_WINDOW_MS = 30n * 24n * 60n * 60n * 1000n;
+/** Refuses a return asked for more than `days` after delivery (when the order's was stamped). */
+export function withinWindow(request, now, days) {
+  const window = BigInt(days) * 24n * 60n * 60n * 1000n;
+  if (request.deliveredAt !== null && s64(now) > s64(request.deliveredAt) + window) {
+    throw new Refusal("return_window_closed", `units are returned within ${days} days of delivery`, "lines");
+  }
+}
 
 /**
- * What a return refunds by the shared rule, the host's for lifecycles that predate the
- * decision: within `RETURN_WINDOW_MS` of the delivery (when the order's was stamped), the
- * returned units' gross (unit price × quantity), less their share of the order's discount,
- * and their share of its tax, each share (gross / subtotal; none of a subtotal of 0) rounded
- * down; no shipping back and no restocking fee. Amounts are BigInts, exact, in the order's
- * currency (its quote's); the glue gives them back as the bindings take an s64 (`toS64`).
+ * The returned units' share of what was paid: their gross (unit price × quantity) less their
+ * share of the order's discount, and their share of its tax, each share (gross / subtotal;
+ * none of a subtotal of 0) rounded down to the minor unit; no shipping, no restocking fee.
+ * Amounts are BigInts, exact, in the order's currency (its quote's); the glue gives them back
+ * as the bindings take an s64 (`toS64`).
  */
-export function refundQuote(request, now) {
-  if (request.deliveredAt !== null && s64(now) > s64(request.deliveredAt) + RETURN_WINDOW_MS) {
-    throw new Refusal("return_window_closed", "units are returned within 30 days of delivery", "lines");
-  }
+export function returnedShare(request) {
   const gross = request.lines.reduce((sum, l) => sum + s64(l.unitPrice.minor) * BigInt(l.quantity), 0n);
   const subtotal = s64(request.subtotal.minor);
   // A BigInt's division rounds toward zero, which is down: no amount of a quote is negative.

@@ -30,10 +30,15 @@ REFUNDED = "refunded"
 # Statuses no status change leaves (but a refund).
 FINAL_STATUSES = [DELIVERED, CANCELLED, REFUNDED]
 
-# A payment is `PENDING` first and may end `REFUNDED`, as an order does.
+# A payment is `PENDING` first and may end `REFUNDED`, as an order does; returns and changes
+# that lower a paid total leave it `PARTIALLY_REFUNDED` on the way.
 PAID = "paid"
 FAILED = "failed"
-PAYMENT_STATUSES = [PENDING, PAID, FAILED, REFUNDED]
+PARTIALLY_REFUNDED = "partially_refunded"
+PAYMENT_STATUSES = [PENDING, PAID, FAILED, PARTIALLY_REFUNDED, REFUNDED]
+
+# How long after delivery units are returned, by default.
+RETURN_WINDOW_DAYS = 30
 
 
 @dataclass
@@ -126,12 +131,14 @@ def permitted(edges: list[Edge], from_: str, to: str, by: Any, field: str, what:
 
 def _payment_edges() -> list[Edge]:
     """The payment lifecycle the shipped workflows share (admin only): pending → paid |
-    failed, failed → paid, paid → refunded."""
+    failed, failed → paid, paid | partially_refunded → refunded. The host sets
+    `partially_refunded` (and `refunded`) itself when a return or change gives money back."""
     return [
         edge(PENDING, PAID, [ADMIN]),
         edge(PENDING, FAILED, [ADMIN]),
         edge(FAILED, PAID, [ADMIN]),
         edge(PAID, REFUNDED, [ADMIN]),
+        edge(PARTIALLY_REFUNDED, REFUNDED, [ADMIN]),
     ]
 
 
@@ -150,8 +157,8 @@ def change_payment(edges: list[Edge], order: Any, change: Any, by: Any) -> Trans
 
 def refund(order: Any, field: str) -> Transition:
     """A refund, asked for as a status or a payment status (`field`): both become
-    `refunded`, and only a paid order can be."""
-    if order.payment_status != PAID:
+    `refunded`, and only a paid (or partly refunded) order can be."""
+    if order.payment_status not in (PAID, PARTIALLY_REFUNDED):
         raise Refusal("refund_requires_payment", "only a paid order can be refunded", field)
     return Transition(REFUNDED, REFUNDED, ["refunded_at"], ["order.refunded"])
 
@@ -163,41 +170,38 @@ DELIVERY = "delivery"
 CANCELLATION = "cancellation"
 RETURN = "return"
 
-# Of each kind but a return: the status from which it may no longer change, and what it is.
-_CHANGES_UNTIL = {
-    ITEMS: (PROCESSING, "the items and the discount code may change"),
-    DELIVERY: (SHIPPED, "the shipping address and method may change"),
-    CANCELLATION: (SHIPPED, "items may be cancelled"),
-}
 
+def allow_change(machine: Machine, status: str, change: str, items_until: str, delivery_until: str) -> None:
+    """Whether `change` (one of the kinds above) may be made in `status` of `machine`:
+    nothing in a final status but a return, which only a `delivered` order takes; the items
+    while the status comes before `items_until`, the delivery and cancellations before
+    `delivery_until` (when the machine has those statuses). The default rule passes
+    `PROCESSING` and `SHIPPED`. Refused as `change_not_allowed`."""
 
-def _change_not_allowed(message: str) -> Refusal:
-    return Refusal("change_not_allowed", message)
+    def refusal(message: str) -> Refusal:
+        return Refusal("change_not_allowed", message)
 
-
-def allow_change(machine: Machine, order: Any, change: str) -> None:
-    """May `change` (one of the kinds above) be made to `order` in `machine`? The shared
-    rule, the host's for lifecycles that predate the decision: nothing changes in a final
-    status, but a return, which only a delivered order takes; the items and the discount
-    code change while the order's status comes before `processing` in the machine's
-    statuses, its delivery and cancellations while it comes before `shipped` (with no such
-    status in the machine, until a final status). Whoever asks, the answer is the same: the
-    host lets only the order's owner and admins reach it. Refused as `change_not_allowed`."""
-    status = order.status
     if change == RETURN:
         if status == DELIVERED:
             return
-        raise _change_not_allowed(f"only a delivered order's items are returned; it is `{status}`")
+        raise refusal(f"only a delivered order's items are returned; it is `{status}`")
     if status in machine.final_statuses:
-        raise _change_not_allowed(f"an order that is `{status}` does not change any more")
-    until, what = _CHANGES_UNTIL[change]
+        raise refusal(f"an order that is `{status}` does not change any more")
+    until, what = {
+        ITEMS: (items_until, "the items and the discount code may change"),
+        DELIVERY: (delivery_until, "the shipping address and method may change"),
+        CANCELLATION: (delivery_until, "items may be cancelled"),
+    }[change]
     statuses = machine.statuses
     if status in statuses and until in statuses and statuses.index(status) >= statuses.index(until):
-        raise _change_not_allowed(f"{what} until the order is `{until}`; it is `{status}`")
+        raise refusal(f"{what} until the order is `{until}`; it is `{status}`")
 
 
-# How long after its delivery an order's units may be returned: 30 days, in milliseconds.
-RETURN_WINDOW_MS = 30 * 24 * 60 * 60 * 1000
+def within_window(request: Any, now: int, days: int) -> None:
+    """Refuses a return asked for more than `days` after delivery (when the order's was
+    stamped)."""
+    if request.delivered_at is not None and now > request.delivered_at + days * 24 * 60 * 60 * 1000:
+        raise Refusal("return_window_closed", f"units are returned within {days} days of delivery", "lines")
 
 
 @dataclass
@@ -211,15 +215,11 @@ class RefundQuote:
     total: Money
 
 
-def refund_quote(request: Any, now: int) -> RefundQuote:
-    """What a return refunds by the shared rule, the host's for lifecycles that predate the
-    decision: within `RETURN_WINDOW_MS` of the delivery (when the order's was stamped), the
-    returned units' gross (unit price × quantity), less their share of the order's discount,
-    and their share of its tax, each share (gross / subtotal; none of a subtotal of 0)
-    rounded down; no shipping back and no restocking fee. Exact (ints), in the order's
-    currency (its quote's)."""
-    if request.delivered_at is not None and now > request.delivered_at + RETURN_WINDOW_MS:
-        raise Refusal("return_window_closed", "units are returned within 30 days of delivery", "lines")
+def returned_share(request: Any) -> RefundQuote:
+    """The returned units' share of what was paid: their gross (unit price × quantity) less
+    their share of the order's discount, and their share of its tax, each share (gross /
+    subtotal; none of a subtotal of 0) rounded down to the minor unit; no shipping, no
+    restocking fee. Exact (ints), in the order's currency (its quote's)."""
     gross = sum(line.unit_price.minor * line.quantity for line in request.lines)
     subtotal = request.subtotal.minor
 

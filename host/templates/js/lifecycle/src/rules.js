@@ -9,10 +9,10 @@
 //   any status but refunded ──▶ refunded                 (admin, only once paid)
 //   payment: pending ──▶ paid | failed,  failed ──▶ paid,  paid ──▶ refunded   (admin)
 //
-// A placed order changes by the shared rules (`allowChange`, `refundQuote`): with no
-// `processing` in this machine, its lines and discount code may change until a final status,
-// its address, shipping method and units (cancelled) until it ships; a delivered order's
-// units are returned within 30 days, for their share of what was paid.
+// A placed order changes by the shared rules (`allowChange`, `withinWindow`, `returnedShare`):
+// with no `processing` in this machine, its lines and discount code may change until a final
+// status, its address, shipping method and units (cancelled) until it ships; a delivered
+// order's units are returned within 30 days, for their share of what was paid.
 //
 // The host checks every answer against `describe`: a status or payment status it does not
 // list, or a move along no edge, is a fault. Statuses, events (`order.<name>`) and
@@ -31,7 +31,9 @@ import {
   DELIVERED,
   PAID,
   PENDING,
+  PROCESSING,
   REFUNDED,
+  RETURN_WINDOW_DAYS,
   SHIPPED,
   USER,
   allowChange as sharedAllowChange,
@@ -39,9 +41,10 @@ import {
   created,
   edge,
   permitted,
-  refundQuote,
+  returnedShare,
   stateMachine,
   statusTransition,
+  withinWindow,
 } from "@orderflow/sdk/machine";
 import { Refusal, boolean, log, optional, readParams, struct } from "@orderflow/sdk";
 
@@ -97,10 +100,18 @@ export const changePayment = (p, order, change, by, _now) =>
   sharedChangePayment(describe(p).paymentEdges, order, change, by);
 
 /**
- * May `by` change this part of a placed order now? The shared rule, by this machine: ask
- * `by.role` or `now` here to decide otherwise.
+ * May `by` change this part (`change`) of a placed order now? The shared rule, by this
+ * machine: the items until `processing`, the delivery and cancellations until `shipped`.
  */
-export const allowChange = (p, order, change, _by, _now) => sharedAllowChange(describe(p), order, change);
+export const allowChange = (p, order, change, _by, _now) =>
+  sharedAllowChange(describe(p), order.status, change, PROCESSING, SHIPPED);
 
-/** What a return refunds: the shared rule (30 days from the delivery, no restocking fee). */
-export const refund = (_p, _order, request, now) => refundQuote(request, now);
+/**
+ * What a return refunds: the shared rule, within 30 days of delivery the units' share of
+ * what was paid, with no shipping back and no restocking fee. Amounts are BigInts, which the
+ * glue gives back as Numbers.
+ */
+export function refund(_p, _order, request, now) {
+  withinWindow(request, now, RETURN_WINDOW_DAYS);
+  return returnedShare(request);
+}
