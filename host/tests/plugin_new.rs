@@ -66,7 +66,7 @@ fn every_kind_builds_into_a_plugin_that_passes_its_fixtures() {
             fixtures.to_str().unwrap(),
         ]);
         assert_eq!(code, 0, "{out}");
-        assert!(out.contains(&format!("{kind} plugin, wit 0.3.0")), "{out}");
+        assert!(out.contains(&format!("{kind} plugin, wit 0.4.0")), "{out}");
         assert!(out.contains(" passed, 0 failed"), "{out}");
     }
 }
@@ -142,7 +142,7 @@ fn every_kind_in_javascript_and_python_is_a_project_of_its_own() {
             );
             assert_eq!(
                 read(&dir.join("wit/orderflow.wit")),
-                read(&repo.join("wit/since_v0.3.0/orderflow.wit"))
+                read(&repo.join("wit/since_v0.4.0/orderflow.wit"))
             );
             let build_text = read(&dir.join(build_file));
             assert!(

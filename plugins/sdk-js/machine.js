@@ -6,7 +6,7 @@
 // Records are the contract's as jco's bindings give and take them: camelCase fields
 // (`order.paymentStatus`, `machine.statusEdges`), `null` for an absent option.
 
-import { Refusal } from "./sdk.js";
+import { Refusal, checked, s64 } from "./sdk.js";
 
 export const ADMIN = "admin";
 export const USER = "user";
@@ -23,10 +23,15 @@ export const REFUNDED = "refunded";
 /** Statuses no status change leaves (but a refund). */
 export const FINAL_STATUSES = [DELIVERED, CANCELLED, REFUNDED];
 
-// A payment is `PENDING` first and may end `REFUNDED`, as an order does.
+// A payment is `PENDING` first and may end `REFUNDED`, as an order does; returns and changes
+// that lower a paid total leave it `PARTIALLY_REFUNDED` on the way.
 export const PAID = "paid";
 export const FAILED = "failed";
-export const PAYMENT_STATUSES = [PENDING, PAID, FAILED, REFUNDED];
+export const PARTIALLY_REFUNDED = "partially_refunded";
+export const PAYMENT_STATUSES = [PENDING, PAID, FAILED, PARTIALLY_REFUNDED, REFUNDED];
+
+/** How long after delivery units are returned, by default. */
+export const RETURN_WINDOW_DAYS = 30;
 
 /** A move `from → to` that the given roles may make. */
 export const edge = (from, to, roles) => ({ from, to, roles: [...roles] });
@@ -105,13 +110,15 @@ export function permitted(edges, from, to, by, field, what) {
 
 /**
  * The payment lifecycle the shipped workflows share (admin only): pending → paid | failed,
- * failed → paid, paid → refunded.
+ * failed → paid, paid | partially_refunded → refunded. The host sets `partially_refunded`
+ * (and `refunded`) itself when a return or change gives money back.
  */
 const paymentEdges = () => [
   edge(PENDING, PAID, [ADMIN]),
   edge(PENDING, FAILED, [ADMIN]),
   edge(FAILED, PAID, [ADMIN]),
   edge(PAID, REFUNDED, [ADMIN]),
+  edge(PARTIALLY_REFUNDED, REFUNDED, [ADMIN]),
 ];
 
 /** A payment change along `edges`: paid (not for a closed order), failed, or a refund. */
@@ -134,13 +141,77 @@ export function changePayment(edges, order, change, by) {
 
 /**
  * A refund, asked for as a status or a payment status (`field`): both become `refunded`, and
- * only a paid order can be.
+ * only a paid (or partly refunded) order can be.
  */
 export function refund(order, field) {
-  if (order.paymentStatus !== PAID) {
+  if (order.paymentStatus !== PAID && order.paymentStatus !== PARTIALLY_REFUNDED) {
     throw new Refusal("refund_requires_payment", "only a paid order can be refunded", field);
   }
   return transition(REFUNDED, REFUNDED, ["refunded_at"], ["order.refunded"]);
+}
+
+// The parts of a placed order a change touches: the contract's `change-kind`, as the bindings
+// give it (a string of the case's name).
+export const ITEMS = "items";
+export const DELIVERY = "delivery";
+export const CANCELLATION = "cancellation";
+export const RETURN = "return";
+
+/**
+ * Whether `change` (one of the kinds above) may be made in `status` of `machine`: nothing in
+ * a final status but a return, which only a `delivered` order takes; the items while the
+ * status comes before `itemsUntil`, the delivery and cancellations before `deliveryUntil`
+ * (when the machine has those statuses). The default rule passes `PROCESSING` and `SHIPPED`.
+ * Refused as `change_not_allowed`.
+ */
+export function allowChange(machine, status, change, itemsUntil, deliveryUntil) {
+  const refusal = (message) => new Refusal("change_not_allowed", message);
+  if (change === RETURN) {
+    if (status === DELIVERED) return;
+    throw refusal(`only a delivered order's items are returned; it is \`${status}\``);
+  }
+  if (machine.finalStatuses.includes(status)) throw refusal(`an order that is \`${status}\` does not change any more`);
+  const [until, what] = {
+    [ITEMS]: [itemsUntil, "the items and the discount code may change"],
+    [DELIVERY]: [deliveryUntil, "the shipping address and method may change"],
+    [CANCELLATION]: [deliveryUntil, "items may be cancelled"],
+  }[change];
+  const [at, limit] = [machine.statuses.indexOf(status), machine.statuses.indexOf(until)];
+  if (at >= 0 && limit >= 0 && at >= limit) {
+    throw refusal(`${what} until the order is \`${until}\`; it is \`${status}\``);
+  }
+}
+
+/** Refuses a return asked for more than `days` after delivery (when the order's was stamped). */
+export function withinWindow(request, now, days) {
+  const window = BigInt(days) * 24n * 60n * 60n * 1000n;
+  if (request.deliveredAt !== null && s64(now) > s64(request.deliveredAt) + window) {
+    throw new Refusal("return_window_closed", `units are returned within ${days} days of delivery`, "lines");
+  }
+}
+
+/**
+ * The returned units' share of what was paid: their gross (unit price × quantity) less their
+ * share of the order's discount, and their share of its tax, each share (gross / subtotal;
+ * none of a subtotal of 0) rounded down to the minor unit; no shipping, no restocking fee.
+ * Amounts are BigInts, exact, in the order's currency (its quote's); the glue gives them back
+ * as the bindings take an s64 (`toS64`).
+ */
+export function returnedShare(request) {
+  const gross = request.lines.reduce((sum, l) => sum + s64(l.unitPrice.minor) * BigInt(l.quantity), 0n);
+  const subtotal = s64(request.subtotal.minor);
+  // A BigInt's division rounds toward zero, which is down: no amount of a quote is negative.
+  const share = (amount) => (subtotal === 0n ? 0n : (s64(amount.minor) * gross) / subtotal);
+  const items = checked(gross - share(request.discount));
+  const tax = checked(share(request.tax));
+  const money = (minor) => ({ minor, currency: request.subtotal.currency });
+  return {
+    items: money(items),
+    tax: money(tax),
+    shipping: money(0n),
+    restockingFee: money(0n),
+    total: money(checked(items + tax)),
+  };
 }
 
 /**

@@ -18,6 +18,8 @@ const ARGS = {
   create: ["order"],
   change_status: ["order", "change", "by"],
   change_payment: ["order", "change", "by"],
+  allow_change: ["order", "change", "by"],
+  refund: ["order", "request"],
 };
 
 const camel = (key) => key.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());

@@ -38,6 +38,13 @@ def _rules() -> ModuleType:
     rules.price = price
     rules.validate = lambda params, order, now: [] if order.items else [Refusal("no_items", "none").problem]
     rules.describe = lambda params: [Edge("pending", "confirmed")]
+
+    def allow_change(params: Params, order, change: str, by, now: int) -> None:
+        if (order.status, change, by.role, now) != ("pending", "return", "user", 3):
+            raise AssertionError(change)
+
+    rules.allow_change = allow_change
+    rules.refund = lambda params, order, request, now: {"restocking_fee": now - request.delivered_at}
     return rules
 
 
@@ -62,6 +69,18 @@ FIXTURES = {
         "expect": {"err": [{"code": "no_items", "message": "none", "field": None}]},
     },
     "05-describe.json": {"call": "describe", "args": {}, "expect": {"ok": [{"from": "pending", "to": "confirmed"}]}},
+    "06-allow-change.json": {
+        "call": "allow_change",
+        "now": 3,
+        "args": {"order": {"status": "pending"}, "change": "return", "by": {"role": "user"}},
+        "expect": {"ok": None},
+    },
+    "07-refund.json": {
+        "call": "refund",
+        "now": 4,
+        "args": {"order": {"status": "delivered"}, "request": {"delivered_at": 1}},
+        "expect": {"ok": {"restocking_fee": 3}},
+    },
 }
 
 

@@ -67,7 +67,7 @@ const WIT: File = (
     "wit/orderflow.wit",
     include_str!(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../wit/since_v0.3.0/orderflow.wit"
+        "/../wit/since_v0.4.0/orderflow.wit"
     )),
 );
 
@@ -93,6 +93,11 @@ fn fixtures(kind: PluginKind) -> &'static [File] {
             "fixtures/03-ship-paid.json" <- "lifecycle/fixtures/03-ship-paid.json",
             "fixtures/04-customer-cancels-confirmed.json"
                 <- "lifecycle/fixtures/04-customer-cancels-confirmed.json",
+            "fixtures/05-customer-changes-items.json"
+                <- "lifecycle/fixtures/05-customer-changes-items.json",
+            "fixtures/06-return-undelivered.json"
+                <- "lifecycle/fixtures/06-return-undelivered.json",
+            "fixtures/07-refund.json" <- "lifecycle/fixtures/07-refund.json",
         ],
     }
 }

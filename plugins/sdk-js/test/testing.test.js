@@ -30,6 +30,18 @@ write("03-refused.json", {
   expect: { err: { code: "not_allowed", message: "pending to shipped", field: null } },
 });
 write("04-describe.json", { call: "describe", args: {}, expect: { ok: { final_statuses: ["done"] } } });
+write("05-allow-change.json", {
+  call: "allow_change",
+  now: 3,
+  args: { order: { status: "pending" }, change: "return", by: { role: "user" } },
+  expect: { ok: null },
+});
+write("06-refund.json", {
+  call: "refund",
+  now: 4,
+  args: { order: { status: "delivered" }, request: { delivered_at: 1 } },
+  expect: { ok: { restocking_fee: 3 } },
+});
 
 testFixtures(pathToFileURL(`${dir}/`), () => {
   let fee = null;
@@ -43,5 +55,9 @@ testFixtures(pathToFileURL(`${dir}/`), () => {
       throw { code: "not_allowed", message: `${order.status} to ${change.to}`, field };
     },
     describe: () => ({ finalStatuses: ["done"] }),
+    allowChange(order, change, by, now) {
+      if (`${order.status} ${change} ${by.role} ${now}` !== "pending return user 3") throw new Error(change);
+    },
+    refund: (order, request, now) => ({ restockingFee: now - request.deliveredAt }),
   };
 });

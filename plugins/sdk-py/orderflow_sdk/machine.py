@@ -3,8 +3,9 @@ SDK's `machine` module, ported, so that the statuses the shipped workflows share
 as there (the same edges, stamps, events and refusals).
 
 Records are read with the attribute names componentize-py's bindings give them
-(`order.payment_status`, None for an absent option); answers are the dataclasses below,
-which the glue (app.py) makes the bindings' records. `from orderflow_sdk import machine`.
+(`order.payment_status`, None for an absent option), a change's kind as one of the strings
+below; answers are the dataclasses below, which the glue (app.py) makes the bindings'
+records. `from orderflow_sdk import machine`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from orderflow_sdk import Refusal
+from orderflow_sdk import Money, Refusal, checked
 
 ADMIN = "admin"
 USER = "user"
@@ -29,10 +30,15 @@ REFUNDED = "refunded"
 # Statuses no status change leaves (but a refund).
 FINAL_STATUSES = [DELIVERED, CANCELLED, REFUNDED]
 
-# A payment is `PENDING` first and may end `REFUNDED`, as an order does.
+# A payment is `PENDING` first and may end `REFUNDED`, as an order does; returns and changes
+# that lower a paid total leave it `PARTIALLY_REFUNDED` on the way.
 PAID = "paid"
 FAILED = "failed"
-PAYMENT_STATUSES = [PENDING, PAID, FAILED, REFUNDED]
+PARTIALLY_REFUNDED = "partially_refunded"
+PAYMENT_STATUSES = [PENDING, PAID, FAILED, PARTIALLY_REFUNDED, REFUNDED]
+
+# How long after delivery units are returned, by default.
+RETURN_WINDOW_DAYS = 30
 
 
 @dataclass
@@ -125,12 +131,14 @@ def permitted(edges: list[Edge], from_: str, to: str, by: Any, field: str, what:
 
 def _payment_edges() -> list[Edge]:
     """The payment lifecycle the shipped workflows share (admin only): pending → paid |
-    failed, failed → paid, paid → refunded."""
+    failed, failed → paid, paid | partially_refunded → refunded. The host sets
+    `partially_refunded` (and `refunded`) itself when a return or change gives money back."""
     return [
         edge(PENDING, PAID, [ADMIN]),
         edge(PENDING, FAILED, [ADMIN]),
         edge(FAILED, PAID, [ADMIN]),
         edge(PAID, REFUNDED, [ADMIN]),
+        edge(PARTIALLY_REFUNDED, REFUNDED, [ADMIN]),
     ]
 
 
@@ -149,10 +157,85 @@ def change_payment(edges: list[Edge], order: Any, change: Any, by: Any) -> Trans
 
 def refund(order: Any, field: str) -> Transition:
     """A refund, asked for as a status or a payment status (`field`): both become
-    `refunded`, and only a paid order can be."""
-    if order.payment_status != PAID:
+    `refunded`, and only a paid (or partly refunded) order can be."""
+    if order.payment_status not in (PAID, PARTIALLY_REFUNDED):
         raise Refusal("refund_requires_payment", "only a paid order can be refunded", field)
     return Transition(REFUNDED, REFUNDED, ["refunded_at"], ["order.refunded"])
+
+
+# The parts of a placed order a change touches: the contract's `change-kind`, as the case's
+# name (the glue gives the bindings' `ChangeKind` so).
+ITEMS = "items"
+DELIVERY = "delivery"
+CANCELLATION = "cancellation"
+RETURN = "return"
+
+
+def allow_change(machine: Machine, status: str, change: str, items_until: str, delivery_until: str) -> None:
+    """Whether `change` (one of the kinds above) may be made in `status` of `machine`:
+    nothing in a final status but a return, which only a `delivered` order takes; the items
+    while the status comes before `items_until`, the delivery and cancellations before
+    `delivery_until` (when the machine has those statuses). The default rule passes
+    `PROCESSING` and `SHIPPED`. Refused as `change_not_allowed`."""
+
+    def refusal(message: str) -> Refusal:
+        return Refusal("change_not_allowed", message)
+
+    if change == RETURN:
+        if status == DELIVERED:
+            return
+        raise refusal(f"only a delivered order's items are returned; it is `{status}`")
+    if status in machine.final_statuses:
+        raise refusal(f"an order that is `{status}` does not change any more")
+    until, what = {
+        ITEMS: (items_until, "the items and the discount code may change"),
+        DELIVERY: (delivery_until, "the shipping address and method may change"),
+        CANCELLATION: (delivery_until, "items may be cancelled"),
+    }[change]
+    statuses = machine.statuses
+    if status in statuses and until in statuses and statuses.index(status) >= statuses.index(until):
+        raise refusal(f"{what} until the order is `{until}`; it is `{status}`")
+
+
+def within_window(request: Any, now: int, days: int) -> None:
+    """Refuses a return asked for more than `days` after delivery (when the order's was
+    stamped)."""
+    if request.delivered_at is not None and now > request.delivered_at + days * 24 * 60 * 60 * 1000:
+        raise Refusal("return_window_closed", f"units are returned within {days} days of delivery", "lines")
+
+
+@dataclass
+class RefundQuote:
+    """What a return refunds: total = items + tax + shipping - restocking_fee."""
+
+    items: Money
+    tax: Money
+    shipping: Money
+    restocking_fee: Money
+    total: Money
+
+
+def returned_share(request: Any) -> RefundQuote:
+    """The returned units' share of what was paid: their gross (unit price × quantity) less
+    their share of the order's discount, and their share of its tax, each share (gross /
+    subtotal; none of a subtotal of 0) rounded down to the minor unit; no shipping, no
+    restocking fee. Exact (ints), in the order's currency (its quote's)."""
+    gross = sum(line.unit_price.minor * line.quantity for line in request.lines)
+    subtotal = request.subtotal.minor
+
+    def share(amount: Any) -> int:
+        return 0 if subtotal == 0 else amount.minor * gross // subtotal
+
+    items = checked(gross - share(request.discount))
+    tax = checked(share(request.tax))
+    currency = request.subtotal.currency
+    return RefundQuote(
+        items=Money(items, currency),
+        tax=Money(tax, currency),
+        shipping=Money(0, currency),
+        restocking_fee=Money(0, currency),
+        total=Money(checked(items + tax), currency),
+    )
 
 
 # White space as Rust's `str::trim` has it, Unicode's White_Space property (not

@@ -31,6 +31,8 @@ ARGS = {
     "create": ["order"],
     "change_status": ["order", "change", "by"],
     "change_payment": ["order", "change", "by"],
+    "allow_change": ["order", "change", "by"],
+    "refund": ["order", "request"],
 }
 
 

@@ -1,8 +1,9 @@
 """The component's glue: the `lifecycle` interface of the `lifecycle-plugin` world
-(orderflow:plugins@0.3.0, wit/orderflow.wit), as componentize-py's bindings (`wit_world`,
+(orderflow:plugins@0.4.0, wit/orderflow.wit), as componentize-py's bindings (`wit_world`,
 generated when build.sh builds the component) expect it, around the rules of rules.py. It is
 the component's entry (build.sh builds `app`), so it hands the bindings' `log` to the SDK.
-`describe` before `configure` shows the machine of the default parameters.
+`describe` before `configure` shows the machine of the default parameters. A change's kind
+reaches the rules as the SDK names it (`machine.ITEMS`, ...): the case's name, lowercase.
 
 A refusal is raised as `Err(problem)`, the `err` of the WIT result. Any other exception is a
 bug, and traps (a plugin fault for the host).
@@ -10,7 +11,7 @@ bug, and traps (a plugin fault for the host).
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, TypeVar
 
 from componentize_py_types import Err
 from wit_world import exports
@@ -35,13 +36,25 @@ def _err(refusal: Refusal) -> Err:
     return Err(types.Problem(code=p.code, message=p.message, field=p.field))
 
 
-def _answer(decide: Callable[[rules.Params], machine.Transition]) -> lifecycle.Transition:
-    """The transition `decide` makes with the configured parameters."""
+T = TypeVar("T")
+
+
+def _decide(decide: Callable[[rules.Params], T]) -> T:
+    """What `decide` answers with the configured parameters; a refusal as the WIT's `err`."""
     try:
-        t = decide(_rules.params())
+        return decide(_rules.params())
     except Refusal as refusal:
         raise _err(refusal) from None
+
+
+def _answer(decide: Callable[[rules.Params], machine.Transition]) -> lifecycle.Transition:
+    """The transition `decide` makes with the configured parameters."""
+    t = _decide(decide)
     return lifecycle.Transition(status=t.status, payment_status=t.payment_status, stamps=t.stamps, events=t.events)
+
+
+def _money(m: sdk.Money) -> types.Money:
+    return types.Money(minor=m.minor, currency=m.currency)
 
 
 def _edges(edges: list[machine.Edge]) -> list[lifecycle.Edge]:
@@ -78,3 +91,19 @@ class Lifecycle(exports.Lifecycle):
         self, order: lifecycle.OrderView, change: lifecycle.PaymentChange, by: lifecycle.Actor, now: int
     ) -> lifecycle.Transition:
         return _answer(lambda params: rules.change_payment(params, order, change, by, now))
+
+    def allow_change(
+        self, order: lifecycle.OrderView, change: lifecycle.ChangeKind, by: lifecycle.Actor, now: int
+    ) -> None:
+        kind = change.name.lower()
+        _decide(lambda params: rules.allow_change(params, order, kind, by, now))
+
+    def refund(self, order: lifecycle.OrderView, request: lifecycle.ReturnRequest, now: int) -> lifecycle.RefundQuote:
+        r = _decide(lambda params: rules.refund(params, order, request, now))
+        return lifecycle.RefundQuote(
+            items=_money(r.items),
+            tax=_money(r.tax),
+            shipping=_money(r.shipping),
+            restocking_fee=_money(r.restocking_fee),
+            total=_money(r.total),
+        )

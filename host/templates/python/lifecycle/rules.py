@@ -8,11 +8,18 @@ the host through the component (app.py). A small shop's order life to start from
     any status but refunded ──▶ refunded                 (admin, only once paid)
     payment: pending ──▶ paid | failed,  failed ──▶ paid,  paid ──▶ refunded   (admin)
 
+A placed order changes by the shared rules (`allow_change`, `within_window`,
+`returned_share`): with no `processing` in this machine, its lines and discount code may
+change until a final status, its address, shipping method and units (cancelled) until it
+ships; a delivered order's units are returned within 30 days, for their share of what was
+paid.
+
 The host checks every answer against `describe`: a status or payment status it does not
 list, or a move along no edge, is a fault. Statuses, events (`order.<name>`) and timestamps
 (`<name>_at`) are yours to name; the SDK's `orderflow_sdk.machine` names the statuses the
 shipped workflows share and has their rules: how an order is created, what each status
-stamps and announces, payments, refunds, shipping. Add a fixture for each rule in fixtures/.
+stamps and announces, payments, refunds, shipping, what may change when and what a return
+refunds. Add a fixture for each rule in fixtures/.
 
 Records are read with the attribute names componentize-py's bindings give them
 (`order.payment_status`, None for an absent option).
@@ -25,7 +32,20 @@ from typing import Any
 
 import orderflow_sdk as sdk
 from orderflow_sdk import Refusal, boolean, machine, optional, read_params, struct
-from orderflow_sdk.machine import ADMIN, CANCELLED, CONFIRMED, DELIVERED, PAID, PENDING, REFUNDED, SHIPPED, USER, edge
+from orderflow_sdk.machine import (
+    ADMIN,
+    CANCELLED,
+    CONFIRMED,
+    DELIVERED,
+    PAID,
+    PENDING,
+    PROCESSING,
+    REFUNDED,
+    RETURN_WINDOW_DAYS,
+    SHIPPED,
+    USER,
+    edge,
+)
 
 STATUSES = [PENDING, CONFIRMED, SHIPPED, DELIVERED, CANCELLED, REFUNDED]
 
@@ -83,3 +103,16 @@ def change_status(params: Params, order: Any, change: Any, by: Any, now: int) ->
 def change_payment(params: Params, order: Any, change: Any, by: Any, now: int) -> machine.Transition:
     """A payment change: the shared payment rules, along the machine's payment edges."""
     return machine.change_payment(describe(params).payment_edges, order, change, by)
+
+
+def allow_change(params: Params, order: Any, change: str, by: Any, now: int) -> None:
+    """May `by` change this part (`change`) of a placed order now? The shared rule, by this
+    machine: the items until `processing`, the delivery and cancellations until `shipped`."""
+    machine.allow_change(describe(params), order.status, change, PROCESSING, SHIPPED)
+
+
+def refund(params: Params, order: Any, request: Any, now: int) -> machine.RefundQuote:
+    """What a return refunds: the shared rule, within 30 days of delivery the units' share of
+    what was paid, with no shipping back and no restocking fee."""
+    machine.within_window(request, now, RETURN_WINDOW_DAYS)
+    return machine.returned_share(request)

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 from orderflow_sdk import Refusal
 
-from rules import change_payment, change_status, describe, parse_params
+from rules import allow_change, change_payment, change_status, describe, parse_params, refund
 
 ADMIN = SimpleNamespace(id="admin-1", role="admin")
 
@@ -58,6 +58,33 @@ class Rules(unittest.TestCase):
             (self.refusal(skip).code, self.refusal(skip).message),
             ("invalid_transition", "an order cannot go from pending to delivered"),
         )
+
+    def test_the_change_decisions(self):
+        """What may change when, what a return refunds."""
+        p = parse_params("{}")
+        user = SimpleNamespace(id="user-1", role="user")
+        allow = lambda status, kind: allow_change(p, order(status, "paid"), kind, user, 0)
+        self.assertIsNone(allow("shipped", "items"))  # no `processing` in this machine
+        self.assertEqual(self.refusal(lambda: allow("shipped", "delivery")).code, "change_not_allowed")
+        self.assertEqual(self.refusal(lambda: allow("cancelled", "items")).code, "change_not_allowed")
+        self.assertIsNone(allow("delivered", "return"))
+        usd = lambda minor: SimpleNamespace(minor=minor, currency="USD")
+        day = 24 * 60 * 60 * 1000
+        request = SimpleNamespace(
+            lines=[SimpleNamespace(product_id="p1", quantity=2, unit_price=usd(1250), reason=None)],
+            delivered_at=0,
+            subtotal=usd(2500),
+            tax=usd(206),
+            shipping=usd(500),
+            discount=usd(0),
+            refunded=usd(0),
+            everything=True,
+        )
+        delivered = SimpleNamespace(status="delivered", payment_status="paid", total=usd(3206))
+        quote = refund(p, delivered, request, 30 * day)
+        self.assertEqual((quote.items.minor, quote.tax.minor, quote.total.minor), (2500, 206, 2706))
+        late = self.refusal(lambda: refund(p, delivered, request, 30 * day + 1))
+        self.assertEqual((late.code, late.field), ("return_window_closed", "lines"))
 
 
 if __name__ == "__main__":

@@ -9,12 +9,17 @@
 //   any status but refunded ──▶ refunded                 (admin, only once paid)
 //   payment: pending ──▶ paid | failed,  failed ──▶ paid,  paid ──▶ refunded   (admin)
 //
+// A placed order changes by the shared rules (`allowChange`, `withinWindow`, `returnedShare`):
+// with no `processing` in this machine, its lines and discount code may change until a final
+// status, its address, shipping method and units (cancelled) until it ships; a delivered
+// order's units are returned within 30 days, for their share of what was paid.
+//
 // The host checks every answer against `describe`: a status or payment status it does not
 // list, or a move along no edge, is a fault. Statuses, events (`order.<name>`) and
 // timestamps (`<name>_at`) are yours to name; the SDK's `@orderflow/sdk/machine` names the
 // statuses the shipped workflows share and has their rules: how an order is created, what
-// each status stamps and announces, payments, refunds, shipping. Add a fixture for each rule
-// in fixtures/.
+// each status stamps and announces, payments, refunds, shipping, what may change when and
+// what a return refunds. Add a fixture for each rule in fixtures/.
 //
 // Records are the contract's as jco's bindings give and take them: camelCase fields
 // (`order.paymentStatus`), `null` for an absent option.
@@ -26,15 +31,20 @@ import {
   DELIVERED,
   PAID,
   PENDING,
+  PROCESSING,
   REFUNDED,
+  RETURN_WINDOW_DAYS,
   SHIPPED,
   USER,
+  allowChange as sharedAllowChange,
   changePayment as sharedChangePayment,
   created,
   edge,
   permitted,
+  returnedShare,
   stateMachine,
   statusTransition,
+  withinWindow,
 } from "@orderflow/sdk/machine";
 import { Refusal, boolean, log, optional, readParams, struct } from "@orderflow/sdk";
 
@@ -88,3 +98,20 @@ export function changeStatus(p, order, change, by, _now) {
 /** A payment change: the shared payment rules, along the machine's payment edges. */
 export const changePayment = (p, order, change, by, _now) =>
   sharedChangePayment(describe(p).paymentEdges, order, change, by);
+
+/**
+ * May `by` change this part (`change`) of a placed order now? The shared rule, by this
+ * machine: the items until `processing`, the delivery and cancellations until `shipped`.
+ */
+export const allowChange = (p, order, change, _by, _now) =>
+  sharedAllowChange(describe(p), order.status, change, PROCESSING, SHIPPED);
+
+/**
+ * What a return refunds: the shared rule, within 30 days of delivery the units' share of
+ * what was paid, with no shipping back and no restocking fee. Amounts are BigInts, which the
+ * glue gives back as Numbers.
+ */
+export function refund(_p, _order, request, now) {
+  withinWindow(request, now, RETURN_WINDOW_DAYS);
+  return returnedShare(request);
+}

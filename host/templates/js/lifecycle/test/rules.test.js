@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { makePlugin } from "../src/plugin.js";
 import { Refusal } from "@orderflow/sdk";
-import { changePayment, changeStatus, describe, parseParams } from "../src/rules.js";
+import { allowChange, changePayment, changeStatus, describe, parseParams } from "../src/rules.js";
 
 /** The problem `decide` refuses with. */
 function refusal(decide) {
@@ -53,6 +53,40 @@ test("the shared rules: tracking numbers, refunds, payments", () => {
     message: "an order cannot go from pending to delivered",
     field: "status",
   });
+});
+
+test("the change decisions: what may change when, what a return refunds", () => {
+  const p = parseParams("{}");
+  const allow = (status, kind) => allowChange(p, order(status, "paid"), kind, { id: "user-1", role: "user" }, 0);
+  assert.equal(allow("shipped", "items"), undefined); // no `processing` in this machine
+  assert.equal(refusal(() => allow("shipped", "delivery")).code, "change_not_allowed");
+  assert.equal(refusal(() => allow("cancelled", "items")).code, "change_not_allowed");
+  assert.equal(allow("delivered", "return"), undefined);
+  const plugin = makePlugin();
+  plugin.configure("{}");
+  const usd = (minor) => ({ minor, currency: "USD" });
+  const day = 24 * 60 * 60 * 1000;
+  const request = {
+    lines: [{ productId: "p1", quantity: 2, unitPrice: usd(1250), reason: null }],
+    deliveredAt: 0,
+    subtotal: usd(2500),
+    tax: usd(206),
+    shipping: usd(500),
+    discount: usd(0),
+    refunded: usd(0),
+    everything: true,
+  };
+  const delivered = { ...order("delivered", "paid"), total: usd(3206) };
+  // The glue gives the amounts back as the bindings take an s64: Numbers.
+  assert.deepEqual(plugin.refund(delivered, request, 30 * day), {
+    items: usd(2500),
+    tax: usd(206),
+    shipping: usd(0),
+    restockingFee: usd(0),
+    total: usd(2706),
+  });
+  const late = () => plugin.refund(delivered, request, 30 * day + 1);
+  assert.throws(late, { code: "return_window_closed", field: "lines" });
 });
 
 test("the glue: describe before configure, decisions only after", () => {
