@@ -123,6 +123,16 @@ fn fixtures(kind: PluginKind) -> &'static [super::File] {
             "fixtures/10-payment-paid.json" <- "fixtures/10-payment-paid.json",
             "fixtures/11-payment-failed.json" <- "fixtures/11-payment-failed.json",
             "fixtures/12-describe.json" <- "fixtures/12-describe.json",
+            "fixtures/13-items-change-while-confirmed.json"
+                <- "fixtures/13-items-change-while-confirmed.json",
+            "fixtures/14-items-change-refused-in-processing.json"
+                <- "fixtures/14-items-change-refused-in-processing.json",
+            "fixtures/15-return-with-restocking-fee.json"
+                <- "fixtures/15-return-with-restocking-fee.json",
+            "fixtures/16-whole-return-gives-shipping-back.json"
+                <- "fixtures/16-whole-return-gives-shipping-back.json",
+            "fixtures/17-return-outside-window.json" <- "fixtures/17-return-outside-window.json",
+            "fixtures/18-return-not-returnable.json" <- "fixtures/18-return-not-returnable.json",
         ],
     }
 }
