@@ -3,7 +3,7 @@
 //! Several replicas on one MongoDB behave as one service. Each has a replica id (from
 //! `REPLICA_ID`, or kept in `DATA_DIR` so it is stable across restarts) and, per process, an
 //! incarnation (a fresh id each start: two processes never hold a lease as one, even
-//! under the same replica id). Every second a replica writes a heartbeat: what it relays
+//! under the same replica id). Every two seconds a replica writes a heartbeat: what it relays
 //! and which version of each plugin it serves. Replicas whose last heartbeat is older than
 //! [`LIVE_WITHIN`] count as gone. On the embedded store there is one process and no
 //! heartbeat.
@@ -20,7 +20,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 /// How often a replica says it is alive.
-pub const HEARTBEAT: Duration = Duration::from_secs(1);
+pub const HEARTBEAT: Duration = Duration::from_secs(2);
 /// A replica not heard from for this long counts as gone.
 pub const LIVE_WITHIN: Duration = Duration::from_secs(5);
 

@@ -21,7 +21,7 @@ use tokio::sync::Notify;
 
 /// How often a replica re-reads the active set whatever the change feed says: the bound on
 /// convergence should the feed miss a change or be unavailable.
-pub const RESYNC: Duration = Duration::from_secs(1);
+pub const RESYNC: Duration = Duration::from_secs(30);
 
 /// What serves on every replica.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -22,16 +22,24 @@ use tokio::sync::watch;
 /// How long a lease lasts in the store from its last renewal. A dead replica's shards
 /// are taken over within this and one [`RENEW`].
 pub const TTL: Duration = Duration::from_secs(6);
-/// How often leases are renewed and the shards balanced.
-pub const RENEW: Duration = Duration::from_secs(1);
+/// How often leases are renewed and the shards balanced: one write for all of them, and a
+/// read of the others' only when one may have come free.
+pub const RENEW: Duration = Duration::from_secs(2);
 /// How long the producer keeps trying one message: a publish started under a valid lease
 /// ends before the lease can pass to another replica.
 pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(2);
+/// The longest a replica holding less than its fair share goes without reading the leases
+/// while the heartbeats show every shard relayed.
+const LOOK_AGAIN: Duration = Duration::from_secs(30);
 /// Clock difference between replicas the leases tolerate.
 const CLOCK_MARGIN: Duration = Duration::from_secs(1);
 /// Longest wait for the store in one step of a round: a stalled claim must not hold up the
-/// next round's renewals, or the replica would lose the leases it has.
-const STEP_TIMEOUT: Duration = Duration::from_secs(1);
+/// next round's renewals, or the replica would lose the leases it has. What is left of a
+/// lease's local validity once a round starts.
+const STEP_TIMEOUT: Duration = TTL
+    .saturating_sub(DELIVERY_TIMEOUT)
+    .saturating_sub(CLOCK_MARGIN)
+    .saturating_sub(RENEW);
 
 /// `step` within [`STEP_TIMEOUT`]; a store that does not answer in time is unavailable.
 async fn within<T>(
@@ -68,6 +76,15 @@ pub trait LeaseStore: Send + Sync + 'static {
         expires_at: DateTime<Utc>,
     ) -> Result<Option<i64>, StoreError>;
 
+    /// Extends every lease of `held` (shard, token) that `holder` still has under its
+    /// token, in one round trip: how many were.
+    async fn renew_all(
+        &self,
+        held: &[(u16, i64)],
+        holder: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<usize, StoreError>;
+
     /// Extends the lease if `holder` still has it under `token`; false if not.
     async fn renew(
         &self,
@@ -87,6 +104,9 @@ pub struct Leaser {
     membership: Arc<Membership>,
     held: Vec<Lease>,
     shards: watch::Sender<Shards>,
+    /// When the leases were last read: a replica reads them only when the heartbeats
+    /// show a shard that no live replica relays, or after [`LOOK_AGAIN`].
+    looked_at: Option<Instant>,
 }
 
 impl Leaser {
@@ -101,6 +121,7 @@ impl Leaser {
             membership,
             held: Vec::new(),
             shards,
+            looked_at: None,
         };
         (leaser, watched)
     }
@@ -125,7 +146,11 @@ impl Leaser {
         // A lease whose local validity ran out (the store did not answer in time) is no
         // longer relayed, whether or not the store still has it.
         let now = Instant::now();
+        let before = self.held.len();
         self.held.retain(|l| l.valid_until > now);
+        if self.held.len() < before {
+            self.looked_at = None;
+        }
         self.membership
             .set_shards(self.held.iter().map(|l| l.shard).collect());
         self.shards.send_replace(Shards::Leased(self.held.clone()));
@@ -138,35 +163,72 @@ impl Leaser {
         let expires_at = now + TTL;
         let mut kept = Vec::with_capacity(self.held.len());
         let mut failure = None;
-        // All renewals at once: they are what keeps the leases, so they go first and are
-        // not held up by one another.
+        // The renewals go first: they are what keeps the leases. One write renews them
+        // all; only if some were lost is each asked on its own, to learn which.
         let held = std::mem::take(&mut self.held);
-        let renewals = held.iter().map(|lease| {
-            within(
-                self.store
-                    .renew(lease.shard, lease.token, self.holder(), expires_at),
-            )
-        });
-        let renewed = futures_util::future::join_all(renewals).await;
+        let pairs: Vec<(u16, i64)> = held.iter().map(|l| (l.shard, l.token)).collect();
+        let all = match pairs.is_empty() {
+            true => Ok(0),
+            false => within(self.store.renew_all(&pairs, self.holder(), expires_at)).await,
+        };
+        // Per lease: renewed, lost, or unknown (the store did not answer).
+        let renewed: Vec<Option<bool>> = match all {
+            Ok(n) if n == held.len() => vec![Some(true); n],
+            Ok(_) => {
+                let each = held.iter().map(|lease| {
+                    within(
+                        self.store
+                            .renew(lease.shard, lease.token, self.holder(), expires_at),
+                    )
+                });
+                let answers = futures_util::future::join_all(each).await;
+                (answers.into_iter())
+                    .map(|answer| match answer {
+                        Ok(renewed) => Some(renewed),
+                        Err(e) => {
+                            failure.get_or_insert(e);
+                            None
+                        }
+                    })
+                    .collect()
+            }
+            Err(e) => {
+                failure = Some(e);
+                vec![None; held.len()]
+            }
+        };
         for (lease, renewed) in held.into_iter().zip(renewed) {
             match renewed {
-                Ok(true) => kept.push(Lease {
+                Some(true) => kept.push(Lease {
                     valid_until: valid_until(started),
                     ..lease
                 }),
-                Ok(false) => tracing::warn!(shard = lease.shard, "relay lease lost"),
-                // Unknown: kept until its local validity runs out.
-                Err(e) => {
-                    kept.push(lease);
-                    failure.get_or_insert(e);
+                Some(false) => {
+                    tracing::warn!(shard = lease.shard, "relay lease lost");
+                    self.looked_at = None;
                 }
+                // Unknown: kept until its local validity runs out.
+                None => kept.push(lease),
             }
         }
         self.held = kept;
         if let Some(e) = failure {
             return Err(e);
         }
-        while self.held.len() > fair {
+        // What the others relay, as their last heartbeats said. While one of them holds
+        // less than the shards divided by the replicas (rounded down), the others aim at
+        // that and give up the rest; otherwise each aims at its fair share. So 16 shards
+        // on 3 replicas settle 6/5/5, and a replica that joins gets its share.
+        let others: Vec<Vec<u16>> = (self.membership.live().into_iter())
+            .filter(|beat| beat.incarnation != self.holder())
+            .map(|beat| beat.shards)
+            .collect();
+        let floor = usize::from(SHARDS) / self.membership.live_count();
+        let keep = match others.iter().any(|shards| shards.len() < floor) {
+            true => floor,
+            false => fair,
+        };
+        while self.held.len() > keep {
             let lease = self.held.pop().expect("more than the fair share");
             within(self.store.release(lease.shard, lease.token, self.holder())).await?;
             tracing::info!(
@@ -174,10 +236,17 @@ impl Leaser {
                 "relay lease given up for another replica"
             );
         }
-        if self.held.len() < fair {
+        let relayed = |shard: u16| {
+            self.held.iter().any(|l| l.shard == shard)
+                || others.iter().flatten().any(|s| *s == shard)
+        };
+        let unrelayed = (0..SHARDS).any(|shard| !relayed(shard));
+        let stale = self.looked_at.is_none_or(|at| at.elapsed() > LOOK_AGAIN);
+        if self.held.len() < keep && (unrelayed || stale) {
             let leases = within(self.store.leases()).await?;
+            self.looked_at = Some(Instant::now());
             for shard in claimable(&leases, now) {
-                if self.held.len() >= fair {
+                if self.held.len() >= keep {
                     break;
                 }
                 let claimed =

@@ -73,6 +73,29 @@ impl LeaseStore for MongoStore {
         .await
     }
 
+    async fn renew_all(
+        &self,
+        held: &[(u16, i64)],
+        holder: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let each: Vec<Document> = (held.iter())
+            .map(|(shard, token)| doc! { "_id": i32::from(*shard), "token": token })
+            .collect();
+        bounded(async {
+            let renewed = self
+                .leases
+                .update_many(
+                    doc! { "holder": holder, "$or": each },
+                    doc! { "$set": { "expires_at": date(expires_at) } },
+                )
+                .await
+                .map_err(unavailable)?;
+            Ok(renewed.matched_count as usize)
+        })
+        .await
+    }
+
     async fn renew(
         &self,
         shard: u16,

@@ -48,6 +48,7 @@ use mongodb::event::{EventHandler, command::CommandEvent};
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Collection, IndexModel};
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Bound on every store operation, so a stalled server turns
@@ -69,6 +70,7 @@ pub struct MongoStore {
     plugin_versions: Collection<Document>,
     plugins: Collection<Document>,
     workflows: Collection<Document>,
+    followers: Arc<feed::Followers>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -162,6 +164,7 @@ impl MongoStore {
             plugin_versions: db.collection("plugin_versions"),
             plugins: db.collection("plugins"),
             workflows: db.collection("workflows"),
+            followers: Arc::default(),
             db,
         };
         store.create_indexes().await?;

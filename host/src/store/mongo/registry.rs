@@ -312,6 +312,6 @@ impl SharedRegistry for MongoStore {
 
     async fn follow(&self, changed: Arc<Notify>) {
         let collections = [self.plugins.name(), self.workflows.name()];
-        (self.follow_collections(&collections, changed, "plugin registry")).await
+        self.follow_collections(&collections, changed).await
     }
 }
