@@ -72,7 +72,7 @@ impl MongoStore {
                         "operationType": { "$in": ["insert", "update", "replace"] },
                     } },
                     // Which collection changed is all a follower needs.
-                    doc! { "$project": { "_id": 1, "ns": 1 } },
+                    doc! { "$project": { "_id": 1, "ns": 1, "operationType": 1 } },
                 ])
                 .max_await_time(WAIT)
                 .resume_after(resume.clone())
