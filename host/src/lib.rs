@@ -14,6 +14,7 @@ pub mod replicas;
 pub mod scaffold;
 pub mod serve;
 pub mod store;
+pub mod vitals;
 
 /// What a caught panic said (`panic!` with a literal or a formatted message): the host
 /// catches panics where untrusted input meets a library (loading a plugin), around the

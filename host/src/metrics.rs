@@ -77,6 +77,7 @@ pub struct Metrics {
     plugin_calls: Family<CallLabels, Counter>,
     plugin_fuel: Family<FuelLabels, Histogram>,
     events_published: Counter,
+    events_written: Counter,
     relay_failures: Counter,
     relay_lag: Histogram,
     outbox_backlog: Gauge,
@@ -164,6 +165,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         plugin_fuel.clone(),
     );
     let events_published = Counter::default();
+    let events_written = Counter::default();
     let relay_failures = Counter::default();
     let relay_lag = Histogram::new(exponential_buckets(0.001, 2.0, 16)); // 1 ms … 33 s
     let outbox_backlog = Gauge::default();
@@ -172,6 +174,11 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "events_published",
         "Outbox events the broker acknowledged",
         events_published.clone(),
+    );
+    registry.register(
+        "events_written",
+        "Events written to the outbox by this process",
+        events_written.clone(),
     );
     registry.register(
         "relay_failures",
@@ -234,6 +241,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         plugin_calls,
         plugin_fuel,
         events_published,
+        events_written,
         relay_failures,
         relay_lag,
         outbox_backlog,
@@ -311,6 +319,16 @@ impl Metrics {
     pub fn event_published(&self, lag: f64) {
         self.events_published.inc();
         self.relay_lag.observe(lag);
+    }
+
+    /// `n` events were written to the outbox with their order.
+    pub fn events_written(&self, n: usize) {
+        self.events_written.inc_by(n as u64);
+    }
+
+    /// Events this process wrote to the outbox, and published, since it started.
+    pub fn outbox_flow(&self) -> (u64, u64) {
+        (self.events_written.get(), self.events_published.get())
     }
 
     /// A command was sent to MongoDB (the driver's command monitoring reports each).

@@ -1,4 +1,12 @@
-//! `/health`: whether the store answers and which plugins and workflows serve.
+//! The health probes, answered from figures the service keeps ([`Vitals`]), never from the
+//! store: a probe answers at once however slow the store is.
+//!
+//! - `/health/live`: the process serves requests (a liveness probe: restart it if not);
+//! - `/health/ready`: it can take orders: the store answered its last ping and a workflow
+//!   is loaded (a readiness probe: send it traffic only if so);
+//! - `/health`: everything at once, for people: store, relay, backlog, plugins, replicas.
+//!
+//! [`Vitals`]: crate::vitals::Vitals
 
 use super::AppState;
 use axum::Router;
@@ -8,16 +16,56 @@ use axum::routing::get;
 use serde_json::json;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/health", get(health))
+    Router::new()
+        .route("/health", get(health))
+        .route("/health/live", get(live))
+        .route("/health/ready", get(ready))
+}
+
+type Probe = (StatusCode, axum::Json<serde_json::Value>);
+
+/// Whether the store answered its last ping and a workflow serves, and why not.
+fn readiness(state: &AppState) -> Result<(), &'static str> {
+    if !state.vitals.store_ok() {
+        return Err("the store does not answer");
+    }
+    if state.registry.current().workflows.is_empty() {
+        return Err("no workflow is loaded");
+    }
+    Ok(())
+}
+
+fn status(ready: bool) -> StatusCode {
+    match ready {
+        true => StatusCode::OK,
+        false => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+#[utoipa::path(get, path = "/health/live", operation_id = "get_liveness", tag = "operations",
+    responses((status = 200, description = "The process serves requests")))]
+async fn live() -> Probe {
+    (StatusCode::OK, axum::Json(json!({ "status": "ok" })))
+}
+
+#[utoipa::path(get, path = "/health/ready", operation_id = "get_readiness", tag = "operations",
+    responses((status = 200, description = "Ready to take orders"),
+        (status = 503, description = "The store does not answer, or no workflow is loaded")))]
+async fn ready(State(state): State<AppState>) -> Probe {
+    let ready = readiness(&state);
+    let body = match ready {
+        Ok(()) => json!({ "status": "ok" }),
+        Err(why) => json!({ "status": "unavailable", "reason": why }),
+    };
+    (status(ready.is_ok()), axum::Json(body))
 }
 
 /// Store, plugin and event relay status. The relay's state does not make the service
 /// unhealthy: orders are still accepted while the broker is away, their events wait.
 #[utoipa::path(get, path = "/health", operation_id = "get_health", tag = "operations",
     responses((status = 200, description = "Serving"), (status = 503, description = "The store does not answer, or no workflow is loaded")))]
-async fn health(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_json::Value>) {
-    let store = state.orders.store().ping().await;
-    let backlog = state.orders.store().backlog().await.unwrap_or_default();
+async fn health(State(state): State<AppState>) -> Probe {
+    let figures = state.vitals.figures();
     let relay = match &state.relay {
         Some(status) => json!(*status.lock().unwrap_or_else(|e| e.into_inner())),
         None => json!({ "state": "disabled" }),
@@ -33,23 +81,17 @@ async fn health(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_
             json!({ "name": w.name, "plugins": plugins })
         })
         .collect();
-    let healthy = store.is_ok() && !serving.workflows.is_empty();
-    let status = if healthy {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    if let Err(e) = &store {
-        tracing::error!(error = %e, "store health check failed");
-    }
+    let ready = readiness(&state);
+    let store_ok = state.vitals.store_ok();
     let body = json!({
-        "status": if healthy { "ok" } else { "unavailable" },
-        "store": if store.is_ok() { "ok" } else { "unavailable" },
+        "status": if ready.is_ok() { "ok" } else { "unavailable" },
+        "store": if store_ok { "ok" } else { "unavailable" },
+        "store_seen_at": figures.store_seen_at,
         "storage": state.orders.store().storage(),
         "events": {
             "relay": relay,
-            "backlog": backlog.events,
-            "oldest_age_seconds": backlog.oldest_age_seconds(),
+            "backlog": figures.backlog.events,
+            "oldest_age_seconds": figures.backlog.oldest_age_seconds(),
         },
         "workflows": workflows,
         "load_errors": serving.errors.values().collect::<Vec<_>>(),
@@ -62,5 +104,5 @@ async fn health(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_
         },
         "replicas": state.membership.live(),
     });
-    (status, axum::Json(body))
+    (status(ready.is_ok()), axum::Json(body))
 }

@@ -33,6 +33,7 @@ use crate::operations::shadows::Shadows;
 use crate::plugins::Registry;
 use crate::relay::RelayStatus;
 use crate::replicas::Membership;
+use crate::vitals::Vitals;
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue};
 use edge::BodyLimits;
@@ -81,6 +82,8 @@ pub struct Services {
     pub relay: Option<Arc<Mutex<RelayStatus>>>,
     /// This replica, and the replicas alive with it.
     pub membership: Arc<Membership>,
+    /// What the health probes answer from.
+    pub vitals: Arc<Vitals>,
 }
 
 /// Counts every routed request by its route pattern (not its path: ids would explode the

@@ -20,7 +20,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         plugins::history, workflows::list,
         replays::start, replays::list, replays::one, replays::cancel,
         trials::shadow, trials::end_shadow, trials::shadow_report, trials::rollout, trials::end_rollout,
-        health::health, metrics::metrics,
+        health::health, health::live, health::ready, metrics::metrics,
     ),
     components(schemas(error::ErrorBody)),
     modifiers(&BearerJwt),

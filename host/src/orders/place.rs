@@ -16,6 +16,7 @@ use super::{
 use crate::domain::{
     Digest, LineItem, Money, OrderDraft, PricedOrder, Quote, StoreError, Transition,
 };
+use crate::metrics::metrics;
 use crate::plugins::{Answer, Decided, PluginFault, PluginKind, Workflow};
 use crate::products::{self, Products};
 use chrono::{DateTime, Utc};
@@ -78,6 +79,7 @@ impl OrderService {
                 .await
             {
                 Ok(Inserted::Created) => {
+                    metrics().events_written(events.len());
                     self.outbox_written.notify_one();
                     return Ok((serialized, true));
                 }

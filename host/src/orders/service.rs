@@ -11,6 +11,7 @@ use super::{
     StoredEvent,
 };
 use crate::domain::{Actor, Machine, Problem, StoreError, UserId};
+use crate::metrics::metrics;
 use crate::plugins::{Decided, PluginFault, Registry, Workflow};
 use crate::products::Products;
 use chrono::{DateTime, SubsecRound, Utc};
@@ -237,6 +238,7 @@ impl OrderService {
         order.updated_at = now;
         let events = OrderEvent::all(order.clone(), events, now);
         self.store.update(&order, from, &events).await?;
+        metrics().events_written(events.len());
         self.outbox_written.notify_one();
         Ok(order)
     }

@@ -21,6 +21,7 @@ use crate::relay::leases::Leaser;
 use crate::relay::{Relay, RelayConfig};
 use crate::replicas::{Identity, Membership};
 use crate::store::{EmbeddedStore, MongoStore};
+use crate::vitals::Vitals;
 use anyhow::Context;
 use plugins::{Plugins, own_plugins, shared_plugins};
 use std::path::{Path, PathBuf};
@@ -368,6 +369,11 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         &membership.identity.replica,
         Replays::workers(),
     );
+    // The health probes' figures: refreshed once before the service listens, then in the
+    // background.
+    let vitals = Arc::new(Vitals::default());
+    vitals.refresh(store.as_ref(), true).await;
+    tokio::spawn(vitals.clone().run(store.clone()));
     let relay = if config.kafka_enabled {
         let relay = Relay::new(
             store,
@@ -402,6 +408,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             deployer,
             relay,
             membership,
+            vitals,
         }),
         &config.cors_origins,
         Duration::from_millis(config.body_read_timeout_ms),

@@ -17,6 +17,8 @@ mod harness;
 mod idle;
 #[path = "../events/kafka.rs"]
 mod kafka;
+mod outage;
+mod proxy;
 mod registry;
 
 use harness::{App, Backend, Client, event_ids, token};
