@@ -9,8 +9,9 @@ use crate::operations::replays::{
 use crate::operations::shadows::{ReplicaShadow, ShadowBoard};
 use crate::orders::outbox::Shards;
 use crate::orders::{
-    Backlog, Customer, IdempotencyKey, Inserted, Order, OrderEvent, OrderId, OrderItem,
-    OrderNumber, OrderQuery, OrderStore, Payment, Provenance, Shipping, Sort,
+    Backlog, ChangeAction, ChangeState, Customer, IdempotencyKey, Inserted, Order, OrderChange,
+    OrderEvent, OrderId, OrderItem, OrderNumber, OrderQuery, OrderStore, Payment, Proposal,
+    Provenance, Settlement, Shipping, Sort,
 };
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::collections::BTreeMap;
@@ -166,6 +167,58 @@ async fn compare_and_set(store: impl OrderStore) {
     // Each event carries the order as its own change left it.
     let events = events_of(&store, order.id).await;
     assert_eq!(events, [announced[0].clone(), confirmed[0].clone()]);
+    // A return received, with its change and refund, reads back as written.
+    let mut returned = store.get(order.id).await.unwrap().unwrap();
+    let usd = returned.pricing.total;
+    returned.items[0].returned_quantity = 1;
+    returned.payment.refunded = Some(usd);
+    returned.payment_status = "refunded".into();
+    returned.changes.push(OrderChange {
+        id: uuid::Uuid::now_v7(),
+        state: ChangeState::Confirmed,
+        actions: vec![ChangeAction::ReturnItem {
+            product_id: "p1".into(),
+            quantity: Some(1),
+            reason: Some("too small".into()),
+        }],
+        requested_by: "u1".into(),
+        role: "user".into(),
+        requested_at: returned.updated_at,
+        reason: None,
+        ended_by: Some("ops".into()),
+        ended_at: Some(returned.updated_at),
+        end_reason: None,
+        before: returned.pricing.clone(),
+        after: returned.pricing.clone(),
+        difference: Money::new(-usd.minor, usd.currency),
+        refund: Some(crate::domain::Refund {
+            items: usd,
+            tax: Money::new(0, usd.currency),
+            shipping: Money::new(0, usd.currency),
+            restocking_fee: Money::new(0, usd.currency),
+            total: usd,
+        }),
+        settlement: Settlement::Refund,
+        proposal: Proposal {
+            items: returned.items.clone(),
+            shipping_address: returned.shipping.address.clone(),
+            shipping_method: returned.shipping.method.clone(),
+            discount_code: None,
+        },
+        decisions: vec![],
+        base: 0,
+        key: None,
+    });
+    returned.version = 3;
+    let received = OrderEvent::all(
+        returned.clone(),
+        &["order.return_received".into()],
+        returned.updated_at,
+    );
+    store.update(&returned, 2, &received).await.unwrap();
+    assert_eq!(store.get(order.id).await.unwrap(), Some(returned.clone()));
+    let json = store.get_json(order.id).await.unwrap().unwrap().json;
+    assert_eq!(serde_json::from_str::<Order>(&json).unwrap(), returned);
     assert_eq!(
         store.get(order.id).await.unwrap().unwrap().status,
         "confirmed"

@@ -46,9 +46,11 @@ impl OrderService {
         key: Option<String>,
     ) -> Result<(OrderChange, bool), OrderError> {
         let current = self.get(caller, id).await?;
+        // The key is kept as its digest: the change, and so the order and its events,
+        // carry nothing a client could replay.
         let key = key.map(|key| ChangeKey {
             fingerprint: fingerprint(&request),
-            key,
+            key: Digest::of(key.as_bytes()).hex(),
         });
         if let Some(key) = &key
             && let Some(first) = (current.changes.iter())

@@ -171,7 +171,9 @@ pub struct OrderChange {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChangeKey {
+    /// The SHA-256 of the `Idempotency-Key`, in hex.
     pub key: String,
+    /// The SHA-256 of the request, in hex.
     pub fingerprint: String,
 }
 

@@ -141,7 +141,7 @@ mod tests {
             subtotal: usd(5997),
             tax: usd(495),
             shipping: usd(599),
-            discount: usd(600),
+            discount: usd(500),
             refunded: usd(0),
             everything: false,
         }
@@ -150,11 +150,12 @@ mod tests {
     #[test]
     fn a_return_refunds_its_share_of_the_lines_and_the_tax_rounded_down() {
         let r = refund(&request(Some(0)), RETURN_WINDOW_MS).unwrap();
-        // 2 × 19.99 = 39.98 of 59.97: a discount share of 6.00 × 3998 / 5997 = 3.9993…
-        assert_eq!(r.items, usd(3998 - 399));
-        assert_eq!(r.tax, usd(495 * 3998 / 5997));
+        // 2 × 19.99 = 39.98 of 59.97: a discount share of 5.00 × 3998 / 5997 = 3.3333…,
+        // rounded down to 3.33, and a tax share of 4.95 × 3998 / 5997 = 3.30.
+        assert_eq!(r.items, usd(3998 - 333));
+        assert_eq!(r.tax, usd(330));
         assert_eq!((r.shipping, r.restocking_fee), (usd(0), usd(0)));
-        assert_eq!(r.total, usd(3599 + 330));
+        assert_eq!(r.total, usd(3665 + 330));
         let late = refund(&request(Some(0)), RETURN_WINDOW_MS + 1).unwrap_err();
         assert_eq!(late.code, "return_window_closed");
         assert!(refund(&request(None), i64::MAX).is_ok());
