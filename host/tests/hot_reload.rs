@@ -29,7 +29,7 @@ fn the_standard_workflow_loads() {
     assert!(serving.errors.is_empty(), "{:?}", serving.errors);
     let standard = registry.workflow("standard").unwrap();
     assert_eq!(standard.machine().statuses.len(), 7);
-    assert_eq!(standard.machine().payment_statuses.len(), 4);
+    assert_eq!(standard.machine().payment_statuses.len(), 5);
     assert_eq!(standard.pricing.component().name, "standard-pricing");
     assert!(
         standard
