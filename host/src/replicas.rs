@@ -102,6 +102,8 @@ pub struct Membership {
 struct State {
     live: Vec<Heartbeat>,
     shards: Vec<u16>,
+    /// When a heartbeat was last recorded: the store answered then.
+    recorded_at: Option<std::time::Instant>,
 }
 
 impl Membership {
@@ -140,6 +142,12 @@ impl Membership {
         self.write().shards = shards;
     }
 
+    /// Whether a heartbeat was recorded within `within`: the store answered this replica
+    /// then (the health probe need not ask it again).
+    pub fn recorded_within(&self, within: Duration) -> bool {
+        (self.read().recorded_at).is_some_and(|at| at.elapsed() < within)
+    }
+
     /// Says this replica is alive every [`HEARTBEAT`], with what `serving` reports of its
     /// plugins, until the process ends. A failed heartbeat is logged and tried again: the
     /// others then count this replica gone after [`LIVE_WITHIN`], as they should.
@@ -161,7 +169,11 @@ impl Membership {
                 hourly: metrics().activity().all_hours(Utc::now()),
             };
             match store.beat(&beat).await {
-                Ok(live) => self.write().live = live,
+                Ok(live) => {
+                    let mut state = self.write();
+                    state.live = live;
+                    state.recorded_at = Some(std::time::Instant::now());
+                }
                 Err(e) => tracing::warn!(error = %e, "heartbeat not recorded"),
             }
         }

@@ -1,13 +1,15 @@
 //! What the health probes answer from: figures the service keeps, refreshed in the
 //! background, so that `/health`, `/health/live` and `/health/ready` answer at once
 //! whatever the store is doing, and cost the store nothing per probe. Every [`PROBE`] the
-//! store is pinged (bounded by [`PROBE_TIMEOUT`]); every [`COUNT`] the outbox's backlog is
+//! store is pinged (bounded by [`PROBE_TIMEOUT`]) unless this replica's heartbeat reached
+//! it meanwhile; every [`COUNT`] the outbox's backlog is
 //! counted, and between counts the figure follows what this process wrote to the outbox
 //! and published since: exact on one process, and on replicas each one's count adjusted by
 //! its own writes and publications (the others' show at the next count).
 
 use crate::metrics::metrics;
 use crate::orders::{Backlog, OrderStore};
+use crate::replicas::Membership;
 use chrono::{DateTime, Utc};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -15,7 +17,7 @@ use std::time::Duration;
 /// How often the store is pinged.
 pub const PROBE: Duration = Duration::from_secs(5);
 /// How long a ping may take before the store counts as unreachable.
-pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often the outbox's backlog is counted (a count is a scan on some servers).
 pub const COUNT: Duration = Duration::from_secs(10);
 
@@ -64,20 +66,29 @@ impl Vitals {
         matches!(self.figures().store, Some(Ok(())))
     }
 
-    /// Refreshes the figures until the process ends; the first time at once.
-    pub async fn run(self: Arc<Self>, store: Arc<dyn OrderStore>) {
+    /// Refreshes the figures until the process ends; the first time at once. A replica
+    /// whose heartbeat the store recorded within the last probe is not pinged: the store
+    /// answered it.
+    pub async fn run(self: Arc<Self>, store: Arc<dyn OrderStore>, membership: Arc<Membership>) {
         let mut tick = tokio::time::interval(PROBE);
         let counts_every = (COUNT.as_secs() / PROBE.as_secs()).max(1);
         for round in 0u64.. {
             tick.tick().await;
-            self.refresh(store.as_ref(), round % counts_every == 0)
-                .await;
+            let answered = membership.recorded_within(PROBE);
+            let count = round % counts_every == 0;
+            self.refresh(store.as_ref(), answered, count).await;
         }
     }
 
-    /// Pings the store and, if `count`, counts the backlog.
-    pub async fn refresh(&self, store: &dyn OrderStore, count: bool) {
-        let pinged = match tokio::time::timeout(PROBE_TIMEOUT, store.ping()).await {
+    /// Pings the store (unless it `answered` already) and, if `count`, counts the backlog.
+    pub async fn refresh(&self, store: &dyn OrderStore, answered: bool, count: bool) {
+        let ping = async {
+            match answered {
+                true => Ok(()),
+                false => store.ping().await,
+            }
+        };
+        let pinged = match tokio::time::timeout(PROBE_TIMEOUT, ping).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(e.to_string()),
             Err(_) => Err(format!("no answer within {PROBE_TIMEOUT:?}")),

@@ -20,32 +20,36 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// How long a lease lasts in the store from its last renewal. A dead replica's shards
-/// are taken over within this and one [`RENEW`].
-pub const TTL: Duration = Duration::from_secs(6);
+/// are taken over within this and one [`RENEW`]. Long enough that a store answering in up
+/// to [`SLOW_STORE`] keeps every lease: renewals start every [`RENEW`] whether or not the
+/// last one answered, and each keeps the lease usable for [`USABLE`] from its start.
+pub const TTL: Duration = Duration::from_secs(7);
 /// How often leases are renewed and the shards balanced: one write for all of them, and a
 /// read of the others' only when one may have come free.
 pub const RENEW: Duration = Duration::from_secs(2);
 /// How long the producer keeps trying one message: a publish started under a valid lease
 /// ends before the lease can pass to another replica.
-pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(2);
+pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(1);
 /// The longest a replica holding less than its fair share goes without reading the leases
 /// while the heartbeats show every shard relayed.
 const LOOK_AGAIN: Duration = Duration::from_secs(30);
 /// Clock difference between replicas the leases tolerate.
 const CLOCK_MARGIN: Duration = Duration::from_secs(1);
-/// Longest wait for the store in one step of a round: a stalled claim must not hold up the
-/// next round's renewals, or the replica would lose the leases it has. What is left of a
-/// lease's local validity once a round starts.
-const STEP_TIMEOUT: Duration = TTL
+/// How long a lease may be used from the start of the renewal that extended it: its
+/// expiry less the time a publish may take and the clock margin.
+const USABLE: Duration = TTL
     .saturating_sub(DELIVERY_TIMEOUT)
-    .saturating_sub(CLOCK_MARGIN)
-    .saturating_sub(RENEW);
+    .saturating_sub(CLOCK_MARGIN);
+/// The slowest store under which every lease is kept: a renewal answered in this keeps
+/// the lease usable until the next one answers.
+pub const SLOW_STORE: Duration = USABLE.saturating_sub(RENEW);
 
-/// `step` within [`STEP_TIMEOUT`]; a store that does not answer in time is unavailable.
+/// `step` within `limit`; a store that does not answer in time is unavailable.
 async fn within<T>(
+    limit: Duration,
     step: impl std::future::Future<Output = Result<T, StoreError>>,
 ) -> Result<T, StoreError> {
-    tokio::time::timeout(STEP_TIMEOUT, step)
+    tokio::time::timeout(limit, step)
         .await
         .map_err(|_| StoreError::Unavailable("the lease store did not answer in time".into()))?
 }
@@ -126,15 +130,77 @@ impl Leaser {
         (leaser, watched)
     }
 
-    /// Balances every [`RENEW`] until the process ends.
+    /// Every [`RENEW`] until the process ends: starts renewing what it holds, without
+    /// waiting for the last renewal (a slow store must not space them out), and starts
+    /// balancing unless the last balancing is still under way. Both run beside this loop,
+    /// which applies their answers as they come: under a slow store, claims never hold up
+    /// the renewals.
     pub async fn run(mut self) {
         let mut tick = tokio::time::interval(RENEW);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut renewals = tokio::task::JoinSet::new();
+        let mut balancing = tokio::task::JoinSet::new();
         loop {
-            tick.tick().await;
-            if let Err(e) = self.balance().await {
-                tracing::warn!(error = %e, "relay leases not balanced; trying again");
+            tokio::select! {
+                _ = tick.tick() => {
+                    if !self.held.is_empty() {
+                        let (store, holder) = (self.store.clone(), self.holder().to_owned());
+                        renewals.spawn(renew(store, holder, self.held.clone()));
+                    }
+                    if balancing.is_empty() {
+                        balancing.spawn(self.balance());
+                    }
+                }
+                Some(Ok(renewed)) = renewals.join_next(), if !renewals.is_empty() => {
+                    self.renewed(renewed);
+                }
+                Some(Ok(balanced)) = balancing.join_next(), if !balancing.is_empty() => {
+                    self.balanced(balanced);
+                }
             }
             self.publish();
+        }
+    }
+
+    /// Takes the leases a balancing claimed.
+    fn balanced(&mut self, balanced: Balanced) {
+        if let Some(e) = &balanced.failure {
+            tracing::warn!(error = %e, "relay leases not balanced; trying again");
+        }
+        if balanced.looked {
+            self.looked_at = Some(Instant::now());
+        }
+        for lease in balanced.claimed {
+            if !self.held.iter().any(|l| l.shard == lease.shard) {
+                self.held.push(lease);
+            }
+        }
+    }
+
+    /// Applies a renewal's answer to the leases still held under the tokens it renewed.
+    fn renewed(&mut self, renewed: Renewed) {
+        if let Some(e) = &renewed.failure {
+            tracing::warn!(error = %e, "relay leases not renewed; trying again");
+        }
+        for (asked, answer) in renewed.asked.iter().zip(&renewed.answers) {
+            let Some(at) =
+                (self.held.iter()).position(|l| l.shard == asked.shard && l.token == asked.token)
+            else {
+                continue; // given up or taken again since
+            };
+            match answer {
+                Some(true) => {
+                    let lease = &mut self.held[at];
+                    lease.valid_until = lease.valid_until.max(renewed.started + USABLE);
+                }
+                Some(false) => {
+                    tracing::warn!(shard = asked.shard, "relay lease lost");
+                    self.held.remove(at);
+                    self.looked_at = None;
+                }
+                // Unknown: kept until its local validity runs out.
+                None => {}
+            }
         }
     }
 
@@ -156,65 +222,11 @@ impl Leaser {
         self.shards.send_replace(Shards::Leased(self.held.clone()));
     }
 
-    /// One round: renew, give up the excess, claim up to the fair share.
-    async fn balance(&mut self) -> Result<(), StoreError> {
+    /// One round's plan, made now: the excess is given up at once (no longer relayed from
+    /// this moment), and the store is told, and asked for free shards up to the fair share,
+    /// by the future this returns (bounded by a round).
+    fn balance(&mut self) -> impl std::future::Future<Output = Balanced> + Send + 'static {
         let fair = usize::from(SHARDS).div_ceil(self.membership.live_count());
-        let (started, now) = (Instant::now(), Utc::now());
-        let expires_at = now + TTL;
-        let mut kept = Vec::with_capacity(self.held.len());
-        let mut failure = None;
-        // The renewals go first: they are what keeps the leases. One write renews them
-        // all; only if some were lost is each asked on its own, to learn which.
-        let held = std::mem::take(&mut self.held);
-        let pairs: Vec<(u16, i64)> = held.iter().map(|l| (l.shard, l.token)).collect();
-        let all = match pairs.is_empty() {
-            true => Ok(0),
-            false => within(self.store.renew_all(&pairs, self.holder(), expires_at)).await,
-        };
-        // Per lease: renewed, lost, or unknown (the store did not answer).
-        let renewed: Vec<Option<bool>> = match all {
-            Ok(n) if n == held.len() => vec![Some(true); n],
-            Ok(_) => {
-                let each = held.iter().map(|lease| {
-                    within(
-                        self.store
-                            .renew(lease.shard, lease.token, self.holder(), expires_at),
-                    )
-                });
-                let answers = futures_util::future::join_all(each).await;
-                (answers.into_iter())
-                    .map(|answer| match answer {
-                        Ok(renewed) => Some(renewed),
-                        Err(e) => {
-                            failure.get_or_insert(e);
-                            None
-                        }
-                    })
-                    .collect()
-            }
-            Err(e) => {
-                failure = Some(e);
-                vec![None; held.len()]
-            }
-        };
-        for (lease, renewed) in held.into_iter().zip(renewed) {
-            match renewed {
-                Some(true) => kept.push(Lease {
-                    valid_until: valid_until(started),
-                    ..lease
-                }),
-                Some(false) => {
-                    tracing::warn!(shard = lease.shard, "relay lease lost");
-                    self.looked_at = None;
-                }
-                // Unknown: kept until its local validity runs out.
-                None => kept.push(lease),
-            }
-        }
-        self.held = kept;
-        if let Some(e) = failure {
-            return Err(e);
-        }
         // What the others relay, as their last heartbeats said. While one of them holds
         // less than the shards divided by the replicas (rounded down), the others aim at
         // that and give up the rest; otherwise each aims at its fair share. So 16 shards
@@ -228,47 +240,130 @@ impl Leaser {
             true => floor,
             false => fair,
         };
-        while self.held.len() > keep {
-            let lease = self.held.pop().expect("more than the fair share");
-            within(self.store.release(lease.shard, lease.token, self.holder())).await?;
-            tracing::info!(
-                shard = lease.shard,
-                "relay lease given up for another replica"
-            );
-        }
+        let excess: Vec<Lease> = match self.held.len() > keep {
+            true => self.held.split_off(keep),
+            false => Vec::new(),
+        };
         let relayed = |shard: u16| {
             self.held.iter().any(|l| l.shard == shard)
                 || others.iter().flatten().any(|s| *s == shard)
         };
         let unrelayed = (0..SHARDS).any(|shard| !relayed(shard));
         let stale = self.looked_at.is_none_or(|at| at.elapsed() > LOOK_AGAIN);
-        if self.held.len() < keep && (unrelayed || stale) {
-            let leases = within(self.store.leases()).await?;
-            self.looked_at = Some(Instant::now());
-            for shard in claimable(&leases, now) {
-                if self.held.len() >= keep {
-                    break;
-                }
-                let claimed =
-                    within(self.store.claim(shard, self.holder(), now, expires_at)).await?;
-                if let Some(token) = claimed {
-                    tracing::info!(shard, token, "relay lease taken");
-                    self.held.push(Lease {
-                        shard,
-                        token,
-                        valid_until: valid_until(started),
-                    });
-                }
+        let wanted = match unrelayed || stale {
+            true => keep.saturating_sub(self.held.len()),
+            false => 0,
+        };
+        let (store, holder) = (self.store.clone(), self.holder().to_owned());
+        async move {
+            let mut balanced = Balanced::default();
+            let work = claim(&store, &holder, excess, wanted, &mut balanced);
+            if let Err(e) = tokio::time::timeout(RENEW, work).await.unwrap_or_else(|_| {
+                Err(StoreError::Unavailable(
+                    "the lease store did not answer in time".into(),
+                ))
+            }) {
+                balanced.failure = Some(e);
             }
+            balanced
         }
-        Ok(())
     }
 }
 
-/// Until when a lease renewed from `started` may be used: its expiry less the time a
-/// publish may take and the clock margin.
-fn valid_until(started: Instant) -> Instant {
-    started + TTL - DELIVERY_TIMEOUT - CLOCK_MARGIN
+/// What a balancing did: whether it read the leases, what it claimed, why it stopped.
+#[derive(Default)]
+struct Balanced {
+    looked: bool,
+    claimed: Vec<Lease>,
+    failure: Option<StoreError>,
+}
+
+/// Gives `excess` up in the store, then, if `wanted`, reads the leases and claims up to
+/// that many free shards for `holder`, recording each in `balanced` as it goes.
+async fn claim(
+    store: &Arc<dyn LeaseStore>,
+    holder: &str,
+    excess: Vec<Lease>,
+    wanted: usize,
+    balanced: &mut Balanced,
+) -> Result<(), StoreError> {
+    for lease in excess {
+        store.release(lease.shard, lease.token, holder).await?;
+        tracing::info!(
+            shard = lease.shard,
+            "relay lease given up for another replica"
+        );
+    }
+    if wanted == 0 {
+        return Ok(());
+    }
+    let (started, now) = (Instant::now(), Utc::now());
+    let leases = store.leases().await?;
+    balanced.looked = true;
+    for shard in claimable(&leases, now).into_iter() {
+        if balanced.claimed.len() >= wanted {
+            break;
+        }
+        if let Some(token) = store.claim(shard, holder, now, now + TTL).await? {
+            tracing::info!(shard, token, "relay lease taken");
+            balanced.claimed.push(Lease {
+                shard,
+                token,
+                valid_until: started + USABLE,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A renewal's answer: when it started, what it asked for, and for each lease whether it
+/// was renewed, lost, or unknown (the store did not answer).
+struct Renewed {
+    started: Instant,
+    asked: Vec<Lease>,
+    answers: Vec<Option<bool>>,
+    failure: Option<StoreError>,
+}
+
+/// Renews `held` for `holder`: one write for all of them; only if some were lost is each
+/// asked on its own, to learn which. An answer later than the leases' usable time is no
+/// use, so that is as long as it is waited for.
+async fn renew(store: Arc<dyn LeaseStore>, holder: String, held: Vec<Lease>) -> Renewed {
+    let (started, now) = (Instant::now(), Utc::now());
+    let expires_at = now + TTL;
+    let pairs: Vec<(u16, i64)> = held.iter().map(|l| (l.shard, l.token)).collect();
+    let mut failure = None;
+    let answers = match within(USABLE, store.renew_all(&pairs, &holder, expires_at)).await {
+        Ok(n) if n == held.len() => vec![Some(true); n],
+        Ok(_) => {
+            let each = held.iter().map(|lease| {
+                within(
+                    USABLE,
+                    store.renew(lease.shard, lease.token, &holder, expires_at),
+                )
+            });
+            let answers = futures_util::future::join_all(each).await;
+            (answers.into_iter())
+                .map(|answer| match answer {
+                    Ok(renewed) => Some(renewed),
+                    Err(e) => {
+                        failure.get_or_insert(e);
+                        None
+                    }
+                })
+                .collect()
+        }
+        Err(e) => {
+            failure = Some(e);
+            vec![None; held.len()]
+        }
+    };
+    Renewed {
+        started,
+        asked: held,
+        answers,
+        failure,
+    }
 }
 
 /// Shards whose lease expired or was given up (or that never had one), in an order that
@@ -316,8 +411,10 @@ mod tests {
 
     #[test]
     fn a_lease_is_used_well_before_it_can_pass_to_another_replica() {
-        let started = Instant::now();
-        assert!(valid_until(started) + DELIVERY_TIMEOUT + CLOCK_MARGIN <= started + TTL);
-        assert!(valid_until(started) > started + RENEW);
+        assert!(USABLE + DELIVERY_TIMEOUT + CLOCK_MARGIN <= TTL);
+        // Renewals every RENEW, each answered within SLOW_STORE, keep it usable.
+        assert!(SLOW_STORE >= Duration::from_secs(3), "{SLOW_STORE:?}");
+        // A dead replica's shards are taken over within 10 s.
+        assert!(TTL + RENEW <= Duration::from_secs(10));
     }
 }

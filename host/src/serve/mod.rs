@@ -372,8 +372,8 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     // The health probes' figures: refreshed once before the service listens, then in the
     // background.
     let vitals = Arc::new(Vitals::default());
-    vitals.refresh(store.as_ref(), true).await;
-    tokio::spawn(vitals.clone().run(store.clone()));
+    vitals.refresh(store.as_ref(), false, true).await;
+    tokio::spawn(vitals.clone().run(store.clone(), membership.clone()));
     let relay = if config.kafka_enabled {
         let relay = Relay::new(
             store,

@@ -68,16 +68,20 @@ impl Cluster {
 
     /// Starts replica `id` (`REPLICA_ID`) and waits until it listens.
     fn start(&mut self, id: &str) -> Client {
-        let app = App::start_on(
-            Backend::Mongo,
-            vec![
-                ("REPLICA_ID", id.into()),
-                ("DATABASE_NAME", self.database.clone()),
-                ("KAFKA_ENABLED", "true".into()),
-                ("KAFKA_BOOTSTRAP_SERVERS", self.broker.address()),
-                ("KAFKA_TOPIC_PREFIX", self.prefix.clone()),
-            ],
-        );
+        self.start_with(id, vec![])
+    }
+
+    /// Starts replica `id` with more settings (`MONGODB_URL` through a proxy).
+    fn start_with(&mut self, id: &str, more: Vec<(&'static str, String)>) -> Client {
+        let mut settings = vec![
+            ("REPLICA_ID", id.into()),
+            ("DATABASE_NAME", self.database.clone()),
+            ("KAFKA_ENABLED", "true".into()),
+            ("KAFKA_BOOTSTRAP_SERVERS", self.broker.address()),
+            ("KAFKA_TOPIC_PREFIX", self.prefix.clone()),
+        ];
+        settings.extend(more);
+        let app = App::start_on(Backend::Mongo, settings);
         let client = app.client();
         self.replicas.push((id.to_owned(), app));
         client

@@ -1,5 +1,5 @@
 //! A TCP proxy between the service and its database, for tests of a slow or unreachable
-//! store: it forwards both ways, adds a delay to every chunk it forwards, and can be cut
+//! store: it forwards both ways, delays every answer of the database, and can be cut
 //! (every connection closed, new ones refused) and healed.
 
 use std::sync::Arc;
@@ -53,7 +53,8 @@ impl Proxy {
         proxy
     }
 
-    /// Every chunk forwarded from now on waits `delay` first.
+    /// Every answer of the database forwarded from now on waits `delay` first: each
+    /// exchange with it takes that much longer.
     pub fn delay(&self, delay: Duration) {
         self.delay_ms
             .store(delay.as_millis() as u64, Ordering::SeqCst);
@@ -80,7 +81,7 @@ async fn pipe(
     let (server_read, server_write) = server.into_split();
     // The first side to stop ends both: the halves drop, and both sockets close.
     tokio::select! {
-        _ = forward(client_read, server_write, delay.clone()) => {}
+        _ = forward(client_read, server_write, Arc::new(AtomicU64::new(0))) => {}
         _ = forward(server_read, client_write, delay) => {}
         _ = ended.changed() => {}
     }

@@ -77,6 +77,10 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
+/// Connections each replica keeps open to MongoDB, whatever the load (the connection
+/// string's `minPoolSize` overrides it).
+const MIN_POOL: u32 = 8;
+
 /// MongoDB's code for a write that would break a unique index.
 pub(super) const DUPLICATE_KEY: i32 = 11000;
 
@@ -130,6 +134,9 @@ impl MongoStore {
         options
             .server_selection_timeout
             .get_or_insert(Duration::from_secs(5));
+        // Connections kept open: over a slow network, opening one takes several round
+        // trips, and the lease renewals and heartbeats must not wait for that.
+        options.min_pool_size.get_or_insert(MIN_POOL);
         let client = mongodb::Client::with_options(options)?;
         let db = client.database(database);
         let mut attempt = 1;
