@@ -2,8 +2,27 @@
 //! before it can reach an order.
 
 use crate::domain::{
-    Machine, Money, OrderDraft, Problem, Quote, Refund, ReturnRequest, Transition,
+    Currency, Machine, Money, OrderDraft, Problem, Quote, Refund, ReturnRequest, Transition,
 };
+
+/// Every named amount is in `currency` and not negative.
+fn in_currency<'a>(
+    currency: Currency,
+    amounts: impl IntoIterator<Item = (&'a str, Money)>,
+) -> Result<(), String> {
+    for (name, amount) in amounts {
+        if amount.currency != currency {
+            return Err(format!(
+                "{name} is in {}, the order in {currency}",
+                amount.currency
+            ));
+        }
+        if amount.minor < 0 {
+            return Err(format!("{name} is negative ({amount})"));
+        }
+    }
+    Ok(())
+}
 
 /// A refusal must say something.
 pub fn problems(list: &[Problem]) -> Result<(), String> {
@@ -35,17 +54,7 @@ pub fn quote(order: &OrderDraft, q: &Quote) -> Result<(), String> {
         ("total", q.total),
     ];
     let applied = q.applied.iter().map(|r| ("an applied rule", r.amount));
-    for (name, amount) in named.into_iter().chain(applied) {
-        if amount.currency != currency {
-            return Err(format!(
-                "{name} is in {}, the order in {currency}",
-                amount.currency
-            ));
-        }
-        if amount.minor < 0 {
-            return Err(format!("{name} is negative ({amount})"));
-        }
-    }
+    in_currency(currency, named.into_iter().chain(applied))?;
     let lines = (order.items.iter()).try_fold(Money::new(0, currency), |sum, line| {
         let unit = line.product.unit_price;
         let line = (unit.minor.checked_mul(i64::from(line.quantity)))
@@ -85,17 +94,7 @@ pub fn refund(request: &ReturnRequest, r: &Refund) -> Result<(), String> {
         ("restocking_fee", r.restocking_fee),
         ("total", r.total),
     ];
-    for (name, amount) in named {
-        if amount.currency != currency {
-            return Err(format!(
-                "{name} is in {}, the order in {currency}",
-                amount.currency
-            ));
-        }
-        if amount.minor < 0 {
-            return Err(format!("{name} is negative ({amount})"));
-        }
-    }
+    in_currency(currency, named)?;
     let expected = (r.items.checked_add(r.tax))
         .and_then(|m| m.checked_add(r.shipping))
         .and_then(|m| m.checked_sub(r.restocking_fee))

@@ -38,6 +38,13 @@ async fn until_ready_is(app: &App, status: u16) -> Duration {
     }
 }
 
+/// Places an order as `user`, asserting it is taken.
+async fn placed(app: &App, user: &str) {
+    let body = order_body(&[("prod-mug", 1)]);
+    let (status, placed) = app.post("/api/v1/orders/", Some(user), &body, None).await;
+    assert_eq!(status, 201, "{placed}");
+}
+
 /// A proxy to the MongoDB test server, and the connection string through it.
 async fn proxied() -> (Proxy, String) {
     let url = std::env::var("ORDERFLOW_TEST_MONGODB_URL").unwrap();
@@ -56,28 +63,12 @@ async fn readiness_follows_the_store_and_the_probes_never_wait_for_it() {
     let app = App::start_on(Backend::Mongo, vec![("MONGODB_URL", through)]);
     let user = token("u1", false);
     assert_eq!(until_ready_is(&app, 200).await.as_secs(), 0);
-    let (status, placed) = app
-        .post(
-            "/api/v1/orders/",
-            Some(&user),
-            &order_body(&[("prod-mug", 1)]),
-            None,
-        )
-        .await;
-    assert_eq!(status, 201, "{placed}");
+    placed(&app, &user).await;
 
     // A slow store: every exchange with it a second late. Orders still go through, and
     // the probes still answer at once.
     proxy.delay(Duration::from_secs(1));
-    let (status, placed) = app
-        .post(
-            "/api/v1/orders/",
-            Some(&user),
-            &order_body(&[("prod-mug", 1)]),
-            None,
-        )
-        .await;
-    assert_eq!(status, 201, "{placed}");
+    placed(&app, &user).await;
     let asked = Instant::now();
     assert_eq!(ready(&app).await.0, 200);
     assert!(
@@ -125,15 +116,7 @@ async fn readiness_follows_the_store_and_the_probes_never_wait_for_it() {
 
     proxy.heal();
     let back = until_ready_is(&app, 200).await;
-    let (status, placed) = app
-        .post(
-            "/api/v1/orders/",
-            Some(&user),
-            &order_body(&[("prod-mug", 1)]),
-            None,
-        )
-        .await;
-    assert_eq!(status, 201, "{placed}");
+    placed(&app, &user).await;
     eprintln!("outage: readiness false {went:?} after the cut, true {back:?} after healing");
 }
 
