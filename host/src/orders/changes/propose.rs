@@ -3,7 +3,7 @@
 //! validated and priced by the order's own workflow, exactly as a new order is. A problem
 //! with a line or field an action touched is named by that action (`actions[1].quantity`).
 
-use super::returns::{PAID, propose_return};
+use super::returns::{PAID, not_alone, propose_return};
 use super::{ChangeAction, OrderChange, Proposal, Settlement, confirmed, rules};
 use crate::domain::{Address, ChangeKind, Money, Problem, Quote};
 use crate::orders::place::{gather, order_items, validate_and_price};
@@ -288,13 +288,8 @@ fn requested(order: &Order, actions: &[ChangeAction]) -> Result<(NewOrder, Blame
                 code = to.clone();
                 blame.code = Some(i);
             }
-            ChangeAction::ReturnItem { .. } => {
-                return Err(refused(
-                    "return_alone",
-                    "a return is a change of its own: its actions are all `return_item`".into(),
-                    format!("actions[{i}]"),
-                ));
-            }
+            // A change with a return is proposed as one (`returns`), never as an edit.
+            ChangeAction::ReturnItem { .. } => return Err(not_alone(i)),
         }
     }
     let new = NewOrder {

@@ -40,11 +40,7 @@ pub(super) fn propose_return(
             reason,
         } = action
         else {
-            return Err(refused(
-                "return_alone",
-                "a return is a change of its own: its actions are all `return_item`".into(),
-                format!("actions[{i}]"),
-            ));
+            return Err(not_alone(i));
         };
         let line = (items.iter_mut().find(|l| &l.product_id == product_id)).ok_or_else(|| {
             refused(
@@ -98,6 +94,15 @@ pub(super) fn propose_return(
         other => other,
     })?;
     Ok((refund, items))
+}
+
+/// The refusal of action `i` beside a return: a return is a change of its own.
+pub(super) fn not_alone(i: usize) -> OrderError {
+    refused(
+        "return_alone",
+        "a return is a change of its own: its actions are all `return_item`".into(),
+        format!("actions[{i}]"),
+    )
 }
 
 /// What the order's confirmed returns refunded: what a new return's refund is bounded by,
