@@ -3,10 +3,10 @@
 //! Several replicas on one MongoDB behave as one service. Each has a replica id (from
 //! `REPLICA_ID`, or kept in `DATA_DIR` so it is stable across restarts) and, per process, an
 //! incarnation (a fresh id each start: two processes never hold a lease as one, even
-//! under the same replica id). Every two seconds a replica writes a heartbeat: what it relays
-//! and which version of each plugin it serves. Replicas whose last heartbeat is older than
-//! [`LIVE_WITHIN`] count as gone. On the embedded store there is one process and no
-//! heartbeat.
+//! under the same replica id). Every two seconds, and when what it serves changes, a replica
+//! writes a heartbeat: what it relays and which version of each plugin it serves. Replicas
+//! whose last heartbeat is older than [`LIVE_WITHIN`] count as gone. On the embedded store
+//! there is one process and no heartbeat.
 
 use crate::domain::{Digest, StoreError};
 use crate::metrics::{HourCount, metrics};
@@ -88,7 +88,16 @@ pub trait Heartbeats: Send + Sync + 'static {
     /// Records `beat` and returns every replica heard from within [`LIVE_WITHIN`]
     /// (this one included).
     async fn beat(&self, beat: &Heartbeat) -> Result<Vec<Heartbeat>, StoreError>;
+    /// Every replica heard from within [`LIVE_WITHIN`].
+    async fn live(&self) -> Result<Vec<Heartbeat>, StoreError>;
 }
+
+/// Heartbeats asked for at once at most: a store slower than [`HEARTBEAT`] gets a new one
+/// every interval (so the others keep hearing from this replica) but not without bound.
+const BEATS_IN_FLIGHT: usize = 3;
+/// How long a fresh reading of the replicas is waited for before the last heartbeat's
+/// answer is used instead.
+const FRESH_WITHIN: Duration = Duration::from_secs(1);
 
 /// What this process knows of the replicas: shared by the heartbeat, the relay's leases
 /// and the API.
@@ -96,11 +105,15 @@ pub struct Membership {
     pub identity: Identity,
     pub started_at: DateTime<Utc>,
     state: RwLock<State>,
+    /// Where the heartbeats are kept, once they run.
+    heartbeats: std::sync::OnceLock<Arc<dyn Heartbeats>>,
 }
 
 #[derive(Default)]
 struct State {
     live: Vec<Heartbeat>,
+    /// The heartbeat whose answer `live` is: a later answer to an earlier one is older news.
+    answered: u64,
     shards: Vec<u16>,
     /// When a heartbeat was last recorded: the store answered then.
     recorded_at: Option<std::time::Instant>,
@@ -112,6 +125,7 @@ impl Membership {
             identity,
             started_at: Utc::now(),
             state: RwLock::new(State::default()),
+            heartbeats: std::sync::OnceLock::new(),
         })
     }
 
@@ -126,6 +140,20 @@ impl Membership {
     /// The replicas alive at the last heartbeat (empty before the first, or without one).
     pub fn live(&self) -> Vec<Heartbeat> {
         self.read().live.clone()
+    }
+
+    /// The replicas alive now, read from the store when it answers within
+    /// [`FRESH_WITHIN`], else as the last heartbeat found them: for an operator asking
+    /// which versions serve where, a view seconds old would say "not converged" of a change
+    /// every replica already serves.
+    pub async fn live_now(&self) -> Vec<Heartbeat> {
+        let Some(store) = self.heartbeats.get() else {
+            return self.live();
+        };
+        match tokio::time::timeout(FRESH_WITHIN, store.live()).await {
+            Ok(Ok(live)) => live,
+            _ => self.live(),
+        }
     }
 
     /// How many replicas share the work now: at least this one.
@@ -148,17 +176,35 @@ impl Membership {
         (self.read().recorded_at).is_some_and(|at| at.elapsed() < within)
     }
 
-    /// Says this replica is alive every [`HEARTBEAT`], with what `serving` reports of its
-    /// plugins, until the process ends. A failed heartbeat is logged and tried again: the
-    /// others then count this replica gone after [`LIVE_WITHIN`], as they should.
+    /// Says this replica is alive every [`HEARTBEAT`], and at once when what it serves
+    /// changes (`changed`), with what `serving` reports of its plugins, until the process
+    /// ends. Each heartbeat is asked for without waiting for the last one to answer, so a
+    /// slow store does not make this replica look gone. A failed heartbeat is logged: the
+    /// others count this replica gone after [`LIVE_WITHIN`] without one, as they should.
     pub async fn run(
         self: Arc<Self>,
         store: Arc<dyn Heartbeats>,
         serving: impl Fn() -> BTreeMap<String, Digest> + Send + 'static,
+        mut changed: tokio::sync::watch::Receiver<u64>,
     ) {
+        let _ = self.heartbeats.set(store.clone());
         let mut tick = tokio::time::interval(HEARTBEAT);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut beats = tokio::task::JoinSet::new();
+        let mut asked = 0;
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                Ok(()) = changed.changed() => {}
+                Some(Ok((number, answer))) = beats.join_next() => {
+                    self.answered(number, answer);
+                    continue;
+                }
+            }
+            if beats.len() >= BEATS_IN_FLIGHT {
+                continue;
+            }
+            asked += 1;
             let beat = Heartbeat {
                 replica: self.identity.replica.clone(),
                 incarnation: self.identity.incarnation.clone(),
@@ -168,14 +214,22 @@ impl Membership {
                 plugins: serving(),
                 hourly: metrics().activity().all_hours(Utc::now()),
             };
-            match store.beat(&beat).await {
-                Ok(live) => {
-                    let mut state = self.write();
+            let store = store.clone();
+            beats.spawn(async move { (asked, store.beat(&beat).await) });
+        }
+    }
+
+    fn answered(&self, number: u64, answer: Result<Vec<Heartbeat>, StoreError>) {
+        match answer {
+            Ok(live) => {
+                let mut state = self.write();
+                state.recorded_at = Some(std::time::Instant::now());
+                if number > state.answered {
+                    state.answered = number;
                     state.live = live;
-                    state.recorded_at = Some(std::time::Instant::now());
                 }
-                Err(e) => tracing::warn!(error = %e, "heartbeat not recorded"),
             }
+            Err(e) => tracing::warn!(error = %e, "heartbeat not recorded"),
         }
     }
 }

@@ -216,9 +216,9 @@ async fn list(
     State(state): State<AppState>,
     _: AdminUser,
 ) -> Result<axum::Json<Vec<PluginView>>, ApiError> {
-    let history = state.deployer.history(None).await.unwrap_or_default();
+    let (history, live) = tokio::join!(state.deployer.history(None), state.membership.live_now());
+    let history = history.unwrap_or_default();
     let serving = state.registry.current();
-    let live = state.membership.live();
     let failed = serving
         .errors
         .keys()
@@ -258,7 +258,13 @@ async fn one(
         .await
         .unwrap_or_default();
     let serving = state.registry.current();
-    let plugin = plugin_view(&state, &serving, &state.membership.live(), &history, &name);
+    let plugin = plugin_view(
+        &state,
+        &serving,
+        &state.membership.live_now().await,
+        &history,
+        &name,
+    );
     if plugin.kind.is_none() && plugin.last_error.is_none() && stored.is_empty() {
         return Err(ApiError::NotFound);
     }

@@ -6,6 +6,7 @@
 //! snapshot per order) and converges on every change within [`RESYNC`] of it, sooner when
 //! the change feed reports it.
 
+use super::artifacts::{Artifacts, SignedArtifact};
 use crate::domain::Digest;
 use crate::domain::StoreError;
 use crate::plugins::Registry;
@@ -53,9 +54,16 @@ pub trait SharedRegistry: Send + Sync + 'static {
     async fn stage(&self, staging: &Trials, change: &Change) -> Result<(), StoreError>;
     /// The recorded changes, oldest first: all of them, or one plugin's.
     async fn history(&self, plugin: Option<&str>) -> Result<Vec<Change>, StoreError>;
+    /// The active version of `plugin`, if it has one.
+    async fn active_version(&self, plugin: &str) -> Result<Option<Digest>, StoreError>;
     async fn active(&self) -> Result<ActiveSet, StoreError>;
     /// Stores the definition of workflow `name` (replacing an earlier one).
     async fn put_workflow(&self, name: &str, text: &str, by: &str) -> Result<(), StoreError>;
+    /// The artifact replicas shared under `name`, if one did.
+    async fn artifact(&self, name: &str) -> Result<Option<SignedArtifact>, StoreError>;
+    /// Shares `artifact` under `name`; a name already shared is left as it is.
+    async fn share_artifact(&self, name: &str, artifact: &SignedArtifact)
+    -> Result<(), StoreError>;
     /// Follows the store's change feed until the process ends, notifying `changed` of every
     /// change to the active set; an interrupted feed resumes where it stopped.
     async fn follow(&self, changed: Arc<Notify>);
@@ -68,12 +76,18 @@ pub struct Mirror {
     registry: Arc<Registry>,
     /// What the directories hold, by file name: the mirror alone writes them.
     written: tokio::sync::Mutex<BTreeMap<String, Digest>>,
+    /// Compiled plugins shared with the other replicas, when they share a key.
+    artifacts: Option<Arc<Artifacts>>,
 }
 
 impl Mirror {
     /// A mirror into `registry`'s directories, starting from what they hold now (a
     /// restart keeps its files; an empty `DATA_DIR` starts empty).
-    pub fn new(shared: Arc<dyn SharedRegistry>, registry: Arc<Registry>) -> Arc<Self> {
+    pub fn new(
+        shared: Arc<dyn SharedRegistry>,
+        registry: Arc<Registry>,
+        artifacts: Option<Arc<Artifacts>>,
+    ) -> Arc<Self> {
         let mut written = BTreeMap::new();
         for dir in [registry.plugin_dir(), registry.workflow_dir()] {
             for (name, bytes) in held(dir) {
@@ -84,6 +98,7 @@ impl Mirror {
             shared,
             registry,
             written: tokio::sync::Mutex::new(written),
+            artifacts,
         })
     }
 
@@ -110,35 +125,82 @@ impl Mirror {
         if !set.staging.is_empty() {
             wanted.insert(trials::FILE.into(), Digest::of(&staging_file));
         }
-        let mut writes = Vec::new();
-        for (file, digest) in &wanted {
-            if written.get(file) == Some(digest) {
-                continue;
-            }
-            let bytes = match file.strip_suffix(".wasm") {
-                _ if file == trials::FILE => staging_file.clone(),
-                Some(plugin) => {
-                    // A staged version's file is `staged/<plugin>@<hex>.wasm`.
-                    let plugin = (plugin.strip_prefix(trials::DIR))
-                        .and_then(|p| p.strip_prefix('/')?.split_once('@'))
-                        .map_or(plugin, |(plugin, _)| plugin);
-                    self.shared.bytes(plugin, digest).await?.ok_or_else(|| {
-                        StoreError::Unavailable(format!(
-                            "version {digest} of `{plugin}` is not stored"
-                        ))
-                    })?
-                }
-                None => set.workflows[file.trim_end_matches(".toml")]
-                    .clone()
-                    .into_bytes(),
-            };
-            writes.push((self.path(file), Some(bytes)));
-        }
+        // Fetched all at once: a replica starting with an empty DATA_DIR waits for one
+        // round trip to the store, not one per plugin.
+        let (staging_file, workflows) = (&staging_file, &set.workflows);
+        let fetches = (wanted.iter())
+            .filter(|(file, digest)| written.get(*file) != Some(*digest))
+            .map(|(file, digest)| async move {
+                let bytes = match file.strip_suffix(".wasm") {
+                    _ if file == trials::FILE => staging_file.clone(),
+                    Some(plugin) => {
+                        // A staged version's file is `staged/<plugin>@<hex>.wasm`.
+                        let plugin = (plugin.strip_prefix(trials::DIR))
+                            .and_then(|p| p.strip_prefix('/')?.split_once('@'))
+                            .map_or(plugin, |(plugin, _)| plugin);
+                        self.shared.bytes(plugin, digest).await?.ok_or_else(|| {
+                            StoreError::Unavailable(format!(
+                                "version {digest} of `{plugin}` is not stored"
+                            ))
+                        })?
+                    }
+                    None => workflows[file.trim_end_matches(".toml")]
+                        .clone()
+                        .into_bytes(),
+                };
+                Ok::<_, StoreError>((self.path(file), Some(bytes)))
+            });
+        let compiled: Vec<Digest> = (wanted.iter())
+            .filter(|(file, digest)| file.ends_with(".wasm") && written.get(*file) != Some(*digest))
+            .map(|(_, digest)| digest.clone())
+            .collect();
+        let (fetched, ()) = tokio::join!(
+            futures_util::future::try_join_all(fetches),
+            self.fetch_artifacts(&compiled)
+        );
+        let mut writes = fetched?;
         let gone = written.keys().filter(|f| !wanted.contains_key(*f));
         writes.extend(gone.map(|file| (self.path(file), None)));
         if writes.is_empty() {
             return Ok(false);
         }
+        self.write(writes).await?;
+        *written = wanted;
+        self.share(compiled);
+        Ok(true)
+    }
+
+    async fn fetch_artifacts(&self, digests: &[Digest]) {
+        if let Some(artifacts) = &self.artifacts {
+            artifacts.fetch(digests).await;
+        }
+    }
+
+    /// Shares what this replica compiled of `digests` with the others.
+    pub fn share(&self, digests: Vec<Digest>) {
+        if let Some(artifacts) = &self.artifacts {
+            artifacts.share(digests);
+        }
+    }
+
+    /// Serves `digest` (whose bytes are `bytes`) as `plugin` here now, as the shared
+    /// registry has just been told: what an operation switched needs no reading back.
+    pub async fn apply(
+        &self,
+        plugin: &str,
+        digest: &Digest,
+        bytes: Vec<u8>,
+    ) -> Result<(), StoreError> {
+        let mut written = self.written.lock().await;
+        let file = format!("{plugin}.wasm");
+        self.write(vec![(self.path(&file), Some(bytes))]).await?;
+        written.insert(file, digest.clone());
+        self.share(vec![digest.clone()]);
+        Ok(())
+    }
+
+    /// Writes (or removes: `None`) each file whole, then reloads the registry.
+    async fn write(&self, writes: Vec<(PathBuf, Option<Vec<u8>>)>) -> Result<(), StoreError> {
         let registry = self.registry.clone();
         tokio::task::spawn_blocking(move || {
             for (path, bytes) in writes {
@@ -149,9 +211,7 @@ impl Mirror {
         })
         .await
         .map_err(|e| StoreError::Unavailable(e.to_string()))?
-        .map_err(|e| StoreError::Unavailable(format!("writing the mirrored plugins: {e}")))?;
-        *written = wanted;
-        Ok(true)
+        .map_err(|e| StoreError::Unavailable(format!("writing the mirrored plugins: {e}")))
     }
 
     fn path(&self, file: &str) -> PathBuf {

@@ -1,6 +1,6 @@
 //! What ops do to the plugin platform while the shop sells: store a version and make it
-//! active ([`deploy`]), converge replicas on the registry they share ([`mirror`]) and
-//! import files dropped into one ([`import`]), decide past orders again ([`replays`]) or
+//! active ([`deploy`]), converge replicas on the registry they share ([`mirror`]), share
+//! what they compiled ([`artifacts`]) and import files dropped into one ([`import`]), decide past orders again ([`replays`]) or
 //! live ones beside the active version ([`shadows`]), and price one order again as a dry
 //! run ([`dry_run`]).
 //!
@@ -15,6 +15,7 @@
 //! This module depends on [`crate::plugins`] and [`crate::orders`]; neither depends on it:
 //! shadows watch orders through the observer seam orders own ([`crate::orders::Observer`]).
 
+pub mod artifacts;
 pub mod deploy;
 pub mod dry_run;
 pub mod import;

@@ -224,7 +224,7 @@ impl Leaser {
 
     /// One round's plan, made now: the excess is given up at once (no longer relayed from
     /// this moment), and the store is told, and asked for free shards up to the fair share,
-    /// by the future this returns (bounded by a round).
+    /// by the future this returns (bounded by how long a claimed lease is usable).
     fn balance(&mut self) -> impl std::future::Future<Output = Balanced> + Send + 'static {
         let fair = usize::from(SHARDS).div_ceil(self.membership.live_count());
         // What the others relay, as their last heartbeats said. While one of them holds
@@ -258,11 +258,15 @@ impl Leaser {
         async move {
             let mut balanced = Balanced::default();
             let work = claim(&store, &holder, excess, wanted, &mut balanced);
-            if let Err(e) = tokio::time::timeout(RENEW, work).await.unwrap_or_else(|_| {
-                Err(StoreError::Unavailable(
-                    "the lease store did not answer in time".into(),
-                ))
-            }) {
+            // A claim answered later than this would be of a lease no longer usable.
+            if let Err(e) = tokio::time::timeout(USABLE, work)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(StoreError::Unavailable(
+                        "the lease store did not answer in time".into(),
+                    ))
+                })
+            {
                 balanced.failure = Some(e);
             }
             balanced
@@ -300,20 +304,26 @@ async fn claim(
     let (started, now) = (Instant::now(), Utc::now());
     let leases = store.leases().await?;
     balanced.looked = true;
-    for shard in claimable(&leases, now).into_iter() {
-        if balanced.claimed.len() >= wanted {
-            break;
-        }
-        if let Some(token) = store.claim(shard, holder, now, now + TTL).await? {
-            tracing::info!(shard, token, "relay lease taken");
-            balanced.claimed.push(Lease {
-                shard,
-                token,
-                valid_until: started + USABLE,
-            });
+    // Claimed all at once: over a slow store a claim is a round trip of seconds. One
+    // another replica claimed first is simply not ours; the next round tries others.
+    let claims = (claimable(&leases, now).into_iter().take(wanted))
+        .map(|shard| async move { (shard, store.claim(shard, holder, now, now + TTL).await) });
+    let mut failure = None;
+    for (shard, claimed) in futures_util::future::join_all(claims).await {
+        match claimed {
+            Ok(Some(token)) => {
+                tracing::info!(shard, token, "relay lease taken");
+                balanced.claimed.push(Lease {
+                    shard,
+                    token,
+                    valid_until: started + USABLE,
+                });
+            }
+            Ok(None) => {}
+            Err(e) => failure = Some(e),
         }
     }
-    Ok(())
+    failure.map_or(Ok(()), Err)
 }
 
 /// A renewal's answer: when it started, what it asked for, and for each lease whether it

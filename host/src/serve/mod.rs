@@ -9,6 +9,7 @@ use crate::http::claims::TokenRules;
 use crate::http::jwks::Jwks;
 use crate::http::server::{self, ServerLimits};
 use crate::http::{self, AppState, Auth, Services};
+use crate::operations::artifacts::ArtifactKey;
 use crate::operations::dry_run::Repricer;
 use crate::operations::replays::{ReplayLog, Replays};
 use crate::operations::shadows::{ShadowBoard, Shadows};
@@ -49,6 +50,11 @@ pub struct ServeConfig {
     /// DATA_DIR/plugin-cache.
     #[arg(long, env = "PLUGIN_CACHE_DIR")]
     pub plugin_cache_dir: Option<PathBuf>,
+    /// The secret replicas sign the compiled plugins they share with (a replica starting
+    /// with an empty DATA_DIR loads them instead of compiling). Unset: derived from
+    /// JWT_SECRET; with neither, each replica compiles for itself.
+    #[arg(long, env = "PLUGIN_ARTIFACT_KEY", hide_env_values = true)]
+    pub plugin_artifact_key: Option<String>,
     /// The share (0.0–1.0) of plugin decisions that logged whose lines are written to this
     /// service's log; 0: none.
     #[arg(long, env = "PLUGIN_LOG_SAMPLE", default_value_t = 0.0, value_parser = share)]
@@ -222,6 +228,16 @@ impl CommonConfig {
 }
 
 impl ServeConfig {
+    /// The key the compiled plugins replicas share are signed with, if they share one.
+    fn artifact_key(&self) -> Option<ArtifactKey> {
+        let secret = (self
+            .plugin_artifact_key
+            .as_deref()
+            .filter(|k| !k.is_empty()))
+        .or(self.common.configured_secret())?;
+        Some(ArtifactKey::derive(secret.as_bytes()))
+    }
+
     /// Compose files and `.env` files write `NAME=` for "not set": an empty URL is no URL.
     fn without_empty_urls(mut self) -> Self {
         for url in [
@@ -262,11 +278,12 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
                 let mongo = Arc::new(MongoStore::connect(url, &config.database_name).await?);
                 let plugins = shared_plugins(&config, runtime, mongo.clone(), &membership).await?;
                 let serving = plugins.registry.clone();
-                tokio::spawn(
-                    membership
-                        .clone()
-                        .run(mongo.clone(), move || serving.current().digests()),
-                );
+                let changed = serving.generations();
+                tokio::spawn(membership.clone().run(
+                    mongo.clone(),
+                    move || serving.current().digests(),
+                    changed,
+                ));
                 let (leaser, shards) = Leaser::new(mongo.clone(), membership.clone());
                 if config.kafka_enabled {
                     tokio::spawn(leaser.run());

@@ -2,6 +2,7 @@
 //! mirror of the registry the replicas share.
 
 use super::ServeConfig;
+use crate::operations::artifacts::Artifacts;
 use crate::operations::deploy::Deployer;
 use crate::operations::import::{Importer, watch_imports};
 use crate::operations::mirror::{Mirror, SharedRegistry};
@@ -56,7 +57,9 @@ pub(super) async fn shared_plugins(
     }
     let [plugin_dir, workflow_dir] = dirs;
     let registry = Registry::open(runtime, plugin_dir, workflow_dir, None);
-    let mirror = Mirror::new(mongo.clone(), registry.clone());
+    let artifacts =
+        (config.artifact_key()).map(|key| Artifacts::new(mongo.clone(), registry.clone(), key));
+    let mirror = Mirror::new(mongo.clone(), registry.clone(), artifacts);
     mirror
         .converge()
         .await

@@ -180,8 +180,9 @@ struct Shared {
     alive: Mutex<Vec<(String, Client)>>,
     next: AtomicUsize,
     acknowledged: Mutex<Vec<String>>,
-    /// Requests not answered with success (a killed replica's, say).
-    failed: AtomicUsize,
+    /// Requests not answered with success (a killed replica's, say), by status (0: no
+    /// answer), and how long the slowest of them took.
+    failed: Mutex<(BTreeMap<u16, usize>, Duration)>,
     stop: AtomicBool,
 }
 
@@ -191,6 +192,12 @@ impl Shared {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let alive = self.alive.lock().unwrap();
         (n, alive[n % alive.len()].1.clone())
+    }
+
+    fn failed(&self, status: u16, took: Duration) {
+        let mut failed = self.failed.lock().unwrap();
+        *failed.0.entry(status).or_default() += 1;
+        failed.1 = failed.1.max(took);
     }
 }
 
@@ -234,6 +241,16 @@ impl Load {
         self.shared.acknowledged.lock().unwrap().len()
     }
 
+    /// The orders acknowledged so far.
+    fn acknowledged_orders(&self) -> Vec<String> {
+        self.shared.acknowledged.lock().unwrap().clone()
+    }
+
+    /// The requests that failed so far, by status, and the slowest one's time.
+    fn failures(&self) -> (BTreeMap<u16, usize>, Duration) {
+        self.shared.failed.lock().unwrap().clone()
+    }
+
     /// Waits until `count` orders in all were acknowledged.
     async fn until_acknowledged(&self, count: usize) {
         let deadline = Instant::now() + Duration::from_secs(120);
@@ -248,13 +265,12 @@ impl Load {
     }
 
     /// Stops placing orders: the acknowledged ones, and how many requests failed.
-    async fn stop(self) -> (Vec<String>, usize) {
+    async fn stop(mut self) -> (Vec<String>, usize) {
         self.shared.stop.store(true, Ordering::Relaxed);
-        for client in self.clients {
+        for client in std::mem::take(&mut self.clients) {
             client.await.unwrap();
         }
-        let acknowledged = self.shared.acknowledged.lock().unwrap().clone();
-        (acknowledged, self.shared.failed.load(Ordering::Relaxed))
+        (self.acknowledged_orders(), self.failures().0.values().sum())
     }
 }
 
@@ -262,9 +278,10 @@ async fn place_orders(shared: Arc<Shared>) {
     let (user, admin) = (token("load", false), token("ops", true));
     while !shared.stop.load(Ordering::Relaxed) {
         let (n, replica) = shared.next();
+        let asked = Instant::now();
         let (status, order) = replica.place(&user, &[("prod-mug", 1)]).await;
         if status != 201 {
-            shared.failed.fetch_add(1, Ordering::Relaxed);
+            shared.failed(status, asked.elapsed());
             tokio::time::sleep(Duration::from_millis(20)).await;
             continue;
         }
@@ -283,10 +300,11 @@ async fn place_orders(shared: Arc<Shared>) {
         for (what, body) in steps {
             let (_, replica) = shared.next();
             let path = format!("/api/v1/orders/{id}/{what}");
+            let asked = Instant::now();
             let (status, _) = replica.patch(&path, Some(&admin), Some(&body)).await;
             if status != 200 {
                 // The order stays where it is: what was stored is what must arrive.
-                shared.failed.fetch_add(1, Ordering::Relaxed);
+                shared.failed(status, asked.elapsed());
                 break;
             }
         }

@@ -2,7 +2,9 @@
 //! database, each with its own empty `DATA_DIR`. A version uploaded and activated on one
 //! serves on the others within 2 s, a rollback on another likewise, a file dropped into
 //! one replica's plugin directory reaches all, a refused version is served by none, and a
-//! replica started later serves the active set. Rollouts, replays and shadows started on one
+//! replica started later with nothing compiled is ready within 3 s, taking the compiled
+//! plugins the others shared (and only those signed with the replicas' key), and serves
+//! the active set. Rollouts, replays and shadows started on one
 //! replica hold on all, and a plugin's calls per hour are counted over all.
 
 use crate::harness::{App, Backend, Client, priced_by, token};
@@ -12,13 +14,15 @@ use std::time::{Duration, Instant};
 
 const PRICING: &str = "/api/v1/plugins/standard-pricing";
 /// How soon every replica must serve a change made on one of them.
-const CONVERGE_WITHIN: Duration = Duration::from_secs(2);
+pub(super) const CONVERGE_WITHIN: Duration = Duration::from_secs(2);
+/// How soon a replica started with an empty `DATA_DIR` must listen.
+const READY_WITHIN: Duration = Duration::from_secs(3);
 
-fn component(name: &str) -> Vec<u8> {
+pub(super) fn component(name: &str) -> Vec<u8> {
     std::fs::read(crate::common::built(name)).unwrap()
 }
 
-fn digest(bytes: &[u8]) -> String {
+pub(super) fn digest(bytes: &[u8]) -> String {
     Digest::of(bytes).full()
 }
 
@@ -28,13 +32,21 @@ fn replicas(database: &str, ids: &[&str]) -> Vec<App> {
 }
 
 fn start(database: &str, id: &str) -> App {
-    App::start_on(
-        Backend::Mongo,
-        vec![
-            ("REPLICA_ID", (*id).into()),
-            ("DATABASE_NAME", database.into()),
-        ],
-    )
+    App::start_on(Backend::Mongo, settings(database, id))
+}
+
+/// Replica `id` with a plugin cache of its own (`cache`), not the one the tests share.
+fn start_with(database: &str, id: &str, cache: &std::path::Path) -> App {
+    let mut settings = settings(database, id);
+    settings.push(("PLUGIN_CACHE_DIR", cache.display().to_string()));
+    App::start_on(Backend::Mongo, settings)
+}
+
+fn settings(database: &str, id: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("REPLICA_ID", id.into()),
+        ("DATABASE_NAME", database.into()),
+    ]
 }
 
 async fn serving(replica: &Client, admin: &str) -> Value {
@@ -78,7 +90,7 @@ async fn followed(replicas: &[Client], admin: &str, digest: &str, answered: Inst
     each_prices_with(replicas, digest).await;
 }
 
-async fn activate(replica: &Client, admin: &str, bytes: &[u8]) -> (u16, Value) {
+pub(super) async fn activate(replica: &Client, admin: &str, bytes: &[u8]) -> (u16, Value) {
     replica
         .bytes(
             "POST",
@@ -184,16 +196,68 @@ async fn every_replica_serves_what_one_of_them_activated() {
         ]
     );
 
-    // A fourth replica, started now with an empty DATA_DIR (and the image's standard
-    // version in its plugin directory), serves the active set, not its own file.
-    let late = start(&database, "r4");
+    // A fourth replica, started now with an empty DATA_DIR and an empty plugin cache (and
+    // the image's standard version in its plugin directory), is ready within
+    // [`READY_WITHIN`]: it loads what the others compiled instead of compiling it. It
+    // serves the active set, not its own file, and the listing says so within 2 s.
+    let cache = tempfile::tempdir().unwrap();
+    let asked = Instant::now();
+    let late = start_with(&database, "r4", cache.path());
+    let ready = asked.elapsed();
+    let installed = std::fs::read_dir(cache.path()).unwrap().count();
+    eprintln!(
+        "registry: r4 listened {ready:.1?} after it was started, {installed} compiled plugins taken from the others"
+    );
+    assert!(ready <= READY_WITHIN, "r4 took {ready:?}\n{}", late.log());
+    assert!(installed >= 6, "r4 compiled what the others had shared");
     each_prices_with(&[late.client()], &flat).await;
     let mut all = clients.clone();
     all.push(late.client());
     // Every live replica heartbeats the active version: the listing says they converged.
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let took = until_converged(&all[0], &admin, 4, asked).await;
+    eprintln!("registry: the listing says all four serve it {took:.1?} after r4 was started");
+    assert!(took <= ready + CONVERGE_WITHIN, "converged after {took:?}");
+
+    // An artifact whose signature is not the replicas' is never loaded: a fifth replica
+    // compiles for itself, and says why.
+    let store = mongodb::Client::with_uri_str(std::env::var("ORDERFLOW_TEST_MONGODB_URL").unwrap())
+        .await
+        .unwrap();
+    let forged = bson::Binary {
+        subtype: bson::spec::BinarySubtype::Generic,
+        bytes: vec![0; 32],
+    };
+    (store
+        .database(&database)
+        .collection::<bson::Document>("plugin_artifacts"))
+    .update_many(
+        bson::doc! {},
+        bson::doc! { "$set": { "signature": forged } },
+    )
+    .await
+    .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let fifth = start_with(&database, "r5", cache.path());
+    each_prices_with(&[fifth.client()], &flat).await;
+    assert!(
+        fifth
+            .log()
+            .contains("a shared plugin artifact has no valid signature"),
+        "{}",
+        fifth.log()
+    );
+}
+
+/// How long after `since` the listing on `replica` says `count` replicas serve the active
+/// standard-pricing; fails after 10 s.
+pub(super) async fn until_converged(
+    replica: &Client,
+    admin: &str,
+    count: usize,
+    since: Instant,
+) -> Duration {
     loop {
-        let (_, plugins) = all[0].get("/api/v1/plugins", Some(&admin)).await;
+        let (_, plugins) = replica.get("/api/v1/plugins", Some(admin)).await;
         let pricing = plugins
             .as_array()
             .unwrap()
@@ -201,11 +265,14 @@ async fn every_replica_serves_what_one_of_them_activated() {
             .find(|p| p["name"] == "standard-pricing")
             .unwrap()
             .clone();
-        if pricing["converged"] == true && pricing["replicas"].as_array().unwrap().len() == 4 {
-            break;
+        if pricing["converged"] == true && pricing["replicas"].as_array().unwrap().len() == count {
+            return since.elapsed();
         }
-        assert!(Instant::now() < deadline, "never converged: {pricing}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(
+            since.elapsed() < Duration::from_secs(10),
+            "never converged: {pricing}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

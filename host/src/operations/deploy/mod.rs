@@ -118,7 +118,7 @@ pub trait VersionStore: Send + Sync {
     /// The active version of `plugin`.
     async fn active(&self, plugin: &str) -> Result<Option<Digest>, DeployError>;
     /// Makes `change.to` (whose bytes are `bytes`) the active version in place of
-    /// `change.from`, and records `change`.
+    /// `change.from`, records `change`, and serves it in this process.
     async fn switch(&self, change: Change, bytes: Vec<u8>) -> Result<(), DeployError>;
     /// Sets what is staged for `change.plugin` (`bytes`: the version a trial starts with)
     /// and records `change`.
@@ -251,8 +251,9 @@ impl Deployer {
     ) -> Result<Activation, DeployError> {
         PluginName::parse(plugin)?;
         let _one_at_a_time = self.switching.lock().await;
-        let bytes = self.stored_bytes(plugin, digest).await?;
-        let from = self.store.active(plugin).await?;
+        let (bytes, from) =
+            tokio::join!(self.stored_bytes(plugin, digest), self.store.active(plugin));
+        let (bytes, from) = (bytes?, from?);
         let activation = Activation {
             plugin: plugin.to_owned(),
             from: from.clone(),
@@ -263,8 +264,9 @@ impl Deployer {
             self.check(plugin, Bytes::from(bytes.clone())).await?;
             let change = Change::new(plugin, action, by, from.as_ref(), digest);
             self.store.switch(change, bytes).await?;
+        } else {
+            self.store.settle().await?;
         }
-        self.store.settle().await?;
         if files::serving_digest(&self.registry.current(), plugin).as_ref() != Some(digest) {
             return Err(DeployError::Rejected(format!(
                 "it is the active version, but does not serve here: {}",

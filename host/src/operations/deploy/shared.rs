@@ -1,6 +1,6 @@
 //! Replicas' versions: the registry they share ([`SharedRegistry`], MongoDB) keeps every
-//! version and says which is active for every replica; this replica's [`Mirror`] converges
-//! on it before an operation answers, so the answer is true here too.
+//! version and says which is active for every replica; this replica's [`Mirror`] serves
+//! what an operation changed before it answers, so the answer is true here too.
 
 use super::{DeployError, VersionStore};
 use crate::domain::Digest;
@@ -26,8 +26,13 @@ impl VersionStore for Shared {
         bytes: Bytes,
         by: &str,
     ) -> Result<(), DeployError> {
-        self.shared.keep(plugin, digest, &bytes).await?;
-        let from = self.active(plugin).await?;
+        let (kept, from) = tokio::join!(
+            self.shared.keep(plugin, digest, &bytes),
+            self.active(plugin)
+        );
+        let (_, from) = (kept?, from?);
+        // Compiled by the check: shared now, so an activation finds it on every replica.
+        self.mirror.share(vec![digest.clone()]);
         let change = Change::new(plugin, Action::Uploaded, by, from.as_ref(), digest);
         Ok(self.shared.record(&change.on(&self.replica)).await?)
     }
@@ -49,15 +54,16 @@ impl VersionStore for Shared {
     }
 
     async fn active(&self, plugin: &str) -> Result<Option<Digest>, DeployError> {
-        Ok(self.shared.active().await?.plugins.remove(plugin))
+        Ok(self.shared.active_version(plugin).await?)
     }
 
     /// Switches the active version for every replica, unless another replica switched it
-    /// first; the deployer then converges and checks that it serves here.
-    async fn switch(&self, change: Change, _: Vec<u8>) -> Result<(), DeployError> {
-        let plugin = change.plugin.clone();
+    /// first, and serves it here at once (the deployer checks that it does); the others
+    /// follow through their mirrors.
+    async fn switch(&self, change: Change, bytes: Vec<u8>) -> Result<(), DeployError> {
+        let (plugin, to) = (change.plugin.clone(), change.to.clone());
         match self.shared.switch(&change.on(&self.replica)).await? {
-            true => Ok(()),
+            true => Ok(self.mirror.apply(&plugin, &to, bytes).await?),
             false => Err(DeployError::Concurrent(plugin)),
         }
     }

@@ -44,6 +44,8 @@ pub struct Registry {
     /// Files another path refused to serve (with replicas: a file that was not imported
     /// into the shared registry), reported with the load errors.
     refused: Mutex<BTreeMap<String, String>>,
+    /// The generation serving, for whoever reports it when it changes (the heartbeat).
+    generation: tokio::sync::watch::Sender<u64>,
 }
 
 impl Registry {
@@ -63,6 +65,7 @@ impl Registry {
             versions,
             hot_reload: Mutex::new(HotReloadState::Off),
             refused: Mutex::new(BTreeMap::new()),
+            generation: tokio::sync::watch::Sender::new(0),
         });
         registry.reload();
         registry
@@ -105,6 +108,11 @@ impl Registry {
             };
         }
         self.reload();
+    }
+
+    /// The generation serving, changed by every reload that changed something.
+    pub fn generations(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.generation.subscribe()
     }
 
     /// The current snapshot: hold it for the duration of one decision or one order.
@@ -166,6 +174,7 @@ impl Registry {
             staging,
             staged,
         }));
+        self.generation.send_replace(generation);
         generation
     }
 

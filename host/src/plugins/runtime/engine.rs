@@ -104,6 +104,11 @@ impl Runtime {
         &self.engine
     }
 
+    /// The precompiled components this process keeps.
+    pub fn artifacts(&self) -> &ArtifactCache {
+        &self.cache
+    }
+
     /// Compiles (or takes from the cache) and type-checks a component.
     ///
     /// The bytes are untrusted (a file dropped by hand, an upload), and the libraries that

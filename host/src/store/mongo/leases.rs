@@ -156,13 +156,26 @@ impl Heartbeats for MongoStore {
             "plugins": plugins,
             "hourly": hourly,
         };
-        let since = beat.seen_at - LIVE_WITHIN;
         bounded(async {
             self.replicas
                 .replace_one(doc! { "_id": &beat.replica }, record)
                 .upsert(true)
                 .await
-                .map_err(unavailable)?;
+                .map_err(unavailable)
+        })
+        .await?;
+        self.heard_since(beat.seen_at - LIVE_WITHIN).await
+    }
+
+    async fn live(&self) -> Result<Vec<Heartbeat>, StoreError> {
+        self.heard_since(Utc::now() - LIVE_WITHIN).await
+    }
+}
+
+impl MongoStore {
+    /// The replicas heard from since `since`.
+    async fn heard_since(&self, since: DateTime<Utc>) -> Result<Vec<Heartbeat>, StoreError> {
+        bounded(async {
             let cursor = self
                 .replicas
                 .find(doc! { "seen_at": { "$gt": date(since) } })

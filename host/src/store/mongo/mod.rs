@@ -8,8 +8,8 @@
 //! relay lease that covers them; `idempotency`, the key that created it), `order_events`
 //! (each order's published events, `published_at` set); for replicas sharing the database,
 //! `relay_leases` (a shard's holder, fencing token and expiry) and `replicas` (heartbeats),
-//! and the shared plugin registry: `plugin_versions`, `plugins` and `workflows`
-//! (`registry.rs`).
+//! and the shared plugin registry: `plugin_versions`, `plugins`, `workflows` and
+//! `plugin_artifacts` (`registry.rs`).
 //!
 //! Every order change is one single-document write: the order with its new events in its
 //! outbox, conditional on the version it replaces (a 409 when it moved). MongoDB writes one
@@ -68,6 +68,11 @@ pub struct MongoStore {
     leases: Collection<Document>,
     replicas: Collection<Document>,
     plugin_versions: Collection<Document>,
+    plugin_artifacts: Collection<Document>,
+    /// The GridFS buckets of the versions' and the artifacts' bytes, made once: a bucket
+    /// checks its indexes before its first upload, several round trips.
+    plugin_bytes: mongodb::gridfs::GridFsBucket,
+    artifact_bytes: mongodb::gridfs::GridFsBucket,
     plugins: Collection<Document>,
     workflows: Collection<Document>,
     followers: Arc<feed::Followers>,
@@ -80,6 +85,11 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
 /// Connections each replica keeps open to MongoDB, whatever the load (the connection
 /// string's `minPoolSize` overrides it).
 const MIN_POOL: u32 = 8;
+/// The connections of the replicas' coordination (heartbeats, relay leases), apart from
+/// the orders' pool: when a slow database holds every order connection for seconds, a
+/// lease renewal waiting behind them would lose the lease. Renewals and heartbeats are
+/// each at most a few in flight.
+const COORDINATION_POOL: u32 = 6;
 
 /// MongoDB's code for a write that would break a unique index.
 pub(super) const DUPLICATE_KEY: i32 = 11000;
@@ -137,6 +147,14 @@ impl MongoStore {
         // Connections kept open: over a slow network, opening one takes several round
         // trips, and the lease renewals and heartbeats must not wait for that.
         options.min_pool_size.get_or_insert(MIN_POOL);
+        let mut coordination = options.clone();
+        coordination.app_name = Some(format!(
+            "{} (coordination)",
+            options.app_name.as_deref().unwrap_or_default()
+        ));
+        coordination.min_pool_size = Some(2);
+        coordination.max_pool_size = Some(COORDINATION_POOL);
+        let coordination = mongodb::Client::with_options(coordination)?.database(database);
         let client = mongodb::Client::with_options(options)?;
         let db = client.database(database);
         let mut attempt = 1;
@@ -166,9 +184,12 @@ impl MongoStore {
             orders,
             events: db.collection("order_events"),
             keys: db.collection("idempotency_keys"),
-            leases: db.collection("relay_leases"),
-            replicas: db.collection("replicas"),
+            leases: coordination.collection("relay_leases"),
+            replicas: coordination.collection("replicas"),
             plugin_versions: db.collection("plugin_versions"),
+            plugin_artifacts: db.collection("plugin_artifacts"),
+            plugin_bytes: registry::bucket(&db, "plugin_bytes"),
+            artifact_bytes: registry::bucket(&db, "plugin_artifacts"),
             plugins: db.collection("plugins"),
             workflows: db.collection("workflows"),
             followers: Arc::default(),

@@ -3,7 +3,8 @@
 //! a component may be over the 16 MB a document holds, as a Python one is), `plugins` (one
 //! per plugin: the active version and the plugin's change log) and `workflows` (one per
 //! workflow: its definition). Versions written before GridFS carry their bytes inline, and
-//! are read as they are.
+//! are read as they are. `plugin_artifacts` (and its GridFS bucket) keeps the compiled
+//! components replicas share, signed (`operations/artifacts.rs`).
 //!
 //! A plugin's log lives in its own document so that switching the active version and
 //! recording the switch are one single-document update, conditional on the version the
@@ -14,6 +15,7 @@ use super::documents::{date, decode, document};
 use super::{MongoStore, bounded, is_duplicate_key, unavailable};
 use crate::domain::Digest;
 use crate::domain::StoreError;
+use crate::operations::artifacts::SignedArtifact;
 use crate::operations::mirror::{ActiveSet, SharedRegistry};
 use crate::plugins::Trials;
 use crate::plugins::{Change, StoredVersion};
@@ -46,12 +48,57 @@ fn io(e: mongodb::error::Error) -> std::io::Error {
     std::io::Error::other(e)
 }
 
+pub(super) fn bucket(db: &mongodb::Database, name: &str) -> GridFsBucket {
+    let options = GridFsBucketOptions::builder()
+        .bucket_name(name.to_owned())
+        .build();
+    db.gridfs_bucket(options)
+}
+
 impl MongoStore {
-    fn plugin_bytes(&self) -> GridFsBucket {
-        let options = GridFsBucketOptions::builder()
-            .bucket_name("plugin_bytes".to_owned())
-            .build();
-        self.db.gridfs_bucket(options)
+    /// Writes `bytes` as a GridFS file of its own, named `name`: its id.
+    async fn upload(bucket: &GridFsBucket, name: &str, bytes: &[u8]) -> Result<Bson, StoreError> {
+        bounded_transfer(async {
+            let mut upload = bucket.open_upload_stream(name).await.map_err(io)?;
+            upload.write_all(bytes).await?;
+            upload.close().await?;
+            Ok::<_, std::io::Error>(upload.id().clone())
+        })
+        .await
+    }
+
+    async fn download(bucket: &GridFsBucket, file: &Bson) -> Result<Vec<u8>, StoreError> {
+        bounded_transfer(async {
+            let mut bytes = Vec::new();
+            let mut download = bucket
+                .open_download_stream(file.clone())
+                .await
+                .map_err(io)?;
+            download.read_to_end(&mut bytes).await?;
+            Ok::<_, std::io::Error>(bytes)
+        })
+        .await
+    }
+
+    /// Inserts `record`, which names the GridFS `file` of `bucket`: should another writer
+    /// have inserted it first, that one stays and `file` is deleted (no record names it).
+    async fn insert_naming(
+        &self,
+        collection: &mongodb::Collection<Document>,
+        record: Document,
+        bucket: &GridFsBucket,
+        file: Bson,
+    ) -> Result<(), StoreError> {
+        let inserted = bounded(async { Ok(collection.insert_one(record).await) });
+        let outcome = match inserted.await {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(e)) if is_duplicate_key(&e) => Ok(()),
+            Ok(Err(e)) => Err(unavailable(e)),
+            Err(e) => Err(e),
+        };
+        // Best effort: a file no record names is never read.
+        let _ = bucket.delete(file).await;
+        outcome
     }
 }
 
@@ -88,14 +135,8 @@ impl SharedRegistry for MongoStore {
         if kept.await?.is_some() {
             return Ok(());
         }
-        let bucket = self.plugin_bytes();
-        let file = bounded_transfer(async {
-            let mut upload = bucket.open_upload_stream(&id).await.map_err(io)?;
-            upload.write_all(bytes).await?;
-            upload.close().await?;
-            Ok::<_, std::io::Error>(upload.id().clone())
-        })
-        .await?;
+        let bucket = &self.plugin_bytes;
+        let file = Self::upload(bucket, &id, bytes).await?;
         let version = doc! {
             "_id": &id,
             "plugin": plugin,
@@ -104,16 +145,8 @@ impl SharedRegistry for MongoStore {
             "stored_at": date(Utc::now()),
             "file": file.clone(),
         };
-        let inserted = bounded(async { Ok(self.plugin_versions.insert_one(version).await) });
-        let outcome = match inserted.await {
-            Ok(Ok(_)) => return Ok(()),
-            Ok(Err(e)) if is_duplicate_key(&e) => Ok(()),
-            Ok(Err(e)) => Err(unavailable(e)),
-            Err(e) => Err(e),
-        };
-        // Best effort: a file no version names is never read.
-        let _ = bucket.delete(file).await;
-        outcome
+        self.insert_naming(&self.plugin_versions, version, bucket, file)
+            .await
     }
 
     async fn bytes(&self, plugin: &str, digest: &Digest) -> Result<Option<Vec<u8>>, StoreError> {
@@ -129,19 +162,7 @@ impl SharedRegistry for MongoStore {
         };
         match (version.get("bytes"), version.get("file")) {
             (Some(Bson::Binary(inline)), _) => Ok(Some(inline.bytes.clone())),
-            (_, Some(file)) => {
-                let bucket = self.plugin_bytes();
-                let bytes = bounded_transfer(async {
-                    let mut bytes = Vec::new();
-                    let mut download = bucket
-                        .open_download_stream(file.clone())
-                        .await
-                        .map_err(io)?;
-                    download.read_to_end(&mut bytes).await?;
-                    Ok::<_, std::io::Error>(bytes)
-                });
-                Ok(Some(bytes.await?))
-            }
+            (_, Some(file)) => Ok(Some(Self::download(&self.plugin_bytes, file).await?)),
             _ => Err(unavailable("a stored plugin version has no bytes")),
         }
     }
@@ -248,6 +269,64 @@ impl SharedRegistry for MongoStore {
         .concat();
         changes.sort_by_key(|c| c.at);
         Ok(changes)
+    }
+
+    async fn artifact(&self, name: &str) -> Result<Option<SignedArtifact>, StoreError> {
+        let found = bounded(async {
+            let found = self.plugin_artifacts.find_one(doc! { "_id": name });
+            found.await.map_err(unavailable)
+        })
+        .await?;
+        let Some(record) = found else {
+            return Ok(None);
+        };
+        let (Some(file), Ok(signature)) =
+            (record.get("file"), record.get_binary_generic("signature"))
+        else {
+            return Err(unavailable(
+                "a shared plugin artifact has no file or signature",
+            ));
+        };
+        Ok(Some(SignedArtifact {
+            signature: signature.clone(),
+            bytes: Self::download(&self.artifact_bytes, file).await?,
+        }))
+    }
+
+    /// Stored as a version's bytes are: the file first, then the record naming it.
+    async fn share_artifact(
+        &self,
+        name: &str,
+        artifact: &SignedArtifact,
+    ) -> Result<(), StoreError> {
+        let bucket = &self.artifact_bytes;
+        let file = Self::upload(bucket, name, &artifact.bytes).await?;
+        let record = doc! {
+            "_id": name,
+            "signature": bson::Binary { subtype: bson::spec::BinarySubtype::Generic, bytes: artifact.signature.clone() },
+            "size": artifact.bytes.len() as i64,
+            "stored_at": date(Utc::now()),
+            "file": file.clone(),
+        };
+        self.insert_naming(&self.plugin_artifacts, record, bucket, file)
+            .await
+    }
+
+    async fn active_version(&self, plugin: &str) -> Result<Option<Digest>, StoreError> {
+        let found = bounded(async {
+            (self.plugins)
+                .find_one(doc! { "_id": plugin })
+                .projection(doc! { "active": 1 })
+                .await
+                .map_err(unavailable)
+        })
+        .await?;
+        match found.as_ref().map(|p| p.get_str("active")) {
+            None | Some(Err(_)) => Ok(None),
+            Some(Ok(active)) => Digest::parse(active)
+                .map(Some)
+                .ok_or_else(|| unavailable("a corrupt active version")),
+        }
     }
 
     async fn active(&self) -> Result<ActiveSet, StoreError> {
