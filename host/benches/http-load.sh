@@ -3,7 +3,8 @@
 # POST /api/v1/orders/ (the fixed body of post-order.sh, then the varied orders of
 # traffic-mix.sh), a change of an order previewed (POST …/changes, dry run), changes
 # confirmed (…/changes/{id}/confirm, each on an order of its own) and
-# GET /api/v1/orders/{id}, on each store in turn, then POST and GET
+# GET /api/v1/orders/{id}, on each store in turn (with /health asked beside the varied
+# POST load: its p50 and p99), then POST and GET
 # against a bare axum server (host/examples/bare-http.rs) in the same run. This
 # machine's speed varies from run to run, so the summary gives each figure as a share of
 # the bare server's too, and the server's CPU time per request (steadier than the rate on a
@@ -23,6 +24,7 @@ cargo build --release -q -p orderflow --bin orderflow --example bare-http
 bin=$PWD/target/release/orderflow
 bare=$PWD/target/release/examples/bare-http
 summary=()
+health=()
 source host/benches/post-order.sh
 source host/benches/traffic-mix.sh
 change='{"actions":[{"type":"add_item","product_id":"prod-widget","quantity":1}]}'
@@ -91,8 +93,14 @@ measure() {
     echo "## $name: POST /api/v1/orders/ (${seconds}s, $connections connections)"
     load_one "$name" POST "$pid" -s "$servers_work/post.lua" "$base/api/v1/orders/"
     if [ "$name" != bare ]; then
-        echo "## $name: POST /api/v1/orders/, varied orders (${seconds}s, $connections connections)"
+        echo "## $name: POST /api/v1/orders/, varied orders (${seconds}s, $connections connections), /health asked beside it"
+        # The health probe under that load, from one more connection: it answers from
+        # figures the service keeps, so its latency is the server's queueing alone.
+        wrk -t1 -c1 -d"${seconds}s" --latency "$base/health" >"$servers_work/health.out" &
+        local probe=$!
         load_one "$name" POST-varied "$pid" -s "$servers_work/mix.lua" "$base" -- 0
+        wait "$probe"
+        health+=("$name $(awk '$1 == "50%" {p50 = $2} $1 == "99%" {print p50, $2}' "$servers_work/health.out")")
     fi
     if [ "$name" != bare ]; then
         # An order change previewed: the order as it would be, gathered, validated and
@@ -151,4 +159,14 @@ for row in "${summary[@]}"; do
                 'BEGIN { printf "| %s | %s | %.0f | %.1f %% | %s |\n", n, r, a, 100 * a / b, c }'
         fi
     done
+done
+
+echo
+echo "## /health under the varied POST load (wrk, one connection beside the load's)"
+echo
+echo "| server | p50 | p99 |"
+echo "|---|---|---|"
+for row in "${health[@]}"; do
+    read -r name p50 p99 <<<"$row"
+    echo "| $name | $p50 | $p99 |"
 done

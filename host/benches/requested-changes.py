@@ -6,6 +6,7 @@ the path of each change's confirmation, one per line.
 import http.client
 import json
 import sys
+import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
@@ -15,9 +16,14 @@ headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json
 
 
 def post(connection, path, body):
-    connection.request("POST", path, body, headers)
-    response = connection.getresponse()
-    answer = response.read()
+    # A store still busy with the run before may answer 503: asked again, a few times.
+    for attempt in range(5):
+        connection.request("POST", path, body, headers)
+        response = connection.getresponse()
+        answer = response.read()
+        if response.status != 503:
+            break
+        time.sleep(1 + attempt)
     if response.status != 201:
         sys.exit(f"POST {path}: {response.status} {answer[:300]!r}")
     return json.loads(answer)["id"]
