@@ -8,6 +8,7 @@ mod money;
 mod names;
 mod order;
 mod pricing;
+mod stock;
 mod storage;
 
 pub use digest::Digest;
@@ -19,6 +20,7 @@ pub use money::{Currency, Money, MoneyError};
 pub use names::{BadPluginName, PluginName, UserId};
 pub use order::{Address, LineItem, OrderDraft, ProductSnapshot};
 pub use pricing::{AppliedRule, Quote};
+pub use stock::{OnExpiry, Shortage, StockLevel, StockMove, StockPolicy};
 pub use storage::{Storage, StoreError};
 
 use serde::{Deserialize, Serialize};

@@ -19,6 +19,10 @@ pub enum StoreError {
     /// that shard's events any more.
     #[error("the relay lease on a shard was lost")]
     LeaseLost,
+    /// A reservation would take more than a product has (and its backorders allow):
+    /// nothing was written.
+    #[error("not enough stock of {}", .0.product_id)]
+    Shortage(super::Shortage),
     /// The backend failed; the message is for logs, never for clients.
     #[error("store unavailable: {0}")]
     Unavailable(String),

@@ -14,6 +14,7 @@ mod observe;
 pub mod outbox;
 mod place;
 mod service;
+pub mod stock;
 mod store;
 
 pub use changes::{

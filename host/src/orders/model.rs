@@ -1,3 +1,4 @@
+use super::stock::Reservation;
 use super::{OrderChange, OrderId, OrderNumber};
 use crate::domain::{
     Actor, Address, Digest, LineItem, Money, OrderDraft, OrderView, ProductSnapshot, Quote,
@@ -36,6 +37,9 @@ pub struct Order {
     /// Changes asked for since it was placed, oldest first (`orders/changes`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<OrderChange>,
+    /// Its hold on its units, when its workflow reserves stock (`orders/stock.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reservation: Option<Reservation>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

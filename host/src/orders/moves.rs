@@ -87,7 +87,6 @@ impl OrderService {
         )?;
         let note = details(&mut order);
         order.apply(&transition, &actor, note, now);
-        self.update(order, current.version, &transition.events, now)
-            .await
+        self.update(order, &current, &transition.events, now).await
     }
 }

@@ -8,13 +8,14 @@
 
 use super::observe::{Placement, Witness};
 use super::service::{clock, decided, refused};
+use super::stock::{self, Reservation};
 use super::{
     Caller, Customer, DecisionRecord, IdempotencyKey, Inserted, NewOrder, Order, OrderError,
     OrderEvent, OrderId, OrderItem, OrderNumber, OrderService, Payment, Provenance, Serialized,
     Shipping,
 };
 use crate::domain::{
-    Digest, LineItem, Money, OrderDraft, PricedOrder, Quote, StoreError, Transition,
+    Digest, LineItem, Money, OrderDraft, PricedOrder, Quote, StockMove, StoreError, Transition,
 };
 use crate::metrics::metrics;
 use crate::plugins::{Answer, Decided, PluginFault, PluginKind, Workflow};
@@ -53,21 +54,27 @@ impl OrderService {
                 return Err(refusal);
             }
         };
+        // The products' stock as their source reports it now: the ledger follows it.
+        let sources = (gathered.draft.items.iter())
+            .map(|line| (line.product.product_id.clone(), line.product.stock))
+            .collect();
         let (order, events) = assemble(gathered, decision, caller, customer, &workflow, now)?;
-        let placed = self.insert(order, &events, key.as_ref(), now).await;
+        let moves = stock::moves(None, &order, &workflow.stock, &sources);
+        let placed = self.insert(order, &events, key.as_ref(), &moves, now).await;
         if let (Ok((order, true)), Some(witness)) = (&placed, witnessed) {
             witness.finished(Placement::Placed(order.shared().clone()), now);
         }
         placed
     }
 
-    /// Writes a new order with its events, under a fresh order number while the one drawn
-    /// is taken (`false`: a retry found the order its key placed first).
+    /// Writes a new order with its events and its stock moves, under a fresh order number
+    /// while the one drawn is taken (`false`: a retry found the order its key placed first).
     async fn insert(
         &self,
         mut order: Order,
         events: &[String],
         key: Option<&IdempotencyKey>,
+        moves: &[StockMove],
         now: DateTime<Utc>,
     ) -> Result<(Serialized, bool), OrderError> {
         for _ in 0..NUMBER_ATTEMPTS {
@@ -75,7 +82,7 @@ impl OrderService {
             let events = OrderEvent::all(serialized.shared().clone(), events, now);
             match self
                 .store
-                .insert_serialized(&serialized, &events, key)
+                .insert_serialized(&serialized, &events, key, moves)
                 .await
             {
                 Ok(Inserted::Created) => {
@@ -84,6 +91,9 @@ impl OrderService {
                     return Ok((serialized, true));
                 }
                 Ok(Inserted::Replayed(first)) => return Ok((Serialized::new(*first)?, false)),
+                Err(StoreError::Shortage(shortage)) => {
+                    return Err(stock::refusal(&serialized, &shortage));
+                }
                 Err(StoreError::DuplicateNumber) => {
                     drop(events); // they share the order: now it is taken back uncopied
                     order = serialized.into_order();
@@ -328,6 +338,7 @@ fn assemble(
         },
         version: 1,
         changes: Vec::new(),
+        reservation: Reservation::of(&workflow.stock, now),
     };
     order.apply(&start, &caller.actor(), None, now);
     Ok((order, start.events))

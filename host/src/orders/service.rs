@@ -6,6 +6,7 @@
 
 use super::customers::{CustomerError, Customers};
 use super::observe::Observer;
+use super::stock;
 use super::{
     Customer, DecisionRecord, Order, OrderEvent, OrderId, OrderQuery, OrderStore, Page, Stats,
     StoredEvent,
@@ -15,6 +16,7 @@ use crate::metrics::metrics;
 use crate::plugins::{Decided, PluginFault, Registry, Workflow};
 use crate::products::Products;
 use chrono::{DateTime, SubsecRound, Utc};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::Notify;
 
@@ -225,19 +227,29 @@ impl OrderService {
 }
 
 impl OrderService {
-    /// Writes `order`, changed from its version `from`, with the events it announces, if
-    /// nobody changed it meanwhile (compare-and-set on the version).
+    /// Writes `order`, changed from `current`, with the events it announces and the stock
+    /// it moves, if nobody changed it meanwhile (compare-and-set on the version).
     pub(super) async fn update(
         &self,
         mut order: Order,
-        from: u64,
+        current: &Order,
         events: &[String],
         now: DateTime<Utc>,
     ) -> Result<Order, OrderError> {
+        let from = current.version;
         order.version = from + 1;
         order.updated_at = now;
+        // The order's own workflow says how far under zero its units may go; one no longer
+        // loaded allows none.
+        let policy = (self.registry.workflow(&order.provenance.workflow))
+            .map(|w| w.stock.clone())
+            .unwrap_or_default();
+        let moves = stock::moves(Some(current), &order, &policy, &BTreeMap::new());
         let events = OrderEvent::all(order.clone(), events, now);
-        self.store.update(&order, from, &events).await?;
+        match self.store.update(&order, from, &events, &moves).await {
+            Err(StoreError::Shortage(shortage)) => return Err(stock::refusal(&order, &shortage)),
+            written => written?,
+        }
         metrics().events_written(events.len());
         self.outbox_written.notify_one();
         Ok(order)

@@ -12,7 +12,7 @@
 use super::outbox::Shards;
 use super::{Order, OrderEvent, OrderId};
 use crate::domain::{Currency, Money};
-use crate::domain::{Storage, StoreError};
+use crate::domain::{StockLevel, StockMove, Storage, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -195,13 +195,15 @@ impl Backlog {
 
 #[async_trait]
 pub trait OrderStore: Send + Sync + 'static {
-    /// Stores a new order with its events, or returns the order an earlier request with
-    /// the same idempotency key created.
+    /// Stores a new order with its events and its stock moves, or returns the order an
+    /// earlier request with the same idempotency key created. A move that reserves more
+    /// than its product has is a [`StoreError::Shortage`], and nothing is written.
     async fn insert(
         &self,
         order: &Order,
         events: &[OrderEvent],
         key: Option<&IdempotencyKey>,
+        stock: &[StockMove],
     ) -> Result<Inserted, StoreError>;
 
     /// [`OrderStore::insert`], for an order already serialised: a store that writes JSON
@@ -211,8 +213,9 @@ pub trait OrderStore: Send + Sync + 'static {
         order: &Serialized,
         events: &[OrderEvent],
         key: Option<&IdempotencyKey>,
+        stock: &[StockMove],
     ) -> Result<Inserted, StoreError> {
-        self.insert(order, events, key).await
+        self.insert(order, events, key, stock).await
     }
 
     async fn get(&self, id: OrderId) -> Result<Option<Order>, StoreError>;
@@ -222,13 +225,35 @@ pub trait OrderStore: Send + Sync + 'static {
     async fn get_json(&self, id: OrderId) -> Result<Option<OrderJson>, StoreError>;
 
     /// Replaces the order if its stored version is still `expected_version`, with the
-    /// events of the change, atomically. `order.version` must be `expected_version + 1`.
+    /// events and the stock moves of the change, atomically. `order.version` must be
+    /// `expected_version + 1`.
     async fn update(
         &self,
         order: &Order,
         expected_version: u64,
         events: &[OrderEvent],
+        stock: &[StockMove],
     ) -> Result<(), StoreError>;
+
+    /// A product's ledger, if an order ever reserved it.
+    async fn stock_level(&self, product_id: &str) -> Result<Option<StockLevel>, StoreError>;
+
+    /// Moves a product's units on hand by `delta` (an adjustment: a count, a damaged unit),
+    /// seeding a ledger not started yet with `seed` units first; a [`StoreError::Shortage`]
+    /// (nothing changed) if it would leave fewer than are reserved.
+    async fn adjust_stock(
+        &self,
+        product_id: &str,
+        delta: i64,
+        seed: i64,
+    ) -> Result<StockLevel, StoreError>;
+
+    /// The live orders holding units of a product, with how many (at most `limit`).
+    async fn holders(
+        &self,
+        product_id: &str,
+        limit: u32,
+    ) -> Result<Vec<(OrderId, i64)>, StoreError>;
 
     async fn list(&self, query: &OrderQuery) -> Result<Page<Order>, StoreError>;
 

@@ -14,9 +14,15 @@
 //!                               # log_lines, log_bytes (what a decision's log keeps)
 //! [pricing.params]              # handed to the plugin as JSON
 //! currency = "USD"
+//! [stock]                       # optional: orders hold their units until they ship
+//! reserve = true
+//! reservation_ttl = "15m"       # an unpaid order holds them this long (unset: until it ships)
+//! on_expiry = "cancel"          # or "release": the order stays, its units go back
+//! backorders = 0                # units a product may be reserved beyond what it has
 //! ```
 //! TOML datetimes reach plugins as Unix milliseconds, so plugins need no date parsing.
 
+use crate::domain::StockPolicy;
 use crate::plugins::{LimitsOverride, PluginKind};
 use serde::Deserialize;
 use serde_json::Value;
@@ -32,6 +38,9 @@ pub struct Definition {
     pub channels: Vec<String>,
     #[serde(default)]
     limits: LimitsOverride,
+    /// Whether its orders reserve stock, for how long, and with what backorders.
+    #[serde(default)]
+    pub stock: StockPolicy,
     validation: Step,
     pricing: Step,
     lifecycle: Step,

@@ -15,6 +15,8 @@ pub struct Workflow {
     pub description: String,
     /// Sales channels routed to this workflow.
     pub channels: Vec<String>,
+    /// Whether its orders reserve stock, and how.
+    pub stock: crate::domain::StockPolicy,
     /// Digest of the workflow file.
     pub digest: Digest,
     pub validation: Arc<BoundPlugin>,

@@ -1,6 +1,7 @@
 //! The behaviour every store must have, written once: a backend's tests call [`run`] with
 //! a factory of fresh, empty stores.
 
+use crate::domain::StockMove;
 use crate::domain::StoreError;
 use crate::domain::{Address, Digest, Money, Quote};
 use crate::operations::replays::{
@@ -77,6 +78,7 @@ pub fn sample_order(user: &str, total: i64) -> Order {
         },
         version: 1,
         changes: Vec::new(),
+        reservation: None,
     }
 }
 
@@ -107,13 +109,97 @@ where
     no_change_without_its_events(fresh().await).await;
     replay_log(fresh().await).await;
     shadow_board(fresh().await).await;
+    stock_reservations(Arc::new(fresh().await)).await;
+}
+
+/// A move reserving `units` of p1, whose source says it has `source`.
+fn reserving(units: i64, source: i64) -> StockMove {
+    StockMove {
+        product_id: "p1".into(),
+        reserved: units,
+        on_hand: 0,
+        source: Some(source),
+        backorders: 0,
+    }
+}
+
+/// Orders racing for the last units: exactly what is there is reserved, each order with
+/// its reservation and none without; a release, a shipment and an adjustment move the
+/// ledger, and an adjustment under what is reserved is refused.
+async fn stock_reservations<S: OrderStore>(store: Arc<S>) {
+    let racers: Vec<_> = (0..24)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let order = sample_order("u1", 1000);
+                let placed =
+                    (store.insert(&order, &created(&order), None, &[reserving(1, 5)])).await;
+                (order, placed)
+            })
+        })
+        .collect();
+    let (mut placed, mut short) = (Vec::new(), 0);
+    for racer in racers {
+        match racer.await.unwrap() {
+            (order, Ok(Inserted::Created)) => placed.push(order),
+            (order, Err(StoreError::Shortage(shortage))) => {
+                assert_eq!(shortage.product_id, "p1");
+                assert!(
+                    store.get(order.id).await.unwrap().is_none(),
+                    "refused, yet stored"
+                );
+                short += 1;
+            }
+            (_, other) => panic!("{other:?}"),
+        }
+    }
+    assert_eq!((placed.len(), short), (5, 19));
+    let level = store.stock_level("p1").await.unwrap().unwrap();
+    assert_eq!((level.on_hand, level.reserved), (5, 5));
+    // The source now says 7: the next reservation follows it.
+    let more = sample_order("u1", 1000);
+    store
+        .insert(&more, &created(&more), None, &[reserving(2, 7)])
+        .await
+        .unwrap();
+    let level = store.stock_level("p1").await.unwrap().unwrap();
+    assert_eq!(
+        (level.on_hand, level.reserved, level.available()),
+        (7, 7, 0)
+    );
+    // One order gives its unit back; another ships its own.
+    let mut released = placed[0].clone();
+    released.version += 1;
+    let mut moved = reserving(-1, 7);
+    moved.source = None;
+    store
+        .update(&released, 1, &[], &[moved.clone()])
+        .await
+        .unwrap();
+    let mut shipped = placed[1].clone();
+    shipped.version += 1;
+    moved.on_hand = -1;
+    store.update(&shipped, 1, &[], &[moved]).await.unwrap();
+    let level = store.stock_level("p1").await.unwrap().unwrap();
+    assert_eq!((level.on_hand, level.reserved), (6, 5));
+    // Counted again: two fewer; never under what is reserved.
+    assert_eq!(store.adjust_stock("p1", -1, 0).await.unwrap().on_hand, 5);
+    assert!(matches!(
+        store.adjust_stock("p1", -1, 0).await,
+        Err(StoreError::Shortage(_))
+    ));
+    // A product no order reserved yet starts from the figure given.
+    assert_eq!(store.adjust_stock("p2", 3, 10).await.unwrap().on_hand, 13);
 }
 
 async fn insert_get_and_events(store: impl OrderStore) {
     let order = sample_order("u1", 1000);
     assert_eq!(store.get(order.id).await.unwrap(), None);
     assert_eq!(
-        store.insert(&order, &created(&order), None).await.unwrap(),
+        store
+            .insert(&order, &created(&order), None, &[])
+            .await
+            .unwrap(),
         Inserted::Created
     );
     assert_eq!(store.get(order.id).await.unwrap(), Some(order.clone()));
@@ -139,7 +225,7 @@ async fn insert_get_and_events(store: impl OrderStore) {
 /// version, confirmed (not stored).
 async fn stored_then_confirmed(store: &impl OrderStore, order: &Order) -> (Vec<OrderEvent>, Order) {
     let announced = created(order);
-    store.insert(order, &announced, None).await.unwrap();
+    store.insert(order, &announced, None, &[]).await.unwrap();
     let mut next = order.clone();
     next.status = "confirmed".into();
     next.version = 2;
@@ -150,7 +236,7 @@ async fn compare_and_set(store: impl OrderStore) {
     let order = sample_order("u1", 1000);
     let (announced, next) = stored_then_confirmed(&store, &order).await;
     let confirmed = OrderEvent::all(next.clone(), &["order.confirmed".into()], next.updated_at);
-    store.update(&next, 1, &confirmed).await.unwrap();
+    store.update(&next, 1, &confirmed, &[]).await.unwrap();
     assert_eq!(
         store.get(order.id).await.unwrap().unwrap().status,
         "confirmed"
@@ -161,7 +247,7 @@ async fn compare_and_set(store: impl OrderStore) {
     stale.version = 2;
     let cancelled = OrderEvent::all(stale.clone(), &["order.cancelled".into()], stale.updated_at);
     assert!(matches!(
-        store.update(&stale, 1, &cancelled).await,
+        store.update(&stale, 1, &cancelled, &[]).await,
         Err(StoreError::Conflict)
     ));
     // Each event carries the order as its own change left it.
@@ -215,7 +301,7 @@ async fn compare_and_set(store: impl OrderStore) {
         &["order.return_received".into()],
         returned.updated_at,
     );
-    store.update(&returned, 2, &received).await.unwrap();
+    store.update(&returned, 2, &received, &[]).await.unwrap();
     assert_eq!(store.get(order.id).await.unwrap(), Some(returned.clone()));
     let json = store.get_json(order.id).await.unwrap().unwrap().json;
     assert_eq!(serde_json::from_str::<Order>(&json).unwrap(), returned);
@@ -228,7 +314,10 @@ async fn compare_and_set(store: impl OrderStore) {
 /// Many writers race on one order, round after round: exactly one wins each round.
 async fn compare_and_set_races<S: OrderStore>(store: Arc<S>) {
     let order = sample_order("u1", 1000);
-    store.insert(&order, &created(&order), None).await.unwrap();
+    store
+        .insert(&order, &created(&order), None, &[])
+        .await
+        .unwrap();
     for round in 1..=5u64 {
         // Every writer reads the same version before any of them writes.
         let read_by_all = store.get(order.id).await.unwrap().unwrap();
@@ -244,7 +333,7 @@ async fn compare_and_set_races<S: OrderStore>(store: Arc<S>) {
                         &[format!("order.round_{round}")],
                         mine.updated_at,
                     );
-                    store.update(&mine, read, &events).await
+                    store.update(&mine, read, &events, &[]).await
                 })
             })
             .collect();
@@ -281,7 +370,9 @@ async fn idempotency<S: OrderStore>(store: Arc<S>) {
             let (store, key) = (store.clone(), key.clone());
             tokio::spawn(async move {
                 let order = sample_order("u1", 1000);
-                let inserted = store.insert(&order, &created(&order), Some(&key)).await;
+                let inserted = store
+                    .insert(&order, &created(&order), Some(&key), &[])
+                    .await;
                 (order.id, inserted.unwrap())
             })
         })
@@ -309,7 +400,9 @@ async fn idempotency<S: OrderStore>(store: Arc<S>) {
         ..key.clone()
     };
     assert!(matches!(
-        store.insert(&other, &created(&other), Some(&reused)).await,
+        store
+            .insert(&other, &created(&other), Some(&reused), &[])
+            .await,
         Err(StoreError::KeyReused)
     ));
     let elsewhere = IdempotencyKey {
@@ -319,7 +412,7 @@ async fn idempotency<S: OrderStore>(store: Arc<S>) {
     let theirs = sample_order("u2", 1000);
     assert!(matches!(
         store
-            .insert(&theirs, &created(&theirs), Some(&elsewhere))
+            .insert(&theirs, &created(&theirs), Some(&elsewhere), &[])
             .await
             .unwrap(),
         Inserted::Created
@@ -328,11 +421,14 @@ async fn idempotency<S: OrderStore>(store: Arc<S>) {
 
 async fn unique_order_numbers<S: OrderStore>(store: Arc<S>) {
     let first = sample_order("u1", 1000);
-    store.insert(&first, &created(&first), None).await.unwrap();
+    store
+        .insert(&first, &created(&first), None, &[])
+        .await
+        .unwrap();
     let mut clash = sample_order("u1", 1000);
     clash.order_number = first.order_number.clone();
     assert!(matches!(
-        store.insert(&clash, &created(&clash), None).await,
+        store.insert(&clash, &created(&clash), None, &[]).await,
         Err(StoreError::DuplicateNumber)
     ));
     // The failed insert left no trace, events included.
@@ -344,7 +440,7 @@ async fn unique_order_numbers<S: OrderStore>(store: Arc<S>) {
             tokio::spawn(async move {
                 let order = sample_order("u3", 1);
                 store
-                    .insert(&order, &created(&order), None)
+                    .insert(&order, &created(&order), None, &[])
                     .await
                     .map(|_| order.order_number)
             })
@@ -364,13 +460,16 @@ async fn listing_paging_and_filters(store: impl OrderStore) {
         let mut order = sample_order("u1", 100 * (i + 1));
         order.created_at = base_time() + Duration::hours(i);
         order.status = if i % 2 == 0 { "pending" } else { "confirmed" }.into();
-        store.insert(&order, &created(&order), None).await.unwrap();
+        store
+            .insert(&order, &created(&order), None, &[])
+            .await
+            .unwrap();
         mine.push(order);
     }
     let mut theirs = sample_order("u2", 9999);
     theirs.payment_status = "paid".into();
     store
-        .insert(&theirs, &created(&theirs), None)
+        .insert(&theirs, &created(&theirs), None, &[])
         .await
         .unwrap();
 
@@ -487,7 +586,10 @@ async fn statistics(store: impl OrderStore) {
         order.status = status.into();
         order.payment_status = payment.into();
         order.pricing.total = Money::new(total, currency.parse().unwrap());
-        store.insert(&order, &created(&order), None).await.unwrap();
+        store
+            .insert(&order, &created(&order), None, &[])
+            .await
+            .unwrap();
     }
     let stats = store.stats(day(0), day(3)).await.unwrap();
     assert_eq!(stats.orders, 5);
@@ -533,8 +635,8 @@ async fn outbox(store: impl OrderStore) {
     let a = sample_order("u1", 1);
     let b = sample_order("u1", 2);
     let (created_a, created_b) = (created(&a), created(&b));
-    store.insert(&a, &created_a, None).await.unwrap();
-    store.insert(&b, &created_b, None).await.unwrap();
+    store.insert(&a, &created_a, None, &[]).await.unwrap();
+    store.insert(&b, &created_b, None, &[]).await.unwrap();
     let pending = store.unpublished(10, &Shards::All).await.unwrap();
     assert_eq!(
         pending,
@@ -588,14 +690,14 @@ async fn outbox(store: impl OrderStore) {
 async fn no_change_without_its_events(store: impl OrderStore) {
     let order = sample_order("u1", 1000);
     let (announced, next) = stored_then_confirmed(&store, &order).await;
-    assert!(store.update(&next, 1, &announced).await.is_err());
+    assert!(store.update(&next, 1, &announced, &[]).await.is_err());
     assert_eq!(store.get(order.id).await.unwrap(), Some(order.clone()));
     assert_eq!(store.events(order.id).await.unwrap().len(), 1);
 
     let other = sample_order("u2", 1000);
     let mut reusing = created(&other);
     reusing[0].event_id = announced[0].event_id;
-    assert!(store.insert(&other, &reusing, None).await.is_err());
+    assert!(store.insert(&other, &reusing, None, &[]).await.is_err());
     assert_eq!(store.get(other.id).await.unwrap(), None);
     assert_eq!(store.events(other.id).await.unwrap().len(), 0);
 }

@@ -75,7 +75,7 @@ impl OrderService {
             true => "order.return_requested",
             false => "order.change_requested",
         };
-        self.update(order, current.version, &[event.to_owned()], now)
+        self.update(order, &current, &[event.to_owned()], now)
             .await?;
         Ok((change, true))
     }
@@ -150,7 +150,7 @@ impl OrderService {
         };
         let note = format!("change {}", done.id);
         order.apply(&transition, &caller.actor(), Some(note), now);
-        let order = self.update(order, current.version, &events, now).await?;
+        let order = self.update(order, &current, &events, now).await?;
         Ok((order, done))
     }
 
@@ -182,7 +182,7 @@ impl OrderService {
         ended.ended_at = Some(now);
         ended.end_reason = reason;
         let ended = ended.clone();
-        self.update(order, current.version, &[event.to_owned()], now)
+        self.update(order, &current, &[event.to_owned()], now)
             .await?;
         Ok(ended)
     }

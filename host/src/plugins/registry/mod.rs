@@ -468,6 +468,7 @@ impl Registry {
             name: name.to_owned(),
             description: definition.description,
             channels: definition.channels,
+            stock: definition.stock,
             digest,
             validation,
             pricing,

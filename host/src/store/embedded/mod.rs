@@ -45,6 +45,7 @@ mod replays;
 mod rows;
 mod schema;
 mod sqlite;
+mod stock;
 #[cfg(test)]
 mod tests;
 mod wal;

@@ -5,9 +5,9 @@ use super::rows::{
     EVENTS_WITH_ORDERS, OutboxRow, event_rows, from_millis, insert_events, is_unique_violation,
     millis, order_by_id, parse,
 };
-use super::{EmbeddedStore, unavailable};
+use super::{EmbeddedStore, stock, unavailable};
 use crate::domain::Storage;
-use crate::domain::StoreError;
+use crate::domain::{StockLevel, StockMove, StoreError};
 use crate::orders::outbox::Shards;
 use crate::orders::{
     Backlog, DayCount, IdempotencyKey, Inserted, OrderJson, OrderQuery, OrderStore, Page,
@@ -26,8 +26,9 @@ impl OrderStore for EmbeddedStore {
         order: &Order,
         events: &[OrderEvent],
         key: Option<&IdempotencyKey>,
+        stock: &[StockMove],
     ) -> Result<Inserted, StoreError> {
-        self.insert_serialized(&Serialized::new(order.clone())?, events, key)
+        self.insert_serialized(&Serialized::new(order.clone())?, events, key, stock)
             .await
     }
 
@@ -36,6 +37,7 @@ impl OrderStore for EmbeddedStore {
         serialized: &Serialized,
         events: &[OrderEvent],
         key: Option<&IdempotencyKey>,
+        stock: &[StockMove],
     ) -> Result<Inserted, StoreError> {
         let order: &Order = serialized;
         let doc = serialized.json().to_owned();
@@ -52,9 +54,9 @@ impl OrderStore for EmbeddedStore {
             order.pricing.total.currency.to_string(),
         );
         let (created, version) = (millis(order.created_at), order.version as i64);
-        let key = key.cloned();
-        // Both refusals are found before the first change (see `Left`): a reused key by a
-        // read, a taken number by the order's own insert.
+        let (key, moves) = (key.cloned(), stock.to_vec());
+        // Every refusal is found before the first change (see `Left`): a reused key and a
+        // shortage by reads, a taken number by the order's own insert.
         self.write(move |tx| {
             if let Some(key) = &key {
                 let seen: Option<(String, String)> = tx
@@ -69,6 +71,7 @@ impl OrderStore for EmbeddedStore {
                     return Ok(Inserted::Replayed(Box::new(first)));
                 }
             }
+            stock::check(tx, &moves)?;
             let inserted = tx
                 .prepare_cached(
                     "INSERT INTO orders (id, number, user_id, status, payment_status, total_minor, currency, created_at, version, doc)
@@ -85,6 +88,7 @@ impl OrderStore for EmbeddedStore {
                     .and_then(|mut s| s.execute(params![key.user_id, key.key, key.fingerprint, id]))
                     .map_err(unavailable)?;
             }
+            stock::apply(tx, &moves)?;
             Ok(Inserted::Created)
         })
         .await
@@ -117,9 +121,11 @@ impl OrderStore for EmbeddedStore {
         order: &Order,
         expected_version: u64,
         events: &[OrderEvent],
+        stock: &[StockMove],
     ) -> Result<(), StoreError> {
         follows(order, expected_version)?;
         let doc = serde_json::to_string(order).map_err(unavailable)?;
+        let moves = stock.to_vec();
         let rows = event_rows(order, events)?;
         let (id, status, payment, version) = (
             order.id.to_string(),
@@ -135,6 +141,7 @@ impl OrderStore for EmbeddedStore {
         // A conflict changes nothing (see `Left`): the snapshot is copied under the same
         // version condition as the update, so neither statement touches a row then.
         self.write(move |tx| {
+            stock::check(tx, &moves)?;
             // The version replaced stays readable for the events that carry it.
             tx.prepare_cached("INSERT INTO order_snapshots (order_id, version, doc) SELECT id, version, doc FROM orders WHERE id = ?1 AND version = ?2")
                 .and_then(|mut s| s.execute(params![id, expected_version as i64]))
@@ -147,9 +154,30 @@ impl OrderStore for EmbeddedStore {
                 return Err(StoreError::Conflict);
             }
             insert_events(tx, &rows)?;
-            Ok(())
+            stock::apply(tx, &moves)
         })
         .await
+    }
+
+    async fn stock_level(&self, product_id: &str) -> Result<Option<StockLevel>, StoreError> {
+        self.level(product_id).await
+    }
+
+    async fn adjust_stock(
+        &self,
+        product_id: &str,
+        delta: i64,
+        seed: i64,
+    ) -> Result<StockLevel, StoreError> {
+        self.adjust(product_id, delta, seed).await
+    }
+
+    async fn holders(
+        &self,
+        product_id: &str,
+        limit: u32,
+    ) -> Result<Vec<(OrderId, i64)>, StoreError> {
+        self.holding(product_id, limit).await
     }
 
     async fn list(&self, query: &OrderQuery) -> Result<Page<Order>, StoreError> {

@@ -93,6 +93,14 @@ const MIGRATIONS: &[&str] = &[
          shadow TEXT NOT NULL,
          PRIMARY KEY (plugin, replica)
      );",
+    // The stock ledger (`stock.rs`): a product's units on hand, those live orders hold, and
+    // the product service's figure it last followed.
+    "CREATE TABLE stock (
+         product_id TEXT PRIMARY KEY,
+         on_hand INTEGER NOT NULL,
+         reserved INTEGER NOT NULL,
+         source INTEGER NOT NULL
+     );",
 ];
 
 /// Brings a database up to the current schema, each step in a transaction of its own.

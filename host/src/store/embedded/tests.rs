@@ -30,7 +30,7 @@ async fn orders_and_events_survive_reopening() {
     let events = OrderEvent::all(order.clone(), &["order.created".into()], order.created_at);
     {
         let store = EmbeddedStore::open(&path).unwrap();
-        store.insert(&order, &events, None).await.unwrap();
+        store.insert(&order, &events, None, &[]).await.unwrap();
     }
     let store = EmbeddedStore::open(&path).unwrap();
     assert_eq!(store.get(order.id).await.unwrap(), Some(order.clone()));
@@ -44,7 +44,7 @@ async fn an_event_reads_back_to_the_nanosecond() {
     let order = crate::store::conformance::sample_order("u1", 1000);
     let at = order.created_at + chrono::Duration::nanoseconds(1_234_567);
     let events = OrderEvent::all(order.clone(), &["order.created".into()], at);
-    store.insert(&order, &events, None).await.unwrap();
+    store.insert(&order, &events, None, &[]).await.unwrap();
     assert_eq!(store.events(order.id).await.unwrap()[0].event, events[0]);
 }
 
@@ -99,7 +99,7 @@ async fn a_write_failing_halfway_undoes_its_group() {
         std::thread::sleep(Duration::from_millis(100));
         Ok(())
     });
-    let placing = store.insert(&placed, &events, None);
+    let placing = store.insert(&placed, &events, None, &[]);
     let failing = store.write(move |tx| {
         tx.execute(
             "INSERT INTO orders (id, number, user_id, status, payment_status, total_minor, currency, created_at, version, doc)
@@ -122,7 +122,7 @@ async fn a_write_failing_halfway_undoes_its_group() {
     assert_eq!(store.get(halfway.id).await.unwrap(), None);
     assert!(store.events(placed.id).await.unwrap().is_empty());
     // The next group is written as usual.
-    store.insert(&placed, &events, None).await.unwrap();
+    store.insert(&placed, &events, None, &[]).await.unwrap();
     assert_eq!(store.get(placed.id).await.unwrap(), Some(placed));
 }
 
@@ -158,7 +158,7 @@ async fn a_database_of_the_first_schema_is_migrated() {
         &["order.confirmed".into()],
         order.created_at,
     );
-    store.update(&confirmed, 1, &announced).await.unwrap();
+    store.update(&confirmed, 1, &announced, &[]).await.unwrap();
     let events = crate::store::conformance::events_of(&store, order.id).await;
     assert_eq!(events, [created[0].clone(), announced[0].clone()]);
     assert_eq!(store.unpublished(10, &Shards::All).await.unwrap(), events);
@@ -193,7 +193,7 @@ async fn the_wal_stays_under_its_limit_under_sustained_writes() {
                             &["order.created".into()],
                             order.created_at,
                         );
-                        match store.insert(&order, &events, None).await {
+                        match store.insert(&order, &events, None, &[]).await {
                             Err(StoreError::DuplicateNumber) => continue,
                             inserted => break inserted.map(|_| order).unwrap(),
                         }

@@ -31,7 +31,8 @@ impl Left {
                 StoreError::Conflict
                 | StoreError::DuplicateNumber
                 | StoreError::KeyReused
-                | StoreError::LeaseLost,
+                | StoreError::LeaseLost
+                | StoreError::Shortage(_),
             ) => Left::Nothing,
             Err(StoreError::Unavailable(e)) => Left::Unknown(e.clone()),
         }

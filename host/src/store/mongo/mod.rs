@@ -8,7 +8,7 @@
 //! relay lease that covers them; `idempotency`, the key that created it), `order_events`
 //! (each order's published events, `published_at` set); for replicas sharing the database,
 //! `relay_leases` (a shard's holder, fencing token and expiry) and `replicas` (heartbeats),
-//! and the shared plugin registry: `plugin_versions`, `plugins`, `workflows` and
+//! `stock` (each product's ledger: `stock.rs`), and the shared plugin registry: `plugin_versions`, `plugins`, `workflows` and
 //! `plugin_artifacts` (`registry.rs`).
 //!
 //! Every order change is one single-document write: the order with its new events in its
@@ -35,6 +35,7 @@ mod orders;
 mod registry;
 mod replays;
 mod shadows;
+mod stock;
 #[cfg(test)]
 mod tests;
 
@@ -68,6 +69,7 @@ pub struct MongoStore {
     leases: Collection<Document>,
     replicas: Collection<Document>,
     plugin_versions: Collection<Document>,
+    stock: Collection<Document>,
     plugin_artifacts: Collection<Document>,
     /// The GridFS buckets of the versions' and the artifacts' bytes, made once: a bucket
     /// checks its indexes before its first upload, several round trips.
@@ -187,6 +189,7 @@ impl MongoStore {
             leases: coordination.collection("relay_leases"),
             replicas: coordination.collection("replicas"),
             plugin_versions: db.collection("plugin_versions"),
+            stock: db.collection("stock"),
             plugin_artifacts: db.collection("plugin_artifacts"),
             plugin_bytes: registry::bucket(&db, "plugin_bytes"),
             artifact_bytes: registry::bucket(&db, "plugin_artifacts"),

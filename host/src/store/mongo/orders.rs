@@ -6,8 +6,9 @@ use super::documents::{
     all, archived_event, count, date, int, listing_filter, order_document, order_fields,
     order_from, outbox_entries, outbox_event, stored_event,
 };
+use super::stock::Write;
 use super::{MongoStore, bounded, is_duplicate_key, unavailable};
-use crate::domain::StoreError;
+use crate::domain::{StockLevel, StockMove, StoreError};
 use crate::orders::outbox::{Shards, shard_of};
 use crate::orders::{
     Backlog, DayCount, IdempotencyKey, Inserted, OrderJson, OrderQuery, OrderStore, Page, Sort,
@@ -30,6 +31,7 @@ impl OrderStore for MongoStore {
         order: &Order,
         events: &[OrderEvent],
         key: Option<&IdempotencyKey>,
+        stock: &[StockMove],
     ) -> Result<Inserted, StoreError> {
         let mut document = order_document(order)?;
         document.insert("shard", i32::from(shard_of(order.id)));
@@ -42,8 +44,12 @@ impl OrderStore for MongoStore {
                 doc! { "user_id": &key.user_id, "key": &key.key, "fingerprint": &key.fingerprint },
             );
         }
+        let outcome = match stock.is_empty() {
+            true => self.inserts.insert(document).await,
+            false => self.with_stock(Write::Insert(document), stock).await?,
+        };
         bounded(async {
-            match self.inserts.insert(document).await {
+            match outcome {
                 Outcome::Inserted => return Ok(Inserted::Created),
                 Outcome::Failed(e) => return Err(unavailable(e)),
                 Outcome::Duplicate => {}
@@ -96,6 +102,7 @@ impl OrderStore for MongoStore {
         order: &Order,
         expected_version: u64,
         events: &[OrderEvent],
+        stock: &[StockMove],
     ) -> Result<(), StoreError> {
         follows(order, expected_version)?;
         let mut fields = order_document(order)?;
@@ -115,6 +122,10 @@ impl OrderStore for MongoStore {
             "version": expected_version as i64,
             "outbox.event_id": { "$nin": ids },
         };
+        if !stock.is_empty() {
+            let write = Write::Update { filter, change };
+            return self.with_stock(write, stock).await.map(drop);
+        }
         bounded(async {
             let updated = self
                 .orders
@@ -127,6 +138,27 @@ impl OrderStore for MongoStore {
             Ok(())
         })
         .await
+    }
+
+    async fn stock_level(&self, product_id: &str) -> Result<Option<StockLevel>, StoreError> {
+        self.level(product_id).await
+    }
+
+    async fn adjust_stock(
+        &self,
+        product_id: &str,
+        delta: i64,
+        seed: i64,
+    ) -> Result<StockLevel, StoreError> {
+        self.adjust(product_id, delta, seed).await
+    }
+
+    async fn holders(
+        &self,
+        product_id: &str,
+        limit: u32,
+    ) -> Result<Vec<(OrderId, i64)>, StoreError> {
+        self.holding(product_id, limit).await
     }
 
     async fn list(&self, query: &OrderQuery) -> Result<Page<Order>, StoreError> {

@@ -37,7 +37,7 @@ async fn documents_read_naturally_in_mongodb() {
     let mut order = sample_order("u1", 4352);
     order.timestamps.insert("confirmed_at".into(), base_time());
     let events = OrderEvent::all(order.clone(), &["order.created".into()], base_time());
-    store.insert(&order, &events, None).await.unwrap();
+    store.insert(&order, &events, None, &[]).await.unwrap();
 
     let doc = store.orders.find_one(doc! {}).await.unwrap().unwrap();
     assert_eq!(doc.get_str("_id").unwrap(), order.id.to_string());
@@ -127,7 +127,7 @@ async fn a_shard_is_relayed_under_one_lease_and_a_lost_lease_marks_nothing() {
     let store = fresh().await;
     let order = sample_order("u1", 1000);
     let events = OrderEvent::all(order.clone(), &["order.created".into()], base_time());
-    store.insert(&order, &events, None).await.unwrap();
+    store.insert(&order, &events, None, &[]).await.unwrap();
     let (shard, other) = (shard_of(order.id), (shard_of(order.id) + 1) % SHARDS);
     let now = Utc::now();
     let soon = now + chrono::Duration::seconds(6);
@@ -311,19 +311,25 @@ async fn an_order_change_is_one_round_trip() {
         key: "k-1".into(),
         fingerprint: "f".into(),
     };
-    store.insert(&order, &events, Some(&key)).await.unwrap();
+    store
+        .insert(&order, &events, Some(&key), &[])
+        .await
+        .unwrap();
     assert_eq!(sent(), ["insert"]);
 
     let mut confirmed = order.clone();
     confirmed.status = "confirmed".into();
     confirmed.version = 2;
     let announced = OrderEvent::all(confirmed.clone(), &["order.confirmed".into()], base_time());
-    store.update(&confirmed, 1, &announced).await.unwrap();
+    store.update(&confirmed, 1, &announced, &[]).await.unwrap();
     assert_eq!(sent(), ["update"]);
 
     // A retry with the key: the write fails on the key's index, and the first order is read.
     let retry = sample_order("u1", 1000);
-    let replayed = store.insert(&retry, &events, Some(&key)).await.unwrap();
+    let replayed = store
+        .insert(&retry, &events, Some(&key), &[])
+        .await
+        .unwrap();
     assert!(matches!(replayed, crate::orders::Inserted::Replayed(first) if first.id == order.id));
     assert_eq!(sent(), ["insert", "find"]);
     let other = crate::orders::IdempotencyKey {
@@ -331,7 +337,7 @@ async fn an_order_change_is_one_round_trip() {
         ..key
     };
     assert!(matches!(
-        store.insert(&retry, &events, Some(&other)).await,
+        store.insert(&retry, &events, Some(&other), &[]).await,
         Err(StoreError::KeyReused)
     ));
 }
@@ -394,7 +400,7 @@ async fn a_database_with_a_separate_outbox_is_adopted() {
             fingerprint: "f".into(),
         };
         let retry = sample_order("u1", 1000);
-        let replayed = store.insert(&retry, &[], Some(&key)).await.unwrap();
+        let replayed = store.insert(&retry, &[], Some(&key), &[]).await.unwrap();
         assert!(
             matches!(replayed, crate::orders::Inserted::Replayed(first) if first.id == order.id)
         );
@@ -414,7 +420,7 @@ async fn concurrent_orders_share_insert_commands_and_each_hears_its_own() {
     let placed = futures_util::future::join_all(orders.iter().map(|order| {
         let events = OrderEvent::all(order.clone(), &["order.created".into()], base_time());
         let store = store.clone();
-        async move { store.insert(order, &events, None).await }
+        async move { store.insert(order, &events, None, &[]).await }
     }))
     .await;
     let refused: Vec<usize> = (0..64).filter(|&i| placed[i].is_err()).collect();

@@ -1,0 +1,115 @@
+//! What an order holds of stock, and how a write of it moves the ledger. An order placed on
+//! a workflow that reserves ([`StockPolicy::reserve`]) carries a [`Reservation`]; while it
+//! is live (not cancelled, not released, not shipped) it holds every unit of its lines. At
+//! shipment the units leave the warehouse; a return's units come back. Every write of an
+//! order carries the difference between what it held and sent out before and after.
+
+use super::{Order, OrderError, refused};
+use crate::domain::{Shortage, StockMove, StockPolicy};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// An order's hold on its units.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Reservation {
+    /// Until when an unpaid order holds its units (none: until it ships).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When its units went back before it shipped (its time ran out, say) while the order
+    /// stayed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub released_at: Option<DateTime<Utc>>,
+}
+
+impl Reservation {
+    /// A new order's, as `policy` says; none when the workflow does not reserve.
+    pub fn of(policy: &StockPolicy, now: DateTime<Utc>) -> Option<Reservation> {
+        policy.reserve.then(|| Reservation {
+            expires_at: policy.reservation_ttl.map(|ttl| now + ttl),
+            released_at: None,
+        })
+    }
+}
+
+/// Units by product.
+type Units = BTreeMap<String, i64>;
+
+/// What `order` holds now: every unit of its lines while its reservation is live.
+fn held(order: &Order) -> Units {
+    let live = order
+        .reservation
+        .as_ref()
+        .is_some_and(|r| r.released_at.is_none())
+        && !order.timestamps.contains_key("cancelled_at")
+        && !order.timestamps.contains_key("shipped_at");
+    units(order, live, |_| 0)
+}
+
+/// The units of `product` that `order` holds now.
+pub fn holds(order: &Order, product: &str) -> i64 {
+    held(order).get(product).copied().unwrap_or(0)
+}
+
+/// What `order` took out of the warehouse: its units once shipped, less those returned.
+fn sent(order: &Order) -> Units {
+    let shipped = order.reservation.is_some() && order.timestamps.contains_key("shipped_at");
+    units(order, shipped, |returned| returned)
+}
+
+fn units(order: &Order, counted: bool, less: impl Fn(i64) -> i64) -> Units {
+    let mut units = Units::new();
+    if counted {
+        for line in &order.items {
+            let n = i64::from(line.quantity) - less(i64::from(line.returned_quantity));
+            *units.entry(line.product_id.clone()).or_default() += n;
+        }
+    }
+    units
+}
+
+/// How writing `new` in place of `old` (none: a new order) moves the ledger. `sources`: the
+/// products' stock as their source reported it (a placement's snapshots).
+pub fn moves(
+    old: Option<&Order>,
+    new: &Order,
+    policy: &StockPolicy,
+    sources: &BTreeMap<String, i64>,
+) -> Vec<StockMove> {
+    let none = Units::new();
+    let (held_before, sent_before) = old.map_or((none.clone(), none), |o| (held(o), sent(o)));
+    let (held_after, sent_after) = (held(new), sent(new));
+    let mut products: Vec<&String> = (held_before.keys())
+        .chain(held_after.keys())
+        .chain(sent_before.keys())
+        .chain(sent_after.keys())
+        .collect();
+    products.sort_unstable();
+    products.dedup();
+    let count = |units: &Units, p: &String| units.get(p).copied().unwrap_or(0);
+    products
+        .into_iter()
+        .map(|p| StockMove {
+            product_id: p.clone(),
+            reserved: count(&held_after, p) - count(&held_before, p),
+            on_hand: count(&sent_before, p) - count(&sent_after, p),
+            source: sources.get(p).copied(),
+            backorders: i64::from(policy.backorders),
+        })
+        .filter(|m| m.reserved != 0 || m.on_hand != 0)
+        .collect()
+}
+
+/// The refusal of an order whose line of the product short of stock asks for more than it has.
+pub fn refusal(order: &Order, shortage: &Shortage) -> OrderError {
+    let line = (order.items.iter()).position(|l| l.product_id == shortage.product_id);
+    refused(
+        "insufficient_stock",
+        format!(
+            "{} unit(s) of product {} are available",
+            shortage.available.max(0),
+            shortage.product_id
+        ),
+        line.map_or("items".into(), |i| format!("items[{i}].quantity")),
+    )
+}
