@@ -9,6 +9,7 @@ mod edge;
 mod error;
 mod extract;
 mod health;
+mod inventory;
 pub mod jwks;
 mod metrics;
 mod openapi;
@@ -148,6 +149,7 @@ pub fn router(state: AppState, cors_origins: &[String], body_timeout: Duration) 
             orders::router()
                 .merge(admin::router())
                 .merge(changes::router())
+                .merge(inventory::router())
                 .route_layer(body(BODY_LIMIT)),
         )
         .merge(plugins::router().route_layer(body(plugins::COMPONENT_LIMIT)))

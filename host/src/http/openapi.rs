@@ -1,7 +1,9 @@
 //! The OpenAPI 3.1 description, generated from the handlers and types themselves, served at
 //! `/openapi.json` with interactive docs at `/docs`.
 
-use super::{admin, changes, error, health, metrics, orders, plugins, replays, trials, workflows};
+use super::{
+    admin, changes, error, health, inventory, metrics, orders, plugins, replays, trials, workflows,
+};
 use utoipa::Modify;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
@@ -16,6 +18,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         orders::create, orders::list, orders::one, orders::cancel, orders::events, orders::status_options,
         changes::request, changes::list, changes::confirm, changes::decline, changes::cancel,
         admin::set_status, admin::set_payment, admin::reprice, admin::stats, admin::all,
+        inventory::one, inventory::adjust,
         plugins::list, plugins::one, plugins::upload, plugins::activate, plugins::rollback,
         plugins::history, workflows::list,
         replays::start, replays::list, replays::one, replays::cancel,

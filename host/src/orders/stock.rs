@@ -4,8 +4,8 @@
 //! shipment the units leave the warehouse; a return's units come back. Every write of an
 //! order carries the difference between what it held and sent out before and after.
 
-use super::{Order, OrderError, refused};
-use crate::domain::{Shortage, StockMove, StockPolicy};
+use super::{Caller, Order, OrderError, OrderId, OrderService, refused};
+use crate::domain::{ProductSnapshot, Shortage, StockLevel, StockMove, StockPolicy, StoreError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -112,4 +112,82 @@ pub fn refusal(order: &Order, shortage: &Shortage) -> OrderError {
         ),
         line.map_or("items".into(), |i| format!("items[{i}].quantity")),
     )
+}
+
+/// A product's stock as an admin sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Inventory {
+    pub product_id: String,
+    pub on_hand: i64,
+    pub reserved: i64,
+    pub available: i64,
+    /// The live orders holding units of it (the first 100), with how many.
+    pub holders: Vec<Holder>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Holder {
+    pub order_id: OrderId,
+    pub units: i64,
+}
+
+/// Holders listed at most.
+const HOLDERS: u32 = 100;
+
+impl OrderService {
+    /// A product's stock: its ledger, or what its source says when no order reserved it yet.
+    pub async fn inventory(&self, product_id: &str) -> Result<Inventory, OrderError> {
+        let product = self.product(product_id).await?;
+        let level = (self.store.stock_level(product_id).await?).unwrap_or(StockLevel {
+            on_hand: product.stock,
+            reserved: 0,
+        });
+        let holders = self.store.holders(product_id, HOLDERS).await?;
+        Ok(Inventory {
+            product_id: product.product_id,
+            on_hand: level.on_hand,
+            reserved: level.reserved,
+            available: level.available(),
+            holders: (holders.into_iter())
+                .map(|(order_id, units)| Holder { order_id, units })
+                .collect(),
+        })
+    }
+
+    /// Moves a product's units on hand by `delta`, for `reason`; never under what is
+    /// reserved.
+    pub async fn adjust_stock(
+        &self,
+        caller: &Caller,
+        product_id: &str,
+        delta: i64,
+        reason: &str,
+    ) -> Result<Inventory, OrderError> {
+        let product = self.product(product_id).await?;
+        match self
+            .store
+            .adjust_stock(product_id, delta, product.stock)
+            .await
+        {
+            Err(StoreError::Shortage(shortage)) => {
+                return Err(refused(
+                    "below_reserved",
+                    format!(
+                        "on hand cannot go under what orders reserve: {} unit(s) may go",
+                        shortage.available.max(0)
+                    ),
+                    "delta".into(),
+                ));
+            }
+            adjusted => adjusted?,
+        };
+        tracing::info!(product = product_id, delta, reason, by = %caller.user_id, "stock adjusted");
+        self.inventory(product_id).await
+    }
+
+    async fn product(&self, product_id: &str) -> Result<ProductSnapshot, OrderError> {
+        (self.products.lookup(product_id).await)
+            .map_err(|e| OrderError::ProductsUnavailable(e.to_string()))?
+            .ok_or(OrderError::NotFound)
+    }
 }

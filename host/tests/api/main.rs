@@ -11,6 +11,7 @@ mod limits;
 mod operations;
 mod rules;
 mod scenarios;
+mod stock;
 mod storage;
 
 const BACKEND: harness::Backend = harness::Backend::Embedded;

@@ -14,5 +14,7 @@ mod operations;
 mod rules;
 #[path = "../api/scenarios.rs"]
 mod scenarios;
+#[path = "../api/stock.rs"]
+mod stock;
 
 const BACKEND: harness::Backend = harness::Backend::Mongo;

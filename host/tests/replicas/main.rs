@@ -20,6 +20,7 @@ mod kafka;
 mod outage;
 mod proxy;
 mod registry;
+mod stock;
 
 use harness::{App, Backend, Client, event_ids, token};
 use kafka::{Broker, Consumed, Consumer};

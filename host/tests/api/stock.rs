@@ -1,0 +1,146 @@
+//! Stock that cannot be oversold, through the API on the test target's store: the `sale`
+//! channel's workflow reserves (`workflows/sale.toml`), and the desk lamp has 40 units in
+//! the catalog. 100 orders raced from 64 clients take exactly 40 units; every other order
+//! is refused with `insufficient_stock` naming its line, and nothing of it is stored. The
+//! inventory shows the 40 holders; a cancellation gives its unit back, a shipment takes
+//! its unit off the shelf, an adjustment moves what is on hand but never under what is
+//! reserved.
+
+use crate::harness::{App, order_body, token};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const LAMP: &str = "/api/v1/inventory/prod-lamp";
+
+fn sale_order(quantity: i64) -> Value {
+    let mut body = order_body(&[("prod-lamp", quantity)]);
+    body["sales_channel"] = json!("sale");
+    body
+}
+
+async fn inventory(app: &App, admin: &str) -> Value {
+    let (status, inventory) = app.get(LAMP, Some(admin)).await;
+    assert_eq!(status, 200, "{inventory}");
+    inventory
+}
+
+fn figures(inventory: &Value) -> (i64, i64, i64) {
+    let n = |field: &str| inventory[field].as_i64().unwrap();
+    (n("on_hand"), n("reserved"), n("available"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn racing_orders_never_take_more_than_there_is() {
+    let app = App::start(None).await;
+    let (admin, buyer) = (token("ops", true), token("u1", false));
+    assert_eq!(figures(&inventory(&app, &admin).await), (40, 0, 40));
+
+    let (tries, client) = (Arc::new(AtomicUsize::new(0)), app.client());
+    let racers: Vec<_> = (0..64)
+        .map(|_| {
+            let (tries, client, buyer) = (tries.clone(), client.clone(), buyer.clone());
+            tokio::spawn(async move {
+                let mut answers = Vec::new();
+                while tries.fetch_add(1, Ordering::Relaxed) < 100 {
+                    let body = sale_order(1);
+                    answers.push(
+                        client
+                            .post("/api/v1/orders/", Some(&buyer), &body, None)
+                            .await,
+                    );
+                }
+                answers
+            })
+        })
+        .collect();
+    let (mut placed, mut refused) = (BTreeSet::new(), 0);
+    for racer in racers {
+        for (status, answer) in racer.await.unwrap() {
+            match status {
+                201 => {
+                    placed.insert(answer["id"].as_str().unwrap().to_owned());
+                }
+                422 => {
+                    let problem = &answer["error"]["problems"][0];
+                    assert_eq!(
+                        (&problem["code"], &problem["field"]),
+                        (&json!("insufficient_stock"), &json!("items[0].quantity")),
+                        "{answer}"
+                    );
+                    refused += 1;
+                }
+                _ => panic!("{status}: {answer}"),
+            }
+        }
+    }
+    assert_eq!((placed.len(), refused), (40, 60));
+    let (status, listed) = app.get("/api/v1/orders/?page_size=100", Some(&buyer)).await;
+    assert_eq!(
+        (status, listed["total"].as_u64()),
+        (200, Some(40)),
+        "{listed}"
+    );
+    let held = inventory(&app, &admin).await;
+    assert_eq!(figures(&held), (40, 40, 0));
+    let holders: BTreeSet<String> = (held["holders"].as_array().unwrap().iter())
+        .map(|h| {
+            assert_eq!(h["units"], 1, "{h}");
+            h["order_id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(holders, placed);
+
+    // A cancellation gives its unit back; the next order takes it.
+    let mut ids = placed.iter();
+    let cancelled = ids.next().unwrap();
+    let path = format!("/api/v1/orders/{cancelled}/cancel");
+    let reason = json!({"reason": "changed my mind"});
+    assert_eq!(app.patch(&path, Some(&buyer), Some(&reason)).await.0, 200);
+    assert_eq!(figures(&inventory(&app, &admin).await), (40, 39, 1));
+    let (status, again) = app
+        .post("/api/v1/orders/", Some(&buyer), &sale_order(1), None)
+        .await;
+    assert_eq!(status, 201, "{again}");
+
+    // A shipment takes its unit off the shelf and out of the reserved.
+    let shipped = ids.next().unwrap();
+    let pay = json!({"payment_status": "paid", "transaction_id": "tx-1"});
+    let paid = app
+        .patch(
+            &format!("/api/v1/orders/{shipped}/payment"),
+            Some(&admin),
+            Some(&pay),
+        )
+        .await;
+    assert_eq!(paid.0, 200, "{}", paid.1);
+    app.deliver(shipped, &admin).await;
+    assert_eq!(figures(&inventory(&app, &admin).await), (39, 39, 0));
+
+    // Adjustments: a delivery from the supplier; never under what is reserved.
+    let adjust = |delta: i64, reason: &str| json!({"delta": delta, "reason": reason});
+    let path = format!("{LAMP}/adjustments");
+    let (status, after) = app
+        .post(&path, Some(&admin), &adjust(5, "delivery"), None)
+        .await;
+    assert_eq!((status, figures(&after)), (200, (44, 39, 5)), "{after}");
+    for (body, field) in [
+        (adjust(-6, "count"), "delta"),
+        (adjust(0, "count"), "delta"),
+        (adjust(1, " "), "reason"),
+    ] {
+        let (status, refused) = app.post(&path, Some(&admin), &body, None).await;
+        assert_eq!(
+            (status, &refused["error"]["problems"][0]["field"]),
+            (422, &json!(field)),
+            "{refused}"
+        );
+    }
+    assert_eq!(figures(&inventory(&app, &admin).await), (44, 39, 5));
+    let unknown = app
+        .get("/api/v1/inventory/prod-nothing", Some(&admin))
+        .await;
+    assert_eq!(unknown.0, 404, "{}", unknown.1);
+    assert_eq!(app.get(LAMP, Some(&buyer)).await.0, 403);
+}
