@@ -78,6 +78,9 @@ pub struct Metrics {
     plugin_fuel: Family<FuelLabels, Histogram>,
     events_published: Counter,
     events_written: Counter,
+    /// Units of stock reserved and released by this process's writes, and holds expired.
+    stock_units: Family<StockLabels, Counter>,
+    reservations_expired: Counter,
     relay_failures: Counter,
     relay_lag: Histogram,
     outbox_backlog: Gauge,
@@ -90,6 +93,12 @@ pub struct Metrics {
     storage: Family<StorageLabels, Gauge>,
     /// Plugin calls per hour, for the console.
     activity: Activity,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StockLabels {
+    /// "reserved" or "released".
+    movement: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -200,6 +209,18 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Age of the oldest event waiting in the outbox",
         outbox_oldest_age.clone(),
     );
+    let stock_units = Family::default();
+    registry.register(
+        "stock_units",
+        "Units of stock reserved and released by this process's order writes",
+        stock_units.clone(),
+    );
+    let reservations_expired = Counter::default();
+    registry.register(
+        "reservations_expired",
+        "Unpaid orders whose hold on their units ran out (cancelled or released)",
+        reservations_expired.clone(),
+    );
     let store_commands = Family::default();
     registry.register(
         "store_commands",
@@ -242,6 +263,8 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         plugin_fuel,
         events_published,
         events_written,
+        stock_units,
+        reservations_expired,
         relay_failures,
         relay_lag,
         outbox_backlog,
@@ -324,6 +347,23 @@ impl Metrics {
     /// `n` events were written to the outbox with their order.
     pub fn events_written(&self, n: usize) {
         self.events_written.inc_by(n as u64);
+    }
+
+    /// An order write moved stock.
+    pub fn stock_moved(&self, moves: &[crate::domain::StockMove]) {
+        for m in moves {
+            let movement = if m.reserved > 0 {
+                "reserved"
+            } else {
+                "released"
+            };
+            (self.stock_units.get_or_create(&StockLabels { movement }))
+                .inc_by(m.reserved.unsigned_abs());
+        }
+    }
+
+    pub fn reservation_expired(&self) {
+        self.reservations_expired.inc();
     }
 
     /// Events this process wrote to the outbox, and published, since it started.

@@ -6,6 +6,7 @@
 mod changes;
 mod customers;
 mod event;
+pub mod expiry;
 mod ids;
 mod model;
 mod moves;

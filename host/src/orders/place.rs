@@ -86,8 +86,16 @@ impl OrderService {
                 .await
             {
                 Ok(Inserted::Created) => {
+                    metrics().stock_moved(moves);
                     metrics().events_written(events.len());
                     self.outbox_written.notify_one();
+                    if serialized
+                        .reservation
+                        .as_ref()
+                        .is_some_and(|r| r.expires_at.is_some())
+                    {
+                        self.hold_placed.notify_one();
+                    }
                     return Ok((serialized, true));
                 }
                 Ok(Inserted::Replayed(first)) => return Ok((Serialized::new(*first)?, false)),

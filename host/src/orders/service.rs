@@ -92,6 +92,8 @@ pub struct OrderService {
     workflow: String,
     /// Told after every write that put events in the outbox, so the relay need not poll.
     pub(super) outbox_written: Arc<Notify>,
+    /// Told when this process placed an order whose hold runs out (the expiry's wake-up).
+    pub(super) hold_placed: Arc<Notify>,
     /// Told of new orders as they are decided (the shadows).
     pub(super) observer: Arc<dyn Observer>,
 }
@@ -143,6 +145,7 @@ impl OrderService {
             customers,
             workflow: workflow.to_owned(),
             outbox_written: Arc::new(Notify::new()),
+            hold_placed: Arc::new(Notify::new()),
             observer,
         }
     }
@@ -239,6 +242,7 @@ impl OrderService {
         let from = current.version;
         order.version = from + 1;
         order.updated_at = now;
+        stock::settle(&mut order);
         // The order's own workflow says how far under zero its units may go; one no longer
         // loaded allows none.
         let policy = (self.registry.workflow(&order.provenance.workflow))
@@ -250,6 +254,7 @@ impl OrderService {
             Err(StoreError::Shortage(shortage)) => return Err(stock::refusal(&order, &shortage)),
             written => written?,
         }
+        metrics().stock_moved(&moves);
         metrics().events_written(events.len());
         self.outbox_written.notify_one();
         Ok(order)

@@ -32,6 +32,24 @@ impl Reservation {
     }
 }
 
+/// Keeps `expires_at` only while the order's hold can still run out: live and unpaid. A
+/// store finds the orders to expire by it.
+pub fn settle(order: &mut Order) {
+    let live = is_live(order) && order.payment.paid_at.is_none();
+    if let Some(reservation) = order.reservation.as_mut().filter(|_| !live) {
+        reservation.expires_at = None;
+    }
+}
+
+fn is_live(order: &Order) -> bool {
+    order
+        .reservation
+        .as_ref()
+        .is_some_and(|r| r.released_at.is_none())
+        && !order.timestamps.contains_key("cancelled_at")
+        && !order.timestamps.contains_key("shipped_at")
+}
+
 /// Units by product.
 type Units = BTreeMap<String, i64>;
 

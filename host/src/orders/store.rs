@@ -248,6 +248,15 @@ pub trait OrderStore: Send + Sync + 'static {
         seed: i64,
     ) -> Result<StockLevel, StoreError>;
 
+    /// Orders of `shards` whose hold on their units runs out by `until` (their
+    /// `reservation.expires_at`), soonest first, at most `limit`.
+    async fn expiring(
+        &self,
+        until: DateTime<Utc>,
+        shards: &Shards,
+        limit: u32,
+    ) -> Result<Vec<Order>, StoreError>;
+
     /// The live orders holding units of a product, with how many (at most `limit`).
     async fn holders(
         &self,

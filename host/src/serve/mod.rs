@@ -284,9 +284,12 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
                     move || serving.current().digests(),
                     changed,
                 ));
+                // The outbox's shards are leased whether or not Kafka is on: the relay
+                // publishes the events of the orders of its shards, and the expiry of
+                // reservations looks at the same orders.
                 let (leaser, shards) = Leaser::new(mongo.clone(), membership.clone());
+                tokio::spawn(leaser.run());
                 if config.kafka_enabled {
-                    tokio::spawn(leaser.run());
                     outbox_feed = Some(mongo.clone());
                 }
                 let shared: Shared = (mongo.clone(), Some(mongo.clone()));
@@ -377,6 +380,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         &config.workflow,
         shadows.clone(),
     ));
+    tokio::spawn(crate::orders::expiry::run(orders.clone(), shards.clone()));
     let repricer = Arc::new(Repricer::new(orders.clone(), deployer.clone()));
     let replays = Replays::new(
         store.clone(),

@@ -596,3 +596,64 @@ pub fn priced_by(order: &Value) -> &str {
         .as_str()
         .unwrap()
 }
+
+/// The repository's workflows, and two more with the sale's rules whose orders hold their
+/// units 1 s unpaid: `flash` (then cancelled) and `flash-release` (then released).
+pub fn flash_workflows() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let sale = std::fs::read_to_string(repo().join("workflows/sale.toml")).unwrap();
+    for entry in std::fs::read_dir(repo().join("workflows")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    for (name, on_expiry) in [("flash", "cancel"), ("flash-release", "release")] {
+        let flash = (sale.replace(
+            r#"channels = ["sale"]"#,
+            &format!(r#"channels = ["{name}"]"#),
+        ))
+        .replace(r#"reservation_ttl = "15m""#, r#"reservation_ttl = "1s""#)
+        .replace(
+            r#"on_expiry = "cancel""#,
+            &format!(r#"on_expiry = "{on_expiry}""#),
+        );
+        std::fs::write(dir.path().join(format!("{name}.toml")), flash).unwrap();
+    }
+    dir
+}
+
+/// A lamp ordered on `channel`.
+pub fn lamp_on(channel: &str) -> Value {
+    let mut body = order_body(&[("prod-lamp", 1)]);
+    body["sales_channel"] = serde_json::json!(channel);
+    body
+}
+
+/// Waits until order `id` is as `done` says (polled every 100 ms); fails after 20 s.
+pub async fn until_order(
+    app: &Client,
+    id: &str,
+    admin: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let since = std::time::Instant::now();
+    loop {
+        let (status, order) = app.get(&format!("/api/v1/orders/{id}"), Some(admin)).await;
+        assert_eq!(status, 200, "{order}");
+        if done(&order) {
+            return order;
+        }
+        assert!(since.elapsed().as_secs() < 20, "never came: {order}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// The types of order `id`'s events, oldest first.
+pub async fn event_types(app: &Client, id: &str, admin: &str) -> Vec<String> {
+    let (status, events) = app
+        .get(&format!("/api/v1/orders/{id}/events"), Some(admin))
+        .await;
+    assert_eq!(status, 200, "{events}");
+    (events.as_array().unwrap().iter())
+        .map(|e| e["event"]["event_type"].as_str().unwrap().to_owned())
+        .collect()
+}

@@ -6,7 +6,7 @@
 //! its unit off the shelf, an adjustment moves what is on hand but never under what is
 //! reserved.
 
-use crate::harness::{App, order_body, token};
+use crate::harness::{App, event_types, flash_workflows, lamp_on, order_body, token, until_order};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -143,4 +143,64 @@ async fn racing_orders_never_take_more_than_there_is() {
         .await;
     assert_eq!(unknown.0, 404, "{}", unknown.1);
     assert_eq!(app.get(LAMP, Some(&buyer)).await.0, 403);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unpaid_order_lets_its_units_go_when_its_time_runs_out() {
+    let workflows = flash_workflows();
+    let app = App::start_with(vec![(
+        "WORKFLOW_DIR",
+        workflows.path().display().to_string(),
+    )]);
+    let (admin, buyer) = (token("ops", true), token("u1", false));
+    let mut ids = Vec::new();
+    for channel in ["flash", "flash", "flash-release"] {
+        let (status, order) = app
+            .post("/api/v1/orders/", Some(&buyer), &lamp_on(channel), None)
+            .await;
+        assert_eq!(status, 201, "{order}");
+        assert!(order["reservation"]["expires_at"].is_string(), "{order}");
+        ids.push(order["id"].as_str().unwrap().to_owned());
+    }
+    // The second is paid in time: it keeps its unit.
+    let pay = json!({"payment_status": "paid", "transaction_id": "tx-1"});
+    let (status, paid) = app
+        .patch(
+            &format!("/api/v1/orders/{}/payment", ids[1]),
+            Some(&admin),
+            Some(&pay),
+        )
+        .await;
+    assert_eq!(status, 200, "{paid}");
+    assert!(paid["reservation"]["expires_at"].is_null(), "{paid}");
+    assert_eq!(figures(&inventory(&app, &admin).await), (40, 3, 37));
+
+    let cancelled = until_order(&app, &ids[0], &admin, |o| o["status"] == "cancelled").await;
+    assert!(
+        cancelled["reservation"]["expires_at"].is_null(),
+        "{cancelled}"
+    );
+    let released = until_order(&app, &ids[2], &admin, |o| {
+        o["reservation"]["released_at"].is_string()
+    })
+    .await;
+    assert_eq!(released["status"], "pending", "{released}");
+    assert_eq!(figures(&inventory(&app, &admin).await), (40, 1, 39));
+    let types = event_types(&app, &ids[0], &admin).await;
+    assert_eq!(
+        types,
+        [
+            "order.created",
+            "order.reservation_expired",
+            "order.cancelled"
+        ]
+    );
+    let types = event_types(&app, &ids[2], &admin).await;
+    assert_eq!(types, ["order.created", "order.reservation_expired"]);
+    assert_eq!(paid_status(&app, &ids[1], &admin).await, "pending");
+}
+
+async fn paid_status(app: &App, id: &str, admin: &str) -> String {
+    let (_, order) = app.get(&format!("/api/v1/orders/{id}"), Some(admin)).await;
+    order["status"].as_str().unwrap().to_owned()
 }

@@ -1,12 +1,17 @@
 //! Stock across replicas: three replicas of the service on one database, 200 orders of the
 //! `sale` channel (which reserves) for the desk lamp's 40 units, raced from 64 clients
 //! spread over the replicas. Exactly 40 are placed, the others refused with
-//! `insufficient_stock`, and every replica's inventory says so.
+//! `insufficient_stock`, and every replica's inventory says so. Unpaid orders whose hold
+//! runs out are cancelled once each, by the replicas left after one of them is killed.
 
-use super::harness::{App, Backend, order_body, token};
+use super::harness::{
+    App, Backend, event_types, flash_workflows, lamp_on, order_body, token, until_order,
+};
+use super::{Cluster, busiest, settled};
 use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn orders_racing_over_three_replicas_never_take_more_than_there_is() {
@@ -72,4 +77,58 @@ async fn orders_racing_over_three_replicas_never_take_more_than_there_is() {
             "{inventory}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn holds_run_out_once_each_on_the_replicas_left_after_a_kill() {
+    let workflows = flash_workflows();
+    let dir = workflows.path().display().to_string();
+    let mut cluster = Cluster::new();
+    for id in ["a", "b", "c"] {
+        cluster.start_with(id, vec![("WORKFLOW_DIR", dir.clone())]);
+    }
+    cluster.until("the split", Instant::now(), settled).await;
+    let (buyer, admin) = (token("u1", false), token("ops", true));
+    let mut ids = Vec::new();
+    for n in 0..30 {
+        let replica = &cluster.replicas[n % 3].1;
+        let (status, order) = replica
+            .post("/api/v1/orders/", Some(&buyer), &lamp_on("flash"), None)
+            .await;
+        assert_eq!(status, 201, "{order}");
+        ids.push(order["id"].as_str().unwrap().to_owned());
+    }
+    // The replica relaying the most shards goes before any hold runs out: its orders are
+    // expired by the others once they hold its shards.
+    let (victim, _) = busiest(&cluster.held().await);
+    let killed = Instant::now();
+    cluster.kill(&victim);
+    let survivor = cluster.any().client();
+    for id in &ids {
+        until_order(&survivor, id, &admin, |o| o["status"] == "cancelled").await;
+    }
+    eprintln!(
+        "stock: 30 holds of 1 s ran out, the last expired {:.1?} after {victim} was killed",
+        killed.elapsed()
+    );
+    for id in &ids {
+        let types = event_types(&survivor, id, &admin).await;
+        assert_eq!(
+            types,
+            [
+                "order.created",
+                "order.reservation_expired",
+                "order.cancelled"
+            ],
+            "{id}"
+        );
+    }
+    let (_, inventory) = survivor
+        .get("/api/v1/inventory/prod-lamp", Some(&admin))
+        .await;
+    assert_eq!(
+        (&inventory["reserved"], &inventory["available"]),
+        (&json!(0), &json!(40)),
+        "{inventory}"
+    );
 }

@@ -54,6 +54,7 @@ impl OrderStore for EmbeddedStore {
             order.pricing.total.currency.to_string(),
         );
         let (created, version) = (millis(order.created_at), order.version as i64);
+        let hold = hold_until(order);
         let (key, moves) = (key.cloned(), stock.to_vec());
         // Every refusal is found before the first change (see `Left`): a reused key and a
         // shortage by reads, a taken number by the order's own insert.
@@ -74,10 +75,10 @@ impl OrderStore for EmbeddedStore {
             stock::check(tx, &moves)?;
             let inserted = tx
                 .prepare_cached(
-                    "INSERT INTO orders (id, number, user_id, status, payment_status, total_minor, currency, created_at, version, doc)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    "INSERT INTO orders (id, number, user_id, status, payment_status, total_minor, currency, created_at, version, doc, hold_until)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 )
-                .and_then(|mut s| s.execute(params![id, number, user, status, payment, total, currency, created, version, doc]));
+                .and_then(|mut s| s.execute(params![id, number, user, status, payment, total, currency, created, version, doc, hold]));
             match inserted {
                 Err(e) if is_unique_violation(&e) => return Err(StoreError::DuplicateNumber),
                 other => other.map_err(unavailable)?,
@@ -125,7 +126,7 @@ impl OrderStore for EmbeddedStore {
     ) -> Result<(), StoreError> {
         follows(order, expected_version)?;
         let doc = serde_json::to_string(order).map_err(unavailable)?;
-        let moves = stock.to_vec();
+        let (moves, hold) = (stock.to_vec(), hold_until(order));
         let rows = event_rows(order, events)?;
         let (id, status, payment, version) = (
             order.id.to_string(),
@@ -147,8 +148,8 @@ impl OrderStore for EmbeddedStore {
                 .and_then(|mut s| s.execute(params![id, expected_version as i64]))
                 .map_err(unavailable)?;
             let changed = tx
-                .prepare_cached("UPDATE orders SET status = ?1, payment_status = ?2, version = ?3, doc = ?4, total_minor = ?5, currency = ?6 WHERE id = ?7 AND version = ?8")
-                .and_then(|mut s| s.execute(params![status, payment, version, doc, total, currency, id, expected_version as i64]))
+                .prepare_cached("UPDATE orders SET status = ?1, payment_status = ?2, version = ?3, doc = ?4, total_minor = ?5, currency = ?6, hold_until = ?9 WHERE id = ?7 AND version = ?8")
+                .and_then(|mut s| s.execute(params![status, payment, version, doc, total, currency, id, expected_version as i64, hold]))
                 .map_err(unavailable)?;
             if changed == 0 {
                 return Err(StoreError::Conflict);
@@ -178,6 +179,27 @@ impl OrderStore for EmbeddedStore {
         limit: u32,
     ) -> Result<Vec<(OrderId, i64)>, StoreError> {
         self.holding(product_id, limit).await
+    }
+
+    /// One process holds every shard.
+    async fn expiring(
+        &self,
+        until: DateTime<Utc>,
+        _: &Shards,
+        limit: u32,
+    ) -> Result<Vec<Order>, StoreError> {
+        self.read(move |conn| {
+            let mut statement = conn
+                .prepare_cached(
+                    "SELECT doc FROM orders WHERE hold_until <= ?1 ORDER BY hold_until LIMIT ?2",
+                )
+                .map_err(unavailable)?;
+            let docs = statement
+                .query_map(params![millis(until), limit], |r| r.get::<_, String>(0))
+                .map_err(unavailable)?;
+            docs.map(|doc| parse(&doc.map_err(unavailable)?)).collect()
+        })
+        .await
     }
 
     async fn list(&self, query: &OrderQuery) -> Result<Page<Order>, StoreError> {
@@ -379,4 +401,11 @@ fn sole_owner(shards: &Shards) -> Result<(), StoreError> {
             "the embedded store is held by one process, which relays every shard".into(),
         )),
     }
+}
+
+/// When the order's hold on its units runs out, as its own column: what the expiry looks for.
+fn hold_until(order: &Order) -> Option<i64> {
+    (order.reservation.as_ref())
+        .and_then(|r| r.expires_at)
+        .map(millis)
 }

@@ -94,13 +94,16 @@ const MIGRATIONS: &[&str] = &[
          PRIMARY KEY (plugin, replica)
      );",
     // The stock ledger (`stock.rs`): a product's units on hand, those live orders hold, and
-    // the product service's figure it last followed.
+    // the product service's figure it last followed; and when an order's hold on its units
+    // runs out, for the expiry to find it.
     "CREATE TABLE stock (
          product_id TEXT PRIMARY KEY,
          on_hand INTEGER NOT NULL,
          reserved INTEGER NOT NULL,
          source INTEGER NOT NULL
-     );",
+     );
+     ALTER TABLE orders ADD COLUMN hold_until INTEGER;
+     CREATE INDEX orders_hold_until ON orders (hold_until) WHERE hold_until IS NOT NULL;",
 ];
 
 /// Brings a database up to the current schema, each step in a transaction of its own.

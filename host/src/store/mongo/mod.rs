@@ -258,6 +258,13 @@ impl MongoStore {
                     doc! { "outbox.event_id": { "$exists": true } },
                     true,
                 ),
+                // Holds on units that can still run out: what the expiry reads.
+                partial(
+                    "hold_expiry",
+                    doc! { "reservation.expires_at": 1 },
+                    doc! { "reservation.expires_at": { "$exists": true } },
+                    false,
+                ),
                 partial(
                     "idempotency",
                     doc! { "idempotency.user_id": 1, "idempotency.key": 1 },

@@ -161,6 +161,30 @@ impl OrderStore for MongoStore {
         self.holding(product_id, limit).await
     }
 
+    /// Through the partial index of the holds that can run out.
+    async fn expiring(
+        &self,
+        until: DateTime<Utc>,
+        shards: &Shards,
+        limit: u32,
+    ) -> Result<Vec<Order>, StoreError> {
+        let shards: Vec<i32> = shards.numbers().into_iter().map(i32::from).collect();
+        let filter = doc! {
+            "reservation.expires_at": { "$lte": date(until) },
+            "shard": { "$in": shards },
+        };
+        bounded(async {
+            let cursor = (self.orders)
+                .find(filter)
+                .sort(doc! { "reservation.expires_at": 1 })
+                .limit(i64::from(limit))
+                .await
+                .map_err(unavailable)?;
+            all(cursor, order_from).await
+        })
+        .await
+    }
+
     async fn list(&self, query: &OrderQuery) -> Result<Page<Order>, StoreError> {
         let filter = listing_filter(query);
         let sort = match query.sort {
