@@ -7,7 +7,7 @@ use super::extract::Json;
 use super::responses::{BadRequest, Forbidden, JsonBody, Unauthorized, Unavailable};
 use super::{ApiError, AppState};
 use crate::orders::refused;
-use crate::orders::stock::Inventory;
+use crate::orders::stock::{Inventory, Reconciliation};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/api/v1/inventory/reconciliation", get(reconcile))
         .route("/api/v1/inventory/{product_id}", get(one))
         .route("/api/v1/inventory/{product_id}/adjustments", post(adjust))
 }
@@ -43,6 +44,18 @@ async fn one(
     Path(product_id): Path<String>,
 ) -> Result<axum::Json<Inventory>, ApiError> {
     Ok(axum::Json(state.orders.inventory(&product_id).await?))
+}
+
+/// Every product's ledger beside what the stored orders hold of it: `consistent` unless a
+/// write was ever torn.
+#[utoipa::path(get, path = "/api/v1/inventory/reconciliation", operation_id = "reconcile_inventory", tag = "admin",
+    responses((status = 200, description = "The ledger against the orders", body = Reconciliation), Unauthorized, Forbidden, Unavailable),
+    security(("bearer" = [])))]
+async fn reconcile(
+    State(state): State<AppState>,
+    _: AdminUser,
+) -> Result<axum::Json<Reconciliation>, ApiError> {
+    Ok(axum::Json(state.orders.reconcile().await?))
 }
 
 /// Moves a product's units on hand, with a reason; never under what orders reserve.

@@ -18,7 +18,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         orders::create, orders::list, orders::one, orders::cancel, orders::events, orders::status_options,
         changes::request, changes::list, changes::confirm, changes::decline, changes::cancel,
         admin::set_status, admin::set_payment, admin::reprice, admin::stats, admin::all,
-        inventory::one, inventory::adjust,
+        inventory::one, inventory::adjust, inventory::reconcile,
         plugins::list, plugins::one, plugins::upload, plugins::activate, plugins::rollback,
         plugins::history, workflows::list,
         replays::start, replays::list, replays::one, replays::cancel,

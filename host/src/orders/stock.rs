@@ -149,6 +149,56 @@ pub struct Holder {
     pub units: i64,
 }
 
+/// The ledger against the orders: what each product's ledger says is reserved, and what
+/// the live orders stored hold of it. They differ only if a write was ever torn.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Reconciliation {
+    /// Whether every product's reserved units are what its orders hold.
+    pub consistent: bool,
+    pub products: Vec<Reconciled>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Reconciled {
+    pub product_id: String,
+    pub on_hand: i64,
+    pub reserved: i64,
+    pub held_by_orders: i64,
+}
+
+/// `levels` beside what `orders` hold.
+fn reconciled(levels: Vec<(String, StockLevel)>, orders: &[Order]) -> Reconciliation {
+    let mut held_by_orders = Units::new();
+    for order in orders {
+        for (product, units) in held(order) {
+            *held_by_orders.entry(product).or_default() += units;
+        }
+    }
+    let mut products: Vec<Reconciled> = (levels.into_iter())
+        .map(|(product_id, level)| Reconciled {
+            held_by_orders: held_by_orders.remove(&product_id).unwrap_or(0),
+            product_id,
+            on_hand: level.on_hand,
+            reserved: level.reserved,
+        })
+        .collect();
+    // Held by orders with no ledger at all: as torn as a ledger that differs.
+    products.extend(
+        held_by_orders
+            .into_iter()
+            .map(|(product_id, units)| Reconciled {
+                product_id,
+                on_hand: 0,
+                reserved: 0,
+                held_by_orders: units,
+            }),
+    );
+    Reconciliation {
+        consistent: products.iter().all(|p| p.reserved == p.held_by_orders),
+        products,
+    }
+}
+
 /// Holders listed at most.
 const HOLDERS: u32 = 100;
 
@@ -203,9 +253,83 @@ impl OrderService {
         self.inventory(product_id).await
     }
 
+    /// Every product's ledger beside what the stored orders hold of it.
+    pub async fn reconcile(&self) -> Result<Reconciliation, OrderError> {
+        let (levels, orders) =
+            tokio::join!(self.store.stock_levels(), self.store.reserving_orders());
+        Ok(reconciled(levels?, &orders?))
+    }
+
     async fn product(&self, product_id: &str) -> Result<ProductSnapshot, OrderError> {
         (self.products.lookup(product_id).await)
             .map_err(|e| OrderError::ProductsUnavailable(e.to_string()))?
             .ok_or(OrderError::NotFound)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::conformance::sample_order;
+
+    fn reserving(quantity: u32) -> Order {
+        let mut order = sample_order("u1", 1000);
+        order.items[0].quantity = quantity;
+        order.reservation = Some(Reservation {
+            expires_at: None,
+            released_at: None,
+        });
+        order
+    }
+
+    #[test]
+    fn a_ledger_is_consistent_only_with_what_the_orders_hold() {
+        let level = |reserved| {
+            vec![(
+                "p1".to_owned(),
+                StockLevel {
+                    on_hand: 10,
+                    reserved,
+                },
+            )]
+        };
+        let mut cancelled = reserving(4);
+        cancelled
+            .timestamps
+            .insert("cancelled_at".into(), Utc::now());
+        let orders = [reserving(2), reserving(3), cancelled];
+        assert!(reconciled(level(5), &orders).consistent);
+        assert!(!reconciled(level(6), &orders).consistent);
+        assert!(
+            !reconciled(vec![], &orders).consistent,
+            "units held with no ledger"
+        );
+    }
+
+    #[test]
+    fn a_write_moves_what_the_order_held_and_sent() {
+        let policy = StockPolicy {
+            reserve: true,
+            ..StockPolicy::default()
+        };
+        let placed = reserving(3);
+        let sources = BTreeMap::from([("p1".to_owned(), 7)]);
+        let moved = moves(None, &placed, &policy, &sources);
+        assert_eq!(
+            (moved[0].reserved, moved[0].on_hand, moved[0].source),
+            (3, 0, Some(7))
+        );
+        let mut shipped = placed.clone();
+        shipped.timestamps.insert("shipped_at".into(), Utc::now());
+        let moved = moves(Some(&placed), &shipped, &policy, &BTreeMap::new());
+        assert_eq!((moved[0].reserved, moved[0].on_hand), (-3, -3));
+        let mut returned = shipped.clone();
+        returned.items[0].returned_quantity = 1;
+        let moved = moves(Some(&shipped), &returned, &policy, &BTreeMap::new());
+        assert_eq!((moved[0].reserved, moved[0].on_hand), (0, 1));
+        assert!(
+            moves(None, &sample_order("u1", 1000), &policy, &sources).is_empty(),
+            "no reservation, no move"
+        );
     }
 }

@@ -257,6 +257,13 @@ pub trait OrderStore: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<Order>, StoreError>;
 
+    /// Every product's ledger.
+    async fn stock_levels(&self) -> Result<Vec<(String, StockLevel)>, StoreError>;
+
+    /// Every order whose reservation may hold units (placed on a workflow that reserves,
+    /// not released): what a reconciliation adds up.
+    async fn reserving_orders(&self) -> Result<Vec<Order>, StoreError>;
+
     /// The live orders holding units of a product, with how many (at most `limit`).
     async fn holders(
         &self,

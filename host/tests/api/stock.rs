@@ -204,3 +204,70 @@ async fn paid_status(app: &App, id: &str, admin: &str) -> String {
     let (_, order) = app.get(&format!("/api/v1/orders/{id}"), Some(admin)).await;
     order["status"].as_str().unwrap().to_owned()
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kill_during_placements_leaves_the_ledger_equal_to_the_orders() {
+    let mut app = App::start(None).await;
+    let (admin, buyer) = (token("ops", true), token("u1", false));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let placed = Arc::new(AtomicUsize::new(0));
+    let client = app.client();
+    let placers: Vec<_> = (0..16)
+        .map(|n| {
+            let (stop, placed) = (stop.clone(), placed.clone());
+            let (client, buyer) = (client.clone(), buyer.clone());
+            tokio::spawn(async move {
+                let mut acknowledged = Vec::new();
+                let product = ["prod-mug", "prod-widget", "prod-lamp"][n % 3];
+                while !stop.load(Ordering::Relaxed) {
+                    let mut body = order_body(&[(product, 1 + (n % 2) as i64)]);
+                    body["sales_channel"] = json!("sale");
+                    match client
+                        .post("/api/v1/orders/", Some(&buyer), &body, None)
+                        .await
+                    {
+                        (201, order) => {
+                            placed.fetch_add(1, Ordering::Relaxed);
+                            acknowledged.push(order["id"].as_str().unwrap().to_owned());
+                        }
+                        (422, _) => {}
+                        // The process was killed under it.
+                        _ => break,
+                    }
+                }
+                acknowledged
+            })
+        })
+        .collect();
+    // Killed while orders still find stock.
+    while placed.load(Ordering::Relaxed) < 40 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    app.crash_and_restart().await;
+    stop.store(true, Ordering::Relaxed);
+    let mut acknowledged = Vec::new();
+    for placer in placers {
+        acknowledged.extend(placer.await.unwrap());
+    }
+    assert!(acknowledged.len() >= 40, "{} orders", acknowledged.len());
+    for id in &acknowledged {
+        let (status, order) = app.get(&format!("/api/v1/orders/{id}"), Some(&admin)).await;
+        assert_eq!(status, 200, "acknowledged order {id} is lost: {order}");
+    }
+    let (status, reconciled) = app
+        .get("/api/v1/inventory/reconciliation", Some(&admin))
+        .await;
+    assert_eq!(status, 200, "{reconciled}");
+    assert_eq!(reconciled["consistent"], true, "{reconciled}");
+    let products = reconciled["products"].as_array().unwrap();
+    assert_eq!(products.len(), 3, "{reconciled}");
+    let lamp = products
+        .iter()
+        .find(|p| p["product_id"] == "prod-lamp")
+        .unwrap();
+    assert!(lamp["reserved"].as_i64().unwrap() <= 40, "{reconciled}");
+    eprintln!(
+        "stock: {} orders acknowledged before the kill; the ledger equals the orders: {reconciled}",
+        acknowledged.len()
+    );
+}

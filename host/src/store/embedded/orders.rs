@@ -181,6 +181,14 @@ impl OrderStore for EmbeddedStore {
         self.holding(product_id, limit).await
     }
 
+    async fn stock_levels(&self) -> Result<Vec<(String, StockLevel)>, StoreError> {
+        self.levels().await
+    }
+
+    async fn reserving_orders(&self) -> Result<Vec<Order>, StoreError> {
+        self.reserving().await
+    }
+
     /// One process holds every shard.
     async fn expiring(
         &self,

@@ -105,6 +105,43 @@ impl EmbeddedStore {
         .await
     }
 
+    pub(super) async fn levels(&self) -> Result<Vec<(String, StockLevel)>, StoreError> {
+        self.read(|conn| {
+            let mut statement = conn
+                .prepare_cached(
+                    "SELECT product_id, on_hand, reserved FROM stock ORDER BY product_id",
+                )
+                .map_err(unavailable)?;
+            let rows = statement
+                .query_map([], |r| {
+                    Ok((
+                        r.get(0)?,
+                        StockLevel {
+                            on_hand: r.get(1)?,
+                            reserved: r.get(2)?,
+                        },
+                    ))
+                })
+                .map_err(unavailable)?;
+            rows.map(|row| row.map_err(unavailable)).collect()
+        })
+        .await
+    }
+
+    /// Orders whose JSON carries a reservation: each read whole.
+    pub(super) async fn reserving(&self) -> Result<Vec<Order>, StoreError> {
+        self.read(|conn| {
+            let mut statement = conn
+                .prepare_cached("SELECT doc FROM orders WHERE doc LIKE '%\"reservation\":%'")
+                .map_err(unavailable)?;
+            let docs = statement
+                .query_map([], |r| r.get::<_, String>(0))
+                .map_err(unavailable)?;
+            docs.map(|doc| parse(&doc.map_err(unavailable)?)).collect()
+        })
+        .await
+    }
+
     pub(super) async fn holding(
         &self,
         product: &str,

@@ -161,6 +161,14 @@ impl OrderStore for MongoStore {
         self.holding(product_id, limit).await
     }
 
+    async fn stock_levels(&self) -> Result<Vec<(String, StockLevel)>, StoreError> {
+        self.levels().await
+    }
+
+    async fn reserving_orders(&self) -> Result<Vec<Order>, StoreError> {
+        self.reserving().await
+    }
+
     /// Through the partial index of the holds that can run out.
     async fn expiring(
         &self,

@@ -243,6 +243,34 @@ impl MongoStore {
         .await
     }
 
+    pub(super) async fn levels(&self) -> Result<Vec<(String, StockLevel)>, StoreError> {
+        bounded(async {
+            let cursor = self
+                .stock
+                .find(doc! {})
+                .sort(doc! { "_id": 1 })
+                .await
+                .map_err(unavailable)?;
+            super::documents::all(cursor, |d| {
+                Ok((
+                    d.get_str("_id").map_err(unavailable)?.to_owned(),
+                    level_of(&d),
+                ))
+            })
+            .await
+        })
+        .await
+    }
+
+    pub(super) async fn reserving(&self) -> Result<Vec<Order>, StoreError> {
+        bounded(async {
+            let filter = doc! { "reservation": { "$exists": true }, "reservation.released_at": { "$exists": false } };
+            let cursor = self.orders.find(filter).await.map_err(unavailable)?;
+            super::documents::all(cursor, super::documents::order_from).await
+        })
+        .await
+    }
+
     pub(super) async fn holding(
         &self,
         product: &str,
