@@ -8,6 +8,8 @@
 # - GET /api/v1/orders/{id} by its owner, of one of the last 1,000 orders this wrk thread
 #   placed: a share of the requests given as the script's argument in percent
 #   (`wrk … -s mix.lua URL -- 20`; 0 by default).
+# A second argument names the orders' sales channel (`-- 0 reserving`), a third one product
+# every line is of (`-- 0 "" p0007`: every order on one hot product).
 python3 - "$servers_work/catalog.json" <<'PY'
 import json, random, sys
 random.seed(7)
@@ -38,10 +40,14 @@ local placed = {}   -- {id, token} of orders this thread placed (the last 1,000)
 local next_slot = 1
 
 local get_share = 0
+local channel = ""
+local hot = nil
 
 function init(args)
   math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16))
   get_share = tonumber(args[1] or "0")
+  if args[2] and args[2] ~= "" then channel = ',"sales_channel":"' .. args[2] .. '"' end
+  if args[3] and args[3] ~= "" then hot = args[3] end
 end
 
 function request()
@@ -51,13 +57,17 @@ function request()
   end
   local user = math.random(#tokens)
   local lines = {}
-  for i = 1, math.random(5) do
-    lines[i] = string.format('{"product_id":"p%04d","quantity":%d}', math.random(0, 999), math.random(3))
+  if hot then
+    lines[1] = string.format('{"product_id":"%s","quantity":%d}', hot, math.random(3))
+  else
+    for i = 1, math.random(5) do
+      lines[i] = string.format('{"product_id":"p%04d","quantity":%d}', math.random(0, 999), math.random(3))
+    end
   end
   local code = ""
   if math.random(5) == 1 then code = ',"discount_code":"' .. codes[math.random(#codes)] .. '"' end
   local body = '{"items":[' .. table.concat(lines, ",") .. '],"shipping_address":' .. addresses[math.random(#addresses)]
-    .. ',"shipping_method":"' .. methods[math.random(#methods)] .. '","payment_method":"card"' .. code .. '}'
+    .. ',"shipping_method":"' .. methods[math.random(#methods)] .. '","payment_method":"card"' .. code .. channel .. '}'
   return wrk.format("POST", "/api/v1/orders/", {
     ["Authorization"] = "Bearer " .. tokens[user],
     ["Content-Type"] = "application/json",
