@@ -271,3 +271,62 @@ async fn a_kill_during_placements_leaves_the_ledger_equal_to_the_orders() {
         acknowledged.len()
     );
 }
+
+/// Requests change `actions` of order `id` and confirms it: the confirmation's answer.
+async fn changed(app: &App, buyer: &str, id: &str, actions: Value) -> (u16, Value) {
+    let changes = format!("/api/v1/orders/{id}/changes");
+    let (status, change) = app
+        .post(&changes, Some(buyer), &json!({ "actions": actions }), None)
+        .await;
+    assert_eq!(status, 201, "{change}");
+    let confirm = format!("{changes}/{}/confirm", change["id"].as_str().unwrap());
+    app.post(&confirm, Some(buyer), &json!({}), None).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn changes_of_an_order_move_its_reservation() {
+    let app = App::start(None).await;
+    let (admin, buyer) = (token("ops", true), token("u1", false));
+    let mut body = order_body(&[("prod-lamp", 2)]);
+    body["sales_channel"] = json!("sale");
+    let (status, order) = app.post("/api/v1/orders/", Some(&buyer), &body, None).await;
+    assert_eq!(status, 201, "{order}");
+    let id = order["id"].as_str().unwrap().to_owned();
+    assert_eq!(figures(&inventory(&app, &admin).await), (40, 2, 38));
+
+    let more = json!([{"type": "set_quantity", "product_id": "prod-lamp", "quantity": 5}]);
+    let (status, after) = changed(&app, &buyer, &id, more).await;
+    assert_eq!(status, 200, "{after}");
+    assert_eq!(figures(&inventory(&app, &admin).await), (40, 5, 35));
+    let fewer = json!([{"type": "cancel_item", "product_id": "prod-lamp", "quantity": 1}]);
+    let (status, after) = changed(&app, &buyer, &id, fewer).await;
+    assert_eq!(status, 200, "{after}");
+    assert_eq!(figures(&inventory(&app, &admin).await), (40, 4, 36));
+    // More than is left once another order took 10: refused on confirmation, naming the
+    // line; nothing moves.
+    let mut other = order_body(&[("prod-lamp", 10)]);
+    other["sales_channel"] = json!("sale");
+    assert_eq!(
+        app.post("/api/v1/orders/", Some(&buyer), &other, None)
+            .await
+            .0,
+        201
+    );
+    assert_eq!(figures(&inventory(&app, &admin).await), (40, 14, 26));
+    let too_many = json!([{"type": "set_quantity", "product_id": "prod-lamp", "quantity": 31}]);
+    let (status, refused) = changed(&app, &buyer, &id, too_many).await;
+    assert_eq!(
+        (
+            status,
+            &refused["error"]["code"],
+            &refused["error"]["field"]
+        ),
+        (
+            422,
+            &json!("insufficient_stock"),
+            &json!("items[0].quantity")
+        ),
+        "{refused}"
+    );
+    assert_eq!(figures(&inventory(&app, &admin).await), (40, 14, 26));
+}

@@ -18,6 +18,24 @@ use mongodb::error::{TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RES
 /// Transactions tried at most, while MongoDB says a failure is transient (another
 /// transaction wrote the same product first).
 const ATTEMPTS: u32 = 50;
+/// Locks this process takes on the products a transaction moves, by hash: its own writers
+/// of one product wait for each other here instead of aborting each other in the database
+/// (only other replicas' can still collide there).
+pub(super) const STRIPES: usize = 64;
+
+/// The process's product locks.
+pub(super) type Stripes = std::sync::Arc<[tokio::sync::Mutex<()>; STRIPES]>;
+
+pub(super) fn stripes() -> Stripes {
+    std::sync::Arc::new(std::array::from_fn(|_| tokio::sync::Mutex::new(())))
+}
+
+fn stripe(product: &str) -> usize {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    product.hash(&mut hasher);
+    (hasher.finish() % STRIPES as u64) as usize
+}
 
 /// The order write a transaction carries beside its stock moves.
 pub(super) enum Write {
@@ -65,14 +83,22 @@ impl MongoStore {
         write: Write,
         moves: &[StockMove],
     ) -> Result<Outcome, StoreError> {
+        // Taken in one order (by stripe) by every writer: no two wait on each other.
+        let mut taken: Vec<usize> = moves.iter().map(|m| stripe(&m.product_id)).collect();
+        taken.sort_unstable();
+        taken.dedup();
         bounded(async {
+            let mut held = Vec::with_capacity(taken.len());
+            for i in taken {
+                held.push(self.stock_locks[i].lock().await);
+            }
             let mut session = self
                 .db
                 .client()
                 .start_session()
                 .await
                 .map_err(unavailable)?;
-            for _ in 0..ATTEMPTS {
+            for attempt in 0..ATTEMPTS {
                 session.start_transaction().await.map_err(unavailable)?;
                 let body = self.transaction(&mut session, &write, moves).await;
                 let error = match body {
@@ -93,6 +119,11 @@ impl MongoStore {
                 if !error.contains_label(TRANSIENT_TRANSACTION_ERROR) {
                     return Err(unavailable(error));
                 }
+                // Another replica's transaction won: a random pause, longer each time, so
+                // that the losers do not collide again at once.
+                let ceiling = 1u64 << attempt.min(6);
+                let pause = uuid::Uuid::new_v4().as_u128() as u64 % ceiling + 1;
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
             }
             Err(unavailable(
                 "the stock stayed contended through every attempt",
