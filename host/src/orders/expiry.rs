@@ -1,4 +1,5 @@
-//! Unpaid orders whose hold on their units ran out: each is cancelled through its own
+//! Unpaid orders whose hold on their units ran out (and, on the same round, stock moves a
+//! crash left half done: `OrderStore::settle_stock`): each is cancelled through its own
 //! lifecycle (or, as its workflow says, keeps going with its units given back), with the
 //! event `order.reservation_expired`. Every replica looks at the orders of the outbox
 //! shards it leases, so each order is looked at by one replica at a time; the write is a
@@ -95,6 +96,10 @@ pub async fn run(orders: Arc<OrderService>, shards: watch::Receiver<Shards>) {
     loop {
         let now = clock();
         let held = shards.borrow().clone();
+        // Stock moves a crash left half done go with the same lease.
+        if let Err(e) = orders.store.settle_stock(&held).await {
+            tracing::warn!(error = %e, "stock moves not settled; trying again");
+        }
         let wait = match orders.store.expiring(now + LOOK_EVERY, &held, BATCH).await {
             Ok(expiring) => {
                 let mut next = LOOK_EVERY;

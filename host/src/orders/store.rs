@@ -264,6 +264,19 @@ pub trait OrderStore: Send + Sync + 'static {
     /// not released): what a reconciliation adds up.
     async fn reserving_orders(&self) -> Result<Vec<Order>, StoreError>;
 
+    /// Units reserved by stock moves not known to have landed with their order, by product:
+    /// writes in flight, or cut short by a crash and not settled yet. A store that writes an
+    /// order and its moves in one transaction has none.
+    async fn stock_in_doubt(&self) -> Result<BTreeMap<String, i64>, StoreError> {
+        Ok(BTreeMap::new())
+    }
+
+    /// Settles stock moves a crash left half done, for the orders of `shards`: how many.
+    /// A store that writes an order and its moves in one transaction has none.
+    async fn settle_stock(&self, _shards: &Shards) -> Result<usize, StoreError> {
+        Ok(0)
+    }
+
     /// The live orders holding units of a product, with how many (at most `limit`).
     async fn holders(
         &self,

@@ -70,7 +70,8 @@ pub struct MongoStore {
     replicas: Collection<Document>,
     plugin_versions: Collection<Document>,
     stock: Collection<Document>,
-    stock_locks: stock::Stripes,
+    /// When the stock markers were last swept (`stock.rs`).
+    stock_swept: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
     plugin_artifacts: Collection<Document>,
     /// The GridFS buckets of the versions' and the artifacts' bytes, made once: a bucket
     /// checks its indexes before its first upload, several round trips.
@@ -191,7 +192,7 @@ impl MongoStore {
             replicas: coordination.collection("replicas"),
             plugin_versions: db.collection("plugin_versions"),
             stock: db.collection("stock"),
-            stock_locks: stock::stripes(),
+            stock_swept: Arc::default(),
             plugin_artifacts: db.collection("plugin_artifacts"),
             plugin_bytes: registry::bucket(&db, "plugin_bytes"),
             artifact_bytes: registry::bucket(&db, "plugin_artifacts"),

@@ -46,7 +46,7 @@ impl OrderStore for MongoStore {
         }
         let outcome = match stock.is_empty() {
             true => self.inserts.insert(document).await,
-            false => self.with_stock(Write::Insert(document), stock).await?,
+            false => (self.with_stock(Write::Insert(document), order.id, stock)).await?,
         };
         bounded(async {
             match outcome {
@@ -124,7 +124,7 @@ impl OrderStore for MongoStore {
         };
         if !stock.is_empty() {
             let write = Write::Update { filter, change };
-            return self.with_stock(write, stock).await.map(drop);
+            return self.with_stock(write, order.id, stock).await.map(drop);
         }
         bounded(async {
             let updated = self
@@ -159,6 +159,14 @@ impl OrderStore for MongoStore {
         limit: u32,
     ) -> Result<Vec<(OrderId, i64)>, StoreError> {
         self.holding(product_id, limit).await
+    }
+
+    async fn stock_in_doubt(&self) -> Result<std::collections::BTreeMap<String, i64>, StoreError> {
+        self.in_doubt().await
+    }
+
+    async fn settle_stock(&self, shards: &Shards) -> Result<usize, StoreError> {
+        self.sweep(shards).await
     }
 
     async fn stock_levels(&self) -> Result<Vec<(String, StockLevel)>, StoreError> {

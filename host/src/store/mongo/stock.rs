@@ -1,43 +1,29 @@
 //! The stock ledger on MongoDB: `stock`, one document per product (`on_hand`, `reserved`,
-//! and `source`, the product service's figure it last followed). An order that moves stock
-//! is written in a transaction with its moves: each move one conditional update of its
-//! product's document, refused by its own filter when it would reserve more than is
-//! available, so two replicas racing for the last units cannot both have them (MongoDB
-//! aborts one of two transactions writing one document, and it is tried again). An order
-//! that moves no stock is written as before, with the others waiting (`batch.rs`).
+//! and `source`, the product service's figure it last followed). A write of an order that
+//! moves stock first moves each product's ledger in one conditional update, which refuses
+//! a reservation its product cannot give (two replicas racing for the last units: the
+//! database applies one update after the other, and the second finds too few). Each move
+//! leaves a marker in its product's document (`pending.<order>~<write>`: the units moved,
+//! and when), the order's write then names the write (`stock_writes`, the last few), and
+//! the markers are cleared once it is written, or the moves taken back (by the marker, so
+//! once) when the write is refused. A write cut short by a crash leaves its markers: the
+//! replica holding the outbox's shard 0 settles them a minute later, keeping the moves of
+//! a write the order names and taking back the others. No multi-document transaction: a
+//! placement stays one insert among many (`batch.rs`) and one update per product.
 
 use super::batch::Outcome;
+use super::documents::date;
 use super::{MongoStore, bounded, is_duplicate_key, unavailable};
 use crate::domain::{Shortage, StockLevel, StockMove, StoreError};
+use crate::orders::outbox::Shards;
 use crate::orders::stock::holds;
 use crate::orders::{Order, OrderId};
 use bson::{Bson, Document, doc};
-use mongodb::ClientSession;
-use mongodb::error::{TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
-/// Transactions tried at most, while MongoDB says a failure is transient (another
-/// transaction wrote the same product first).
-const ATTEMPTS: u32 = 50;
-/// Locks this process takes on the products a transaction moves, by hash: its own writers
-/// of one product wait for each other here instead of aborting each other in the database
-/// (only other replicas' can still collide there).
-pub(super) const STRIPES: usize = 64;
-
-/// The process's product locks.
-pub(super) type Stripes = std::sync::Arc<[tokio::sync::Mutex<()>; STRIPES]>;
-
-pub(super) fn stripes() -> Stripes {
-    std::sync::Arc::new(std::array::from_fn(|_| tokio::sync::Mutex::new(())))
-}
-
-fn stripe(product: &str) -> usize {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    product.hash(&mut hasher);
-    (hasher.finish() % STRIPES as u64) as usize
-}
-
-/// The order write a transaction carries beside its stock moves.
+/// The order write that goes with a stock move.
 pub(super) enum Write {
     Insert(Document),
     /// An update of the order, conditional on `filter` (its version).
@@ -47,21 +33,13 @@ pub(super) enum Write {
     },
 }
 
-/// Why a transaction's body stopped.
-enum Stop {
-    /// The store's answer: a shortage, a conflict, a duplicate.
-    Store(StoreError),
-    Duplicate,
-    /// Another transaction seeded the same product's ledger first: tried again.
-    Again,
-    Driver(mongodb::error::Error),
-}
-
-impl From<mongodb::error::Error> for Stop {
-    fn from(e: mongodb::error::Error) -> Self {
-        Stop::Driver(e)
-    }
-}
+/// The stock-moving writes an order names, at most: the last ones.
+const KEPT_WRITES: i32 = 8;
+/// How old a marker must be before it is settled by the sweep: longer than any write of an
+/// order may still land.
+const SETTLE_AFTER: Duration = Duration::from_secs(60);
+/// How often the sweep looks for markers left behind.
+const SWEEP_EVERY: Duration = Duration::from_secs(30);
 
 fn level_of(d: &Document) -> StockLevel {
     let int = |field| match d.get(field) {
@@ -75,107 +53,95 @@ fn level_of(d: &Document) -> StockLevel {
     }
 }
 
+/// A move's marker in its product's ledger.
+struct Marker {
+    product: String,
+    key: String,
+    reserved: i64,
+    on_hand: i64,
+    at: DateTime<Utc>,
+}
+
+fn marker(key: &str) -> String {
+    format!("pending.{key}")
+}
+
 impl MongoStore {
-    /// Writes `write` and applies `moves` in one transaction: the order's outcome
-    /// (inserted, or a duplicate for the caller to tell apart), or the store's refusal.
+    /// Moves the ledger by `moves`, then makes `write` (of order `order`): the order's
+    /// outcome (written, or a duplicate for the caller to tell apart), or the store's
+    /// refusal, with the moves taken back.
     pub(super) async fn with_stock(
         &self,
         write: Write,
+        order: OrderId,
         moves: &[StockMove],
     ) -> Result<Outcome, StoreError> {
-        // Taken in one order (by stripe) by every writer: no two wait on each other.
-        let mut taken: Vec<usize> = moves.iter().map(|m| stripe(&m.product_id)).collect();
-        taken.sort_unstable();
-        taken.dedup();
-        bounded(async {
-            let mut held = Vec::with_capacity(taken.len());
-            for i in taken {
-                held.push(self.stock_locks[i].lock().await);
+        let write_id = uuid::Uuid::new_v4().simple().to_string();
+        let key = format!("{order}~{write_id}");
+        let applied = self.apply(&key, moves).await?;
+        let named = doc! { "$each": [&write_id], "$slice": -KEPT_WRITES };
+        let outcome = match write {
+            Write::Insert(mut document) => {
+                document.insert("stock_writes", vec![write_id.clone()]);
+                self.inserts.insert(document).await
             }
-            let mut session = self
-                .db
-                .client()
-                .start_session()
-                .await
-                .map_err(unavailable)?;
-            for attempt in 0..ATTEMPTS {
-                session.start_transaction().await.map_err(unavailable)?;
-                let body = self.transaction(&mut session, &write, moves).await;
-                let error = match body {
-                    Ok(()) => match commit(&mut session).await {
-                        Ok(()) => return Ok(Outcome::Inserted),
-                        Err(e) => e,
-                    },
-                    Err(stop) => {
-                        let _ = session.abort_transaction().await;
-                        match stop {
-                            Stop::Store(e) => return Err(e),
-                            Stop::Duplicate => return Ok(Outcome::Duplicate),
-                            Stop::Again => continue,
-                            Stop::Driver(e) => e,
-                        }
+            Write::Update { filter, mut change } => {
+                match change.get_document_mut("$push") {
+                    Ok(push) => {
+                        push.insert("stock_writes", named);
                     }
-                };
-                if !error.contains_label(TRANSIENT_TRANSACTION_ERROR) {
-                    return Err(unavailable(error));
+                    Err(_) => {
+                        change.insert("$push", doc! { "stock_writes": named });
+                    }
                 }
-                // Another replica's transaction won: a random pause, longer each time, so
-                // that the losers do not collide again at once.
-                let ceiling = 1u64 << attempt.min(6);
-                let pause = uuid::Uuid::new_v4().as_u128() as u64 % ceiling + 1;
-                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                let updated = bounded(async {
+                    (self.orders.update_one(filter, change).await).map_err(unavailable)
+                })
+                .await;
+                match updated {
+                    Ok(u) if u.matched_count == 1 => Outcome::Inserted,
+                    Ok(_) => {
+                        self.take_back(&key, &applied).await;
+                        return Err(StoreError::Conflict);
+                    }
+                    Err(e) => Outcome::Failed(e.to_string()),
+                }
             }
-            Err(unavailable(
-                "the stock stayed contended through every attempt",
-            ))
-        })
-        .await
+        };
+        match &outcome {
+            Outcome::Inserted => self.settle(key, &applied),
+            Outcome::Duplicate => self.take_back(&key, &applied).await,
+            // Whether it landed is unknown: the sweep settles it.
+            Outcome::Failed(_) => {}
+        }
+        Ok(outcome)
     }
 
-    async fn transaction(
-        &self,
-        session: &mut ClientSession,
-        write: &Write,
-        moves: &[StockMove],
-    ) -> Result<(), Stop> {
-        for stock_move in moves {
-            self.move_stock(session, stock_move).await?;
-        }
-        match write {
-            Write::Insert(document) => {
-                match self
-                    .orders
-                    .insert_one(document)
-                    .session(&mut *session)
-                    .await
-                {
-                    Ok(_) => Ok(()),
-                    Err(e) if is_duplicate_key(&e) => Err(Stop::Duplicate),
-                    Err(e) => Err(e.into()),
-                }
-            }
-            Write::Update { filter, change } => {
-                let updated = (self.orders)
-                    .update_one(filter.clone(), change.clone())
-                    .session(&mut *session)
-                    .await?;
-                match updated.matched_count {
-                    0 => Err(Stop::Store(StoreError::Conflict)),
-                    _ => Ok(()),
+    /// Applies `moves` under marker `key`, each refused by its own filter when it would
+    /// reserve more than is available; a refusal takes back the moves made before it.
+    async fn apply(&self, key: &str, moves: &[StockMove]) -> Result<Vec<StockMove>, StoreError> {
+        let mut applied = Vec::with_capacity(moves.len());
+        for m in moves {
+            match bounded(self.move_one(key, m)).await {
+                Ok(()) => applied.push(m.clone()),
+                Err(e) => {
+                    self.take_back(key, &applied).await;
+                    return Err(e);
                 }
             }
         }
+        Ok(applied)
     }
 
-    /// One product's move, refused by its own filter when it reserves more than is
-    /// available; a ledger not started yet is seeded from the product's stock first.
-    async fn move_stock(&self, session: &mut ClientSession, m: &StockMove) -> Result<(), Stop> {
+    /// One product's move, with its marker; a ledger not started yet is seeded from the
+    /// product's stock first.
+    async fn move_one(&self, key: &str, m: &StockMove) -> Result<(), StoreError> {
         // What the source's figure moved by since the ledger last followed it.
         let followed = match m.source {
             Some(now) => Bson::Document(doc! { "$subtract": [now, "$source"] }),
             None => Bson::Int64(0),
         };
-        let on_hand = doc! { "$add": ["$on_hand", followed.clone(), m.on_hand] };
+        let on_hand = doc! { "$add": ["$on_hand", followed, m.on_hand] };
         let mut filter = doc! { "_id": &m.product_id };
         if m.reserves() {
             let left =
@@ -183,43 +149,196 @@ impl MongoStore {
             filter.insert("$expr", doc! { "$gte": [left, -m.backorders] });
         }
         let source = m.source.map_or(Bson::String("$source".into()), Bson::Int64);
-        let change = vec![doc! { "$set": {
+        let mut set = doc! {
             "on_hand": on_hand,
             "source": source,
             "reserved": { "$add": ["$reserved", m.reserved] },
-        } }];
+        };
+        set.insert(
+            marker(key),
+            doc! { "r": m.reserved, "h": m.on_hand, "at": date(Utc::now()) },
+        );
+        let change = vec![doc! { "$set": set }];
         for _ in 0..2 {
-            let moved = (self.stock)
-                .update_one(filter.clone(), change.clone())
-                .session(&mut *session)
-                .await?;
+            let moved = (self.stock.update_one(filter.clone(), change.clone()).await)
+                .map_err(unavailable)?;
             if moved.matched_count == 1 {
                 return Ok(());
             }
-            let found = (self.stock)
-                .find_one(doc! { "_id": &m.product_id })
-                .session(&mut *session)
-                .await?;
+            let found =
+                (self.stock.find_one(doc! { "_id": &m.product_id }).await).map_err(unavailable)?;
             if let Some(found) = found {
-                let level = level_of(&found);
                 let source = found.get_i64("source").unwrap_or(0);
-                let available = level.available() + m.source.map_or(0, |now| now - source);
-                return Err(Stop::Store(StoreError::Shortage(Shortage {
+                let available =
+                    level_of(&found).available() + m.source.map_or(0, |now| now - source);
+                return Err(StoreError::Shortage(Shortage {
                     product_id: m.product_id.clone(),
                     available,
-                })));
+                }));
             }
             let seed = m.source.unwrap_or(0);
             let seeded =
                 doc! { "_id": &m.product_id, "on_hand": seed, "reserved": 0i64, "source": seed };
-            match (self.stock).insert_one(seeded).session(&mut *session).await {
-                Err(e) if is_duplicate_key(&e) => return Err(Stop::Again),
-                done => done?,
-            };
+            match self.stock.insert_one(seeded).await {
+                // Another writer seeded it first: as good.
+                Err(e) if !is_duplicate_key(&e) => return Err(unavailable(e)),
+                _ => {}
+            }
         }
-        Err(Stop::Driver(mongodb::error::Error::custom(
-            "a product's ledger was seeded but not found",
-        )))
+        Err(unavailable("a product's ledger was seeded but not found"))
+    }
+
+    /// Takes back the moves made under marker `key`: each once, by its marker. One that
+    /// fails is left to the sweep.
+    async fn take_back(&self, key: &str, applied: &[StockMove]) {
+        for m in applied {
+            if let Err(e) = self.unmove(key, &m.product_id, m.reserved, m.on_hand).await {
+                tracing::warn!(product = %m.product_id, error = %e, "a stock move not taken back yet; the sweep will");
+            }
+        }
+    }
+
+    async fn unmove(
+        &self,
+        key: &str,
+        product: &str,
+        reserved: i64,
+        on_hand: i64,
+    ) -> Result<(), StoreError> {
+        let marked = marker(key);
+        let filter = doc! { "_id": product, &marked: { "$exists": true } };
+        let change = doc! { "$inc": { "reserved": -reserved, "on_hand": -on_hand }, "$unset": { &marked: "" } };
+        bounded(async {
+            self.stock
+                .update_one(filter, change)
+                .await
+                .map_err(unavailable)
+        })
+        .await
+        .map(drop)
+    }
+
+    /// Clears the markers of a write that landed, in the background: nothing waits for it,
+    /// and one left is cleared by the sweep.
+    fn settle(&self, key: String, applied: &[StockMove]) {
+        let products: Vec<String> = applied.iter().map(|m| m.product_id.clone()).collect();
+        let stock = self.stock.clone();
+        tokio::spawn(async move {
+            let cleared = stock
+                .update_many(
+                    doc! { "_id": { "$in": products } },
+                    doc! { "$unset": { marker(&key): "" } },
+                )
+                .await;
+            if let Err(e) = cleared {
+                tracing::warn!(error = %e, "stock markers not cleared yet; the sweep will");
+            }
+        });
+    }
+
+    /// Every marker left in the ledger: product, key, units reserved and on hand, when.
+    async fn markers(&self) -> Result<Vec<Marker>, StoreError> {
+        let marked = bounded(async {
+            let cursor = (self.stock)
+                .find(doc! { "pending": { "$exists": true, "$ne": {} } })
+                .projection(doc! { "pending": 1 })
+                .await
+                .map_err(unavailable)?;
+            super::documents::all(cursor, Ok).await
+        })
+        .await?;
+        let mut markers = Vec::new();
+        for product in marked {
+            let id = product.get_str("_id").map_err(unavailable)?;
+            let Ok(pending) = product.get_document("pending") else {
+                continue;
+            };
+            for (key, entry) in pending {
+                let Some(entry) = entry.as_document() else {
+                    continue;
+                };
+                let Some(Bson::DateTime(at)) = entry.get("at") else {
+                    continue;
+                };
+                let int = |f| entry.get(f).and_then(Bson::as_i64).unwrap_or(0);
+                markers.push(Marker {
+                    product: id.to_owned(),
+                    key: key.clone(),
+                    reserved: int("r"),
+                    on_hand: int("h"),
+                    at: at.to_chrono(),
+                });
+            }
+        }
+        Ok(markers)
+    }
+
+    /// Whether the write a marker names landed with its order.
+    async fn landed(&self, marker: &Marker) -> Result<bool, StoreError> {
+        match marker.key.split_once('~') {
+            Some((order, write)) => self.names_write(order, write).await,
+            None => Ok(false),
+        }
+    }
+
+    /// Units reserved by markers whose write did not land (yet), by product.
+    pub(super) async fn in_doubt(&self) -> Result<BTreeMap<String, i64>, StoreError> {
+        let mut doubt = BTreeMap::new();
+        for marker in self.markers().await? {
+            if !self.landed(&marker).await? {
+                *doubt.entry(marker.product).or_default() += marker.reserved;
+            }
+        }
+        Ok(doubt)
+    }
+
+    /// Settles the markers older than [`SETTLE_AFTER`], on the replica holding shard 0, at
+    /// most every [`SWEEP_EVERY`]: how many it settled.
+    pub(super) async fn sweep(&self, shards: &Shards) -> Result<usize, StoreError> {
+        if !shards.numbers().contains(&0) {
+            return Ok(0);
+        }
+        {
+            let mut swept = self.stock_swept.lock().unwrap_or_else(|e| e.into_inner());
+            if swept.is_some_and(|at: Instant| at.elapsed() < SWEEP_EVERY) {
+                return Ok(0);
+            }
+            *swept = Some(Instant::now());
+        }
+        let before = Utc::now() - SETTLE_AFTER;
+        let mut settled = 0;
+        for left in self.markers().await?.into_iter().filter(|m| m.at <= before) {
+            if self.landed(&left).await? {
+                let (product, key) = (&left.product, marker(&left.key));
+                bounded(async {
+                    (self
+                        .stock
+                        .update_one(doc! { "_id": product }, doc! { "$unset": { key: "" } })
+                        .await)
+                        .map_err(unavailable)
+                })
+                .await?;
+            } else {
+                self.unmove(&left.key, &left.product, left.reserved, left.on_hand)
+                    .await?;
+                tracing::info!(product = %left.product, marker = %left.key, "a stock move whose order was never written, taken back");
+            }
+            settled += 1;
+        }
+        Ok(settled)
+    }
+
+    /// Whether order `order` names write `write` among its last stock-moving writes.
+    async fn names_write(&self, order: &str, write: &str) -> Result<bool, StoreError> {
+        let found = bounded(async {
+            (self.orders)
+                .find_one(doc! { "_id": order, "stock_writes": write })
+                .projection(doc! { "_id": 1 })
+                .await
+                .map_err(unavailable)
+        })
+        .await?;
+        Ok(found.is_some())
     }
 
     pub(super) async fn level(&self, product: &str) -> Result<Option<StockLevel>, StoreError> {
@@ -324,15 +443,5 @@ impl MongoStore {
                 .collect())
         })
         .await
-    }
-}
-
-/// Commits, asking again while the outcome is unknown.
-async fn commit(session: &mut ClientSession) -> Result<(), mongodb::error::Error> {
-    loop {
-        match session.commit_transaction().await {
-            Err(e) if e.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT) => continue,
-            done => return done,
-        }
     }
 }

@@ -441,3 +441,62 @@ async fn concurrent_orders_share_insert_commands_and_each_hears_its_own() {
         .count();
     assert!(inserts < 64, "{inserts} insert commands for 64 orders");
 }
+
+/// A stock move a crash cut short: its marker, backdated past the sweep's wait.
+async fn torn_move(store: &MongoStore, order: &str, write: &str, reserved: i64) {
+    let key = format!("pending.{order}~{write}");
+    let long_ago = bson::DateTime::from_chrono(Utc::now() - chrono::Duration::minutes(5));
+    store
+        .stock
+        .update_one(
+            doc! { "_id": "p1" },
+            doc! { "$inc": { "reserved": reserved }, "$set": { key: { "r": reserved, "h": 0i64, "at": long_ago } } },
+        )
+        .await
+        .unwrap();
+}
+
+/// A write that reserved and then never wrote its order has its units taken back, once; one
+/// whose order names it keeps them; markers younger than the sweep's wait are left.
+#[tokio::test]
+async fn the_sweep_settles_stock_moves_a_crash_cut_short() {
+    use crate::domain::StockMove;
+    let store = fresh().await;
+    let order = sample_order("u1", 1000);
+    let reserve = StockMove {
+        product_id: "p1".into(),
+        reserved: 2,
+        on_hand: 0,
+        source: Some(10),
+        backorders: 0,
+    };
+    store.insert(&order, &[], None, &[reserve]).await.unwrap();
+    let written = store.orders.find_one(doc! {}).await.unwrap().unwrap();
+    let write = written.get_array("stock_writes").unwrap()[0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Its own marker is cleared in the background once the order is written.
+    let reserved = || async { store.stock_level("p1").await.unwrap().unwrap().reserved };
+    assert_eq!(reserved().await, 2);
+    // Two torn moves: one of an order never written, one the written order names.
+    torn_move(&store, &Uuid::new_v4().to_string(), "lost", 3).await;
+    torn_move(&store, &order.id.to_string(), &write, 4).await;
+    assert_eq!(reserved().await, 9);
+    let all = Shards::All;
+    assert_eq!(store.settle_stock(&all).await.unwrap(), 2);
+    assert_eq!(
+        reserved().await,
+        6,
+        "the lost write's 3 units back, the named one's kept"
+    );
+    // Swept at most every 30 s, and nothing is left to settle anyway.
+    assert_eq!(store.settle_stock(&all).await.unwrap(), 0);
+    let left = store
+        .stock
+        .find_one(doc! { "_id": "p1" })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(left.get_document("pending").unwrap().is_empty(), "{left}");
+}
