@@ -450,7 +450,7 @@ async fn torn_move(store: &MongoStore, order: &str, write: &str, reserved: i64) 
         .stock
         .update_one(
             doc! { "_id": "p1" },
-            doc! { "$inc": { "reserved": reserved }, "$set": { key: { "r": reserved, "h": 0i64, "at": long_ago } } },
+            doc! { "$inc": { "reserved": reserved, "available": -reserved }, "$set": { key: { "r": reserved, "h": 0i64, "a": true, "at": long_ago } } },
         )
         .await
         .unwrap();
