@@ -72,8 +72,6 @@ pub struct MongoStore {
     stock: Collection<Document>,
     /// When the stock markers were last swept (`stock.rs`).
     stock_swept: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
-    /// The source's figure of each product this process last followed (`stock.rs`).
-    stock_followed: Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
     plugin_artifacts: Collection<Document>,
     /// The GridFS buckets of the versions' and the artifacts' bytes, made once: a bucket
     /// checks its indexes before its first upload, several round trips.
@@ -195,7 +193,6 @@ impl MongoStore {
             plugin_versions: db.collection("plugin_versions"),
             stock: db.collection("stock"),
             stock_swept: Arc::default(),
-            stock_followed: Arc::default(),
             plugin_artifacts: db.collection("plugin_artifacts"),
             plugin_bytes: registry::bucket(&db, "plugin_bytes"),
             artifact_bytes: registry::bucket(&db, "plugin_artifacts"),

@@ -167,13 +167,15 @@ impl MongoStore {
     /// One product's move, with its marker; a ledger not started yet is seeded from the
     /// product's stock first.
     async fn move_one(&self, key: &str, m: &StockMove) -> Result<(), StoreError> {
-        if let Some(source) = m.source {
-            self.follow(&m.product_id, source).await?;
-        }
         // Plain updates, not aggregation pipelines: the test server scans the collection
         // for an `$expr` filter (9 ms an update against 1.2 ms). So `available` is kept as a
-        // field of its own, moved with the other two.
+        // field of its own, moved with the other two, and the source's figure is part of
+        // the filter: a ledger that followed another figure is made to follow this one,
+        // then asked again.
         let mut filter = doc! { "_id": &m.product_id };
+        if let Some(source) = m.source {
+            filter.insert("source", source);
+        }
         if m.reserves() {
             filter.insert("available", doc! { "$gte": m.reserved - m.backorders });
         }
@@ -181,7 +183,7 @@ impl MongoStore {
             "$inc": { "reserved": m.reserved, "on_hand": m.on_hand, "available": m.on_hand - m.reserved },
             "$set": { marker(key): { "r": m.reserved, "h": m.on_hand, "a": true, "at": date(Utc::now()) } },
         };
-        for _ in 0..2 {
+        for _ in 0..3 {
             let moved = (self.stock.update_one(filter.clone(), change.clone()).await)
                 .map_err(unavailable)?;
             if moved.matched_count == 1 {
@@ -189,15 +191,20 @@ impl MongoStore {
             }
             let found =
                 (self.stock.find_one(doc! { "_id": &m.product_id }).await).map_err(unavailable)?;
-            if let Some(found) = found {
-                return Err(StoreError::Shortage(Shortage {
-                    product_id: m.product_id.clone(),
-                    available: level_of(&found).available(),
-                }));
+            match (found, m.source) {
+                (None, source) => self.seed(&m.product_id, source.unwrap_or(0)).await?,
+                (Some(found), Some(source)) if found.get_i64("source").ok() != Some(source) => {
+                    self.follow(&m.product_id, source).await?;
+                }
+                (Some(found), _) => {
+                    return Err(StoreError::Shortage(Shortage {
+                        product_id: m.product_id.clone(),
+                        available: level_of(&found).available(),
+                    }));
+                }
             }
-            self.seed(&m.product_id, m.source.unwrap_or(0)).await?;
         }
-        Err(unavailable("a product's ledger was seeded but not found"))
+        Err(unavailable("a product's ledger kept changing under a move"))
     }
 
     /// Starts a product's ledger from `stock` units on hand; one another writer started
@@ -213,19 +220,8 @@ impl MongoStore {
     }
 
     /// Moves on hand by what the product's source reported since the ledger last followed
-    /// it. Asked of the store only when the figure differs from the one this process last
-    /// saw: the filter makes the replica that sees a change first apply it, once.
+    /// it; the filter makes the replica that sees a change first apply it, once.
     async fn follow(&self, product: &str, source: i64) -> Result<(), StoreError> {
-        let seen = |followed: &std::sync::Mutex<std::collections::HashMap<String, i64>>| {
-            followed
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(product)
-                .copied()
-        };
-        if seen(&self.stock_followed) == Some(source) {
-            return Ok(());
-        }
         let moved = doc! { "$subtract": [source, "$source"] };
         let change = vec![doc! { "$set": {
             "on_hand": { "$add": ["$on_hand", moved.clone()] },
@@ -236,13 +232,8 @@ impl MongoStore {
             .stock
             .update_one(doc! { "_id": product, "source": { "$ne": source } }, change)
             .await)
-            .map_err(unavailable)?;
-        (self
-            .stock_followed
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()))
-        .insert(product.to_owned(), source);
-        Ok(())
+            .map_err(unavailable)
+            .map(drop)
     }
 
     /// Marks a move that gives units back, not applied until its order is written.
