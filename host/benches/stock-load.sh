@@ -40,6 +40,7 @@ load() {
     # A shop's ledger is warm: every product ordered before. An untimed run of reserving
     # orders seeds it, as the first order of each product does.
     wrk -t2 -c"$connections" -d"${seconds}s" -s "$servers_work/mix.lua" "$base" -- 0 reserving >/dev/null
+    sleep 10
     local -A rates
     for orders in varied hot; do
         local product=""
@@ -50,7 +51,7 @@ load() {
             echo "$out"
             rates[$orders-${channel:-plain}]=$(rate "$out")
             # Requests the server still works through after wrk stops would slow the next run.
-            sleep 3
+            sleep 10
         done
         summary+=("$store $orders ${rates[$orders-plain]} ${rates[$orders-reserving]}")
     done

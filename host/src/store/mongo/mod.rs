@@ -72,6 +72,8 @@ pub struct MongoStore {
     stock: Collection<Document>,
     /// When the stock markers were last swept (`stock.rs`).
     stock_swept: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
+    /// Markers of written orders waiting to be cleared, by product (`stock.rs`).
+    stock_clearing: Arc<std::sync::Mutex<std::collections::HashMap<String, Vec<String>>>>,
     plugin_artifacts: Collection<Document>,
     /// The GridFS buckets of the versions' and the artifacts' bytes, made once: a bucket
     /// checks its indexes before its first upload, several round trips.
@@ -193,6 +195,7 @@ impl MongoStore {
             plugin_versions: db.collection("plugin_versions"),
             stock: db.collection("stock"),
             stock_swept: Arc::default(),
+            stock_clearing: Arc::default(),
             plugin_artifacts: db.collection("plugin_artifacts"),
             plugin_bytes: registry::bucket(&db, "plugin_bytes"),
             artifact_bytes: registry::bucket(&db, "plugin_artifacts"),

@@ -38,6 +38,8 @@ const KEPT_WRITES: i32 = 8;
 /// How old a marker must be before it is settled by the sweep: longer than any write of an
 /// order may still land.
 const SETTLE_AFTER: Duration = Duration::from_secs(60);
+/// How long the markers of written orders wait to be cleared together.
+const CLEAR_EVERY: Duration = Duration::from_millis(20);
 /// How often the sweep looks for markers left behind.
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
 
@@ -326,20 +328,47 @@ impl MongoStore {
         .map(drop)
     }
 
-    /// Clears the markers of a write that landed, in the background: nothing waits for it,
-    /// and one left is cleared by the sweep.
+    /// Clears the markers of a write that landed, in the background: nothing waits for it.
+    /// The markers written within [`CLEAR_EVERY`] are cleared together, one update per
+    /// product; one left is cleared by the sweep.
     fn settle(&self, key: String, applied: &[StockMove]) {
-        let products: Vec<String> = applied.iter().map(|m| m.product_id.clone()).collect();
-        let stock = self.stock.clone();
+        let first = {
+            let mut waiting = self
+                .stock_clearing
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let first = waiting.is_empty();
+            for m in applied {
+                waiting
+                    .entry(m.product_id.clone())
+                    .or_default()
+                    .push(key.clone());
+            }
+            first
+        };
+        if !first {
+            return;
+        }
+        let (stock, waiting) = (self.stock.clone(), self.stock_clearing.clone());
         tokio::spawn(async move {
-            let cleared = stock
-                .update_many(
-                    doc! { "_id": { "$in": products } },
-                    doc! { "$unset": { marker(&key): "" } },
-                )
-                .await;
-            if let Err(e) = cleared {
-                tracing::warn!(error = %e, "stock markers not cleared yet; the sweep will");
+            tokio::time::sleep(CLEAR_EVERY).await;
+            let products = std::mem::take(&mut *waiting.lock().unwrap_or_else(|e| e.into_inner()));
+            let clears = products.into_iter().map(|(product, keys)| {
+                let unset: Document = keys
+                    .iter()
+                    .map(|k| (marker(k), Bson::String(String::new())))
+                    .collect();
+                let stock = stock.clone();
+                async move {
+                    stock
+                        .update_one(doc! { "_id": product }, doc! { "$unset": unset })
+                        .await
+                }
+            });
+            for cleared in futures_util::future::join_all(clears).await {
+                if let Err(e) = cleared {
+                    tracing::warn!(error = %e, "stock markers not cleared yet; the sweep will");
+                }
             }
         });
     }
