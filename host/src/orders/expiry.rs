@@ -17,7 +17,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 /// How often the holds are looked at, at most: an order is expired at most this late (and
-/// sooner when one is known to run out before, or this process placed one).
+/// sooner when one is known to run out before, or this process placed one that does).
 pub const LOOK_EVERY: Duration = Duration::from_secs(10);
 /// Orders expired per look, at most.
 const BATCH: u32 = 256;

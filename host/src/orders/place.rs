@@ -89,10 +89,12 @@ impl OrderService {
                     metrics().stock_moved(moves);
                     metrics().events_written(events.len());
                     self.outbox_written.notify_one();
-                    if serialized
-                        .reservation
-                        .as_ref()
-                        .is_some_and(|r| r.expires_at.is_some())
+                    // A hold that runs out before the expiry's next look wakes it; one of
+                    // minutes waits for that look, or every placement would be a query.
+                    let soon = now + super::expiry::LOOK_EVERY;
+                    if (serialized.reservation.as_ref())
+                        .and_then(|r| r.expires_at)
+                        .is_some_and(|at| at < soon)
                     {
                         self.hold_placed.notify_one();
                     }

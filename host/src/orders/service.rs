@@ -92,7 +92,8 @@ pub struct OrderService {
     workflow: String,
     /// Told after every write that put events in the outbox, so the relay need not poll.
     pub(super) outbox_written: Arc<Notify>,
-    /// Told when this process placed an order whose hold runs out (the expiry's wake-up).
+    /// Told when this process placed an order whose hold runs out before the expiry's next
+    /// look (its wake-up).
     pub(super) hold_placed: Arc<Notify>,
     /// Told of new orders as they are decided (the shadows).
     pub(super) observer: Arc<dyn Observer>,
