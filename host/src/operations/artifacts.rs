@@ -117,15 +117,16 @@ impl Artifacts {
         futures_util::future::join_all(fetches).await;
     }
 
-    /// Shares this replica's artifact of each of `digests` that is not shared yet, in the
-    /// background: nothing waits for it, and a failure only means others compile too.
+    /// Shares the artifact of each of `digests` this process compiled itself and has not
+    /// shared yet, in the background: nothing waits for it, and a failure only means others
+    /// compile too. One it found in its own cache was compiled, and shared, before.
     pub fn share(self: &Arc<Self>, digests: Vec<Digest>) {
         let this = self.clone();
         tokio::spawn(async move {
             let cache = this.registry.runtime().artifacts();
             for digest in digests {
                 let name = cache.key(&digest);
-                if this.known().contains(&name) {
+                if this.known().contains(&name) || !cache.compiled_here(&digest) {
                     continue;
                 }
                 let Some(bytes) = cache.artifact(&digest) else {

@@ -105,7 +105,11 @@ pub(super) async fn activate(replica: &Client, admin: &str, bytes: &[u8]) -> (u1
 #[tokio::test(flavor = "multi_thread")]
 async fn every_replica_serves_what_one_of_them_activated() {
     let database = format!("orderflow_registry_{}", uuid::Uuid::now_v7().simple());
-    let apps = replicas(&database, &["r1", "r2", "r3"]);
+    // r1 compiles every plugin itself (a cache of its own, empty), and so shares them; r2
+    // and r3 find them in the cache the tests share, and share nothing.
+    let first_cache = tempfile::tempdir().unwrap();
+    let mut apps = vec![start_with(&database, "r1", first_cache.path())];
+    apps.extend(replicas(&database, &["r2", "r3"]));
     let clients: Vec<Client> = apps.iter().map(|app| app.client()).collect();
     let admin = token("ops", true);
     let (standard, flat_bytes) = (

@@ -17,6 +17,8 @@ use wasmtime::component::Component;
 pub struct ArtifactCache {
     dir: Option<PathBuf>,
     engine_key: String,
+    /// What this process compiled itself (not found in the cache): what it shares.
+    compiled: std::sync::Mutex<std::collections::HashSet<Digest>>,
 }
 
 impl ArtifactCache {
@@ -26,6 +28,7 @@ impl ArtifactCache {
         ArtifactCache {
             dir,
             engine_key: format!("{:016x}", hasher.finish()),
+            compiled: Default::default(),
         }
     }
 
@@ -36,6 +39,11 @@ impl ArtifactCache {
     /// What names the artifact of `digest` for this engine, here and among replicas.
     pub fn key(&self, digest: &Digest) -> String {
         format!("{}-{}", digest.hex(), self.engine_key)
+    }
+
+    /// Whether this process compiled `digest` itself.
+    pub fn compiled_here(&self, digest: &Digest) -> bool {
+        (self.compiled.lock().unwrap_or_else(|e| e.into_inner())).contains(digest)
     }
 
     /// The artifact of `digest`, if this cache holds it.
@@ -80,6 +88,7 @@ impl ArtifactCache {
             }
         }
         let component = compile(engine, bytes)?;
+        (self.compiled.lock().unwrap_or_else(|e| e.into_inner())).insert(digest.clone());
         let stored = (component.serialize()).and_then(|artifact| {
             write_whole(dir, &path, &artifact)?;
             Ok(())
