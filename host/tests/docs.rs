@@ -36,7 +36,7 @@ const CARGO_RUN: &str = "cargo run -q --release -p orderflow --";
 const SECRET: &str = "the docs' shared secret";
 
 /// The shell blocks not run: the document, how the block begins, why.
-const NOT_RUN: [(&str, &str, &str); 11] = [
+const NOT_RUN: [(&str, &str, &str); 12] = [
     (
         "README.md",
         "cargo run --release -p orderflow -- serve",
@@ -89,6 +89,11 @@ const NOT_RUN: [(&str, &str, &str); 11] = [
         "docs/benchmarks.md",
         "bash host/benches/languages-load.sh 10 32 3 2",
         "a benchmark: a minute of both cores, and wrk",
+    ),
+    (
+        "docs/benchmarks.md",
+        "bash host/benches/stock-load.sh 5 64 embedded",
+        "a benchmark: a minute of both cores on each store, and wrk",
     ),
     (
         "docs/benchmarks.md",

@@ -8,9 +8,10 @@
 //! signature: write access to the database must never become code execution on a replica.
 //! With no key every replica compiles for itself, as a single process does.
 
-use super::mirror::SharedRegistry;
 use crate::domain::Digest;
+use crate::domain::StoreError;
 use crate::plugins::Registry;
+use async_trait::async_trait;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::collections::HashSet;
@@ -65,9 +66,19 @@ pub struct SignedArtifact {
     pub signature: Vec<u8>,
 }
 
+/// Where the replicas share their artifacts: the store they share.
+#[async_trait]
+pub trait ArtifactStore: Send + Sync + 'static {
+    /// The artifact replicas shared under `name`, if one did.
+    async fn artifact(&self, name: &str) -> Result<Option<SignedArtifact>, StoreError>;
+    /// Shares `artifact` under `name`; a name already shared is left as it is.
+    async fn share_artifact(&self, name: &str, artifact: &SignedArtifact)
+    -> Result<(), StoreError>;
+}
+
 /// This replica's side of the sharing: takes what the others compiled, gives what it did.
 pub struct Artifacts {
-    shared: Arc<dyn SharedRegistry>,
+    shared: Arc<dyn ArtifactStore>,
     registry: Arc<Registry>,
     key: ArtifactKey,
     /// Names known to be shared already: not asked for or offered again.
@@ -76,7 +87,7 @@ pub struct Artifacts {
 
 impl Artifacts {
     pub fn new(
-        shared: Arc<dyn SharedRegistry>,
+        shared: Arc<dyn ArtifactStore>,
         registry: Arc<Registry>,
         key: ArtifactKey,
     ) -> Arc<Self> {

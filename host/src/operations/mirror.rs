@@ -6,7 +6,7 @@
 //! snapshot per order) and converges on every change within [`RESYNC`] of it, sooner when
 //! the change feed reports it.
 
-use super::artifacts::{Artifacts, SignedArtifact};
+use super::artifacts::Artifacts;
 use crate::domain::Digest;
 use crate::domain::StoreError;
 use crate::plugins::Registry;
@@ -59,11 +59,6 @@ pub trait SharedRegistry: Send + Sync + 'static {
     async fn active(&self) -> Result<ActiveSet, StoreError>;
     /// Stores the definition of workflow `name` (replacing an earlier one).
     async fn put_workflow(&self, name: &str, text: &str, by: &str) -> Result<(), StoreError>;
-    /// The artifact replicas shared under `name`, if one did.
-    async fn artifact(&self, name: &str) -> Result<Option<SignedArtifact>, StoreError>;
-    /// Shares `artifact` under `name`; a name already shared is left as it is.
-    async fn share_artifact(&self, name: &str, artifact: &SignedArtifact)
-    -> Result<(), StoreError>;
     /// Follows the store's change feed until the process ends, notifying `changed` of every
     /// change to the active set; an interrupted feed resumes where it stopped.
     async fn follow(&self, changed: Arc<Notify>);

@@ -15,7 +15,7 @@ use super::documents::{date, decode, document};
 use super::{MongoStore, bounded, is_duplicate_key, unavailable};
 use crate::domain::Digest;
 use crate::domain::StoreError;
-use crate::operations::artifacts::SignedArtifact;
+use crate::operations::artifacts::{ArtifactStore, SignedArtifact};
 use crate::operations::mirror::{ActiveSet, SharedRegistry};
 use crate::plugins::Trials;
 use crate::plugins::{Change, StoredVersion};
@@ -271,47 +271,6 @@ impl SharedRegistry for MongoStore {
         Ok(changes)
     }
 
-    async fn artifact(&self, name: &str) -> Result<Option<SignedArtifact>, StoreError> {
-        let found = bounded(async {
-            let found = self.plugin_artifacts.find_one(doc! { "_id": name });
-            found.await.map_err(unavailable)
-        })
-        .await?;
-        let Some(record) = found else {
-            return Ok(None);
-        };
-        let (Some(file), Ok(signature)) =
-            (record.get("file"), record.get_binary_generic("signature"))
-        else {
-            return Err(unavailable(
-                "a shared plugin artifact has no file or signature",
-            ));
-        };
-        Ok(Some(SignedArtifact {
-            signature: signature.clone(),
-            bytes: Self::download(&self.artifact_bytes, file).await?,
-        }))
-    }
-
-    /// Stored as a version's bytes are: the file first, then the record naming it.
-    async fn share_artifact(
-        &self,
-        name: &str,
-        artifact: &SignedArtifact,
-    ) -> Result<(), StoreError> {
-        let bucket = &self.artifact_bytes;
-        let file = Self::upload(bucket, name, &artifact.bytes).await?;
-        let record = doc! {
-            "_id": name,
-            "signature": bson::Binary { subtype: bson::spec::BinarySubtype::Generic, bytes: artifact.signature.clone() },
-            "size": artifact.bytes.len() as i64,
-            "stored_at": date(Utc::now()),
-            "file": file.clone(),
-        };
-        self.insert_naming(&self.plugin_artifacts, record, bucket, file)
-            .await
-    }
-
     async fn active_version(&self, plugin: &str) -> Result<Option<Digest>, StoreError> {
         let found = bounded(async {
             (self.plugins)
@@ -392,5 +351,50 @@ impl SharedRegistry for MongoStore {
     async fn follow(&self, changed: Arc<Notify>) {
         let collections = [self.plugins.name(), self.workflows.name()];
         self.follow_collections(&collections, changed).await
+    }
+}
+
+/// Stored as a version's bytes are: the file first, then the record naming it.
+#[async_trait]
+impl ArtifactStore for MongoStore {
+    async fn artifact(&self, name: &str) -> Result<Option<SignedArtifact>, StoreError> {
+        let found = bounded(async {
+            let found = self.plugin_artifacts.find_one(doc! { "_id": name });
+            found.await.map_err(unavailable)
+        })
+        .await?;
+        let Some(record) = found else {
+            return Ok(None);
+        };
+        let (Some(file), Ok(signature)) =
+            (record.get("file"), record.get_binary_generic("signature"))
+        else {
+            return Err(unavailable(
+                "a shared plugin artifact has no file or signature",
+            ));
+        };
+        Ok(Some(SignedArtifact {
+            signature: signature.clone(),
+            bytes: Self::download(&self.artifact_bytes, file).await?,
+        }))
+    }
+
+    /// Stored as a version's bytes are: the file first, then the record naming it.
+    async fn share_artifact(
+        &self,
+        name: &str,
+        artifact: &SignedArtifact,
+    ) -> Result<(), StoreError> {
+        let bucket = &self.artifact_bytes;
+        let file = Self::upload(bucket, name, &artifact.bytes).await?;
+        let record = doc! {
+            "_id": name,
+            "signature": bson::Binary { subtype: bson::spec::BinarySubtype::Generic, bytes: artifact.signature.clone() },
+            "size": artifact.bytes.len() as i64,
+            "stored_at": date(Utc::now()),
+            "file": file.clone(),
+        };
+        self.insert_naming(&self.plugin_artifacts, record, bucket, file)
+            .await
     }
 }
