@@ -285,20 +285,7 @@ impl MongoStore {
         reserved: i64,
         on_hand: i64,
     ) -> Result<(), StoreError> {
-        let marked = marker(key);
-        let filter = doc! { "_id": product, format!("{marked}.a"): false };
-        let change = doc! {
-            "$inc": { "reserved": reserved, "on_hand": on_hand, "available": on_hand - reserved },
-            "$unset": { &marked: "" },
-        };
-        bounded(async {
-            self.stock
-                .update_one(filter, change)
-                .await
-                .map_err(unavailable)
-        })
-        .await
-        .map(drop)
+        self.by_marker(key, product, reserved, on_hand, true).await
     }
 
     /// Takes back an applied move, once: its marker goes with it.
@@ -309,10 +296,28 @@ impl MongoStore {
         reserved: i64,
         on_hand: i64,
     ) -> Result<(), StoreError> {
+        self.by_marker(key, product, reserved, on_hand, false).await
+    }
+
+    /// Moves a product's ledger by its marked move (`forward`: one that waited for its
+    /// order; else back, one that was applied), only while the marker says it is due.
+    async fn by_marker(
+        &self,
+        key: &str,
+        product: &str,
+        reserved: i64,
+        on_hand: i64,
+        forward: bool,
+    ) -> Result<(), StoreError> {
+        let sign = if forward { 1 } else { -1 };
         let marked = marker(key);
-        let filter = doc! { "_id": product, format!("{marked}.a"): true };
+        let filter = doc! { "_id": product, format!("{marked}.a"): !forward };
         let change = doc! {
-            "$inc": { "reserved": -reserved, "on_hand": -on_hand, "available": reserved - on_hand },
+            "$inc": {
+                "reserved": sign * reserved,
+                "on_hand": sign * on_hand,
+                "available": sign * (on_hand - reserved),
+            },
             "$unset": { &marked: "" },
         };
         bounded(async {
