@@ -69,6 +69,14 @@ struct Marker {
     at: DateTime<Utc>,
 }
 
+/// What a marked move is due: applied (it waited for its order) or taken back (its order
+/// was not written).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Way {
+    Apply,
+    TakeBack,
+}
+
 /// Whether a move takes units from what is available (applied before its order's write),
 /// rather than giving some back (applied after it).
 fn takes(m: &StockMove) -> bool {
@@ -134,7 +142,9 @@ impl MongoStore {
     /// markers of those that took units are cleared (in the background: nothing waits).
     async fn finish(&self, key: String, moves: &[StockMove]) {
         for m in moves.iter().filter(|m| !takes(m)) {
-            if let Err(e) = self.give(&key, &m.product_id, m.reserved, m.on_hand).await {
+            if let Err(e) =
+                (self.by_marker(&key, &m.product_id, m.reserved, m.on_hand, Way::Apply)).await
+            {
                 tracing::warn!(product = %m.product_id, error = %e, "stock given back by a written order not applied yet; the sweep will");
             }
         }
@@ -268,7 +278,9 @@ impl MongoStore {
     async fn take_back(&self, key: &str, applied: &[StockMove]) {
         for m in applied {
             let undone = match takes(m) {
-                true => self.unmove(key, &m.product_id, m.reserved, m.on_hand).await,
+                true => {
+                    (self.by_marker(key, &m.product_id, m.reserved, m.on_hand, Way::TakeBack)).await
+                }
                 false => self.unmark(key, &m.product_id).await,
             };
             if let Err(e) = undone {
@@ -277,38 +289,17 @@ impl MongoStore {
         }
     }
 
-    /// Applies a marked move that gives units back, once: its marker goes with it.
-    async fn give(
-        &self,
-        key: &str,
-        product: &str,
-        reserved: i64,
-        on_hand: i64,
-    ) -> Result<(), StoreError> {
-        self.by_marker(key, product, reserved, on_hand, true).await
-    }
-
-    /// Takes back an applied move, once: its marker goes with it.
-    async fn unmove(
-        &self,
-        key: &str,
-        product: &str,
-        reserved: i64,
-        on_hand: i64,
-    ) -> Result<(), StoreError> {
-        self.by_marker(key, product, reserved, on_hand, false).await
-    }
-
-    /// Moves a product's ledger by its marked move (`forward`: one that waited for its
-    /// order; else back, one that was applied), only while the marker says it is due.
+    /// Moves a product's ledger by its marked move, once (the marker goes with it): one
+    /// that waited for its order applied, or one applied taken back.
     async fn by_marker(
         &self,
         key: &str,
         product: &str,
         reserved: i64,
         on_hand: i64,
-        forward: bool,
+        way: Way,
     ) -> Result<(), StoreError> {
+        let forward = way == Way::Apply;
         let sign = if forward { 1 } else { -1 };
         let marked = marker(key);
         let filter = doc! { "_id": product, format!("{marked}.a"): !forward };
@@ -465,11 +456,24 @@ impl MongoStore {
             match (left.applied, self.landed(&left).await?) {
                 (true, true) | (false, false) => self.unmark(&left.key, &left.product).await?,
                 (false, true) => {
-                    (self.give(&left.key, &left.product, left.reserved, left.on_hand)).await?
+                    (self.by_marker(
+                        &left.key,
+                        &left.product,
+                        left.reserved,
+                        left.on_hand,
+                        Way::Apply,
+                    ))
+                    .await?
                 }
                 (true, false) => {
-                    self.unmove(&left.key, &left.product, left.reserved, left.on_hand)
-                        .await?;
+                    (self.by_marker(
+                        &left.key,
+                        &left.product,
+                        left.reserved,
+                        left.on_hand,
+                        Way::TakeBack,
+                    ))
+                    .await?;
                     tracing::info!(product = %left.product, marker = %left.key, "stock taken for an order never written, given back");
                 }
             }
