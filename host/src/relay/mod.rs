@@ -224,11 +224,8 @@ impl Relay {
         self.ensure_topics(&events).await?;
         let (delivered, failure) = self.publish(&events).await;
         if !delivered.is_empty() {
-            match self
-                .store
-                .mark_published(&delivered, Utc::now(), &shards)
-                .await
-            {
+            let ids: Vec<Uuid> = delivered.iter().map(|(id, _)| *id).collect();
+            match self.store.mark_published(&ids, Utc::now(), &shards).await {
                 Ok(()) => {}
                 // Another replica relays the shard now: it publishes these events again
                 // (with the same ids), and this replica stops relaying it.
@@ -241,16 +238,23 @@ impl Relay {
                 }
                 Err(e) => return Err(e.to_string()),
             }
-            if let Ok(mut status) = self.status.lock() {
-                status.published += delivered.len() as u64;
+        }
+        if let Ok(mut status) = self.status.lock() {
+            status.published += delivered.len() as u64;
+            if failure.is_none() {
+                status.state = "publishing";
+                status.last_error = None;
             }
+        }
+        // Counted once marked and the status told, so that the backlog followed between
+        // counts (published subtracted from written) never drops below what the store
+        // still holds, nor reaches zero while the status still says `failing`.
+        for (_, lag) in &delivered {
+            metrics().event_published(*lag);
         }
         match failure {
             Some(e) => Err(e),
-            None => {
-                self.set_status("publishing", None);
-                Ok(events.len())
-            }
+            None => Ok(events.len()),
         }
     }
 
@@ -293,8 +297,9 @@ impl Relay {
 
     /// Sends every event and waits for the broker's answers. Returns the events to mark
     /// published — all acknowledged ones except those after a failure in the same order —
-    /// and the first failure.
-    async fn publish(&self, events: &[OrderEvent]) -> (Vec<Uuid>, Option<String>) {
+    /// each with the seconds from its order change to its acknowledgement, and the first
+    /// failure.
+    async fn publish(&self, events: &[OrderEvent]) -> (Vec<(Uuid, f64)>, Option<String>) {
         let mut sent = Vec::with_capacity(events.len());
         let mut failure = None;
         for event in events {
@@ -353,8 +358,7 @@ impl Relay {
             };
             if acknowledged && !held_back.contains(&event.order_id) {
                 let lag = (Utc::now() - event.occurred_at).num_milliseconds().max(0) as f64;
-                metrics().event_published(lag / 1000.0);
-                delivered.push(event.event_id);
+                delivered.push((event.event_id, lag / 1000.0));
             } else {
                 held_back.insert(event.order_id);
             }

@@ -141,7 +141,12 @@ async fn every_action_publishes_exactly_its_events() {
         // Nothing left behind, and the relay says so.
         let health = drained(&app).await;
         assert_eq!(health["events"]["backlog"], 0, "{health}");
-        assert_eq!(health["events"]["relay"]["state"], "publishing", "{health}");
+        assert_eq!(
+            health["events"]["relay"]["state"],
+            "publishing",
+            "{health}\n{}",
+            app.log()
+        );
         let (_, metrics) = app.text("/metrics").await;
         assert!(
             metrics.contains("orderflow_events_published_total"),
