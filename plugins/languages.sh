@@ -33,7 +33,7 @@ shipped=plugins/shipped/standard-pricing-js
 # The component is built of the port's modules and the SDK's (plugins/sdk-js).
 sources=$(cd plugins/standard-pricing-js &&
     cat package.json package-lock.json src/*.js ../sdk-js/package.json ../sdk-js/*.js \
-        ../../wit/since_v0.4.0/*.wit | sha256sum | cut -d' ' -f1)
+        ../../wit/since_v0.5.0/*.wit | sha256sum | cut -d' ' -f1)
 if [ "${1:-}" = --ship ]; then
     cp plugins/standard-pricing-js/standard-pricing.wasm "$shipped.wasm"
     echo "$sources" > "$shipped.sources"

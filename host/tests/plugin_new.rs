@@ -142,7 +142,7 @@ fn every_kind_in_javascript_and_python_is_a_project_of_its_own() {
             );
             assert_eq!(
                 read(&dir.join("wit/orderflow.wit")),
-                read(&repo.join("wit/since_v0.4.0/orderflow.wit"))
+                read(&repo.join("wit/since_v0.5.0/orderflow.wit"))
             );
             let build_text = read(&dir.join(build_file));
             assert!(

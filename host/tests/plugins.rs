@@ -96,9 +96,10 @@ fn components_declare_their_decision_and_contract_version() {
     assert!(is_core_module("standard-pricing"));
     assert!(!is_core_module("hostile-pricing"));
     for (name, kind, version) in [
-        ("standard-validation", PluginKind::Validation, "0.4.0"),
-        ("standard-pricing", PluginKind::Pricing, "0.4.0"),
-        ("standard-lifecycle", PluginKind::Lifecycle, "0.4.0"),
+        ("standard-validation", PluginKind::Validation, "0.5.0"),
+        ("standard-pricing", PluginKind::Pricing, "0.5.0"),
+        ("standard-lifecycle", PluginKind::Lifecycle, "0.5.0"),
+        ("validation-v0-4", PluginKind::Validation, "0.4.0"),
         // The hostile test components are still built against the first contract.
         ("hostile-lifecycle", PluginKind::Lifecycle, "0.1.0"),
         ("hostile-pricing", PluginKind::Pricing, "0.1.0"),
@@ -587,7 +588,7 @@ fn components_of_every_contract_version_decide_side_by_side() {
         ("hostile-pricing", "0.1.0"),
         ("pricing-v0-2", "0.2.0"),
         ("logging-pricing", "0.3.0"),
-        ("standard-pricing", "0.4.0"),
+        ("standard-pricing", "0.5.0"),
     ] {
         let component = load(&runtime, name);
         assert_eq!(component.contract.as_str(), version, "{name}");
@@ -677,6 +678,41 @@ fn only_lifecycles_of_contract_0_4_decide_about_changes() {
             .is_none()
     );
     assert!(old.refund(&view("delivered"), &request, NOW).is_none());
+}
+
+/// A validation of contract 0.5.0 is told what each product has available where stock is
+/// reserved, and judges on it; one of 0.4.0 never sees the figure and judges on the stock.
+#[test]
+fn only_validations_of_contract_0_5_see_what_is_available() {
+    let runtime = runtime();
+    let bind = |name, params: &serde_json::Value| {
+        let component = load(&runtime, name);
+        (runtime.bind(
+            "w",
+            component,
+            PluginKind::Validation,
+            params,
+            Limits::default(),
+        ))
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    let path = common::repo_root().join("plugins/standard-validation/fixtures/params.json");
+    let params = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let standard = bind("standard-validation", &params);
+    let old = bind("validation-v0-4", &json!({}));
+    // 100 in stock (the draft's), 1 available: the second line's 2 units are too many.
+    let mut order = draft(2);
+    order.items[1].product.available = Some(1);
+    let problems = standard.validate(&order, NOW).unwrap().verdict.unwrap_err();
+    assert_eq!(
+        (problems[0].code.as_str(), problems[0].field.as_deref()),
+        ("insufficient_stock", Some("items[1].quantity"))
+    );
+    assert_eq!(problems[0].message, "only 1 of product p1 available");
+    assert!(old.validate(&order, NOW).unwrap().verdict.is_ok());
+    // Where the workflow does not reserve there is no figure: the stock decides.
+    order.items[1].product.available = None;
+    assert!(standard.validate(&order, NOW).unwrap().verdict.is_ok());
 }
 
 fn standard_pricing_params() -> serde_json::Value {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds standard-pricing.wasm, a component of the pricing-plugin world of
-# wit/since_v0.4.0 (orderflow:plugins@0.4.0), of app.py, rules.py and the SDK's package
+# wit/since_v0.5.0 (orderflow:plugins@0.5.0), of app.py, rules.py and the SDK's package
 # (plugins/sdk-py/orderflow_sdk) with componentize-py (installed once, pinned, by
 # plugins/toolchains.sh). Every WASI import of the component (CPython's) is a stub that
 # traps: none is needed, and an instance without WASI is cheaper to make. With --unstubbed OUT the component imports WASI as built and is written to OUT
@@ -22,7 +22,7 @@ fi
 source "$here/../toolchains.sh"
 install_componentize_py
 cd "$here"
-wit=../../wit/since_v0.4.0
+wit=../../wit/since_v0.5.0
 # componentize-py packs the files of its Python path into the component, so the path is a
 # scratch directory holding the modules and the SDK's and nothing else (not the tests,
 # bindings/ or __pycache__/), and never an active virtualenv's site-packages.

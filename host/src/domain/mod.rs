@@ -20,7 +20,7 @@ pub use money::{Currency, Money, MoneyError};
 pub use names::{BadPluginName, PluginName, UserId};
 pub use order::{Address, LineItem, OrderDraft, ProductSnapshot};
 pub use pricing::{AppliedRule, Quote};
-pub use stock::{OnExpiry, Shortage, StockLevel, StockMove, StockPolicy};
+pub use stock::{Ledger, OnExpiry, Shortage, StockAlert, StockLevel, StockMove, StockPolicy};
 pub use storage::{Storage, StoreError};
 
 use serde::{Deserialize, Serialize};

@@ -10,6 +10,11 @@ pub struct ProductSnapshot {
     pub unit_price: Money,
     pub stock: i64,
     pub active: bool,
+    /// What a new order may still take of it, when its workflow reserves stock: read from
+    /// the ledger for plugins that see it (contract 0.5.0), kept with the draft so that a
+    /// replay decides on the same figure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

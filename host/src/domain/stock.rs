@@ -23,6 +23,32 @@ impl StockLevel {
     }
 }
 
+/// A product's ledger as a store keeps it: its level, and the figure of the product's
+/// source it last followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ledger {
+    pub level: StockLevel,
+    pub source: i64,
+}
+
+impl Ledger {
+    /// The level of `ledger` once `source` (the product's stock as its source reports it
+    /// now, if known) is followed: on hand moves by what the source reported since; a ledger
+    /// not started yet is seeded with it.
+    pub fn followed(ledger: Option<&Ledger>, source: Option<i64>) -> StockLevel {
+        match ledger {
+            None => StockLevel {
+                on_hand: source.unwrap_or(0),
+                reserved: 0,
+            },
+            Some(ledger) => StockLevel {
+                on_hand: ledger.level.on_hand + source.map_or(0, |now| now - ledger.source),
+                reserved: ledger.level.reserved,
+            },
+        }
+    }
+}
+
 /// How one write of an order changes one product's ledger.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StockMove {
@@ -37,6 +63,9 @@ pub struct StockMove {
     /// How far under zero a reservation may take what is available (the workflow's
     /// backorders).
     pub backorders: i64,
+    /// Under how many available units a reservation raises an alert (the workflow's
+    /// `low_stock`).
+    pub low_stock: Option<i64>,
 }
 
 impl StockMove {
@@ -44,6 +73,29 @@ impl StockMove {
     pub fn reserves(&self) -> bool {
         self.reserved > 0
     }
+
+    /// The alert this move raises when its product had `before` units available: a
+    /// reservation that takes what is available from at least the threshold to under it.
+    /// Raised once per crossing, by the write that crosses.
+    pub fn alert(&self, before: i64) -> Option<StockAlert> {
+        let threshold = self.low_stock.filter(|_| self.reserves())?;
+        let after = before + self.on_hand - self.reserved;
+        (before >= threshold && after < threshold).then(|| StockAlert {
+            product_id: self.product_id.clone(),
+            available: after,
+            threshold,
+        })
+    }
+}
+
+/// A product's available units fell under its workflow's threshold: what a `stock.low`
+/// event says beside the order whose reservation took them there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StockAlert {
+    pub product_id: String,
+    /// Available once the reservation was made.
+    pub available: i64,
+    pub threshold: i64,
 }
 
 /// A reservation refused: the product and what was still available.
@@ -69,6 +121,10 @@ pub struct StockPolicy {
     /// Units a product may be reserved beyond what it has.
     #[serde(default)]
     pub backorders: u32,
+    /// A `stock.low` event when a reservation takes what is available of a product under
+    /// this many units (unset: none).
+    #[serde(default)]
+    pub low_stock: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]

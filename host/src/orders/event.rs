@@ -1,8 +1,13 @@
 use super::{Order, OrderId, OrderNumber};
+use crate::domain::StockAlert;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use uuid::Uuid;
+
+/// The event a store raises beside an order whose reservation took a product's available
+/// units under its workflow's `low_stock`.
+pub const STOCK_LOW: &str = "stock.low";
 
 /// An event in the outbox, and the envelope published to Kafka. `event_id` is unique: a
 /// consumer that sees it twice (at-least-once delivery) drops the second.
@@ -20,6 +25,10 @@ pub struct OrderEvent {
     /// stores it, since a copy per event is never needed (the embedded store keeps none).
     #[schema(value_type = Order)]
     pub order: Arc<Order>,
+    /// For `stock.low`: the product whose available units this order's reservation took
+    /// under its workflow's threshold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stock: Option<StockAlert>,
 }
 
 impl OrderEvent {
@@ -35,6 +44,16 @@ impl OrderEvent {
             occurred_at: at,
             workflow: order.provenance.workflow.clone(),
             order,
+            stock: None,
+        }
+    }
+
+    /// `stock.low`, raised by the write of `order` whose reservation crossed `alert`'s
+    /// threshold: stores make it, as only they see what was available when the write landed.
+    pub fn stock_low(order: Arc<Order>, alert: StockAlert, at: DateTime<Utc>) -> Self {
+        OrderEvent {
+            stock: Some(alert),
+            ..OrderEvent::new(order, Uuid::now_v7(), STOCK_LOW.into(), at)
         }
     }
 
@@ -60,6 +79,7 @@ impl OrderEvent {
             && self.order_number == order.order_number
             && self.user_id == order.user_id
             && self.workflow == order.provenance.workflow
+            && self.stock.is_none()
             && (std::ptr::eq(&*self.order, order) || *self.order == *order)
     }
 }

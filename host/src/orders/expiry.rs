@@ -1,5 +1,5 @@
 //! Unpaid orders whose hold on their units ran out (and, on the same round, stock moves a
-//! crash left half done: `OrderStore::settle_stock`): each is cancelled through its own
+//! crash left half done: `StockStore::settle_stock`): each is cancelled through its own
 //! lifecycle (or, as its workflow says, keeps going with its units given back), with the
 //! event `order.reservation_expired`. Every replica looks at the orders of the outbox
 //! shards it leases, so each order is looked at by one replica at a time; the write is a

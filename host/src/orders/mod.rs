@@ -22,7 +22,7 @@ pub use changes::{
     ChangeAction, ChangeRequest, ChangeState, Ending, OrderChange, Proposal, Settlement,
 };
 pub use customers::{CustomerError, Customers};
-pub use event::OrderEvent;
+pub use event::{OrderEvent, STOCK_LOW};
 pub use ids::{OrderId, OrderNumber};
 pub use model::{
     Customer, DecisionRecord, Order, OrderItem, Payment, Provenance, Shipping, StatusEntry,

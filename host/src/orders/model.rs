@@ -173,6 +173,7 @@ impl Order {
                         unit_price: item.unit_price,
                         stock: i64::from(item.quantity),
                         active: true,
+                        available: None,
                     },
                     quantity: item.quantity,
                 })

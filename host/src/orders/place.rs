@@ -41,7 +41,8 @@ impl OrderService {
         // Held for the whole order: one version of every plugin decides it.
         let workflow = self.workflow_for(new.sales_channel.as_deref())?;
         let key = key.map(|key| idempotency_key(&caller.user_id, key, &new));
-        let gathered = gather(&self.products, &caller.user_id, new).await?;
+        let mut gathered = gather(&self.products, &caller.user_id, new).await?;
+        (self.show_available(&workflow, &mut gathered.draft, None)).await?;
         let now = clock();
         let mut witnessed = self.observer.witness(&workflow);
         let decision = decide(&workflow, &gathered.draft, now, &mut witnessed);

@@ -4,11 +4,91 @@
 //! shipment the units leave the warehouse; a return's units come back. Every write of an
 //! order carries the difference between what it held and sent out before and after.
 
+use super::outbox::Shards;
 use super::{Caller, Order, OrderError, OrderId, OrderService, refused};
-use crate::domain::{ProductSnapshot, Shortage, StockLevel, StockMove, StockPolicy, StoreError};
+use crate::domain::{
+    Ledger, OrderDraft, ProductSnapshot, Shortage, StockLevel, StockMove, StockPolicy, StoreError,
+};
+use crate::plugins::Workflow;
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+/// What stock needs of a store beyond the writes of orders, which carry their moves
+/// ([`OrderStore`](super::OrderStore)): each store implements it in its own `stock.rs`.
+#[async_trait]
+pub trait StockStore: Send + Sync {
+    /// The ledgers of those of `products` that have one (an order reserved them once).
+    async fn ledgers(&self, products: &[String]) -> Result<BTreeMap<String, Ledger>, StoreError>;
+
+    /// Moves a product's units on hand by `delta` (an adjustment: a count, a damaged unit),
+    /// seeding a ledger not started yet with `seed` units first; a [`StoreError::Shortage`]
+    /// (nothing changed) if it would leave fewer than are reserved.
+    async fn adjust_stock(
+        &self,
+        product_id: &str,
+        delta: i64,
+        seed: i64,
+    ) -> Result<StockLevel, StoreError>;
+
+    /// Orders of `shards` whose hold on their units runs out by `until` (their
+    /// `reservation.expires_at`), soonest first, at most `limit`.
+    async fn expiring(
+        &self,
+        until: DateTime<Utc>,
+        shards: &Shards,
+        limit: u32,
+    ) -> Result<Vec<Order>, StoreError>;
+
+    /// Every product's ledger.
+    async fn stock_levels(&self) -> Result<Vec<(String, StockLevel)>, StoreError>;
+
+    /// Every order whose reservation may hold units (placed on a workflow that reserves,
+    /// not released): what a reconciliation adds up.
+    async fn reserving_orders(&self) -> Result<Vec<Order>, StoreError>;
+
+    /// Units reserved by stock moves not known to have landed with their order, by product:
+    /// writes in flight, or cut short by a crash and not settled yet. A store that writes an
+    /// order and its moves in one transaction has none.
+    async fn stock_in_doubt(&self) -> Result<BTreeMap<String, i64>, StoreError> {
+        Ok(BTreeMap::new())
+    }
+
+    /// Settles stock moves a crash left half done, for the orders of `shards`: how many.
+    /// A store that writes an order and its moves in one transaction has none.
+    async fn settle_stock(&self, _shards: &Shards) -> Result<usize, StoreError> {
+        Ok(0)
+    }
+
+    /// The live orders holding units of a product, with how many (at most `limit`).
+    async fn holders(
+        &self,
+        product_id: &str,
+        limit: u32,
+    ) -> Result<Vec<(OrderId, i64)>, StoreError>;
+}
+
+/// The first `limit` of `orders` holding units of `product`, with how many: a store's
+/// [`StockStore::holders`] once it has found the candidates.
+pub fn holding(
+    orders: impl IntoIterator<Item = Result<Order, StoreError>>,
+    product: &str,
+    limit: u32,
+) -> Result<Vec<(OrderId, i64)>, StoreError> {
+    let mut found = Vec::new();
+    for order in orders {
+        let order = order?;
+        let units = holds(&order, product);
+        if units > 0 {
+            found.push((order.id, units));
+        }
+        if found.len() >= limit as usize {
+            break;
+        }
+    }
+    Ok(found)
+}
 
 /// An order's hold on its units.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -55,13 +135,7 @@ type Units = BTreeMap<String, i64>;
 
 /// What `order` holds now: every unit of its lines while its reservation is live.
 fn held(order: &Order) -> Units {
-    let live = order
-        .reservation
-        .as_ref()
-        .is_some_and(|r| r.released_at.is_none())
-        && !order.timestamps.contains_key("cancelled_at")
-        && !order.timestamps.contains_key("shipped_at");
-    units(order, live, |_| 0)
+    units(order, is_live(order), |_| 0)
 }
 
 /// The units of `product` that `order` holds now.
@@ -113,6 +187,7 @@ pub fn moves(
             on_hand: count(&sent_before, p) - count(&sent_after, p),
             source: sources.get(p).copied(),
             backorders: i64::from(policy.backorders),
+            low_stock: policy.low_stock.map(i64::from),
         })
         .filter(|m| m.reserved != 0 || m.on_hand != 0)
         .collect()
@@ -212,13 +287,15 @@ fn reconciled(
 const HOLDERS: u32 = 100;
 
 impl OrderService {
-    /// A product's stock: its ledger, or what its source says when no order reserved it yet.
+    /// A product's stock: its ledger following what its source says now, or that alone when
+    /// no order reserved it yet.
     pub async fn inventory(&self, product_id: &str) -> Result<Inventory, OrderError> {
         let product = self.product(product_id).await?;
-        let level = (self.store.stock_level(product_id).await?).unwrap_or(StockLevel {
-            on_hand: product.stock,
-            reserved: 0,
-        });
+        let ledgers = (self
+            .store
+            .ledgers(std::slice::from_ref(&product.product_id)))
+        .await?;
+        let level = Ledger::followed(ledgers.get(product_id), Some(product.stock));
         let holders = self.store.holders(product_id, HOLDERS).await?;
         Ok(Inventory {
             product_id: product.product_id,
@@ -270,6 +347,35 @@ impl OrderService {
         let (levels, orders) =
             tokio::join!(self.store.stock_levels(), self.store.reserving_orders());
         Ok(reconciled(levels?, &orders?, &in_doubt))
+    }
+
+    /// Tells each line's product in `draft` what a new order may still take of it (its
+    /// ledger following the product's source, plus the backorders the workflow allows, plus
+    /// what `order`, the one a change edits, holds of it already), when the workflow's
+    /// validation sees the figure. The write's moves still decide: this is what the rules
+    /// see, read a moment before.
+    pub(super) async fn show_available(
+        &self,
+        workflow: &Workflow,
+        draft: &mut OrderDraft,
+        order: Option<&Order>,
+    ) -> Result<(), OrderError> {
+        if !workflow.shows_available_stock() {
+            return Ok(());
+        }
+        let mut products: Vec<String> = (draft.items.iter())
+            .map(|line| line.product.product_id.clone())
+            .collect();
+        products.sort_unstable();
+        products.dedup();
+        let ledgers = self.store.ledgers(&products).await?;
+        let backorders = i64::from(workflow.stock.backorders);
+        for product in draft.items.iter_mut().map(|line| &mut line.product) {
+            let level = Ledger::followed(ledgers.get(&product.product_id), Some(product.stock));
+            let own = order.map_or(0, |o| holds(o, &product.product_id));
+            product.available = Some(level.available() + backorders + own);
+        }
+        Ok(())
     }
 
     async fn product(&self, product_id: &str) -> Result<ProductSnapshot, OrderError> {

@@ -10,9 +10,10 @@
 //! - events are marked published only under a valid lease of their shard (`outbox`).
 
 use super::outbox::Shards;
+use super::stock::StockStore;
 use super::{Order, OrderEvent, OrderId};
 use crate::domain::{Currency, Money};
-use crate::domain::{StockLevel, StockMove, Storage, StoreError};
+use crate::domain::{StockMove, Storage, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -194,7 +195,9 @@ impl Backlog {
 }
 
 #[async_trait]
-pub trait OrderStore: Send + Sync + 'static {
+/// Orders, their events and (through [`StockStore`], which each store implements beside
+/// it) the stock they hold.
+pub trait OrderStore: StockStore + Send + Sync + 'static {
     /// Stores a new order with its events and its stock moves, or returns the order an
     /// earlier request with the same idempotency key created. A move that reserves more
     /// than its product has is a [`StoreError::Shortage`], and nothing is written.
@@ -234,55 +237,6 @@ pub trait OrderStore: Send + Sync + 'static {
         events: &[OrderEvent],
         stock: &[StockMove],
     ) -> Result<(), StoreError>;
-
-    /// A product's ledger, if an order ever reserved it.
-    async fn stock_level(&self, product_id: &str) -> Result<Option<StockLevel>, StoreError>;
-
-    /// Moves a product's units on hand by `delta` (an adjustment: a count, a damaged unit),
-    /// seeding a ledger not started yet with `seed` units first; a [`StoreError::Shortage`]
-    /// (nothing changed) if it would leave fewer than are reserved.
-    async fn adjust_stock(
-        &self,
-        product_id: &str,
-        delta: i64,
-        seed: i64,
-    ) -> Result<StockLevel, StoreError>;
-
-    /// Orders of `shards` whose hold on their units runs out by `until` (their
-    /// `reservation.expires_at`), soonest first, at most `limit`.
-    async fn expiring(
-        &self,
-        until: DateTime<Utc>,
-        shards: &Shards,
-        limit: u32,
-    ) -> Result<Vec<Order>, StoreError>;
-
-    /// Every product's ledger.
-    async fn stock_levels(&self) -> Result<Vec<(String, StockLevel)>, StoreError>;
-
-    /// Every order whose reservation may hold units (placed on a workflow that reserves,
-    /// not released): what a reconciliation adds up.
-    async fn reserving_orders(&self) -> Result<Vec<Order>, StoreError>;
-
-    /// Units reserved by stock moves not known to have landed with their order, by product:
-    /// writes in flight, or cut short by a crash and not settled yet. A store that writes an
-    /// order and its moves in one transaction has none.
-    async fn stock_in_doubt(&self) -> Result<BTreeMap<String, i64>, StoreError> {
-        Ok(BTreeMap::new())
-    }
-
-    /// Settles stock moves a crash left half done, for the orders of `shards`: how many.
-    /// A store that writes an order and its moves in one transaction has none.
-    async fn settle_stock(&self, _shards: &Shards) -> Result<usize, StoreError> {
-        Ok(0)
-    }
-
-    /// The live orders holding units of a product, with how many (at most `limit`).
-    async fn holders(
-        &self,
-        product_id: &str,
-        limit: u32,
-    ) -> Result<Vec<(OrderId, i64)>, StoreError>;
 
     async fn list(&self, query: &OrderQuery) -> Result<Page<Order>, StoreError>;
 

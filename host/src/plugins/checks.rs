@@ -202,6 +202,7 @@ mod tests {
                     unit_price: usd(100),
                     stock: 1,
                     active: true,
+                    available: None,
                 },
                 quantity: 1,
             }],

@@ -48,6 +48,18 @@ impl Workflow {
         }
     }
 
+    /// Whether its orders' validation is told what each product has available: the
+    /// workflow reserves stock and a validation version it runs (active or staged) sees the
+    /// figure (contract 0.5.0 and later). Only then is the ledger read before deciding.
+    pub fn shows_available_stock(&self) -> bool {
+        let staged = self.staged.iter().map(|t| &t.plugin);
+        self.stock.reserve
+            && std::iter::once(&self.validation)
+                .chain(staged)
+                .filter(|p| p.kind() == PluginKind::Validation)
+                .any(|p| p.component().contract.sees_available_stock())
+    }
+
     /// The step run by the plugin named `plugin`, if this workflow uses it.
     pub fn step(&self, plugin: &str) -> Option<&Arc<BoundPlugin>> {
         self.plugins()

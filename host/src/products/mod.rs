@@ -68,6 +68,7 @@ impl WireProduct {
             unit_price,
             stock: self.stock,
             active: self.is_active,
+            available: None,
         })
     }
 }

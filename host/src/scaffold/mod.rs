@@ -67,7 +67,7 @@ const WIT: File = (
     "wit/orderflow.wit",
     include_str!(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../wit/since_v0.4.0/orderflow.wit"
+        "/../wit/since_v0.5.0/orderflow.wit"
     )),
 );
 

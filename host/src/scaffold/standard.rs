@@ -95,6 +95,7 @@ fn fixtures(kind: PluginKind) -> &'static [super::File] {
             "fixtures/10-us-without-state.json" <- "fixtures/10-us-without-state.json",
             "fixtures/11-canada-without-province.json"
                 <- "fixtures/11-canada-without-province.json",
+            "fixtures/12-reserved-stock.json" <- "fixtures/12-reserved-stock.json",
         ],
         PluginKind::Pricing => files![in "../plugins/standard-pricing";
             "unit-params.json" <- "unit-params.json",

@@ -1,19 +1,21 @@
 //! The behaviour every store must have, written once: a backend's tests call [`run`] with
 //! a factory of fresh, empty stores.
 
-use crate::domain::StockMove;
 use crate::domain::StoreError;
 use crate::domain::{Address, Digest, Money, Quote};
+use crate::domain::{Ledger, StockMove};
 use crate::operations::replays::{
     LISTED, Progress, Replay, ReplayLog, ReplayState, Report, Selection, Tally,
 };
 use crate::operations::shadows::{ReplicaShadow, ShadowBoard};
 use crate::orders::outbox::Shards;
+use crate::orders::stock::StockStore;
 use crate::orders::{
     Backlog, ChangeAction, ChangeState, Customer, IdempotencyKey, Inserted, Order, OrderChange,
     OrderEvent, OrderId, OrderItem, OrderNumber, OrderQuery, OrderStore, Payment, Proposal,
-    Provenance, Settlement, Shipping, Sort,
+    Provenance, STOCK_LOW, Settlement, Shipping, Sort,
 };
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -110,6 +112,7 @@ where
     replay_log(fresh().await).await;
     shadow_board(fresh().await).await;
     stock_reservations(Arc::new(fresh().await)).await;
+    low_stock_alerts(fresh().await).await;
 }
 
 /// A move reserving `units` of p1, whose source says it has `source`.
@@ -120,6 +123,7 @@ fn reserving(units: i64, source: i64) -> StockMove {
         on_hand: 0,
         source: Some(source),
         backorders: 0,
+        low_stock: None,
     }
 }
 
@@ -154,7 +158,7 @@ async fn stock_reservations<S: OrderStore>(store: Arc<S>) {
         }
     }
     assert_eq!((placed.len(), short), (5, 19));
-    let level = store.stock_level("p1").await.unwrap().unwrap();
+    let level = ledger(store.as_ref(), "p1").await.level;
     assert_eq!((level.on_hand, level.reserved), (5, 5));
     // The source now says 7: the next reservation follows it.
     let more = sample_order("u1", 1000);
@@ -162,7 +166,9 @@ async fn stock_reservations<S: OrderStore>(store: Arc<S>) {
         .insert(&more, &created(&more), None, &[reserving(2, 7)])
         .await
         .unwrap();
-    let level = store.stock_level("p1").await.unwrap().unwrap();
+    let followed = ledger(store.as_ref(), "p1").await;
+    assert_eq!(followed.source, 7);
+    let level = followed.level;
     assert_eq!(
         (level.on_hand, level.reserved, level.available()),
         (7, 7, 0)
@@ -180,8 +186,18 @@ async fn stock_reservations<S: OrderStore>(store: Arc<S>) {
     shipped.version += 1;
     moved.on_hand = -1;
     store.update(&shipped, 1, &[], &[moved]).await.unwrap();
-    let level = store.stock_level("p1").await.unwrap().unwrap();
+    let level = ledger(store.as_ref(), "p1").await.level;
     assert_eq!((level.on_hand, level.reserved), (6, 5));
+    // A source's figure not followed yet shows as what the next write will make of it.
+    assert_eq!(
+        Ledger::followed(Some(&ledger(store.as_ref(), "p1").await), Some(9)).on_hand,
+        8
+    );
+    let none = store
+        .ledgers(&["p1".into(), "nowhere".into()])
+        .await
+        .unwrap();
+    assert_eq!(none.keys().collect::<Vec<_>>(), ["p1"]);
     // Counted again: two fewer; never under what is reserved.
     assert_eq!(store.adjust_stock("p1", -1, 0).await.unwrap().on_hand, 5);
     assert!(matches!(
@@ -190,6 +206,68 @@ async fn stock_reservations<S: OrderStore>(store: Arc<S>) {
     ));
     // A product no order reserved yet starts from the figure given.
     assert_eq!(store.adjust_stock("p2", 3, 10).await.unwrap().on_hand, 13);
+}
+
+/// A reservation that takes what is available under the workflow's threshold raises one
+/// `stock.low` event with its order's, in the same write; those before and after it do not.
+async fn low_stock_alerts(store: impl OrderStore) {
+    let alerting = |units| StockMove {
+        low_stock: Some(3),
+        ..reserving(units, 5)
+    };
+    let (mut types, mut orders) = (Vec::new(), Vec::new());
+    for units in [2, 1, 1] {
+        let order = sample_order("u1", 1000);
+        (store
+            .insert(&order, &created(&order), None, &[alerting(units)])
+            .await)
+            .unwrap();
+        let events = events_of(&store, order.id).await;
+        types.push(
+            events
+                .iter()
+                .map(|e| e.event_type.clone())
+                .collect::<Vec<_>>(),
+        );
+        if let Some(low) = events.iter().find(|e| e.event_type == STOCK_LOW) {
+            let alert = low.stock.as_ref().unwrap();
+            assert_eq!(
+                (alert.product_id.as_str(), alert.available, alert.threshold),
+                ("p1", 2, 3)
+            );
+            assert_eq!(low.order_id, order.id);
+        }
+        orders.push(order);
+    }
+    // 5 → 3 (not under 3), 3 → 2 (under: the alert), 2 → 1 (under already).
+    assert_eq!(
+        types,
+        [
+            vec!["order.created"],
+            vec!["order.created", STOCK_LOW],
+            vec!["order.created"],
+        ]
+    );
+    // An update that reserves raises it too: two units given back (1 → 3), one taken (2).
+    let mut first = orders.swap_remove(0);
+    first.version += 1;
+    let released = StockMove {
+        source: None,
+        ..reserving(-2, 5)
+    };
+    (store.update(&first, 1, &[], &[released]).await).unwrap();
+    first.version += 1;
+    (store.update(&first, 2, &[], &[alerting(1)]).await).unwrap();
+    let events = events_of(&store, first.id).await;
+    let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(types, ["order.created", STOCK_LOW]);
+    assert_eq!(events[1].stock.as_ref().unwrap().available, 2);
+}
+
+/// `product`'s ledger, which must exist.
+pub async fn ledger(store: &(impl StockStore + ?Sized), product: &str) -> Ledger {
+    let ledgers = store.ledgers(&[product.to_owned()]).await.unwrap();
+    ledgers[product]
 }
 
 async fn insert_get_and_events(store: impl OrderStore) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds {{name}}.wasm, a component of the {{kind}}-plugin world of wit/orderflow.wit
-# (orderflow:plugins@0.4.0), of this directory's modules (all but the tests) and the SDK's
+# (orderflow:plugins@0.5.0), of this directory's modules (all but the tests) and the SDK's
 # package (orderflow_sdk/) with componentize-py: `$COMPONENTIZE_PY` if set, else the one requirements.txt pins, installed
 # by hash into .venv on the first build. Every WASI import of the component (CPython's) is a
 # stub that traps: the rules need none, and an instance without WASI is cheaper to make.

@@ -84,6 +84,33 @@ async fn racing_orders_never_take_more_than_there_is() {
     );
     let held = inventory(&app, &admin).await;
     assert_eq!(figures(&held), (40, 40, 0));
+    // The validation saw what was available (contract 0.5.0): with none left, the refusal
+    // is the rule's own.
+    let (status, refused) = app
+        .post("/api/v1/orders/", Some(&buyer), &sale_order(1), None)
+        .await;
+    assert_eq!(
+        (status, &refused["error"]["problems"][0]["message"]),
+        (422, &json!("only 0 of product prod-lamp available")),
+        "{refused}"
+    );
+    // The order whose unit left 4 (the sale's `low_stock` is 5) raised `stock.low`, once.
+    let mut lows = Vec::new();
+    for id in &placed {
+        let (_, events) = app
+            .get(&format!("/api/v1/orders/{id}/events"), Some(&admin))
+            .await;
+        lows.extend(
+            (events.as_array().unwrap().iter())
+                .map(|e| e["event"].clone())
+                .filter(|e| e["event_type"] == "stock.low"),
+        );
+    }
+    assert_eq!(lows.len(), 1, "{lows:?}");
+    assert_eq!(
+        lows[0]["stock"],
+        json!({"product_id": "prod-lamp", "available": 4, "threshold": 5})
+    );
     let holders: BTreeSet<String> = (held["holders"].as_array().unwrap().iter())
         .map(|h| {
             assert_eq!(h["units"], 1, "{h}");
@@ -313,20 +340,41 @@ async fn changes_of_an_order_move_its_reservation() {
         201
     );
     assert_eq!(figures(&inventory(&app, &admin).await), (40, 14, 26));
-    let too_many = json!([{"type": "set_quantity", "product_id": "prod-lamp", "quantity": 31}]);
-    let (status, refused) = changed(&app, &buyer, &id, too_many).await;
+    // The rules see what the order could have (26 available and the 4 it holds): 31 is
+    // refused on request, naming the action.
+    let changes = format!("/api/v1/orders/{id}/changes");
+    let set = |quantity| json!({"actions": [{"type": "set_quantity", "product_id": "prod-lamp", "quantity": quantity}]});
+    let (status, refused) = app.post(&changes, Some(&buyer), &set(31), None).await;
     assert_eq!(
         (
             status,
-            &refused["error"]["code"],
-            &refused["error"]["field"]
+            &refused["error"]["field"],
+            &refused["error"]["message"]
         ),
         (
             422,
-            &json!("insufficient_stock"),
-            &json!("items[0].quantity")
+            &json!("actions[0].quantity"),
+            &json!("only 30 of product prod-lamp available")
         ),
         "{refused}"
     );
-    assert_eq!(figures(&inventory(&app, &admin).await), (40, 14, 26));
+    // 30 fit when asked; once another order took 10 they no longer do, and the confirmation
+    // is refused: nothing moves.
+    let (status, change) = app.post(&changes, Some(&buyer), &set(30), None).await;
+    assert_eq!(status, 201, "{change}");
+    assert_eq!(
+        app.post("/api/v1/orders/", Some(&buyer), &other, None)
+            .await
+            .0,
+        201
+    );
+    assert_eq!(figures(&inventory(&app, &admin).await), (40, 24, 16));
+    let confirm = format!("{changes}/{}/confirm", change["id"].as_str().unwrap());
+    let (status, refused) = app.post(&confirm, Some(&buyer), &json!({}), None).await;
+    assert_eq!(
+        (status, &refused["error"]["code"]),
+        (422, &json!("insufficient_stock")),
+        "{refused}"
+    );
+    assert_eq!(figures(&inventory(&app, &admin).await), (40, 24, 16));
 }

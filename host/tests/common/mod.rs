@@ -103,6 +103,7 @@ pub fn draft(items: usize) -> OrderDraft {
                     unit_price: Money::new(1250, usd),
                     stock: 100,
                     active: true,
+                    available: None,
                 },
                 quantity: 2,
             })

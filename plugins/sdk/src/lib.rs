@@ -29,7 +29,7 @@ macro_rules! world {
         pub mod $kind {
             wit_bindgen::generate!({
                 world: $world,
-                path: "../../wit/since_v0.4.0",
+                path: "../../wit/since_v0.5.0",
                 pub_export_macro: true,
                 default_bindings_module: $bindings,
                 additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
@@ -56,7 +56,7 @@ macro_rules! world {
 }
 
 world!(
-    /// The contract's bindings (`wit/since_v0.4.0`, `orderflow:plugins@0.4.0`), one module per
+    /// The contract's bindings (`wit/since_v0.5.0`, `orderflow:plugins@0.5.0`), one module per
     /// plugin world: a plugin takes its types from its world's module, and its world's export
     /// macro ([`export_validation!`](crate::export_validation) and the others) exports it. Generated once here, so a
     /// plugin crate carries no binding boilerplate of its own.

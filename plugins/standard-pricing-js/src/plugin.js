@@ -1,5 +1,5 @@
 // The component's glue: the `pricing` interface of the `pricing-plugin` world
-// (orderflow:plugins@0.4.0), exported as the bindings of jco's QuickJS backend
+// (orderflow:plugins@0.5.0), exported as the bindings of jco's QuickJS backend
 // (componentize-qjs) expect it, around the rules of rules.js; the component is built from
 // component.js, which exports this with the host's `log` connected. It behaves as the Rust
 // SDK's glue does: `configure` keeps the rules made of the workflow's parameters, once (a

@@ -209,6 +209,7 @@ mod tests {
                         },
                         stock: 100,
                         active: true,
+                        available: None,
                     },
                     quantity,
                 })

@@ -106,8 +106,14 @@ fn check_items(params: &Params, order: &OrderDraft, v: &mut Violations) {
             );
         } else if let Some((wanted, lines)) = first_line_of_product(order, i) {
             // Lines of one product draw on one stock, so they are judged on their sum
-            // (at the product's first line): two lines of 40 need 80 in stock.
-            if product.stock < wanted {
+            // (at the product's first line): two lines of 40 need 80 in stock. Where the
+            // workflow reserves, what other orders hold is not to be had: the figure is
+            // what is available.
+            let (has, what) = match product.available {
+                Some(available) => (available, "available"),
+                None => (product.stock, "in stock"),
+            };
+            if has < wanted {
                 let over = if lines > 1 {
                     format!("; the order asks for {wanted} over {lines} lines")
                 } else {
@@ -116,8 +122,8 @@ fn check_items(params: &Params, order: &OrderDraft, v: &mut Violations) {
                 v.add(
                     "insufficient_stock",
                     format!(
-                        "only {} of product {} in stock{over}",
-                        product.stock.max(0),
+                        "only {} of product {} {what}{over}",
+                        has.max(0),
                         product.product_id
                     ),
                     format!("items[{i}].quantity"),
@@ -225,6 +231,7 @@ mod tests {
                 },
                 stock: 10,
                 active: true,
+                available: None,
             },
             quantity,
         }
@@ -322,6 +329,19 @@ mod tests {
                 pair("insufficient_stock", "items[2].quantity"),
                 pair("mixed_currencies", "items[3]"),
             ]
+        );
+    }
+
+    #[test]
+    fn where_stock_is_reserved_what_is_available_counts() {
+        // 10 in stock, 3 of them available: 3 fit, 4 do not.
+        let mut three = item(1, 3);
+        three.product.available = Some(3);
+        assert_eq!(violations(&order(vec![three.clone()])), vec![]);
+        three.quantity = 4;
+        assert_eq!(
+            violations(&order(vec![three])),
+            vec![pair("insufficient_stock", "items[0].quantity")]
         );
     }
 

@@ -65,6 +65,7 @@ fn trial_order() -> OrderDraft {
                 unit_price: Money::new(1250, usd),
                 stock: 100,
                 active: true,
+                available: None,
             },
             quantity: 2,
         }],

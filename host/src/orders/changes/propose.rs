@@ -107,8 +107,12 @@ impl OrderService {
     ) -> Result<(Quote, Proposal), OrderError> {
         let (new, blame) = requested(order, actions)?;
         let new = new.checked().map_err(|e| blame.on(e))?;
-        let gathered =
+        let mut gathered =
             (gather(&self.products, &order.user_id, new).await).map_err(|e| blame.on(e))?;
+        (self
+            .show_available(workflow, &mut gathered.draft, Some(order))
+            .await)
+            .map_err(|e| blame.on(e))?;
         let after = validate_and_price(workflow, &gathered.draft, now, &mut None, decisions)
             .map_err(|e| blame.on(e))?;
         let line_totals = gathered.line_totals.map_err(|e| blame.on(e))?;

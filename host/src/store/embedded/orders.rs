@@ -7,7 +7,7 @@ use super::rows::{
 };
 use super::{EmbeddedStore, stock, unavailable};
 use crate::domain::Storage;
-use crate::domain::{StockLevel, StockMove, StoreError};
+use crate::domain::{StockMove, StoreError};
 use crate::orders::outbox::Shards;
 use crate::orders::{
     Backlog, DayCount, IdempotencyKey, Inserted, OrderJson, OrderQuery, OrderStore, Page,
@@ -17,6 +17,7 @@ use crate::orders::{Order, OrderEvent, OrderId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params, params_from_iter};
+use std::sync::Arc;
 use uuid::Uuid;
 
 #[async_trait]
@@ -56,6 +57,7 @@ impl OrderStore for EmbeddedStore {
         let (created, version) = (millis(order.created_at), order.version as i64);
         let hold = hold_until(order);
         let (key, moves) = (key.cloned(), stock.to_vec());
+        let shared = serialized.shared().clone();
         // Every refusal is found before the first change (see `Left`): a reused key and a
         // shortage by reads, a taken number by the order's own insert.
         self.write(move |tx| {
@@ -72,7 +74,7 @@ impl OrderStore for EmbeddedStore {
                     return Ok(Inserted::Replayed(Box::new(first)));
                 }
             }
-            stock::check(tx, &moves)?;
+            let alerts = stock::check(tx, &moves)?;
             let inserted = tx
                 .prepare_cached(
                     "INSERT INTO orders (id, number, user_id, status, payment_status, total_minor, currency, created_at, version, doc, hold_until)
@@ -84,6 +86,9 @@ impl OrderStore for EmbeddedStore {
                 other => other.map_err(unavailable)?,
             };
             insert_events(tx, &rows)?;
+            if !alerts.is_empty() {
+                insert_events(tx, &stock::alert_rows(&shared, alerts)?)?;
+            }
             if let Some(key) = &key {
                 tx.prepare_cached("INSERT INTO idempotency_keys (user_id, key, fingerprint, order_id) VALUES (?1, ?2, ?3, ?4)")
                     .and_then(|mut s| s.execute(params![key.user_id, key.key, key.fingerprint, id]))
@@ -128,6 +133,10 @@ impl OrderStore for EmbeddedStore {
         let doc = serde_json::to_string(order).map_err(unavailable)?;
         let (moves, hold) = (stock.to_vec(), hold_until(order));
         let rows = event_rows(order, events)?;
+        // What a `stock.low` event would carry, if one may be raised: the order as its
+        // other events do.
+        let shared = (moves.iter().any(|m| m.low_stock.is_some()))
+            .then(|| (events.first()).map_or_else(|| Arc::new(order.clone()), |e| e.order.clone()));
         let (id, status, payment, version) = (
             order.id.to_string(),
             order.status.clone(),
@@ -142,7 +151,7 @@ impl OrderStore for EmbeddedStore {
         // A conflict changes nothing (see `Left`): the snapshot is copied under the same
         // version condition as the update, so neither statement touches a row then.
         self.write(move |tx| {
-            stock::check(tx, &moves)?;
+            let alerts = stock::check(tx, &moves)?;
             // The version replaced stays readable for the events that carry it.
             tx.prepare_cached("INSERT INTO order_snapshots (order_id, version, doc) SELECT id, version, doc FROM orders WHERE id = ?1 AND version = ?2")
                 .and_then(|mut s| s.execute(params![id, expected_version as i64]))
@@ -155,57 +164,10 @@ impl OrderStore for EmbeddedStore {
                 return Err(StoreError::Conflict);
             }
             insert_events(tx, &rows)?;
+            if let (false, Some(shared)) = (alerts.is_empty(), &shared) {
+                insert_events(tx, &stock::alert_rows(shared, alerts)?)?;
+            }
             stock::apply(tx, &moves)
-        })
-        .await
-    }
-
-    async fn stock_level(&self, product_id: &str) -> Result<Option<StockLevel>, StoreError> {
-        self.level(product_id).await
-    }
-
-    async fn adjust_stock(
-        &self,
-        product_id: &str,
-        delta: i64,
-        seed: i64,
-    ) -> Result<StockLevel, StoreError> {
-        self.adjust(product_id, delta, seed).await
-    }
-
-    async fn holders(
-        &self,
-        product_id: &str,
-        limit: u32,
-    ) -> Result<Vec<(OrderId, i64)>, StoreError> {
-        self.holding(product_id, limit).await
-    }
-
-    async fn stock_levels(&self) -> Result<Vec<(String, StockLevel)>, StoreError> {
-        self.levels().await
-    }
-
-    async fn reserving_orders(&self) -> Result<Vec<Order>, StoreError> {
-        self.reserving().await
-    }
-
-    /// One process holds every shard.
-    async fn expiring(
-        &self,
-        until: DateTime<Utc>,
-        _: &Shards,
-        limit: u32,
-    ) -> Result<Vec<Order>, StoreError> {
-        self.read(move |conn| {
-            let mut statement = conn
-                .prepare_cached(
-                    "SELECT doc FROM orders WHERE hold_until <= ?1 ORDER BY hold_until LIMIT ?2",
-                )
-                .map_err(unavailable)?;
-            let docs = statement
-                .query_map(params![millis(until), limit], |r| r.get::<_, String>(0))
-                .map_err(unavailable)?;
-            docs.map(|doc| parse(&doc.map_err(unavailable)?)).collect()
         })
         .await
     }

@@ -4,50 +4,65 @@
 //! is checked by a read before the write's first change (see `writer::Left`), and refused
 //! with nothing written.
 
-use super::rows::parse;
+use super::rows::{EventRow, event_rows, millis, parse};
 use super::{EmbeddedStore, unavailable};
-use crate::domain::{Shortage, StockLevel, StockMove, StoreError};
-use crate::orders::stock::holds;
-use crate::orders::{Order, OrderId};
+use crate::domain::{Ledger, Shortage, StockAlert, StockLevel, StockMove, StoreError};
+use crate::metrics::metrics;
+use crate::orders::outbox::Shards;
+use crate::orders::stock::{StockStore, holding};
+use crate::orders::{Order, OrderEvent, OrderId};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
-/// A ledger row: on hand, reserved, and the source's figure it last followed.
-fn row(tx: &Connection, product: &str) -> Result<Option<(i64, i64, i64)>, StoreError> {
+/// A product's ledger row.
+fn row(tx: &Connection, product: &str) -> Result<Option<Ledger>, StoreError> {
     tx.prepare_cached("SELECT on_hand, reserved, source FROM stock WHERE product_id = ?1")
         .and_then(|mut s| {
-            s.query_row([product], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .optional()
+            s.query_row([product], |r| {
+                Ok(Ledger {
+                    level: StockLevel {
+                        on_hand: r.get(0)?,
+                        reserved: r.get(1)?,
+                    },
+                    source: r.get(2)?,
+                })
+            })
+            .optional()
         })
         .map_err(unavailable)
 }
 
-/// On hand once `source` (the product's stock as its source reports it now, if known) is
-/// followed: a ledger not started yet is seeded with it.
-fn followed(row: Option<(i64, i64, i64)>, source: Option<i64>) -> StockLevel {
-    match row {
-        None => StockLevel {
-            on_hand: source.unwrap_or(0),
-            reserved: 0,
-        },
-        Some((on_hand, reserved, was)) => StockLevel {
-            on_hand: on_hand + source.map_or(0, |now| now - was),
-            reserved,
-        },
-    }
-}
-
-/// Refuses the first reservation of `moves` its product cannot give. Reads only.
-pub(super) fn check(tx: &Connection, moves: &[StockMove]) -> Result<(), StoreError> {
+/// Refuses the first reservation of `moves` its product cannot give; else the alerts they
+/// raise. Reads only.
+pub(super) fn check(tx: &Connection, moves: &[StockMove]) -> Result<Vec<StockAlert>, StoreError> {
+    let mut alerts = Vec::new();
     for taken in moves.iter().filter(|m| m.reserves()) {
-        let level = followed(row(tx, &taken.product_id)?, taken.source);
+        let level = Ledger::followed(row(tx, &taken.product_id)?.as_ref(), taken.source);
         if level.available() - taken.reserved < -taken.backorders {
             return Err(StoreError::Shortage(Shortage {
                 product_id: taken.product_id.clone(),
                 available: level.available(),
             }));
         }
+        alerts.extend(taken.alert(level.available()));
     }
-    Ok(())
+    Ok(alerts)
+}
+
+/// The `stock.low` events of `alerts`, raised by the write of `order`, as outbox rows.
+pub(super) fn alert_rows(
+    order: &Arc<Order>,
+    alerts: Vec<StockAlert>,
+) -> Result<Vec<EventRow>, StoreError> {
+    let now = Utc::now();
+    let events: Vec<OrderEvent> = (alerts.into_iter())
+        .map(|alert| OrderEvent::stock_low(order.clone(), alert, now))
+        .collect();
+    metrics().events_written(events.len());
+    event_rows(order, &events)
 }
 
 /// Applies `moves` (checked first).
@@ -67,14 +82,23 @@ pub(super) fn apply(tx: &Connection, moves: &[StockMove]) -> Result<(), StoreErr
     Ok(())
 }
 
-impl EmbeddedStore {
-    pub(super) async fn level(&self, product: &str) -> Result<Option<StockLevel>, StoreError> {
-        let product = product.to_owned();
-        self.read(move |conn| Ok(row(conn, &product)?.map(|row| followed(Some(row), None))))
-            .await
+#[async_trait]
+impl StockStore for EmbeddedStore {
+    async fn ledgers(&self, products: &[String]) -> Result<BTreeMap<String, Ledger>, StoreError> {
+        let products = products.to_vec();
+        self.read(move |conn| {
+            let mut ledgers = BTreeMap::new();
+            for product in products {
+                if let Some(ledger) = row(conn, &product)? {
+                    ledgers.insert(product, ledger);
+                }
+            }
+            Ok(ledgers)
+        })
+        .await
     }
 
-    pub(super) async fn adjust(
+    async fn adjust_stock(
         &self,
         product: &str,
         delta: i64,
@@ -83,7 +107,7 @@ impl EmbeddedStore {
         let product = product.to_owned();
         self.write(move |tx| {
             let found = row(tx, &product)?;
-            let level = followed(found, found.is_none().then_some(seed));
+            let level = Ledger::followed(found.as_ref(), found.is_none().then_some(seed));
             let after = StockLevel {
                 on_hand: level.on_hand + delta,
                 ..level
@@ -105,7 +129,7 @@ impl EmbeddedStore {
         .await
     }
 
-    pub(super) async fn levels(&self) -> Result<Vec<(String, StockLevel)>, StoreError> {
+    async fn stock_levels(&self) -> Result<Vec<(String, StockLevel)>, StoreError> {
         self.read(|conn| {
             let mut statement = conn
                 .prepare_cached(
@@ -129,7 +153,7 @@ impl EmbeddedStore {
     }
 
     /// Orders whose JSON carries a reservation: each read whole.
-    pub(super) async fn reserving(&self) -> Result<Vec<Order>, StoreError> {
+    async fn reserving_orders(&self) -> Result<Vec<Order>, StoreError> {
         self.read(|conn| {
             let mut statement = conn
                 .prepare_cached("SELECT doc FROM orders WHERE doc LIKE '%\"reservation\":%'")
@@ -142,11 +166,7 @@ impl EmbeddedStore {
         .await
     }
 
-    pub(super) async fn holding(
-        &self,
-        product: &str,
-        limit: u32,
-    ) -> Result<Vec<(OrderId, i64)>, StoreError> {
+    async fn holders(&self, product: &str, limit: u32) -> Result<Vec<(OrderId, i64)>, StoreError> {
         // Orders name their products in their JSON: the candidates are found by that, and
         // each is asked what it holds as the write path does.
         let (product, pattern) = (
@@ -160,18 +180,32 @@ impl EmbeddedStore {
             let docs = statement
                 .query_map([pattern], |r| r.get::<_, String>(0))
                 .map_err(unavailable)?;
-            let mut holding = Vec::new();
-            for doc in docs {
-                let order: Order = parse(&doc.map_err(unavailable)?)?;
-                let units = holds(&order, &product);
-                if units > 0 {
-                    holding.push((order.id, units));
-                }
-                if holding.len() >= limit as usize {
-                    break;
-                }
-            }
-            Ok(holding)
+            holding(
+                docs.map(|doc| parse(&doc.map_err(unavailable)?)),
+                &product,
+                limit,
+            )
+        })
+        .await
+    }
+
+    /// One process holds every shard.
+    async fn expiring(
+        &self,
+        until: DateTime<Utc>,
+        _: &Shards,
+        limit: u32,
+    ) -> Result<Vec<Order>, StoreError> {
+        self.read(move |conn| {
+            let mut statement = conn
+                .prepare_cached(
+                    "SELECT doc FROM orders WHERE hold_until <= ?1 ORDER BY hold_until LIMIT ?2",
+                )
+                .map_err(unavailable)?;
+            let docs = statement
+                .query_map(params![millis(until), limit], |r| r.get::<_, String>(0))
+                .map_err(unavailable)?;
+            docs.map(|doc| parse(&doc.map_err(unavailable)?)).collect()
         })
         .await
     }

@@ -8,7 +8,7 @@ use super::documents::{
 };
 use super::stock::Write;
 use super::{MongoStore, bounded, is_duplicate_key, unavailable};
-use crate::domain::{StockLevel, StockMove, StoreError};
+use crate::domain::{StockMove, StoreError};
 use crate::orders::outbox::{Shards, shard_of};
 use crate::orders::{
     Backlog, DayCount, IdempotencyKey, Inserted, OrderJson, OrderQuery, OrderStore, Page, Sort,
@@ -46,7 +46,7 @@ impl OrderStore for MongoStore {
         }
         let outcome = match stock.is_empty() {
             true => self.inserts.insert(document).await,
-            false => (self.with_stock(Write::Insert(document), order.id, stock)).await?,
+            false => (self.with_stock(Write::Insert(document), order, stock)).await?,
         };
         bounded(async {
             match outcome {
@@ -124,7 +124,7 @@ impl OrderStore for MongoStore {
         };
         if !stock.is_empty() {
             let write = Write::Update { filter, change };
-            return self.with_stock(write, order.id, stock).await.map(drop);
+            return self.with_stock(write, order, stock).await.map(drop);
         }
         bounded(async {
             let updated = self
@@ -136,67 +136,6 @@ impl OrderStore for MongoStore {
                 return Err(StoreError::Conflict);
             }
             Ok(())
-        })
-        .await
-    }
-
-    async fn stock_level(&self, product_id: &str) -> Result<Option<StockLevel>, StoreError> {
-        self.level(product_id).await
-    }
-
-    async fn adjust_stock(
-        &self,
-        product_id: &str,
-        delta: i64,
-        seed: i64,
-    ) -> Result<StockLevel, StoreError> {
-        self.adjust(product_id, delta, seed).await
-    }
-
-    async fn holders(
-        &self,
-        product_id: &str,
-        limit: u32,
-    ) -> Result<Vec<(OrderId, i64)>, StoreError> {
-        self.holding(product_id, limit).await
-    }
-
-    async fn stock_in_doubt(&self) -> Result<std::collections::BTreeMap<String, i64>, StoreError> {
-        self.in_doubt().await
-    }
-
-    async fn settle_stock(&self, shards: &Shards) -> Result<usize, StoreError> {
-        self.sweep(shards).await
-    }
-
-    async fn stock_levels(&self) -> Result<Vec<(String, StockLevel)>, StoreError> {
-        self.levels().await
-    }
-
-    async fn reserving_orders(&self) -> Result<Vec<Order>, StoreError> {
-        self.reserving().await
-    }
-
-    /// Through the partial index of the holds that can run out.
-    async fn expiring(
-        &self,
-        until: DateTime<Utc>,
-        shards: &Shards,
-        limit: u32,
-    ) -> Result<Vec<Order>, StoreError> {
-        let shards: Vec<i32> = shards.numbers().into_iter().map(i32::from).collect();
-        let filter = doc! {
-            "reservation.expires_at": { "$lte": date(until) },
-            "shard": { "$in": shards },
-        };
-        bounded(async {
-            let cursor = (self.orders)
-                .find(filter)
-                .sort(doc! { "reservation.expires_at": 1 })
-                .limit(i64::from(limit))
-                .await
-                .map_err(unavailable)?;
-            all(cursor, order_from).await
         })
         .await
     }

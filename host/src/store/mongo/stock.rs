@@ -12,12 +12,14 @@
 //! placement stays one insert among many (`batch.rs`) and one update per product.
 
 use super::batch::Outcome;
-use super::documents::date;
+use super::documents::{date, outbox_entries};
 use super::{MongoStore, bounded, is_duplicate_key, unavailable};
-use crate::domain::{Shortage, StockLevel, StockMove, StoreError};
+use crate::domain::{Ledger, Shortage, StockAlert, StockLevel, StockMove, StoreError};
+use crate::metrics::metrics;
 use crate::orders::outbox::Shards;
-use crate::orders::stock::holds;
-use crate::orders::{Order, OrderId};
+use crate::orders::stock::{StockStore, holding};
+use crate::orders::{Order, OrderEvent, OrderId};
+use async_trait::async_trait;
 use bson::{Bson, Document, doc};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -57,6 +59,17 @@ fn level_of(d: &Document) -> StockLevel {
     }
 }
 
+fn ledger_of(d: &Document) -> Ledger {
+    Ledger {
+        level: level_of(d),
+        source: match d.get("source") {
+            Some(Bson::Int64(n)) => *n,
+            Some(Bson::Int32(n)) => i64::from(*n),
+            _ => 0,
+        },
+    }
+}
+
 /// A move's marker in its product's ledger.
 struct Marker {
     product: String,
@@ -83,6 +96,19 @@ fn takes(m: &StockMove) -> bool {
     m.on_hand - m.reserved < 0
 }
 
+/// The `stock.low` events of `alerts`, raised by the write of `order`, as outbox entries.
+fn alert_entries(order: &Order, alerts: Vec<StockAlert>) -> Result<Vec<Bson>, StoreError> {
+    if alerts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (shared, now) = (std::sync::Arc::new(order.clone()), Utc::now());
+    let events: Vec<OrderEvent> = (alerts.into_iter())
+        .map(|alert| OrderEvent::stock_low(shared.clone(), alert, now))
+        .collect();
+    metrics().events_written(events.len());
+    outbox_entries(&events)
+}
+
 fn marker(key: &str) -> String {
     format!("pending.{key}")
 }
@@ -94,25 +120,45 @@ impl MongoStore {
     pub(super) async fn with_stock(
         &self,
         write: Write,
-        order: OrderId,
+        order: &Order,
         moves: &[StockMove],
     ) -> Result<Outcome, StoreError> {
         let write_id = uuid::Uuid::new_v4().simple().to_string();
-        let key = format!("{order}~{write_id}");
-        let applied = self.apply(&key, moves).await?;
+        let key = format!("{}~{write_id}", order.id);
+        let (applied, alerts) = self.apply(&key, moves).await?;
+        let raised = alert_entries(order, alerts)?;
         let named = doc! { "$each": [&write_id], "$slice": -KEPT_WRITES };
         let outcome = match write {
             Write::Insert(mut document) => {
                 document.insert("stock_writes", vec![write_id.clone()]);
+                if !raised.is_empty() {
+                    match document.get_array_mut("outbox") {
+                        Ok(outbox) => outbox.extend(raised),
+                        Err(_) => {
+                            document.insert("outbox", raised);
+                        }
+                    }
+                }
                 self.inserts.insert(document).await
             }
             Write::Update { filter, mut change } => {
-                match change.get_document_mut("$push") {
-                    Ok(push) => {
-                        push.insert("stock_writes", named);
-                    }
+                let push = match change.get_document_mut("$push") {
+                    Ok(push) => push,
                     Err(_) => {
-                        change.insert("$push", doc! { "stock_writes": named });
+                        change.insert("$push", doc! {});
+                        change.get_document_mut("$push").map_err(unavailable)?
+                    }
+                };
+                push.insert("stock_writes", named);
+                if !raised.is_empty() {
+                    match push
+                        .get_document_mut("outbox")
+                        .and_then(|o| o.get_array_mut("$each"))
+                    {
+                        Ok(outbox) => outbox.extend(raised),
+                        Err(_) => {
+                            push.insert("outbox", doc! { "$each": raised });
+                        }
                     }
                 }
                 let updated = bounded(async {
@@ -158,29 +204,37 @@ impl MongoStore {
     /// filter when it would reserve more than is available), and marks those that give units
     /// back, to be applied once the order is written. A crash between the two then holds
     /// too many units for a while, never too few. A refusal takes back what came before it.
-    async fn apply(&self, key: &str, moves: &[StockMove]) -> Result<Vec<StockMove>, StoreError> {
-        let mut applied = Vec::with_capacity(moves.len());
+    /// The moves applied or marked, and the alerts those that took units raised.
+    async fn apply(
+        &self,
+        key: &str,
+        moves: &[StockMove],
+    ) -> Result<(Vec<StockMove>, Vec<StockAlert>), StoreError> {
+        let (mut applied, mut alerts) = (Vec::with_capacity(moves.len()), Vec::new());
         for m in moves {
             let step = async {
                 match takes(m) {
                     true => self.move_one(key, m).await,
-                    false => self.mark(key, m).await,
+                    false => self.mark(key, m).await.map(|()| None),
                 }
             };
             match bounded(step).await {
-                Ok(()) => applied.push(m.clone()),
+                Ok(alert) => {
+                    applied.push(m.clone());
+                    alerts.extend(alert);
+                }
                 Err(e) => {
                     self.take_back(key, &applied).await;
                     return Err(e);
                 }
             }
         }
-        Ok(applied)
+        Ok((applied, alerts))
     }
 
-    /// One product's move, with its marker; a ledger not started yet is seeded from the
-    /// product's stock first.
-    async fn move_one(&self, key: &str, m: &StockMove) -> Result<(), StoreError> {
+    /// One product's move, with its marker, and the alert it raised; a ledger not started
+    /// yet is seeded from the product's stock first.
+    async fn move_one(&self, key: &str, m: &StockMove) -> Result<Option<StockAlert>, StoreError> {
         // Plain updates, not aggregation pipelines: the test server scans the collection
         // for an `$expr` filter (9 ms an update against 1.2 ms). So `available` is kept as a
         // field of its own, moved with the other two, and the source's figure is part of
@@ -198,10 +252,23 @@ impl MongoStore {
             "$set": { marker(key): { "r": m.reserved, "h": m.on_hand, "a": true, "at": date(Utc::now()) } },
         };
         for _ in 0..MOVE_ATTEMPTS {
-            let moved = (self.stock.update_one(filter.clone(), change.clone()).await)
-                .map_err(unavailable)?;
-            if moved.matched_count == 1 {
-                return Ok(());
+            // What was available is read only where the workflow wants to hear of a low
+            // figure: the update then answers with the document as it was.
+            if m.low_stock.is_some() {
+                let before = (self.stock)
+                    .find_one_and_update(filter.clone(), change.clone())
+                    .return_document(mongodb::options::ReturnDocument::Before)
+                    .await
+                    .map_err(unavailable)?;
+                if let Some(before) = before {
+                    return Ok(m.alert(level_of(&before).available()));
+                }
+            } else {
+                let moved = (self.stock.update_one(filter.clone(), change.clone()).await)
+                    .map_err(unavailable)?;
+                if moved.matched_count == 1 {
+                    return Ok(None);
+                }
             }
             let found =
                 (self.stock.find_one(doc! { "_id": &m.product_id }).await).map_err(unavailable)?;
@@ -421,8 +488,122 @@ impl MongoStore {
         }
     }
 
+    /// Whether order `order` names write `write` among its last stock-moving writes.
+    async fn names_write(&self, order: &str, write: &str) -> Result<bool, StoreError> {
+        let found = bounded(async {
+            (self.orders)
+                .find_one(doc! { "_id": order, "stock_writes": write })
+                .projection(doc! { "_id": 1 })
+                .await
+                .map_err(unavailable)
+        })
+        .await?;
+        Ok(found.is_some())
+    }
+}
+
+#[async_trait]
+impl StockStore for MongoStore {
+    async fn ledgers(&self, products: &[String]) -> Result<BTreeMap<String, Ledger>, StoreError> {
+        bounded(async {
+            let cursor = (self.stock)
+                .find(doc! { "_id": { "$in": products } })
+                .projection(doc! { "on_hand": 1, "reserved": 1, "source": 1 })
+                .await
+                .map_err(unavailable)?;
+            let found = super::documents::all(cursor, |d| {
+                let product = d.get_str("_id").map_err(unavailable)?.to_owned();
+                Ok((product, ledger_of(&d)))
+            })
+            .await?;
+            Ok(found.into_iter().collect())
+        })
+        .await
+    }
+
+    /// One conditional update: on hand never under what is reserved.
+    async fn adjust_stock(
+        &self,
+        product: &str,
+        delta: i64,
+        seed: i64,
+    ) -> Result<StockLevel, StoreError> {
+        bounded(async {
+            for _ in 0..2 {
+                let adjusted = (self.stock)
+                    .find_one_and_update(
+                        doc! { "_id": product, "available": { "$gte": -delta } },
+                        doc! { "$inc": { "on_hand": delta, "available": delta } },
+                    )
+                    .return_document(mongodb::options::ReturnDocument::After)
+                    .await
+                    .map_err(unavailable)?;
+                if let Some(adjusted) = adjusted {
+                    return Ok(level_of(&adjusted));
+                }
+                let found = (self.stock)
+                    .find_one(doc! { "_id": product })
+                    .await
+                    .map_err(unavailable)?;
+                if let Some(found) = found {
+                    return Err(StoreError::Shortage(Shortage {
+                        product_id: product.to_owned(),
+                        available: level_of(&found).available(),
+                    }));
+                }
+                self.seed(product, seed).await?;
+            }
+            Err(unavailable("a product's ledger was seeded but not found"))
+        })
+        .await
+    }
+
+    async fn stock_levels(&self) -> Result<Vec<(String, StockLevel)>, StoreError> {
+        bounded(async {
+            let cursor = self
+                .stock
+                .find(doc! {})
+                .sort(doc! { "_id": 1 })
+                .await
+                .map_err(unavailable)?;
+            super::documents::all(cursor, |d| {
+                Ok((
+                    d.get_str("_id").map_err(unavailable)?.to_owned(),
+                    level_of(&d),
+                ))
+            })
+            .await
+        })
+        .await
+    }
+
+    async fn reserving_orders(&self) -> Result<Vec<Order>, StoreError> {
+        bounded(async {
+            let filter = doc! { "reservation": { "$exists": true }, "reservation.released_at": { "$exists": false } };
+            let cursor = self.orders.find(filter).await.map_err(unavailable)?;
+            super::documents::all(cursor, super::documents::order_from).await
+        })
+        .await
+    }
+
+    async fn holders(&self, product: &str, limit: u32) -> Result<Vec<(OrderId, i64)>, StoreError> {
+        bounded(async {
+            let filter = doc! { "items.product_id": product, "reservation": { "$exists": true } };
+            let cursor = self
+                .orders
+                .find(filter)
+                .sort(doc! { "created_at": 1 })
+                .await
+                .map_err(unavailable)?;
+            let orders: Vec<Order> =
+                super::documents::all(cursor, super::documents::order_from).await?;
+            holding(orders.into_iter().map(Ok), product, limit)
+        })
+        .await
+    }
+
     /// Units reserved by markers whose write did not land (yet), by product.
-    pub(super) async fn in_doubt(&self) -> Result<BTreeMap<String, i64>, StoreError> {
+    async fn stock_in_doubt(&self) -> Result<BTreeMap<String, i64>, StoreError> {
         let mut doubt = BTreeMap::new();
         for marker in self.markers().await? {
             // Taken before a write that has not landed, or to be given back after one that
@@ -439,7 +620,7 @@ impl MongoStore {
 
     /// Settles the markers older than [`SETTLE_AFTER`], on the replica holding shard 0, at
     /// most every [`SWEEP_EVERY`]: how many it settled.
-    pub(super) async fn sweep(&self, shards: &Shards) -> Result<usize, StoreError> {
+    async fn settle_stock(&self, shards: &Shards) -> Result<usize, StoreError> {
         if !shards.numbers().contains(&0) {
             return Ok(0);
         }
@@ -482,115 +663,26 @@ impl MongoStore {
         Ok(settled)
     }
 
-    /// Whether order `order` names write `write` among its last stock-moving writes.
-    async fn names_write(&self, order: &str, write: &str) -> Result<bool, StoreError> {
-        let found = bounded(async {
-            (self.orders)
-                .find_one(doc! { "_id": order, "stock_writes": write })
-                .projection(doc! { "_id": 1 })
-                .await
-                .map_err(unavailable)
-        })
-        .await?;
-        Ok(found.is_some())
-    }
-
-    pub(super) async fn level(&self, product: &str) -> Result<Option<StockLevel>, StoreError> {
-        let found = bounded(async {
-            (self.stock)
-                .find_one(doc! { "_id": product })
-                .await
-                .map_err(unavailable)
-        })
-        .await?;
-        Ok(found.as_ref().map(level_of))
-    }
-
-    /// One conditional update: on hand never under what is reserved.
-    pub(super) async fn adjust(
+    /// Through the partial index of the holds that can run out.
+    async fn expiring(
         &self,
-        product: &str,
-        delta: i64,
-        seed: i64,
-    ) -> Result<StockLevel, StoreError> {
-        bounded(async {
-            for _ in 0..2 {
-                let adjusted = (self.stock)
-                    .find_one_and_update(
-                        doc! { "_id": product, "available": { "$gte": -delta } },
-                        doc! { "$inc": { "on_hand": delta, "available": delta } },
-                    )
-                    .return_document(mongodb::options::ReturnDocument::After)
-                    .await
-                    .map_err(unavailable)?;
-                if let Some(adjusted) = adjusted {
-                    return Ok(level_of(&adjusted));
-                }
-                let found = (self.stock)
-                    .find_one(doc! { "_id": product })
-                    .await
-                    .map_err(unavailable)?;
-                if let Some(found) = found {
-                    return Err(StoreError::Shortage(Shortage {
-                        product_id: product.to_owned(),
-                        available: level_of(&found).available(),
-                    }));
-                }
-                self.seed(product, seed).await?;
-            }
-            Err(unavailable("a product's ledger was seeded but not found"))
-        })
-        .await
-    }
-
-    pub(super) async fn levels(&self) -> Result<Vec<(String, StockLevel)>, StoreError> {
-        bounded(async {
-            let cursor = self
-                .stock
-                .find(doc! {})
-                .sort(doc! { "_id": 1 })
-                .await
-                .map_err(unavailable)?;
-            super::documents::all(cursor, |d| {
-                Ok((
-                    d.get_str("_id").map_err(unavailable)?.to_owned(),
-                    level_of(&d),
-                ))
-            })
-            .await
-        })
-        .await
-    }
-
-    pub(super) async fn reserving(&self) -> Result<Vec<Order>, StoreError> {
-        bounded(async {
-            let filter = doc! { "reservation": { "$exists": true }, "reservation.released_at": { "$exists": false } };
-            let cursor = self.orders.find(filter).await.map_err(unavailable)?;
-            super::documents::all(cursor, super::documents::order_from).await
-        })
-        .await
-    }
-
-    pub(super) async fn holding(
-        &self,
-        product: &str,
+        until: DateTime<Utc>,
+        shards: &Shards,
         limit: u32,
-    ) -> Result<Vec<(OrderId, i64)>, StoreError> {
+    ) -> Result<Vec<Order>, StoreError> {
+        let shards: Vec<i32> = shards.numbers().into_iter().map(i32::from).collect();
+        let filter = doc! {
+            "reservation.expires_at": { "$lte": date(until) },
+            "shard": { "$in": shards },
+        };
         bounded(async {
-            let filter = doc! { "items.product_id": product, "reservation": { "$exists": true } };
-            let cursor = self
-                .orders
+            let cursor = (self.orders)
                 .find(filter)
-                .sort(doc! { "created_at": 1 })
+                .sort(doc! { "reservation.expires_at": 1 })
+                .limit(i64::from(limit))
                 .await
                 .map_err(unavailable)?;
-            let orders: Vec<Order> =
-                super::documents::all(cursor, super::documents::order_from).await?;
-            Ok((orders.into_iter())
-                .map(|order| (order.id, holds(&order, product)))
-                .filter(|(_, units)| *units > 0)
-                .take(limit as usize)
-                .collect())
+            super::documents::all(cursor, super::documents::order_from).await
         })
         .await
     }

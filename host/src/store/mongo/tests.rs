@@ -4,10 +4,11 @@
 use super::MongoStore;
 use crate::domain::{Digest, StoreError};
 use crate::orders::outbox::{Lease, SHARDS, Shards, shard_of};
+use crate::orders::stock::StockStore;
 use crate::orders::{OrderEvent, OrderStore};
 use crate::relay::leases::LeaseStore;
 use crate::replicas::{Heartbeat, Heartbeats};
-use crate::store::conformance::{base_time, run, sample_order};
+use crate::store::conformance::{base_time, ledger, run, sample_order};
 use bson::{Bson, doc};
 use chrono::Utc;
 use uuid::Uuid;
@@ -469,6 +470,7 @@ async fn the_sweep_settles_stock_moves_a_crash_cut_short() {
         on_hand: 0,
         source: Some(10),
         backorders: 0,
+        low_stock: None,
     };
     store.insert(&order, &[], None, &[reserve]).await.unwrap();
     let written = store.orders.find_one(doc! {}).await.unwrap().unwrap();
@@ -477,7 +479,7 @@ async fn the_sweep_settles_stock_moves_a_crash_cut_short() {
         .unwrap()
         .to_owned();
     // Its own marker is cleared in the background once the order is written.
-    let reserved = || async { store.stock_level("p1").await.unwrap().unwrap().reserved };
+    let reserved = || async { ledger(&store, "p1").await.level.reserved };
     assert_eq!(reserved().await, 2);
     // Two torn moves: one of an order never written, one the written order names.
     torn_move(&store, &Uuid::new_v4().to_string(), "lost", 3).await;

@@ -1,5 +1,5 @@
 """The component's glue: the `lifecycle` interface of the `lifecycle-plugin` world
-(orderflow:plugins@0.4.0, wit/orderflow.wit), as componentize-py's bindings (`wit_world`,
+(orderflow:plugins@0.5.0, wit/orderflow.wit), as componentize-py's bindings (`wit_world`,
 generated when build.sh builds the component) expect it, around the rules of rules.py. It is
 the component's entry (build.sh builds `app`), so it hands the bindings' `log` to the SDK.
 `describe` before `configure` shows the machine of the default parameters. A change's kind

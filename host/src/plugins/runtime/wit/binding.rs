@@ -9,7 +9,9 @@
 /// body of the lifecycle's creation step, which differs from version to version: it calls
 /// `guest` (the lifecycle export) and gives back the generated answer. `imports`, for a
 /// version whose plugins import from the host, is the body of its `link`: it adds those
-/// imports to `linker`, a `Linker<InstanceState>`.
+/// imports to `linker`, a `Linker<InstanceState>`. `product`, for a version whose product
+/// snapshot has fields the first versions' lacked, gives each such field as a function of
+/// the host's `ProductSnapshot`.
 macro_rules! bind_contract_version {
     (
         version: $version:literal,
@@ -33,6 +35,10 @@ macro_rules! bind_contract_version {
         create($guest:ident, $store:ident, $order:ident, $now:ident) $create:block
         $(#[$imports_doc:meta])*
         imports($linker:ident) $imports:block
+        $(
+            $(#[$product_doc:meta])*
+            product { $($field:ident: $value:expr),* $(,)? }
+        )?
     ) => {
         pub const VERSION: &str = $version;
 
@@ -231,17 +237,23 @@ macro_rules! bind_contract_version {
             o.items
                 .iter()
                 .map(|item| w::LineItem {
-                    product: w::ProductSnapshot {
-                        product_id: &item.product.product_id,
-                        name: &item.product.name,
-                        sku: &item.product.sku,
-                        unit_price: money(&item.product.unit_price),
-                        stock: item.product.stock,
-                        active: item.product.active,
-                    },
+                    product: snapshot(&item.product),
                     quantity: item.quantity,
                 })
                 .collect()
+        }
+
+        $($(#[$product_doc])*)?
+        fn snapshot(p: &d::ProductSnapshot) -> w::ProductSnapshot<'_> {
+            w::ProductSnapshot {
+                product_id: &p.product_id,
+                name: &p.name,
+                sku: &p.sku,
+                unit_price: money(&p.unit_price),
+                stock: p.stock,
+                active: p.active,
+                $($($field: ($value)(p),)*)?
+            }
         }
 
         fn draft<'a>(o: &'a d::OrderDraft, items: &'a [w::LineItem<'a>]) -> w::OrderDraft<'a> {

@@ -12,6 +12,7 @@ pub mod since_v0_1_0;
 pub mod since_v0_2_0;
 pub mod since_v0_3_0;
 pub mod since_v0_4_0;
+pub mod since_v0_5_0;
 
 use crate::domain::{
     Actor, ChangeKind, Money, OrderDraft, OrderView, Problem, Refund, ReturnRequest, UnixMillis,
@@ -34,15 +35,17 @@ pub enum ContractVersion {
     V0_2_0,
     V0_3_0,
     V0_4_0,
+    V0_5_0,
 }
 
 impl ContractVersion {
     /// Every version this host accepts, oldest first.
-    pub const ALL: [ContractVersion; 4] = [
+    pub const ALL: [ContractVersion; 5] = [
         ContractVersion::V0_1_0,
         ContractVersion::V0_2_0,
         ContractVersion::V0_3_0,
         ContractVersion::V0_4_0,
+        ContractVersion::V0_5_0,
     ];
 
     /// The version as the WIT package states it (`0.2.0`).
@@ -52,6 +55,7 @@ impl ContractVersion {
             ContractVersion::V0_2_0 => since_v0_2_0::VERSION,
             ContractVersion::V0_3_0 => since_v0_3_0::VERSION,
             ContractVersion::V0_4_0 => since_v0_4_0::VERSION,
+            ContractVersion::V0_5_0 => since_v0_5_0::VERSION,
         }
     }
 
@@ -62,6 +66,7 @@ impl ContractVersion {
             ContractVersion::V0_2_0 => since_v0_2_0::link(linker),
             ContractVersion::V0_3_0 => since_v0_3_0::link(linker),
             ContractVersion::V0_4_0 => since_v0_4_0::link(linker),
+            ContractVersion::V0_5_0 => since_v0_5_0::link(linker),
         }
     }
 
@@ -88,6 +93,7 @@ pub enum Pre {
     V0_2(since_v0_2_0::Pre),
     V0_3(since_v0_3_0::Pre),
     V0_4(since_v0_4_0::Pre),
+    V0_5(since_v0_5_0::Pre),
 }
 
 /// A live instance, in its contract version; used for one decision only (see `runtime::pool`).
@@ -96,6 +102,7 @@ pub enum Instance {
     V0_2(since_v0_2_0::Instance),
     V0_3(since_v0_3_0::Instance),
     V0_4(since_v0_4_0::Instance),
+    V0_5(since_v0_5_0::Instance),
 }
 
 impl Pre {
@@ -110,6 +117,7 @@ impl Pre {
             ContractVersion::V0_2_0 => Pre::V0_2(since_v0_2_0::Pre::new(kind, pre)?),
             ContractVersion::V0_3_0 => Pre::V0_3(since_v0_3_0::Pre::new(kind, pre)?),
             ContractVersion::V0_4_0 => Pre::V0_4(since_v0_4_0::Pre::new(kind, pre)?),
+            ContractVersion::V0_5_0 => Pre::V0_5(since_v0_5_0::Pre::new(kind, pre)?),
         })
     }
 
@@ -119,6 +127,7 @@ impl Pre {
             Pre::V0_2(pre) => Instance::V0_2(pre.instantiate(store)?),
             Pre::V0_3(pre) => Instance::V0_3(pre.instantiate(store)?),
             Pre::V0_4(pre) => Instance::V0_4(pre.instantiate(store)?),
+            Pre::V0_5(pre) => Instance::V0_5(pre.instantiate(store)?),
         })
     }
 }
@@ -132,6 +141,7 @@ macro_rules! on_version {
             $crate::plugins::runtime::wit::Instance::V0_2($i) => $call,
             $crate::plugins::runtime::wit::Instance::V0_3($i) => $call,
             $crate::plugins::runtime::wit::Instance::V0_4($i) => $call,
+            $crate::plugins::runtime::wit::Instance::V0_5($i) => $call,
         }
     };
 }
@@ -142,6 +152,12 @@ impl ContractVersion {
     /// (`allow-change`, `refund`); for older ones the host applies its defaults.
     pub fn decides_changes(self) -> bool {
         self >= ContractVersion::V0_4_0
+    }
+
+    /// Whether plugins of this version see what a new order may still take of each
+    /// product (`available`); the host reads the ledger for them only.
+    pub fn sees_available_stock(self) -> bool {
+        self >= ContractVersion::V0_5_0
     }
 }
 
@@ -157,6 +173,7 @@ impl Instance {
     ) -> CallResult<()> {
         match self {
             Instance::V0_4(i) => i.allow_change(store, order, kind, by, now),
+            Instance::V0_5(i) => i.allow_change(store, order, kind, by, now),
             _ => Err(before_0_4("allow-change")),
         }
     }
@@ -171,6 +188,7 @@ impl Instance {
     ) -> CallResult<Refund> {
         match self {
             Instance::V0_4(i) => i.refund(store, order, request, now),
+            Instance::V0_5(i) => i.refund(store, order, request, now),
             _ => Err(before_0_4("refund")),
         }
     }
@@ -238,6 +256,7 @@ fn exports(component: &Component, kind: PluginKind, version: ContractVersion) ->
         ContractVersion::V0_2_0 => since_v0_2_0::exports(component, kind),
         ContractVersion::V0_3_0 => since_v0_3_0::exports(component, kind),
         ContractVersion::V0_4_0 => since_v0_4_0::exports(component, kind),
+        ContractVersion::V0_5_0 => since_v0_5_0::exports(component, kind),
     }
 }
 
@@ -252,5 +271,6 @@ pub fn creation_fixture(
         ContractVersion::V0_2_0 => since_v0_2_0::creation_fixture(fixture),
         ContractVersion::V0_3_0 => since_v0_3_0::creation_fixture(fixture),
         ContractVersion::V0_4_0 => since_v0_4_0::creation_fixture(fixture),
+        ContractVersion::V0_5_0 => since_v0_5_0::creation_fixture(fixture),
     }
 }

@@ -1,5 +1,5 @@
 // The component's glue: the `validation` interface of the `validation-plugin` world
-// (orderflow:plugins@0.4.0, wit/orderflow.wit), exported as the bindings of jco's QuickJS
+// (orderflow:plugins@0.5.0, wit/orderflow.wit), exported as the bindings of jco's QuickJS
 // backend expect it (`export const validation`, one method per function), around the rules
 // of rules.js. The component is built from src/component.js, which exports this with the
 // host's `log` connected; the unit tests import this file. Validation refuses with a list:
