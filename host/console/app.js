@@ -1,5 +1,6 @@
 // The console's shell: errors recorded, sign-in, and the pages by the URL's fragment
-// (#/overview, #/orders, #/orders/<id>, #/plugins, #/plugins/<name>, #/workflows).
+// (#/overview, #/orders, #/orders/<id>, #/plugins, #/plugins/<name>, #/workflows, #/stock,
+// #/stock/<product>).
 
 import { api, session } from '/console/api.js';
 import { h, field, generalProblem, showProblems } from '/console/ui.js';
@@ -24,6 +25,8 @@ const pages = [
   [/^#\/plugins\/([\w.-]+)$/, () => import('/console/plugins.js').then((m) => ({ render: m.renderPlugin })), 'Plugin'],
   [/^#\/plugins$/, () => import('/console/plugins.js'), 'Plugins'],
   [/^#\/workflows$/, () => import('/console/workflows.js'), 'Workflows'],
+  [/^#\/stock\/([^/?]+)$/, () => import('/console/stock.js').then((m) => ({ render: m.renderProduct })), 'Product'],
+  [/^#\/stock$/, () => import('/console/stock.js'), 'Stock'],
 ];
 
 const main = document.getElementById('main');

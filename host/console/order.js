@@ -201,7 +201,7 @@ function price(order) {
   const p = order.pricing;
   return h('div', { class: 'columns' },
     table(['item', 'unit price', 'quantity', 'line total'], order.items.map((i) =>
-      h('tr', {}, h('th', { scope: 'row' }, `${i.name} (${i.sku})`), h('td', { class: 'number' }, money(i.unit_price)),
+      h('tr', {}, h('th', { scope: 'row' }, `${i.name} (${i.sku}) `, order.reservation ? h('a', { href: `#/stock/${encodeURIComponent(i.product_id)}`, 'data-stock-link': i.product_id }, 'stock') : null), h('td', { class: 'number' }, money(i.unit_price)),
         h('td', { class: 'number' }, String(i.quantity)), h('td', { class: 'number' }, money(i.line_total))))),
     h('div', {},
       h('dl', { class: 'facts price' },

@@ -1369,6 +1369,115 @@ async fn support_previews_requests_and_confirms_a_change() {
 /// A token that stops being valid brings the sign-in form back over whatever page was
 /// shown, with the reason, the navigation hidden; signing in again goes back to that page.
 /// The skip link moves the focus to the content.
+/// The stock pages: every product's ledger beside the orders, one product's holders, and an
+/// adjustment refused beside its field, then made.
+#[tokio::test(flavor = "multi_thread")]
+async fn ops_read_the_stock_and_adjust_it() {
+    let Some(browser) = browser().await else {
+        return;
+    };
+    let app = App::start(None).await;
+    let (admin, buyer) = (token("ops", true), token("dana", false));
+    let mut holders = Vec::new();
+    for units in [3, 2] {
+        let mut body = harness::order_body(&[("prod-lamp", units)]);
+        body["sales_channel"] = json!("sale");
+        let (status, order) = app.post("/api/v1/orders/", Some(&buyer), &body, None).await;
+        assert_eq!(status, 201, "{order}");
+        holders.push(order["id"].as_str().unwrap().to_owned());
+    }
+    let base = format!("http://{}", app.address());
+    browser.open(&format!("{base}/console")).await;
+    browser.page_shows("sign-in").await;
+    let enter = char::from(fantoccini::key::Key::Enter);
+    browser
+        .type_into("input[name=token]", &format!("{admin}{enter}"))
+        .await;
+    browser.page_shows("overview").await;
+
+    // Reached from an order's line.
+    browser
+        .visit(&format!("#/orders/{}", holders[0]), "order")
+        .await;
+    browser.click("a[data-stock-link='prod-lamp']").await;
+    browser.page_shows("product").await;
+    browser.visit("#/stock", "stock").await;
+    let row = "tr[data-product='prod-lamp']";
+    let counts = browser
+        .eval(&format!(
+            "Object.fromEntries([...document.querySelectorAll(\"{row} [data-count]\")].map((td) => [td.dataset.count, td.textContent]))"
+        ))
+        .await;
+    assert_eq!(
+        counts,
+        json!({"on_hand": "40", "reserved": "5", "available": "35", "held_by_orders": "5", "in_doubt": "0"})
+    );
+    assert_eq!(
+        browser.attr("[data-consistent]", "data-consistent").await,
+        "true"
+    );
+    browser.photograph("stock").await;
+
+    browser.click(&format!("{row} a")).await;
+    browser.page_shows("product").await;
+    let fact = |name: &str| format!("[data-fact={name}]");
+    assert_eq!(browser.text(&fact("available")).await, "35");
+    let shown = browser
+        .eval("[...document.querySelectorAll('tr[data-holder]')].map((tr) => tr.dataset.holder).sort()")
+        .await;
+    holders.sort();
+    assert_eq!(shown, json!(holders));
+
+    // 36 out would leave fewer on hand than are reserved: refused beside the units.
+    let form = "form.adjustment";
+    browser
+        .type_into(&format!("{form} input[name=delta]"), "-36")
+        .await;
+    browser
+        .type_into(
+            &format!("{form} input[name=reason]"),
+            &format!("count{enter}"),
+        )
+        .await;
+    let problem = format!("{form} .problem[data-for=delta]");
+    browser
+        .until(&format!(
+            "document.querySelector(\"{problem}\").textContent !== ''"
+        ))
+        .await;
+    assert_eq!(
+        browser.text(&problem).await,
+        "on hand cannot go under what orders reserve: 35 unit(s) may go"
+    );
+    assert_eq!(
+        browser
+            .attr(&format!("{form} input[name=delta]"), "aria-invalid")
+            .await,
+        "true"
+    );
+    browser.photograph("stock-product-refused").await;
+    // A delivery of 4.
+    browser
+        .type_into(&format!("{form} input[name=delta]"), "4")
+        .await;
+    browser
+        .type_into(
+            &format!("{form} input[name=reason]"),
+            &format!("delivery{enter}"),
+        )
+        .await;
+    browser
+        .until(&format!(
+            "document.querySelector('{}')?.textContent === '44'",
+            fact("on_hand")
+        ))
+        .await;
+    assert_eq!(browser.text(&fact("available")).await, "39");
+    let (_, inventory) = app.get("/api/v1/inventory/prod-lamp", Some(&admin)).await;
+    assert_eq!(inventory["on_hand"], 44, "{inventory}");
+    browser.no_errors().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_expired_token_signs_out_where_the_person_was() {
     let Some(browser) = browser().await else {

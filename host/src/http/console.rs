@@ -61,6 +61,7 @@ static ASSETS: LazyLock<HashMap<&'static str, Asset>> = LazyLock::new(|| {
         ("plugins.js", JS),
         ("rollout.js", JS),
         ("workflows.js", JS),
+        ("stock.js", JS),
         ("vendor/uplot-1.6.32/uPlot.esm.js", JS),
         ("vendor/uplot-1.6.32/uPlot.min.css", CSS),
         ("vendor/uplot-1.6.32/LICENSE", TEXT),

@@ -106,7 +106,7 @@ async fn racing_orders_never_take_more_than_there_is() {
                 .filter(|e| e["event_type"] == "stock.low"),
         );
     }
-    assert_eq!(lows.len(), 1, "{lows:?}");
+    assert_eq!(lows.len(), 1, "{lows:?} {}", app.log());
     assert_eq!(
         lows[0]["stock"],
         json!({"product_id": "prod-lamp", "available": 4, "threshold": 5})

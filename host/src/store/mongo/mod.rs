@@ -74,6 +74,8 @@ pub struct MongoStore {
     stock_swept: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
     /// Markers of written orders waiting to be cleared, by product (`stock.rs`).
     stock_clearing: Arc<std::sync::Mutex<std::collections::HashMap<String, Vec<String>>>>,
+    /// Moves taking units waiting to be sent together, by product (`stock.rs`).
+    stock_takes: Arc<std::sync::Mutex<stock::Takes>>,
     plugin_artifacts: Collection<Document>,
     /// The GridFS buckets of the versions' and the artifacts' bytes, made once: a bucket
     /// checks its indexes before its first upload, several round trips.
@@ -196,6 +198,7 @@ impl MongoStore {
             stock: db.collection("stock"),
             stock_swept: Arc::default(),
             stock_clearing: Arc::default(),
+            stock_takes: Arc::default(),
             plugin_artifacts: db.collection("plugin_artifacts"),
             plugin_bytes: registry::bucket(&db, "plugin_bytes"),
             artifact_bytes: registry::bucket(&db, "plugin_artifacts"),

@@ -22,8 +22,9 @@ use crate::orders::{Order, OrderEvent, OrderId};
 use async_trait::async_trait;
 use bson::{Bson, Document, doc};
 use chrono::{DateTime, Utc};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
 
 /// The order write that goes with a stock move.
 pub(super) enum Write {
@@ -40,6 +41,8 @@ const KEPT_WRITES: i32 = 8;
 /// How old a marker must be before it is settled by the sweep: longer than any write of an
 /// order may still land.
 const SETTLE_AFTER: Duration = Duration::from_secs(60);
+/// Figures a move that crosses its threshold is asked from exactly, at most.
+const CROSSING_FIGURES: usize = 16;
 /// How often one move is asked for while its product's ledger keeps changing under it.
 const MOVE_ATTEMPTS: usize = 20;
 /// How long the markers of written orders wait to be cleared together.
@@ -69,6 +72,54 @@ fn ledger_of(d: &Document) -> Ledger {
         },
     }
 }
+
+/// The conditions on `available` under which `m` may be applied, each with the alert it
+/// then raises (`Crossed::Near`: one whose figure is read after), tried in turn. A move
+/// that cannot cross a threshold has one: enough available. One that can is asked first to
+/// stay at or over the threshold, then from each figure that crosses it (exact, so the
+/// alert says what is left; a line of more units than [`CROSSING_FIGURES`] from the figures
+/// under those at once), then from under it: each a conditional update the database
+/// applies atomically, so of moves racing for a product exactly one crosses. (The pre-image
+/// `findAndModify` returns would tell the same in one request on MongoDB, but the test
+/// server answers with stale ones under load.)
+fn conditions(m: &StockMove) -> Vec<(Document, Crossed)> {
+    let needed = m.reserved - m.backorders;
+    let Some(threshold) = m.low_stock.filter(|_| m.reserves()) else {
+        return vec![(doc! { "$gte": needed }, Crossed::No)];
+    };
+    let top = threshold + m.reserved;
+    let mut conditions = vec![(doc! { "$gte": needed.max(top) }, Crossed::No)];
+    let exact = (threshold.max(needed)..top).rev().take(CROSSING_FIGURES);
+    let lowest = exact.clone().last().unwrap_or(top);
+    conditions.extend(exact.map(|before| (doc! { "$eq": before }, Crossed::From(before))));
+    if lowest > threshold.max(needed) {
+        conditions.push((
+            doc! { "$gte": threshold.max(needed), "$lt": lowest },
+            Crossed::Near,
+        ));
+    }
+    conditions.push((doc! { "$gte": needed, "$lt": threshold }, Crossed::No));
+    conditions
+}
+
+/// Whether a move that took units crossed its threshold, and from which figure.
+#[derive(Clone, Copy)]
+enum Crossed {
+    No,
+    From(i64),
+    /// From a figure not asked for exactly: what is left is read after.
+    Near,
+}
+
+/// A move taking units, waiting to be sent with the others of its product.
+pub(super) struct Take {
+    key: String,
+    m: StockMove,
+    told: oneshot::Sender<Result<Option<StockAlert>, StoreError>>,
+}
+
+/// The takes waiting, by product; a product is here while its takes are being sent.
+pub(super) type Takes = HashMap<String, Vec<Take>>;
 
 /// A move's marker in its product's ledger.
 struct Marker {
@@ -200,6 +251,123 @@ impl MongoStore {
         }
     }
 
+    /// `m`, which takes units of its product, sent with the other takes of that product
+    /// waiting: while one update of a product is on its way to the database, the orders
+    /// that reserve it meanwhile wait, and the next update carries all of them (the insert
+    /// batch's pattern, per product; a lone take goes at once). The sending runs in a task
+    /// of its own, so a request given up does not leave the others waiting.
+    async fn take(&self, key: &str, m: &StockMove) -> Result<Option<StockAlert>, StoreError> {
+        let (told, answer) = oneshot::channel();
+        let take = Take {
+            key: key.to_owned(),
+            m: m.clone(),
+            told,
+        };
+        let lead = {
+            let mut waiting = self.stock_takes.lock().unwrap_or_else(|e| e.into_inner());
+            match waiting.get_mut(&m.product_id) {
+                Some(behind) => {
+                    behind.push(take);
+                    false
+                }
+                None => {
+                    waiting.insert(m.product_id.clone(), vec![take]);
+                    true
+                }
+            }
+        };
+        if lead {
+            tokio::spawn(self.clone().send_takes(m.product_id.clone()));
+        }
+        (answer.await).unwrap_or_else(|_| Err(unavailable("the stock writer stopped")))
+    }
+
+    /// Sends the takes of `product` waiting, until none is left.
+    async fn send_takes(self, product: String) {
+        loop {
+            let batch = {
+                let mut waiting = self.stock_takes.lock().unwrap_or_else(|e| e.into_inner());
+                let batch = (waiting.get_mut(&product)).map_or_else(Vec::new, std::mem::take);
+                if batch.is_empty() {
+                    waiting.remove(&product);
+                    return;
+                }
+                batch
+            };
+            // Takes share an update when they follow the same figure of the source and
+            // may go as far under zero; one that may cross a threshold goes alone, to be
+            // told whether it did.
+            let mut groups: Vec<Vec<Take>> = Vec::new();
+            for take in batch {
+                let alike = |g: &&mut Vec<Take>| {
+                    let (a, b) = (&g[0].m, &take.m);
+                    (a.low_stock, b.low_stock) == (None, None)
+                        && (a.source, a.backorders) == (b.source, b.backorders)
+                };
+                match groups.iter_mut().find(alike) {
+                    Some(group) => group.push(take),
+                    None => groups.push(vec![take]),
+                }
+            }
+            for group in groups {
+                self.send_group(group).await;
+            }
+        }
+    }
+
+    /// One update for `group`, all of it or nothing; when there is not enough for all of
+    /// them, each is asked on its own, so that as many as fit are taken.
+    async fn send_group(&self, group: Vec<Take>) {
+        if let [one] = group.as_slice() {
+            let answer = self.move_one(&one.key, &one.m).await;
+            let _ = group.into_iter().next().map(|t| t.told.send(answer));
+            return;
+        }
+        let first = &group[0].m;
+        let (mut reserved, mut on_hand) = (0, 0);
+        let mut markers = Document::new();
+        let at = date(Utc::now());
+        for Take { key, m, .. } in &group {
+            reserved += m.reserved;
+            on_hand += m.on_hand;
+            markers.insert(
+                marker(key),
+                doc! { "r": m.reserved, "h": m.on_hand, "a": true, "at": at },
+            );
+        }
+        let mut filter = doc! { "_id": &first.product_id };
+        if let Some(source) = first.source {
+            filter.insert("source", source);
+        }
+        filter.insert("available", doc! { "$gte": reserved - first.backorders });
+        let change = doc! {
+            "$inc": { "reserved": reserved, "on_hand": on_hand, "available": on_hand - reserved },
+            "$set": markers,
+        };
+        let sent =
+            bounded(async { (self.stock.update_one(filter, change).await).map_err(unavailable) })
+                .await;
+        match sent {
+            Ok(moved) if moved.matched_count == 1 => {
+                for take in group {
+                    let _ = take.told.send(Ok(None));
+                }
+            }
+            // Not enough for all (or a ledger not started, or following another figure):
+            // each on its own, one after the other.
+            Ok(_) => {
+                for Take { key, m, told } in group {
+                    let _ = told.send(self.move_one(&key, &m).await);
+                }
+            }
+            Err(e) => {
+                for take in group {
+                    let _ = take.told.send(Err(unavailable(&e)));
+                }
+            }
+        }
+    }
+
     /// Before the order's write: applies the moves that take units (each refused by its own
     /// filter when it would reserve more than is available), and marks those that give units
     /// back, to be applied once the order is written. A crash between the two then holds
@@ -214,7 +382,7 @@ impl MongoStore {
         for m in moves {
             let step = async {
                 match takes(m) {
-                    true => self.move_one(key, m).await,
+                    true => self.take(key, m).await,
                     false => self.mark(key, m).await.map(|()| None),
                 }
             };
@@ -244,30 +412,33 @@ impl MongoStore {
         if let Some(source) = m.source {
             filter.insert("source", source);
         }
-        if m.reserves() {
-            filter.insert("available", doc! { "$gte": m.reserved - m.backorders });
-        }
         let change = doc! {
             "$inc": { "reserved": m.reserved, "on_hand": m.on_hand, "available": m.on_hand - m.reserved },
             "$set": { marker(key): { "r": m.reserved, "h": m.on_hand, "a": true, "at": date(Utc::now()) } },
         };
+        let needed = m.reserved - m.backorders;
         for _ in 0..MOVE_ATTEMPTS {
-            // What was available is read only where the workflow wants to hear of a low
-            // figure: the update then answers with the document as it was.
-            if m.low_stock.is_some() {
-                let before = (self.stock)
-                    .find_one_and_update(filter.clone(), change.clone())
-                    .return_document(mongodb::options::ReturnDocument::Before)
-                    .await
-                    .map_err(unavailable)?;
-                if let Some(before) = before {
-                    return Ok(m.alert(level_of(&before).available()));
-                }
-            } else {
-                let moved = (self.stock.update_one(filter.clone(), change.clone()).await)
-                    .map_err(unavailable)?;
+            for (available, crossed) in conditions(m) {
+                let mut filter = filter.clone();
+                filter.insert("available", available);
+                let moved =
+                    (self.stock.update_one(filter, change.clone()).await).map_err(unavailable)?;
                 if moved.matched_count == 1 {
-                    return Ok(None);
+                    return match crossed {
+                        Crossed::No => Ok(None),
+                        Crossed::From(before) => Ok(m.alert(before)),
+                        Crossed::Near => {
+                            let after = (self.stock.find_one(doc! { "_id": &m.product_id }))
+                                .await
+                                .map_err(unavailable)?
+                                .map_or(0, |d| level_of(&d).available());
+                            Ok(Some(StockAlert {
+                                product_id: m.product_id.clone(),
+                                available: after,
+                                threshold: m.low_stock.unwrap_or_default(),
+                            }))
+                        }
+                    };
                 }
             }
             let found =
@@ -280,7 +451,7 @@ impl MongoStore {
                 // Enough after all: the update found the document changed under it and
                 // matched nothing (on the test server under load, 24 orders racing for 5
                 // units once placed only 3). Asked again.
-                (Some(found), _) if level_of(&found).available() >= m.reserved - m.backorders => {}
+                (Some(found), _) if level_of(&found).available() >= needed => {}
                 (Some(found), _) => {
                     return Err(StoreError::Shortage(Shortage {
                         product_id: m.product_id.clone(),
