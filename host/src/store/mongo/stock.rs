@@ -22,7 +22,7 @@ use crate::orders::{Order, OrderEvent, OrderId};
 use async_trait::async_trait;
 use bson::{Bson, Document, doc};
 use chrono::{DateTime, Utc};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
@@ -41,6 +41,35 @@ const KEPT_WRITES: i32 = 8;
 /// How old a marker must be before it is settled by the sweep: longer than any write of an
 /// order may still land.
 const SETTLE_AFTER: Duration = Duration::from_secs(60);
+/// Sends one `update` command of the ledger with a statement per `(filter, change)`: one
+/// round trip for many products (the test server's cost is per command). How many
+/// statements matched.
+async fn update_each(
+    db: &mongodb::Database,
+    statements: impl IntoIterator<Item = (Document, Document)>,
+) -> Result<i64, StoreError> {
+    let updates: Vec<Document> = (statements.into_iter())
+        .map(|(q, u)| doc! { "q": q, "u": u })
+        .collect();
+    if updates.is_empty() {
+        return Ok(0);
+    }
+    let answer = bounded(async {
+        (db.run_command(doc! { "update": "stock", "updates": updates, "ordered": false }))
+            .await
+            .map_err(unavailable)
+    })
+    .await?;
+    match answer.get("writeErrors") {
+        Some(errors) => Err(unavailable(format!("ledger updates failed: {errors}"))),
+        None => Ok(match answer.get("n") {
+            Some(Bson::Int32(n)) => i64::from(*n),
+            Some(Bson::Int64(n)) => *n,
+            _ => 0,
+        }),
+    }
+}
+
 /// Figures a move that crosses its threshold is asked from exactly, at most.
 const CROSSING_FIGURES: usize = 16;
 /// How often one move is asked for while its product's ledger keeps changing under it.
@@ -111,15 +140,26 @@ enum Crossed {
     Near,
 }
 
-/// A move taking units, waiting to be sent with the others of its product.
-pub(super) struct Take {
+/// A move taking units, waiting to be sent with the others.
+struct Take {
     key: String,
     m: StockMove,
     told: oneshot::Sender<Result<Option<StockAlert>, StoreError>>,
 }
 
-/// The takes waiting, by product; a product is here while its takes are being sent.
-pub(super) type Takes = HashMap<String, Vec<Take>>;
+/// The takes waiting, and whether a task is sending them.
+#[derive(Default)]
+pub(super) struct Takes {
+    waiting: Vec<Take>,
+    sending: bool,
+}
+
+/// Tells every take of `groups` that its command failed.
+fn tell_all(groups: Vec<Vec<Take>>, e: &StoreError) {
+    for take in groups.into_iter().flatten() {
+        let _ = take.told.send(Err(unavailable(e)));
+    }
+}
 
 /// A move's marker in its product's ledger.
 struct Marker {
@@ -251,121 +291,147 @@ impl MongoStore {
         }
     }
 
-    /// `m`, which takes units of its product, sent with the other takes of that product
-    /// waiting: while one update of a product is on its way to the database, the orders
-    /// that reserve it meanwhile wait, and the next update carries all of them (the insert
-    /// batch's pattern, per product; a lone take goes at once). The sending runs in a task
-    /// of its own, so a request given up does not leave the others waiting.
+    /// `m`, which takes units, sent with the other takes waiting: while one command of
+    /// takes is on its way to the database, the orders that reserve meanwhile wait, and
+    /// the next command carries all of them, one statement per product (the insert
+    /// batch's pattern; a lone take goes at once). The sending runs in a task of its own,
+    /// so a request given up does not leave the others waiting.
     async fn take(&self, key: &str, m: &StockMove) -> Result<Option<StockAlert>, StoreError> {
         let (told, answer) = oneshot::channel();
-        let take = Take {
-            key: key.to_owned(),
-            m: m.clone(),
-            told,
-        };
         let lead = {
-            let mut waiting = self.stock_takes.lock().unwrap_or_else(|e| e.into_inner());
-            match waiting.get_mut(&m.product_id) {
-                Some(behind) => {
-                    behind.push(take);
-                    false
-                }
-                None => {
-                    waiting.insert(m.product_id.clone(), vec![take]);
-                    true
-                }
-            }
+            let mut takes = self.stock_takes.lock().unwrap_or_else(|e| e.into_inner());
+            takes.waiting.push(Take {
+                key: key.to_owned(),
+                m: m.clone(),
+                told,
+            });
+            !std::mem::replace(&mut takes.sending, true)
         };
         if lead {
-            tokio::spawn(self.clone().send_takes(m.product_id.clone()));
+            tokio::spawn(self.clone().send_takes());
         }
         (answer.await).unwrap_or_else(|_| Err(unavailable("the stock writer stopped")))
     }
 
-    /// Sends the takes of `product` waiting, until none is left.
-    async fn send_takes(self, product: String) {
+    /// Sends the takes waiting, until none is left.
+    async fn send_takes(self) {
         loop {
             let batch = {
-                let mut waiting = self.stock_takes.lock().unwrap_or_else(|e| e.into_inner());
-                let batch = (waiting.get_mut(&product)).map_or_else(Vec::new, std::mem::take);
-                if batch.is_empty() {
-                    waiting.remove(&product);
+                let mut takes = self.stock_takes.lock().unwrap_or_else(|e| e.into_inner());
+                if takes.waiting.is_empty() {
+                    takes.sending = false;
                     return;
                 }
-                batch
+                std::mem::take(&mut takes.waiting)
             };
-            // Takes share an update when they follow the same figure of the source and
-            // may go as far under zero; one that may cross a threshold goes alone, to be
-            // told whether it did.
-            let mut groups: Vec<Vec<Take>> = Vec::new();
+            // Takes of a product share a statement when they follow the same figure of the
+            // source and may go as far under zero; one that may cross a threshold goes
+            // alone, to be told whether it did.
+            let (mut shared, mut alone): (Vec<Vec<Take>>, Vec<Take>) = (Vec::new(), Vec::new());
             for take in batch {
+                if take.m.low_stock.is_some() {
+                    alone.push(take);
+                    continue;
+                }
                 let alike = |g: &&mut Vec<Take>| {
                     let (a, b) = (&g[0].m, &take.m);
-                    (a.low_stock, b.low_stock) == (None, None)
-                        && (a.source, a.backorders) == (b.source, b.backorders)
+                    (&a.product_id, a.source, a.backorders)
+                        == (&b.product_id, b.source, b.backorders)
                 };
-                match groups.iter_mut().find(alike) {
+                match shared.iter_mut().find(alike) {
                     Some(group) => group.push(take),
-                    None => groups.push(vec![take]),
+                    None => shared.push(vec![take]),
                 }
             }
-            for group in groups {
-                self.send_group(group).await;
+            if let [group] = shared.as_slice()
+                && group.len() == 1
+            {
+                alone.append(&mut shared.remove(0));
             }
+            let store = &self;
+            let alone = alone.into_iter().map(|take| async move {
+                let answer = store.move_one(&take.key, &take.m).await;
+                let _ = take.told.send(answer);
+            });
+            tokio::join!(
+                futures_util::future::join_all(alone),
+                self.send_shared(shared)
+            );
         }
     }
 
-    /// One update for `group`, all of it or nothing; when there is not enough for all of
-    /// them, each is asked on its own, so that as many as fit are taken.
-    async fn send_group(&self, group: Vec<Take>) {
-        if let [one] = group.as_slice() {
-            let answer = self.move_one(&one.key, &one.m).await;
-            let _ = group.into_iter().next().map(|t| t.told.send(answer));
+    /// One command for `groups`, a statement each, all of a group or nothing; a group whose
+    /// product had not enough for all of it (or a ledger not started, or following another
+    /// figure) is asked again take by take, so that as many as fit are taken.
+    async fn send_shared(&self, groups: Vec<Vec<Take>>) {
+        if groups.is_empty() {
             return;
         }
-        let first = &group[0].m;
-        let (mut reserved, mut on_hand) = (0, 0);
-        let mut markers = Document::new();
         let at = date(Utc::now());
-        for Take { key, m, .. } in &group {
-            reserved += m.reserved;
-            on_hand += m.on_hand;
-            markers.insert(
-                marker(key),
-                doc! { "r": m.reserved, "h": m.on_hand, "a": true, "at": at },
-            );
-        }
-        let mut filter = doc! { "_id": &first.product_id };
-        if let Some(source) = first.source {
-            filter.insert("source", source);
-        }
-        filter.insert("available", doc! { "$gte": reserved - first.backorders });
-        let change = doc! {
-            "$inc": { "reserved": reserved, "on_hand": on_hand, "available": on_hand - reserved },
-            "$set": markers,
+        let statements = groups.iter().map(|group| {
+            let first = &group[0].m;
+            let (mut reserved, mut on_hand, mut markers) = (0, 0, Document::new());
+            for Take { key, m, .. } in group {
+                reserved += m.reserved;
+                on_hand += m.on_hand;
+                let marked = doc! { "r": m.reserved, "h": m.on_hand, "a": true, "at": at };
+                markers.insert(marker(key), marked);
+            }
+            let mut filter = doc! { "_id": &first.product_id };
+            if let Some(source) = first.source {
+                filter.insert("source", source);
+            }
+            filter.insert("available", doc! { "$gte": reserved - first.backorders });
+            let change = doc! {
+                "$inc": { "reserved": reserved, "on_hand": on_hand, "available": on_hand - reserved },
+                "$set": markers,
+            };
+            (filter, change)
+        });
+        let applied = match update_each(&self.db, statements.collect::<Vec<_>>()).await {
+            Ok(n) if n == groups.len() as i64 => vec![true; groups.len()],
+            Ok(_) => match self.marked(&groups).await {
+                Ok(applied) => applied,
+                Err(e) => return tell_all(groups, &e),
+            },
+            Err(e) => return tell_all(groups, &e),
         };
-        let sent =
-            bounded(async { (self.stock.update_one(filter, change).await).map_err(unavailable) })
-                .await;
-        match sent {
-            Ok(moved) if moved.matched_count == 1 => {
-                for take in group {
-                    let _ = take.told.send(Ok(None));
-                }
+        let again = (groups.into_iter().zip(applied)).map(|(group, applied)| async move {
+            for Take { key, m, told } in group {
+                let answer = match applied {
+                    true => Ok(None),
+                    false => self.move_one(&key, &m).await,
+                };
+                let _ = told.send(answer);
             }
-            // Not enough for all (or a ledger not started, or following another figure):
-            // each on its own, one after the other.
-            Ok(_) => {
-                for Take { key, m, told } in group {
-                    let _ = told.send(self.move_one(&key, &m).await);
-                }
-            }
-            Err(e) => {
-                for take in group {
-                    let _ = take.told.send(Err(unavailable(&e)));
-                }
-            }
-        }
+        });
+        futures_util::future::join_all(again).await;
+    }
+
+    /// Which of `groups` were applied: those whose first take's marker is in its ledger.
+    async fn marked(&self, groups: &[Vec<Take>]) -> Result<Vec<bool>, StoreError> {
+        let products: Vec<&str> = groups.iter().map(|g| g[0].m.product_id.as_str()).collect();
+        let projection: Document = (groups.iter())
+            .map(|g| (marker(&g[0].key), Bson::Int32(1)))
+            .collect();
+        let found = bounded(async {
+            let cursor = (self.stock)
+                .find(doc! { "_id": { "$in": products } })
+                .projection(projection)
+                .await
+                .map_err(unavailable)?;
+            super::documents::all(cursor, Ok).await
+        })
+        .await?;
+        Ok((groups.iter())
+            .map(|g| {
+                let (product, key) = (&g[0].m.product_id, &g[0].key);
+                found.iter().any(|d| {
+                    d.get_str("_id").is_ok_and(|id| id == product)
+                        && d.get_document("pending").is_ok_and(|p| p.contains_key(key))
+                })
+            })
+            .collect())
     }
 
     /// Before the order's write: applies the moves that take units (each refused by its own
@@ -589,7 +655,7 @@ impl MongoStore {
         if !first {
             return;
         }
-        let (stock, waiting) = (self.stock.clone(), self.stock_clearing.clone());
+        let (db, waiting) = (self.db.clone(), self.stock_clearing.clone());
         tokio::spawn(async move {
             tokio::time::sleep(CLEAR_EVERY).await;
             let products = std::mem::take(&mut *waiting.lock().unwrap_or_else(|e| e.into_inner()));
@@ -598,17 +664,10 @@ impl MongoStore {
                     .iter()
                     .map(|k| (marker(k), Bson::String(String::new())))
                     .collect();
-                let stock = stock.clone();
-                async move {
-                    stock
-                        .update_one(doc! { "_id": product }, doc! { "$unset": unset })
-                        .await
-                }
+                (doc! { "_id": product }, doc! { "$unset": unset })
             });
-            for cleared in futures_util::future::join_all(clears).await {
-                if let Err(e) = cleared {
-                    tracing::warn!(error = %e, "stock markers not cleared yet; the sweep will");
-                }
+            if let Err(e) = update_each(&db, clears).await {
+                tracing::warn!(error = %e, "stock markers not cleared yet; the sweep will");
             }
         });
     }
