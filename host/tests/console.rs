@@ -174,6 +174,17 @@ impl Browser {
         self.page_shows(page).await;
     }
 
+    /// Opens `app`'s console and signs in with `admin`'s token (pasted, then Enter).
+    async fn sign_in(&self, app: &App, admin: &str) {
+        self.open(&format!("http://{}/console", app.address()))
+            .await;
+        self.page_shows("sign-in").await;
+        let enter = char::from(fantoccini::key::Key::Enter);
+        self.type_into("input[name=token]", &format!("{admin}{enter}"))
+            .await;
+        self.page_shows("overview").await;
+    }
+
     async fn page_shows(&self, page: &str) {
         self.until(&format!(
             "document.getElementById('main').dataset.page === {page:?} && !document.querySelector('main .loading')"
@@ -1012,14 +1023,8 @@ async fn support_previews_requests_and_confirms_a_change() {
     assert_eq!(status, 201, "{order}");
     let id = order["id"].as_str().unwrap();
     let changes = format!("/api/v1/orders/{id}/changes");
-    let base = format!("http://{}", app.address());
-    browser.open(&format!("{base}/console")).await;
-    browser.page_shows("sign-in").await;
+    browser.sign_in(&app, &admin).await;
     let enter = char::from(fantoccini::key::Key::Enter);
-    browser
-        .type_into("input[name=token]", &format!("{admin}{enter}"))
-        .await;
-    browser.page_shows("overview").await;
     browser.visit(&format!("#/orders/{id}"), "order").await;
     assert_eq!(
         browser.text("section.changes > .empty").await,
@@ -1386,14 +1391,8 @@ async fn ops_read_the_stock_and_adjust_it() {
         assert_eq!(status, 201, "{order}");
         holders.push(order["id"].as_str().unwrap().to_owned());
     }
-    let base = format!("http://{}", app.address());
-    browser.open(&format!("{base}/console")).await;
-    browser.page_shows("sign-in").await;
+    browser.sign_in(&app, &admin).await;
     let enter = char::from(fantoccini::key::Key::Enter);
-    browser
-        .type_into("input[name=token]", &format!("{admin}{enter}"))
-        .await;
-    browser.page_shows("overview").await;
 
     // Reached from an order's line.
     browser
@@ -1430,15 +1429,17 @@ async fn ops_read_the_stock_and_adjust_it() {
 
     // 36 out would leave fewer on hand than are reserved: refused beside the units.
     let form = "form.adjustment";
-    browser
-        .type_into(&format!("{form} input[name=delta]"), "-36")
-        .await;
-    browser
-        .type_into(
-            &format!("{form} input[name=reason]"),
-            &format!("count{enter}"),
-        )
-        .await;
+    let adjust = |delta: &'static str, reason: &'static str| {
+        let browser = &browser;
+        async move {
+            let field = |name| format!("{form} input[name={name}]");
+            browser.type_into(&field("delta"), delta).await;
+            browser
+                .type_into(&field("reason"), &format!("{reason}{enter}"))
+                .await;
+        }
+    };
+    adjust("-36", "count").await;
     let problem = format!("{form} .problem[data-for=delta]");
     browser
         .until(&format!(
@@ -1456,16 +1457,7 @@ async fn ops_read_the_stock_and_adjust_it() {
         "true"
     );
     browser.photograph("stock-product-refused").await;
-    // A delivery of 4.
-    browser
-        .type_into(&format!("{form} input[name=delta]"), "4")
-        .await;
-    browser
-        .type_into(
-            &format!("{form} input[name=reason]"),
-            &format!("delivery{enter}"),
-        )
-        .await;
+    adjust("4", "a delivery").await;
     browser
         .until(&format!(
             "document.querySelector('{}')?.textContent === '44'",
@@ -1489,14 +1481,9 @@ async fn an_expired_token_signs_out_where_the_person_was() {
     let expired = harness::token_with(
         &json!({"sub": "ops", "role": "admin", "exp": now - 600, "iat": now - 4200}),
     );
-    let base = format!("http://{}", app.address());
-    browser.open(&format!("{base}/console")).await;
-    browser.page_shows("sign-in").await;
+    browser.sign_in(&app, &admin).await;
     let enter = char::from(fantoccini::key::Key::Enter);
-    browser
-        .type_into("input[name=token]", &format!("{admin}{enter}"))
-        .await;
-    browser.page_shows("overview").await;
+    let base = format!("http://{}", app.address());
 
     // The first Tab reaches "Skip to content", which takes the focus to the page without
     // changing the address.
