@@ -164,7 +164,7 @@ fn plugin_inspect_and_bad_input() {
     ]);
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains("lifecycle plugin, wit 0.4.0, sha256:"),
+        out.contains("lifecycle plugin, wit 0.5.0, sha256:"),
         "{out}"
     );
     let junk = tempfile::NamedTempFile::new().unwrap();

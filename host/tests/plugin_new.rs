@@ -66,7 +66,7 @@ fn every_kind_builds_into_a_plugin_that_passes_its_fixtures() {
             fixtures.to_str().unwrap(),
         ]);
         assert_eq!(code, 0, "{out}");
-        assert!(out.contains(&format!("{kind} plugin, wit 0.4.0")), "{out}");
+        assert!(out.contains(&format!("{kind} plugin, wit 0.5.0")), "{out}");
         assert!(out.contains(" passed, 0 failed"), "{out}");
     }
 }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// What stock needs of a store beyond the writes of orders, which carry their moves
-/// ([`OrderStore`](super::OrderStore)): each store implements it in its own `stock.rs`.
+/// ([`OrderStore`](super::OrderStore)): each store implements it in its own `stock` module.
 #[async_trait]
 pub trait StockStore: Send + Sync {
     /// The ledgers of those of `products` that have one (an order reserved them once).

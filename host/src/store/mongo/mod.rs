@@ -8,7 +8,7 @@
 //! relay lease that covers them; `idempotency`, the key that created it), `order_events`
 //! (each order's published events, `published_at` set); for replicas sharing the database,
 //! `relay_leases` (a shard's holder, fencing token and expiry) and `replicas` (heartbeats),
-//! `stock` (each product's ledger: `stock.rs`), and the shared plugin registry: `plugin_versions`, `plugins`, `workflows` and
+//! `stock` (each product's ledger: `stock/`), and the shared plugin registry: `plugin_versions`, `plugins`, `workflows` and
 //! `plugin_artifacts` (`registry.rs`).
 //!
 //! Every order change is one single-document write: the order with its new events in its
@@ -70,11 +70,11 @@ pub struct MongoStore {
     replicas: Collection<Document>,
     plugin_versions: Collection<Document>,
     stock: Collection<Document>,
-    /// When the stock markers were last swept (`stock.rs`).
+    /// When the stock markers were last swept (`stock/`).
     stock_swept: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
-    /// Markers of written orders waiting to be cleared, by product (`stock.rs`).
+    /// Markers of written orders waiting to be cleared, by product (`stock/`).
     stock_clearing: Arc<std::sync::Mutex<std::collections::HashMap<String, Vec<String>>>>,
-    /// Moves taking units waiting to be sent together, by product (`stock.rs`).
+    /// Moves taking units waiting to be sent together (`stock/takes.rs`).
     stock_takes: Arc<std::sync::Mutex<stock::Takes>>,
     plugin_artifacts: Collection<Document>,
     /// The GridFS buckets of the versions' and the artifacts' bytes, made once: a bucket
