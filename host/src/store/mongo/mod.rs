@@ -75,7 +75,9 @@ pub struct MongoStore {
     /// Markers of written orders waiting to be cleared, by product (`stock/`).
     stock_clearing: Arc<std::sync::Mutex<std::collections::HashMap<String, Vec<String>>>>,
     /// Moves taking units waiting to be sent together (`stock/takes.rs`).
-    stock_takes: Arc<std::sync::Mutex<stock::Takes>>,
+    stock_takes: Arc<stock::Takes>,
+    /// Reads of ledgers waiting to be sent together (`stock/`).
+    stock_reads: Arc<stock::Reads>,
     plugin_artifacts: Collection<Document>,
     /// The GridFS buckets of the versions' and the artifacts' bytes, made once: a bucket
     /// checks its indexes before its first upload, several round trips.
@@ -199,6 +201,7 @@ impl MongoStore {
             stock_swept: Arc::default(),
             stock_clearing: Arc::default(),
             stock_takes: Arc::default(),
+            stock_reads: Arc::default(),
             plugin_artifacts: db.collection("plugin_artifacts"),
             plugin_bytes: registry::bucket(&db, "plugin_bytes"),
             artifact_bytes: registry::bucket(&db, "plugin_artifacts"),

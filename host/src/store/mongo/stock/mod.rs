@@ -24,11 +24,19 @@ use bson::{Bson, Document, doc};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
 
 /// The order write that goes with a stock move.
+mod shared;
 mod takes;
 
 pub(super) use takes::Takes;
+
+/// Reads of ledgers waiting to be sent together: the products asked for, and whom to tell.
+pub(super) type Reads = shared::Shared<(
+    Vec<String>,
+    oneshot::Sender<Result<BTreeMap<String, Ledger>, StoreError>>,
+)>;
 
 pub(super) enum Write {
     Insert(Document),
@@ -275,6 +283,38 @@ impl MongoStore {
         }
     }
 
+    /// Reads the ledgers the reads waiting ask for, until none is left.
+    async fn send_reads(self) {
+        while let Some(batch) = self.stock_reads.next() {
+            let mut products: Vec<&String> = batch.iter().flat_map(|(p, _)| p).collect();
+            products.sort_unstable();
+            products.dedup();
+            let read = bounded(async {
+                let cursor = (self.stock)
+                    .find(doc! { "_id": { "$in": products } })
+                    .projection(doc! { "on_hand": 1, "reserved": 1, "source": 1 })
+                    .await
+                    .map_err(unavailable)?;
+                super::documents::all(cursor, |d| {
+                    let product = d.get_str("_id").map_err(unavailable)?.to_owned();
+                    Ok((product, ledger_of(&d)))
+                })
+                .await
+            })
+            .await;
+            for (asked, told) in batch {
+                let answer = match &read {
+                    Ok(found) => Ok((found.iter())
+                        .filter(|(product, _)| asked.contains(product))
+                        .cloned()
+                        .collect()),
+                    Err(e) => Err(unavailable(e)),
+                };
+                let _ = told.send(answer);
+            }
+        }
+    }
+
     /// Marks a move that gives units back, not applied until its order is written.
     async fn mark(&self, key: &str, m: &StockMove) -> Result<(), StoreError> {
         let change = doc! { "$set": { marker(key): {
@@ -451,21 +491,13 @@ impl MongoStore {
 
 #[async_trait]
 impl StockStore for MongoStore {
+    /// Read with the other reads waiting (`shared.rs`): one `find` for all their products.
     async fn ledgers(&self, products: &[String]) -> Result<BTreeMap<String, Ledger>, StoreError> {
-        bounded(async {
-            let cursor = (self.stock)
-                .find(doc! { "_id": { "$in": products } })
-                .projection(doc! { "on_hand": 1, "reserved": 1, "source": 1 })
-                .await
-                .map_err(unavailable)?;
-            let found = super::documents::all(cursor, |d| {
-                let product = d.get_str("_id").map_err(unavailable)?.to_owned();
-                Ok((product, ledger_of(&d)))
-            })
-            .await?;
-            Ok(found.into_iter().collect())
-        })
-        .await
+        let (told, answer) = oneshot::channel();
+        if self.stock_reads.push((products.to_vec(), told)) {
+            tokio::spawn(self.clone().send_reads());
+        }
+        (answer.await).unwrap_or_else(|_| Err(unavailable("the stock reader stopped")))
     }
 
     /// One conditional update: on hand never under what is reserved.

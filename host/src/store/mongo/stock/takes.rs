@@ -4,6 +4,7 @@
 //! take alone is asked for, with the conditions that tell whether it crossed its workflow's
 //! `low_stock` threshold.
 
+use super::shared::Shared;
 use super::{level_of, marker, update_each};
 use crate::domain::{Shortage, StockAlert, StockMove, StoreError};
 use crate::store::mongo::documents::{all, date};
@@ -56,18 +57,14 @@ enum Crossed {
 }
 
 /// A move taking units, waiting to be sent with the others.
-struct Take {
+pub(in crate::store::mongo) struct Take {
     key: String,
     m: StockMove,
     told: oneshot::Sender<Result<Option<StockAlert>, StoreError>>,
 }
 
-/// The takes waiting, and whether a task is sending them.
-#[derive(Default)]
-pub(in crate::store::mongo) struct Takes {
-    waiting: Vec<Take>,
-    sending: bool,
-}
+/// The takes waiting to be sent together.
+pub(in crate::store::mongo) type Takes = Shared<Take>;
 
 /// Tells every take of `groups` that its command failed.
 fn tell_all(groups: Vec<Vec<Take>>, e: &StoreError) {
@@ -88,16 +85,12 @@ impl MongoStore {
         m: &StockMove,
     ) -> Result<Option<StockAlert>, StoreError> {
         let (told, answer) = oneshot::channel();
-        let lead = {
-            let mut takes = self.stock_takes.lock().unwrap_or_else(|e| e.into_inner());
-            takes.waiting.push(Take {
-                key: key.to_owned(),
-                m: m.clone(),
-                told,
-            });
-            !std::mem::replace(&mut takes.sending, true)
+        let take = Take {
+            key: key.to_owned(),
+            m: m.clone(),
+            told,
         };
-        if lead {
+        if self.stock_takes.push(take) {
             tokio::spawn(self.clone().send_takes());
         }
         (answer.await).unwrap_or_else(|_| Err(unavailable("the stock writer stopped")))
@@ -105,15 +98,7 @@ impl MongoStore {
 
     /// Sends the takes waiting, until none is left.
     async fn send_takes(self) {
-        loop {
-            let batch = {
-                let mut takes = self.stock_takes.lock().unwrap_or_else(|e| e.into_inner());
-                if takes.waiting.is_empty() {
-                    takes.sending = false;
-                    return;
-                }
-                std::mem::take(&mut takes.waiting)
-            };
+        while let Some(batch) = self.stock_takes.next() {
             // Takes of a product share a statement when they follow the same figure of the
             // source and may go as far under zero; one that may cross a threshold goes
             // alone, to be told whether it did.
