@@ -242,31 +242,38 @@ impl MongoStore {
     /// Before the order's write: applies the moves that take units (each refused by its own
     /// filter when it would reserve more than is available), and marks those that give units
     /// back, to be applied once the order is written. A crash between the two then holds
-    /// too many units for a while, never too few. A refusal takes back what came before it.
+    /// too many units for a while, never too few. The moves go all at once, so that an
+    /// order's takes share one command (`takes.rs`); a refusal of one takes back the others.
     /// The moves applied or marked, and the alerts those that took units raised.
     async fn apply(
         &self,
         key: &str,
         moves: &[StockMove],
     ) -> Result<(Vec<StockMove>, Vec<StockAlert>), StoreError> {
-        let (mut applied, mut alerts) = (Vec::with_capacity(moves.len()), Vec::new());
-        for m in moves {
+        let steps = moves.iter().map(|m| async move {
             let step = async {
                 match takes(m) {
                     true => self.take(key, m).await,
                     false => self.mark(key, m).await.map(|()| None),
                 }
             };
-            match bounded(step).await {
+            (m, bounded(step).await)
+        });
+        let (mut applied, mut alerts, mut refused) = (Vec::new(), Vec::new(), None);
+        for (m, outcome) in futures_util::future::join_all(steps).await {
+            match outcome {
                 Ok(alert) => {
                     applied.push(m.clone());
                     alerts.extend(alert);
                 }
                 Err(e) => {
-                    self.take_back(key, &applied).await;
-                    return Err(e);
+                    refused.get_or_insert(e);
                 }
             }
+        }
+        if let Some(e) = refused {
+            self.take_back(key, &applied).await;
+            return Err(e);
         }
         Ok((applied, alerts))
     }
