@@ -15,6 +15,7 @@ use crate::orders::outbox::{Lease, SHARDS, Shards};
 use crate::replicas::Membership;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -33,6 +34,9 @@ pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(1);
 /// The longest a replica holding less than its fair share goes without reading the leases
 /// while the heartbeats show every shard relayed.
 const LOOK_AGAIN: Duration = Duration::from_secs(30);
+/// Claims in flight at once: with the renewals and the heartbeat, within the connections
+/// the store keeps for coordination.
+const CLAIMS_AT_ONCE: usize = 3;
 /// Clock difference between replicas the leases tolerate.
 const CLOCK_MARGIN: Duration = Duration::from_secs(1);
 /// How long a lease may be used from the start of the renewal that extended it: its
@@ -70,8 +74,10 @@ pub trait LeaseStore: Send + Sync + 'static {
     /// Every shard's lease (a shard never leased yet has none).
     async fn leases(&self) -> Result<Vec<LeaseRecord>, StoreError>;
 
-    /// Takes `shard` for `holder` until `expires_at` if its lease has expired or was given
-    /// up (or it never had one): the new fencing token, or None if someone holds it.
+    /// Takes `shard` for `holder` until `expires_at` if its lease has expired, was given
+    /// up, never existed, or is still `holder`'s in the store though no longer used (a
+    /// renewal that answered too late): the new fencing token, or None if someone else
+    /// holds it.
     async fn claim(
         &self,
         shard: u16,
@@ -255,18 +261,14 @@ impl Leaser {
             false => 0,
         };
         let (store, holder) = (self.store.clone(), self.holder().to_owned());
+        let used: Vec<u16> = self.held.iter().map(|l| l.shard).collect();
         async move {
             let mut balanced = Balanced::default();
-            let work = claim(&store, &holder, excess, wanted, &mut balanced);
-            // A claim answered later than this would be of a lease no longer usable.
-            if let Err(e) = tokio::time::timeout(USABLE, work)
-                .await
-                .unwrap_or_else(|_| {
-                    Err(StoreError::Unavailable(
-                        "the lease store did not answer in time".into(),
-                    ))
-                })
-            {
+            let wanted = Wanted {
+                count: wanted,
+                used,
+            };
+            if let Err(e) = claim(&store, &holder, excess, wanted, &mut balanced).await {
                 balanced.failure = Some(e);
             }
             balanced
@@ -282,34 +284,47 @@ struct Balanced {
     failure: Option<StoreError>,
 }
 
-/// Gives `excess` up in the store, then, if `wanted`, reads the leases and claims up to
-/// that many free shards for `holder`, recording each in `balanced` as it goes.
+/// How many more shards a balancing claims, beside those its replica uses.
+struct Wanted {
+    count: usize,
+    used: Vec<u16>,
+}
+
+/// Gives `excess` up in the store, then, if any are `wanted`, reads the leases and claims up
+/// to that many free shards for `holder`, recording each in `balanced` as it goes.
 async fn claim(
     store: &Arc<dyn LeaseStore>,
     holder: &str,
     excess: Vec<Lease>,
-    wanted: usize,
+    wanted: Wanted,
     balanced: &mut Balanced,
 ) -> Result<(), StoreError> {
     for lease in excess {
-        store.release(lease.shard, lease.token, holder).await?;
+        within(USABLE, store.release(lease.shard, lease.token, holder)).await?;
         tracing::info!(
             shard = lease.shard,
             "relay lease given up for another replica"
         );
     }
-    if wanted == 0 {
+    if wanted.count == 0 {
         return Ok(());
     }
-    let (started, now) = (Instant::now(), Utc::now());
-    let leases = store.leases().await?;
+    let leases = within(USABLE, store.leases()).await?;
     balanced.looked = true;
-    // Claimed all at once: over a slow store a claim is a round trip of seconds. One
-    // another replica claimed first is simply not ours; the next round tries others.
-    let claims = (claimable(&leases, now).into_iter().take(wanted))
-        .map(|shard| async move { (shard, store.claim(shard, holder, now, now + TTL).await) });
+    // A few claimed at a time, each usable from when it was sent, not from the read before
+    // it: over a slow store each is a round trip of seconds, and the renewals must find a
+    // connection free beside them. One another replica claimed first is simply not ours;
+    // the next round tries others. A claim answered later than its usable time is of a
+    // lease that is already no use, so that is as long as it is waited for.
+    let free = claimable(&leases, holder, &wanted.used, Utc::now());
+    let claims = (free.into_iter().take(wanted.count)).map(|shard| async move {
+        let (started, now) = (Instant::now(), Utc::now());
+        let claimed = within(USABLE, store.claim(shard, holder, now, now + TTL)).await;
+        (shard, started, claimed)
+    });
+    let mut claims = futures_util::stream::iter(claims).buffer_unordered(CLAIMS_AT_ONCE);
     let mut failure = None;
-    for (shard, claimed) in futures_util::future::join_all(claims).await {
+    while let Some((shard, started, claimed)) = claims.next().await {
         match claimed {
             Ok(Some(token)) => {
                 tracing::info!(shard, token, "relay lease taken");
@@ -376,14 +391,14 @@ async fn renew(store: Arc<dyn LeaseStore>, holder: String, held: Vec<Lease>) -> 
     }
 }
 
-/// Shards whose lease expired or was given up (or that never had one), in an order that
-/// differs from replica to replica so that replicas starting together do not all go for
-/// the same shards.
-fn claimable(leases: &[LeaseRecord], now: DateTime<Utc>) -> Vec<u16> {
-    let taken: Vec<u16> = leases
-        .iter()
-        .filter(|l| !l.holder.is_empty() && l.expires_at > now)
-        .map(|l| l.shard)
+/// Shards whose lease expired or was given up (or that never had one), or that the store
+/// still gives `holder` though it no longer `used` them, in an order that differs from
+/// replica to replica so that replicas starting together do not all go for the same shards.
+fn claimable(leases: &[LeaseRecord], holder: &str, used: &[u16], now: DateTime<Utc>) -> Vec<u16> {
+    let held_by_another =
+        |l: &&LeaseRecord| !l.holder.is_empty() && l.holder != holder && l.expires_at > now;
+    let taken: Vec<u16> = (leases.iter().filter(held_by_another).map(|l| l.shard))
+        .chain(used.iter().copied())
         .collect();
     let mut free: Vec<u16> = (0..SHARDS).filter(|s| !taken.contains(s)).collect();
     let start = rand_index(free.len());
@@ -414,9 +429,17 @@ mod tests {
     #[test]
     fn only_expired_released_or_never_leased_shards_are_claimable() {
         let leases = [record(0, "a", 5), record(1, "a", -1), record(2, "", 5)];
-        let mut free = claimable(&leases, Utc::now());
+        let mut free = claimable(&leases, "b", &[], Utc::now());
         free.sort();
         assert_eq!(free, (1..SHARDS).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_replica_takes_again_what_the_store_still_gives_it_but_not_what_it_uses() {
+        let leases = [record(0, "a", 5), record(1, "b", 5), record(2, "b", 5)];
+        let mut free = claimable(&leases, "b", &[2], Utc::now());
+        free.sort();
+        assert_eq!(free, (1..SHARDS).filter(|&s| s != 2).collect::<Vec<_>>());
     }
 
     #[test]
