@@ -79,7 +79,13 @@ pub(super) fn decode<T: serde::de::DeserializeOwned>(doc: Document) -> Result<T,
 }
 
 /// Fields of an order's document that are the store's, not the order's.
-pub(super) const STORE_FIELDS: [&str; 4] = ["outbox", "idempotency", "shard", "stock_writes"];
+pub(super) const STORE_FIELDS: [&str; 5] = [
+    "outbox",
+    "idempotency",
+    "shard",
+    "stock_writes",
+    "drawn_from",
+];
 
 /// What reads of orders fetch: the order without the store's fields.
 pub(super) fn order_fields() -> Document {

@@ -47,6 +47,7 @@ impl LeaseStore for MongoStore {
                     doc! { "_id": id, "$or": [
                         { "expires_at": { "$lte": date(now) } },
                         { "holder": "" },
+                        { "holder": holder },
                     ] },
                     doc! {
                         "$set": { "holder": holder, "expires_at": date(expires_at) },
@@ -156,6 +157,7 @@ impl Heartbeats for MongoStore {
             "plugins": plugins,
             "hourly": hourly,
         };
+        let sent = std::time::Instant::now();
         bounded(async {
             self.replicas
                 .replace_one(doc! { "_id": &beat.replica }, record)
@@ -164,6 +166,8 @@ impl Heartbeats for MongoStore {
                 .map_err(unavailable)
         })
         .await?;
+        // The blocks of stock this process draws are its own while it is heard from.
+        self.stock_blocks.heard(&beat.incarnation, sent);
         self.heard_since(beat.seen_at - LIVE_WITHIN).await
     }
 
@@ -174,7 +178,10 @@ impl Heartbeats for MongoStore {
 
 impl MongoStore {
     /// The replicas heard from since `since`.
-    async fn heard_since(&self, since: DateTime<Utc>) -> Result<Vec<Heartbeat>, StoreError> {
+    pub(super) async fn heard_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<Heartbeat>, StoreError> {
         bounded(async {
             let cursor = self
                 .replicas

@@ -78,6 +78,8 @@ pub struct MongoStore {
     stock_takes: Arc<stock::Takes>,
     /// Reads of ledgers waiting to be sent together (`stock/`).
     stock_reads: Arc<stock::Reads>,
+    /// The blocks of units this process draws ahead for its placements (`stock/blocks.rs`).
+    stock_blocks: Arc<stock::Blocks>,
     plugin_artifacts: Collection<Document>,
     /// The GridFS buckets of the versions' and the artifacts' bytes, made once: a bucket
     /// checks its indexes before its first upload, several round trips.
@@ -97,9 +99,10 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
 const MIN_POOL: u32 = 8;
 /// The connections of the replicas' coordination (heartbeats, relay leases), apart from
 /// the orders' pool: when a slow database holds every order connection for seconds, a
-/// lease renewal waiting behind them would lose the lease. Renewals and heartbeats are
-/// each at most a few in flight.
-const COORDINATION_POOL: u32 = 6;
+/// lease renewal waiting behind them would lose the lease. All of them are kept open:
+/// over a slow network a new one costs round trips a renewal cannot wait for. Renewals,
+/// heartbeats and claims are each at most a few in flight.
+const COORDINATION_POOL: u32 = 8;
 
 /// MongoDB's code for a write that would break a unique index.
 pub(super) const DUPLICATE_KEY: i32 = 11000;
@@ -162,7 +165,7 @@ impl MongoStore {
             "{} (coordination)",
             options.app_name.as_deref().unwrap_or_default()
         ));
-        coordination.min_pool_size = Some(2);
+        coordination.min_pool_size = Some(COORDINATION_POOL);
         coordination.max_pool_size = Some(COORDINATION_POOL);
         let coordination = mongodb::Client::with_options(coordination)?.database(database);
         let client = mongodb::Client::with_options(options)?;
@@ -202,6 +205,7 @@ impl MongoStore {
             stock_clearing: Arc::default(),
             stock_takes: Arc::default(),
             stock_reads: Arc::default(),
+            stock_blocks: Arc::default(),
             plugin_artifacts: db.collection("plugin_artifacts"),
             plugin_bytes: registry::bucket(&db, "plugin_bytes"),
             artifact_bytes: registry::bucket(&db, "plugin_artifacts"),
@@ -275,6 +279,13 @@ impl MongoStore {
                     "hold_expiry",
                     doc! { "reservation.expires_at": 1 },
                     doc! { "reservation.expires_at": { "$exists": true } },
+                    false,
+                ),
+                // Orders that took units from a block: what settling a block reads.
+                partial(
+                    "drawn_from",
+                    doc! { "drawn_from.b": 1 },
+                    doc! { "drawn_from": { "$exists": true } },
                     false,
                 ),
                 partial(

@@ -172,6 +172,13 @@ async fn a_shard_is_relayed_under_one_lease_and_a_lost_lease_marks_nothing() {
         .unwrap();
     assert_eq!(store.backlog().await.unwrap().events, 0);
 
+    // A holder that stopped using its lease (its renewal answered too late) takes it again
+    // before it expires, with a newer token: what it published under the old one is fenced.
+    let again = store.claim(shard, "b", later, soon).await.unwrap().unwrap();
+    assert!(again > second);
+    assert!(!store.renew(shard, second, "b", later).await.unwrap());
+    let second = again;
+
     // A lease given up is free at once, with a newer token for its next holder.
     store.release(shard, second, "b").await.unwrap();
     let third = store.claim(shard, "a", later, soon).await.unwrap().unwrap();
@@ -514,4 +521,152 @@ async fn the_sweep_settles_stock_moves_a_crash_cut_short() {
         .unwrap()
         .unwrap();
     assert!(left.get_document("pending").unwrap().is_empty(), "{left}");
+}
+
+/// A store heard from as a replica (its blocks are its own), whose blocks go back once
+/// unused for `idle` and whose sweep settles a silent replica's blocks at once.
+async fn heard(idle: std::time::Duration) -> MongoStore {
+    let mut store = fresh().await;
+    let settle_after = std::time::Duration::ZERO;
+    store.stock_blocks = std::sync::Arc::new(super::stock::Blocks::waiting(idle, settle_after));
+    let beat = Heartbeat {
+        replica: "r".into(),
+        incarnation: "r-1".into(),
+        started_at: Utc::now(),
+        seen_at: Utc::now(),
+        shards: Vec::new(),
+        plugins: Default::default(),
+        hourly: Default::default(),
+    };
+    store.beat(&beat).await.unwrap();
+    store
+}
+
+/// A placement's move of `units` of a product with `stock` units in its source.
+fn reserving(units: i64, stock: i64) -> crate::domain::StockMove {
+    crate::domain::StockMove {
+        product_id: "p1".into(),
+        reserved: units,
+        on_hand: 0,
+        source: Some(stock),
+        backorders: 0,
+        low_stock: None,
+    }
+}
+
+/// While plenty is available, placements take their units from a block drawn ahead (one
+/// write of the ledger for many orders), each naming it; the block's units no order took
+/// are in doubt until it goes back, unused, whole.
+#[tokio::test]
+async fn placements_take_from_a_block_drawn_ahead_and_it_goes_back_unused() {
+    let store = heard(std::time::Duration::from_secs(2)).await;
+    let reserved = || async {
+        let p1 = store.stock.find_one(doc! { "_id": "p1" }).await.unwrap();
+        super::stock::level_of(&p1.unwrap()).reserved
+    };
+    for number in 0..20 {
+        let order = sample_order("u1", 1000 + number);
+        store
+            .insert(&order, &[], None, &[reserving(2, 1000)])
+            .await
+            .unwrap();
+    }
+    // Two blocks, the first of 32 drawn as the ledger starts, the second of 32 or, the
+    // first spent within a second, 64.
+    let in_doubt = store.stock_in_doubt().await.unwrap()["p1"];
+    assert!([24, 56].contains(&in_doubt), "{in_doubt}");
+    assert_eq!(reserved().await, 40 + in_doubt);
+    let named = store
+        .orders
+        .count_documents(doc! { "drawn_from.p": "p1" })
+        .await
+        .unwrap();
+    assert_eq!(named, 20);
+    // What this process may still take: what is available plus its block's units.
+    let own = store.ledgers(&["p1".into()]).await.unwrap()["p1"];
+    assert_eq!(own.level.available(), 1000 - 40);
+    for _ in 0..100 {
+        if reserved().await == 40 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(reserved().await, 40, "the idle block went back");
+    assert!(store.stock_in_doubt().await.unwrap().is_empty());
+}
+
+/// The block of a replica silent for the sweep's wait (killed) is settled: what the orders
+/// naming it took stays reserved, the rest goes back, once; a live replica's is left.
+#[tokio::test]
+async fn the_sweep_settles_a_block_left_behind() {
+    let store = heard(std::time::Duration::from_secs(30)).await;
+    let order = sample_order("u1", 1000);
+    // Too few for a block: through the ledger.
+    store
+        .insert(&order, &[], None, &[reserving(5, 100)])
+        .await
+        .unwrap();
+    // As if those 5 units came from block "lost" of 32, its replica then killed.
+    store
+        .stock
+        .update_one(
+            doc! { "_id": "p1" },
+            doc! {
+                "$inc": { "reserved": 27i64 + 10, "available": -27i64 - 10 },
+                "$set": {
+                    "blocks.lost": { "d": 32i64, "h": "killed-1" },
+                    "blocks.kept": { "d": 10i64, "h": "r-1" },
+                },
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .orders
+        .update_one(
+            doc! { "_id": order.id.to_string() },
+            doc! { "$set": { "drawn_from": [{ "b": "lost", "p": "p1", "q": 5i64 }] } },
+        )
+        .await
+        .unwrap();
+    assert_eq!(ledger(&store, "p1").await.level.reserved, 42);
+    assert_eq!(store.stock_in_doubt().await.unwrap()["p1"], 37);
+    // The block of a replica heard from is its own.
+    assert_eq!(store.settle_stock(&Shards::All).await.unwrap(), 1);
+    assert_eq!(ledger(&store, "p1").await.level.reserved, 15);
+    assert_eq!(store.stock_in_doubt().await.unwrap()["p1"], 10);
+}
+
+/// Placements racing for one product spend its blocks while others' writes are still on
+/// their way: a spent block is given back once they answer, and nothing is left over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn blocks_spent_under_racing_placements_are_given_back_once_they_answer() {
+    let store = heard(std::time::Duration::from_secs(2)).await;
+    let placed = futures_util::future::join_all((0..64).map(|number| {
+        let store = store.clone();
+        async move {
+            let order = sample_order("u1", 2000 + number);
+            store
+                .insert(&order, &[], None, &[reserving(3, 100_000)])
+                .await
+        }
+    }))
+    .await;
+    assert!(placed.iter().all(Result::is_ok), "{placed:?}");
+    let reserved = || async {
+        let p1 = store.stock.find_one(doc! { "_id": "p1" }).await.unwrap();
+        super::stock::level_of(&p1.unwrap()).reserved
+    };
+    assert_eq!(
+        reserved().await,
+        64 * 3 + store.stock_in_doubt().await.unwrap()["p1"]
+    );
+    for _ in 0..150 {
+        if reserved().await == 64 * 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(reserved().await, 64 * 3, "every block went back");
+    assert!(store.stock_in_doubt().await.unwrap().is_empty());
 }

@@ -9,7 +9,9 @@
 //! once) when the write is refused. A write cut short by a crash leaves its markers: the
 //! replica holding the outbox's shard 0 settles them a minute later, keeping the moves of
 //! a write the order names and taking back the others. No multi-document transaction: a
-//! placement stays one insert among many (`batch.rs`) and one update per product.
+//! placement stays one insert among many (`batch.rs`) and one update per product; while
+//! plenty is available, not even that: its units come from a block the replica drew ahead
+//! (`blocks.rs`).
 
 use super::batch::Outcome;
 use super::documents::{date, outbox_entries};
@@ -26,10 +28,11 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
-/// The order write that goes with a stock move.
+mod blocks;
 mod shared;
 mod takes;
 
+pub(super) use blocks::Blocks;
 pub(super) use takes::Takes;
 
 /// Reads of ledgers waiting to be sent together: the products asked for, and whom to tell.
@@ -38,6 +41,7 @@ pub(super) type Reads = shared::Shared<(
     oneshot::Sender<Result<BTreeMap<String, Ledger>, StoreError>>,
 )>;
 
+/// The order write that goes with a stock move.
 pub(super) enum Write {
     Insert(Document),
     /// An update of the order, conditional on `filter` (its version).
@@ -86,7 +90,7 @@ const CLEAR_EVERY: Duration = Duration::from_millis(20);
 /// How often the sweep looks for markers left behind.
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
 
-fn level_of(d: &Document) -> StockLevel {
+pub(super) fn level_of(d: &Document) -> StockLevel {
     let int = |field| match d.get(field) {
         Some(Bson::Int64(n)) => *n,
         Some(Bson::Int32(n)) => i64::from(*n),
@@ -162,6 +166,23 @@ impl MongoStore {
         order: &Order,
         moves: &[StockMove],
     ) -> Result<Outcome, StoreError> {
+        let write = match write {
+            Write::Insert(mut document) => match self.take_from_blocks(moves).await? {
+                Some(drawn) => {
+                    document.insert("drawn_from", blocks::drawn_from(&drawn));
+                    let outcome = self.inserts.insert(document).await;
+                    let answer = match &outcome {
+                        Outcome::Inserted => blocks::Answer::Written,
+                        Outcome::Duplicate => blocks::Answer::NotWritten,
+                        Outcome::Failed(_) => blocks::Answer::Unknown,
+                    };
+                    self.blocks_answered(&drawn, answer).await;
+                    return Ok(outcome);
+                }
+                None => Write::Insert(document),
+            },
+            update => update,
+        };
         let write_id = uuid::Uuid::new_v4().simple().to_string();
         let key = format!("{}~{write_id}", order.id);
         let (applied, alerts) = self.apply(&key, moves).await?;
@@ -438,40 +459,52 @@ impl MongoStore {
 
     /// Every marker left in the ledger: product, key, units reserved and on hand, when.
     async fn markers(&self) -> Result<Vec<Marker>, StoreError> {
-        let marked = bounded(async {
-            let cursor = (self.stock)
-                .find(doc! { "pending": { "$exists": true, "$ne": {} } })
-                .projection(doc! { "pending": 1 })
+        let pending = doc! { "pending": { "$exists": true, "$ne": {} } };
+        let mut markers = Vec::new();
+        for (product, key, entry) in self.entries_of("pending", pending).await? {
+            let Some(Bson::DateTime(at)) = entry.get("at") else {
+                continue;
+            };
+            let int = |f| entry.get(f).and_then(Bson::as_i64).unwrap_or(0);
+            markers.push(Marker {
+                product,
+                reserved: int("r"),
+                on_hand: int("h"),
+                applied: entry.get_bool("a").unwrap_or(true),
+                at: at.to_chrono(),
+                key,
+            });
+        }
+        Ok(markers)
+    }
+
+    /// The entries of sub-document `field` (markers, blocks) of the ledgers matching
+    /// `filter`: product, key, entry.
+    async fn entries_of(
+        &self,
+        field: &str,
+        filter: Document,
+    ) -> Result<Vec<(String, String, Document)>, StoreError> {
+        let found = bounded(async {
+            let cursor = (self.stock.find(filter).projection(doc! { field: 1 }))
                 .await
                 .map_err(unavailable)?;
             super::documents::all(cursor, Ok).await
         })
         .await?;
-        let mut markers = Vec::new();
-        for product in marked {
-            let id = product.get_str("_id").map_err(unavailable)?;
-            let Ok(pending) = product.get_document("pending") else {
+        let mut entries = Vec::new();
+        for mut ledger in found {
+            let product = ledger.get_str("_id").map_err(unavailable)?.to_owned();
+            let Ok(field) = ledger.get_document_mut(field) else {
                 continue;
             };
-            for (key, entry) in pending {
-                let Some(entry) = entry.as_document() else {
-                    continue;
-                };
-                let Some(Bson::DateTime(at)) = entry.get("at") else {
-                    continue;
-                };
-                let int = |f| entry.get(f).and_then(Bson::as_i64).unwrap_or(0);
-                markers.push(Marker {
-                    product: id.to_owned(),
-                    key: key.clone(),
-                    reserved: int("r"),
-                    on_hand: int("h"),
-                    applied: entry.get_bool("a").unwrap_or(true),
-                    at: at.to_chrono(),
-                });
+            for (key, entry) in std::mem::take(field) {
+                if let Bson::Document(entry) = entry {
+                    entries.push((product.clone(), key, entry));
+                }
             }
         }
-        Ok(markers)
+        Ok(entries)
     }
 
     /// Whether the write a marker names landed with its order.
@@ -504,7 +537,10 @@ impl StockStore for MongoStore {
         if self.stock_reads.push((products.to_vec(), told)) {
             tokio::spawn(self.clone().send_reads());
         }
-        (answer.await).unwrap_or_else(|_| Err(unavailable("the stock reader stopped")))
+        let mut ledgers =
+            (answer.await).unwrap_or_else(|_| Err(unavailable("the stock reader stopped")))?;
+        self.with_own_blocks(&mut ledgers).await;
+        Ok(ledgers)
     }
 
     /// One conditional update: on hand never under what is reserved.
@@ -588,9 +624,10 @@ impl StockStore for MongoStore {
         .await
     }
 
-    /// Units reserved by markers whose write did not land (yet), by product.
+    /// Units reserved by markers whose write did not land (yet), and by blocks but not
+    /// taken by an order, by product.
     async fn stock_in_doubt(&self) -> Result<BTreeMap<String, i64>, StoreError> {
-        let mut doubt = BTreeMap::new();
+        let mut doubt = self.blocks_in_doubt().await?;
         for marker in self.markers().await? {
             // Taken before a write that has not landed, or to be given back after one that
             // has: the ledger holds them, the orders do not.
@@ -604,8 +641,9 @@ impl StockStore for MongoStore {
         Ok(doubt)
     }
 
-    /// Settles the markers older than [`SETTLE_AFTER`], on the replica holding shard 0, at
-    /// most every [`SWEEP_EVERY`]: how many it settled.
+    /// Settles the markers older than [`SETTLE_AFTER`], and the blocks not renewed for as
+    /// long, on the replica holding shard 0, at most every [`SWEEP_EVERY`]: how many it
+    /// settled.
     async fn settle_stock(&self, shards: &Shards) -> Result<usize, StoreError> {
         if !shards.numbers().contains(&0) {
             return Ok(0);
@@ -646,7 +684,7 @@ impl StockStore for MongoStore {
             }
             settled += 1;
         }
-        Ok(settled)
+        Ok(settled + self.settle_blocks().await?)
     }
 
     /// Through the partial index of the holds that can run out.
