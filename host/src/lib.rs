@@ -3,6 +3,7 @@
 pub mod customers;
 pub mod domain;
 pub mod http;
+pub mod live;
 pub mod metrics;
 pub mod operations;
 pub mod orders;

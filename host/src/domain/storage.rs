@@ -23,6 +23,10 @@ pub enum StoreError {
     /// nothing was written.
     #[error("not enough stock of {}", .0.product_id)]
     Shortage(super::Shortage),
+    /// A place in the commits older than the store keeps (MongoDB's oplog moved past it):
+    /// a stream cannot resume from there.
+    #[error("the store no longer holds the commits after that position")]
+    Forgotten,
     /// The backend failed; the message is for logs, never for clients.
     #[error("store unavailable: {0}")]
     Unavailable(String),

@@ -26,6 +26,9 @@ pub enum ApiError {
     NotFound,
     #[error("{0}")]
     Conflict(&'static str),
+    /// What the request names is no longer kept.
+    #[error("{0}")]
+    Gone(&'static str),
     /// A business rule refused: the problems name the fields.
     #[error("refused")]
     Refused(Vec<Problem>),
@@ -214,6 +217,7 @@ impl IntoResponse for ApiError {
                 detail("not_found", ApiError::NotFound.to_string()),
             ),
             ApiError::Conflict(message) => (StatusCode::CONFLICT, detail("conflict", message)),
+            ApiError::Gone(message) => (StatusCode::GONE, detail("gone", message)),
             ApiError::Refused(mut problems) => {
                 // The first problem is the headline; the first MAX_PROBLEMS are listed.
                 let first = problems.first().cloned();

@@ -11,6 +11,7 @@ mod extract;
 mod health;
 mod inventory;
 pub mod jwks;
+mod live;
 mod metrics;
 mod openapi;
 mod orders;
@@ -70,6 +71,8 @@ impl std::ops::Deref for AppState {
 
 pub struct Services {
     pub orders: Arc<OrderService>,
+    /// The live streams of order events.
+    pub streams: Arc<crate::live::streams::Streams>,
     pub repricer: Arc<Repricer>,
     /// Replays of stored plugin versions over past orders.
     pub replays: Arc<Replays>,
@@ -152,6 +155,7 @@ pub fn router(state: AppState, cors_origins: &[String], body_timeout: Duration) 
                 .merge(inventory::router())
                 .route_layer(body(BODY_LIMIT)),
         )
+        .merge(live::router())
         .merge(plugins::router().route_layer(body(plugins::COMPONENT_LIMIT)))
         .merge(replays::router().route_layer(body(BODY_LIMIT)))
         .merge(trials::router().route_layer(body(BODY_LIMIT)))

@@ -2,7 +2,8 @@
 //! `/openapi.json` with interactive docs at `/docs`.
 
 use super::{
-    admin, changes, error, health, inventory, metrics, orders, plugins, replays, trials, workflows,
+    admin, changes, error, health, inventory, live, metrics, orders, plugins, replays, trials,
+    workflows,
 };
 use utoipa::Modify;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -19,6 +20,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         changes::request, changes::list, changes::confirm, changes::decline, changes::cancel,
         admin::set_status, admin::set_payment, admin::reprice, admin::stats, admin::all,
         inventory::one, inventory::adjust, inventory::reconcile,
+        live::orders, live::order,
         plugins::list, plugins::one, plugins::upload, plugins::activate, plugins::rollback,
         plugins::history, workflows::list,
         replays::start, replays::list, replays::one, replays::cancel,

@@ -21,6 +21,8 @@ use crate::products::{CatalogFile, ProductService, Products};
 use crate::relay::leases::Leaser;
 use crate::relay::{Relay, RelayConfig};
 use crate::replicas::{Identity, Membership};
+use crate::live::CommitLog;
+use crate::live::streams::Streams;
 use crate::store::{EmbeddedStore, MongoStore};
 use crate::vitals::Vitals;
 use anyhow::Context;
@@ -270,9 +272,13 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     // lease the outbox's shards, keep replays and publish shadows' findings there. The
     // embedded store is one process's, which keeps its plugin versions on its disk and
     // relays every shard.
-    type Shared = (Arc<dyn ReplayLog>, Option<Arc<dyn ShadowBoard>>);
+    type Shared = (
+        Arc<dyn ReplayLog>,
+        Option<Arc<dyn ShadowBoard>>,
+        Arc<dyn CommitLog>,
+    );
     let mut outbox_feed = None;
-    let (store, shards, plugins, (replay_log, shadow_board)): (Arc<dyn OrderStore>, _, _, Shared) =
+    let (store, shards, plugins, (replay_log, shadow_board, commits)): (Arc<dyn OrderStore>, _, _, Shared) =
         match &config.mongodb_url {
             Some(url) => {
                 let mongo = Arc::new(MongoStore::connect(url, &config.database_name).await?);
@@ -292,7 +298,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
                 if config.kafka_enabled {
                     outbox_feed = Some(mongo.clone());
                 }
-                let shared: Shared = (mongo.clone(), Some(mongo.clone()));
+                let shared: Shared = (mongo.clone(), Some(mongo.clone()), mongo.clone());
                 (mongo as Arc<dyn OrderStore>, shards, plugins, shared)
             }
             None => {
@@ -304,7 +310,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
                 membership.set_shards(Shards::All.numbers());
                 let embedded = Arc::new(embedded);
-                let kept: Shared = (embedded.clone(), Some(embedded.clone()));
+                let kept: Shared = (embedded.clone(), Some(embedded.clone()), embedded.clone());
                 (
                     embedded as Arc<dyn OrderStore>,
                     tokio::sync::watch::channel(Shards::All).1,
@@ -395,6 +401,18 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let vitals = Arc::new(Vitals::default());
     vitals.refresh(store.as_ref(), false, true).await;
     tokio::spawn(vitals.clone().run(store.clone(), membership.clone()));
+    let allowed = server::connections_allowed();
+    let limits = ServerLimits {
+        header_read_timeout: Duration::from_millis(config.header_read_timeout_ms),
+        idle_timeout: Duration::from_millis(config.idle_timeout_ms),
+        max_connections: match config.max_connections {
+            0 => allowed,
+            n => n.min(allowed),
+        },
+        shutdown_grace: Duration::from_millis(config.shutdown_grace_ms),
+    };
+    // Streams stay open: a quarter of the connections is kept for everything else.
+    let streams = Streams::start(commits, store.clone(), limits.max_connections * 3 / 4);
     let relay = if config.kafka_enabled {
         let relay = Relay::new(
             store,
@@ -430,6 +448,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             relay,
             membership,
             vitals,
+            streams: streams.clone(),
         }),
         &config.cors_origins,
         Duration::from_millis(config.body_read_timeout_ms),
@@ -437,16 +456,6 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port))
         .await
         .with_context(|| format!("binding {}:{}", config.host, config.port))?;
-    let allowed = server::connections_allowed();
-    let limits = ServerLimits {
-        header_read_timeout: Duration::from_millis(config.header_read_timeout_ms),
-        idle_timeout: Duration::from_millis(config.idle_timeout_ms),
-        max_connections: match config.max_connections {
-            0 => allowed,
-            n => n.min(allowed),
-        },
-        shutdown_grace: Duration::from_millis(config.shutdown_grace_ms),
-    };
     // Printed, not only logged: tests and scripts started with PORT=0 read it.
     println!("orderflow listening on http://{}", listener.local_addr()?);
     if config.jwks_url.is_none()
@@ -462,7 +471,12 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             http::console::sign_in_link(listener.local_addr()?, &token)
         );
     }
-    server::serve(listener, app, limits, shutdown()).await;
+    // Streams never finish on their own: they end as the server stops taking requests.
+    let stopping = async move {
+        shutdown().await;
+        streams.close();
+    };
+    server::serve(listener, app, limits, stopping).await;
     shadows.publish().await;
     Ok(())
 }

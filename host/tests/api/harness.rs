@@ -175,6 +175,37 @@ impl Client {
         .await
     }
 
+    /// Opens a Server-Sent Events stream: the stream, or the status and JSON error.
+    pub async fn stream(
+        &self,
+        path: &str,
+        token: &str,
+        last_event_id: Option<&str>,
+    ) -> Result<Sse, (u16, Value)> {
+        let mut request = (self.http.get(format!("{}{path}", self.base)))
+            .header("authorization", format!("Bearer {token}"))
+            .header("accept", "text/event-stream");
+        if let Some(id) = last_event_id {
+            request = request.header("last-event-id", id);
+        }
+        let response = request.send().await.expect("the service answers");
+        let status = response.status().as_u16();
+        if status != 200 {
+            let bytes = response.bytes().await.unwrap_or_default();
+            let error = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            return Err((status, error));
+        }
+        assert_eq!(
+            response.headers()["content-type"].to_str().unwrap(),
+            "text/event-stream"
+        );
+        Ok(Sse {
+            response,
+            buffer: String::new(),
+            comments: 0,
+        })
+    }
+
     /// Every event the service stored for these orders (read with an admin token), per
     /// order, in order.
     pub async fn stored_events(&self, orders: &[String]) -> BTreeMap<String, Vec<Value>> {
@@ -656,4 +687,74 @@ pub async fn event_types(app: &Client, id: &str, admin: &str) -> Vec<String> {
     (events.as_array().unwrap().iter())
         .map(|e| e["event"]["event_type"].as_str().unwrap().to_owned())
         .collect()
+}
+
+/// A Server-Sent Events stream as a browser reads it.
+pub struct Sse {
+    response: reqwest::Response,
+    buffer: String,
+    /// Comments seen (the service's heartbeats).
+    pub comments: usize,
+}
+
+/// One event of a stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SseEvent {
+    pub id: Option<String>,
+    pub event: String,
+    pub data: Value,
+}
+
+impl Sse {
+    /// The next event; None when the stream ended or none came within `wait`.
+    pub async fn next(&mut self, wait: Duration) -> Option<SseEvent> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            while let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut event = SseEvent {
+                    id: None,
+                    event: "message".into(),
+                    data: Value::Null,
+                };
+                let mut data = None;
+                for line in block.lines() {
+                    match line.split_once(':') {
+                        Some(("", _)) => self.comments += 1,
+                        Some((field, value)) => {
+                            let value = value.strip_prefix(' ').unwrap_or(value);
+                            match field {
+                                "id" => event.id = Some(value.to_owned()),
+                                "event" => event.event = value.to_owned(),
+                                "data" => data = Some(serde_json::from_str(value).unwrap()),
+                                _ => {}
+                            }
+                        }
+                        None => {}
+                    }
+                }
+                if let Some(data) = data {
+                    event.data = data;
+                    return Some(event);
+                }
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.response.chunk()).await;
+            match chunk {
+                Ok(Ok(Some(bytes))) => self.buffer.push_str(std::str::from_utf8(&bytes).unwrap()),
+                _ => return None,
+            }
+        }
+    }
+
+    /// The next `n` events, each within `wait` of the one before.
+    pub async fn take(&mut self, n: usize, wait: Duration) -> Vec<SseEvent> {
+        let mut events = Vec::new();
+        while events.len() < n {
+            match self.next(wait).await {
+                Some(event) => events.push(event),
+                None => break,
+            }
+        }
+        events
+    }
 }

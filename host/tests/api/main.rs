@@ -8,6 +8,7 @@ mod common;
 mod contract;
 mod harness;
 mod limits;
+mod live;
 mod operations;
 mod rules;
 mod scenarios;

@@ -8,6 +8,8 @@ mod changes;
 mod common;
 #[path = "../api/harness.rs"]
 mod harness;
+#[path = "../api/live.rs"]
+mod live;
 #[path = "../api/operations.rs"]
 mod operations;
 #[path = "../api/rules.rs"]

@@ -40,6 +40,7 @@
 //! checkpoint empties the WAL, and the threads are joined before the drop returns, so a
 //! process that stops cleanly leaves the database file alone.
 
+mod live;
 mod orders;
 mod replays;
 mod rows;
@@ -77,6 +78,8 @@ struct Db {
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     wal: Arc<Wal>,
+    /// Told after every commit: the live tail's wake-up (`live.rs`).
+    committed: Arc<tokio::sync::Notify>,
     /// The writer and checkpoint threads, joined as the store closes.
     threads: Vec<JoinHandle<()>>,
 }
@@ -162,9 +165,11 @@ impl EmbeddedStore {
         let (writes, queue) = mpsc::channel::<Job>();
         let (committed, commits) = mpsc::channel::<()>();
         let bounded = wal.clone();
+        let told = Arc::new(tokio::sync::Notify::new());
+        let telling = told.clone();
         let writer = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || group_commits(writer, queue, committed, &bounded))
+            .spawn(move || group_commits(writer, queue, committed, &telling, &bounded))
             .map_err(unavailable)?;
         let checkpointed = wal.clone();
         let checkpoint = std::thread::Builder::new()
@@ -178,6 +183,7 @@ impl EmbeddedStore {
                 readers,
                 next_reader: AtomicUsize::new(0),
                 wal,
+                committed: told,
                 threads: vec![writer, checkpoint],
             }),
         })

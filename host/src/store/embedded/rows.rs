@@ -87,7 +87,7 @@ pub(super) fn event_rows(
 /// Outbox rows with the order each carries: the event's own columns, and the document of
 /// the order version it points at.
 pub(super) const EVENTS_WITH_ORDERS: &str =
-    "SELECT e.id, e.type, e.occurred_at, e.published_at, e.doc, COALESCE(s.doc, o.doc)
+    "SELECT e.id, e.type, e.occurred_at, e.published_at, e.doc, COALESCE(s.doc, o.doc), e.seq
      FROM events e
      LEFT JOIN orders o ON o.id = e.order_id AND o.version = e.order_version
      LEFT JOIN order_snapshots s ON s.order_id = e.order_id AND s.version = e.order_version";
@@ -100,6 +100,8 @@ pub(super) struct OutboxRow {
     pub(super) published_at: Option<i64>,
     doc: Option<String>,
     order: Option<String>,
+    /// Its place in the order of commits.
+    pub(super) seq: i64,
 }
 
 impl OutboxRow {
@@ -111,6 +113,7 @@ impl OutboxRow {
             published_at: row.get(3)?,
             doc: row.get(4)?,
             order: row.get(5)?,
+            seq: row.get(6)?,
         })
     }
 

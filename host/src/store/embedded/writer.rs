@@ -32,6 +32,7 @@ impl Left {
                 | StoreError::DuplicateNumber
                 | StoreError::KeyReused
                 | StoreError::LeaseLost
+                | StoreError::Forgotten
                 | StoreError::Shortage(_),
             ) => Left::Nothing,
             Err(StoreError::Unavailable(e)) => Left::Unknown(e.clone()),
@@ -79,12 +80,13 @@ fn next_group(first: Job, queue: &mpsc::Receiver<Job>) -> Vec<Job> {
 }
 
 /// The writer thread: takes a group of writes, runs them in one transaction, commits once,
-/// tells the checkpoint thread, answers the writers, and keeps the WAL under its limit
+/// tells the checkpoint thread and the live tail (`live.rs`), answers the writers, and keeps the WAL under its limit
 /// before the next group. Ends when the store is dropped.
 pub(super) fn group_commits(
     mut conn: Connection,
     queue: mpsc::Receiver<Job>,
     committed: mpsc::Sender<()>,
+    told: &tokio::sync::Notify,
     wal: &Wal,
 ) {
     while let Ok(first) = queue.recv() {
@@ -106,6 +108,7 @@ pub(super) fn group_commits(
         match &outcome {
             Ok(()) => {
                 let _ = committed.send(());
+                told.notify_one();
             }
             Err(e) => tracing::error!(error = %e, "a group commit failed"),
         }

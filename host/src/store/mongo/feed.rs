@@ -8,6 +8,7 @@
 //! notifies every follower on a timer instead: they then poll, as they would without it.
 
 use super::MongoStore;
+use super::live::{committed_of, kept_of_changes};
 use bson::doc;
 use mongodb::change_stream::event::ResumeToken;
 use std::sync::{Arc, Mutex};
@@ -16,8 +17,11 @@ use tokio::sync::Notify;
 
 /// How long the server holds an idle feed's `getMore` before answering it empty.
 const WAIT: Duration = Duration::from_secs(5);
-/// After an empty answer, the feed asks again no sooner than this.
+/// After an empty answer, the feed asks again no sooner than this...
 const PACE: Duration = Duration::from_secs(1);
+/// ...or this, while live streams follow the orders' writes (`live.rs`): what a stream
+/// waits at most for a write through another replica when the server answers empty.
+const PACE_FOLLOWED: Duration = Duration::from_millis(50);
 /// A broken feed is reopened after this; without a feed, followers are notified this often.
 const REOPEN: Duration = Duration::from_secs(1);
 
@@ -71,8 +75,9 @@ impl MongoStore {
                         "ns.coll": { "$in": followed },
                         "operationType": { "$in": ["insert", "update", "replace"] },
                     } },
-                    // Which collection changed is all a follower needs.
-                    doc! { "$project": { "_id": 1, "ns": 1, "operationType": 1 } },
+                    // Which collection changed is all a follower needs; the live
+                    // streams read the events an order's write added.
+                    kept_of_changes(),
                 ])
                 .max_await_time(WAIT)
                 .resume_after(resume.clone())
@@ -83,10 +88,13 @@ impl MongoStore {
                     while feed.is_alive() {
                         match feed.next_if_any().await {
                             Ok(Some(change)) => {
-                                let collection = change.ns.and_then(|ns| ns.coll);
-                                self.followers.notify(collection.as_deref());
+                                let collection = change.ns.as_ref().and_then(|ns| ns.coll.as_deref());
+                                if collection == Some(self.orders.name()) {
+                                    self.hand_on(&change);
+                                }
+                                self.followers.notify(collection);
                             }
-                            Ok(None) => tokio::time::sleep(PACE).await,
+                            Ok(None) => tokio::time::sleep(self.pace()).await,
                             Err(e) => {
                                 tracing::warn!(error = %e, "the change feed broke; reopening");
                                 break;
@@ -106,6 +114,24 @@ impl MongoStore {
                 }
             }
             tokio::time::sleep(REOPEN).await;
+        }
+    }
+
+    /// Hands the live streams the events an order's write added, if any stream follows.
+    fn hand_on(&self, change: &mongodb::change_stream::event::ChangeStreamEvent<bson::Document>) {
+        let Some(feed) = self.live.get().filter(|feed| feed.followed()) else {
+            return;
+        };
+        match committed_of(change) {
+            Ok(committed) => feed.publish(committed),
+            Err(e) => tracing::warn!(error = %e, "an order's change could not be read for the live streams"),
+        }
+    }
+
+    fn pace(&self) -> Duration {
+        match self.live.get().is_some_and(|feed| feed.followed()) {
+            true => PACE_FOLLOWED,
+            false => PACE,
         }
     }
 

@@ -31,6 +31,7 @@ mod batch;
 mod documents;
 mod feed;
 mod leases;
+mod live;
 mod orders;
 mod registry;
 mod replays;
@@ -78,6 +79,8 @@ pub struct MongoStore {
     stock_takes: Arc<stock::Takes>,
     /// Reads of ledgers waiting to be sent together (`stock/`).
     stock_reads: Arc<stock::Reads>,
+    /// The live streams' feed, once they started (`live.rs`).
+    live: Arc<std::sync::OnceLock<Arc<crate::live::Feed>>>,
     /// The blocks of units this process draws ahead for its placements (`stock/blocks.rs`).
     stock_blocks: Arc<stock::Blocks>,
     plugin_artifacts: Collection<Document>,
@@ -206,6 +209,7 @@ impl MongoStore {
             stock_takes: Arc::default(),
             stock_reads: Arc::default(),
             stock_blocks: Arc::default(),
+            live: Arc::default(),
             plugin_artifacts: db.collection("plugin_artifacts"),
             plugin_bytes: registry::bucket(&db, "plugin_bytes"),
             artifact_bytes: registry::bucket(&db, "plugin_artifacts"),
