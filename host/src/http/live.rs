@@ -14,8 +14,8 @@ use super::params::order_id;
 use super::responses::{BadRequest, Unauthorized, Unavailable};
 use super::{ApiError, AppState};
 use crate::live::Position;
-use crate::orders::refused;
 use crate::live::streams::{Interest, Message, Refused, Resume};
+use crate::orders::refused;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -72,9 +72,11 @@ async fn orders(
         None => None,
     };
     let workflow = match params.channel.as_deref() {
-        Some(channel) => Some((state.orders.machine(Some(channel)))
-            .map_err(|_| unknown_channel(channel))?
-            .0),
+        Some(channel) => Some(
+            (state.orders.machine(Some(channel)))
+                .map_err(|_| unknown_channel(channel))?
+                .0,
+        ),
         None => None,
     };
     let interest = Interest {

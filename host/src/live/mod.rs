@@ -192,10 +192,13 @@ mod tests {
         };
         assert_eq!(p.to_string().parse::<Position>(), Ok(p));
         assert!(p < Position::after_commit(7_300_000_001));
-        assert!(Position::after_commit(7_300_000_001) < Position {
-            commit: 7_300_000_002,
-            index: 0
-        });
+        assert!(
+            Position::after_commit(7_300_000_001)
+                < Position {
+                    commit: 7_300_000_002,
+                    index: 0
+                }
+        );
         for bad in ["", "7", "7-", "-1", "a-1", "1-2-3", "1--2"] {
             assert!(bad.parse::<Position>().is_err(), "{bad}");
         }

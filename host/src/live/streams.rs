@@ -160,7 +160,9 @@ impl Streams {
                     Some(Resume::After(id)) => Some(id),
                     _ => None,
                 };
-                follow.replay_order(self.store.as_ref(), order, after).await?
+                follow
+                    .replay_order(self.store.as_ref(), order, after)
+                    .await?
             }
             (None, Some(Resume::At(position))) => {
                 follow.at = position;

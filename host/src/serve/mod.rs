@@ -9,6 +9,8 @@ use crate::http::claims::TokenRules;
 use crate::http::jwks::Jwks;
 use crate::http::server::{self, ServerLimits};
 use crate::http::{self, AppState, Auth, Services};
+use crate::live::CommitLog;
+use crate::live::streams::Streams;
 use crate::operations::artifacts::ArtifactKey;
 use crate::operations::dry_run::Repricer;
 use crate::operations::replays::{ReplayLog, Replays};
@@ -21,8 +23,6 @@ use crate::products::{CatalogFile, ProductService, Products};
 use crate::relay::leases::Leaser;
 use crate::relay::{Relay, RelayConfig};
 use crate::replicas::{Identity, Membership};
-use crate::live::CommitLog;
-use crate::live::streams::Streams;
 use crate::store::{EmbeddedStore, MongoStore};
 use crate::vitals::Vitals;
 use anyhow::Context;
@@ -278,47 +278,51 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         Arc<dyn CommitLog>,
     );
     let mut outbox_feed = None;
-    let (store, shards, plugins, (replay_log, shadow_board, commits)): (Arc<dyn OrderStore>, _, _, Shared) =
-        match &config.mongodb_url {
-            Some(url) => {
-                let mongo = Arc::new(MongoStore::connect(url, &config.database_name).await?);
-                let plugins = shared_plugins(&config, runtime, mongo.clone(), &membership).await?;
-                let serving = plugins.registry.clone();
-                let changed = serving.generations();
-                tokio::spawn(membership.clone().run(
-                    mongo.clone(),
-                    move || serving.current().digests(),
-                    changed,
-                ));
-                // The outbox's shards are leased whether or not Kafka is on: the relay
-                // publishes the events of the orders of its shards, and the expiry of
-                // reservations looks at the same orders.
-                let (leaser, shards) = Leaser::new(mongo.clone(), membership.clone());
-                tokio::spawn(leaser.run());
-                if config.kafka_enabled {
-                    outbox_feed = Some(mongo.clone());
-                }
-                let shared: Shared = (mongo.clone(), Some(mongo.clone()), mongo.clone());
-                (mongo as Arc<dyn OrderStore>, shards, plugins, shared)
+    let (store, shards, plugins, (replay_log, shadow_board, commits)): (
+        Arc<dyn OrderStore>,
+        _,
+        _,
+        Shared,
+    ) = match &config.mongodb_url {
+        Some(url) => {
+            let mongo = Arc::new(MongoStore::connect(url, &config.database_name).await?);
+            let plugins = shared_plugins(&config, runtime, mongo.clone(), &membership).await?;
+            let serving = plugins.registry.clone();
+            let changed = serving.generations();
+            tokio::spawn(membership.clone().run(
+                mongo.clone(),
+                move || serving.current().digests(),
+                changed,
+            ));
+            // The outbox's shards are leased whether or not Kafka is on: the relay
+            // publishes the events of the orders of its shards, and the expiry of
+            // reservations looks at the same orders.
+            let (leaser, shards) = Leaser::new(mongo.clone(), membership.clone());
+            tokio::spawn(leaser.run());
+            if config.kafka_enabled {
+                outbox_feed = Some(mongo.clone());
             }
-            None => {
-                let plugins = own_plugins(&config, runtime)?;
-                let embedded = EmbeddedStore::open_with_wal_limit(
-                    &data.join("orders.db"),
-                    config.wal_limit_mb * 1024 * 1024,
-                )
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-                membership.set_shards(Shards::All.numbers());
-                let embedded = Arc::new(embedded);
-                let kept: Shared = (embedded.clone(), Some(embedded.clone()), embedded.clone());
-                (
-                    embedded as Arc<dyn OrderStore>,
-                    tokio::sync::watch::channel(Shards::All).1,
-                    plugins,
-                    kept,
-                )
-            }
-        };
+            let shared: Shared = (mongo.clone(), Some(mongo.clone()), mongo.clone());
+            (mongo as Arc<dyn OrderStore>, shards, plugins, shared)
+        }
+        None => {
+            let plugins = own_plugins(&config, runtime)?;
+            let embedded = EmbeddedStore::open_with_wal_limit(
+                &data.join("orders.db"),
+                config.wal_limit_mb * 1024 * 1024,
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            membership.set_shards(Shards::All.numbers());
+            let embedded = Arc::new(embedded);
+            let kept: Shared = (embedded.clone(), Some(embedded.clone()), embedded.clone());
+            (
+                embedded as Arc<dyn OrderStore>,
+                tokio::sync::watch::channel(Shards::All).1,
+                plugins,
+                kept,
+            )
+        }
+    };
     let Plugins {
         registry,
         deployer,

@@ -14,7 +14,12 @@ const QUIET: Duration = Duration::from_millis(700);
 
 async fn place(app: &Client, user: &str) -> String {
     let (status, order) = app
-        .post("/api/v1/orders/", Some(&token(user, false)), &order_body(&[("prod-mug", 1)]), None)
+        .post(
+            "/api/v1/orders/",
+            Some(&token(user, false)),
+            &order_body(&[("prod-mug", 1)]),
+            None,
+        )
         .await;
     assert_eq!(status, 201, "{order}");
     order["id"].as_str().unwrap().to_owned()
@@ -23,7 +28,9 @@ async fn place(app: &Client, user: &str) -> String {
 async fn move_to(app: &Client, id: &str, status: &str) {
     let body = json!({"status": status, "tracking_number": "1Z999"});
     let path = format!("/api/v1/orders/{id}/status");
-    let (code, answer) = app.patch(&path, Some(&token("ops", true)), Some(&body)).await;
+    let (code, answer) = app
+        .patch(&path, Some(&token("ops", true)), Some(&body))
+        .await;
     assert_eq!(code, 200, "{answer}");
 }
 
@@ -65,7 +72,11 @@ async fn an_orders_stream_carries_its_history_then_each_change_and_resumes_after
     move_to(&client, &id, "shipped").await;
     let all = stored(&client, &id).await;
     let moved = stream.take(all.len() - 1, WAIT).await;
-    assert_eq!(seen(&moved), all[1..], "each change as it commits, in order");
+    assert_eq!(
+        seen(&moved),
+        all[1..],
+        "each change as it commits, in order"
+    );
     let versions: Vec<i64> = (first.iter().chain(&moved))
         .map(|e| e.data["order"]["version"].as_i64().unwrap())
         .collect();
@@ -77,7 +88,8 @@ async fn an_orders_stream_carries_its_history_then_each_change_and_resumes_after
     let last = moved.last().unwrap().id.clone().unwrap();
     let before = all.len();
     move_to(&client, &id, "delivered").await;
-    let (status, cancel) = (client.patch(&format!("/api/v1/orders/{id}/cancel"), Some(&buyer), None)).await;
+    let (status, cancel) =
+        (client.patch(&format!("/api/v1/orders/{id}/cancel"), Some(&buyer), None)).await;
     assert_eq!(status, 422, "a refused change adds no event: {cancel}");
     let all = stored(&client, &id).await;
     assert!(all.len() > before, "{all:?}");
@@ -90,12 +102,25 @@ async fn an_orders_stream_carries_its_history_then_each_change_and_resumes_after
     assert_eq!(seen(&again.take(all.len() - 1, WAIT).await), all[1..]);
 
     // Someone else's order does not exist for them; an admin sees it.
-    let (status, _) = client.stream(&path, &token("u2", false), None).await.err().unwrap();
+    let (status, _) = client
+        .stream(&path, &token("u2", false), None)
+        .await
+        .err()
+        .unwrap();
     assert_eq!(status, 404);
-    assert!(client.stream(&path, &token("ops", true), None).await.is_ok());
+    assert!(
+        client
+            .stream(&path, &token("ops", true), None)
+            .await
+            .is_ok()
+    );
     for bad in ["not-an-id", "01a211b3-13e1-701a-a698-8a513dbc455d"] {
         let (status, error) = client.stream(&path, &buyer, Some(bad)).await.err().unwrap();
-        assert_eq!((status, field_of(&error)), (400, "Last-Event-ID"), "{bad}: {error}");
+        assert_eq!(
+            (status, field_of(&error)),
+            (400, "Last-Event-ID"),
+            "{bad}: {error}"
+        );
     }
 }
 
@@ -110,19 +135,34 @@ async fn a_customers_stream_carries_their_orders_only_and_resumes_from_its_posit
     let ready = stream.take(1, WAIT).await;
     assert_eq!(ready[0].event, "ready");
     let start = ready[0].id.clone().unwrap();
-    let mut admin = client.stream("/api/v1/orders/stream?status=pending", &token("ops", true), None).await.unwrap();
+    let mut admin = client
+        .stream(
+            "/api/v1/orders/stream?status=pending",
+            &token("ops", true),
+            None,
+        )
+        .await
+        .unwrap();
     assert_eq!(admin.take(1, WAIT).await[0].event, "ready");
 
     let mine = [place(&client, "u1").await, place(&client, "u1").await];
     let theirs = place(&client, "u2").await;
     let created = stream.take(2, WAIT).await;
     assert_eq!(
-        (created.iter()).map(|e| (e.event.as_str(), e.data["order_id"].as_str().unwrap())).collect::<Vec<_>>(),
-        [("order.created", mine[0].as_str()), ("order.created", mine[1].as_str())]
+        (created.iter())
+            .map(|e| (e.event.as_str(), e.data["order_id"].as_str().unwrap()))
+            .collect::<Vec<_>>(),
+        [
+            ("order.created", mine[0].as_str()),
+            ("order.created", mine[1].as_str())
+        ]
     );
     assert_eq!(stream.next(QUIET).await, None, "nobody else's orders");
     let everyone = admin.take(3, WAIT).await;
-    let ids: Vec<&str> = everyone.iter().map(|e| e.data["order_id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = everyone
+        .iter()
+        .map(|e| e.data["order_id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, [mine[0].as_str(), mine[1].as_str(), theirs.as_str()]);
     // The admin's filter: a confirmation is not a pending order's event.
     move_to(&client, &theirs, "confirmed").await;
@@ -139,20 +179,32 @@ async fn a_customers_stream_carries_their_orders_only_and_resumes_from_its_posit
     let mut resumed = client.stream(path, &buyer, Some(&last)).await.unwrap();
     let missed = resumed.take(3, WAIT).await;
     assert_eq!(
-        (missed.iter()).map(|e| e.data["order_id"].as_str().unwrap()).collect::<Vec<_>>(),
+        (missed.iter())
+            .map(|e| e.data["order_id"].as_str().unwrap())
+            .collect::<Vec<_>>(),
         away.iter().map(String::as_str).collect::<Vec<_>>()
     );
     assert_eq!(resumed.next(QUIET).await, None, "no gap, no duplicate");
     // ...then live again.
     let next = place(&client, "u1").await;
-    assert_eq!(resumed.take(1, WAIT).await[0].data["order_id"], next.as_str());
+    assert_eq!(
+        resumed.take(1, WAIT).await[0].data["order_id"],
+        next.as_str()
+    );
 
     // From where the first stream stood before anything happened: all six, in order.
     let mut from_start = client.stream(path, &buyer, Some(&start)).await.unwrap();
     let all = from_start.take(6, WAIT).await;
-    let expected: Vec<&str> = mine.iter().chain(&away).chain([&next]).map(String::as_str).collect();
+    let expected: Vec<&str> = mine
+        .iter()
+        .chain(&away)
+        .chain([&next])
+        .map(String::as_str)
+        .collect();
     assert_eq!(
-        (all.iter()).map(|e| e.data["order_id"].as_str().unwrap()).collect::<Vec<_>>(),
+        (all.iter())
+            .map(|e| e.data["order_id"].as_str().unwrap())
+            .collect::<Vec<_>>(),
         expected
     );
     let positions: Vec<(u64, u32)> = (all.iter())
@@ -163,15 +215,30 @@ async fn a_customers_stream_carries_their_orders_only_and_resumes_from_its_posit
         .collect();
     assert!(positions.is_sorted(), "{positions:?}");
 
-    for (query, field, code) in [("?channel=nowhere", "channel", 422), ("?colour=red", "", 400)] {
-        let (status, error) = client.stream(&format!("{path}{query}"), &buyer, None).await.err().unwrap();
+    for (query, field, code) in [
+        ("?channel=nowhere", "channel", 422),
+        ("?colour=red", "", 400),
+    ] {
+        let (status, error) = client
+            .stream(&format!("{path}{query}"), &buyer, None)
+            .await
+            .err()
+            .unwrap();
         assert_eq!(status, code, "{query}: {error}");
         if !field.is_empty() {
             assert_eq!(field_of(&error), field, "{error}");
         }
     }
-    let (status, error) = client.stream(path, &buyer, Some("yesterday")).await.err().unwrap();
-    assert_eq!((status, field_of(&error)), (400, "Last-Event-ID"), "{error}");
+    let (status, error) = client
+        .stream(path, &buyer, Some("yesterday"))
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(
+        (status, field_of(&error)),
+        (400, "Last-Event-ID"),
+        "{error}"
+    );
 }
 
 /// The service's resident memory, in KiB.
@@ -192,7 +259,10 @@ async fn a_thousand_idle_streams_hold_with_flat_memory_and_each_hears_of_a_new_o
         async move {
             let mut streams = Vec::new();
             for _ in 0..n {
-                let mut stream = client.stream("/api/v1/orders/stream", &admin, None).await.unwrap();
+                let mut stream = client
+                    .stream("/api/v1/orders/stream", &admin, None)
+                    .await
+                    .unwrap();
                 assert_eq!(stream.take(1, WAIT).await[0].event, "ready");
                 streams.push(stream);
             }
@@ -205,12 +275,18 @@ async fn a_thousand_idle_streams_hold_with_flat_memory_and_each_hears_of_a_new_o
     let at_1000 = resident_kib(app.pid());
     // Each stream is its connection and a place in the feed: a few KiB, not a buffer.
     let per_stream = (at_1000.saturating_sub(at_100)) / 900;
-    assert!(per_stream < 64, "{per_stream} KiB per stream ({at_100} → {at_1000} KiB)");
+    assert!(
+        per_stream < 64,
+        "{per_stream} KiB per stream ({at_100} → {at_1000} KiB)"
+    );
 
     let id = place(&client, "u1").await;
     for stream in &mut streams {
         let event = stream.next(WAIT).await.expect("every stream hears of it");
-        assert_eq!((event.event.as_str(), event.data["order_id"].as_str()), ("order.created", Some(id.as_str())));
+        assert_eq!(
+            (event.event.as_str(), event.data["order_id"].as_str()),
+            ("order.created", Some(id.as_str()))
+        );
     }
     // Holding them cost nothing while idle: the service still answers at once.
     let (status, _) = client.get("/health", None).await;

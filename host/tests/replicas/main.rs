@@ -17,6 +17,7 @@ mod harness;
 mod idle;
 #[path = "../events/kafka.rs"]
 mod kafka;
+mod live;
 mod outage;
 mod proxy;
 mod registry;

@@ -88,7 +88,8 @@ impl MongoStore {
                     while feed.is_alive() {
                         match feed.next_if_any().await {
                             Ok(Some(change)) => {
-                                let collection = change.ns.as_ref().and_then(|ns| ns.coll.as_deref());
+                                let collection =
+                                    change.ns.as_ref().and_then(|ns| ns.coll.as_deref());
                                 if collection == Some(self.orders.name()) {
                                     self.hand_on(&change);
                                 }
@@ -124,7 +125,9 @@ impl MongoStore {
         };
         match committed_of(change) {
             Ok(committed) => feed.publish(committed),
-            Err(e) => tracing::warn!(error = %e, "an order's change could not be read for the live streams"),
+            Err(e) => {
+                tracing::warn!(error = %e, "an order's change could not be read for the live streams")
+            }
         }
     }
 

@@ -147,7 +147,11 @@ impl CommitLog for MongoStore {
                 let Some(change) = next.map_err(forgotten_or_unavailable)? else {
                     break;
                 };
-                committed.extend(committed_of(&change)?.into_iter().filter(|c| c.position > after));
+                committed.extend(
+                    committed_of(&change)?
+                        .into_iter()
+                        .filter(|c| c.position > after),
+                );
             }
             Ok(committed)
         })
