@@ -3,6 +3,7 @@
 // #/stock/<product>).
 
 import { api, session } from '/console/api.js';
+import { leave } from '/console/live.js';
 import { h, field, generalProblem, showProblems } from '/console/ui.js';
 
 // Every script error, rejected promise, console.error and blocked resource (CSP) is kept
@@ -42,6 +43,8 @@ let rendering = 0;
 let shownOnce = false;
 
 async function route() {
+  // The page left stops following its streams; the next one starts its own.
+  leave();
   if (!session.token()) return signIn();
   const shown = window.location.hash;
   const [path, query] = location();

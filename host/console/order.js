@@ -5,6 +5,7 @@
 import { api } from '/console/api.js';
 import { refresh } from '/console/app.js';
 import { changesSection } from '/console/changes.js';
+import { follow } from '/console/live.js';
 import { addressLines, clearProblems, field, generalProblem, h, money, notify, short, showProblems, table, when } from '/console/ui.js';
 
 /// The two kinds of change, by the PATCH of the API that makes them.
@@ -66,6 +67,31 @@ export async function render(page, _query, id) {
       h('section', { 'aria-labelledby': 'events' }, h('h2', { id: 'events' }, 'Events'), eventList(events, relayOff))),
     h('section', { 'aria-labelledby': 'price' }, h('h2', { id: 'price' }, 'Price'), price(order)),
     h('section', { 'aria-labelledby': 'provenance' }, h('h2', { id: 'provenance' }, 'Provenance'), provenance(order)));
+  live(page, id, events);
+}
+
+/// What the page's forms hold: compared with what they held when drawn, it tells whether
+/// the person has started filling one in.
+const entered = (page) => JSON.stringify([...page.querySelectorAll('form')].map((form) =>
+  [...form.elements].map((el) => el.value)));
+
+/// Follows the order's stream from its last event shown: a change made anywhere (another
+/// person, a rule, the expiry) shows at once. The page is drawn again unless the person is
+/// filling in a move or a change, who is told instead and redraws it when ready.
+function live(page, id, events) {
+  const notice = h('p', { class: 'live-notice', role: 'status', 'data-live': '' });
+  page.prepend(notice);
+  const last = events.length ? events[events.length - 1].event.event_id : null;
+  const drawn = entered(page);
+  const filling = () => page.querySelector('form.move, form:focus-within') || entered(page) !== drawn;
+  follow(`/api/v1/orders/${id}/stream`, (event) => {
+    if (!filling()) {
+      refresh();
+      return;
+    }
+    notice.replaceChildren(`This order changed meanwhile (${event.type}, now ${event.data.order.status}). `,
+      h('button', { type: 'button', onclick: () => refresh() }, 'Show it'));
+  }, last);
 }
 
 function fact(term, value, name, wide = false) {

@@ -2,6 +2,8 @@
 // filters live in the address (#/orders?status=…), so back and forward and links work.
 
 import { api } from '/console/api.js';
+import { refresh } from '/console/app.js';
+import { follow } from '/console/live.js';
 import { field, generalProblem, h, money, showProblems, table, when } from '/console/ui.js';
 
 const FILTERS = [
@@ -104,6 +106,7 @@ export async function render(page, query) {
         `No order matches “${search}”: check its spelling, search a shorter part of it, or clear the filters.`));
     return;
   }
+  live(page, list);
   const pages = Math.max(1, Math.ceil(listing.total / listing.page_size));
   const at = (n) => {
     const q = new URLSearchParams(query);
@@ -116,6 +119,28 @@ export async function render(page, query) {
     h('nav', { class: 'pager', 'aria-label': 'Pages of orders' },
       listing.page > 1 ? h('a', { href: at(listing.page - 1), rel: 'prev' }, '← Previous') : null,
       listing.page < pages ? h('a', { href: at(listing.page + 1), rel: 'next' }, 'Next →') : null));
+}
+
+/// Follows every order's events while the list is shown: a listed order's row takes its
+/// new status and payment at once; orders placed meanwhile are counted in a notice that
+/// shows them (the page's filters and sort decide where they belong).
+function live(page, list) {
+  let placed = 0;
+  const notice = h('p', { class: 'live-notice', role: 'status', 'data-live': '' });
+  page.querySelector('h1').after(notice);
+  follow('/api/v1/orders/stream', ({ type, data }) => {
+    const row = list?.querySelector(`tr[data-order="${data.order_id}"]`);
+    if (row) {
+      const badge = row.querySelector('[data-label="status"] .badge');
+      badge.className = `badge ${data.order.status}`;
+      badge.textContent = data.order.status;
+      row.querySelector('[data-label="payment"]').textContent = data.order.payment_status;
+    } else if (type === 'order.created') {
+      placed += 1;
+      notice.replaceChildren(`${placed} new ${placed === 1 ? 'order' : 'orders'} since this list was shown. `,
+        h('button', { type: 'button', onclick: () => refresh() }, 'Show them'));
+    }
+  });
 }
 
 /// The newest orders (or first by the chosen sort) that match `filters`, up to

@@ -1471,6 +1471,62 @@ async fn ops_read_the_stock_and_adjust_it() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_order_and_the_orders_list_follow_changes_as_they_happen() {
+    let Some(browser) = browser().await else {
+        return;
+    };
+    let app = App::start(None).await;
+    let (admin, buyer) = (token("ops", true), token("dana", false));
+    let place = || async {
+        let (status, order) = app.place(&buyer, &[("prod-mug", 1)]).await;
+        assert_eq!(status, 201, "{order}");
+        order["id"].as_str().unwrap().to_owned()
+    };
+    let move_to = |id: String, status: &'static str| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let body = json!({"status": status, "tracking_number": "1Z999"});
+            let path = format!("/api/v1/orders/{id}/status");
+            let (code, answer) = app.patch(&path, Some(admin), Some(&body)).await;
+            assert_eq!(code, 200, "{answer}");
+        }
+    };
+    let id = place().await;
+    browser.sign_in(&app, &admin).await;
+
+    // Someone else confirms the order while its page is shown: it shows at once.
+    browser.visit(&format!("#/orders/{id}"), "order").await;
+    move_to(id.clone(), "confirmed").await;
+    browser
+        .until("document.querySelector('[data-status]')?.dataset.status === 'confirmed'")
+        .await;
+
+    // The list: a listed order's row follows it; an order placed meanwhile is announced.
+    browser.visit("#/orders", "orders").await;
+    // (Moving to processing announces no event: the row waits for the shipment's.)
+    move_to(id.clone(), "processing").await;
+    move_to(id.clone(), "shipped").await;
+    let badge = format!("tr[data-order='{id}'] [data-label=status] .badge");
+    browser
+        .until(&format!(
+            "document.querySelector(\"{badge}\").textContent === 'shipped'"
+        ))
+        .await;
+    let newer = place().await;
+    browser
+        .until("document.querySelector('[data-live]').textContent.startsWith('1 new order since')")
+        .await;
+    browser.accessible("orders list with a live notice").await;
+    browser.click("[data-live] button").await;
+    browser
+        .until(&format!(
+            "!!document.querySelector(\"tr[data-order='{newer}']\")"
+        ))
+        .await;
+    browser.no_errors().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_expired_token_signs_out_where_the_person_was() {
     let Some(browser) = browser().await else {
         return;

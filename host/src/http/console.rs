@@ -50,6 +50,7 @@ static ASSETS: LazyLock<HashMap<&'static str, Asset>> = LazyLock::new(|| {
         ("index.html", HTML),
         ("style.css", CSS),
         ("app.js", JS),
+        ("live.js", JS),
         ("api.js", JS),
         ("ui.js", JS),
         ("charts.js", JS),
