@@ -11,7 +11,7 @@ mod harness;
 #[path = "../tests/events/kafka.rs"]
 mod kafka;
 
-use harness::{App, Backend, token};
+use harness::{App, Backend, percentile, steady_load, token};
 use kafka::{Broker, Consumer};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -30,10 +30,6 @@ fn kafka_settings(broker: &Broker, prefix: &str) -> Vec<(&'static str, String)> 
         ("KAFKA_BOOTSTRAP_SERVERS", broker.address()),
         ("KAFKA_TOPIC_PREFIX", prefix.into()),
     ]
-}
-
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    sorted[((sorted.len() - 1) as f64 * q) as usize]
 }
 
 /// The relay's own lag histogram (`/metrics`), cumulative counts per bucket bound.
@@ -64,42 +60,16 @@ fn histogram_quantile(before: &str, after: &str, q: f64) -> String {
         .map_or("-".into(), |(le, _)| format!("≤ {le} s"))
 }
 
-/// Places orders at `RATE` per second for `length`; the ids of the acknowledged ones.
-async fn steady_load(app: &App, length: Duration) -> (Vec<String>, usize) {
-    let client = app.client();
-    let user = token("bench", false);
-    let mut ticks = tokio::time::interval(Duration::from_micros(1_000_000 / RATE));
-    let started = Instant::now();
-    let mut placing = Vec::new();
-    while started.elapsed() < length {
-        ticks.tick().await;
-        let (client, user) = (client.clone(), user.clone());
-        placing.push(tokio::spawn(async move {
-            let (status, order) = client.place(&user, &[("prod-mug", 1)]).await;
-            (status == 201).then(|| order["id"].as_str().unwrap_or_default().to_owned())
-        }));
-    }
-    let mut placed = Vec::new();
-    let mut failed = 0;
-    for task in placing {
-        match task.await.unwrap() {
-            Some(id) => placed.push(id),
-            None => failed += 1,
-        }
-    }
-    (placed, failed)
-}
-
 async fn lag_at_steady_rate() {
     let broker = Broker::start();
     let prefix = kafka::unique_prefix();
     let consumer = Consumer::new(&broker, &prefix).await;
     let app = App::start_on(Backend::Embedded, kafka_settings(&broker, &prefix));
     // Warm-up (connections, producer id, topic metadata), not measured.
-    steady_load(&app, Duration::from_secs(2)).await;
+    steady_load(&app, RATE, Duration::from_secs(2)).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (_, before) = app.text("/metrics").await;
-    let (placed, failed) = steady_load(&app, STEADY).await;
+    let (placed, failed) = steady_load(&app, RATE, STEADY).await;
     let wanted: HashSet<String> = placed.iter().cloned().collect();
     // The created event of every order: its key is the order id.
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -36,7 +36,7 @@ const CARGO_RUN: &str = "cargo run -q --release -p orderflow --";
 const SECRET: &str = "the docs' shared secret";
 
 /// The shell blocks not run: the document, how the block begins, why.
-const NOT_RUN: [(&str, &str, &str); 12] = [
+const NOT_RUN: [(&str, &str, &str); 13] = [
     (
         "README.md",
         "cargo run --release -p orderflow -- serve",
@@ -79,6 +79,11 @@ const NOT_RUN: [(&str, &str, &str); 12] = [
         "docs/benchmarks.md",
         "bash host/benches/soak.sh 10 64",
         "a benchmark: ten minutes of both cores, and wrk",
+    ),
+    (
+        "docs/benchmarks.md",
+        "cargo bench -p orderflow --bench live",
+        "a benchmark: a minute of a quiet machine",
     ),
     (
         "docs/benchmarks.md",

@@ -170,6 +170,12 @@ impl Feed {
         self.sender.receiver_count() > 0
     }
 
+    /// The tail may have missed commits (its source broke and could not resume where it
+    /// was): every stream is cut, and resumes from the store.
+    pub fn broke(&self) {
+        let _ = self.sender.send(Arc::from(Vec::new()));
+    }
+
     /// Hands `batch` (in commit order, after every batch before) to the streams.
     pub fn publish(&self, batch: Vec<Committed>) {
         let Some(last) = batch.last().map(|c| c.position) else {

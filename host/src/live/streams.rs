@@ -285,6 +285,8 @@ impl Follow {
                 _ = self.closing.wait_for(|closing| *closing) => return None,
             };
             match received {
+                // The feed may have missed commits: resumed from the store, nothing is.
+                Ok(batch) if batch.is_empty() => self.cut(),
                 Ok(batch) => self.queue(batch),
                 Err(RecvError::Lagged(_)) => self.cut(),
                 Err(RecvError::Closed) => return None,

@@ -160,6 +160,9 @@ parameters = {{ name = "standard-pricing" }}
                 "1",
             ])
             .args(["--generation-database", "none", "--no-color"])
+            // A stream's answer never ends, and schemathesis reads answers whole: the
+            // streams' statuses and errors are checked by `live.rs` instead.
+            .args(["--exclude-operation-id-regex", "^stream_"])
             .current_dir(dir)
             .output()
             .expect("run schemathesis")

@@ -758,3 +758,35 @@ impl Sse {
         events
     }
 }
+
+/// Places orders at `rate` per second for `length`; the ids of the acknowledged ones, and
+/// how many were not (the benchmarks' load).
+pub async fn steady_load(app: &App, rate: u64, length: Duration) -> (Vec<String>, usize) {
+    let client = app.client();
+    let user = token("bench", false);
+    let mut ticks = tokio::time::interval(Duration::from_micros(1_000_000 / rate));
+    let started = std::time::Instant::now();
+    let mut placing = Vec::new();
+    while started.elapsed() < length {
+        ticks.tick().await;
+        let (client, user) = (client.clone(), user.clone());
+        placing.push(tokio::spawn(async move {
+            let (status, order) = client.place(&user, &[("prod-mug", 1)]).await;
+            (status == 201).then(|| order["id"].as_str().unwrap_or_default().to_owned())
+        }));
+    }
+    let mut placed = Vec::new();
+    let mut failed = 0;
+    for task in placing {
+        match task.await.unwrap() {
+            Some(id) => placed.push(id),
+            None => failed += 1,
+        }
+    }
+    (placed, failed)
+}
+
+/// The `q` quantile of `sorted`.
+pub fn percentile(sorted: &[f64], q: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * q) as usize]
+}

@@ -109,8 +109,14 @@ impl MongoStore {
                         tracing::warn!(error = %e, "no change feed: polling every second instead");
                         said = true;
                     }
-                    // A resume token the server no longer knows would fail forever.
-                    resume = None;
+                    // A resume token the server no longer knows would fail forever. The
+                    // live streams may miss what was written meanwhile: they are cut, and
+                    // resume from the store.
+                    if resume.take().is_some()
+                        && let Some(feed) = self.live.get()
+                    {
+                        feed.broke();
+                    }
                     self.followers.notify(None);
                 }
             }
