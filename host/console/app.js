@@ -42,7 +42,9 @@ let rendering = 0;
 /// Whether a page has been shown since the console loaded.
 let shownOnce = false;
 
-async function route() {
+/// Shows the page the address names. `quietly`: the page shown stays until the new one is
+/// ready (a live update), rather than giving way to "Loading…".
+async function route({ quietly = false } = {}) {
   // The page left stops following its streams; the next one starts its own.
   leave();
   if (!session.token()) return signIn();
@@ -61,7 +63,7 @@ async function route() {
   }
   const { render } = await load();
   const content = h('div', { class: 'page' });
-  main.replaceChildren(h('p', { class: 'loading' }, 'Loading…'));
+  if (!quietly) main.replaceChildren(h('p', { class: 'loading' }, 'Loading…'));
   try {
     await render(content, query, ...pattern.exec(path).slice(1));
   } catch (e) {
@@ -77,14 +79,15 @@ async function route() {
   // What had the focus went with the old page: a keyboard or screen reader user goes on
   // from the top of the new one. Not on the first page shown: its first Tab is the skip
   // link's.
-  if (shownOnce && (!document.activeElement || document.activeElement === document.body)) main.focus({ preventScroll: true });
+  // A live update keeps the person where they were.
+  if (!quietly && shownOnce && (!document.activeElement || document.activeElement === document.body)) main.focus({ preventScroll: true });
   shownOnce = true;
   document.body.dataset.ready = 'true';
 }
 
 /// Re-renders the current page (after an action changed what it shows).
-export function refresh() {
-  return route();
+export function refresh(how) {
+  return route(how);
 }
 
 function signedIn(yes) {

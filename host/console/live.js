@@ -57,6 +57,8 @@ async function read(path, lastId, onEvent, signal) {
         else if (name === 'data') event.data = JSON.parse(value);
       }
       if (event.id) lastId = event.id;
+      // A page left may still be reading what came before it was: it is not told.
+      if (signal.aborted) return lastId;
       if (event.data !== null && event.type !== 'ready' && event.type !== 'cut') onEvent(event);
     }
   }

@@ -67,7 +67,7 @@ export async function render(page, _query, id) {
       h('section', { 'aria-labelledby': 'events' }, h('h2', { id: 'events' }, 'Events'), eventList(events, relayOff))),
     h('section', { 'aria-labelledby': 'price' }, h('h2', { id: 'price' }, 'Price'), price(order)),
     h('section', { 'aria-labelledby': 'provenance' }, h('h2', { id: 'provenance' }, 'Provenance'), provenance(order)));
-  live(page, id, events);
+  live(page, order, events);
 }
 
 /// What the page's forms hold: compared with what they held when drawn, it tells whether
@@ -78,15 +78,17 @@ const entered = (page) => JSON.stringify([...page.querySelectorAll('form')].map(
 /// Follows the order's stream from its last event shown: a change made anywhere (another
 /// person, a rule, the expiry) shows at once. The page is drawn again unless the person is
 /// filling in a move or a change, who is told instead and redraws it when ready.
-function live(page, id, events) {
+function live(page, order, events) {
   const notice = h('p', { class: 'live-notice', role: 'status', 'data-live': '' });
   page.prepend(notice);
   const last = events.length ? events[events.length - 1].event.event_id : null;
   const drawn = entered(page);
   const filling = () => page.querySelector('form.move, form:focus-within') || entered(page) !== drawn;
-  follow(`/api/v1/orders/${id}/stream`, (event) => {
+  follow(`/api/v1/orders/${order.id}/stream`, (event) => {
+    // What the page shows already (a move made here draws the page again itself).
+    if (event.data.order.version <= order.version) return;
     if (!filling()) {
-      refresh();
+      refresh({ quietly: true });
       return;
     }
     notice.replaceChildren(`This order changed meanwhile (${event.type}, now ${event.data.order.status}). `,

@@ -138,7 +138,7 @@ function live(page, list) {
     } else if (type === 'order.created') {
       placed += 1;
       notice.replaceChildren(`${placed} new ${placed === 1 ? 'order' : 'orders'} since this list was shown. `,
-        h('button', { type: 'button', onclick: () => refresh() }, 'Show them'));
+        h('button', { type: 'button', onclick: () => refresh({ quietly: true }) }, 'Show them'));
     }
   });
 }
