@@ -82,6 +82,7 @@ pub struct Metrics {
     stock_units: Family<StockLabels, Counter>,
     reservations_expired: Counter,
     relay_failures: Counter,
+    webhook_tries: Family<WebhookLabels, Counter>,
     relay_lag: Histogram,
     outbox_backlog: Gauge,
     outbox_oldest_age: Gauge<f64, AtomicU64>,
@@ -99,6 +100,12 @@ pub struct Metrics {
 struct StockLabels {
     /// "reserved" or "released".
     movement: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WebhookLabels {
+    /// "delivered" (a 2xx) or "failed".
+    outcome: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -176,6 +183,12 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     let events_published = Counter::default();
     let events_written = Counter::default();
     let relay_failures = Counter::default();
+    let webhook_tries = Family::<WebhookLabels, Counter>::default();
+    registry.register(
+        "webhook_tries",
+        "Webhook deliveries tried, by outcome",
+        webhook_tries.clone(),
+    );
     let relay_lag = Histogram::new(exponential_buckets(0.001, 2.0, 16)); // 1 ms … 33 s
     let outbox_backlog = Gauge::default();
     let outbox_oldest_age = Gauge::<f64, AtomicU64>::default();
@@ -266,6 +279,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         stock_units,
         reservations_expired,
         relay_failures,
+        webhook_tries,
         relay_lag,
         outbox_backlog,
         outbox_oldest_age,
@@ -381,6 +395,13 @@ impl Metrics {
 
     pub fn relay_failed(&self) {
         self.relay_failures.inc();
+    }
+
+    pub fn webhook_tried(&self, delivered: bool) {
+        let outcome = if delivered { "delivered" } else { "failed" };
+        self.webhook_tries
+            .get_or_create(&WebhookLabels { outcome })
+            .inc();
     }
 
     /// What waits in the outbox: events, and the age of the oldest in seconds.

@@ -18,13 +18,7 @@ impl Digest {
     }
 
     pub fn hex(&self) -> String {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut hex = String::with_capacity(64);
-        for byte in self.0 {
-            hex.push(DIGITS[usize::from(byte >> 4)] as char);
-            hex.push(DIGITS[usize::from(byte & 15)] as char);
-        }
-        hex
+        hex::encode(self.0)
     }
 
     /// `sha256:<64 hex digits>`, as recorded in orders and shown by the API.

@@ -73,7 +73,7 @@ static ASSETS: LazyLock<HashMap<&'static str, Asset>> = LazyLock::new(|| {
     .into_iter()
     .map(|(path, body, content_type)| {
         let digest = Sha256::digest(body);
-        let etag = format!("\"{}\"", hex(&digest[..12]));
+        let etag = format!("\"{}\"", hex::encode(&digest[..12]));
         let asset = Asset {
             body,
             content_type,
@@ -84,10 +84,6 @@ static ASSETS: LazyLock<HashMap<&'static str, Asset>> = LazyLock::new(|| {
     })
     .collect()
 });
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()

@@ -21,6 +21,7 @@ mod replays;
 mod responses;
 pub mod server;
 mod trials;
+mod webhooks;
 mod workflows;
 
 pub use auth::Auth;
@@ -73,6 +74,8 @@ pub struct Services {
     pub orders: Arc<OrderService>,
     /// The live streams of order events.
     pub streams: Arc<crate::live::streams::Streams>,
+    /// The webhook endpoints.
+    pub webhooks: Arc<crate::live::webhooks::Webhooks>,
     pub repricer: Arc<Repricer>,
     /// Replays of stored plugin versions over past orders.
     pub replays: Arc<Replays>,
@@ -160,6 +163,7 @@ pub fn router(state: AppState, cors_origins: &[String], body_timeout: Duration) 
         .merge(replays::router().route_layer(body(BODY_LIMIT)))
         .merge(trials::router().route_layer(body(BODY_LIMIT)))
         .merge(workflows::router().route_layer(body(BODY_LIMIT)))
+        .merge(webhooks::router().route_layer(body(BODY_LIMIT)))
         .merge(health::router())
         .merge(metrics::router());
     observed(api)

@@ -3,7 +3,7 @@
 
 use super::{
     admin, changes, error, health, inventory, live, metrics, orders, plugins, replays, trials,
-    workflows,
+    webhooks, workflows,
 };
 use utoipa::Modify;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -21,6 +21,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         admin::set_status, admin::set_payment, admin::reprice, admin::stats, admin::all,
         inventory::one, inventory::adjust, inventory::reconcile,
         live::orders, live::order,
+        webhooks::register, webhooks::list, webhooks::one, webhooks::remove,
+        webhooks::deliveries, webhooks::redeliver,
         plugins::list, plugins::one, plugins::upload, plugins::activate, plugins::rollback,
         plugins::history, workflows::list,
         replays::start, replays::list, replays::one, replays::cancel,
@@ -32,6 +34,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
     tags(
         (name = "orders", description = "A customer's orders"),
         (name = "admin", description = "Needs a token with the admin role"),
+        (name = "webhooks", description = "Endpoints order events are delivered to (admin role)"),
         (name = "plugins", description = "Plugin operations: what serves, uploads, activation, rollback, history (admin role)"),
         (name = "operations", description = "Health and metrics"),
     ),

@@ -13,10 +13,12 @@
 //! is replaced.
 
 pub mod streams;
+pub mod webhooks;
 
 use crate::domain::StoreError;
 use crate::orders::OrderEvent;
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
@@ -33,7 +35,10 @@ pub const TAIL_REST: Duration = Duration::from_secs(1);
 
 /// Where an event stands in the order of commits: `commit` orders the writes, `index` the
 /// events of one write. Written `commit-index` (a stream's event id).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(into = "String", try_from = "String")]
 pub struct Position {
     pub commit: u64,
     pub index: u32,
@@ -58,6 +63,20 @@ impl Position {
 impl fmt::Display for Position {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}-{}", self.commit, self.index)
+    }
+}
+
+impl From<Position> for String {
+    fn from(position: Position) -> String {
+        position.to_string()
+    }
+}
+
+impl TryFrom<String> for Position {
+    type Error = &'static str;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
     }
 }
 

@@ -8,6 +8,7 @@
 
 use super::{CommitLog, Committed, Feed, Position};
 use crate::domain::StoreError;
+use crate::orders::outbox::shard_of;
 use crate::orders::{OrderEvent, OrderId, OrderStore};
 use futures_util::Stream;
 use std::collections::{HashSet, VecDeque};
@@ -30,6 +31,8 @@ pub struct Interest {
     pub status: Option<String>,
     /// Orders of this workflow (a channel's).
     pub workflow: Option<String>,
+    /// Orders of these outbox shards (the webhooks' queueing, for the shards it leases).
+    pub shards: Option<Vec<u16>>,
 }
 
 impl Interest {
@@ -38,6 +41,7 @@ impl Interest {
             && self.user.as_ref().is_none_or(|u| *u == event.user_id)
             && (self.status.as_ref()).is_none_or(|s| *s == event.order.status)
             && (self.workflow.as_ref()).is_none_or(|w| *w == event.workflow)
+            && (self.shards.as_ref()).is_none_or(|s| s.contains(&shard_of(event.order_id)))
     }
 }
 
@@ -124,6 +128,11 @@ impl Streams {
             permits: Arc::new(Semaphore::new(cap)),
             closing: watch::Sender::new(false),
         })
+    }
+
+    /// Where the commits stand now.
+    pub async fn now(&self) -> Result<Position, StoreError> {
+        self.log.last_position().await
     }
 
     /// Ends every stream: the server is stopping, and a stream never ends on its own.

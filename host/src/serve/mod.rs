@@ -11,6 +11,11 @@ use crate::http::server::{self, ServerLimits};
 use crate::http::{self, AppState, Auth, Services};
 use crate::live::CommitLog;
 use crate::live::streams::Streams;
+use crate::live::webhooks::dispatch::Dispatch;
+use crate::live::webhooks::schedule::Schedule;
+use crate::live::webhooks::send::Sender;
+use crate::live::webhooks::target::Targets;
+use crate::live::webhooks::{DeliveryStore, EndpointStore, Webhooks};
 use crate::operations::artifacts::ArtifactKey;
 use crate::operations::dry_run::Repricer;
 use crate::operations::replays::{ReplayLog, Replays};
@@ -128,6 +133,17 @@ pub struct ServeConfig {
     /// Connections open at once; 0: as many as the open-files limit allows, less a reserve.
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 0)]
     pub max_connections: usize,
+    /// Webhooks may point at loopback and private addresses (receivers on the shop's own
+    /// network); refused otherwise.
+    #[arg(long, env = "WEBHOOK_ALLOW_PRIVATE", default_value_t = false)]
+    pub webhook_allow_private: bool,
+    /// How long a failing webhook delivery is tried before it is dead (kept for an admin to
+    /// redeliver).
+    #[arg(long, env = "WEBHOOK_RETRY_FOR_S", default_value_t = 86_400)]
+    pub webhook_retry_for_s: u64,
+    /// The wait after a delivery's first failure; it doubles after each, up to an hour.
+    #[arg(long, env = "WEBHOOK_FIRST_RETRY_MS", default_value_t = 10_000)]
+    pub webhook_first_retry_ms: u64,
     /// After SIGTERM, how long requests under way may take to finish.
     #[arg(long, env = "SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
     pub shutdown_grace_ms: u64,
@@ -276,9 +292,11 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         Arc<dyn ReplayLog>,
         Option<Arc<dyn ShadowBoard>>,
         Arc<dyn CommitLog>,
+        Arc<dyn EndpointStore>,
+        Arc<dyn DeliveryStore>,
     );
     let mut outbox_feed = None;
-    let (store, shards, plugins, (replay_log, shadow_board, commits)): (
+    let (store, shards, plugins, (replay_log, shadow_board, commits, endpoints, deliveries)): (
         Arc<dyn OrderStore>,
         _,
         _,
@@ -302,7 +320,13 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             if config.kafka_enabled {
                 outbox_feed = Some(mongo.clone());
             }
-            let shared: Shared = (mongo.clone(), Some(mongo.clone()), mongo.clone());
+            let shared: Shared = (
+                mongo.clone(),
+                Some(mongo.clone()),
+                mongo.clone(),
+                mongo.clone(),
+                mongo.clone(),
+            );
             (mongo as Arc<dyn OrderStore>, shards, plugins, shared)
         }
         None => {
@@ -314,7 +338,13 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
             membership.set_shards(Shards::All.numbers());
             let embedded = Arc::new(embedded);
-            let kept: Shared = (embedded.clone(), Some(embedded.clone()), embedded.clone());
+            let kept: Shared = (
+                embedded.clone(),
+                Some(embedded.clone()),
+                embedded.clone(),
+                embedded.clone(),
+                embedded.clone(),
+            );
             (
                 embedded as Arc<dyn OrderStore>,
                 tokio::sync::watch::channel(Shards::All).1,
@@ -417,6 +447,25 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     };
     // Streams stay open: a quarter of the connections is kept for everything else.
     let streams = Streams::start(commits, store.clone(), limits.max_connections * 3 / 4);
+    // Webhooks are delivered by the replica leasing each order's shard, as its events are
+    // relayed.
+    let targets = Targets {
+        allow_private: config.webhook_allow_private,
+    };
+    let schedule = Schedule {
+        budget: Duration::from_secs(config.webhook_retry_for_s),
+        first: Duration::from_millis(config.webhook_first_retry_ms),
+    };
+    let dispatch = Dispatch::new(
+        streams.clone(),
+        deliveries.clone(),
+        endpoints.clone(),
+        shards.clone(),
+        Sender::new(targets),
+        schedule,
+    );
+    tokio::spawn(dispatch.clone().run());
+    let webhooks = Arc::new(Webhooks::new(endpoints, deliveries, targets, dispatch));
     let relay = if config.kafka_enabled {
         let relay = Relay::new(
             store,
@@ -453,6 +502,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             membership,
             vitals,
             streams: streams.clone(),
+            webhooks,
         }),
         &config.cors_origins,
         Duration::from_millis(config.body_read_timeout_ms),

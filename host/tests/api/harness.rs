@@ -790,3 +790,112 @@ pub async fn steady_load(app: &App, rate: u64, length: Duration) -> (Vec<String>
 pub fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * q) as usize]
 }
+
+/// A webhook delivery as a receiver started by a test saw it.
+#[derive(Debug, Clone)]
+pub struct Hooked {
+    pub delivery: String,
+    pub event: Value,
+    /// When it arrived.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// What the receiver answered.
+    pub status: u16,
+}
+
+/// A webhook receiver: checks each delivery's signature with `secret` (HMAC-SHA256 over the
+/// time, a dot and the raw body, as `docs/live.md` tells receivers to) and panics the test
+/// on a bad one; answers 500 to the first `failures` tries of each delivery, 200 after
+/// (`u32::MAX`: never). Everything it saw, in order, is in `seen`.
+pub struct Receiver {
+    pub url: String,
+    pub seen: Arc<std::sync::Mutex<Vec<Hooked>>>,
+    failures: Arc<std::sync::atomic::AtomicU32>,
+}
+
+impl Receiver {
+    pub async fn start(secret: &str, failures: u32) -> Receiver {
+        use hmac::Mac;
+        let seen = Arc::new(std::sync::Mutex::new(Vec::<Hooked>::new()));
+        let failing = Arc::new(std::sync::atomic::AtomicU32::new(failures));
+        let (secret, log, fails) = (secret.to_owned(), seen.clone(), failing.clone());
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(
+                move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                    let (secret, log, fails) = (secret.clone(), log.clone(), fails.clone());
+                    async move {
+                        let header = |name: &str| headers[name].to_str().unwrap().to_owned();
+                        let signature = header("orderflow-signature");
+                        let (t, v1) = signature.split_once(',').unwrap();
+                        let t = t.strip_prefix("t=").unwrap();
+                        let mut mac =
+                            hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+                        mac.update(format!("{t}.").as_bytes());
+                        mac.update(&body);
+                        let expected: String = mac
+                            .finalize()
+                            .into_bytes()
+                            .iter()
+                            .map(|b| format!("{b:02x}"))
+                            .collect();
+                        assert_eq!(
+                            v1.strip_prefix("v1=").unwrap(),
+                            expected,
+                            "a delivery signed wrong"
+                        );
+                        let age = chrono::Utc::now().timestamp() - t.parse::<i64>().unwrap();
+                        assert!(age.abs() < 60, "signed {age} s ago");
+                        let delivery = header("orderflow-delivery");
+                        let mut log = log.lock().unwrap();
+                        let tried = log.iter().filter(|h| h.delivery == delivery).count() as u32;
+                        let status = if tried < fails.load(Ordering::SeqCst) {
+                            500
+                        } else {
+                            200
+                        };
+                        log.push(Hooked {
+                            delivery,
+                            event: serde_json::from_slice(&body).unwrap(),
+                            at: chrono::Utc::now(),
+                            status,
+                        });
+                        axum::http::StatusCode::from_u16(status).unwrap()
+                    }
+                },
+            ),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Receiver {
+            url,
+            seen,
+            failures: failing,
+        }
+    }
+
+    /// From now on, answers 500 to the first `n` tries of each delivery.
+    pub fn fail_first(&self, n: u32) {
+        self.failures.store(n, Ordering::SeqCst);
+    }
+
+    /// The deliveries answered 200, in the order they came.
+    pub fn delivered(&self) -> Vec<Hooked> {
+        (self.seen.lock().unwrap().iter())
+            .filter(|h| h.status == 200)
+            .cloned()
+            .collect()
+    }
+
+    /// Waits (at most `within`) until `n` deliveries were answered 200.
+    pub async fn until_delivered(&self, n: usize, within: Duration) -> Vec<Hooked> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let delivered = self.delivered();
+            if delivered.len() >= n || std::time::Instant::now() > deadline {
+                return delivered;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}

@@ -14,5 +14,6 @@ mod rules;
 mod scenarios;
 mod stock;
 mod storage;
+mod webhooks;
 
 const BACKEND: harness::Backend = harness::Backend::Embedded;

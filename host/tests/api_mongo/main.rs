@@ -18,5 +18,7 @@ mod rules;
 mod scenarios;
 #[path = "../api/stock.rs"]
 mod stock;
+#[path = "../api/webhooks.rs"]
+mod webhooks;
 
 const BACKEND: harness::Backend = harness::Backend::Mongo;

@@ -40,6 +40,7 @@
 //! checkpoint empties the WAL, and the threads are joined before the drop returns, so a
 //! process that stops cleanly leaves the database file alone.
 
+mod deliveries;
 mod live;
 mod orders;
 mod replays;
@@ -50,6 +51,7 @@ mod stock;
 #[cfg(test)]
 mod tests;
 mod wal;
+mod webhooks;
 mod writer;
 
 use crate::domain::Storage;

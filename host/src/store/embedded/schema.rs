@@ -104,6 +104,37 @@ const MIGRATIONS: &[&str] = &[
      );
      ALTER TABLE orders ADD COLUMN hold_until INTEGER;
      CREATE INDEX orders_hold_until ON orders (hold_until) WHERE hold_until IS NOT NULL;",
+    // Webhooks: endpoints (`webhooks.rs`), each one's JSON beside its URL, which is unique;
+    // deliveries (`deliveries.rs`), one per endpoint and event, and how far each outbox
+    // shard's commits were queued.
+    "CREATE TABLE webhook_endpoints (
+         id TEXT PRIMARY KEY,
+         url TEXT NOT NULL UNIQUE,
+         created_at INTEGER NOT NULL,
+         endpoint TEXT NOT NULL
+     );
+     CREATE TABLE webhook_deliveries (
+         id TEXT PRIMARY KEY,
+         endpoint TEXT NOT NULL,
+         event_id TEXT NOT NULL,
+         order_id TEXT NOT NULL,
+         shard INTEGER NOT NULL,
+         position INTEGER NOT NULL,
+         position_index INTEGER NOT NULL,
+         state TEXT NOT NULL,
+         next_at INTEGER NOT NULL,
+         body TEXT NOT NULL,
+         delivery TEXT NOT NULL,
+         UNIQUE (endpoint, event_id)
+     );
+     CREATE INDEX webhook_deliveries_line ON webhook_deliveries (endpoint, order_id, position, position_index) WHERE state = 'pending';
+     CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_at) WHERE state = 'pending';
+     CREATE INDEX webhook_deliveries_log ON webhook_deliveries (endpoint, position);
+     CREATE TABLE webhook_cursors (
+         shard INTEGER PRIMARY KEY,
+         commit_at INTEGER NOT NULL,
+         idx INTEGER NOT NULL
+     );",
 ];
 
 /// Brings a database up to the current schema, each step in a transaction of its own.

@@ -65,6 +65,7 @@ impl MongoStore {
             self.orders.name(),
             self.plugins.name(),
             self.workflows.name(),
+            self.webhook_endpoints.name(),
         ];
         let mut resume: Option<ResumeToken> = None;
         let mut said = false;

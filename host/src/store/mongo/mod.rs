@@ -28,6 +28,7 @@
 //! `orders.rs`, the document mapping in `documents.rs`, and the shared plugin registry in `registry.rs`.
 
 mod batch;
+mod deliveries;
 mod documents;
 mod feed;
 mod leases;
@@ -39,6 +40,7 @@ mod shadows;
 mod stock;
 #[cfg(test)]
 mod tests;
+mod webhooks;
 
 use crate::domain::StoreError;
 use crate::metrics::metrics;
@@ -84,6 +86,10 @@ pub struct MongoStore {
     /// The blocks of units this process draws ahead for its placements (`stock/blocks.rs`).
     stock_blocks: Arc<stock::Blocks>,
     plugin_artifacts: Collection<Document>,
+    /// Webhook endpoints (`webhooks.rs`), deliveries and cursors (`deliveries.rs`).
+    webhook_endpoints: Collection<Document>,
+    webhook_deliveries: Collection<Document>,
+    webhook_cursors: Collection<Document>,
     /// The GridFS buckets of the versions' and the artifacts' bytes, made once: a bucket
     /// checks its indexes before its first upload, several round trips.
     plugin_bytes: mongodb::gridfs::GridFsBucket,
@@ -211,6 +217,9 @@ impl MongoStore {
             stock_blocks: Arc::default(),
             live: Arc::default(),
             plugin_artifacts: db.collection("plugin_artifacts"),
+            webhook_endpoints: db.collection("webhook_endpoints"),
+            webhook_deliveries: db.collection("webhook_deliveries"),
+            webhook_cursors: db.collection("webhook_cursors"),
             plugin_bytes: registry::bucket(&db, "plugin_bytes"),
             artifact_bytes: registry::bucket(&db, "plugin_artifacts"),
             plugins: db.collection("plugins"),
@@ -309,6 +318,26 @@ impl MongoStore {
                 doc! { "plugin": 1, "stored_at": 1 },
                 false,
             )])
+            .await?;
+        // One endpoint per URL, whichever replica registers it.
+        self.webhook_endpoints
+            .create_indexes([index("url", doc! { "url": 1 }, true)])
+            .await?;
+        // One delivery per endpoint and event; the next in line of each order and endpoint.
+        self.webhook_deliveries
+            .create_indexes([
+                index(
+                    "endpoint_event",
+                    doc! { "endpoint": 1, "event_id": 1 },
+                    true,
+                ),
+                index(
+                    "line",
+                    doc! { "state": 1, "shard": 1, "p": 1, "pi": 1 },
+                    false,
+                ),
+                index("log", doc! { "endpoint": 1, "p": -1, "pi": -1 }, false),
+            ])
             .await?;
         Ok(())
     }
