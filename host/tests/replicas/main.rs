@@ -22,6 +22,7 @@ mod outage;
 mod proxy;
 mod registry;
 mod stock;
+mod webhooks;
 
 use harness::{App, Backend, Client, event_ids, token};
 use kafka::{Broker, Consumed, Consumer};
