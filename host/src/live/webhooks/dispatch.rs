@@ -141,7 +141,7 @@ impl Dispatch {
     }
 
     fn held(&self) -> Vec<u16> {
-        self.shards.borrow().numbers()
+        sorted(&self.shards.borrow())
     }
 
     async fn queue_commits(self: Arc<Self>) {
@@ -163,7 +163,7 @@ impl Dispatch {
         shards.borrow_and_update();
         let held = self.held();
         if held.is_empty() {
-            let _ = shards.changed().await;
+            moved_from(shards, &held).await;
             return Ok(());
         }
         known.borrow_and_update();
@@ -174,7 +174,7 @@ impl Dispatch {
         if resting {
             tokio::select! {
                 _ = known.wait_for(|endpoints| !endpoints.is_empty()) => {}
-                _ = shards.changed() => return Ok(()),
+                _ = moved_from(shards, &held) => return Ok(()),
             }
             endpoints = self.endpoints.endpoints().await.map_err(read)?;
         }
@@ -209,7 +209,7 @@ impl Dispatch {
         loop {
             let first = tokio::select! {
                 message = stream.next() => message,
-                _ = shards.changed() => return self.write_cursors(&mut moved).await,
+                _ = moved_from(shards, &held) => return self.write_cursors(&mut moved).await,
                 // Gone to none, or one more that may need to go back: started again.
                 _ = known.changed() => return self.write_cursors(&mut moved).await,
                 _ = tick.tick() => {
@@ -357,4 +357,21 @@ impl Dispatch {
             .map_err(|e| e.to_string())?;
         Ok(count)
     }
+}
+
+/// Resolves when the shards held are no longer `held` (a renewal that keeps them changes
+/// only their deadlines, every 2 s); never once the leases are gone for good.
+async fn moved_from(shards: &mut watch::Receiver<Shards>, held: &[u16]) {
+    while shards.changed().await.is_ok() {
+        if sorted(&shards.borrow_and_update()) != held {
+            return;
+        }
+    }
+    std::future::pending().await
+}
+
+fn sorted(shards: &Shards) -> Vec<u16> {
+    let mut numbers = shards.numbers();
+    numbers.sort_unstable();
+    numbers
 }
