@@ -20,7 +20,7 @@ use super::schedule::Schedule;
 use super::send::Sender;
 use super::{DeliveryStore, EndpointStore};
 use crate::live::Position;
-use crate::live::streams::{Interest, Message, Resume, Streams};
+use crate::live::streams::{Interest, Message, Refused, Resume, Streams};
 use crate::orders::outbox::{Shards, shard_of};
 use chrono::Utc;
 use futures_util::{FutureExt, StreamExt};
@@ -201,8 +201,20 @@ impl Dispatch {
             shards: Some(held.clone()),
             ..Interest::default()
         };
-        let stream = (self.streams.open(interest, Some(Resume::At(from))).await)
-            .map_err(|e| format!("{e:?}"))?;
+        let stream = match self.streams.open(interest, Some(Resume::At(from))).await {
+            Ok(stream) => stream,
+            // The store no longer keeps those commits (MongoDB's oplog moved past): they
+            // cannot be delivered; the shards go on from now.
+            Err(Refused::Gone) => {
+                tracing::error!(%from, "webhook deliveries lost: the store no longer holds the commits after the cursor");
+                let now = self.streams.now().await.map_err(read)?;
+                for shard in &held {
+                    self.deliveries.advance(*shard, now).await.map_err(read)?;
+                }
+                return Ok(());
+            }
+            Err(e) => return Err(format!("{e:?}")),
+        };
         let mut stream = std::pin::pin!(stream);
         let mut moved: HashMap<u16, Position> = HashMap::new();
         let mut tick = tokio::time::interval(CURSORS_EVERY);
