@@ -1251,6 +1251,13 @@ async fn support_previews_requests_and_confirms_a_change() {
         )
         .await;
     assert_eq!(status, 200, "{confirmed}");
+    // The page follows the order live: it shows the confirmation made elsewhere.
+    browser
+        .until(&format!(
+            "document.querySelector(\"li[data-change='{}']\")?.dataset.state === 'confirmed'",
+            ids[0]
+        ))
+        .await;
     let outdated = format!("li[data-change='{}']", ids[1]);
     browser
         .click(&format!("{outdated} button[data-change-action=confirm]"))

@@ -144,6 +144,9 @@ pub struct ServeConfig {
     /// The wait after a delivery's first failure; it doubles after each, up to an hour.
     #[arg(long, env = "WEBHOOK_FIRST_RETRY_MS", default_value_t = 10_000)]
     pub webhook_first_retry_ms: u64,
+    /// How long a receiver has to answer a delivery; a try without an answer by then failed.
+    #[arg(long, env = "WEBHOOK_TIMEOUT_MS", default_value_t = 10_000)]
+    pub webhook_timeout_ms: u64,
     /// After SIGTERM, how long requests under way may take to finish.
     #[arg(long, env = "SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
     pub shutdown_grace_ms: u64,
@@ -461,7 +464,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         deliveries.clone(),
         endpoints.clone(),
         shards.clone(),
-        Sender::new(targets),
+        Sender::new(targets, Duration::from_millis(config.webhook_timeout_ms)),
         schedule,
     );
     tokio::spawn(dispatch.clone().run());

@@ -802,14 +802,27 @@ pub struct Hooked {
     pub status: u16,
 }
 
+/// How a webhook receiver fails a try.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// Answers 500.
+    Status,
+    /// Closes the connection without an answer.
+    Close,
+    /// Answers after this long (longer than the service waits).
+    Slow(Duration),
+}
+
 /// A webhook receiver: checks each delivery's signature with `secret` (HMAC-SHA256 over the
 /// time, a dot and the raw body, as `docs/live.md` tells receivers to) and panics the test
-/// on a bad one; answers 500 to the first `failures` tries of each delivery, 200 after
-/// (`u32::MAX`: never). Everything it saw, in order, is in `seen`.
+/// on a bad one; fails the first `failures` tries of each delivery (500 unless told
+/// otherwise), answers 200 after (`u32::MAX`: never). Everything it saw, in order, is in
+/// `seen` (a try it failed without an answer, with status 0).
 pub struct Receiver {
     pub url: String,
     pub seen: Arc<std::sync::Mutex<Vec<Hooked>>>,
     failures: Arc<std::sync::atomic::AtomicU32>,
+    failure: Arc<std::sync::Mutex<Failure>>,
 }
 
 impl Receiver {
@@ -817,12 +830,18 @@ impl Receiver {
         use hmac::Mac;
         let seen = Arc::new(std::sync::Mutex::new(Vec::<Hooked>::new()));
         let failing = Arc::new(std::sync::atomic::AtomicU32::new(failures));
-        let (secret, log, fails) = (secret.to_owned(), seen.clone(), failing.clone());
+        let failure = Arc::new(std::sync::Mutex::new(Failure::Status));
+        let shared = (
+            secret.to_owned(),
+            seen.clone(),
+            failing.clone(),
+            failure.clone(),
+        );
         let app = axum::Router::new().route(
             "/hook",
             axum::routing::post(
                 move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-                    let (secret, log, fails) = (secret.clone(), log.clone(), fails.clone());
+                    let (secret, log, fails, how) = shared.clone();
                     async move {
                         let header = |name: &str| headers[name].to_str().unwrap().to_owned();
                         let signature = header("orderflow-signature");
@@ -846,20 +865,34 @@ impl Receiver {
                         let age = chrono::Utc::now().timestamp() - t.parse::<i64>().unwrap();
                         assert!(age.abs() < 60, "signed {age} s ago");
                         let delivery = header("orderflow-delivery");
-                        let mut log = log.lock().unwrap();
-                        let tried = log.iter().filter(|h| h.delivery == delivery).count() as u32;
-                        let status = if tried < fails.load(Ordering::SeqCst) {
-                            500
-                        } else {
-                            200
+                        let failing = {
+                            let log = log.lock().unwrap();
+                            let tried = log.iter().filter(|h| h.delivery == delivery).count();
+                            tried < fails.load(Ordering::SeqCst) as usize
                         };
-                        log.push(Hooked {
+                        let failure = *how.lock().unwrap();
+                        let status = match (failing, failure) {
+                            (false, _) => 200,
+                            (true, Failure::Status) => 500,
+                            (true, _) => 0,
+                        };
+                        log.lock().unwrap().push(Hooked {
                             delivery,
                             event: serde_json::from_slice(&body).unwrap(),
                             at: chrono::Utc::now(),
                             status,
                         });
-                        axum::http::StatusCode::from_u16(status).unwrap()
+                        match (failing, failure) {
+                            // Unwinding out of the handler ends hyper's connection without an
+                            // answer (and, resumed rather than raised, without the panic
+                            // hook's message).
+                            (true, Failure::Close) => {
+                                std::panic::resume_unwind(Box::new("closing the connection"))
+                            }
+                            (true, Failure::Slow(wait)) => tokio::time::sleep(wait).await,
+                            _ => {}
+                        }
+                        axum::http::StatusCode::from_u16(status.max(200)).unwrap()
                     }
                 },
             ),
@@ -871,7 +904,13 @@ impl Receiver {
             url,
             seen,
             failures: failing,
+            failure,
         }
+    }
+
+    /// From now on, fails tries this way.
+    pub fn fail_by(&self, failure: Failure) {
+        *self.failure.lock().unwrap() = failure;
     }
 
     /// From now on, answers 500 to the first `n` tries of each delivery.

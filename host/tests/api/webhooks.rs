@@ -3,7 +3,7 @@
 //! bad registration a 422 naming its field: a URL on loopback while the service does not
 //! allow private targets, an unknown event type, a short secret, a URL registered twice.
 
-use crate::harness::{App, Receiver, token};
+use crate::harness::{App, Failure, Receiver, token};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::time::Duration;
@@ -312,4 +312,47 @@ async fn a_delivery_failing_past_its_budget_is_dead_until_an_admin_redelivers_it
         )
         .await;
     assert_eq!(status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_receiver_that_times_out_or_closes_the_connection_gets_the_delivery_again() {
+    const SECRET: &str = "the receiver's own shared secret";
+    for (failure, why) in [
+        (Failure::Close, "connection"),
+        (Failure::Slow(Duration::from_secs(2)), "timed out"),
+    ] {
+        let receiver = Receiver::start(SECRET, 1).await;
+        receiver.fail_by(failure);
+        let app = App::start_with(vec![
+            ("WEBHOOK_ALLOW_PRIVATE", "true".into()),
+            ("WEBHOOK_FIRST_RETRY_MS", "200".into()),
+            ("WEBHOOK_TIMEOUT_MS", "500".into()),
+        ]);
+        let admin = token("ops", true);
+        let hook = json!({"url": receiver.url, "events": ["order.created"], "secret": SECRET});
+        let (_, endpoint) = app
+            .post("/api/v1/webhooks", Some(&admin), &hook, None)
+            .await;
+        let (status, order) = app.place(&token("u1", false), &[("prod-mug", 1)]).await;
+        assert_eq!(status, 201, "{order}");
+        let delivered = receiver.until_delivered(1, Duration::from_secs(20)).await;
+        assert_eq!(
+            delivered.len(),
+            1,
+            "{failure:?}: {:?}",
+            receiver.seen.lock().unwrap()
+        );
+        let id = endpoint["id"].as_str().unwrap();
+        let (_, log) = app
+            .get(&format!("/api/v1/webhooks/{id}/deliveries"), Some(&admin))
+            .await;
+        let tries = log[0]["log"].as_array().unwrap();
+        assert_eq!(
+            (tries.len(), &tries[0]["status"], &tries[1]["status"]),
+            (2, &Value::Null, &json!(200)),
+            "{failure:?}: {log}"
+        );
+        let excerpt = tries[0]["excerpt"].as_str().unwrap();
+        assert!(excerpt.contains(why), "{failure:?}: {excerpt}");
+    }
 }

@@ -13,9 +13,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// A receiver has this long to answer.
-const TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Resolves names as the system does, keeping only the addresses `Targets` allows.
 struct Guarded(Targets);
 
@@ -46,9 +43,10 @@ pub struct Sender {
 }
 
 impl Sender {
-    pub fn new(targets: Targets) -> Self {
+    /// A receiver has `timeout` to answer.
+    pub fn new(targets: Targets, timeout: Duration) -> Self {
         let client = reqwest::Client::builder()
-            .timeout(TIMEOUT)
+            .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
             .dns_resolver(Arc::new(Guarded(targets)))
             .user_agent(concat!("orderflow-webhooks/", env!("CARGO_PKG_VERSION")))
