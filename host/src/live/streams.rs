@@ -308,3 +308,68 @@ impl Follow {
         self.done = true;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::KEPT_BATCHES;
+    use crate::orders::OrderNumber;
+    use crate::store::EmbeddedStore;
+    use crate::store::conformance::sample_order;
+    use futures_util::StreamExt;
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_stream_read_slower_than_the_feed_keeps_is_cut_and_resumes_from_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(EmbeddedStore::open(&dir.path().join("orders.db")).unwrap());
+        let streams = Streams::start(store.clone(), store.clone(), 4);
+        let everyone = Interest::default();
+        let stalled = streams.open(everyone.clone(), None).await.unwrap();
+        let mut stalled = std::pin::pin!(stalled);
+        let Some(Message::Ready(start)) = stalled.next().await else {
+            panic!("a stream starts ready");
+        };
+        // More batches than the feed keeps, while the stream is not read: each write
+        // waits for the tail to hand it on, so each is a batch of its own.
+        let mut placed = Vec::new();
+        for _ in 0..KEPT_BATCHES + 10 {
+            let mut order = sample_order("u1", 100);
+            loop {
+                // Thousands of numbers of one day: one may come twice.
+                order.order_number = OrderNumber::generate(chrono::Utc::now());
+                let events =
+                    OrderEvent::all(order.clone(), &["order.created".into()], order.created_at);
+                match store.insert(&order, &events, None, &[]).await {
+                    Err(StoreError::DuplicateNumber) => continue,
+                    inserted => break drop(inserted.unwrap()),
+                }
+            }
+            placed.push(order.id);
+            while streams
+                .feed
+                .next
+                .lock()
+                .unwrap()
+                .is_none_or(|at| at.commit < placed.len() as u64)
+            {
+                tokio::task::yield_now().await;
+            }
+        }
+        assert!(matches!(stalled.next().await, Some(Message::Cut)));
+        assert!(stalled.next().await.is_none(), "a cut stream ends");
+        // Resumed from where it stood: every event, from the store.
+        let resumed = streams
+            .open(everyone, Some(Resume::At(start)))
+            .await
+            .unwrap();
+        let orders: Vec<OrderId> = resumed
+            .take(placed.len())
+            .map(|message| match message {
+                Message::Event { committed, .. } => committed.event.order_id,
+                other => panic!("{other:?}"),
+            })
+            .collect()
+            .await;
+        assert_eq!(orders, placed);
+    }
+}

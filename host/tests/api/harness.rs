@@ -227,6 +227,24 @@ impl Client {
         all
     }
 
+    /// A mug ordered by `user`, asserted placed: its id.
+    pub async fn placed(&self, user: &str) -> String {
+        let (status, order) = self.place(&token(user, false), &[("prod-mug", 1)]).await;
+        assert_eq!(status, 201, "{order}");
+        order["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Order `id` moved to `status` by an admin (with a tracking number, which a shipment
+    /// needs), asserted.
+    pub async fn moved(&self, id: &str, status: &str) {
+        let body = serde_json::json!({"status": status, "tracking_number": "1Z999"});
+        let path = format!("/api/v1/orders/{id}/status");
+        let (code, answer) = self
+            .patch(&path, Some(&token("ops", true)), Some(&body))
+            .await;
+        assert_eq!(code, 200, "{answer}");
+    }
+
     /// Moves order `id` by `admin` along the standard path, each step asserted: confirmed,
     /// processing, shipped (with a tracking number), delivered.
     pub async fn deliver(&self, id: &str, admin: &str) {

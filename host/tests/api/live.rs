@@ -4,35 +4,13 @@
 //! only and resumes from its position with no gap and no duplicate; 1,000 idle streams
 //! hold, each told of a new order, with the service's memory flat.
 
-use crate::harness::{App, Client, SseEvent, order_body, token};
-use serde_json::{Value, json};
+use crate::harness::{App, Client, SseEvent, token};
+use serde_json::Value;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(10);
 /// How long a stream is watched to show that nothing more comes.
 const QUIET: Duration = Duration::from_millis(700);
-
-async fn place(app: &Client, user: &str) -> String {
-    let (status, order) = app
-        .post(
-            "/api/v1/orders/",
-            Some(&token(user, false)),
-            &order_body(&[("prod-mug", 1)]),
-            None,
-        )
-        .await;
-    assert_eq!(status, 201, "{order}");
-    order["id"].as_str().unwrap().to_owned()
-}
-
-async fn move_to(app: &Client, id: &str, status: &str) {
-    let body = json!({"status": status, "tracking_number": "1Z999"});
-    let path = format!("/api/v1/orders/{id}/status");
-    let (code, answer) = app
-        .patch(&path, Some(&token("ops", true)), Some(&body))
-        .await;
-    assert_eq!(code, 200, "{answer}");
-}
 
 /// The order's events as stored: (event id, type).
 async fn stored(app: &Client, id: &str) -> Vec<(String, String)> {
@@ -60,16 +38,16 @@ async fn an_orders_stream_carries_its_history_then_each_change_and_resumes_after
     let app = App::start(None).await;
     let client = app.client();
     let buyer = token("u1", false);
-    let id = place(&client, "u1").await;
+    let id = client.placed("u1").await;
     let path = format!("/api/v1/orders/{id}/stream");
 
     let mut stream = client.stream(&path, &buyer, None).await.unwrap();
     let first = stream.take(1, WAIT).await;
     assert_eq!(seen(&first), stored(&client, &id).await);
     assert_eq!(first[0].data["order"]["version"], 1);
-    move_to(&client, &id, "confirmed").await;
-    move_to(&client, &id, "processing").await;
-    move_to(&client, &id, "shipped").await;
+    client.moved(&id, "confirmed").await;
+    client.moved(&id, "processing").await;
+    client.moved(&id, "shipped").await;
     let all = stored(&client, &id).await;
     let moved = stream.take(all.len() - 1, WAIT).await;
     assert_eq!(
@@ -87,7 +65,7 @@ async fn an_orders_stream_carries_its_history_then_each_change_and_resumes_after
     // Missed while away: resumed after the last event seen, exactly those.
     let last = moved.last().unwrap().id.clone().unwrap();
     let before = all.len();
-    move_to(&client, &id, "delivered").await;
+    client.moved(&id, "delivered").await;
     let (status, cancel) =
         (client.patch(&format!("/api/v1/orders/{id}/cancel"), Some(&buyer), None)).await;
     assert_eq!(status, 422, "a refused change adds no event: {cancel}");
@@ -145,8 +123,8 @@ async fn a_customers_stream_carries_their_orders_only_and_resumes_from_its_posit
         .unwrap();
     assert_eq!(admin.take(1, WAIT).await[0].event, "ready");
 
-    let mine = [place(&client, "u1").await, place(&client, "u1").await];
-    let theirs = place(&client, "u2").await;
+    let mine = [client.placed("u1").await, client.placed("u1").await];
+    let theirs = client.placed("u2").await;
     let created = stream.take(2, WAIT).await;
     assert_eq!(
         (created.iter())
@@ -165,7 +143,7 @@ async fn a_customers_stream_carries_their_orders_only_and_resumes_from_its_posit
         .collect();
     assert_eq!(ids, [mine[0].as_str(), mine[1].as_str(), theirs.as_str()]);
     // The admin's filter: a confirmation is not a pending order's event.
-    move_to(&client, &theirs, "confirmed").await;
+    client.moved(&theirs, "confirmed").await;
     assert_eq!(admin.next(QUIET).await, None);
     drop(stream);
 
@@ -173,8 +151,8 @@ async fn a_customers_stream_carries_their_orders_only_and_resumes_from_its_posit
     let last = created[1].id.clone().unwrap();
     let mut away = Vec::new();
     for _ in 0..3 {
-        away.push(place(&client, "u1").await);
-        place(&client, "u2").await;
+        away.push(client.placed("u1").await);
+        client.placed("u2").await;
     }
     let mut resumed = client.stream(path, &buyer, Some(&last)).await.unwrap();
     let missed = resumed.take(3, WAIT).await;
@@ -186,7 +164,7 @@ async fn a_customers_stream_carries_their_orders_only_and_resumes_from_its_posit
     );
     assert_eq!(resumed.next(QUIET).await, None, "no gap, no duplicate");
     // ...then live again.
-    let next = place(&client, "u1").await;
+    let next = client.placed("u1").await;
     assert_eq!(
         resumed.take(1, WAIT).await[0].data["order_id"],
         next.as_str()
@@ -280,7 +258,7 @@ async fn a_thousand_idle_streams_hold_with_flat_memory_and_each_hears_of_a_new_o
         "{per_stream} KiB per stream ({at_100} → {at_1000} KiB)"
     );
 
-    let id = place(&client, "u1").await;
+    let id = client.placed("u1").await;
     for stream in &mut streams {
         let event = stream.next(WAIT).await.expect("every stream hears of it");
         assert_eq!(

@@ -4,32 +4,13 @@
 //! another from its last id (positions are the database's, the same on every replica)
 //! with exactly the events it missed.
 
-use super::harness::{Client, order_body, token};
+use super::harness::token;
 use super::{Cluster, settled};
 use orderflow::orders::OrderId;
 use orderflow::orders::outbox::shard_of;
-use serde_json::json;
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(15);
-
-async fn place(client: &Client, user: &str) -> String {
-    let body = order_body(&[("prod-mug", 1)]);
-    let (status, order) = client
-        .post("/api/v1/orders/", Some(&token(user, false)), &body, None)
-        .await;
-    assert_eq!(status, 201, "{order}");
-    order["id"].as_str().unwrap().to_owned()
-}
-
-async fn move_to(client: &Client, id: &str, status: &str) {
-    let body = json!({"status": status, "tracking_number": "1Z999"});
-    let path = format!("/api/v1/orders/{id}/status");
-    let (code, answer) = client
-        .patch(&path, Some(&token("ops", true)), Some(&body))
-        .await;
-    assert_eq!(code, 200, "{answer}");
-}
 
 fn ids_of(events: &[super::harness::SseEvent]) -> Vec<String> {
     events.iter().map(|e| e.id.clone().unwrap()).collect()
@@ -47,7 +28,7 @@ async fn streams_follow_writes_through_every_replica_while_the_relaying_one_is_k
         cluster.replicas[at].1.client()
     };
 
-    let order = place(&client(&cluster, "a"), "u1").await;
+    let order = client(&cluster, "a").placed("u1").await;
     let shard = shard_of(order.parse::<OrderId>().unwrap());
     let relaying = held
         .iter()
@@ -77,11 +58,13 @@ async fn streams_follow_writes_through_every_replica_while_the_relaying_one_is_k
         .unwrap();
     assert_eq!(customer.take(1, WAIT).await[0].event, "ready");
 
-    move_to(&client(&cluster, writers[0]), &order, "confirmed").await;
+    client(&cluster, writers[0])
+        .moved(&order, "confirmed")
+        .await;
     cluster.kill(&relaying);
     let survivor = writers.iter().find(|r| **r != relaying).unwrap();
     for status in ["processing", "shipped", "delivered"] {
-        move_to(&client(&cluster, survivor), &order, status).await;
+        client(&cluster, survivor).moved(&order, status).await;
     }
     let stored = stream_on.stored_events(std::slice::from_ref(&order)).await;
     let stored: Vec<String> = (stored[&order].iter())
@@ -117,7 +100,7 @@ async fn streams_follow_writes_through_every_replica_while_the_relaying_one_is_k
     // Away while two more orders were placed through the writer: resumed on another replica.
     let mut away = Vec::new();
     for _ in 0..2 {
-        away.push(place(&client(&cluster, survivor), "u1").await);
+        away.push(client(&cluster, survivor).placed("u1").await);
     }
     let other = client(&cluster, survivor);
     let mut resumed = other

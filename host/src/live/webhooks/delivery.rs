@@ -24,6 +24,17 @@ pub enum State {
     Dead,
 }
 
+impl State {
+    /// As stores keep it (and the API shows it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Pending => "pending",
+            State::Delivered => "delivered",
+            State::Dead => "dead",
+        }
+    }
+}
+
 /// One try: when, how it ended and how long it took.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Try {

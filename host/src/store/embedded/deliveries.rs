@@ -16,14 +16,6 @@ use uuid::Uuid;
 
 const COLUMNS: &str = "delivery, body, position, position_index";
 
-fn state(state: State) -> &'static str {
-    match state {
-        State::Pending => "pending",
-        State::Delivered => "delivered",
-        State::Dead => "dead",
-    }
-}
-
 type Stored = (String, String, i64, i64);
 
 fn stored(row: &Row) -> rusqlite::Result<Stored> {
@@ -76,7 +68,7 @@ impl DeliveryStore for EmbeddedStore {
                         shard_of(d.order_id),
                         d.position.commit as i64,
                         d.position.index,
-                        state(d.state),
+                        d.state.as_str(),
                         millis(d.next_at),
                         d.body,
                         json,
@@ -154,7 +146,7 @@ impl DeliveryStore for EmbeddedStore {
         let (id, at, now) = (
             delivery.id.to_string(),
             millis(delivery.next_at),
-            state(delivery.state),
+            delivery.state.as_str(),
         );
         self.write(move |tx| {
             tx.prepare_cached(
@@ -173,7 +165,7 @@ impl DeliveryStore for EmbeddedStore {
         state_of: Option<State>,
         limit: u32,
     ) -> Result<Vec<Delivery>, StoreError> {
-        let wanted = state_of.map(state);
+        let wanted = state_of.map(State::as_str);
         let rows: Vec<Stored> = self
             .read(move |conn| {
                 conn.prepare_cached(&format!(

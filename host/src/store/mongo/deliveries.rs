@@ -14,14 +14,6 @@ use bson::{Document, doc};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-fn state(state: State) -> &'static str {
-    match state {
-        State::Pending => "pending",
-        State::Delivered => "delivered",
-        State::Dead => "dead",
-    }
-}
-
 fn record(delivery: &Delivery) -> Result<Document, StoreError> {
     Ok(doc! {
         "_id": delivery.id.to_string(),
@@ -31,7 +23,7 @@ fn record(delivery: &Delivery) -> Result<Document, StoreError> {
         "shard": i32::from(shard_of(delivery.order_id)),
         "p": delivery.position.commit as i64,
         "pi": i64::from(delivery.position.index),
-        "state": state(delivery.state),
+        "state": delivery.state.as_str(),
         "next_at": bson::DateTime::from_chrono(delivery.next_at),
         "body": &delivery.body,
         "delivery": document(delivery)?,
@@ -149,7 +141,7 @@ impl DeliveryStore for MongoStore {
 
     async fn settle(&self, settled: &Delivery) -> Result<(), StoreError> {
         let change = doc! { "$set": {
-            "state": state(settled.state),
+            "state": settled.state.as_str(),
             "next_at": bson::DateTime::from_chrono(settled.next_at),
             "delivery": document(settled)?,
         } };
@@ -172,7 +164,7 @@ impl DeliveryStore for MongoStore {
     ) -> Result<Vec<Delivery>, StoreError> {
         let mut filter = doc! { "endpoint": endpoint.to_string() };
         if let Some(wanted) = state_of {
-            filter.insert("state", state(wanted));
+            filter.insert("state", wanted.as_str());
         }
         bounded(async {
             let cursor = (self.webhook_deliveries.find(filter))
